@@ -1,0 +1,75 @@
+// Package detection holds webshellbeat's detection engine. It never imports
+// libbeat: it takes plain ECS documents (nested map[string]any, the shape of
+// mapstr.M) so that it builds and tests fast and serves the beat, the hunt
+// command and benchmarks alike.
+package detection
+
+import (
+	"reflect"
+	"strings"
+)
+
+// Lookup returns the value at a dotted ECS path ("process.parent.name") in a
+// nested document. A key that itself contains dots ("winlog.event_data" stored
+// flat) is found too, because documents decoded from JSON may hold either shape.
+func Lookup(doc map[string]any, path string) (any, bool) {
+	if v, ok := doc[path]; ok {
+		return v, true
+	}
+	for i := 0; i < len(path); i++ {
+		if path[i] != '.' {
+			continue
+		}
+		sub, ok := AsMap(doc[path[:i]])
+		if !ok {
+			continue
+		}
+		if v, ok := Lookup(sub, path[i+1:]); ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// LookupString returns the value at path when it is a string.
+func LookupString(doc map[string]any, path string) string {
+	v, _ := Lookup(doc, path)
+	s, _ := v.(string)
+	return s
+}
+
+// Put sets the value at a dotted path, creating the intermediate objects.
+func Put(doc map[string]any, path string, v any) {
+	for {
+		i := strings.IndexByte(path, '.')
+		if i < 0 {
+			doc[path] = v
+			return
+		}
+		sub, ok := AsMap(doc[path[:i]])
+		if !ok {
+			sub = map[string]any{}
+			doc[path[:i]] = sub
+		}
+		doc, path = sub, path[i+1:]
+	}
+}
+
+var mapType = reflect.TypeOf(map[string]any(nil))
+
+// AsMap returns v as a map[string]any. Named map types with that underlying
+// type (libbeat's mapstr.M) are converted without copying, so documents built
+// by libbeat processors can be read without importing libbeat.
+func AsMap(v any) (map[string]any, bool) {
+	switch m := v.(type) {
+	case map[string]any:
+		return m, true
+	case nil:
+		return nil, false
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Map && rv.Type().ConvertibleTo(mapType) {
+		return rv.Convert(mapType).Interface().(map[string]any), true
+	}
+	return nil, false
+}
