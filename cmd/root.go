@@ -1,21 +1,40 @@
-// Package cmd builds webshellbeat's command line: filebeat's root command with
-// webshellbeat's name, inputs and processors, plus the offline hunt command.
+// Package cmd builds webshellbeat's command line: filebeat's root command
+// (run, setup, test, export, keystore, modules, version) with webshellbeat's
+// name, inputs and processors, plus the offline hunt and rules commands.
 package cmd
 
 import (
 	fbcmd "github.com/elastic/beats/v7/filebeat/cmd"
-	inputs "github.com/elastic/beats/v7/filebeat/input/default-inputs"
 	libcmd "github.com/elastic/beats/v7/libbeat/cmd"
+
+	"webshellbeat/beater"
+	"webshellbeat/include"
 )
 
 // Name is the beat's name: it names the config file, the config section
 // (webshellbeat.inputs), the registry folder and the index prefix.
 const Name = "webshellbeat"
 
+// Version is webshellbeat's own version (libbeat's is printed beside it).
+const Version = "0.1.0"
+
 // RootCmd returns the root command.
 func RootCmd() *libcmd.BeatsRootCmd {
+	if err := include.Register(Name); err != nil {
+		panic(err) // the embedded fields.yml is part of the binary: a bug, not input
+	}
 	settings := fbcmd.FilebeatSettings("")
 	settings.Name = Name
 	settings.IndexPrefix = Name
-	return fbcmd.Filebeat(inputs.Init, settings)
+	settings.Version = Version
+	root := fbcmd.Filebeat(beater.Inputs, settings)
+	// filebeat's "generate" builds filebeat modules and filesets, which this
+	// beat does not have.
+	for _, c := range root.Commands() {
+		if c.Name() == "generate" {
+			root.RemoveCommand(c)
+		}
+	}
+	root.AddCommand(huntCommand())
+	return root
 }
