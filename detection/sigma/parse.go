@@ -1,0 +1,400 @@
+package sigma
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Collection is the result of loading rules. Rules holds the usable detection
+// rules; every rule that was not kept has an entry in Errors, and rules kept
+// with a doubt have one in Warnings.
+type Collection struct {
+	Rules        []*Rule
+	Correlations []*Rule // parsed, reported as unsupported, not evaluated yet
+	Filters      []*Rule // parsed, reported as unsupported, not applied yet
+	Errors       ErrorList
+	Warnings     ErrorList
+}
+
+// Parse reads every YAML document of one file into c. It never stops at a
+// bad rule: each problem is recorded with its position.
+func (c *Collection) Parse(path string, data []byte) {
+	src := newSource(path, data)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var global, prev *yaml.Node
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			c.Errors.Add(path, yamlErrPos(err), CodeYAML, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+			return // the decoder cannot resynchronise after a syntax error
+		}
+		root := resolve(&doc)
+		if root == nil || root.Kind != yaml.MappingNode {
+			if root != nil && !(root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
+				c.Errors.Add(path, nodePos(root), CodeBadRule, "a rule must be a YAML mapping")
+			}
+			continue
+		}
+		switch scalarOf(get(root, "action")) {
+		case "global":
+			global = root
+			continue
+		case "reset":
+			global = nil
+			continue
+		case "repeat":
+			if prev != nil {
+				root = merge(prev, withoutKey(root, "action"))
+			}
+		}
+		if global != nil {
+			root = merge(global, root)
+		}
+		prev = root
+		c.parseDoc(src, root)
+	}
+}
+
+var yamlLineRe = regexp.MustCompile(`line (\d+)`)
+
+// yamlErrPos extracts the line of a yaml.v3 error; it reports no column.
+func yamlErrPos(err error) Pos {
+	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return Pos{Line: n, Col: 1}
+	}
+	return Pos{Line: 1, Col: 1}
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && (n.Kind == yaml.DocumentNode || n.Kind == yaml.AliasNode) {
+		if n.Kind == yaml.AliasNode {
+			n = n.Alias
+		} else if len(n.Content) > 0 {
+			n = n.Content[0]
+		} else {
+			return nil
+		}
+	}
+	return n
+}
+
+// get returns the value node of key in a mapping, or nil.
+func get(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return resolve(m.Content[i+1])
+		}
+	}
+	return nil
+}
+
+// getKey returns the key node of key in a mapping, for positions.
+func getKey(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; m != nil && i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i]
+		}
+	}
+	return nil
+}
+
+func scalarOf(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
+func withoutKey(m *yaml.Node, key string) *yaml.Node {
+	out := *m
+	out.Content = nil
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value != key {
+			out.Content = append(out.Content, m.Content[i], m.Content[i+1])
+		}
+	}
+	return &out
+}
+
+// merge overlays doc on base for Sigma v1 "action: global" collections:
+// nested mappings merge, other values of doc win.
+func merge(base, doc *yaml.Node) *yaml.Node {
+	out := *doc
+	out.Content = nil
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], resolve(doc.Content[i+1])
+		seen[k.Value] = true
+		if b := get(base, k.Value); b != nil && b.Kind == yaml.MappingNode && v != nil && v.Kind == yaml.MappingNode {
+			v = merge(b, v)
+		}
+		out.Content = append(out.Content, k, v)
+	}
+	for i := 0; i+1 < len(base.Content); i += 2 {
+		if k := base.Content[i]; !seen[k.Value] && k.Value != "action" {
+			out.Content = append(out.Content, k, base.Content[i+1])
+		}
+	}
+	return &out
+}
+
+// ruleParser gathers the problems of one rule document; the rule is kept only
+// when it has no error.
+type ruleParser struct {
+	src  *source
+	errs ErrorList
+	warn ErrorList
+}
+
+func (p *ruleParser) errorf(pos Pos, code, format string, args ...any) {
+	p.errs.Add(p.src.path, pos, code, format, args...)
+}
+
+func (c *Collection) parseDoc(src *source, root *yaml.Node) {
+	p := &ruleParser{src: src}
+	r := p.rule(root)
+	c.Warnings = append(c.Warnings, p.warn...)
+	if len(p.errs) > 0 {
+		c.Errors = append(c.Errors, p.errs...)
+		return
+	}
+	switch r.Kind {
+	case KindCorrelation:
+		c.Errors.Add(src.path, r.Correlation.Pos, CodeCorrelation, "correlation rule %q (type %s) parsed but correlation is not supported yet", r.Title, r.Correlation.Type)
+		c.Correlations = append(c.Correlations, r)
+	case KindFilter:
+		c.Errors.Add(src.path, r.Filter.Pos, CodeFilter, "filter rule %q parsed but filters are not supported yet", r.Title)
+		c.Filters = append(c.Filters, r)
+	default:
+		c.Rules = append(c.Rules, r)
+	}
+}
+
+var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+func (p *ruleParser) rule(root *yaml.Node) *Rule {
+	r := &Rule{Path: p.src.path, Pos: nodePos(root)}
+	p.metadata(r, root)
+	if ls := get(root, "logsource"); ls != nil {
+		r.Logsource = Logsource{
+			Product:  strings.ToLower(p.str(ls, "product")),
+			Category: strings.ToLower(p.str(ls, "category")),
+			Service:  strings.ToLower(p.str(ls, "service")),
+		}
+	}
+	switch {
+	case getKey(root, "correlation") != nil:
+		r.Kind = KindCorrelation
+		r.Correlation = p.correlation(root)
+	case getKey(root, "filter") != nil:
+		r.Kind = KindFilter
+		r.Filter = p.filter(root)
+	default:
+		p.detectionRule(r, root)
+	}
+	return r
+}
+
+func (p *ruleParser) metadata(r *Rule, root *yaml.Node) {
+	r.Title = p.str(root, "title")
+	if r.Title == "" {
+		p.errorf(r.Pos, CodeBadRule, "missing title")
+	}
+	r.ID = p.str(root, "id")
+	switch {
+	case r.ID == "":
+		p.warn.Add(p.src.path, r.Pos, CodeBadID, "missing id")
+	case !uuidRe.MatchString(r.ID):
+		p.warn.Add(p.src.path, nodePos(get(root, "id")), CodeBadID, "id %q is not a UUID", r.ID)
+	}
+	r.Name = p.str(root, "name")
+	r.Description = p.str(root, "description")
+	r.Status = p.str(root, "status")
+	r.Level = strings.ToLower(p.str(root, "level"))
+	r.Author = p.str(root, "author")
+	r.Date = p.str(root, "date")
+	r.Modified = p.str(root, "modified")
+	r.License = p.str(root, "license")
+	r.References = p.strs(root, "references")
+	r.Tags = p.strs(root, "tags")
+	r.FalsePositives = p.strs(root, "falsepositives")
+	r.Fields = p.strs(root, "fields")
+}
+
+// str reads an optional scalar; a non-scalar is an error.
+func (p *ruleParser) str(m *yaml.Node, key string) string {
+	n := get(m, key)
+	if n == nil {
+		return ""
+	}
+	if n.Kind != yaml.ScalarNode {
+		p.errorf(nodePos(n), CodeBadRule, "%s must be a scalar", key)
+		return ""
+	}
+	if n.Tag == "!!null" {
+		return ""
+	}
+	return n.Value
+}
+
+// strs reads an optional list of scalars; a lone scalar is a list of one.
+func (p *ruleParser) strs(m *yaml.Node, key string) []string {
+	n := get(m, key)
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode {
+		if n.Tag == "!!null" {
+			return nil
+		}
+		return []string{n.Value}
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(nodePos(n), CodeBadRule, "%s must be a list", key)
+		return nil
+	}
+	out := make([]string, 0, len(n.Content))
+	for _, it := range n.Content {
+		it = resolve(it)
+		if it.Kind != yaml.ScalarNode {
+			p.errorf(nodePos(it), CodeBadRule, "%s items must be scalars", key)
+			continue
+		}
+		out = append(out, it.Value)
+	}
+	return out
+}
+
+func (p *ruleParser) correlation(root *yaml.Node) *Correlation {
+	key := getKey(root, "correlation")
+	n := get(root, "correlation")
+	c := &Correlation{Pos: nodePos(key)}
+	if n == nil || n.Kind != yaml.MappingNode {
+		p.errorf(nodePos(key), CodeBadRule, "correlation must be a mapping")
+		return c
+	}
+	c.Type = p.str(n, "type")
+	c.Rules = p.strs(n, "rules")
+	c.GroupBy = p.strs(n, "group-by")
+	c.Timespan = p.str(n, "timespan")
+	if c.Type == "" || len(c.Rules) == 0 {
+		p.errorf(nodePos(n), CodeBadRule, "correlation needs a type and rules")
+	}
+	return c
+}
+
+func (p *ruleParser) filter(root *yaml.Node) *Filter {
+	key := getKey(root, "filter")
+	n := get(root, "filter")
+	f := &Filter{Pos: nodePos(key)}
+	if n == nil || n.Kind != yaml.MappingNode {
+		p.errorf(nodePos(key), CodeBadRule, "filter must be a mapping")
+		return f
+	}
+	f.Rules = p.strs(n, "rules")
+	return f
+}
+
+func (p *ruleParser) detectionRule(r *Rule, root *yaml.Node) {
+	if getKey(root, "logsource") == nil {
+		p.errorf(r.Pos, CodeBadRule, "missing logsource")
+	}
+	det := get(root, "detection")
+	if det == nil || det.Kind != yaml.MappingNode {
+		p.errorf(r.Pos, CodeBadRule, "missing detection mapping")
+		return
+	}
+	r.Detection.Searches = map[string]*Search{}
+	var cond *yaml.Node
+	for i := 0; i+1 < len(det.Content); i += 2 {
+		k, v := det.Content[i], resolve(det.Content[i+1])
+		switch k.Value {
+		case "condition":
+			cond = v
+		case "timeframe": // v1 aggregation window; ignored without aggregations
+		default:
+			// The name is kept even when the search is bad, so the
+			// condition does not add a second, misleading error.
+			r.Detection.Names = append(r.Detection.Names, k.Value)
+			if s := p.search(k, v); s != nil {
+				r.Detection.Searches[s.Name] = s
+			}
+		}
+	}
+	if cond == nil {
+		p.errorf(nodePos(getKey(root, "detection")), CodeBadRule, "detection has no condition")
+		return
+	}
+	p.conditions(&r.Detection, cond)
+}
+
+func (p *ruleParser) conditions(d *Detection, n *yaml.Node) {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	if len(items) == 0 {
+		p.errorf(nodePos(n), CodeBadCondition, "empty condition list")
+	}
+	for _, it := range items {
+		it = resolve(it)
+		if it.Kind != yaml.ScalarNode {
+			p.errorf(nodePos(it), CodeBadCondition, "a condition must be a string")
+			continue
+		}
+		expr, err := ParseCondition(it.Value)
+		if err != nil {
+			var ce *CondError
+			errors.As(err, &ce)
+			p.errorf(p.src.scalarPos(it, ce.Off), ce.Code, "%s", ce.Msg)
+			continue
+		}
+		p.checkRefs(d, it, expr)
+		d.Conditions = append(d.Conditions, &Condition{Source: it.Value, Expr: expr, Pos: nodePos(it)})
+	}
+}
+
+// checkRefs reports identifiers and patterns that name no search, at their
+// place in the condition.
+func (p *ruleParser) checkRefs(d *Detection, n *yaml.Node, e CondNode) {
+	switch e := e.(type) {
+	case *CondAnd:
+		for _, t := range e.Terms {
+			p.checkRefs(d, n, t)
+		}
+	case *CondOr:
+		for _, t := range e.Terms {
+			p.checkRefs(d, n, t)
+		}
+	case *CondNot:
+		p.checkRefs(d, n, e.X)
+	case *CondIdent:
+		if !slices.Contains(d.Names, e.Name) {
+			p.errorf(p.src.scalarPos(n, e.Off), CodeUnknownIdent, "condition refers to unknown search %q", e.Name)
+		}
+	case *CondOf:
+		if len(e.Expand(d.Names)) == 0 {
+			what := "them"
+			if !e.Them {
+				what = fmt.Sprintf("%q", e.Pattern)
+			}
+			p.errorf(p.src.scalarPos(n, e.Off), CodeUnknownIdent, "%s matches no search", what)
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package sigma
+
+import (
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// source is one file's bytes with a line index, used to turn an offset
+// inside a scalar (a condition, a field key) into a file position.
+type source struct {
+	path  string
+	data  []byte
+	lines []int // byte index of each line start
+}
+
+func newSource(path string, data []byte) *source {
+	s := &source{path: path, data: data, lines: []int{0}}
+	for i, c := range data {
+		if c == '\n' {
+			s.lines = append(s.lines, i+1)
+		}
+	}
+	return s
+}
+
+func nodePos(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
+
+// index returns the byte index of a 1-based line and (rune) column.
+func (s *source) index(line, col int) int {
+	if line < 1 || line > len(s.lines) {
+		return len(s.data)
+	}
+	i := s.lines[line-1]
+	for c := 1; c < col && i < len(s.data) && s.data[i] != '\n'; c++ {
+		_, w := utf8.DecodeRune(s.data[i:])
+		i += w
+	}
+	return i
+}
+
+// pos returns the 1-based line and rune column of a byte index.
+func (s *source) pos(idx int) Pos {
+	lo, hi := 0, len(s.lines)-1
+	for lo < hi { // last line start <= idx
+		mid := (lo + hi + 1) / 2
+		if s.lines[mid] <= idx {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	end := min(idx, len(s.data))
+	return Pos{Line: lo + 1, Col: utf8.RuneCount(s.data[s.lines[lo]:end]) + 1}
+}
+
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// scalarPos maps a byte offset inside a scalar's value to its file position.
+// YAML may fold lines, strip indentation or add quotes, so it walks the
+// source and the value side by side instead of adding the offset to the
+// node's column, which is only right on the first line of plain scalars.
+func (s *source) scalarPos(n *yaml.Node, off int) Pos {
+	j := s.index(n.Line, n.Column)
+	switch n.Style {
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		for j < len(s.data) && s.data[j] != '\n' { // skip the "|" or ">" header
+			j++
+		}
+	case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
+		j++
+	}
+	v := n.Value
+	for i := 0; i < off && i < len(v) && j < len(s.data); i++ {
+		c := v[i]
+		if s.data[j] == c {
+			j++
+			continue
+		}
+		for j < len(s.data) && isWS(s.data[j]) {
+			j++
+		}
+		if !isWS(c) && j < len(s.data) && s.data[j] == c {
+			j++
+		}
+	}
+	if off < len(v) && !isWS(v[off]) {
+		for j < len(s.data) && isWS(s.data[j]) {
+			j++
+		}
+	}
+	return s.pos(j)
+}
