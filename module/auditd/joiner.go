@@ -191,7 +191,10 @@ func (j *Joiner) Add(line string, offset int64) []Group {
 		return j.take()
 	}
 
-	// A new event: first let older ones complete.
+	// A new event: first let older ones complete (it counts as a later
+	// event for them).
+	ordinal := j.started
+	j.started++
 	j.expire(h.seq)
 	for len(j.open) >= j.cfg.MaxOpen {
 		oldest := j.oldest()
@@ -211,9 +214,8 @@ func (j *Joiner) Add(line string, offset int64) []Group {
 			StartOffset: start,
 			EndOffset:   offset,
 		},
-		ordinal: j.started,
+		ordinal: ordinal,
 	}
-	j.started++
 	if h.typ == auparse.AUDIT_EOE { // an EOE alone: nothing to wait for
 		j.remember(h.id)
 		og.g.Completion = CompleteEOE
@@ -262,7 +264,7 @@ func (j *Joiner) expire(seq uint32) {
 			continue
 		}
 		switch {
-		case j.started-og.ordinal > int64(j.cfg.LaterEvents):
+		case j.started-1-og.ordinal >= int64(j.cfg.LaterEvents):
 			j.complete(og, CompleteLater)
 		case seq > og.g.Sequence && seq-og.g.Sequence > j.cfg.SeqWindow:
 			j.complete(og, CompleteSeqWindow)
