@@ -1,0 +1,549 @@
+package windows
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/Velocidex/ordereddict"
+)
+
+// JSONShape names the JSON document shapes ParseJSON recognises.
+type JSONShape int
+
+const (
+	ShapeUnknown    JSONShape = iota
+	ShapeEVTX                 // evtx_dump / Velocidex: {"Event":{"System":..,"EventData":..}}
+	ShapeWinlogbeat           // winlogbeat / ECS: {"winlog":{"event_id":..}} or dotted "winlog.event_id"
+	ShapeOTRF                 // OTRF Security-Datasets: flat, top-level EventID, Channel, Hostname
+)
+
+func (s JSONShape) String() string {
+	switch s {
+	case ShapeEVTX:
+		return "evtx"
+	case ShapeWinlogbeat:
+		return "winlogbeat"
+	case ShapeOTRF:
+		return "otrf"
+	}
+	return "unknown"
+}
+
+// DetectJSON tells which shape a decoded JSON object has.
+func DetectJSON(m any) JSONShape {
+	if ev, ok := dget(m, "Event"); ok && isDict(ev) {
+		if _, ok := dget(ev, "System"); ok {
+			return ShapeEVTX
+		}
+	}
+	if _, ok := dget(m, "System"); ok {
+		return ShapeEVTX
+	}
+	if w, ok := dget(m, "winlog"); ok && isDict(w) {
+		return ShapeWinlogbeat
+	}
+	if _, ok := dget(m, "winlog.event_id"); ok {
+		return ShapeWinlogbeat
+	}
+	_, hasID := dget(m, "EventID")
+	_, hasCh := dget(m, "Channel")
+	_, hasSrc := dget(m, "SourceName")
+	if hasID && (hasCh || hasSrc) {
+		return ShapeOTRF
+	}
+	return ShapeUnknown
+}
+
+// ParseJSON parses one JSON event in any of the three shapes (see
+// JSONShape). A top-level array holding one object is accepted (winlogbeat
+// golden files); use ReadJSON for streams.
+func ParseJSON(data []byte) (*Record, error) {
+	v, err := decodeOneJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := v.([]any); ok {
+		if len(l) != 1 {
+			return nil, perr("json", 0, 1, nil, "top-level array holds %d values, want 1 event; use ReadJSON", len(l))
+		}
+		v = l[0]
+	}
+	return fromJSONValue(v)
+}
+
+func fromJSONValue(v any) (*Record, error) {
+	if !isDict(v) {
+		return nil, perr("json", -1, 0, nil, "event is a JSON %s, want an object", jsonKind(v))
+	}
+	var (
+		r   *Record
+		err error
+	)
+	switch s := DetectJSON(v); s {
+	case ShapeEVTX:
+		r, err = fromEventTree(v)
+	case ShapeWinlogbeat:
+		r, err = fromWinlogbeat(v)
+	case ShapeOTRF:
+		r, err = fromOTRF(v)
+	default:
+		return nil, perr("json", -1, 0, nil, "unrecognised event shape: no Event.System, winlog or EventID+Channel (keys: %s)", keyList(v))
+	}
+	if err != nil {
+		return nil, perr("json", -1, 0, nil, "%s", err.Error())
+	}
+	return r, nil
+}
+
+// ParseEVTXJSON parses the JSON that evtx_dump and the Velocidex parser
+// write for one record.
+func ParseEVTXJSON(data []byte) (*Record, error) {
+	v, err := decodeOneJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	if DetectJSON(v) != ShapeEVTX {
+		return nil, perr("json", 0, 1, nil, "not an EVTX JSON record: no Event.System object")
+	}
+	return fromJSONValue(v)
+}
+
+// FromEVTXMap maps an already decoded EVTX JSON record. Plain maps lose the
+// document order, so EventData is sorted by name.
+func FromEVTXMap(m map[string]any) (*Record, error) {
+	r, err := fromEventTree(m)
+	if err != nil {
+		return nil, perr("json", -1, 0, nil, "%s", err.Error())
+	}
+	return r, nil
+}
+
+// ParseWinlogbeatJSON parses a winlogbeat (ECS) document.
+func ParseWinlogbeatJSON(data []byte) (*Record, error) {
+	v, err := decodeOneJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := v.([]any); ok && len(l) == 1 {
+		v = l[0]
+	}
+	if DetectJSON(v) != ShapeWinlogbeat {
+		return nil, perr("json", 0, 1, nil, "not a winlogbeat document: no winlog object")
+	}
+	return fromJSONValue(v)
+}
+
+// ReadJSON reads a stream of JSON events (newline-delimited, concatenated
+// pretty-printed objects, or top-level arrays of objects) and calls fn for
+// each, with the byte offset where it starts. An event that decodes but
+// does not map is passed as an error and reading goes on; a JSON syntax
+// error ends the stream (the decoder cannot find the next value) after
+// being passed to fn. ReadJSON returns the first error fn returns.
+func ReadJSON(r io.Reader, fn func(rec *Record, offset int64, err error) error) error {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	for {
+		off := dec.InputOffset()
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fn(nil, off, perr("json", off, 0, err, "invalid JSON"))
+		}
+		var vals []any
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				v, err := decodeObject(dec, 1)
+				if err != nil {
+					return fn(nil, off, jsonErr(dec.InputOffset(), nil, err))
+				}
+				vals = []any{v}
+			case '[':
+				l, err := decodeArray(dec, 1)
+				if err != nil {
+					return fn(nil, off, jsonErr(dec.InputOffset(), nil, err))
+				}
+				vals = l
+			default:
+				return fn(nil, off, perr("json", off, 0, nil, "unexpected %q", t.String()))
+			}
+		default:
+			if err := fn(nil, off, perr("json", off, 0, nil, "top-level %s value, want an event object", jsonKind(t))); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, v := range vals {
+			rec, err := fromJSONValue(v)
+			if pe, ok := err.(*ParseError); ok && pe.Offset < 0 {
+				pe.Offset = off
+			}
+			if err := fn(rec, off, err); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// decodeOneJSON decodes exactly one JSON value, keeping object key order.
+func decodeOneJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	v, err := decodeValue(dec, 0)
+	if err != nil {
+		return nil, jsonErr(dec.InputOffset(), data, err)
+	}
+	if tok, err := dec.Token(); err != io.EOF {
+		off := dec.InputOffset()
+		if err != nil {
+			return nil, jsonErr(off, data, err)
+		}
+		return nil, perr("json", off, lineOf(data, off), nil, "trailing data after the event (%v); use ReadJSON for streams", tok)
+	}
+	return v, nil
+}
+
+func jsonErr(off int64, data []byte, err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		off = se.Offset
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return perr("json", off, lineOf(data, off), nil, "unexpected end of input")
+	}
+	line := 0
+	if data != nil {
+		line = lineOf(data, off)
+	}
+	return perr("json", off, line, nil, "invalid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func decodeValue(dec *json.Decoder, depth int) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	return valueFromToken(dec, tok, depth)
+}
+
+func valueFromToken(dec *json.Decoder, tok json.Token, depth int) (any, error) {
+	if d, ok := tok.(json.Delim); ok {
+		if depth >= maxDepth {
+			return nil, fmt.Errorf("values nested deeper than %d", maxDepth)
+		}
+		switch d {
+		case '{':
+			return decodeObject(dec, depth+1)
+		case '[':
+			return decodeArray(dec, depth+1)
+		}
+		return nil, fmt.Errorf("unexpected %q", d.String())
+	}
+	return tok, nil
+}
+
+func decodeObject(dec *json.Decoder, depth int) (*ordereddict.Dict, error) {
+	m := ordereddict.NewDict()
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("object key is %v", tok)
+		}
+		v, err := decodeValue(dec, depth)
+		if err != nil {
+			return nil, err
+		}
+		m.Set(key, v)
+	}
+	if _, err := dec.Token(); err != nil { // '}'
+		return nil, err
+	}
+	return m, nil
+}
+
+func decodeArray(dec *json.Decoder, depth int) ([]any, error) {
+	l := []any{}
+	for dec.More() {
+		v, err := decodeValue(dec, depth)
+		if err != nil {
+			return nil, err
+		}
+		l = append(l, v)
+	}
+	if _, err := dec.Token(); err != nil { // ']'
+		return nil, err
+	}
+	return l, nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "string"
+	case json.Number, float64:
+		return "number"
+	case bool:
+		return "boolean"
+	case []any:
+		return "array"
+	}
+	if isDict(v) {
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func keyList(v any) string {
+	ks := dkeys(v)
+	if len(ks) > 8 {
+		ks = append(ks[:8:8], "...")
+	}
+	return strings.Join(ks, ", ")
+}
+
+// path looks a dotted path up in nested objects, and also as a literal
+// dotted key at any level ("winlog.event_id" flattened documents).
+func path(v any, p string) (any, bool) {
+	if x, ok := dget(v, p); ok {
+		return x, true
+	}
+	if !strings.Contains(p, ".") {
+		return nil, false
+	}
+	// Try the longest literal prefixes first: "winlog.event_data" + "X".
+	parts := strings.Split(p, ".")
+	for i := len(parts) - 1; i >= 1; i-- {
+		if x, ok := dget(v, strings.Join(parts[:i], ".")); ok && isDict(x) {
+			if y, ok := path(x, strings.Join(parts[i:], ".")); ok {
+				return y, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func pathString(v any, p string) string {
+	x, _ := path(v, p)
+	return scalarString(x, false)
+}
+
+func fromWinlogbeat(v any) (*Record, error) {
+	r := &Record{}
+	idv, ok := path(v, "winlog.event_id")
+	if !ok {
+		idv, ok = path(v, "event.code")
+	}
+	id, ok2 := uintOf(idv, 32)
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("winlog.event_id %q is missing or not a number", scalarString(idv, false))
+	}
+	r.EventID = uint32(id)
+	r.Channel = pathString(v, "winlog.channel")
+	r.Computer = pathString(v, "winlog.computer_name")
+	if r.Computer == "" {
+		r.Computer = pathString(v, "host.name")
+	}
+	r.Provider = pathString(v, "winlog.provider_name")
+	if r.Provider == "" {
+		r.Provider = pathString(v, "event.provider")
+	}
+	r.ProviderGUID = normGUID(pathString(v, "winlog.provider_guid"))
+	r.ActivityID = normGUID(pathString(v, "winlog.activity_id"))
+	r.UserID = pathString(v, "winlog.user.identifier")
+	r.Message = pathString(v, "message")
+	num := func(p string, bits int) uint64 {
+		x, _ := path(v, p)
+		u, _ := uintOf(x, bits)
+		return u
+	}
+	r.RecordID = num("winlog.record_id", 64)
+	r.Version = uint8(num("winlog.version", 8))
+	r.ProcessID = uint32(num("winlog.process.pid", 32))
+	r.ThreadID = uint32(num("winlog.process.thread.id", 32))
+	if ts, ok := path(v, "@timestamp"); ok {
+		t, ok := parseTime(ts)
+		if !ok {
+			return nil, fmt.Errorf("@timestamp %q is not a time", scalarString(ts, false))
+		}
+		r.TimeCreated = t
+	}
+	b := edBuilder{channel: r.Channel}
+	for _, p := range []string{"winlog.event_data", "winlog.user_data"} {
+		if ed, ok := path(v, p); ok && isDict(ed) {
+			for _, k := range dkeys(ed) {
+				x, _ := dget(ed, k)
+				if k == "xml_name" {
+					continue
+				}
+				b.flatten(k, x)
+			}
+		}
+	}
+	r.EventData = b.ed
+	backfill(r, v)
+	return r, nil
+}
+
+// backfill restores EventData fields that winlogbeat's ingest pipelines
+// move into ECS fields (the Security and Sysmon pipelines remove
+// NewProcessName, Image, ... once copied), so that the Record looks like
+// the original event.
+func backfill(r *Record, v any) {
+	hexPid := func(s string) string {
+		if u, ok := parseUint(s, 64); ok {
+			return "0x" + strconv.FormatUint(u, 16)
+		}
+		return ""
+	}
+	braces := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "{" + strings.Trim(s, "{}") + "}"
+	}
+	type fill struct {
+		key, path string
+		conv      func(string) string
+	}
+	var fills []fill
+	switch {
+	case r.IsSecurity() && r.EventID == 4688:
+		fills = []fill{
+			{"NewProcessId", "process.pid", hexPid},
+			{"NewProcessName", "process.executable", nil},
+			{"ProcessId", "process.parent.pid", hexPid},
+			{"CommandLine", "process.command_line", nil},
+			{"ParentProcessName", "process.parent.executable", nil},
+		}
+	case r.IsSysmon() && (r.EventID == 1 || r.EventID == 3 || r.EventID == 11):
+		fills = []fill{
+			{"ProcessGuid", "process.entity_id", braces},
+			{"ProcessId", "process.pid", nil},
+			{"Image", "process.executable", nil},
+		}
+		switch r.EventID {
+		case 1:
+			fills = append(fills,
+				fill{"CommandLine", "process.command_line", nil},
+				fill{"CurrentDirectory", "process.working_directory", nil},
+				fill{"ParentProcessGuid", "process.parent.entity_id", braces},
+				fill{"ParentProcessId", "process.parent.pid", nil},
+				fill{"ParentImage", "process.parent.executable", nil},
+				fill{"ParentCommandLine", "process.parent.command_line", nil},
+				fill{"OriginalFileName", "process.pe.original_file_name", nil},
+			)
+		case 3:
+			fills = append(fills,
+				fill{"Protocol", "network.transport", nil},
+				fill{"SourceIp", "source.ip", nil},
+				fill{"SourcePort", "source.port", nil},
+				fill{"DestinationIp", "destination.ip", nil},
+				fill{"DestinationPort", "destination.port", nil},
+				fill{"DestinationHostname", "destination.domain", nil},
+			)
+		case 11:
+			fills = append(fills, fill{"TargetFilename", "file.path", nil})
+		}
+		if _, ok := r.EventData.Get("User"); !ok {
+			if n := pathString(v, "user.name"); n != "" {
+				if d := pathString(v, "user.domain"); d != "" {
+					n = d + `\` + n
+				}
+				r.EventData.add("User", n)
+			}
+		}
+	}
+	for _, f := range fills {
+		if _, ok := r.EventData.Get(f.key); ok {
+			continue
+		}
+		s := pathString(v, f.path)
+		if s != "" && f.conv != nil {
+			s = f.conv(s)
+		}
+		if s != "" {
+			r.EventData.add(f.key, s)
+		}
+	}
+}
+
+// otrfMeta are the top-level keys of OTRF (NXLog / Azure Sentinel export)
+// records that are not event data.
+var otrfMeta = map[string]bool{
+	"SourceName": true, "ProviderGuid": true, "Level": true, "Keywords": true, "Channel": true,
+	"Hostname": true, "TimeCreated": true, "@timestamp": true, "EventID": true, "Message": true,
+	"Task": true, "EventTime": true, "EventReceivedTime": true, "SourceModuleName": true,
+	"SourceModuleType": true, "Severity": true, "SeverityValue": true, "ExecutionProcessID": true,
+	"ThreadID": true, "RecordNumber": true, "Version": true, "Opcode": true, "OpcodeValue": true,
+	"EventType": true, "Category": true, "Domain": true, "AccountName": true, "UserID": true,
+	"AccountType": true, "host": true, "port": true, "@version": true, "tags": true, "EventIdx": false,
+	"ActivityID": true, "RelatedActivityID": true,
+}
+
+func fromOTRF(v any) (*Record, error) {
+	r := &Record{}
+	idv, _ := dget(v, "EventID")
+	id, ok := uintOf(idv, 32)
+	if !ok {
+		return nil, fmt.Errorf("EventID %q is not a number", scalarString(idv, false))
+	}
+	r.EventID = uint32(id)
+	s := func(k string) string {
+		x, _ := dget(v, k)
+		return scalarString(x, false)
+	}
+	n := func(k string, bits int) uint64 {
+		x, _ := dget(v, k)
+		u, _ := uintOf(x, bits)
+		return u
+	}
+	r.Channel = s("Channel")
+	r.Provider = s("SourceName")
+	r.ProviderGUID = normGUID(s("ProviderGuid"))
+	r.Computer = s("Hostname")
+	r.Message = s("Message")
+	r.Level = uint8(n("Level", 8))
+	r.Task = uint16(n("Task", 16))
+	r.Version = uint8(n("Version", 8))
+	r.Opcode = uint8(n("OpcodeValue", 8))
+	r.Keywords = n("Keywords", 64)
+	r.RecordID = n("RecordNumber", 64)
+	r.ProcessID = uint32(n("ExecutionProcessID", 32))
+	r.ThreadID = uint32(n("ThreadID", 32))
+	r.ActivityID = normGUID(s("ActivityID"))
+	if u := s("UserID"); strings.HasPrefix(u, "S-") {
+		r.UserID = u
+	}
+	for _, k := range []string{"TimeCreated", "@timestamp", "EventTime"} {
+		if x, ok := dget(v, k); ok {
+			if t, ok := parseTime(x); ok {
+				r.TimeCreated = t
+				break
+			}
+		}
+	}
+	b := edBuilder{channel: r.Channel}
+	for _, k := range dkeys(v) {
+		if otrfMeta[k] {
+			continue
+		}
+		x, _ := dget(v, k)
+		b.flatten(k, x)
+	}
+	r.EventData = b.ed
+	return r, nil
+}
