@@ -1,0 +1,231 @@
+package compile
+
+import (
+	"net/netip"
+	"strconv"
+
+	"webshellbeat/detection/sigma"
+)
+
+// node is a compiled condition or search.
+type node interface{ eval(e *Event) bool }
+
+type andNode []node
+
+func (n andNode) eval(e *Event) bool {
+	for _, t := range n {
+		if !t.eval(e) {
+			return false
+		}
+	}
+	return true
+}
+
+type orNode []node
+
+func (n orNode) eval(e *Event) bool {
+	for _, t := range n {
+		if t.eval(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// orOf avoids a wrapper around a single term.
+func orOf(ts []node) node {
+	if len(ts) == 1 {
+		return ts[0]
+	}
+	return orNode(ts)
+}
+
+type notNode struct{ x node }
+
+func (n notNode) eval(e *Event) bool { return !n.x.eval(e) }
+
+// atLeastNode is "N of": at least n terms are true.
+type atLeastNode struct {
+	n     int
+	terms []node
+}
+
+func (n atLeastNode) eval(e *Event) bool {
+	c := 0
+	for _, t := range n.terms {
+		if t.eval(e) {
+			if c++; c >= n.n {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type fieldKind uint8
+
+const (
+	kindString fieldKind = iota
+	kindExists
+	kindCIDR
+	kindFieldRef
+	kindCompare
+)
+
+// fieldNode matches one field against its values (ORed, or ANDed with
+// "all"). Invariant: when cased is false, strs were lowered at compile time
+// and are matched against the event's lowered strings.
+type fieldNode struct {
+	ids       []int // the field, then its fallbacks: the first present is used
+	kind      fieldKind
+	cased     bool
+	all       bool
+	neq       bool
+	matchNull bool // a null value in the list: absent or null fields match
+	exists    bool
+	strs      []strMatch
+	nets      []netip.Prefix
+	refs      []int
+	op        sigma.Modifier
+	nums      []float64
+}
+
+func (n *fieldNode) eval(e *Event) bool {
+	fv := e.field(n.ids)
+	if n.kind == kindExists {
+		return fv.present == n.exists
+	}
+	if !fv.present {
+		return n.matchNull
+	}
+	var ok bool
+	switch n.kind {
+	case kindString:
+		vals := fv.strs
+		if !n.cased {
+			vals = e.lower(fv)
+		}
+		ok = matchStrings(n.strs, vals, n.all)
+	case kindCIDR:
+		ok = n.matchCIDR(fv.strs)
+	case kindFieldRef:
+		ok = n.matchRef(e, fv)
+	case kindCompare:
+		ok = n.matchCompare(fv.strs)
+	}
+	if n.neq {
+		return !ok
+	}
+	return ok
+}
+
+// matchStrings: any matcher matches any value, or with all, every matcher
+// matches some value.
+func matchStrings(ms []strMatch, vals []string, all bool) bool {
+	if len(ms) == 0 {
+		return false
+	}
+	for i := range ms {
+		hit := false
+		for _, v := range vals {
+			if ms[i].match(v) {
+				hit = true
+				break
+			}
+		}
+		if hit && !all {
+			return true
+		}
+		if !hit && all {
+			return false
+		}
+	}
+	return all
+}
+
+func (n *fieldNode) matchCIDR(vals []string) bool {
+	for _, v := range vals {
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			continue
+		}
+		a = a.Unmap()
+		for _, p := range n.nets {
+			if p.Contains(a) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (n *fieldNode) matchRef(e *Event, fv *fieldVal) bool {
+	a := fv.strs
+	if !n.cased {
+		a = e.lower(fv)
+	}
+	for _, id := range n.refs {
+		rv := e.resolve(id)
+		if !rv.present {
+			continue
+		}
+		b := rv.strs
+		if !n.cased {
+			b = e.lower(rv)
+		}
+		if intersects(a, b) {
+			return true
+		}
+	}
+	return false
+}
+
+func intersects(a, b []string) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (n *fieldNode) matchCompare(vals []string) bool {
+	for _, v := range vals {
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			continue
+		}
+		for _, want := range n.nums {
+			if compare(n.op, x, want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func compare(op sigma.Modifier, x, want float64) bool {
+	switch op {
+	case sigma.ModLt:
+		return x < want
+	case sigma.ModLte:
+		return x <= want
+	case sigma.ModGt:
+		return x > want
+	default:
+		return x >= want
+	}
+}
+
+// keywordNode searches every scalar of the event.
+type keywordNode struct {
+	cased bool
+	all   bool
+	strs  []strMatch
+}
+
+func (n *keywordNode) eval(e *Event) bool {
+	return matchStrings(n.strs, e.keywords(n.cased), n.all)
+}

@@ -1,0 +1,142 @@
+package compile
+
+import (
+	"regexp"
+	"strings"
+
+	"webshellbeat/detection/sigma"
+)
+
+type strKind uint8
+
+const (
+	mExact    strKind = iota
+	mPrefix           // lit*
+	mSuffix           // *lit
+	mContains         // *lit*
+	mAny              // * alone: any value of a present field
+	mParts            // lit*lit*...*lit: ordered pieces, no regexp needed
+	mRegex            // "?" wildcards and the re modifier
+)
+
+// strMatch matches one string. Invariant: for case-insensitive matches s,
+// parts and the regexp were lowered at compile time and are applied to
+// lowered event values.
+type strMatch struct {
+	kind  strKind
+	s     string
+	parts []string // mParts: parts[0] is a prefix, the last a suffix (either may be empty)
+	re    *regexp.Regexp
+}
+
+func (m *strMatch) match(s string) bool {
+	switch m.kind {
+	case mExact:
+		return s == m.s
+	case mPrefix:
+		return strings.HasPrefix(s, m.s)
+	case mSuffix:
+		return strings.HasSuffix(s, m.s)
+	case mContains:
+		return strings.Contains(s, m.s)
+	case mAny:
+		return true
+	case mParts:
+		return matchParts(s, m.parts)
+	default:
+		return m.re.MatchString(s)
+	}
+}
+
+// matchParts matches lit0*lit1*...*litN: a prefix, a suffix, and the middle
+// pieces in order. Leftmost matching of each middle piece is optimal, so no
+// backtracking is needed.
+func matchParts(s string, parts []string) bool {
+	first, last := parts[0], parts[len(parts)-1]
+	if len(s) < len(first)+len(last) || !strings.HasPrefix(s, first) || !strings.HasSuffix(s, last) {
+		return false
+	}
+	mid := s[len(first) : len(s)-len(last)]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(mid, p)
+		if i < 0 {
+			return false
+		}
+		mid = mid[i+len(p):]
+	}
+	return true
+}
+
+// newStrMatch picks the cheapest matcher for a pattern.
+func newStrMatch(p sigma.Pattern, cased bool) strMatch {
+	if !cased {
+		p = lowerPattern(p)
+	}
+	if s, ok := p.Literal(); ok {
+		return strMatch{kind: mExact, s: s}
+	}
+	if hasOne(p) {
+		return strMatch{kind: mRegex, re: regexp.MustCompile(globRegexp(p))}
+	}
+	switch {
+	case len(p) == 1:
+		return strMatch{kind: mAny}
+	case len(p) == 2 && p[0].Kind == sigma.PieceLit:
+		return strMatch{kind: mPrefix, s: p[0].Lit}
+	case len(p) == 2:
+		return strMatch{kind: mSuffix, s: p[1].Lit}
+	case len(p) == 3 && p[0].Kind == sigma.PieceStar && p[2].Kind == sigma.PieceStar:
+		return strMatch{kind: mContains, s: p[1].Lit}
+	}
+	return strMatch{kind: mParts, parts: starParts(p)}
+}
+
+func lowerPattern(p sigma.Pattern) sigma.Pattern {
+	out := make(sigma.Pattern, len(p))
+	for i, x := range p {
+		x.Lit = strings.ToLower(x.Lit)
+		out[i] = x
+	}
+	return out
+}
+
+func hasOne(p sigma.Pattern) bool {
+	for _, x := range p {
+		if x.Kind == sigma.PieceOne {
+			return true
+		}
+	}
+	return false
+}
+
+// starParts splits a pattern of literals and stars at the stars; empty
+// strings stand for a leading or trailing star.
+func starParts(p sigma.Pattern) []string {
+	parts := []string{""}
+	for _, x := range p {
+		if x.Kind == sigma.PieceStar {
+			parts = append(parts, "")
+			continue
+		}
+		parts[len(parts)-1] += x.Lit
+	}
+	return parts
+}
+
+// globRegexp renders a pattern as an anchored regexp; "?" is one character.
+func globRegexp(p sigma.Pattern) string {
+	var b strings.Builder
+	b.WriteString(`(?s)^`)
+	for _, x := range p {
+		switch x.Kind {
+		case sigma.PieceStar:
+			b.WriteString(`.*`)
+		case sigma.PieceOne:
+			b.WriteString(`.`)
+		default:
+			b.WriteString(regexp.QuoteMeta(x.Lit))
+		}
+	}
+	b.WriteString(`$`)
+	return b.String()
+}

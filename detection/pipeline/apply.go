@@ -1,0 +1,110 @@
+package pipeline
+
+import (
+	"strings"
+
+	"webshellbeat/detection/sigma"
+)
+
+// Apply returns a copy of r with its fields renamed by the pipelines, in the
+// order given (see Sort). r itself is not modified; metadata is shared.
+func Apply(r *sigma.Rule, ps ...*Pipeline) *sigma.Rule {
+	out := *r
+	out.Detection = copyDetection(r.Detection)
+	for _, p := range ps {
+		for i := range p.Transformations {
+			t := &p.Transformations[i]
+			if !t.applies(r.Logsource) {
+				continue
+			}
+			for _, s := range out.Detection.Searches {
+				for _, alt := range s.Alternatives {
+					for _, f := range alt {
+						t.rename(f)
+					}
+				}
+			}
+		}
+	}
+	return &out
+}
+
+func copyDetection(d sigma.Detection) sigma.Detection {
+	out := d
+	out.Searches = make(map[string]*sigma.Search, len(d.Searches))
+	for name, s := range d.Searches {
+		ns := *s
+		ns.Alternatives = make([][]*sigma.FieldMatch, len(s.Alternatives))
+		for i, alt := range s.Alternatives {
+			na := make([]*sigma.FieldMatch, len(alt))
+			for j, f := range alt {
+				nf := *f
+				nf.Values = append([]sigma.Value(nil), f.Values...)
+				nf.Fallbacks = append([]string(nil), f.Fallbacks...)
+				na[j] = &nf
+			}
+			ns.Alternatives[i] = na
+		}
+		out.Searches[name] = &ns
+	}
+	return out
+}
+
+func (t *Transformation) applies(ls sigma.Logsource) bool {
+	if len(t.Conditions) == 0 {
+		return true
+	}
+	any := t.CondOp == "or"
+	for _, c := range t.Conditions {
+		ok := c.matches(ls)
+		if any && ok {
+			return true
+		}
+		if !any && !ok {
+			return false
+		}
+	}
+	return !any
+}
+
+func (c RuleCondition) matches(ls sigma.Logsource) bool {
+	eq := func(want, got string) bool { return want == "" || strings.EqualFold(want, got) }
+	return eq(c.Product, ls.Product) && eq(c.Category, ls.Category) && eq(c.Service, ls.Service)
+}
+
+// rename maps the field of f, and the field named by a fieldref value, since
+// that value is a field name too.
+func (t *Transformation) rename(f *sigma.FieldMatch) {
+	if f.Field == "" { // keywords have no field
+		return
+	}
+	if to, fb, ok := t.mapName(f.Field); ok {
+		f.Field, f.Fallbacks = to, append(fb, f.Fallbacks...)
+	}
+	if !f.Has(sigma.ModFieldRef) {
+		return
+	}
+	for i, v := range f.Values {
+		if to, _, ok := t.mapName(v.Str); ok {
+			f.Values[i].Str = to
+		}
+	}
+}
+
+func (t *Transformation) mapName(name string) (string, []string, bool) {
+	switch t.Type {
+	case TypeFieldNameMapping:
+		if to, ok := t.Mapping[name]; ok {
+			return to[0], append([]string(nil), to[1:]...), true
+		}
+	case TypeFieldNamePrefix:
+		if strings.Contains(name, ".") { // already an ECS name
+			return "", nil, false
+		}
+		if t.Lowercase {
+			name = strings.ToLower(name)
+		}
+		return t.Prefix + name, nil, true
+	}
+	return "", nil, false
+}
