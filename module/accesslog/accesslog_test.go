@@ -1,0 +1,400 @@
+package accesslog
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
+
+const dataDir = "../../../shared/data/"
+
+func readLines(t testing.TB, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}
+
+func golden(t *testing.T, name string, v any) {
+	t.Helper()
+	got, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs; got:\n%s", path, got)
+	}
+}
+
+func get(m map[string]any, keys ...string) any {
+	var cur any = m
+	for _, k := range keys {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[k]
+	}
+	return cur
+}
+
+func TestGolden(t *testing.T) {
+	t.Run("seed-apache", func(t *testing.T) {
+		d, err := ParseCombined(readLines(t, dataDir+"seed/apache_access.log")[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "seed-apache", d)
+	})
+	t.Run("nginx-combined-post", func(t *testing.T) {
+		d, err := ParseCombined(readLines(t, dataDir+"linux-capture/nginx_access.log")[1], WithServer("nginx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "nginx-combined-post", d)
+	})
+	t.Run("apache-webshell-cmd", func(t *testing.T) {
+		for _, l := range readLines(t, dataDir+"linux-capture/apache_access.log") {
+			if strings.Contains(l, "cmd=uname") {
+				d, err := ParseCombined(l)
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden(t, "apache-webshell-cmd", d)
+				return
+			}
+		}
+		t.Fatal("no cmd=uname line")
+	})
+	t.Run("iis-with-header", func(t *testing.T) {
+		w := NewW3C()
+		var docs []map[string]any
+		for _, l := range readLines(t, dataDir+"elastic-beats/filebeat/module/iis/access/test/test.log")[:10] {
+			d, err := w.Parse(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d != nil {
+				docs = append(docs, d)
+			}
+		}
+		golden(t, "iis-with-header", docs)
+	})
+}
+
+func TestSeed(t *testing.T) {
+	d, err := ParseCombined(`192.168.1.100 - - [10/Jun/2025:02:30:00 +0000] "GET /shell.php?cmd=whoami HTTP/1.1" 200 1234`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		keys []string
+		want any
+	}{
+		{[]string{"@timestamp"}, time.Date(2025, 6, 10, 2, 30, 0, 0, time.UTC)},
+		{[]string{"source", "ip"}, "192.168.1.100"},
+		{[]string{"http", "request", "method"}, "GET"},
+		{[]string{"http", "version"}, "1.1"},
+		{[]string{"url", "path"}, "/shell.php"},
+		{[]string{"url", "query"}, "cmd=whoami"},
+		{[]string{"url", "extension"}, "php"},
+		{[]string{"http", "response", "status_code"}, int64(200)},
+		{[]string{"http", "response", "body", "bytes"}, int64(1234)},
+		{[]string{"webshell", "url", "params", "cmd"}, []string{"whoami"}},
+		{[]string{"webshell", "url", "param_names"}, []string{"cmd"}},
+		{[]string{"event", "dataset"}, "apache.access"},
+		{[]string{"event", "outcome"}, "success"},
+	}
+	for _, c := range checks {
+		if got := get(d, c.keys...); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s = %#v, want %#v", strings.Join(c.keys, "."), got, c.want)
+		}
+	}
+}
+
+// TestFiles parses every sample; the counts are pinned, and every error
+// must say where and why.
+func TestFiles(t *testing.T) {
+	tests := []struct {
+		file         string
+		w3c          bool
+		parsed, errs int
+	}{
+		{"seed/apache_access.log", false, 1, 0},
+		{"linux-capture/apache_access.log", false, 19, 0},
+		{"linux-capture/nginx_access.log", false, 12, 0},
+		{"elastic-beats/filebeat/module/apache/access/test/test.log", false, 5, 2}, // two "-" 408
+		{"elastic-beats/filebeat/module/nginx/access/test/test.log", false, 6, 1},  // "" 400
+		{"elastic-beats/filebeat/module/iis/access/test/test.log", true, 5, 0},     // 12 directive lines
+		{"crowdsecurity-hub/.tests/apache-http-probing/apache-http-probing.log", false, 77, 0},
+		{"crowdsecurity-hub/.tests/apache2-http-sensitive-files/apache2-http-sensitive-files.log", false, 13, 0},
+		{"crowdsecurity-hub/.tests/apache2-logs/apache2-logs.log", false, 7, 2}, // two error-log lines
+		{"crowdsecurity-hub/.tests/nginx-http-backdoor/nginx-http-backdoor.log", false, 2, 0},
+		{"crowdsecurity-hub/.tests/nginx_http-logs/nginx_http-logs.log", false, 8, 1}, // an error-log line
+		{"crowdsecurity-hub/.tests/iis-xml-logs/iis-logs.log", false, 0, 1},           // IIS XML event, not W3C
+		{"nielsbasjes-logparser/examples/demolog/hackers-access.log", false, 3456, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			w := NewW3C()
+			var parsed, errs int
+			for _, l := range readLines(t, dataDir+tc.file) {
+				var d map[string]any
+				var err error
+				if tc.w3c {
+					d, err = w.Parse(l)
+				} else {
+					d, err = ParseCombined(l)
+				}
+				switch {
+				case err != nil:
+					errs++
+					var pe *ParseError
+					if !errors.As(err, &pe) || !errors.Is(err, ErrMalformed) || pe.Msg == "" {
+						t.Errorf("error %v is not a located *ParseError", err)
+					}
+				case d != nil:
+					parsed++
+					if _, ok := d["@timestamp"].(time.Time); !ok {
+						t.Errorf("no @timestamp: %v", d)
+					}
+				}
+			}
+			if parsed != tc.parsed || errs != tc.errs {
+				t.Errorf("parsed=%d errors=%d, want %d, %d", parsed, errs, tc.parsed, tc.errs)
+			}
+		})
+	}
+}
+
+func TestVariants(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		keys []string
+		want any
+	}{
+		{"vhost", `vhost1.domaine.fr 123.123.123.123 - - [04/Jul/2019:09:20:46 +0200] "GET / HTTP/1.1" 200 32953 "-" "UA"`, []string{"url", "domain"}, "vhost1.domaine.fr"},
+		{"vhost-port", `website.com:443 1.2.3.4 - - [25/Oct/2021:11:05:52 +0200] "GET /web/.well-known HTTP/1.1" 403 6963 "abc.com" "UA"`, []string{"url", "port"}, int64(443)},
+		{"xff-list", `10.0.0.2, 10.0.0.1, 127.0.0.1 - - [07/Dec/2016:11:05:07 +0100] "GET /ocelot HTTP/1.1" 200 571 "-" "UA"`, []string{"source", "ip"}, "10.0.0.2"},
+		{"xff-quoted", `"10.5.102.222, 199.96.1.1" 10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /a?q=1 HTTP/1.1" 200 25507 "-" "UA"`, []string{"source", "ip"}, "10.2.1.185"},
+		{"hostname-client", `monitoring-server - - [29/May/2017:19:02:48 +0000] "GET /status HTTP/1.1" 200 612 "-" "UA" "-"`, []string{"source", "domain"}, "monitoring-server"},
+		{"user", `192.168.1.1 - user123 [08/Jun/2020:08:04:43 +0000] "GET /api/login HTTP/1.1" 200 150 "-" "curl"`, []string{"user", "name"}, "user123"},
+		{"no-ident", `192.168.1.1 - [08/Jun/2020:08:04:43 +0000] "GET /api/test HTTP/1.1" 200 100 "-" "curl"`, []string{"url", "path"}, "/api/test"},
+		{"timezone", `::1 - - [26/Dec/2016:16:16:29 +0200] "GET /favicon.ico HTTP/1.1" 404 209`, []string{"@timestamp"}, time.Date(2016, 12, 26, 14, 16, 29, 0, time.UTC)},
+		{"uppercase-ext", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /test/extensions.JPG HTTP/1.1" 500 803 "-" "UA"`, []string{"url", "extension"}, "jpg"},
+		{"target-with-space", `172.17.0.1 - - [29/Sep/2021:12:37:05 +0000] "GET /a.php?cmd=ls -al&x=1" 400 226`, []string{"webshell", "url", "params", "cmd"}, []string{"ls -al"}},
+		{"lenient-escape", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /s.php?c=%zz+id&c=cat%20%2Fetc%2Fpasswd HTTP/1.1" 200 1`, []string{"webshell", "url", "param_values"}, []string{"%zz id", "cat /etc/passwd"}},
+		{"escaped-quote", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /x HTTP/1.1" 200 1 "-" "a \"quoted\" agent"`, []string{"user_agent", "original"}, `a \"quoted\" agent`},
+		{"absolute-uri", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET http://evil.example:8080/p.php?a=b HTTP/1.1" 200 1`, []string{"url", "domain"}, "evil.example"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := ParseCombined(tc.line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := get(d, tc.keys...); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%s = %#v, want %#v", strings.Join(tc.keys, "."), got, tc.want)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		want string
+	}{
+		{"binary-junk", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", "col 1: binary byte 0x16"},
+		{"tls-handshake", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "\x16\x03\x01\x00\xa5\x01\x00" 400 0 "-" "-"`, `col 43: request "\\x16\\x03\\x01\\x00\\xa5\\x01\\x00": a TLS handshake`},
+		{"truncated-quote", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /a HTTP/1.1`, "col 42: request quote never closed"},
+		{"truncated-ua", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /a HTTP/1.1" 200 1 "-" "Mozilla`, "expected a quoted user agent"},
+		{"dash-request", `::1 - - [26/Dec/2016:16:16:48 +0200] "-" 408 -`, `col 39: no request line "-" (status 408)`},
+		{"empty-request", `127.0.0.1 - - [12/Apr/2018:09:48:40 +0200] "" 400 0 "-" "-"`, `col 45: empty request line "" (status 400)`},
+		{"bad-status", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET / HTTP/1.1" abc 1`, `col 59: status "abc"`},
+		{"bad-bytes", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET / HTTP/1.1" 200 x1`, `col 63: response size "x1"`},
+		{"bad-time", `1.2.3.4 - - [08/Foo/2020:08:04:43 +0000] "GET / HTTP/1.1" 200 1`, `col 14: bad timestamp`},
+		{"no-timestamp", `hello world`, "no [dd/Mon/yyyy:hh:mm:ss +zzzz] timestamp"},
+		{"error-log", `2021/12/01 13:53:33 [error] 31#31: *46 "/x" is not found`, "not an access log line"},
+		{"empty", ``, "empty line"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := ParseCombined(tc.line)
+			if err == nil {
+				t.Fatalf("want error, got %v", d)
+			}
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			doc := ErrorDoc(tc.line, err)
+			if get(doc, "event", "original") != tc.line || get(doc, "error", "message") != err.Error() || get(doc, "event", "kind") != "event" {
+				t.Errorf("ErrorDoc = %v", doc)
+			}
+		})
+	}
+}
+
+func TestW3CErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		lines []string
+		want  string
+	}{
+		{"field-count", []string{"#Fields: date time c-ip", "2018-01-01 08:09:10"}, "line 2: line has 2 fields but the #Fields header on line 1 declares 3"},
+		{"default-count", []string{"2018-01-01 08:09:10 1.2.3.4"}, "line 1: line has 3 fields but IIS's default field list declares 15"},
+		{"bad-status", []string{"#Fields: date time sc-status", "2018-01-01 08:09:10 OK"}, `line 2, col 21: sc-status "OK" is not a number`},
+		{"bad-date", []string{"#Fields: date time", "2018-13-01 08:09:10"}, "line 2, col 1: bad date/time"},
+		{"empty-fields", []string{"#Fields:"}, "line 1: #Fields header declares no fields"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := NewW3C()
+			var err error
+			for _, l := range tc.lines {
+				if _, err = w.Parse(l); err != nil {
+					break
+				}
+			}
+			if err == nil || !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestW3CFieldsReplace(t *testing.T) {
+	w := NewW3C()
+	d, err := w.Parse("2018-01-01 08:09:10 127.0.0.1 GET /cmd.aspx c=whoami 80 - 81.2.69.143 Mozilla/5.0+(X) - 200 0 0 15")
+	if err != nil || get(d, "url", "original") != "/cmd.aspx?c=whoami" || get(d, "event", "duration") != int64(15e6) || get(d, "user_agent", "original") != "Mozilla/5.0 (X)" {
+		t.Fatalf("default layout: %v %v", d, err)
+	}
+	for _, l := range []string{"#Software: IIS", "#Fields: date time s-sitename cs-method cs-uri-stem cs-uri-query c-ip cs-host sc-status cs-username"} {
+		if d, err := w.Parse(l); d != nil || err != nil {
+			t.Fatalf("directive gave %v %v", d, err)
+		}
+	}
+	d, err = w.Parse("2018-01-01 09:10:11 W3SVC1 POST /up.aspx - 10.0.0.9 example.com:8443 500 DOM\\bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"iis.access.site_name": "W3SVC1", "url.domain": "example.com", "url.port": int64(8443), "user.name": `DOM\bob`, "event.outcome": "failure", "url.original": "/up.aspx"} {
+		if got := get(d, strings.Split(k, ".")...); got != want {
+			t.Errorf("%s = %#v, want %#v", k, got, want)
+		}
+	}
+	if get(d, "url", "query") != nil || get(d, "webshell") != nil {
+		t.Errorf(`cs-uri-query "-" must mean no query: %v`, d["url"])
+	}
+}
+
+func TestDetect(t *testing.T) {
+	tests := []struct {
+		line string
+		want Format
+	}{
+		{`192.168.1.100 - - [10/Jun/2025:02:30:00 +0000] "GET /shell.php?cmd=whoami HTTP/1.1" 200 1234`, FormatCommon},
+		{`127.0.0.1 - - [25/Nov/2026:19:02:20 +0000] "GET / HTTP/1.1" 200 259 "-" "Mozilla/5.0"`, FormatCombined},
+		{`127.0.0.1 - - [02/Feb/2019:05:38:45 +0100] "-" 408 152 "-" "-"`, FormatCombined},
+		{"#Fields: date time s-ip", FormatW3CHeader},
+		{"#Software: Microsoft Internet Information Services 10.0", FormatW3CHeader},
+		{"2018-01-01 08:09:10 127.0.0.1 GET / - 80", FormatUnknown},
+		{"type=SYSCALL msg=audit(1.1:1): a=1", FormatUnknown},
+	}
+	for _, tc := range tests {
+		if got := Detect(tc.line); got != tc.want {
+			t.Errorf("Detect(%.40q) = %v, want %v", tc.line, got, tc.want)
+		}
+	}
+}
+
+func FuzzParseCombined(f *testing.F) {
+	f.Add(`192.168.1.100 - - [10/Jun/2025:02:30:00 +0000] "GET /shell.php?cmd=whoami HTTP/1.1" 200 1234`)
+	f.Add(`"a, b" 1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /s.php?c=%zz+id HTTP/1.1" 200 1 "-" "a \"q\" b" "-"`)
+	f.Add(`h:1 1.2.3.4 - u [08/Jun/2020:08:04:43 +0000] "GET http://x:1/a.b#c HTTP/1.1" 500 - "r" "u"`)
+	f.Fuzz(func(t *testing.T, line string) {
+		d, err := ParseCombined(line)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("unwrapped error %v", err)
+			}
+			return
+		}
+		if _, ok := d["@timestamp"].(time.Time); !ok {
+			t.Fatal("no @timestamp")
+		}
+		if _, ok := get(d, "http", "response", "status_code").(int64); !ok {
+			t.Fatal("no status")
+		}
+		_ = Detect(line)
+	})
+}
+
+func FuzzW3C(f *testing.F) {
+	f.Add("#Fields: date time cs-uri-stem cs-uri-query sc-status time-taken\n2018-01-01 08:09:10 /a.aspx c=1 200 5")
+	f.Add("2018-01-01 08:09:10 127.0.0.1 GET / q=100 80 - 81.2.69.143 UA - 200 0 0 123")
+	f.Fuzz(func(t *testing.T, s string) {
+		w := NewW3C()
+		for _, l := range strings.Split(s, "\n") {
+			d, err := w.Parse(l)
+			if err != nil && !errors.Is(err, ErrMalformed) {
+				t.Fatalf("unwrapped error %v", err)
+			}
+			if err == nil && d != nil {
+				if _, ok := d["@timestamp"].(time.Time); !ok {
+					t.Fatal("no @timestamp")
+				}
+			}
+		}
+	})
+}
+
+func BenchmarkParseCombined(b *testing.B) {
+	lines := readLines(b, dataDir+"nielsbasjes-logparser/examples/demolog/hackers-access.log")
+	var n int64
+	for _, l := range lines {
+		n += int64(len(l)) + 1
+	}
+	b.SetBytes(n)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, l := range lines {
+			if _, err := ParseCombined(l); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
