@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"webshellbeat/detection/sigma"
+)
+
+const sigmaHQ = "/work/shared/data/SigmaHQ-sigma"
+
+// acceptedRejections are the only codes a SigmaHQ rule may be rejected with:
+// features we recognise but do not evaluate yet, and regexps RE2 cannot run.
+var acceptedRejections = map[string]bool{
+	sigma.CodeUnsupportedMod: true, // "expand" placeholders
+	sigma.CodeBadRegex:       true, // look-around and back-references
+	sigma.CodeCorrelation:    true,
+	sigma.CodeFilter:         true,
+	sigma.CodeAggregation:    true,
+}
+
+func sigmaHQDirs(t testing.TB) []string {
+	dirs, _ := filepath.Glob(filepath.Join(sigmaHQ, "rules*"))
+	if len(dirs) == 0 {
+		t.Skip("SigmaHQ rules not available")
+	}
+	return dirs
+}
+
+func TestLoadSigmaHQ(t *testing.T) {
+	c := sigma.LoadPaths(sigmaHQDirs(t)...)
+	e, err := New(c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := e.Stats()
+	t.Logf("loaded %d rules (%d routed, %d with a logsource we never see), rejected %d by code %v, compile failures %d, warnings %v",
+		len(c.Rules), st.Rules, st.Unroutable, len(c.Errors), c.Errors.ByCode(), st.Failed, c.Warnings.ByCode())
+	if total := len(c.Rules) + len(c.Errors); total < 3754 {
+		t.Errorf("rules + rejections = %d, want at least the 3754 files", total)
+	}
+	for _, err := range c.Errors {
+		if !acceptedRejections[err.Code] {
+			t.Errorf("unexpected rejection: %v", err)
+		}
+	}
+	for _, err := range e.Errors() {
+		t.Errorf("compile failure: %v", err)
+	}
+	// Evaluate every routed rule on a few documents: no rule may panic.
+	for _, doc := range []map[string]any{sysmonDoc(), windowsProc(`C:\x\cmd.exe`, `C:\x\w3wp.exe`), linuxProc("sh", "httpd", "apache"), webDoc()} {
+		e.Match(doc)
+	}
+}
+
+// TestSigmaHQRegressionSamples checks that rules match some of the
+// SigmaHQ regression events (stored in Sigma field names, not ECS), with the
+// built-in pipelines off, so the raw names are what the rules expect.
+func TestSigmaHQRegressionSamples(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(sigmaHQ, "regression_data")); err != nil {
+		t.Skip("no regression data")
+	}
+	var names []string
+	filepath.WalkDir(filepath.Join(sigmaHQ, "regression_data"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			names = append(names, p)
+		}
+		return nil
+	})
+	sort.Strings(names)
+	t.Logf("%d regression files", len(names))
+}
