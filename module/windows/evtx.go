@@ -22,7 +22,9 @@ const (
 )
 
 // ReadEVTX reads every chunk and record of an EVTX file with the Velocidex
-// parser and calls fn for each record whose RecordID is greater than after,
+// parser and calls fn for each record whose record number (the record
+// header's identifier, kept in Record.EVTXRecordNumber; it equals RecordID
+// except in exported logs, which Windows renumbers) is greater than after,
 // in record-number order (chunks are sorted, so a wrapped circular log is
 // read oldest first).
 //
@@ -39,11 +41,15 @@ func ReadEVTX(r io.ReadSeeker, after uint64, fn func(rec *Record, err error) err
 		return fmt.Errorf("windows evtx: %w", err)
 	}
 	hdr := make([]byte, 0x80)
-	if err := readAt(r, hdr, 0); err != nil {
+	n, err := readAtMost(r, hdr, 0)
+	if err != nil {
 		return perr("evtx", 0, 0, err, "cannot read the file header")
 	}
-	if string(hdr[:8]) != "ElfFile\x00" {
+	if n >= 8 && string(hdr[:8]) != "ElfFile\x00" {
 		return perr("evtx", 0, 0, nil, "not an EVTX file: bad magic %q", hdr[:8])
+	}
+	if n < len(hdr) {
+		return perr("evtx", int64(n), 0, nil, "file header truncated: %d of %d bytes", n, len(hdr))
 	}
 	if major := binary.LittleEndian.Uint16(hdr[0x26:]); major != 3 {
 		return perr("evtx", 0x26, 0, nil, "unsupported EVTX major version %d", major)
@@ -53,6 +59,7 @@ func ReadEVTX(r io.ReadSeeker, after uint64, fn func(rec *Record, err error) err
 			return err
 		}
 	}
+	nchunks := int64(binary.LittleEndian.Uint16(hdr[0x2a:]))
 	first := int64(binary.LittleEndian.Uint16(hdr[0x28:]))
 	if first < 0x80 || first > evtxChunkSize {
 		first = 0x1000
@@ -76,7 +83,8 @@ func ReadEVTX(r io.ReadSeeker, after uint64, fn func(rec *Record, err error) err
 			return perr("evtx", off, 0, err, "cannot read chunk header")
 		}
 		if k < 8 || string(ch[:8]) != "ElfChnk\x00" {
-			if !allZero(ch[:k]) {
+			// Space past the header's chunk count is slack, not damage.
+			if idx := (off - first) / evtxChunkSize; idx < nchunks && !allZero(ch[:k]) {
 				if err := fn(nil, perr("evtx", off, 0, nil, "chunk %d: bad chunk magic, skipping the chunk", (off-first)/evtxChunkSize)); err != nil {
 					return err
 				}
@@ -358,9 +366,9 @@ func readAtMost(r io.ReadSeeker, b []byte, off int64) (int, error) {
 	return n, err
 }
 
-// recordFromEVTX maps a parsed record. The header's record ID and FILETIME
-// are exact; the parser's SystemTime is a float rounded to the microsecond,
-// so the header time is used when both agree.
+// recordFromEVTX maps a parsed record. The header's FILETIME is exact; the
+// parser turns SystemTime into float64 seconds (about 1.6µs of error), so
+// the header time is used when the two agree within that error.
 func recordFromEVTX(er *evtx.EventRecord) (*Record, error) {
 	d, ok := er.Event.(*ordereddict.Dict)
 	if !ok {
@@ -370,11 +378,14 @@ func recordFromEVTX(er *evtx.EventRecord) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.RecordID = er.Header.RecordID
+	r.EVTXRecordNumber = er.Header.RecordID
+	if r.RecordID == 0 {
+		r.RecordID = er.Header.RecordID
+	}
 	if ft := er.Header.FileTime; ft > 116444736000000000 {
 		ticks := int64(ft - 116444736000000000)
 		ht := time.Unix(ticks/1e7, (ticks%1e7)*100).UTC()
-		if d := ht.Sub(r.TimeCreated); d > -time.Microsecond && d < time.Microsecond {
+		if d := ht.Sub(r.TimeCreated); d > -2*time.Microsecond && d < 2*time.Microsecond {
 			r.TimeCreated = ht
 		}
 	}

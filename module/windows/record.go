@@ -35,11 +35,14 @@ type Record struct {
 	TimeCreated  time.Time
 	RecordID     uint64
 	ActivityID   string
-	Channel      string
-	Computer     string
-	ProcessID    uint32 // System/Execution ProcessID
-	ThreadID     uint32 // System/Execution ThreadID
-	UserID       string // System/Security UserID (a SID)
+	// EVTXRecordNumber is the record header's identifier, set by ReadEVTX
+	// only: the position to resume from. RecordID is System/EventRecordID.
+	EVTXRecordNumber uint64
+	Channel          string
+	Computer         string
+	ProcessID        uint32 // System/Execution ProcessID
+	ThreadID         uint32 // System/Execution ThreadID
+	UserID           string // System/Security UserID (a SID)
 
 	// EventData holds the event's Data elements in document order. Data
 	// without a Name is named param1, param2, ... and UserData (or any other

@@ -251,15 +251,20 @@ func parseTime(v any) (time.Time, bool) {
 func hexField(channel, key string) bool {
 	switch {
 	case strings.EqualFold(channel, ChannelSecurity):
-		for _, suf := range []string{"LogonId", "ProcessId", "HandleId", "AccessMask", "Status", "Options", "EncryptionType"} {
+		switch key {
+		case "ProcessId", "NewProcessId", "CallerProcessId", "Status", "SubStatus",
+			"TicketOptions", "TicketEncryptionType", "FailureCode", "AccessMask", "AccessList":
+			return true
+		}
+		for _, suf := range []string{"LogonId", "HandleId"} {
 			if strings.HasSuffix(key, suf) {
 				return true
 			}
 		}
 	case strings.EqualFold(channel, ChannelSysmon):
-		return key == "GrantedAccess"
+		return key == "GrantedAccess" || key == "LogonId"
 	}
-	return false
+	return strings.HasSuffix(key, "LogonId") || key == "ResultCode"
 }
 
 // fromEventTree maps an evtx-shaped tree ({"Event":{"System":..,
