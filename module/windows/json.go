@@ -159,6 +159,7 @@ func ReadJSON(r io.Reader, fn func(rec *Record, offset int64, err error) error) 
 		var vals []any
 		switch t := tok.(type) {
 		case json.Delim:
+			off = dec.InputOffset() - 1 // the delimiter itself, past any whitespace
 			switch t {
 			case '{':
 				v, err := decodeObject(dec, 1)

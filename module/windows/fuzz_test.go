@@ -1,0 +1,116 @@
+package windows
+
+import (
+	"bytes"
+
+	"path/filepath"
+	"testing"
+)
+
+// The fuzz targets check that parsers never panic and that whatever parses
+// also maps to ECS.
+
+func FuzzParseXML(f *testing.F) {
+	f.Add(readFile(f, seed4688))
+	f.Add([]byte(`<Events><Event><System><EventID>1</EventID></System><EventData><Data>x</Data></EventData></Event></Events>`))
+	f.Add([]byte(`<Event><System><EventID Qualifiers="0">7</EventID></System><UserData><A xmlns="x"><B>1</B></A></UserData></Event>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if r, err := ParseXML(b); err == nil {
+			r.ECS()
+		}
+		SplitXML(bytes.NewReader(b), func(raw []byte, off int64) error {
+			ParseXML(raw)
+			return nil
+		})
+	})
+}
+
+func FuzzParseJSON(f *testing.F) {
+	f.Add(readFile(f, winlogbeat))
+	f.Add(readFile(f, regressionOne))
+	f.Add(readFile(f, "testdata/otrf-proxylogon-4688.json"))
+	f.Add([]byte(`{"Event":{"System":{"EventID":{"#text":4688},"Channel":"Security"},"EventData":{"Data":[{"#attributes":{"Name":"A"},"#text":"1"},"x"]}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if r, err := ParseJSON(b); err == nil {
+			r.ECS()
+		}
+		ReadJSON(bytes.NewReader(b), func(r *Record, _ int64, err error) error {
+			if err == nil {
+				r.ECS()
+			}
+			return nil
+		})
+	})
+}
+
+func FuzzParseSysmonText(f *testing.F) {
+	f.Add(string(readFile(f, seedSysmon)))
+	f.Add("Network connection detected:\r\nUtcTime: 2021-03-14 06:39:30.227\r\nProcessId: 1\r\nSourceIp: ::1\r\nSourcePort: 99999999999999999999\r\nInitiated: true\r\n")
+	f.Add("File created:\nTargetFilename: C:\\x.\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		if r, err := ParseSysmonText(s); err == nil {
+			r.ECS()
+		}
+	})
+}
+
+// FuzzReadEVTX mutates a real chunk; the reader must not panic or hang.
+func FuzzReadEVTX(f *testing.F) {
+	f.Add(readFile(f, iisWebshell)[0x1000+0x200:0x1000+0x1200], uint16(0))
+	f.Fuzz(func(t *testing.T, patch []byte, at uint16) {
+		b := bytes.Clone(readFile(t, iisWebshell))
+		copy(b[0x1000+0x200+int(at)%0xe00:], patch)
+		ReadEVTX(bytes.NewReader(b), 0, func(r *Record, err error) error {
+			if err == nil {
+				r.ECS()
+			}
+			return nil
+		})
+	})
+}
+
+func BenchmarkParseXMLECS(b *testing.B) {
+	data := readFile(b, seed4688)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		r, err := ParseXML(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.ECS()
+	}
+}
+
+func BenchmarkParseSysmonTextECS(b *testing.B) {
+	s := string(readFile(b, seedSysmon))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := ParseSysmonText(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.ECS()
+	}
+}
+
+func BenchmarkReadEVTX(b *testing.B) {
+	data := readFile(b, filepath.Join(benignDir, "security.evtx"))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	var n int
+	for b.Loop() {
+		n = 0
+		err := ReadEVTX(bytes.NewReader(data), 0, func(r *Record, err error) error {
+			if err != nil {
+				return err
+			}
+			n++
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n), "records/op")
+}
