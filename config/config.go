@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -110,3 +111,38 @@ func (d Detection) AlertIndex() string { return "logs-webshellbeat.alert-" + d.N
 
 // EventIndex is the data stream that normalised events are written to.
 func (d Detection) EventIndex() string { return "logs-webshellbeat.event-" + d.Namespace }
+
+// FromFile reads the detection settings of a webshellbeat.yml: the options of
+// the first webshell processor in its top-level processors list. A file
+// without one gives the defaults.
+func FromFile(path string) (Detection, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Detection{}, err
+	}
+	c, err := conf.NewConfigWithYAML(data, path)
+	if err != nil {
+		return Detection{}, fmt.Errorf("%s: %w", path, err)
+	}
+	var top struct {
+		Processors []*conf.C `config:"processors"`
+	}
+	if err := c.Unpack(&top); err != nil {
+		return Detection{}, fmt.Errorf("%s: %w", path, err)
+	}
+	for i, p := range top.Processors {
+		if !p.HasField("webshell") {
+			continue
+		}
+		child, err := p.Child("webshell", -1)
+		if err != nil {
+			return Detection{}, fmt.Errorf("%s: processors[%d].webshell: %w", path, i, err)
+		}
+		d, err := Unpack(child)
+		if err != nil {
+			return d, fmt.Errorf("%s: processors[%d].webshell: %w", path, i, err)
+		}
+		return d, nil
+	}
+	return Default(), nil
+}

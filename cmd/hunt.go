@@ -1,0 +1,172 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"webshellbeat/config"
+	"webshellbeat/detection"
+	"webshellbeat/detector"
+	"webshellbeat/hunt"
+)
+
+// exitUsage and exitInput are hunt's exit statuses for errors; 0 means it ran,
+// whether or not it found something.
+const (
+	exitInput = 1
+	exitUsage = 2
+)
+
+func huntCommand() *cobra.Command {
+	var format, configFile string
+	var rulePaths []string
+	c := &cobra.Command{
+		Use:   "hunt PATH...",
+		Short: "Hunt for web shells offline in log files and folders (EVTX, event XML, JSON, audit.log, access logs)",
+		Long: `Reads files, folders (recursively) and zip archives with the beat's own mappers and
+detector, as one stream in event-time order, and prints the alerts. No Elasticsearch needed.
+
+Exit status: 0 when it ran (found something or not), 1 when a path cannot be read,
+2 on a usage or configuration error.`,
+		Args: cobra.MinimumNArgs(1),
+		Run: func(cmd *cobra.Command, args []string) {
+			os.Exit(runHunt(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, format, configFile, rulePaths))
+		},
+	}
+	c.Flags().StringVar(&format, "format", "table", "output: table (readable) or ndjson (one ECS alert document per line)")
+	c.Flags().StringVar(&configFile, "config", "", "webshellbeat.yml whose webshell processor settings to use")
+	c.Flags().StringArrayVar(&rulePaths, "rules", nil, "Sigma rule file or folder, repeatable; replaces the built-in pack")
+	return c
+}
+
+func runHunt(stdout, stderr io.Writer, paths []string, format, configFile string, rulePaths []string) int {
+	if format != "table" && format != "ndjson" {
+		fmt.Fprintf(stderr, "hunt: --format %q is not one of table, ndjson\n", format)
+		return exitUsage
+	}
+	cfg := config.Default()
+	if configFile != "" {
+		var err error
+		if cfg, err = config.FromFile(configFile); err != nil {
+			fmt.Fprintf(stderr, "hunt: %v\n", err)
+			return exitUsage
+		}
+	}
+	if len(rulePaths) > 0 {
+		cfg.Rules = config.Rules{Paths: rulePaths, Pipelines: cfg.Rules.Pipelines}
+	}
+	det, err := detector.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "hunt: %v\n", err)
+		return exitUsage
+	}
+	for _, p := range det.Problems {
+		fmt.Fprintf(stderr, "rule: %v\n", p)
+	}
+	var alerts []map[string]any
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	onAlert := func(doc map[string]any) {
+		if format == "ndjson" {
+			_ = enc.Encode(doc)
+			return
+		}
+		alerts = append(alerts, doc)
+	}
+	errorsShown := 0
+	onError := func(r hunt.Record) {
+		if errorsShown < 20 {
+			fmt.Fprintf(stderr, "input: %v\n", r.Err)
+		}
+		errorsShown++
+	}
+	st, err := hunt.Run(paths, det, onAlert, onError)
+	if format == "table" {
+		printTable(stdout, alerts)
+	}
+	printSummary(stderr, det, st)
+	if err != nil {
+		fmt.Fprintf(stderr, "hunt: %v\n", err)
+		return exitInput
+	}
+	return 0
+}
+
+func printSummary(w io.Writer, det *detector.Detector, st hunt.Stats) {
+	var formats []string
+	for f, n := range st.Formats {
+		formats = append(formats, fmt.Sprintf("%s %d", f, n))
+	}
+	sort.Strings(formats)
+	fmt.Fprintf(w, "hunt: %d rules, %d files (%s), %d skipped, %d events, %d unreadable records, %d alerts\n",
+		det.Loaded, st.Files, strings.Join(formats, ", "), len(st.Skipped), st.Events, st.Errors, st.Alerts)
+}
+
+// printTable writes one line per alert: time, level, rule, host, the process
+// (parent -> child) or request, and what it ran or asked for.
+func printTable(w io.Writer, alerts []map[string]any) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tLEVEL\tRULE\tHOST\tWHO\tWHAT")
+	for _, a := range alerts {
+		s := func(path string) string { return detection.LookupString(a, path) }
+		ts, _ := a["@timestamp"].(time.Time)
+		who := s("process.name")
+		if p := s("process.parent.name"); p != "" {
+			who = p + " -> " + who
+		}
+		what := s("process.command_line")
+		if what == "" {
+			what = s("url.original")
+			who = s("source.ip")
+		}
+		if what == "" {
+			what = s("file.path")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ts.UTC().Format(time.RFC3339), levelName(a), ruleNames(a), s("host.name"), who, clip(what, 100))
+	}
+	tw.Flush()
+}
+
+func levelName(doc map[string]any) string {
+	v, _ := detection.Lookup(doc, "event.severity")
+	n, _ := v.(int)
+	switch {
+	case n >= 99:
+		return "critical"
+	case n >= 73:
+		return "high"
+	case n >= 47:
+		return "medium"
+	case n >= 21:
+		return "low"
+	}
+	return "info"
+}
+
+func ruleNames(doc map[string]any) string {
+	v, _ := detection.Lookup(doc, "rule.name")
+	switch n := v.(type) {
+	case string:
+		return n
+	case []string:
+		return n[0] + fmt.Sprintf(" (+%d)", len(n)-1)
+	}
+	return ""
+}
+
+func clip(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+

@@ -1,0 +1,316 @@
+// Package hunt runs webshellbeat's mappers and detector offline over files
+// and folders: it recognises each file's format by content, reads every file
+// as a stream of ECS documents, merges the streams in event-time order and
+// hands each document to the detector. It does not import libbeat.
+package hunt
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"iter"
+	"regexp"
+	"strings"
+
+	"webshellbeat/module/accesslog"
+	"webshellbeat/module/auditd"
+	"webshellbeat/module/windows"
+)
+
+// Format is a log format hunt can read.
+type Format string
+
+const (
+	FormatUnknown    Format = ""
+	FormatEVTX       Format = "evtx"
+	FormatZip        Format = "zip"
+	FormatXML        Format = "xml"
+	FormatJSON       Format = "json"
+	FormatAudit      Format = "auditd"
+	FormatAccess     Format = "access"
+	FormatW3C        Format = "w3c"
+	FormatSysmonText Format = "sysmon-text"
+)
+
+// Record is one document read from a file, or why a part of the file could
+// not be read (Err, with Doc an error document that keeps the raw text).
+type Record struct {
+	Doc   map[string]any
+	Where string // file:line or file@offset
+	Err   error
+}
+
+var sysmonHeader = regexp.MustCompile(`(?m)^(EventID:\s*\d+|Process Create:|Network connection detected:|File created:)\s*$|^EventID:\s*\d+`)
+
+// Detect recognises a format from the first bytes of a file.
+func Detect(head []byte) Format {
+	switch {
+	case bytes.HasPrefix(head, []byte("ElfFile\x00")):
+		return FormatEVTX
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return FormatZip
+	}
+	text := strings.TrimLeft(string(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))), " \t\r\n")
+	first, _, _ := strings.Cut(text, "\n")
+	switch {
+	case text == "":
+		return FormatUnknown
+	case text[0] == '<':
+		return FormatXML
+	case text[0] == '{' || text[0] == '[':
+		return FormatJSON
+	case strings.HasPrefix(first, "type=") || strings.HasPrefix(first, "node="):
+		return FormatAudit
+	}
+	switch accesslog.Detect(first) {
+	case accesslog.FormatW3CHeader:
+		return FormatW3C
+	case accesslog.FormatCombined, accesslog.FormatCommon:
+		return FormatAccess
+	}
+	if sysmonHeader.MatchString(text) && strings.Contains(text, "UtcTime:") {
+		return FormatSysmonText
+	}
+	return FormatUnknown
+}
+
+// read returns the records of one file of a known format. name is used in
+// Where and to tell nginx from Apache logs (same format, different module).
+func read(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
+	switch f {
+	case FormatEVTX:
+		return readEVTX(name, r)
+	case FormatXML:
+		return readXML(name, r)
+	case FormatJSON:
+		return readJSON(name, r)
+	case FormatAudit:
+		return readAudit(name, r)
+	case FormatAccess, FormatW3C:
+		return readAccess(name, r)
+	case FormatSysmonText:
+		return readSysmonText(name, r)
+	}
+	return func(yield func(Record) bool) {
+		yield(Record{Where: name, Err: fmt.Errorf("%s: unknown format", name)})
+	}
+}
+
+func windowsRecord(where string, rec *windows.Record, raw string, err error) Record {
+	if err != nil {
+		return Record{Doc: windows.ErrorDoc(raw, err), Where: where, Err: fmt.Errorf("%s: %w", where, err)}
+	}
+	return Record{Doc: rec.ECS(), Where: where}
+}
+
+func readEVTX(name string, r io.ReadSeeker) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		stop := errStop
+		err := windows.ReadEVTX(r, 0, func(rec *windows.Record, err error) error {
+			where := name
+			if rec != nil {
+				where = fmt.Sprintf("%s#%d", name, rec.RecordID)
+			}
+			if !yield(windowsRecord(where, rec, "", err)) {
+				return stop
+			}
+			return nil
+		})
+		if err != nil && err != stop {
+			yield(windowsRecord(name, nil, "", err))
+		}
+	}
+}
+
+func readXML(name string, r io.Reader) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		stop := errStop
+		err := windows.SplitXML(r, func(raw []byte, off int64) error {
+			rec, err := windows.ParseXML(raw)
+			if !yield(windowsRecord(fmt.Sprintf("%s@%d", name, off), rec, string(raw), err)) {
+				return stop
+			}
+			return nil
+		})
+		if err != nil && err != stop {
+			yield(windowsRecord(name, nil, "", err))
+		}
+	}
+}
+
+// readJSON reads newline-delimited JSON line by line, so that one malformed
+// line costs only itself; other JSON (pretty-printed objects, arrays) goes
+// through windows.ReadJSON.
+func readJSON(name string, r io.ReadSeeker) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		if ndjson(r) {
+			for n, line := range lines(r) {
+				if strings.TrimSpace(line) == "" {
+					continue
+				}
+				rec, err := windows.ParseJSON([]byte(line))
+				if !yield(windowsRecord(fmt.Sprintf("%s:%d", name, n), rec, line, err)) {
+					return
+				}
+			}
+			return
+		}
+		stop := errStop
+		err := windows.ReadJSON(r, func(rec *windows.Record, off int64, err error) error {
+			if !yield(windowsRecord(fmt.Sprintf("%s@%d", name, off), rec, "", err)) {
+				return stop
+			}
+			return nil
+		})
+		if err != nil && err != stop {
+			yield(windowsRecord(name, nil, "", err))
+		}
+	}
+}
+
+// ndjson reports whether the first line of r is one whole JSON object.
+func ndjson(r io.ReadSeeker) bool {
+	defer r.Seek(0, io.SeekStart)
+	br := bufio.NewReaderSize(r, 1<<20)
+	line, err := br.ReadString('\n')
+	if err != nil && err != io.EOF {
+		return false
+	}
+	line = strings.TrimSpace(line)
+	return strings.HasPrefix(line, "{") && strings.HasSuffix(line, "}") && validJSON(line)
+}
+
+func readAudit(name string, r io.Reader) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		j := auditd.NewJoiner(auditd.JoinerConfig{})
+		emit := func(groups []auditd.Group) bool {
+			for _, g := range groups {
+				doc, err := auditd.MapGroup(g)
+				where := name
+				if len(g.LineNumbers) > 0 {
+					where = fmt.Sprintf("%s:%d", name, g.LineNumbers[0])
+				}
+				rec := Record{Doc: doc, Where: where}
+				if err != nil {
+					rec.Err = fmt.Errorf("%s: %w", name, err)
+				}
+				if !yield(rec) {
+					return false
+				}
+			}
+			return true
+		}
+		var off int64
+		for _, line := range lines(r) {
+			off += int64(len(line)) + 1
+			if !emit(j.Add(line, off)) {
+				return
+			}
+		}
+		emit(j.Flush())
+	}
+}
+
+func readAccess(name string, r io.Reader) iter.Seq[Record] {
+	server := "apache"
+	lower := strings.ToLower(name)
+	switch {
+	case strings.Contains(lower, "nginx"):
+		server = "nginx"
+	case strings.Contains(lower, "iis") || strings.Contains(lower, "u_ex"):
+		server = "iis"
+	}
+	return func(yield func(Record) bool) {
+		var w3c *accesslog.W3C
+		for n, line := range lines(r) {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			var doc map[string]any
+			var err error
+			if w3c == nil && accesslog.Detect(line) == accesslog.FormatW3CHeader {
+				w3c = accesslog.NewW3C()
+			}
+			if w3c != nil {
+				doc, err = w3c.Parse(line)
+				if doc == nil && err == nil {
+					continue // directive
+				}
+			} else {
+				doc, err = accesslog.ParseCombined(line, accesslog.WithServer(server))
+			}
+			where := fmt.Sprintf("%s:%d", name, n)
+			rec := Record{Doc: doc, Where: where}
+			if err != nil {
+				rec = Record{Doc: accesslog.ErrorDoc(line, err), Where: where, Err: fmt.Errorf("%s: %w", where, err)}
+			}
+			if !yield(rec) {
+				return
+			}
+		}
+	}
+}
+
+// readSysmonText splits rendered Sysmon messages: a record starts at an
+// "EventID: n" line or a "Process Create:"-style header, or after a blank line.
+func readSysmonText(name string, r io.Reader) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		var buf []string
+		start := 0
+		flush := func() bool {
+			if len(buf) == 0 {
+				return true
+			}
+			text := strings.Join(buf, "\n")
+			buf = buf[:0]
+			rec, err := windows.ParseSysmonText(text)
+			return yield(windowsRecord(fmt.Sprintf("%s:%d", name, start), rec, text, err))
+		}
+		for n, line := range lines(r) {
+			trimmed := strings.TrimSpace(line)
+			if trimmed == "" || (sysmonHeader.MatchString(trimmed) && len(buf) > 0 && isHeaderStart(buf, trimmed)) {
+				if !flush() {
+					return
+				}
+			}
+			if trimmed == "" {
+				continue
+			}
+			if len(buf) == 0 {
+				start = n
+			}
+			buf = append(buf, line)
+		}
+		flush()
+	}
+}
+
+// isHeaderStart reports whether header starts a new record rather than
+// following the header that already began buf ("Process Create:" then
+// "EventID: 1" belong together).
+func isHeaderStart(buf []string, header string) bool {
+	for _, l := range buf {
+		if sysmonHeader.MatchString(strings.TrimSpace(l)) && strings.HasPrefix(strings.TrimSpace(l), "EventID") == strings.HasPrefix(header, "EventID") {
+			return true
+		}
+	}
+	return false
+}
+
+// lines yields the lines of r (1-based numbers), without line endings; very
+// long lines are read whole.
+func lines(r io.Reader) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		br := bufio.NewReaderSize(r, 64<<10)
+		for n := 1; ; n++ {
+			line, err := br.ReadString('\n')
+			if line == "" && err != nil {
+				return
+			}
+			if !yield(n, strings.TrimRight(line, "\r\n")) {
+				return
+			}
+		}
+	}
+}

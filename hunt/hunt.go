@@ -1,0 +1,259 @@
+package hunt
+
+import (
+	"archive/zip"
+	"bytes"
+	"container/heap"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Detector marks a document as an alert in place and reports whether it did.
+type Detector interface {
+	Detect(doc map[string]any) bool
+}
+
+// Stats counts what a hunt read and found.
+type Stats struct {
+	Files   int            // files read
+	Skipped []string       // files found in folders whose format is not a log hunt reads
+	Events  int            // documents read
+	Errors  int            // records that could not be mapped (each reported)
+	Alerts  int            // documents that became alerts
+	Formats map[Format]int // files per format
+}
+
+// maxZipEntry bounds one archive member read into memory.
+const maxZipEntry = 1 << 30
+
+// skipExt are files that sit beside logs in folders (notes, rules, ground
+// truth) and are never logs.
+var skipExt = map[string]bool{".md": true, ".yml": true, ".yaml": true, ".tsv": true, ".gz": true, ".tar": true, ".txt~": true}
+
+// Run reads paths (files, folders searched recursively, zip archives) as one
+// stream in event-time order, passes each document to det, and calls onAlert
+// for each alert and onError for each record that could not be read. An
+// error is returned only when a named path cannot be read at all.
+func Run(paths []string, det Detector, onAlert func(map[string]any), onError func(Record)) (Stats, error) {
+	st := Stats{Formats: map[Format]int{}}
+	var streams []iter.Seq[Record]
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	for _, p := range paths {
+		ss, cs, err := open(p, true, &st)
+		closers = append(closers, cs...)
+		if err != nil {
+			return st, err
+		}
+		streams = append(streams, ss...)
+	}
+	for rec := range Merge(streams) {
+		st.Events++
+		if rec.Err != nil {
+			st.Errors++
+			if onError != nil {
+				onError(rec)
+			}
+		}
+		if rec.Doc != nil && det.Detect(rec.Doc) {
+			st.Alerts++
+			onAlert(rec.Doc)
+		}
+	}
+	return st, nil
+}
+
+// open returns the streams of a path. named says the user gave this path
+// itself: then an unrecognised format is an error, not a skip.
+func open(path string, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if info.IsDir() {
+		return openDir(path, st)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	head := make([]byte, 8192)
+	n, _ := io.ReadFull(f, head)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	format := Detect(head[:n])
+	switch {
+	case format == FormatZip:
+		defer f.Close()
+		ss, err := openZip(path, f, info.Size(), st)
+		return ss, nil, err
+	case format == FormatUnknown && named:
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Sysmon text); first line: %q", path, firstLine(head[:n]))
+	case format == FormatUnknown:
+		f.Close()
+		st.Skipped = append(st.Skipped, path)
+		return nil, nil, nil
+	}
+	st.Files++
+	st.Formats[format]++
+	return []iter.Seq[Record]{read(format, path, f)}, []io.Closer{f}, nil
+}
+
+func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
+	var names []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !skipExt[strings.ToLower(filepath.Ext(p))] {
+			names = append(names, p)
+		} else if !d.IsDir() {
+			st.Skipped = append(st.Skipped, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	sort.Strings(names)
+	var streams []iter.Seq[Record]
+	var closers []io.Closer
+	for _, n := range names {
+		ss, cs, err := open(n, false, st)
+		closers = append(closers, cs...)
+		if err != nil {
+			return streams, closers, err
+		}
+		streams = append(streams, ss...)
+	}
+	return streams, closers, nil
+}
+
+// openZip reads each member of a zip archive into memory and recognises it
+// like a file; members are named archive.zip/member.
+func openZip(path string, r io.ReaderAt, size int64, st *Stats) ([]iter.Seq[Record], error) {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var streams []iter.Seq[Record]
+	for _, m := range zr.File {
+		if m.FileInfo().IsDir() {
+			continue
+		}
+		name := path + "/" + m.Name
+		if m.UncompressedSize64 > maxZipEntry {
+			return nil, fmt.Errorf("%s: member larger than %d bytes", name, maxZipEntry)
+		}
+		rc, err := m.Open()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		data, err := io.ReadAll(io.LimitReader(rc, maxZipEntry))
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		format := Detect(data[:min(len(data), 8192)])
+		if format == FormatUnknown || format == FormatZip {
+			st.Skipped = append(st.Skipped, name)
+			continue
+		}
+		st.Files++
+		st.Formats[format]++
+		streams = append(streams, read(format, name, bytes.NewReader(data)))
+	}
+	return streams, nil
+}
+
+func firstLine(b []byte) string {
+	s, _, _ := strings.Cut(string(b), "\n")
+	if len(s) > 80 {
+		s = s[:80] + "..."
+	}
+	return s
+}
+
+func validJSON(s string) bool { return json.Valid([]byte(s)) }
+
+// Merge yields the records of several streams in event-time order
+// (@timestamp); each stream keeps its own order, and records without a time
+// (unreadable ones) come out as soon as they are read.
+func Merge(streams []iter.Seq[Record]) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		h := &mergeHeap{}
+		var stops []func()
+		defer func() {
+			for _, s := range stops {
+				s()
+			}
+		}()
+		for i, s := range streams {
+			next, stop := iter.Pull(s)
+			stops = append(stops, stop)
+			if rec, ok := next(); ok {
+				heap.Push(h, &head{rec: rec, t: timeOf(rec), idx: i, next: next})
+			}
+		}
+		for h.Len() > 0 {
+			top := (*h)[0]
+			if !yield(top.rec) {
+				return
+			}
+			if rec, ok := top.next(); ok {
+				top.rec, top.t = rec, timeOf(rec)
+				heap.Fix(h, 0)
+			} else {
+				heap.Pop(h)
+			}
+		}
+	}
+}
+
+func timeOf(r Record) time.Time {
+	t, _ := r.Doc["@timestamp"].(time.Time)
+	return t
+}
+
+type head struct {
+	rec  Record
+	t    time.Time
+	idx  int
+	next func() (Record, bool)
+}
+
+type mergeHeap []*head
+
+func (h mergeHeap) Len() int { return len(h) }
+func (h mergeHeap) Less(i, j int) bool {
+	if !h[i].t.Equal(h[j].t) {
+		return h[i].t.Before(h[j].t)
+	}
+	return h[i].idx < h[j].idx
+}
+func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(*head)) }
+func (h *mergeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+var errStop = errors.New("stop")

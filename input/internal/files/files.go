@@ -1,0 +1,66 @@
+// Package files holds what webshellbeat's file-reading inputs (evtx, auditd)
+// share: the paths setting expanded into cursor sources, and the wait between
+// polls that ends when the input is stopped.
+package files
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"time"
+
+	v2 "github.com/elastic/beats/v7/filebeat/input/v2"
+	cursor "github.com/elastic/beats/v7/filebeat/input/v2/input-cursor"
+	"github.com/elastic/go-concert/ctxtool"
+	"github.com/elastic/go-concert/timed"
+)
+
+// Source is one file an input reads; its absolute path keys its checkpoint
+// in the registry.
+type Source string
+
+// Name implements cursor.Source.
+func (s Source) Name() string { return string(s) }
+
+// Expand turns glob patterns into sources, one per existing file, sorted and
+// without duplicates. Files that appear later are picked up on restart (the
+// patterns are expanded when the input starts).
+func Expand(patterns []string) ([]cursor.Source, error) {
+	if len(patterns) == 0 {
+		return nil, errors.New("paths: at least one file or glob pattern is required")
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, p := range patterns {
+		matches, err := filepath.Glob(p)
+		if err != nil {
+			return nil, fmt.Errorf("paths: bad pattern %q: %w", p, err)
+		}
+		for _, m := range matches {
+			abs, err := filepath.Abs(m)
+			if err != nil {
+				return nil, fmt.Errorf("paths: %q: %w", m, err)
+			}
+			if !seen[abs] {
+				seen[abs] = true
+				names = append(names, abs)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("paths: no file matches %q", patterns)
+	}
+	sort.Strings(names)
+	sources := make([]cursor.Source, len(names))
+	for i, n := range names {
+		sources[i] = Source(n)
+	}
+	return sources, nil
+}
+
+// Wait sleeps for d and reports whether the input should go on (false once
+// it is stopped).
+func Wait(ctx v2.Context, d time.Duration) bool {
+	return timed.Wait(ctxtool.FromCanceller(ctx.Cancelation), d) == nil
+}

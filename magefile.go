@@ -1,0 +1,88 @@
+//go:build mage
+
+// Mage targets for webshellbeat: go run github.com/magefile/mage -l
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"github.com/magefile/mage/mg"
+	"github.com/magefile/mage/sh"
+)
+
+// Build builds the webshellbeat binary at the project root.
+func Build() error {
+	mg.Deps(Config)
+	return sh.RunV("go", "build", "-o", "webshellbeat", ".")
+}
+
+// CrossBuild checks that the Windows build (with the winlog input) compiles.
+func CrossBuild() error {
+	return sh.RunWithV(map[string]string{"GOOS": "windows"}, "go", "build", "-o", os.DevNull, ".")
+}
+
+// generated lists the files made from _meta/: target <- source.
+var generated = map[string]string{
+	"webshellbeat.yml":           "_meta/config/beat.yml",
+	"webshellbeat.reference.yml": "_meta/config/beat.reference.yml",
+	"include/fields.yml":         "_meta/fields.yml",
+}
+
+// Config writes webshellbeat.yml, webshellbeat.reference.yml and
+// include/fields.yml (embedded in the binary) from _meta/.
+func Config() error {
+	for dst, src := range generated {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Check fails when generated files are stale, gofmt would change a file, or
+// go vet finds a problem.
+func Check() error {
+	for dst, src := range generated {
+		a, err := os.ReadFile(dst)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(a, b) {
+			return fmt.Errorf("%s is stale: run mage config", dst)
+		}
+	}
+	out, err := sh.Output("gofmt", "-l", ".")
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		return fmt.Errorf("gofmt would change:\n%s", out)
+	}
+	return sh.RunV("go", "vet", "./...")
+}
+
+// Test runs the whole test suite (what .ci/run runs).
+func Test() error {
+	mg.Deps(Check)
+	return sh.RunV("go", "test", "./...")
+}
+
+// Bench runs the benchmarks of the detector and the mappers.
+func Bench() error {
+	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "./detection/...", "./module/...", "./hunt/...")
+}
+
+// Demo runs the main job on the bundled samples: hunt over the seed logs.
+func Demo() error {
+	return sh.RunV("go", "run", ".", "hunt", "testdata/samples")
+}

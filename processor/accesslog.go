@@ -1,0 +1,99 @@
+package processor
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/elastic/beats/v7/libbeat/beat"
+	"github.com/elastic/beats/v7/libbeat/processors"
+	conf "github.com/elastic/elastic-agent-libs/config"
+	"github.com/elastic/elastic-agent-libs/logp"
+
+	"webshellbeat/module/accesslog"
+)
+
+const accessName = "decode_access_log"
+
+func init() {
+	processors.RegisterPlugin(accessName, newAccess)
+}
+
+type accessConfig struct {
+	Field string `config:"field"`
+	// Format is combined (Apache/nginx combined or common) or w3c (IIS).
+	Format string `config:"format"`
+	// Server names the web server in event.module/event.dataset: apache,
+	// nginx or iis.
+	Server string `config:"server"`
+}
+
+// maxW3CFiles bounds the per-file W3C parsers kept for their #Fields state.
+const maxW3CFiles = 1024
+
+// accessProcessor maps one access-log line to ECS. IIS W3C files declare their
+// columns in a #Fields header, so a parser is kept per log.file.path.
+type accessProcessor struct {
+	cfg accessConfig
+	mu  sync.Mutex
+	w3c map[string]*accesslog.W3C
+}
+
+func newAccess(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
+	cfg := accessConfig{Field: "message", Format: "combined", Server: "apache"}
+	if err := unpackStrict(c, []string{"field", "format", "server", "when"}, &cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", accessName, err)
+	}
+	switch cfg.Format {
+	case "combined", "w3c":
+	default:
+		return nil, fmt.Errorf("%s: format %q is not one of combined, w3c", accessName, cfg.Format)
+	}
+	switch cfg.Server {
+	case "apache", "nginx", "iis":
+	default:
+		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, iis", accessName, cfg.Server)
+	}
+	return &accessProcessor{cfg: cfg, w3c: map[string]*accesslog.W3C{}}, nil
+}
+
+func (p *accessProcessor) Run(ev *beat.Event) (*beat.Event, error) {
+	raw, err := sourceText(ev, p.cfg.Field)
+	if err != nil {
+		fail(ev, accessName, err)
+		return ev, nil
+	}
+	var doc map[string]any
+	if p.cfg.Format == "w3c" {
+		doc, err = p.parseW3C(ev, raw)
+		if doc == nil && err == nil {
+			return nil, nil // a #Fields or #Software directive: not an event
+		}
+	} else {
+		doc, err = accesslog.ParseCombined(raw, accesslog.WithServer(p.cfg.Server))
+	}
+	if err != nil {
+		doc = accesslog.ErrorDoc(raw, err)
+	}
+	apply(ev, doc, p.cfg.Field, raw)
+	return ev, nil
+}
+
+func (p *accessProcessor) parseW3C(ev *beat.Event, raw string) (map[string]any, error) {
+	path, _ := ev.GetValue("log.file.path")
+	key, _ := path.(string)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w, ok := p.w3c[key]
+	if !ok {
+		if len(p.w3c) >= maxW3CFiles {
+			clear(p.w3c) // rotated-away files; live ones re-learn at their next header
+		}
+		w = accesslog.NewW3C(accesslog.WithServer(p.cfg.Server))
+		p.w3c[key] = w
+	}
+	return w.Parse(raw)
+}
+
+func (p *accessProcessor) String() string {
+	return fmt.Sprintf("%s=[format=%s, server=%s]", accessName, p.cfg.Format, p.cfg.Server)
+}
