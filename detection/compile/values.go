@@ -144,8 +144,8 @@ func windash(p sigma.Pattern) ([]sigma.Pattern, bool) {
 			}
 			continue
 		}
-		lits := dashVariants(x.Lit)
-		if len(out)*len(lits) > maxWindashVariants {
+		lits, ok := dashVariants(x.Lit)
+		if !ok || len(out)*len(lits) > maxWindashVariants {
 			return nil, false
 		}
 		var next []sigma.Pattern
@@ -159,7 +159,7 @@ func windash(p sigma.Pattern) ([]sigma.Pattern, bool) {
 	return out, true
 }
 
-func dashVariants(s string) []string {
+func dashVariants(s string) ([]string, bool) {
 	out := []string{""}
 	for i := 0; i < len(s); i++ {
 		opts := []string{s[i : i+1]}
@@ -167,7 +167,7 @@ func dashVariants(s string) []string {
 			opts = dashes
 		}
 		if len(out)*len(opts) > maxWindashVariants {
-			return []string{s} // too many: the caller's cap triggers the regexp path
+			return nil, false
 		}
 		var next []string
 		for _, o := range out {
@@ -177,7 +177,7 @@ func dashVariants(s string) []string {
 		}
 		out = next
 	}
-	return out
+	return out, true
 }
 
 func isOptionDash(s string, i int) bool {
