@@ -11,6 +11,9 @@ import (
 func Apply(r *sigma.Rule, ps ...*Pipeline) *sigma.Rule {
 	out := *r
 	out.Detection = copyDetection(r.Detection)
+	// A field renamed once is final: the catch-all prefix must not turn a
+	// mapped name without a dot ("tags") into auditd.data.tags.
+	done := map[*sigma.FieldMatch]bool{}
 	for _, p := range ps {
 		for i := range p.Transformations {
 			t := &p.Transformations[i]
@@ -20,7 +23,9 @@ func Apply(r *sigma.Rule, ps ...*Pipeline) *sigma.Rule {
 			for _, s := range out.Detection.Searches {
 				for _, alt := range s.Alternatives {
 					for _, f := range alt {
-						t.rename(f)
+						if !done[f] {
+							done[f] = t.rename(f)
+						}
 					}
 				}
 			}
@@ -73,22 +78,24 @@ func (c RuleCondition) matches(ls sigma.Logsource) bool {
 }
 
 // rename maps the field of f, and the field named by a fieldref value, since
-// that value is a field name too.
-func (t *Transformation) rename(f *sigma.FieldMatch) {
+// that value is a field name too. It reports whether the field was renamed.
+func (t *Transformation) rename(f *sigma.FieldMatch) bool {
 	if f.Field == "" { // keywords have no field
-		return
+		return false
 	}
-	if to, fb, ok := t.mapName(f.Field); ok {
+	to, fb, renamed := t.mapName(f.Field)
+	if renamed {
 		f.Field, f.Fallbacks = to, append(fb, f.Fallbacks...)
 	}
 	if !f.Has(sigma.ModFieldRef) {
-		return
+		return renamed
 	}
 	for i, v := range f.Values {
 		if to, _, ok := t.mapName(v.Str); ok {
 			f.Values[i].Str = to
 		}
 	}
+	return renamed
 }
 
 func (t *Transformation) mapName(name string) (string, []string, bool) {

@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"webshellbeat/detection/sigma"
+)
+
+// routingRules are one rule a logsource, each matching any event with
+// marker: x, so only routing decides.
+const routingRules = `title: any
+logsource: {}
+detection: {s: {marker: x}, condition: s}
+---
+title: windows
+logsource: {product: windows}
+detection: {s: {marker: x}, condition: s}
+---
+title: windows process_creation
+logsource: {product: windows, category: process_creation}
+detection: {s: {marker: x}, condition: s}
+---
+title: process_creation
+logsource: {category: process_creation}
+detection: {s: {marker: x}, condition: s}
+---
+title: network_connection
+logsource: {category: network_connection}
+detection: {s: {marker: x}, condition: s}
+---
+title: file_event
+logsource: {category: file_event}
+detection: {s: {marker: x}, condition: s}
+---
+title: webserver
+logsource: {category: webserver}
+detection: {s: {marker: x}, condition: s}
+---
+title: security
+logsource: {product: windows, service: security}
+detection: {s: {marker: x}, condition: s}
+---
+title: sysmon
+logsource: {product: windows, service: sysmon}
+detection: {s: {marker: x}, condition: s}
+---
+title: auditd
+logsource: {product: linux, service: auditd}
+detection: {s: {marker: x}, condition: s}
+---
+title: nginx
+logsource: {service: nginx}
+detection: {s: {marker: x}, condition: s}
+---
+title: registry never
+logsource: {product: windows, category: registry_set}
+detection: {s: {marker: x}, condition: s}
+---
+title: unknown service never
+logsource: {product: windows, service: powershell}
+detection: {s: {marker: x}, condition: s}
+`
+
+func routingEngine(t testing.TB) *Engine {
+	c := &sigma.Collection{}
+	c.Parse("routing.yml", []byte(routingRules))
+	if len(c.Errors) > 0 {
+		t.Fatal(c.Errors)
+	}
+	e, err := New(c, Options{NoBuiltinPipelines: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestRouting(t *testing.T) {
+	e := routingEngine(t)
+	if st := e.Stats(); st.Rules != 11 || st.Unroutable != 2 {
+		t.Errorf("stats = %+v", st)
+	}
+	tests := []struct {
+		name string
+		doc  map[string]any
+		want []string
+	}{
+		{"bare", map[string]any{}, []string{"any"}},
+		{"windows process start (sysmon)", map[string]any{
+			"host":   map[string]any{"os": map[string]any{"type": "windows"}},
+			"event":  map[string]any{"category": []any{"process"}, "type": []any{"start"}},
+			"winlog": map[string]any{"channel": "Microsoft-Windows-Sysmon/Operational"},
+		}, []string{"any", "windows", "windows process_creation", "process_creation", "sysmon"}},
+		{"windows 4688 with string category", map[string]any{
+			"host":   map[string]any{"os": map[string]any{"type": "windows"}},
+			"event":  map[string]any{"category": "process", "type": "start"},
+			"winlog": map[string]any{"channel": "Security"},
+		}, []string{"any", "windows", "windows process_creation", "process_creation", "security"}},
+		{"process end is not creation", map[string]any{
+			"event": map[string]any{"category": []string{"process"}, "type": []string{"end"}},
+		}, []string{"any"}},
+		{"linux auditd", map[string]any{
+			"host":  map[string]any{"os": map[string]any{"type": "linux"}},
+			"event": map[string]any{"module": "auditd", "category": []string{"process"}, "type": []string{"start"}},
+		}, []string{"any", "process_creation", "auditd"}},
+		{"network", map[string]any{"event": map[string]any{"category": []string{"network"}}}, []string{"any", "network_connection"}},
+		{"file creation", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"creation"}}}, []string{"any", "file_event"}},
+		{"file deletion", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"deletion"}}}, []string{"any"}},
+		{"nginx access", map[string]any{"event": map[string]any{"category": []string{"web"}, "module": "nginx"}}, []string{"any", "webserver", "nginx"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.doc["marker"] = "x"
+			got := titles(e.Match(tt.doc))
+			slices.Sort(got)
+			want := slices.Clone(tt.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+// TestConcurrentMatch runs one engine from many goroutines (run with -race).
+func TestConcurrentMatch(t *testing.T) {
+	e := loadSeeds(t)
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				hit := windowsProc(`C:\Windows\System32\cmd.exe`, `C:\w3wp.exe`)
+				miss := windowsProc(`C:\Windows\System32\cmd.exe`, fmt.Sprintf(`C:\p%d-%d.exe`, g, i))
+				if len(e.Match(hit)) != 1 || len(e.Match(miss)) != 0 {
+					errs <- "wrong result under concurrency"
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
