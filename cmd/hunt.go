@@ -169,4 +169,3 @@ func clip(s string, n int) string {
 	}
 	return s
 }
-
