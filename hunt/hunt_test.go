@@ -1,0 +1,246 @@
+package hunt_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"webshellbeat/config"
+	"webshellbeat/detection"
+	"webshellbeat/detector"
+	"webshellbeat/hunt"
+)
+
+const data = "../../shared/data/"
+
+// huntPaths runs a hunt with the built-in rules and returns its alerts.
+func huntPaths(t *testing.T, paths ...string) ([]map[string]any, hunt.Stats) {
+	t.Helper()
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts []map[string]any
+	st, err := hunt.Run(paths, det, func(doc map[string]any) { alerts = append(alerts, doc) }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return alerts, st
+}
+
+func str(doc map[string]any, path string) string { return detection.LookupString(doc, path) }
+
+func ruleIDs(doc map[string]any) []string {
+	v, _ := detection.Lookup(doc, "webshell.rule_ids")
+	ids, _ := v.([]string)
+	return ids
+}
+
+// The seed samples: one alert per sample, with the process fields the source
+// has and the seed rules' ids where they apply.
+func TestSeedSamples(t *testing.T) {
+	alerts, st := huntPaths(t, data+"seed")
+	if st.Files != 4 || st.Events != 4 || st.Errors != 0 {
+		t.Fatalf("stats = %+v, want 4 files, 4 events, 0 errors", st)
+	}
+	byFile := map[string]map[string]any{}
+	for _, a := range alerts {
+		if str(a, "event.kind") != "alert" {
+			t.Errorf("alert with event.kind %q", str(a, "event.kind"))
+		}
+		switch {
+		case str(a, "winlog.channel") == "Security":
+			byFile["4688"] = a
+		case str(a, "event.module") == "sysmon":
+			byFile["sysmon"] = a
+		case str(a, "event.module") == "auditd":
+			byFile["audit"] = a
+		case str(a, "url.original") != "":
+			byFile["apache"] = a
+		}
+	}
+	if len(byFile) != 4 {
+		t.Fatalf("alerts by sample = %v, want one for each of 4688, sysmon, audit, apache", keys(byFile))
+	}
+	for _, name := range []string{"4688", "sysmon"} {
+		a := byFile[name]
+		if str(a, "process.parent.name") != "w3wp.exe" || str(a, "process.name") != "cmd.exe" || str(a, "process.command_line") != "cmd.exe /c whoami" {
+			t.Errorf("%s: process = %s -> %s %q", name, str(a, "process.parent.name"), str(a, "process.name"), str(a, "process.command_line"))
+		}
+		if !slices.Contains(ruleIDs(a), "z12345678-abcd901234-abc567890123") {
+			t.Errorf("%s: rule ids %v lack the seed Windows rule", name, ruleIDs(a))
+		}
+	}
+	if a := byFile["audit"]; str(a, "process.name") != "bash" || str(a, "process.command_line") != "bash -c whoami" {
+		t.Errorf("audit: process %q %q", str(a, "process.name"), str(a, "process.command_line"))
+	}
+	a := byFile["apache"]
+	if sev, _ := detection.Lookup(a, "event.severity"); str(a, "url.path") != "/shell.php" || sev != 73 {
+		t.Errorf("apache: %s severity %v, want /shell.php at 73 (high)", str(a, "url.path"), sev)
+	}
+}
+
+// Every attack-command request of the Linux capture has its shell alerted, on
+// both servers; the benign status.php shell gets nothing high.
+func TestLinuxCapture(t *testing.T) {
+	alerts, _ := huntPaths(t, data+"linux-capture")
+	shells := map[string]int{} // command line of sh -c -> highest severity
+	for _, a := range alerts {
+		if str(a, "event.module") != "auditd" || !strings.HasPrefix(str(a, "process.command_line"), "sh -c ") {
+			continue
+		}
+		sev, _ := detection.Lookup(a, "event.severity")
+		cmd := strings.TrimPrefix(str(a, "process.command_line"), "sh -c ")
+		shells[cmd] = max(shells[cmd], sev.(int))
+	}
+	gt, err := os.ReadFile(data + "linux-capture/ground-truth.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacks := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(gt)), "\n")[1:] {
+		f := strings.Split(line, "\t")
+		if f[2] != "attack-command" {
+			continue
+		}
+		attacks++
+		// "-G --data-urlencode cmd=whoami http://..." -> "whoami"
+		req := f[3]
+		cmd := req[strings.Index(req, "=")+1 : strings.LastIndex(req, " http")]
+		if _, ok := shells[cmd]; !ok {
+			t.Errorf("%s attack %q: no alert on its shell", f[1], cmd)
+		}
+	}
+	if attacks != 14 {
+		t.Fatalf("ground truth has %d attack-command requests, want 14", attacks)
+	}
+	if sev := shells["/usr/bin/uptime"]; sev == 0 || sev >= 73 {
+		t.Errorf("benign status.php shell: severity %d, want an alert below high", sev)
+	}
+}
+
+// Web-server-parented process creations in real attack samples, and none in
+// benign Sysmon logs or the wmiexec lateral movement (cmd -> whoami without
+// a web server).
+func TestWindowsSamples(t *testing.T) {
+	tests := []struct {
+		name  string
+		path  string
+		pairs []string // parent -> child that must be among the alerts
+		none  bool
+	}{
+		{name: "IIS web shell", path: data + "sbousseaden-EVTX-ATTACK-SAMPLES/Lateral Movement/LM_typical_IIS_webshell_sysmon_1_10_traces.evtx", pairs: []string{"w3wp.exe -> cmd.exe"}},
+		{name: "rotten potato from web shell", path: data + "sbousseaden-EVTX-ATTACK-SAMPLES/Privilege Escalation/privesc_rotten_potato_from_webshell_metasploit_sysmon_1_8_3.evtx", pairs: []string{"w3wp.exe -> notepad.exe"}},
+		{name: "ProxyLogon", path: data + "OTRF-Security-Datasets/datasets/atomic/windows/persistence/host/proxylogon_ssrf_rce_poc.zip", pairs: []string{"w3wp.exe -> cmd.exe"}},
+		{name: "React2Shell", path: data + "SigmaHQ-sigma/regression_data/rules-emerging-threats/2025/Exploits/CVE-2025-55182", pairs: []string{"node.exe -> cmd.exe"}},
+		{name: "benign sysmon", path: data + "omerbenamram-evtx/samples/sysmon.evtx", none: true},
+		{name: "wmiexec", path: data + "sbousseaden-EVTX-ATTACK-SAMPLES/Lateral Movement/LM_wmiexec_impacket_sysmon_whoami.evtx", none: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			alerts, st := huntPaths(t, tt.path)
+			if st.Events == 0 {
+				t.Fatalf("read no event from %s", tt.path)
+			}
+			if tt.none {
+				for _, a := range alerts {
+					t.Errorf("unexpected alert %v: %s -> %s", a["message"], str(a, "process.parent.name"), str(a, "process.command_line"))
+				}
+				return
+			}
+			var got []string
+			for _, a := range alerts {
+				got = append(got, strings.ToLower(str(a, "process.parent.name")+" -> "+str(a, "process.name")))
+			}
+			for _, want := range tt.pairs {
+				if !slices.Contains(got, want) {
+					t.Errorf("no alert for %s among %v", want, got)
+				}
+			}
+		})
+	}
+}
+
+// Files given together are read in event-time order across files.
+func TestMergeOrder(t *testing.T) {
+	var times []int64
+	det, _ := detector.New(config.Default())
+	_, err := hunt.Run([]string{data + "linux-capture/apache_access.log", data + "linux-capture/nginx_access.log"}, detectorFunc(func(doc map[string]any) bool {
+		times = append(times, docTime(doc))
+		return det.Detect(doc)
+	}), func(map[string]any) {}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(times) != 31 || !slices.IsSorted(times) {
+		t.Errorf("read %d events, sorted=%v; want 31 in time order", len(times), slices.IsSorted(times))
+	}
+}
+
+// Bad input: a named file of an unknown format is an error; malformed records
+// are reported with where and why, and the rest of the file is read.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	unknown := write("notes.bin", "hello world\n")
+	det, _ := detector.New(config.Default())
+	if _, err := hunt.Run([]string{unknown}, det, func(map[string]any) {}, nil); err == nil || !strings.Contains(err.Error(), "not a log format") {
+		t.Errorf("unknown format: err = %v", err)
+	}
+	access := write("access.log", `1.2.3.4 - - [10/Jun/2025:02:30:00 +0000] "GET /a.php?cmd=whoami HTTP/1.1" 200 12 "-" "curl"
+1.2.3.4 - - [10/Jun/2025:02:30:01 +0000] "GET /broken
+1.2.3.4 - - [10/Jun/2025:02:30:02 +0000] "GET /b.php?cmd=id HTTP/1.1" 200 12 "-" "curl"
+`)
+	ndjson := write("events.json", `{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"h","Image":"C:\\Windows\\System32\\cmd.exe","ParentImage":"C:\\Windows\\System32\\inetsrv\\w3wp.exe","CommandLine":"cmd /c whoami","@timestamp":"2025-06-10T02:30:00Z"}
+{"EventID": 1, "Image": "unterminated
+{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"h","Image":"C:\\Windows\\System32\\cmd.exe","ParentImage":"C:\\Windows\\System32\\inetsrv\\w3wp.exe","CommandLine":"cmd /c ipconfig","@timestamp":"2025-06-10T02:30:05Z"}
+`)
+	audit := write("audit.log", "type=SYSCALL msg=audit(1623379200.123:456): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=2 uid=33 euid=33 comm=\"sh\" exe=\"/bin/sh\"\nthis is not an audit record\ntype=EXECVE msg=audit(1623379200.123:456): argc=3 a0=\"sh\" a1=\"-c\" a2=\"id\"\n")
+	for _, tt := range []struct {
+		path       string
+		wantAlerts int
+		wantErrIn  string
+	}{
+		{access, 2, "access.log:2"},
+		{ndjson, 2, "events.json:2"},
+		{audit, 1, "line 2"},
+	} {
+		t.Run(filepath.Base(tt.path), func(t *testing.T) {
+			var errs []hunt.Record
+			n := 0
+			st, err := hunt.Run([]string{tt.path}, det, func(map[string]any) { n++ }, func(r hunt.Record) { errs = append(errs, r) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != tt.wantAlerts || len(errs) != 1 || st.Errors != 1 {
+				t.Fatalf("alerts %d (want %d), errors %v", n, tt.wantAlerts, errs)
+			}
+			if !strings.Contains(errs[0].Err.Error(), tt.wantErrIn) {
+				t.Errorf("error %q does not say where (%q)", errs[0].Err, tt.wantErrIn)
+			}
+			if str(errs[0].Doc, "error.message") == "" || str(errs[0].Doc, "event.original") == "" {
+				t.Errorf("error document lacks error.message or event.original: %v", errs[0].Doc)
+			}
+		})
+	}
+}
+
+type detectorFunc func(map[string]any) bool
+
+func (f detectorFunc) Detect(doc map[string]any) bool { return f(doc) }
+
+func keys(m map[string]map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
