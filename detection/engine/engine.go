@@ -57,7 +57,7 @@ func New(c *sigma.Collection, opts Options) (*Engine, error) {
 	for _, r := range c.Rules {
 		cr, err := compile.Compile(pipeline.Apply(r, pipes...), e.fields)
 		if err != nil {
-			e.errs.Add(r.Path, r.Pos, "compile", "%v", err)
+			e.errs.Add(r.Path, r.Pos, sigma.CodeCompile, "%v", err)
 			e.stats.Failed++
 			continue
 		}

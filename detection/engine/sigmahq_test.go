@@ -3,6 +3,7 @@ package engine
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 
@@ -48,6 +49,11 @@ func TestLoadSigmaHQ(t *testing.T) {
 	}
 	for _, err := range e.Errors() {
 		t.Errorf("compile failure: %v", err)
+	}
+	// SigmaHQ's own web shell rule fires on the seed Sysmon event, through
+	// the windows pipeline and the routing.
+	if got := titles(e.Match(sysmonDoc())); !slices.Contains(got, "Suspicious Process By Web Server Process") {
+		t.Errorf("seed sysmon event matched %q, want SigmaHQ's web server child rule", got)
 	}
 	// Evaluate every routed rule on a few documents: no rule may panic.
 	for _, doc := range []map[string]any{sysmonDoc(), windowsProc(`C:\x\cmd.exe`, `C:\x\w3wp.exe`), linuxProc("sh", "httpd", "apache"), webDoc()} {

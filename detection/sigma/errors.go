@@ -22,6 +22,7 @@ const (
 	CodeAggregation    = "unsupported-aggregation"
 	CodeCorrelation    = "correlation-unsupported" // correlation rules: parsed, not evaluated yet
 	CodeFilter         = "filter-unsupported"      // filter rules: parsed, not applied yet
+	CodeCompile        = "compile"                 // the compiler rejected a rule the parser accepted (a bug)
 	CodeBadID          = "bad-id"                  // warning: id is not a UUID
 	CodeDuplicateID    = "duplicate-id"            // warning: two rules share an id
 )
