@@ -56,9 +56,14 @@ func FuzzParseSysmonText(f *testing.F) {
 
 // FuzzReadEVTX mutates a real chunk; the reader must not panic or hang.
 func FuzzReadEVTX(f *testing.F) {
-	f.Add(readFile(f, iisWebshell)[0x1000+0x200:0x1000+0x1200], uint16(0))
+	orig := readFile(f, iisWebshell)
+	f.Add(orig[0x1000+0x200:0x1000+0x240], uint16(0))
+	f.Add([]byte{0xff, 0xff, 0xff, 0x7f}, uint16(0x18))
 	f.Fuzz(func(t *testing.T, patch []byte, at uint16) {
-		b := bytes.Clone(readFile(t, iisWebshell))
+		if len(patch) > 256 {
+			patch = patch[:256]
+		}
+		b := bytes.Clone(orig)
 		copy(b[0x1000+0x200+int(at)%0xe00:], patch)
 		ReadEVTX(bytes.NewReader(b), 0, func(r *Record, err error) error {
 			if err == nil {
