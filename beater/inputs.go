@@ -11,15 +11,12 @@ import (
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/elastic-agent-libs/paths"
 
-	"webshellbeat/input/auditd"
 	"webshellbeat/input/evtx"
 	_ "webshellbeat/processor" // registers decode_windows_event, decode_auditd, decode_access_log, webshell
 )
 
 // Inputs is the beat's plugin factory (filebeat's beater.PluginFactory).
 func Inputs(info beat.Info, log *logp.Logger, store statestore.States, path *paths.Path) []v2.Plugin {
-	return append(inputs.Init(info, log, store, path),
-		evtx.Plugin(log, store),
-		auditd.Plugin(log, store),
-	)
+	plugins := append(inputs.Init(info, log, store, path), evtx.Plugin(log, store))
+	return append(plugins, osInputs(log, store)...)
 }

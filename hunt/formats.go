@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"webshellbeat/module/accesslog"
-	"webshellbeat/module/auditd"
 	"webshellbeat/module/windows"
 )
 
@@ -179,37 +178,6 @@ func ndjson(r io.ReadSeeker) bool {
 	}
 	line = strings.TrimSpace(line)
 	return strings.HasPrefix(line, "{") && strings.HasSuffix(line, "}") && validJSON(line)
-}
-
-func readAudit(name string, r io.Reader) iter.Seq[Record] {
-	return func(yield func(Record) bool) {
-		j := auditd.NewJoiner(auditd.JoinerConfig{})
-		emit := func(groups []auditd.Group) bool {
-			for _, g := range groups {
-				doc, err := auditd.MapGroup(g)
-				where := name
-				if len(g.LineNumbers) > 0 {
-					where = fmt.Sprintf("%s:%d", name, g.LineNumbers[0])
-				}
-				rec := Record{Doc: doc, Where: where}
-				if err != nil {
-					rec.Err = fmt.Errorf("%s: %w", name, err)
-				}
-				if !yield(rec) {
-					return false
-				}
-			}
-			return true
-		}
-		var off int64
-		for _, line := range lines(r) {
-			off += int64(len(line)) + 1
-			if !emit(j.Add(line, off)) {
-				return
-			}
-		}
-		emit(j.Flush())
-	}
 }
 
 func readAccess(name string, r io.Reader) iter.Seq[Record] {

@@ -38,9 +38,12 @@ type config struct {
 
 func defaultConfig() config { return config{PollInterval: 10 * time.Second} }
 
+// checkpoint holds the number of the last record read from the file's record
+// headers: exported logs renumber these but keep System/EventRecordID, so
+// the header number is the one that orders the file.
 type checkpoint struct {
 	Version  int    `json:"version"`
-	RecordID uint64 `json:"record_id"`
+	RecordID uint64 `json:"record_number"`
 }
 
 // Plugin returns the input plugin; store keeps the per-file checkpoints.
@@ -118,7 +121,7 @@ func readFile(path string, cp *checkpoint, pub cursor.Publisher) error {
 			doc = windows.ErrorDoc("", fmt.Errorf("%s: %w", path, err))
 		} else {
 			doc = rec.ECS()
-			cp.RecordID = max(cp.RecordID, rec.RecordID)
+			cp.RecordID = max(cp.RecordID, rec.EVTXRecordNumber)
 		}
 		return publish(pub, path, doc, *cp)
 	})
