@@ -1,0 +1,162 @@
+//go:build !windows
+
+package processor
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elastic/beats/v7/libbeat/beat"
+	"github.com/elastic/beats/v7/libbeat/beat/events"
+	conf "github.com/elastic/elastic-agent-libs/config"
+	"github.com/elastic/elastic-agent-libs/logp"
+	"github.com/elastic/elastic-agent-libs/logp/logptest"
+	"github.com/elastic/elastic-agent-libs/mapstr"
+)
+
+func newProc(t *testing.T, ctor func(*conf.C, *logp.Logger) (beat.Processor, error), cfg map[string]any) beat.Processor {
+	t.Helper()
+	p, err := ctor(conf.MustNewConfigFrom(cfg), logptest.NewTestingLogger(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func event(msg string) *beat.Event {
+	return &beat.Event{Timestamp: time.Now(), Fields: mapstr.M{"message": msg, "log": mapstr.M{"file": mapstr.M{"path": "/var/log/x.log"}}}}
+}
+
+func get(t *testing.T, ev *beat.Event, key string) any {
+	t.Helper()
+	v, _ := ev.Fields.GetValue(key)
+	return v
+}
+
+func TestDecodeWindowsEvent(t *testing.T) {
+	xml, err := os.ReadFile("../../shared/data/seed/security-4688.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile("../../shared/data/seed/sysmon-1.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProc(t, newWindows, map[string]any{})
+	for _, tt := range []struct{ name, raw, wantName, wantParent string }{
+		{"xml", string(xml), "cmd.exe", "w3wp.exe"},
+		{"sysmon text", string(text), "cmd.exe", "w3wp.exe"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, err := p.Run(event(tt.raw))
+			if err != nil || ev == nil {
+				t.Fatalf("Run: %v %v", ev, err)
+			}
+			if get(t, ev, "process.name") != tt.wantName || get(t, ev, "process.parent.name") != tt.wantParent {
+				t.Errorf("process %v parent %v", get(t, ev, "process.name"), get(t, ev, "process.parent.name"))
+			}
+			if get(t, ev, "message") != nil || get(t, ev, "event.original") != tt.raw || get(t, ev, "log.file.path") != "/var/log/x.log" {
+				t.Errorf("message moved to event.original and input fields kept: %v", ev.Fields)
+			}
+		})
+	}
+	t.Run("malformed xml kept with error", func(t *testing.T) {
+		raw := `<Event><System><EventID>4688</EventID>`
+		ev, err := p.Run(event(raw))
+		if err != nil || ev == nil {
+			t.Fatalf("Run: %v %v", ev, err)
+		}
+		msg, _ := get(t, ev, "error.message").(string)
+		if !strings.Contains(msg, "decode_windows_event") || get(t, ev, "message") != raw {
+			t.Errorf("error.message %q, message %v", msg, get(t, ev, "message"))
+		}
+	})
+}
+
+func TestDecodeAccessLog(t *testing.T) {
+	p := newProc(t, newAccess, map[string]any{"server": "nginx"})
+	ev, _ := p.Run(event(`127.0.0.1 - - [25/Nov/2026:19:02:28 +0000] "GET /app/login.php?debug=whoami HTTP/1.1" 200 104 "-" "curl"`))
+	if get(t, ev, "url.path") != "/app/login.php" || get(t, ev, "event.module") != "nginx" {
+		t.Errorf("fields %v", ev.Fields)
+	}
+	if ev.Timestamp.Format(time.RFC3339) != "2026-11-25T19:02:28Z" {
+		t.Errorf("timestamp %v, want the log line's", ev.Timestamp)
+	}
+	bad, _ := p.Run(event(`\x16\x03\x01 garbage`))
+	if bad == nil || get(t, bad, "error.message") == nil {
+		t.Errorf("malformed line: %v", bad)
+	}
+
+	w3c := newProc(t, newAccess, map[string]any{"format": "w3c", "server": "iis"})
+	if ev, _ := w3c.Run(event("#Fields: date time cs-method cs-uri-stem cs-uri-query c-ip sc-status")); ev != nil {
+		t.Errorf("a #Fields directive is not an event: %v", ev.Fields)
+	}
+	ev, _ = w3c.Run(event("2025-06-10 02:30:00 GET /x.aspx cmd=whoami 10.0.0.9 200"))
+	if get(t, ev, "url.query") != "cmd=whoami" || get(t, ev, "source.ip") != "10.0.0.9" {
+		t.Errorf("w3c fields %v", ev.Fields)
+	}
+}
+
+func TestDecodeAuditd(t *testing.T) {
+	raw, err := os.ReadFile("../../shared/data/seed/audit.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProc(t, newAuditd, map[string]any{})
+	ev, _ := p.Run(event(string(raw)))
+	if get(t, ev, "process.executable") != "/bin/bash" || get(t, ev, "user.id") != "33" {
+		t.Errorf("fields %v", ev.Fields)
+	}
+}
+
+func TestProcessorConfigErrors(t *testing.T) {
+	log := logptest.NewTestingLogger(t, "")
+	for _, tt := range []struct {
+		name string
+		ctor func(*conf.C, *logp.Logger) (beat.Processor, error)
+		cfg  map[string]any
+		want string
+	}{
+		{"access unknown key", newAccess, map[string]any{"fromat": "w3c"}, `unknown option "fromat"`},
+		{"access bad format", newAccess, map[string]any{"format": "json"}, `format "json"`},
+		{"windows wrong type", newWindows, map[string]any{"field": []string{"a", "b"}}, "field"},
+		{"webshell bad events", newWebshell, map[string]any{"events": 3}, "events"},
+		{"webshell missing rules", newWebshell, map[string]any{"rules": map[string]any{"builtin": false, "paths": []string{"/nonexistent"}}}, "no usable rule"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.ctor(conf.MustNewConfigFrom(tt.cfg), log)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestWebshellRouting(t *testing.T) {
+	alertOnly := newProc(t, newWebshell, map[string]any{"events": "none", "namespace": "prod"})
+	all := newProc(t, newWebshell, map[string]any{})
+	mk := func(cmd string) *beat.Event {
+		return &beat.Event{Timestamp: time.Now(), Fields: mapstr.M{
+			"event":   mapstr.M{"category": []string{"process"}, "type": []string{"start"}},
+			"host":    mapstr.M{"os": mapstr.M{"type": "windows"}},
+			"process": mapstr.M{"executable": `C:\Windows\System32\` + cmd, "name": cmd, "parent": mapstr.M{"executable": `C:\Windows\System32\inetsrv\w3wp.exe`, "name": "w3wp.exe"}},
+		}}
+	}
+	ev, _ := alertOnly.Run(mk("cmd.exe"))
+	if ev == nil || get(t, ev, "event.kind") != "alert" || ev.Meta[events.FieldMetaRawIndex] != "logs-webshellbeat.alert-prod" {
+		t.Fatalf("alert: %v meta %v", ev.Fields, ev.Meta)
+	}
+	if _, ok := ev.Fields["@timestamp"]; ok {
+		t.Error("@timestamp left in fields")
+	}
+	benign := mk("csc.exe")
+	if ev, _ := alertOnly.Run(benign); ev != nil {
+		t.Errorf("events: none kept a non-alert: %v", ev.Fields)
+	}
+	ev, _ = all.Run(mk("csc.exe"))
+	if ev == nil || ev.Meta[events.FieldMetaRawIndex] != "logs-webshellbeat.event-default" || get(t, ev, "data_stream.dataset") != "webshellbeat.event" {
+		t.Errorf("event routing: %v %v", ev.Fields, ev.Meta)
+	}
+}
