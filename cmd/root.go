@@ -15,9 +15,6 @@ import (
 // (webshellbeat.inputs), the registry folder and the index prefix.
 const Name = "webshellbeat"
 
-// Version is webshellbeat's own version (libbeat's is printed beside it).
-const Version = "0.1.0"
-
 // RootCmd returns the root command.
 func RootCmd() *libcmd.BeatsRootCmd {
 	if err := include.Register(Name); err != nil {
@@ -26,7 +23,8 @@ func RootCmd() *libcmd.BeatsRootCmd {
 	settings := fbcmd.FilebeatSettings("")
 	settings.Name = Name
 	settings.IndexPrefix = Name
-	settings.Version = Version
+	// The version stays libbeat's (9.3.0): libbeat also takes it as the
+	// Elasticsearch version that export template writes for.
 	root := fbcmd.Filebeat(beater.Inputs, settings)
 	// filebeat's "generate" builds filebeat modules and filesets, which this
 	// beat does not have.

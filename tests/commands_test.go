@@ -1,0 +1,75 @@
+package tests
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The beat's usual commands work on the shipped configuration files.
+func TestCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary")
+	}
+	run := func(args ...string) (string, error) {
+		out, err := exec.Command(binary, args...).CombinedOutput()
+		return string(out), err
+	}
+	// The reference file ships every input disabled, like filebeat's.
+	for _, args := range [][]string{
+		{"-c", "../webshellbeat.yml"},
+		{"-c", "../webshellbeat.reference.yml", "-E", "webshellbeat.inputs.0.enabled=true"},
+	} {
+		if out, err := run(append([]string{"test", "config", "--strict.perms=false"}, args...)...); err != nil || !strings.Contains(out, "Config OK") {
+			t.Errorf("test config %v: %v\n%s", args, err, out)
+		}
+	}
+	out, err := run("export", "template", "--strict.perms=false", "-c", "../webshellbeat.yml")
+	if err != nil {
+		t.Fatalf("export template: %v\n%s", err, out)
+	}
+	var tmpl struct {
+		Template struct {
+			Mappings struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"mappings"`
+		} `json:"template"`
+	}
+	if err := json.Unmarshal([]byte(out), &tmpl); err != nil {
+		t.Fatalf("export template is not JSON: %v", err)
+	}
+	for _, f := range []string{"process", "rule", "threat", "webshell", "winlog", "auditd", "url"} {
+		if _, ok := tmpl.Template.Mappings.Properties[f]; !ok {
+			t.Errorf("template has no %s fields", f)
+		}
+	}
+	if out, err := run("version"); err != nil || !strings.HasPrefix(out, "webshellbeat version") {
+		t.Errorf("version: %v %q", err, out)
+	}
+	// A config with a wrong type stops the beat at start with the key named.
+	dir := t.TempDir()
+	bad := dir + "/bad.yml"
+	if err := os.WriteFile(bad, []byte("webshellbeat.inputs:\n- type: auditd\n  paths: [/etc/hostname]\n  poll_interval: often\nprocessors:\n  - webshell: {events: all}\noutput.console: {}\npath.data: "+dir+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("run", "-e", "--strict.perms=false", "-c", bad); err == nil || !strings.Contains(out, `invalid duration "often" accessing 'webshellbeat.inputs.0.poll_interval'`) {
+		t.Errorf("run with a wrong type: err %v\n%s", err, out)
+	}
+}
+
+// The shipped configuration files are the ones generated from _meta/.
+func TestGeneratedFilesUpToDate(t *testing.T) {
+	for dst, src := range map[string]string{
+		"../webshellbeat.yml":           "../_meta/config/beat.yml",
+		"../webshellbeat.reference.yml": "../_meta/config/beat.reference.yml",
+		"../include/fields.yml":         "../_meta/fields.yml",
+	} {
+		a, err1 := os.ReadFile(dst)
+		b, err2 := os.ReadFile(src)
+		if err1 != nil || err2 != nil || string(a) != string(b) {
+			t.Errorf("%s is not the same as %s: run `go run github.com/magefile/mage config`", dst, src)
+		}
+	}
+}
