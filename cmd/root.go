@@ -34,5 +34,6 @@ func RootCmd() *libcmd.BeatsRootCmd {
 		}
 	}
 	root.AddCommand(huntCommand())
+	root.AddCommand(rulesCommand())
 	return root
 }

@@ -1,0 +1,146 @@
+package cmd
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const seedDir = "/work/shared/data/seed"
+
+// brokenRule has the unknown modifier "contians" at line 8, column 17 (the
+// modifier itself, after "    CommandLine|").
+const brokenRule = `title: broken
+id: 11111111-2222-3333-4444-555555555555
+logsource:
+  category: process_creation
+  product: windows
+detection:
+  selection:
+    CommandLine|contians: whoami
+  condition: selection
+`
+
+const goodRule = `title: good
+id: 11111111-2222-3333-4444-666666666666
+logsource:
+  category: process_creation
+  product: windows
+detection:
+  selection:
+    CommandLine|contains: whoami
+  condition: selection
+`
+
+// registryRule loads but never runs: webshellbeat routes no registry events.
+const registryRule = `title: registry
+id: 11111111-2222-3333-4444-777777777777
+logsource:
+  category: registry_set
+  product: windows
+detection:
+  selection:
+    TargetObject|endswith: '\Run\x'
+  condition: selection
+`
+
+func writeRules(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestRulesCheck(t *testing.T) {
+	if _, err := os.Stat(seedDir); err != nil {
+		t.Skipf("seed rules not available: %v", err)
+	}
+	seeds, _ := filepath.Glob(filepath.Join(seedDir, "*.yml"))
+	broken := writeRules(t, map[string]string{"bad.yml": brokenRule, "good.yml": goodRule, "notes.txt": "not a rule"})
+	routing := writeRules(t, map[string]string{"good.yml": goodRule, "registry.yaml": registryRule})
+	badID := func(f string) string {
+		return filepath.Join(seedDir, f) + `:2:5: bad-id: id "`
+	}
+	tests := []struct {
+		name     string
+		paths    []string
+		strict   bool
+		pipes    []string
+		wantCode int
+		want     []string // lines (or line prefixes ending in a quote) of stdout
+		wantErr  string   // substring of stderr
+	}{
+		{
+			name: "seed rules", paths: seeds, wantCode: 0,
+			want: []string{
+				badID("sigma-linux-webserver-shell.yml"),
+				badID("sigma-windows-webserver-suspicious-child.yml"),
+				"files: 2", "rules loaded: 2 (2 routed)", "rejected: 0", "warnings: 2 (bad-id 2)", "unroutable: 0",
+			},
+		},
+		{
+			name: "seed rules strict (warnings are not rejections)", paths: []string{seedDir}, strict: true, wantCode: 0,
+			want: []string{"files: 2", "rules loaded: 2 (2 routed)", "rejected: 0"},
+		},
+		{
+			name: "broken rule", paths: []string{broken}, wantCode: 0,
+			want: []string{
+				filepath.Join(broken, "bad.yml") + `:8:17: unknown-modifier: unknown modifier "contians"`,
+				"files: 2", "rules loaded: 1 (1 routed)", "rejected: 1 (unknown-modifier 1)", "warnings: 0",
+			},
+		},
+		{
+			name: "broken rule strict", paths: []string{broken}, strict: true, wantCode: 1,
+			want: []string{filepath.Join(broken, "bad.yml") + `:8:17: unknown-modifier: unknown modifier "contians"`, "rejected: 1 (unknown-modifier 1)"},
+		},
+		{
+			name: "broken file named directly", paths: []string{filepath.Join(broken, "bad.yml")}, strict: true, wantCode: 1,
+			want: []string{"files: 1", "rules loaded: 0 (0 routed)"},
+		},
+		{
+			name: "unroutable logsource", paths: []string{routing}, wantCode: 0,
+			want: []string{"files: 2", "rules loaded: 2 (1 routed)", "rejected: 0", "unroutable: 1"},
+		},
+		{name: "no path", wantCode: 2, wantErr: "at least one rule file or folder"},
+		{name: "missing path", paths: []string{filepath.Join(broken, "nope")}, wantCode: 2, wantErr: "no such file or directory"},
+		{name: "bad pipeline", paths: []string{broken}, pipes: []string{filepath.Join(broken, "notes.txt")}, wantCode: 2, wantErr: "pipeline"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runRulesCheck(&stdout, &stderr, tt.paths, tt.strict, tt.pipes)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, &stdout, &stderr)
+			}
+			lines := strings.Split(stdout.String(), "\n")
+			for _, w := range tt.want {
+				if !hasLine(lines, w) {
+					t.Errorf("stdout has no line %q:\n%s", w, &stdout)
+				}
+			}
+			if tt.wantErr != "" && !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Errorf("stderr %q does not contain %q", &stderr, tt.wantErr)
+			}
+			if tt.wantErr == "" && stderr.Len() > 0 {
+				t.Errorf("unexpected stderr: %s", &stderr)
+			}
+		})
+	}
+}
+
+// hasLine reports whether a line equals want, or starts with it when want
+// ends in a quote or with a summary count followed by detail in parentheses.
+func hasLine(lines []string, want string) bool {
+	for _, l := range lines {
+		if l == want || strings.HasSuffix(want, `"`) && strings.HasPrefix(l, want) || strings.HasPrefix(l, want+" (") {
+			return true
+		}
+	}
+	return false
+}
