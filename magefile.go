@@ -86,3 +86,15 @@ func Bench() error {
 func Demo() error {
 	return sh.RunV("go", "run", ".", "hunt", "testdata/samples")
 }
+
+// OpenSearch builds and starts a single OpenSearch 2.19 node on
+// 127.0.0.1:9200 (OPENSEARCH_PORT) from Maven Central jars and waits for
+// _cluster/health; the integration tests use it. Needs Java 17 and Maven.
+func OpenSearch() error {
+	return sh.RunV("bash", "testing/opensearch/run.sh", "start")
+}
+
+// OpenSearchStop stops the node that OpenSearch started.
+func OpenSearchStop() error {
+	return sh.RunV("bash", "testing/opensearch/run.sh", "stop")
+}
