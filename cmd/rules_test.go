@@ -144,3 +144,24 @@ func hasLine(lines []string, want string) bool {
 	}
 	return false
 }
+
+// TestRulesCommandWiring checks the cobra tree: "rules check" with its
+// flags (the logic itself is runRulesCheck, tested above).
+func TestRulesCommandWiring(t *testing.T) {
+	c := rulesCommand()
+	check, _, err := c.Find([]string{"check", "x.yml"})
+	if err != nil || check.Name() != "check" {
+		t.Fatalf("rules check not found: %v", err)
+	}
+	for _, f := range []string{"strict", "pipeline"} {
+		if check.Flags().Lookup(f) == nil {
+			t.Errorf("rules check has no --%s flag", f)
+		}
+	}
+	if err := check.ParseFlags([]string{"--strict", "--pipeline", "a.yml", "--pipeline", "b.yml"}); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := check.Flags().GetStringArray("pipeline"); len(p) != 2 {
+		t.Errorf("--pipeline twice gave %q", p)
+	}
+}
