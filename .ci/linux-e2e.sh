@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Prepares a Debian/Ubuntu machine for tests/live_linux_test.go (the live
+# Linux audit end-to-end test): installs auditd, Apache 2 with mod_php, nginx
+# and php-fpm from the distribution's packages and configures two small PHP
+# sites on loopback. It does not leave the servers running: the test starts
+# and stops them. Safe to run again (every step overwrites or checks first).
+#
+#   Apache + mod_php  127.0.0.1:18080  /var/www/wsb-apache  /var/log/apache2/wsb-access.log
+#   nginx + php-fpm   127.0.0.1:18081  /var/www/wsb-nginx   /var/log/nginx/wsb-access.log
+#
+# Needs root (apt-get, /etc). Exits non-zero with the reason otherwise.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "linux-e2e: must run as root (it installs packages and writes /etc/apache2, /etc/nginx)" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "linux-e2e: apt-get not found: this script supports Debian and Ubuntu" >&2
+  exit 1
+fi
+
+pkgs=(apache2 libapache2-mod-php nginx php-fpm auditd curl)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+php_fpm=$(ls /usr/sbin/php-fpm* 2>/dev/null | sort -V | tail -n1)
+if [ -z "$php_fpm" ]; then
+  echo "linux-e2e: php-fpm installed but no /usr/sbin/php-fpm*" >&2
+  exit 1
+fi
+php_ver=${php_fpm#/usr/sbin/php-fpm}
+fpm_sock=/run/php/php${php_ver}-fpm.sock
+
+# Package installs start the services where systemd runs: stop them, the
+# test starts its own (and port 80 stays free).
+for s in apache2 nginx "php${php_ver}-fpm"; do
+  service "$s" stop >/dev/null 2>&1 || true
+done
+
+# --- the two sites -----------------------------------------------------------
+write_site() { # root
+  local root=$1
+  mkdir -p "$root/uploads"
+  cat >"$root/index.php" <<'PHP'
+<?php $title = "Example shop"; ?>
+<html><head><title><?= $title ?></title></head>
+<body><h1><?= $title ?></h1><p>Welcome. <a href="login.php">Log in</a>, <a href="upload.php">send us a picture</a>.</p></body></html>
+PHP
+  # An upload form that checks nothing: the way the web shell gets in.
+  cat >"$root/upload.php" <<'PHP'
+<?php
+if ($_SERVER['REQUEST_METHOD'] === 'POST' && isset($_FILES['file'])) {
+    $dest = __DIR__ . '/uploads/' . basename($_FILES['file']['name']);
+    if (move_uploaded_file($_FILES['file']['tmp_name'], $dest)) {
+        echo "uploaded: uploads/" . htmlspecialchars(basename($dest)) . "\n";
+    } else {
+        http_response_code(500);
+        echo "upload failed\n";
+    }
+    exit;
+}
+?>
+<form method="post" enctype="multipart/form-data"><input type="file" name="file"><input type="submit"></form>
+PHP
+  # The clean login page; the test hides a backdoor in it.
+  cat >"$root/login.php" <<'PHP'
+<?php
+$user = $_POST['user'] ?? '';
+if ($user !== '') { echo "Wrong password for " . htmlspecialchars($user) . "\n"; exit; }
+?>
+<form method="post">User <input name="user"> Password <input type="password" name="password"><input type="submit"></form>
+PHP
+  # A legitimate page that runs a program through a shell (a false-positive trap).
+  cat >"$root/status.php" <<'PHP'
+<?php header('Content-Type: text/plain'); echo "up: " . shell_exec('uptime'); ?>
+PHP
+  chown -R root:root "$root"
+  chown www-data:www-data "$root/uploads"
+  chmod 0755 "$root" "$root/uploads"
+}
+write_site /var/www/wsb-apache
+write_site /var/www/wsb-nginx
+
+# --- Apache 2 + mod_php on 127.0.0.1:18080 --------------------------------------
+a2dismod -q mpm_event mpm_worker >/dev/null 2>&1 || true
+a2enmod -q mpm_prefork "php${php_ver}" >/dev/null
+echo "Listen 127.0.0.1:18080" >/etc/apache2/ports.conf
+cat >/etc/apache2/sites-available/wsb.conf <<'CONF'
+<VirtualHost 127.0.0.1:18080>
+    ServerName wsb-apache.localhost
+    DocumentRoot /var/www/wsb-apache
+    DirectoryIndex index.php index.html
+    CustomLog /var/log/apache2/wsb-access.log combined
+    ErrorLog /var/log/apache2/wsb-error.log
+</VirtualHost>
+CONF
+a2dissite -q 000-default >/dev/null 2>&1 || true
+a2ensite -q wsb >/dev/null
+apache2ctl configtest
+
+# --- nginx + php-fpm on 127.0.0.1:18081 -----------------------------------------
+rm -f /etc/nginx/sites-enabled/default
+cat >/etc/nginx/sites-available/wsb <<CONF
+server {
+    listen 127.0.0.1:18081;
+    server_name wsb-nginx.localhost;
+    root /var/www/wsb-nginx;
+    index index.php index.html;
+    access_log /var/log/nginx/wsb-access.log combined;
+    error_log /var/log/nginx/wsb-error.log;
+    client_max_body_size 2m;
+    location ~ \.php\$ {
+        include snippets/fastcgi-php.conf;
+        fastcgi_pass unix:${fpm_sock};
+    }
+}
+CONF
+ln -sf /etc/nginx/sites-available/wsb /etc/nginx/sites-enabled/wsb
+nginx -t -q
+
+touch /var/log/apache2/wsb-access.log /var/log/nginx/wsb-access.log
+echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, auditd installed)"
