@@ -26,6 +26,7 @@ func RootCmd() *libcmd.BeatsRootCmd {
 	// The version stays libbeat's (9.3.0): libbeat also takes it as the
 	// Elasticsearch version that export template writes for.
 	root := fbcmd.Filebeat(beater.Inputs, settings)
+	replaceLicenseCheck() // accept OpenSearch: see license.go
 	// filebeat's "generate" builds filebeat modules and filesets, which this
 	// beat does not have.
 	for _, c := range root.Commands() {
