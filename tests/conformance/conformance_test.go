@@ -24,8 +24,8 @@ import (
 )
 
 const (
-	sigmaHQ = "/work/shared/data/SigmaHQ-sigma"
-	samples = "/work/shared/data/omerbenamram-evtx/samples"
+	sigmaHQ = "../../../shared/data/SigmaHQ-sigma"
+	samples = "../../../shared/data/omerbenamram-evtx/samples"
 )
 
 // corpus is the whole SigmaHQ rule set, loaded and compiled once per test
