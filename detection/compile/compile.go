@@ -166,6 +166,7 @@ func (c *compiler) field(f *sigma.FieldMatch) (node, error) {
 	default:
 		n.kind = kindString
 		n.cased, n.strs, err = stringMatchers(f)
+		n.multi = newMultiMatch(n.strs, n.all)
 	}
 	return n, err
 }
@@ -184,7 +185,7 @@ func (c *compiler) keywords(f *sigma.FieldMatch) (node, error) {
 		}
 	}
 	cased, ms, err := stringMatchers(&kw)
-	return &keywordNode{cased: cased, all: f.Has(sigma.ModAll), strs: ms}, err
+	return &keywordNode{cased: cased, all: f.Has(sigma.ModAll), strs: ms, multi: newMultiMatch(ms, f.Has(sigma.ModAll))}, err
 }
 
 // stringMatchers compiles the string values of f. base64 output is matched

@@ -206,3 +206,6 @@ func scalarString(v any) (string, bool) {
 	}
 	return "", false
 }
+
+// Path returns the field path of id.
+func (f *Fields) Path(id int) string { return f.paths[id] }

@@ -84,6 +84,7 @@ type fieldNode struct {
 	matchNull bool // a null value in the list: absent or null fields match
 	exists    bool
 	strs      []strMatch
+	multi     *LitIndex // over strs' literals, for long lists (see newMultiMatch)
 	nets      []netip.Prefix
 	refs      []int
 	op        sigma.Modifier
@@ -105,7 +106,11 @@ func (n *fieldNode) eval(e *Event) bool {
 		if !n.cased {
 			vals = e.lower(fv)
 		}
-		ok = matchStrings(n.strs, vals, n.all)
+		if n.multi != nil {
+			ok = matchMulti(n.multi, n.strs, vals)
+		} else {
+			ok = matchStrings(n.strs, vals, n.all)
+		}
 	case kindCIDR:
 		ok = n.matchCIDR(fv.strs)
 	case kindFieldRef:
@@ -224,8 +229,12 @@ type keywordNode struct {
 	cased bool
 	all   bool
 	strs  []strMatch
+	multi *LitIndex // see newMultiMatch
 }
 
 func (n *keywordNode) eval(e *Event) bool {
+	if n.multi != nil {
+		return matchMulti(n.multi, n.strs, e.keywords(n.cased))
+	}
 	return matchStrings(n.strs, e.keywords(n.cased), n.all)
 }

@@ -14,7 +14,7 @@ import (
 	"webshellbeat/detection/sigma"
 )
 
-const sigmaHQ = "/work/shared/data/SigmaHQ-sigma"
+const sigmaHQ = "../../../shared/data/SigmaHQ-sigma"
 
 // flatten turns one evtx-as-JSON event into the flat Sigma-named document
 // the SigmaHQ rules expect: EventData names plus the System fields Sigma

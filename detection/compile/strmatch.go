@@ -140,3 +140,46 @@ func globRegexp(p sigma.Pattern) string {
 	b.WriteString(`$`)
 	return b.String()
 }
+
+// multiMin is the list length from which a field's patterns are found all at
+// once through a LitIndex instead of one by one: SigmaHQ's process rules
+// list dozens to hundreds of CommandLine substrings.
+const multiMin = 8
+
+// newMultiMatch indexes the literals of a long OR list of exact, prefix,
+// suffix and contains patterns; it returns nil when the list is short, uses
+// "all", or holds a pattern without a literal of its own (regexps, "*",
+// ordered pieces), which keep the one-by-one path.
+func newMultiMatch(ms []strMatch, all bool) *LitIndex {
+	if all || len(ms) < multiMin {
+		return nil
+	}
+	lits := make([]string, len(ms))
+	for i := range ms {
+		switch ms[i].kind {
+		case mExact, mPrefix, mSuffix, mContains:
+			lits[i] = ms[i].s
+		default:
+			return nil
+		}
+	}
+	return NewLitIndex(lits)
+}
+
+// matchMulti: a value matches when a pattern whose literal occurs in it
+// accepts it (the literal is the whole pattern text, so the index misses no
+// match; exact, prefix and suffix patterns are then checked in place).
+func matchMulti(idx *LitIndex, ms []strMatch, vals []string) bool {
+	for _, v := range vals {
+		found := false
+		idx.Scan(v, func(li int32) {
+			if !found && ms[li].match(v) {
+				found = true
+			}
+		})
+		if found {
+			return true
+		}
+	}
+	return false
+}

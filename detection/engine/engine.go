@@ -20,6 +20,8 @@ type Options struct {
 	// NoBuiltinPipelines drops the windows, linux and webserver mappings,
 	// for rules already written with ECS field names.
 	NoBuiltinPipelines bool
+
+	fullScan bool // tests: no prefilter (see Engine.fullScan)
 }
 
 // Stats counts rules by fate.
@@ -33,11 +35,14 @@ type Stats struct {
 // for concurrent use.
 type Engine struct {
 	rules  []*compile.Rule
-	index  map[route][]*compile.Rule
+	index  map[route]*bucket
 	fields *compile.Fields
-	events sync.Pool
-	errs   sigma.ErrorList
-	stats  Stats
+	events sync.Pool // *scratch
+	// fullScan evaluates every rule of a route, without the prefilter: the
+	// reference that tests compare the prefiltered engine with.
+	fullScan bool
+	errs     sigma.ErrorList
+	stats    Stats
 }
 
 // New applies the pipelines to the rules of c, compiles them and indexes
@@ -53,7 +58,8 @@ func New(c *sigma.Collection, opts Options) (*Engine, error) {
 		pipes = append(pipes, builtin...)
 	}
 	pipeline.Sort(pipes)
-	e := &Engine{index: map[route][]*compile.Rule{}, fields: compile.NewFields()}
+	e := &Engine{index: map[route]*bucket{}, fields: compile.NewFields(), fullScan: opts.fullScan}
+	byRoute := map[route][]*compile.Rule{}
 	for _, r := range c.Rules {
 		cr, err := compile.Compile(pipeline.Apply(r, pipes...), e.fields)
 		if err != nil {
@@ -67,10 +73,17 @@ func New(c *sigma.Collection, opts Options) (*Engine, error) {
 			e.stats.Unroutable++
 			continue
 		}
-		e.index[rt] = append(e.index[rt], cr)
+		byRoute[rt] = append(byRoute[rt], cr)
 		e.stats.Rules++
 	}
-	e.events.New = func() any { return compile.NewEvent(e.fields) }
+	maxRules := 0
+	for rt, rules := range byRoute {
+		e.index[rt] = newBucket(rules)
+		maxRules = max(maxRules, len(rules))
+	}
+	e.events.New = func() any {
+		return &scratch{ev: compile.NewEvent(e.fields), marks: make([]uint64, (maxRules+63)/64)}
+	}
 	return e, nil
 }
 
@@ -89,17 +102,28 @@ func (e *Engine) Match(doc map[string]any) []*sigma.Rule {
 // AppendMatches appends the matching rules to dst, for callers that reuse a
 // slice across events.
 func (e *Engine) AppendMatches(dst []*sigma.Rule, doc map[string]any) []*sigma.Rule {
-	ev := e.events.Get().(*compile.Event)
-	ev.Reset(doc)
+	sc := e.events.Get().(*scratch)
+	sc.ev.Reset(doc)
 	var routes [maxRoutes]route
 	for _, rt := range eventRoutes(doc, routes[:0]) {
-		for _, r := range e.index[rt] {
-			if r.Match(ev) {
-				dst = append(dst, r.Rule)
-			}
+		b := e.index[rt]
+		if b == nil {
+			continue
+		}
+		if e.fullScan {
+			dst = b.appendAll(dst, sc.ev)
+		} else {
+			dst = b.appendMatches(dst, sc.ev, sc.marks)
 		}
 	}
-	ev.Reset(nil) // drop the reference to doc while pooled
-	e.events.Put(ev)
+	sc.ev.Reset(nil) // drop the reference to doc while pooled
+	e.events.Put(sc)
 	return dst
+}
+
+// scratch is the per-goroutine state of a match: the event's field cache and
+// the candidate bitset of the prefilter.
+type scratch struct {
+	ev    *compile.Event
+	marks []uint64
 }

@@ -7,7 +7,7 @@ import (
 	"webshellbeat/detection/sigma"
 )
 
-const seedDir = "/work/shared/data/seed"
+const seedDir = "../../../shared/data/seed"
 
 func loadSeeds(t testing.TB) *Engine {
 	t.Helper()

@@ -8,7 +8,7 @@ import (
 	"webshellbeat/detection/sigma"
 )
 
-const sigmaHQ = "/work/shared/data/SigmaHQ-sigma"
+const sigmaHQ = "../../../shared/data/SigmaHQ-sigma"
 
 // acceptedRejections are the only codes a SigmaHQ rule may be rejected with:
 // features we recognise but do not evaluate yet, and regexps RE2 cannot run.

@@ -1,0 +1,191 @@
+package compile
+
+import "strings"
+
+// Atom is one piece of a rule's necessary condition: some value of the field
+// (ids: the field, then its fallbacks, resolved as the rule resolves them)
+// contains Lit. Lit is lowered unless Cased.
+type Atom struct {
+	IDs   []int
+	Lit   string
+	Cased bool
+}
+
+// Prefilter returns atoms of which at least one holds whenever the rule
+// matches, so an engine may skip the rule on events where none holds. ok is
+// false when no such set can be derived (negations, regular expressions,
+// numeric tests...): the rule must then run on every event of its logsource.
+func (r *Rule) Prefilter() (atoms []Atom, ok bool) { return prefilter(r.cond) }
+
+func prefilter(n node) ([]Atom, bool) {
+	switch n := n.(type) {
+	case andNode:
+		return bestOf(n)
+	case orNode:
+		return unionOf(n)
+	case atLeastNode:
+		if n.n >= len(n.terms) {
+			return bestOf(n.terms)
+		}
+		return unionOf(n.terms)
+	case *fieldNode:
+		return fieldAtoms(n)
+	}
+	return nil, false // notNode, keywordNode and anything new
+}
+
+// bestOf: every term of an AND must hold, so any one term's atoms are
+// necessary; take the most selective. Longer literals are rarer in real values ("\cmd.exe" is in
+// most process events, "-encodedcommand" in few), so the shortest literal
+// decides first and the number of atoms second.
+func bestOf(terms []node) ([]Atom, bool) {
+	var best []Atom
+	found := false
+	for _, t := range terms {
+		atoms, ok := prefilter(t)
+		if ok && (!found || better(atoms, best)) {
+			best, found = atoms, true
+		}
+	}
+	return best, found
+}
+
+// unionOf: one term of an OR holds, so the union of all terms' atoms is
+// necessary, if every term has some.
+func unionOf(terms []node) ([]Atom, bool) {
+	var out []Atom
+	for _, t := range terms {
+		atoms, ok := prefilter(t)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, atoms...)
+	}
+	return out, len(out) > 0
+}
+
+func better(a, b []Atom) bool {
+	if sa, sb := shortest(a), shortest(b); sa != sb {
+		return sa > sb
+	}
+	return len(a) < len(b)
+}
+
+func shortest(atoms []Atom) int {
+	m := int(^uint(0) >> 1)
+	for _, a := range atoms {
+		m = min(m, len(a.Lit))
+	}
+	return m
+}
+
+// fieldAtoms: a string field test holds only if one of its patterns does,
+// and each pattern needs its literal text somewhere in the value. With
+// "all", every pattern must hold, so one of them (the longest) is enough.
+func fieldAtoms(n *fieldNode) ([]Atom, bool) {
+	if n.kind != kindString || n.neq || n.matchNull || len(n.strs) == 0 {
+		return nil, false
+	}
+	var out []Atom
+	for i := range n.strs {
+		lit, ok := n.strs[i].literal()
+		if !ok {
+			return nil, false
+		}
+		out = append(out, Atom{IDs: n.ids, Lit: lit, Cased: n.cased})
+	}
+	if n.all {
+		longest := out[0]
+		for _, a := range out[1:] {
+			if len(a.Lit) > len(longest.Lit) {
+				longest = a
+			}
+		}
+		return []Atom{longest}, true
+	}
+	return out, true
+}
+
+// literal returns text that every string this matcher accepts contains.
+func (m *strMatch) literal() (string, bool) {
+	switch m.kind {
+	case mExact, mPrefix, mSuffix, mContains:
+		return m.s, m.s != ""
+	case mParts:
+		longest := ""
+		for _, p := range m.parts {
+			if len(p) > len(longest) {
+				longest = p
+			}
+		}
+		return longest, longest != ""
+	}
+	return "", false // mAny matches anything; regexps are not mined
+}
+
+// Values returns the string forms of the field ids resolves to (the first
+// present of them), lowered unless cased: what the rule's matchers see.
+func (e *Event) Values(ids []int, cased bool) []string {
+	fv := e.field(ids)
+	if !fv.present {
+		return nil
+	}
+	if cased {
+		return fv.strs
+	}
+	return e.lower(fv)
+}
+
+// LitIndex finds which of many literals occur in a string. Literals of four
+// bytes or more are found through their first four bytes (a hash filter,
+// then a map); shorter ones are searched one by one. Immutable after Build.
+type LitIndex struct {
+	lits  []string
+	bloom [1 << 10]uint64 // 2^16 bits over hashed 4-grams
+	grams map[uint32][]int32
+	short []int32
+}
+
+// NewLitIndex indexes lits; hits are reported by position in lits.
+func NewLitIndex(lits []string) *LitIndex {
+	x := &LitIndex{lits: lits, grams: map[uint32][]int32{}}
+	for i, l := range lits {
+		if len(l) < 4 {
+			x.short = append(x.short, int32(i))
+			continue
+		}
+		g := gram(l)
+		x.grams[g] = append(x.grams[g], int32(i))
+		h := gramHash(g)
+		x.bloom[h>>6] |= 1 << (h & 63)
+	}
+	return x
+}
+
+// Scan calls hit for each literal found in s (a literal may be reported more
+// than once).
+func (x *LitIndex) Scan(s string, hit func(lit int32)) {
+	for i := 0; i+4 <= len(s); i++ {
+		g := gram(s[i:])
+		h := gramHash(g)
+		if x.bloom[h>>6]&(1<<(h&63)) == 0 {
+			continue
+		}
+		for _, li := range x.grams[g] {
+			if strings.HasPrefix(s[i:], x.lits[li]) {
+				hit(li)
+			}
+		}
+	}
+	for _, li := range x.short {
+		if strings.Contains(s, x.lits[li]) {
+			hit(li)
+		}
+	}
+}
+
+func gram(s string) uint32 {
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+}
+
+func gramHash(g uint32) uint32 { return (g * 2654435761) >> 16 }

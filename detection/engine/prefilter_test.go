@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"webshellbeat/detection"
+	"webshellbeat/detection/sigma"
+)
+
+// The prefiltered engine must give exactly the matches of a full scan. The
+// events are built from the rules' own literals (so that many rules become
+// candidates, and some match) over the whole SigmaHQ corpus, plus the
+// hand-written Sysmon and web documents.
+func TestPrefilterEqualsFullScan(t *testing.T) {
+	coll := sigma.LoadPaths(sigmaHQDirs(t)...)
+	fast, err := New(coll, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := New(coll, Options{fullScan: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []map[string]any{sysmonDoc(), webDoc()}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for rt, b := range fast.index {
+		for n := 0; n < 40; n++ {
+			docs = append(docs, literalDoc(rng, rt, b, fast))
+		}
+	}
+	matched := 0
+	for i, doc := range docs {
+		// Each engine renames its own copy of the rules: compare by file.
+		want := full.Match(doc)
+		got := fast.Match(doc)
+		if !slices.Equal(paths(got), paths(want)) {
+			t.Fatalf("doc %d: prefilter matched %v, full scan %v\ndoc: %v", i, paths(got), paths(want), doc)
+		}
+		matched += len(want)
+	}
+	t.Logf("%d documents, %d rule matches, identical with and without the prefilter", len(docs), matched)
+	if matched < 50 {
+		t.Errorf("only %d matches: the generated documents do not exercise the rules", matched)
+	}
+}
+
+// literalDoc builds a document of route rt whose indexed fields hold a few of
+// the bucket's literals, wrapped in noise.
+func literalDoc(rng *rand.Rand, rt route, b *bucket, e *Engine) map[string]any {
+	doc := routeDoc(rt)
+	if len(b.groups) == 0 {
+		return doc
+	}
+	for k := 0; k < 1+rng.IntN(3); k++ {
+		g := b.groups[rng.IntN(len(b.groups))]
+		lit := g.lits[rng.IntN(len(g.lits))]
+		val := lit
+		switch rng.IntN(3) {
+		case 1:
+			val = "C:\\Windows\\" + lit
+		case 2:
+			val = lit + " /c x"
+		}
+		detection.Put(doc, e.fields.Path(g.ids[0]), val)
+	}
+	return doc
+}
+
+// routeDoc is an empty document that routes to rt.
+func routeDoc(rt route) map[string]any {
+	doc := map[string]any{}
+	if rt.product != "" {
+		detection.Put(doc, "host.os.type", rt.product)
+	}
+	switch rt.category {
+	case "process_creation":
+		detection.Put(doc, "event.category", []string{"process"})
+		detection.Put(doc, "event.type", []string{"start"})
+	case "network_connection":
+		detection.Put(doc, "event.category", []string{"network"})
+	case "file_event", "file_creation":
+		detection.Put(doc, "event.category", []string{"file"})
+		detection.Put(doc, "event.type", []string{"creation"})
+	case "webserver":
+		detection.Put(doc, "event.category", []string{"web"})
+	}
+	switch rt.service {
+	case "security":
+		detection.Put(doc, "winlog.channel", "Security")
+	case "sysmon":
+		detection.Put(doc, "winlog.channel", "Microsoft-Windows-Sysmon/Operational")
+	case "auditd", "apache", "nginx", "iis":
+		detection.Put(doc, "event.module", rt.service)
+	}
+	return doc
+}
+
+
+func paths(rules []*sigma.Rule) []string {
+	var out []string
+	for _, r := range rules {
+		out = append(out, r.Path+"#"+r.Title)
+	}
+	return out
+}
