@@ -97,7 +97,6 @@ func routeDoc(rt route) map[string]any {
 	return doc
 }
 
-
 func paths(rules []*sigma.Rule) []string {
 	var out []string
 	for _, r := range rules {
