@@ -1,0 +1,190 @@
+// Package bench compares webshellbeat's Sigma engine with two Go peers,
+// github.com/bradleyjkemp/sigma-go and github.com/markuskont/go-sigma-rule-engine,
+// in one process, on the same rules and the same events. It is its own Go
+// module so that the product never depends on the peers.
+//
+//	cd bench && go test -run '^$' -bench Engine .
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	sigmago "github.com/bradleyjkemp/sigma-go"
+	sgevaluator "github.com/bradleyjkemp/sigma-go/evaluator"
+	mkengine "github.com/markuskont/go-sigma-rule-engine"
+
+	"webshellbeat/detection/engine"
+	"webshellbeat/detection/sigma"
+	"webshellbeat/module/windows"
+)
+
+const data = "../../shared/data/"
+
+// corpus holds the events, in the shape each engine reads, and the rules.
+type corpus struct {
+	ecs  []map[string]any // webshellbeat: ECS documents from module/windows
+	flat []flatEvent      // peers: Sigma field names (EventData + EventID, Channel)
+	// shared lists the rules/windows/process_creation files every engine loads.
+	shared []string
+}
+
+var loaded *corpus
+
+func load(b *testing.B) *corpus {
+	if loaded != nil {
+		return loaded
+	}
+	c := &corpus{}
+	files, _ := filepath.Glob(data + "sbousseaden-EVTX-ATTACK-SAMPLES/*/*.evtx")
+	files = append(files, data+"omerbenamram-evtx/samples/sysmon.evtx")
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = windows.ReadEVTX(fh, 0, func(rec *windows.Record, err error) error {
+			if err != nil || !(rec.IsSysmon() && rec.EventID == 1 || rec.IsSecurity() && rec.EventID == 4688) {
+				return nil
+			}
+			c.ecs = append(c.ecs, rec.ECS())
+			flat := flatEvent(rec.EventData.Map())
+			flat["EventID"] = strconv.Itoa(int(rec.EventID))
+			flat["Channel"] = rec.Channel
+			c.flat = append(c.flat, flat)
+			return nil
+		})
+		fh.Close()
+	}
+	if len(c.ecs) == 0 {
+		b.Skip("no process-creation events in the shared samples")
+	}
+	rules, _ := filepath.Glob(data + "SigmaHQ-sigma/rules/windows/process_creation/*.yml")
+	for _, f := range rules {
+		if loadsEverywhere(f) {
+			c.shared = append(c.shared, f)
+		}
+	}
+	loaded = c
+	return c
+}
+
+// loadsEverywhere reports whether all three engines accept the rule file.
+func loadsEverywhere(file string) bool {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return false
+	}
+	if _, err := sigmago.ParseRule(raw); err != nil {
+		return false
+	}
+	handles, err := mkengine.NewRuleList([]string{file}, false, false)
+	if err != nil || len(handles) != 1 || handles[0].Multipart {
+		return false
+	}
+	if _, err := mkengine.NewTree(handles[0]); err != nil {
+		return false
+	}
+	coll := sigma.LoadPaths(file)
+	return len(coll.Rules) == 1 && len(coll.Errors) == 0
+}
+
+// matcher evaluates one event against all of an engine's rules and returns
+// the number of matches.
+type matcher func(i int) int
+
+func BenchmarkEngine(b *testing.B) {
+	c := load(b)
+	b.Logf("%d process-creation events; %d rules/windows/process_creation rules load in all three engines", len(c.ecs), len(c.shared))
+	run := func(name string, m matcher, n int) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			i, matches := 0, 0
+			for b.Loop() {
+				matches += m(i % n)
+				i++
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(matches)/float64(b.N), "matches/event")
+		})
+	}
+	run("webshellbeat/shared", webshellbeat(b, sigma.LoadPaths(c.shared...), c), len(c.ecs))
+	run("sigma-go/shared", sigmaGo(b, c), len(c.flat))
+	run("go-sigma-rule-engine/shared", markuskont(b, c), len(c.flat))
+	all, _ := filepath.Glob(data + "SigmaHQ-sigma/rules*")
+	run("webshellbeat/sigmahq", webshellbeat(b, sigma.LoadPaths(all...), c), len(c.ecs))
+}
+
+func webshellbeat(b *testing.B, coll *sigma.Collection, c *corpus) matcher {
+	e, err := engine.New(coll, engine.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var dst []*sigma.Rule
+	return func(i int) int {
+		dst = e.AppendMatches(dst[:0], c.ecs[i])
+		return len(dst)
+	}
+}
+
+func sigmaGo(b *testing.B, c *corpus) matcher {
+	var rules []*sgevaluator.RuleEvaluator
+	for _, f := range c.shared {
+		raw, _ := os.ReadFile(f)
+		r, err := sigmago.ParseRule(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rules = append(rules, sgevaluator.ForRule(r))
+	}
+	ctx := context.Background()
+	return func(i int) int {
+		n := 0
+		for _, r := range rules {
+			if res, err := r.Matches(ctx, map[string]interface{}(c.flat[i])); err == nil && res.Match {
+				n++
+			}
+		}
+		return n
+	}
+}
+
+func markuskont(b *testing.B, c *corpus) matcher {
+	handles, err := mkengine.NewRuleList(c.shared, false, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var trees []*mkengine.Tree
+	for _, h := range handles {
+		t, err := mkengine.NewTree(h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		trees = append(trees, t)
+	}
+	return func(i int) int {
+		n := 0
+		for _, t := range trees {
+			if ok, _ := t.Match(c.flat[i]); ok {
+				n++
+			}
+		}
+		return n
+	}
+}
+
+// flatEvent is an event in Sigma field names, as the peers read it.
+type flatEvent map[string]any
+
+// Keywords implements go-sigma-rule-engine's Keyworder: no message text.
+func (e flatEvent) Keywords() ([]string, bool) { return nil, false }
+
+// Select implements go-sigma-rule-engine's Selector.
+func (e flatEvent) Select(key string) (interface{}, bool) {
+	v, ok := e[key]
+	return v, ok
+}
+
