@@ -41,12 +41,19 @@ warning, and a summary: files, rules loaded, rejections by code, warnings, and
 rules whose logsource webshellbeat never produces (they load but never run).
 
 Exit status: 0 when it ran, 1 with --strict when a rule was rejected, 2 on a
-usage error (no path, a path that does not exist, a bad pipeline file).`,
+usage error (a bad flag, no path, a path that does not exist, a bad pipeline
+file).`,
 		Args: cobra.ArbitraryArgs,
 		Run: func(cmd *cobra.Command, args []string) {
 			os.Exit(runRulesCheck(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, strict, pipelines))
 		},
 	}
+	// A bad flag is a usage error too (2), not main's generic 1.
+	check.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		fmt.Fprintf(cmd.ErrOrStderr(), "rules check: %v\n%s", err, cmd.UsageString())
+		os.Exit(rulesUsage)
+		return err
+	})
 	check.Flags().BoolVar(&strict, "strict", false, "exit 1 when any rule is rejected")
 	check.Flags().StringArrayVar(&pipelines, "pipeline", nil, "field-mapping pipeline YAML applied before the built-ins, repeatable")
 	c.AddCommand(check)

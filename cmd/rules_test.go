@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-const seedDir = "/work/shared/data/seed"
+const seedDir = "../../shared/data/seed"
 
 // brokenRule has the unknown modifier "contians" at line 8, column 17 (the
 // modifier itself, after "    CommandLine|").
