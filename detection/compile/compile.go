@@ -48,7 +48,7 @@ func (c *compiler) cond(e sigma.CondNode) (node, error) {
 	switch e := e.(type) {
 	case *sigma.CondAnd:
 		ts, err := c.conds(e.Terms)
-		return andNode(ts), err
+		return andNode(byCost(ts)), err
 	case *sigma.CondOr:
 		ts, err := c.conds(e.Terms)
 		return orOf(ts), err
@@ -91,7 +91,7 @@ func (c *compiler) of(e *sigma.CondOf) (node, error) {
 	}
 	switch {
 	case e.Count == 0:
-		return andNode(ts), nil
+		return andNode(byCost(ts)), nil
 	case e.Count == 1:
 		return orOf(ts), nil
 	default:
@@ -117,7 +117,7 @@ func (c *compiler) search(name string) (node, error) {
 			}
 			fs = append(fs, n)
 		}
-		alts = append(alts, andNode(fs))
+		alts = append(alts, andNode(byCost(fs)))
 	}
 	n := orOf(alts)
 	c.searches[name] = n

@@ -2,6 +2,7 @@ package compile
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 
 	"webshellbeat/detection/sigma"
@@ -32,12 +33,56 @@ func (n orNode) eval(e *Event) bool {
 	return false
 }
 
-// orOf avoids a wrapper around a single term.
+// orOf avoids a wrapper around a single term; terms are tried cheapest
+// first.
 func orOf(ts []node) node {
 	if len(ts) == 1 {
 		return ts[0]
 	}
-	return orNode(ts)
+	return orNode(byCost(ts))
+}
+
+// byCost orders the terms of an AND or OR so that cheap tests run before
+// regular expressions and keyword searches over the whole event: the result
+// is the same (evaluation has no side effects), the work often much smaller.
+func byCost(ts []node) []node {
+	slices.SortStableFunc(ts, func(a, b node) int { return cost(a) - cost(b) })
+	return ts
+}
+
+// cost is a rough relative price of evaluating a node once.
+func cost(n node) int {
+	switch n := n.(type) {
+	case andNode:
+		return sumCost(n)
+	case orNode:
+		return sumCost(n)
+	case notNode:
+		return cost(n.x)
+	case atLeastNode:
+		return sumCost(n.terms)
+	case *keywordNode:
+		return 100 // walks and lowers every value of the event
+	case *fieldNode:
+		c := 1
+		for i := range n.strs {
+			if n.strs[i].kind == mRegex {
+				c += 10
+			} else if n.multi == nil {
+				c++
+			}
+		}
+		return c
+	}
+	return 1
+}
+
+func sumCost[T ~[]node](ts T) int {
+	c := 0
+	for _, t := range ts {
+		c += cost(t)
+	}
+	return c
 }
 
 type notNode struct{ x node }

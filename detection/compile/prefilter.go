@@ -1,6 +1,9 @@
 package compile
 
-import "strings"
+import (
+	"regexp/syntax"
+	"strings"
+)
 
 // Atom is one piece of a rule's necessary condition: some value of the field
 // (ids: the field, then its fallbacks, resolved as the rule resolves them)
@@ -88,6 +91,14 @@ func fieldAtoms(n *fieldNode) ([]Atom, bool) {
 	}
 	var out []Atom
 	for i := range n.strs {
+		if n.strs[i].kind == mRegex {
+			atoms, ok := regexAtoms(n.strs[i].re.String(), n.cased, n.ids)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, atoms...)
+			continue
+		}
 		lit, ok := n.strs[i].literal()
 		if !ok {
 			return nil, false
@@ -121,6 +132,78 @@ func (m *strMatch) literal() (string, bool) {
 		return longest, longest != ""
 	}
 	return "", false // mAny matches anything; regexps are not mined
+}
+
+// regexAtoms mines a regular expression for literals one of which every
+// match contains: a literal run, the best part of a concatenation, every
+// branch of an alternation. Case-folded literals are lowered and checked on
+// lowered values. (Go folds a few non-ASCII runes onto ASCII ones, such as
+// the Kelvin sign onto k; strings.ToLower maps those the same way, except
+// U+017F, the long s, which the SigmaHQ corpus does not use.)
+func regexAtoms(expr string, cased bool, ids []int) ([]Atom, bool) {
+	t, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	lits, ok := regexLits(t.Simplify())
+	if !ok {
+		return nil, false
+	}
+	atoms := make([]Atom, len(lits))
+	for i, l := range lits {
+		a := Atom{IDs: ids, Lit: l.s, Cased: cased && !l.fold}
+		if !a.Cased {
+			a.Lit = strings.ToLower(a.Lit)
+		}
+		atoms[i] = a
+	}
+	return atoms, true
+}
+
+type regexLit struct {
+	s    string
+	fold bool
+}
+
+func regexLits(t *syntax.Regexp) ([]regexLit, bool) {
+	switch t.Op {
+	case syntax.OpLiteral:
+		return []regexLit{{string(t.Rune), t.Flags&syntax.FoldCase != 0}}, len(t.Rune) > 0
+	case syntax.OpCapture, syntax.OpPlus:
+		return regexLits(t.Sub[0])
+	case syntax.OpRepeat:
+		if t.Min >= 1 {
+			return regexLits(t.Sub[0])
+		}
+	case syntax.OpConcat:
+		var best []regexLit
+		for _, sub := range t.Sub {
+			lits, ok := regexLits(sub)
+			if ok && (best == nil || shortestLit(lits) > shortestLit(best)) {
+				best = lits
+			}
+		}
+		return best, best != nil
+	case syntax.OpAlternate:
+		var all []regexLit
+		for _, sub := range t.Sub {
+			lits, ok := regexLits(sub)
+			if !ok {
+				return nil, false
+			}
+			all = append(all, lits...)
+		}
+		return all, len(all) > 0
+	}
+	return nil, false
+}
+
+func shortestLit(lits []regexLit) int {
+	m := int(^uint(0) >> 1)
+	for _, l := range lits {
+		m = min(m, len(l.s))
+	}
+	return m
 }
 
 // Values returns the string forms of the field ids resolves to (the first
