@@ -6,17 +6,17 @@
 #   testing/opensearch/run.sh stop    stop it (SIGTERM, then SIGKILL after 30 s)
 #
 # Environment: OPENSEARCH_PORT (9200), OPENSEARCH_HOME (a fresh data folder,
-# default target/node under this folder), OPENSEARCH_OVERRIDE (true: GET /
+# default target/node-PORT under this folder), OPENSEARCH_OVERRIDE (true: GET /
 # reports 7.10.2), OPENSEARCH_HEAP (512m), OPENSEARCH_WAIT (120 s).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 port="${OPENSEARCH_PORT:-9200}"
-home="${OPENSEARCH_HOME:-$here/target/node}"
+home="${OPENSEARCH_HOME:-$here/target/node-$port}"
 override="${OPENSEARCH_OVERRIDE:-true}"
 heap="${OPENSEARCH_HEAP:-512m}"
 wait_s="${OPENSEARCH_WAIT:-120}"
-pidfile="$here/target/opensearch.pid"
-log="$here/target/opensearch.log"
+pidfile="$here/target/opensearch-$port.pid"
+log="$here/target/opensearch-$port.log"
 url="http://127.0.0.1:$port"
 
 health() {
