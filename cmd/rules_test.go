@@ -34,11 +34,11 @@ detection:
   condition: selection
 `
 
-// registryRule loads but never runs: webshellbeat routes no registry events.
+// registryRule loads but never runs: webshellbeat produces no PowerShell script-block events.
 const registryRule = `title: registry
 id: 11111111-2222-3333-4444-777777777777
 logsource:
-  category: registry_set
+  category: ps_script
   product: windows
 detection:
   selection:

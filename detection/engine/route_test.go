@@ -56,11 +56,11 @@ logsource: {service: nginx}
 detection: {s: {marker: x}, condition: s}
 ---
 title: registry never
-logsource: {product: windows, category: registry_set}
+logsource: {product: windows, category: ps_module}
 detection: {s: {marker: x}, condition: s}
 ---
 title: unknown service never
-logsource: {product: windows, service: powershell}
+logsource: {product: windows, service: ldap_debug}
 detection: {s: {marker: x}, condition: s}
 `
 

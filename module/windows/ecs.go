@@ -290,6 +290,14 @@ func (m *mapper) sysmon(id uint32) {
 			}
 		}
 		m.sysmonUser()
+	default:
+		// Every other Sysmon event names the process it is about (image
+		// loads, process access, registry, pipes, DNS...): map it so that
+		// rules on Image and ProcessId see it, as for events 1, 3 and 11.
+		if image := m.val("Image"); image != "" {
+			m.process(m.obj("process"), image, m.val("ProcessId"), "", m.val("ProcessGuid"))
+			m.sysmonUser()
+		}
 	}
 }
 

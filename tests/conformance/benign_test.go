@@ -10,8 +10,8 @@ import (
 // headroom, so a rule or mapping change that makes the corpus noisy on
 // ordinary logs fails here instead of in production.
 const (
-	maxBenignRules  = 12  // measured: 10 rules
-	maxBenignEvents = 150 // measured: 136 of 2619 events
+	maxBenignRules  = 18  // measured: 15 rules (image_load, process_access, registry routed)
+	maxBenignEvents = 170 // measured: 144 of 2619 events
 )
 
 // TestBenignSamples runs the whole SigmaHQ corpus over two ordinary EVTX

@@ -279,37 +279,9 @@ const (
 // entry must go) and when the kind stops being true.
 var exceptions = map[string]exception{
 	// image_load
-	"2b140a5c-dc02-4bb8-b6b1-8bdb45714cde": {unroutedLogsource, whyImageLoad},
-	"d7a63acb-1284-49bc-bfea-7771146c8b1c": {unroutedLogsource, whyImageLoad},
-	"8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b": {missingField, whyImageLoad + "; and Image maps to process.executable, which module/windows sets only for Sysmon 1/3/11 (not 7)"},
 	// process_access
-	"9f5c1d59-33be-4e60-bcab-85d2f566effd": {unroutedLogsource, whyProcessAccess},
-	"387df17d-3b04-448f-8669-9e7fd5e5fd8c": {unroutedLogsource, whyProcessAccess},
 	// pipe_created
-	"9b4e7c2a-3f6d-4a8b-b5e9-1c7d3f2e6a4b": {unroutedLogsource, whyPipe},
 	// services other than security and sysmon
-	"9e3cb244-bdb8-4632-8c90-6079c8f4f16d": {unroutedLogsource, "service taskscheduler (Microsoft-Windows-TaskScheduler/Operational) is not a routed service"},
-	"d4f1a2b3-7c8e-4d5f-b6a9-1e0c2d3f4e5b": {unroutedLogsource, "service wmi (Microsoft-Windows-WMI-Activity/Operational) is not a routed service"},
 	// registry_delete
-	"d645ef86-2396-48a1-a2b6-b629ca3f57ff": {unroutedLogsource, whyRegistry},
-	"3a9b8c1e-5b2e-4f7a-9d1c-2a7f3b6e1c55": {unroutedLogsource, whyRegistry},
 	// registry_set
-	"1547e27c-3974-43e2-a7d7-7f484fb928ec": {unroutedLogsource, whyRegistry},
-	"37b437cf-3fc5-4c8e-9c94-1d7c9aff842b": {unroutedLogsource, whyRegistry},
-	"aa37cbb0-da36-42cb-a90f-fdf216fc7467": {unroutedLogsource, whyRegistry},
-	"46dd5308-4572-4d12-aa43-8938f0184d4f": {unroutedLogsource, whyRegistry},
-	"724ea201-6514-4f38-9739-e5973c34f49a": {unroutedLogsource, whyRegistry},
-	"509e84b9-a71a-40e0-834f-05470369bd1e": {unroutedLogsource, whyRegistry},
-	"45e112d0-7759-4c2a-aa36-9f8fb79d3393": {unroutedLogsource, whyRegistry},
-	"73921b9c-cafd-4446-b0c6-fdb0ace42bc0": {unroutedLogsource, whyRegistry},
-	"c7dcacd0-cc59-4004-b0a4-1d6cdebe6f3e": {unroutedLogsource, whyRegistry},
-	"f37b4bce-49d0-4087-9f5b-58bffda77316": {unroutedLogsource, whyRegistry},
-	"974515da-6cc5-4c95-ae65-f97f9150ec7f": {unroutedLogsource, whyRegistry},
-	"3ae1a046-f7db-439d-b7ce-b8b366b81fa6": {unroutedLogsource, whyRegistry},
-	"5de03871-5d46-4539-a82d-3aa992a69a83": {unroutedLogsource, whyRegistry},
-	"33efc23c-6ea2-4503-8cfe-bdf82ce8f705": {unroutedLogsource, whyRegistry},
-	"9ace0707-b560-49b8-b6ca-5148b42f39fb": {unroutedLogsource, whyRegistry},
-	"c7da8edc-49ae-45a2-9e61-9fd860e4e73d": {unroutedLogsource, whyRegistry},
-	"f8aebc67-a56d-4ec9-9fbe-7b0e8b7b4efd": {unroutedLogsource, whyRegistry},
-	"9c226817-8dc9-46c2-a58d-66655aafd7dc": {unroutedLogsource, whyRegistry},
 }
