@@ -228,7 +228,10 @@ func hasMulticast(release string) bool {
 		return false
 	}
 	major, err1 := strconv.Atoi(parts[0])
-	minorDigits := strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' })
+	minorDigits := parts[1]
+	if i := strings.IndexFunc(minorDigits, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		minorDigits = minorDigits[:i]
+	}
 	minor, err2 := strconv.Atoi(minorDigits)
 	if err1 != nil || err2 != nil {
 		return false
