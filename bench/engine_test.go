@@ -187,4 +187,3 @@ func (e flatEvent) Select(key string) (interface{}, bool) {
 	v, ok := e[key]
 	return v, ok
 }
-
