@@ -261,7 +261,7 @@ func BenchmarkTable(b *testing.B) {
 	tb := New(Options{MaxProcesses: n + 10, IdleTimeout: 1000 * time.Hour})
 	start(tb, "h", 1, 0, "/usr/sbin/apache2", "/usr/sbin/apache2 -k start", "root", 0)
 	for i := 2; i <= n; i++ {
-		ppid := 1 // every fourth process is a child of apache2, the others
+		ppid := 1     // every fourth process is a child of apache2, the others
 		if i%4 != 0 { // its children and grandchildren: chains 1 to 4 deep
 			ppid = i - 1
 		}
