@@ -19,6 +19,20 @@ type Rule struct {
 // Match reports whether the event satisfies the rule.
 func (r *Rule) Match(e *Event) bool { return r.cond.eval(e) }
 
+// WithFilters returns a copy of r that matches only when every filter
+// (compiled from sigma.FilterRule) matches too: a Sigma filter's condition,
+// typically "not selection", is ANDed to the rule's.
+func (r *Rule) WithFilters(filters ...*Rule) *Rule {
+	if len(filters) == 0 {
+		return r
+	}
+	terms := andNode{r.cond}
+	for _, f := range filters {
+		terms = append(terms, f.cond)
+	}
+	return &Rule{Rule: r.Rule, cond: terms}
+}
+
 // Compile builds the matcher of r, registering its field paths in fields.
 // The parser has validated modifiers and values, so an error here means a
 // rule that did not come from package sigma's loader.
@@ -153,6 +167,15 @@ func (c *compiler) field(f *sigma.FieldMatch) (node, error) {
 		n.kind, n.cased = kindFieldRef, f.Has(sigma.ModCased)
 		for _, v := range f.Values {
 			n.refs = append(n.refs, c.fields.id(v.Str))
+		}
+	case f.TimeModifier() != 0:
+		n.kind, n.part, n.op = kindTime, f.TimeModifier(), compareOp(f)
+		for _, v := range f.Values {
+			x, perr := strconv.ParseFloat(v.Str, 64)
+			if perr != nil {
+				return nil, perr
+			}
+			n.nums = append(n.nums, x)
 		}
 	case compareOp(f) != 0:
 		n.kind, n.op = kindCompare, compareOp(f)

@@ -115,6 +115,7 @@ const (
 	kindCIDR
 	kindFieldRef
 	kindCompare
+	kindTime // a part of a timestamp (time modifiers), compared with op or equal
 )
 
 // fieldNode matches one field against its values (ORed, or ANDed with
@@ -134,6 +135,7 @@ type fieldNode struct {
 	refs      []int
 	op        sigma.Modifier
 	nums      []float64
+	part      sigma.Modifier // kindTime: minute...year
 }
 
 func (n *fieldNode) eval(e *Event) bool {
@@ -162,6 +164,8 @@ func (n *fieldNode) eval(e *Event) bool {
 		ok = n.matchRef(e, fv)
 	case kindCompare:
 		ok = n.matchCompare(fv.strs)
+	case kindTime:
+		ok = n.matchTime(fv.raw)
 	}
 	if n.neq {
 		return !ok

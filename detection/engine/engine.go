@@ -20,6 +20,10 @@ type Options struct {
 	// NoBuiltinPipelines drops the windows, linux and webserver mappings,
 	// for rules already written with ECS field names.
 	NoBuiltinPipelines bool
+	// Placeholders gives the values of the %name% placeholders of the
+	// expand modifier. A rule that uses a placeholder missing here is
+	// rejected (Errors, code unknown-placeholder) at the value's position.
+	Placeholders map[string][]string
 
 	fullScan bool // tests: no prefilter (see Engine.fullScan)
 }
@@ -28,7 +32,8 @@ type Options struct {
 type Stats struct {
 	Rules      int // compiled and routed
 	Unroutable int // compiled, but their logsource never occurs (kept, never run)
-	Failed     int // rejected by the compiler (see Errors)
+	Failed     int // rejected by the compiler or for an unknown placeholder (see Errors)
+	Filtered   int // rules with at least one filter rule applied
 }
 
 // Engine matches documents against rules. It is immutable after New and safe
@@ -60,12 +65,25 @@ func New(c *sigma.Collection, opts Options) (*Engine, error) {
 	pipeline.Sort(pipes)
 	e := &Engine{index: map[route]*bucket{}, fields: compile.NewFields(), fullScan: opts.fullScan}
 	byRoute := map[route][]*compile.Rule{}
+	badFilter := map[*sigma.Rule]bool{} // report a broken filter once
 	for _, r := range c.Rules {
-		cr, err := compile.Compile(pipeline.Apply(r, pipes...), e.fields)
-		if err != nil {
-			e.errs.Add(r.Path, r.Pos, sigma.CodeCompile, "%v", err)
+		cr, ok := e.compileRule(r, opts, pipes)
+		if !ok {
 			e.stats.Failed++
 			continue
+		}
+		var fcs []*compile.Rule
+		for _, f := range sigma.FiltersFor(r, c.Filters) {
+			fc, ok := e.compileFilter(f, r, opts, pipes, badFilter[f])
+			if !ok {
+				badFilter[f] = true
+				continue
+			}
+			fcs = append(fcs, fc)
+		}
+		if len(fcs) > 0 {
+			cr = cr.WithFilters(fcs...)
+			e.stats.Filtered++
 		}
 		e.rules = append(e.rules, cr)
 		rt, ok := ruleRoute(r.Logsource)
@@ -85,6 +103,45 @@ func New(c *sigma.Collection, opts Options) (*Engine, error) {
 		return &scratch{ev: compile.NewEvent(e.fields), marks: make([]uint64, (maxRules+63)/64)}
 	}
 	return e, nil
+}
+
+// compileRule expands placeholders, applies the pipelines and compiles r,
+// recording any error.
+func (e *Engine) compileRule(r *sigma.Rule, opts Options, pipes []*pipeline.Pipeline) (*compile.Rule, bool) {
+	xr, errs := sigma.ExpandPlaceholders(r, opts.Placeholders)
+	if len(errs) > 0 {
+		e.errs = append(e.errs, errs...)
+		return nil, false
+	}
+	cr, err := compile.Compile(pipeline.Apply(xr, pipes...), e.fields)
+	if err != nil {
+		e.errs.Add(r.Path, r.Pos, sigma.CodeCompile, "%v", err)
+		return nil, false
+	}
+	return cr, true
+}
+
+// compileFilter compiles filter f for target rule r, with r's logsource so
+// that the pipelines map its fields as r's. A filter that does not compile
+// is reported (once, unless quiet) and left out: the rule then runs
+// unfiltered.
+func (e *Engine) compileFilter(f, r *sigma.Rule, opts Options, pipes []*pipeline.Pipeline, quiet bool) (*compile.Rule, bool) {
+	fr := sigma.FilterRule(f, r)
+	xr, errs := sigma.ExpandPlaceholders(fr, opts.Placeholders)
+	if len(errs) > 0 {
+		if !quiet {
+			e.errs = append(e.errs, errs...)
+		}
+		return nil, false
+	}
+	fc, err := compile.Compile(pipeline.Apply(xr, pipes...), e.fields)
+	if err != nil {
+		if !quiet {
+			e.errs.Add(f.Path, f.Pos, sigma.CodeCompile, "filter: %v", err)
+		}
+		return nil, false
+	}
+	return fc, true
 }
 
 // Errors lists the rules the compiler rejected.

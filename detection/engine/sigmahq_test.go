@@ -10,14 +10,11 @@ import (
 
 const sigmaHQ = "../../../shared/data/SigmaHQ-sigma"
 
-// acceptedRejections are the only codes a SigmaHQ rule may be rejected with:
-// features we recognise but do not evaluate yet, and regexps RE2 cannot run.
+// acceptedRejections are the only codes a SigmaHQ rule may be rejected with
+// by the parser: regexps RE2 cannot run and deprecated aggregations.
 var acceptedRejections = map[string]bool{
-	sigma.CodeUnsupportedMod: true, // "expand" placeholders
-	sigma.CodeBadRegex:       true, // look-around and back-references
-	sigma.CodeCorrelation:    true,
-	sigma.CodeFilter:         true,
-	sigma.CodeAggregation:    true,
+	sigma.CodeBadRegex:    true, // look-around and back-references
+	sigma.CodeAggregation: true,
 }
 
 func sigmaHQDirs(t testing.TB) []string {
@@ -45,8 +42,23 @@ func TestLoadSigmaHQ(t *testing.T) {
 			t.Errorf("unexpected rejection: %v", err)
 		}
 	}
+	// The engine rejects only the rules whose expand placeholders have no
+	// values: Options.Placeholders is empty here.
 	for _, err := range e.Errors() {
-		t.Errorf("compile failure: %v", err)
+		if err.Code != sigma.CodePlaceholder {
+			t.Errorf("compile failure: %v", err)
+		}
+	}
+	if got := len(e.Errors()); got != st.Failed {
+		t.Errorf("%d engine errors, Stats.Failed %d", got, st.Failed)
+	}
+	// With the placeholder configured, every rule compiles.
+	e2, err := New(c, Options{Placeholders: map[string][]string{"known_cdcs": {"dc01.corp.example", "10.0.0.5"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range e2.Errors() {
+		t.Errorf("with placeholders: %v", err)
 	}
 	// SigmaHQ's own web shell rule fires on the seed Sysmon event, through
 	// the windows pipeline and the routing.

@@ -3,6 +3,8 @@
 // pipeline, matching in packages compile and engine, so imports point one way.
 package sigma
 
+import "time"
+
 // Pos is a 1-based line and column counted from the start of the file.
 type Pos struct {
 	Line int
@@ -113,17 +115,68 @@ type Condition struct {
 	Pos    Pos // position of the condition scalar
 }
 
-// Correlation is the parsed body of a correlation rule (not evaluated yet).
+// Correlation is the parsed body of a correlation rule (Sigma v2.1). The
+// parser checks its shape; package aggregate evaluates it.
 type Correlation struct {
-	Type     string
-	Rules    []string
+	Type     string   // one of the CorrXxx constants
+	Rules    []string // ids or names of detection or correlation rules
 	GroupBy  []string
-	Timespan string
+	Timespan string        // as written ("5m")
+	Window   time.Duration // Timespan parsed
+	// Conditions are ANDed ("gt: 100, lte: 200" is a range). Empty only for
+	// temporal types, where the default is "every rule" (gte len(Rules)).
+	Conditions []CorrCondition
+	Field      string  // condition field: the values counted, summed...
+	Percentile float64 // value_percentile: which percentile (0-100), default 50
+	// Aliases maps an alias used in GroupBy to, per referenced rule (by
+	// name or id), the field that holds its value in that rule's events.
+	Aliases  map[string]map[string]string
+	Generate bool // the referenced rules also alert on their own
 	Pos      Pos
 }
 
-// Filter is the parsed body of a filter rule (not applied yet).
+// Correlation types.
+const (
+	CorrEventCount      = "event_count"
+	CorrValueCount      = "value_count"
+	CorrTemporal        = "temporal"
+	CorrTemporalOrdered = "temporal_ordered"
+	CorrValueSum        = "value_sum"
+	CorrValueAvg        = "value_avg"
+	CorrValuePercentile = "value_percentile"
+)
+
+// CorrCondition is one "op: value" of a correlation condition.
+type CorrCondition struct {
+	Op    string // gt, gte, lt, lte, eq, neq
+	Value float64
+}
+
+// Holds reports whether x satisfies the condition.
+func (c CorrCondition) Holds(x float64) bool {
+	switch c.Op {
+	case "gt":
+		return x > c.Value
+	case "gte":
+		return x >= c.Value
+	case "lt":
+		return x < c.Value
+	case "lte":
+		return x <= c.Value
+	case "eq":
+		return x == c.Value
+	case "neq":
+		return x != c.Value
+	}
+	return false
+}
+
+// Filter is the parsed body of a filter rule: its Detection (searches and
+// condition, usually "not selection") is ANDed to the condition of every
+// rule it names (by id or name), or, with no rules, of every rule of its
+// logsource. See ApplyFilters.
 type Filter struct {
-	Rules []string
-	Pos   Pos
+	Rules     []string
+	Detection Detection
+	Pos       Pos
 }

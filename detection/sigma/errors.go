@@ -14,17 +14,20 @@ const (
 	CodeBadDetection   = "bad-detection"        // a search identifier has an unusable shape
 	CodeUnknownMod     = "unknown-modifier"     // a field modifier outside the closed set
 	CodeBadModifier    = "bad-modifier"         // a known modifier used in a wrong combination
-	CodeUnsupportedMod = "unsupported-modifier" // a modifier we recognise but do not implement (expand)
+	CodeUnsupportedMod = "unsupported-modifier" // a modifier we recognise but do not implement (none left since expand is)
 	CodeBadValue       = "bad-value"            // a value a modifier cannot use (non-numeric for gt...)
 	CodeBadRegex       = "bad-regex"            // a regular expression RE2 cannot compile
 	CodeBadCondition   = "bad-condition"        // a condition that does not parse
 	CodeUnknownIdent   = "unknown-identifier"   // a condition names a search that does not exist
 	CodeAggregation    = "unsupported-aggregation"
-	CodeCorrelation    = "correlation-unsupported" // correlation rules: parsed, not evaluated yet
-	CodeFilter         = "filter-unsupported"      // filter rules: parsed, not applied yet
-	CodeCompile        = "compile"                 // the compiler rejected a rule the parser accepted (a bug)
-	CodeBadID          = "bad-id"                  // warning: id is not a UUID
-	CodeDuplicateID    = "duplicate-id"            // warning: two rules share an id
+	CodeBadCorrelation = "bad-correlation"     // a correlation section with a wrong type, timespan, condition...
+	CodeBadFilter      = "bad-filter"          // a filter section with a wrong shape or condition
+	CodeUnknownRule    = "unknown-rule"        // a correlation names no loaded rule, or rules form a cycle (a warning for filters)
+	CodePlaceholder    = "unknown-placeholder" // expand names a placeholder the configuration does not define
+	CodeCompile        = "compile"             // the compiler rejected a rule the parser accepted (a bug)
+	CodeBadID          = "bad-id"              // warning: id is not a UUID
+	CodeDuplicateID    = "duplicate-id"        // warning: two rules share an id
+	CodeDuplicateName  = "duplicate-name"      // warning: two rules share a name
 )
 
 // Error is a located problem with one rule. Line and Col are 1-based and

@@ -31,7 +31,13 @@ const (
 	ModGte
 	ModCIDR
 	ModFieldRef
-	ModExpand // placeholders: recognised, not supported
+	ModExpand // %placeholder% values, replaced from configuration (see ExpandPlaceholders)
+	ModMinute // time modifiers: the part of a timestamp field, in UTC
+	ModHour
+	ModDay   // day of the month, 1-31
+	ModWeek  // ISO 8601 week, 1-53
+	ModMonth // 1-12
+	ModYear
 )
 
 var modifierNames = map[string]Modifier{
@@ -42,6 +48,7 @@ var modifierNames = map[string]Modifier{
 	"utf16le": ModUTF16LE, "utf16be": ModUTF16BE, "utf16": ModUTF16, "wide": ModWide,
 	"lt": ModLt, "lte": ModLte, "gt": ModGt, "gte": ModGte,
 	"cidr": ModCIDR, "fieldref": ModFieldRef, "expand": ModExpand,
+	"minute": ModMinute, "hour": ModHour, "day": ModDay, "week": ModWeek, "month": ModMonth, "year": ModYear,
 }
 
 // ParseModifier returns the modifier of a name (case-insensitive).
@@ -72,3 +79,6 @@ func (m Modifier) IsEncoding() bool {
 func (m Modifier) IsCompare() bool {
 	return m == ModLt || m == ModLte || m == ModGt || m == ModGte
 }
+
+// IsTime reports the time modifiers, which read a part of a timestamp.
+func (m Modifier) IsTime() bool { return m >= ModMinute && m <= ModYear }

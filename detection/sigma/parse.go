@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,8 +19,8 @@ import (
 // with a doubt have one in Warnings.
 type Collection struct {
 	Rules        []*Rule
-	Correlations []*Rule // parsed, reported as unsupported, not evaluated yet
-	Filters      []*Rule // parsed, reported as unsupported, not applied yet
+	Correlations []*Rule // correlation rules whose references resolve (see package aggregate)
+	Filters      []*Rule // filter rules (see ApplyFilters)
 	Errors       ErrorList
 	Warnings     ErrorList
 }
@@ -176,10 +177,8 @@ func (c *Collection) parseDoc(src *source, root *yaml.Node) {
 	}
 	switch r.Kind {
 	case KindCorrelation:
-		c.Errors.Add(src.path, r.Correlation.Pos, CodeCorrelation, "correlation rule %q (type %s) parsed but correlation is not supported yet", r.Title, r.Correlation.Type)
 		c.Correlations = append(c.Correlations, r)
 	case KindFilter:
-		c.Errors.Add(src.path, r.Filter.Pos, CodeFilter, "filter rule %q parsed but filters are not supported yet", r.Title)
 		c.Filters = append(c.Filters, r)
 	default:
 		c.Rules = append(c.Rules, r)
@@ -204,7 +203,7 @@ func (p *ruleParser) rule(root *yaml.Node) *Rule {
 		r.Correlation = p.correlation(root)
 	case getKey(root, "filter") != nil:
 		r.Kind = KindFilter
-		r.Filter = p.filter(root)
+		r.Filter = p.filter(r, root)
 	default:
 		p.detectionRule(r, root)
 	}
@@ -281,6 +280,25 @@ func (p *ruleParser) strs(m *yaml.Node, key string) []string {
 	return out
 }
 
+var timespanRe = regexp.MustCompile(`^([0-9]{1,9})([smhdw])$`)
+
+// ParseTimespan reads a Sigma timespan: a number and one of s, m, h, d
+// (and w). Months and years are not fixed durations and are refused.
+func ParseTimespan(s string) (time.Duration, bool) {
+	m := timespanRe.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(m[1])
+	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
+	if n <= 0 {
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
+}
+
+var corrOps = map[string]bool{"gt": true, "gte": true, "lt": true, "lte": true, "eq": true, "neq": true}
+
 func (p *ruleParser) correlation(root *yaml.Node) *Correlation {
 	key := getKey(root, "correlation")
 	n := get(root, "correlation")
@@ -289,17 +307,141 @@ func (p *ruleParser) correlation(root *yaml.Node) *Correlation {
 		p.errorf(nodePos(key), CodeBadRule, "correlation must be a mapping")
 		return c
 	}
+	bad := func(at *yaml.Node, format string, args ...any) {
+		pos := c.Pos
+		if at != nil {
+			pos = nodePos(at)
+		}
+		p.errorf(pos, CodeBadCorrelation, format, args...)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch k := n.Content[i]; k.Value {
+		case "type", "rules", "group-by", "timespan", "condition", "aliases", "generate":
+		default:
+			bad(k, "unknown key %q in correlation", k.Value)
+		}
+	}
 	c.Type = p.str(n, "type")
 	c.Rules = p.strs(n, "rules")
 	c.GroupBy = p.strs(n, "group-by")
 	c.Timespan = p.str(n, "timespan")
-	if c.Type == "" || len(c.Rules) == 0 {
-		p.errorf(nodePos(n), CodeBadRule, "correlation needs a type and rules")
+	switch c.Type {
+	case CorrEventCount, CorrValueCount, CorrTemporal, CorrTemporalOrdered, CorrValueSum, CorrValueAvg, CorrValuePercentile:
+	case "":
+		bad(nil, "correlation has no type")
+	default:
+		bad(get(n, "type"), "unknown correlation type %q", c.Type)
 	}
+	if len(c.Rules) == 0 {
+		bad(nil, "correlation names no rules")
+	}
+	if d, ok := ParseTimespan(c.Timespan); ok {
+		c.Window = d
+	} else if c.Timespan == "" {
+		bad(nil, "correlation has no timespan")
+	} else {
+		bad(get(n, "timespan"), "timespan %q: want a number and s, m, h, d or w", c.Timespan)
+	}
+	if g := get(n, "generate"); g != nil {
+		if g.Kind != yaml.ScalarNode || g.Tag != "!!bool" {
+			bad(g, "generate must be true or false")
+		} else {
+			c.Generate = strings.EqualFold(g.Value, "true")
+		}
+	}
+	p.corrCondition(c, n, bad)
+	p.corrAliases(c, n, bad)
 	return c
 }
 
-func (p *ruleParser) filter(root *yaml.Node) *Filter {
+func (p *ruleParser) corrCondition(c *Correlation, n *yaml.Node, bad func(*yaml.Node, string, ...any)) {
+	cond := get(n, "condition")
+	temporal := c.Type == CorrTemporal || c.Type == CorrTemporalOrdered
+	valued := strings.HasPrefix(c.Type, "value_")
+	if cond == nil {
+		if !temporal && c.Type != "" {
+			bad(nil, "correlation type %s needs a condition", c.Type)
+		}
+		return
+	}
+	if cond.Kind != yaml.MappingNode {
+		bad(cond, "condition must be a mapping such as {gte: 10}")
+		return
+	}
+	c.Percentile = 50
+	for i := 0; i+1 < len(cond.Content); i += 2 {
+		k, v := cond.Content[i], resolve(cond.Content[i+1])
+		if v == nil || v.Kind != yaml.ScalarNode {
+			bad(k, "condition %q needs a scalar", k.Value)
+			continue
+		}
+		switch {
+		case k.Value == "field":
+			c.Field = v.Value
+		case k.Value == "percentile":
+			x, err := strconv.ParseFloat(v.Value, 64)
+			if err != nil || x < 0 || x > 100 {
+				bad(v, "percentile %q: want a number from 0 to 100", v.Value)
+			}
+			c.Percentile = x
+		case corrOps[k.Value]:
+			x, err := strconv.ParseFloat(v.Value, 64)
+			if err != nil || x != x {
+				bad(v, "condition %s: %q is not a number", k.Value, v.Value)
+				continue
+			}
+			c.Conditions = append(c.Conditions, CorrCondition{Op: k.Value, Value: x})
+		default:
+			bad(k, "unknown condition key %q (want gt, gte, lt, lte, eq, neq, field)", k.Value)
+		}
+	}
+	if len(c.Conditions) == 0 {
+		bad(cond, "condition has no comparison (gt, gte, lt, lte, eq, neq)")
+	}
+	switch {
+	case valued && c.Field == "":
+		bad(cond, "correlation type %s needs condition.field", c.Type)
+	case !valued && c.Field != "":
+		bad(cond, "condition.field is only used by value_* correlations")
+	}
+	if c.Type != CorrValuePercentile && getKey(cond, "percentile") != nil {
+		bad(cond, "condition.percentile is only used by value_percentile")
+	}
+}
+
+func (p *ruleParser) corrAliases(c *Correlation, n *yaml.Node, bad func(*yaml.Node, string, ...any)) {
+	al := get(n, "aliases")
+	if al == nil {
+		return
+	}
+	if al.Kind != yaml.MappingNode {
+		bad(al, "aliases must be a mapping")
+		return
+	}
+	c.Aliases = map[string]map[string]string{}
+	for i := 0; i+1 < len(al.Content); i += 2 {
+		k, v := al.Content[i], resolve(al.Content[i+1])
+		if v == nil || v.Kind != yaml.MappingNode {
+			bad(k, "alias %q must map rule names to fields", k.Value)
+			continue
+		}
+		m := map[string]string{}
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			rk, rv := v.Content[j], resolve(v.Content[j+1])
+			if rv == nil || rv.Kind != yaml.ScalarNode || rv.Value == "" {
+				bad(rk, "alias %q: rule %q needs a field name", k.Value, rk.Value)
+				continue
+			}
+			if !slices.Contains(c.Rules, rk.Value) {
+				bad(rk, "alias %q names rule %q, which the correlation does not use", k.Value, rk.Value)
+			}
+			m[rk.Value] = rv.Value
+		}
+		c.Aliases[k.Value] = m
+	}
+}
+
+func (p *ruleParser) filter(r *Rule, root *yaml.Node) *Filter {
 	key := getKey(root, "filter")
 	n := get(root, "filter")
 	f := &Filter{Pos: nodePos(key)}
@@ -308,6 +450,10 @@ func (p *ruleParser) filter(root *yaml.Node) *Filter {
 		return f
 	}
 	f.Rules = p.strs(n, "rules")
+	if len(f.Rules) == 0 && r.Logsource == (Logsource{}) {
+		p.errorf(f.Pos, CodeBadFilter, "a filter needs rules or a logsource to apply to")
+	}
+	p.detection(&f.Detection, n, f.Pos, "rules")
 	return f
 }
 
@@ -320,7 +466,13 @@ func (p *ruleParser) detectionRule(r *Rule, root *yaml.Node) {
 		p.errorf(r.Pos, CodeBadRule, "missing detection mapping")
 		return
 	}
-	r.Detection.Searches = map[string]*Search{}
+	p.detection(&r.Detection, det, nodePos(getKey(root, "detection")), "")
+}
+
+// detection parses searches and conditions of a mapping; skip names a key
+// that is not a search (a filter's "rules").
+func (p *ruleParser) detection(d *Detection, det *yaml.Node, at Pos, skip string) {
+	d.Searches = map[string]*Search{}
 	var cond *yaml.Node
 	for i := 0; i+1 < len(det.Content); i += 2 {
 		k, v := det.Content[i], resolve(det.Content[i+1])
@@ -328,20 +480,21 @@ func (p *ruleParser) detectionRule(r *Rule, root *yaml.Node) {
 		case "condition":
 			cond = v
 		case "timeframe": // v1 aggregation window; ignored without aggregations
+		case skip:
 		default:
 			// The name is kept even when the search is bad, so the
 			// condition does not add a second, misleading error.
-			r.Detection.Names = append(r.Detection.Names, k.Value)
+			d.Names = append(d.Names, k.Value)
 			if s := p.search(k, v); s != nil {
-				r.Detection.Searches[s.Name] = s
+				d.Searches[s.Name] = s
 			}
 		}
 	}
 	if cond == nil {
-		p.errorf(nodePos(getKey(root, "detection")), CodeBadRule, "detection has no condition")
+		p.errorf(at, CodeBadRule, "detection has no condition")
 		return
 	}
-	p.conditions(&r.Detection, cond)
+	p.conditions(d, cond)
 }
 
 func (p *ruleParser) conditions(d *Detection, n *yaml.Node) {

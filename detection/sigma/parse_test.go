@@ -21,7 +21,7 @@ func TestLoadErrorsAreLocated(t *testing.T) {
 		`testdata/errors.yml:43:9: bad-regex: field "CommandLine": error parsing regexp: invalid named capture: ` + "`(?<=a)b`",
 		`testdata/errors.yml:51:9: bad-modifier: field "CommandLine": modifier "i" is only valid after "re"`,
 		`testdata/errors.yml:57:1: bad-rule: detection has no condition`,
-		`testdata/errors.yml:71:1: correlation-unsupported: correlation rule "correlation" (type event_count) parsed but correlation is not supported yet`,
+		`testdata/errors.yml:71:1: unknown-rule: correlation "correlation" names rule "some_rule", which is not loaded`,
 		`testdata/errors.yml:86:9: bad-value: field "DestinationIp": cidr: "10.0.0.0/33" is not a network`,
 		`testdata/errors.yml:95:16: unknown-identifier: "filter_*" matches no search`,
 	}
@@ -31,8 +31,8 @@ func TestLoadErrorsAreLocated(t *testing.T) {
 	if len(c.Rules) != 1 || c.Rules[0].Title != "good rule after bad ones" {
 		t.Errorf("rules = %d, want only the good one", len(c.Rules))
 	}
-	if len(c.Correlations) != 1 || c.Correlations[0].Correlation.Type != "event_count" || c.Correlations[0].Correlation.Timespan != "5m" {
-		t.Errorf("correlation not parsed: %+v", c.Correlations)
+	if len(c.Correlations) != 0 {
+		t.Errorf("a correlation naming no loaded rule was kept: %+v", c.Correlations)
 	}
 }
 

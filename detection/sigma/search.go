@@ -92,10 +92,6 @@ func (p *ruleParser) fieldMatch(k, v *yaml.Node) *FieldMatch {
 			p.errorf(p.src.scalarPos(k, off), CodeUnknownMod, "unknown modifier %q", name)
 			return nil
 		}
-		if m == ModExpand {
-			p.errorf(p.src.scalarPos(k, off), CodeUnsupportedMod, "modifier \"expand\" (placeholders) is not supported")
-			return nil
-		}
 		f.Modifiers = append(f.Modifiers, m)
 		off += len(name) + 1
 	}
@@ -147,7 +143,7 @@ func (p *ruleParser) validate(f *FieldMatch, k *yaml.Node) error {
 		p.errorf(f.Pos, code, "field %q: %s", f.Field, fmt.Sprintf(format, args...))
 		return fmt.Errorf("%s", code)
 	}
-	var pos, enc, re, flags, cmp, special int
+	var pos, enc, re, flags, cmp, special, tm int
 	for i, m := range f.Modifiers {
 		switch {
 		case m == ModContains || m == ModStartsWith || m == ModEndsWith:
@@ -165,15 +161,23 @@ func (p *ruleParser) validate(f *FieldMatch, k *yaml.Node) error {
 			cmp++
 		case m == ModCIDR || m == ModExists || m == ModFieldRef:
 			special++
+		case m.IsTime():
+			tm++
 		}
 	}
 	switch {
+	case tm > 1:
+		return bad(CodeBadModifier, "at most one time modifier (minute, hour, day, week, month, year)")
+	case tm == 1 && (f.Field == "" || pos+enc+re+special > 0 || f.Has(ModWindash) || f.Has(ModExpand) || f.Has(ModAll) || f.Has(ModCased)):
+		return bad(CodeBadModifier, "a time modifier reads a timestamp field and combines only with lt, lte, gt, gte and neq")
 	case pos > 1:
 		return bad(CodeBadModifier, "at most one of contains, startswith, endswith")
 	case enc > 1:
 		return bad(CodeBadModifier, "at most one of base64, base64offset")
 	case re > 0 && (pos+enc+cmp+special > 0 || f.Has(ModWindash)):
 		return bad(CodeBadModifier, "\"re\" cannot be combined with other value modifiers")
+	case f.Has(ModExpand) && (cmp+special > 0):
+		return bad(CodeBadModifier, "expand works on string values only")
 	case cmp+special > 1 || cmp+special == 1 && pos+enc > 0:
 		return bad(CodeBadModifier, "conflicting modifiers %v", f.Modifiers)
 	case f.Field == "" && (cmp+special > 0):
@@ -189,11 +193,22 @@ func (p *ruleParser) validate(f *FieldMatch, k *yaml.Node) error {
 
 func (p *ruleParser) validateValue(f *FieldMatch, v Value, bad func(string, string, ...any) error) error {
 	isStr := v.Kind == ValueString || v.Kind == ValueNumber
+	if f.Has(ModExpand) && (v.Kind != ValueString || len(Placeholders(v.Str)) == 0) {
+		return bad(CodeBadValue, "expand needs a value with a %%placeholder%%, got %q", v.Str)
+	}
+	if timeMod(f) != 0 {
+		if _, err := strconv.Atoi(v.Str); err != nil || v.Kind != ValueNumber {
+			return bad(CodeBadValue, "time modifier %v needs an integer, got %q", timeMod(f), v.Str)
+		}
+		return nil
+	}
 	switch {
 	case f.Has(ModExists):
 		if v.Kind != ValueBool {
 			return bad(CodeBadValue, "exists needs true or false, got %q", v.Str)
 		}
+	case f.Has(ModExpand):
+		// checked again, with the placeholders replaced, by ExpandPlaceholders
 	case f.Has(ModRe):
 		if !isStr {
 			return bad(CodeBadValue, "re needs a string")
@@ -252,3 +267,16 @@ func RegexpFlags(f *FieldMatch) string {
 	}
 	return "(?" + b.String() + ")"
 }
+
+// timeMod returns the time modifier of f, or 0.
+func timeMod(f *FieldMatch) Modifier {
+	for _, m := range f.Modifiers {
+		if m.IsTime() {
+			return m
+		}
+	}
+	return 0
+}
+
+// TimeModifier returns the time modifier of f (minute...year), or 0.
+func (f *FieldMatch) TimeModifier() Modifier { return timeMod(f) }
