@@ -71,13 +71,22 @@ func runHunt(stdout, stderr io.Writer, paths []string, format, configFile string
 	for _, p := range det.Problems {
 		fmt.Fprintf(stderr, "rule: %v\n", p)
 	}
+	// An updated copy (webshell.update_of) replaces the alert it updates:
+	// offline, the final state of each alert is what one wants to read. The
+	// beat indexes both (a data stream is append-only).
 	var alerts []map[string]any
+	byID := map[string]int{}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	onAlert := func(doc map[string]any) {
-		if format == "ndjson" {
-			_ = enc.Encode(doc)
-			return
+		if of := detection.LookupString(doc, "webshell.update_of"); of != "" {
+			if i, ok := byID[of]; ok {
+				alerts[i] = doc
+				return
+			}
+		}
+		if id := detection.LookupString(doc, "webshell.doc_id"); id != "" {
+			byID[id] = len(alerts)
 		}
 		alerts = append(alerts, doc)
 	}
@@ -91,6 +100,10 @@ func runHunt(stdout, stderr io.Writer, paths []string, format, configFile string
 	st, err := hunt.Run(paths, det, onAlert, onError)
 	if format == "table" {
 		printTable(stdout, alerts)
+	} else {
+		for _, a := range alerts {
+			_ = enc.Encode(a)
+		}
 	}
 	printSummary(stderr, det, st)
 	if err != nil {
@@ -106,15 +119,15 @@ func printSummary(w io.Writer, det *detector.Detector, st hunt.Stats) {
 		formats = append(formats, fmt.Sprintf("%s %d", f, n))
 	}
 	sort.Strings(formats)
-	fmt.Fprintf(w, "hunt: %d rules, %d files (%s), %d skipped, %d events, %d unreadable records, %d alerts\n",
-		det.Loaded, st.Files, strings.Join(formats, ", "), len(st.Skipped), st.Events, st.Errors, st.Alerts)
+	fmt.Fprintf(w, "hunt: %d rules, %d files (%s), %d skipped, %d events, %d unreadable records, %d alerts, %d derived (correlations, updates, summaries)\n",
+		det.Loaded, st.Files, strings.Join(formats, ", "), len(st.Skipped), st.Events, st.Errors, st.Alerts, st.Derived)
 }
 
 // printTable writes one line per alert: time, level, rule, host, the process
 // (parent -> child) or request, and what it ran or asked for.
 func printTable(w io.Writer, alerts []map[string]any) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tLEVEL\tRULE\tHOST\tWHO\tWHAT")
+	fmt.Fprintln(tw, "TIME\tLEVEL\tRULE\tHOST\tWHO\tWHAT\tSESSION\tLINK")
 	for _, a := range alerts {
 		s := func(path string) string { return detection.LookupString(a, path) }
 		ts, _ := a["@timestamp"].(time.Time)
@@ -130,7 +143,26 @@ func printTable(w io.Writer, alerts []map[string]any) {
 		if what == "" {
 			what = s("file.path")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ts.UTC().Format(time.RFC3339), levelName(a), ruleNames(a), s("host.name"), who, clip(what, 100))
+		if anc, _ := detection.Lookup(a, "webshell.ancestry.name"); anc != nil {
+			if names, ok := anc.([]string); ok && len(names) > 1 {
+				names = append([]string(nil), names...)
+				for i, n := range names {
+					if n == "" {
+						names[i] = "?"
+					}
+				}
+				who = s("process.name") + " <- " + strings.Join(names, " <- ")
+			}
+		}
+		link := s("webshell.request.url.original")
+		if n, _ := detection.Lookup(a, "webshell.processes.count"); n != nil {
+			link = fmt.Sprintf("%v process(es)", n)
+		}
+		sess := s("webshell.session.id")
+		if len(sess) > 8 {
+			sess = sess[:8]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ts.UTC().Format(time.RFC3339), levelName(a), ruleNames(a), s("host.name"), clip(who, 60), clip(what, 80), sess, clip(link, 60))
 	}
 	tw.Flush()
 }

@@ -6,10 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"slices"
 	"strings"
+	"time"
 
 	conf "github.com/elastic/elastic-agent-libs/config"
+
+	"webshellbeat/detection/ancestry"
+	"webshellbeat/detection/session"
 )
 
 // EventsMode says which normalised events are indexed beside the alerts.
@@ -51,6 +56,81 @@ type Detection struct {
 	// Namespace is the data stream namespace: alerts go to
 	// logs-webshellbeat.alert-<namespace>, events to logs-webshellbeat.event-<namespace>.
 	Namespace string `config:"namespace"`
+	// Ancestry configures the process table.
+	Ancestry Ancestry `config:"ancestry"`
+	// Correlation configures request -> process and upload -> execute links.
+	Correlation Correlation `config:"correlation"`
+	// Sessions configures the grouping of one web shell's alerts.
+	Sessions Sessions `config:"sessions"`
+	// Exceptions silence or lower matching alerts.
+	Exceptions []session.Exception `config:"exceptions"`
+	// Baseline learns known process shapes, then lowers or suppresses them.
+	Baseline Baseline `config:"baseline"`
+	// State is where the process table and the baseline are saved.
+	State State `config:"state"`
+}
+
+// Ancestry configures the process table (detection/ancestry).
+type Ancestry struct {
+	Enabled        bool                 `config:"enabled"`
+	MaxProcesses   int                  `config:"max_processes"`
+	MaxHosts       int                  `config:"max_hosts"`
+	IdleTimeout    time.Duration        `config:"idle_timeout"`
+	MaxCommandLine int                  `config:"max_command_line"`
+	WebServers     []ancestry.WebServer `config:"web_servers"`
+	WebAccounts    []string             `config:"web_accounts"`
+}
+
+// Correlation configures detection/correlate.
+type Correlation struct {
+	Enabled bool `config:"enabled"`
+	// Window is how long after a request's logged time (plus its
+	// duration and the log's one-second resolution) a process it started may appear.
+	Window time.Duration `config:"window"`
+	// Reorder is how long an unmatched request or process waits for its partner.
+	Reorder          time.Duration `config:"reorder"`
+	MaxPending       int           `config:"max_pending"`
+	UploadTTL        time.Duration `config:"upload_ttl"`
+	WebRoots         []string      `config:"web_roots"`
+	ScriptExtensions []string      `config:"script_extensions"`
+}
+
+// Sessions configures detection/session.
+type Sessions struct {
+	Enabled bool `config:"enabled"`
+	// Mode: every (later alerts at later_severity) or summary (later alerts
+	// become events, one summary alert per session per interval).
+	Mode          string        `config:"mode"`
+	Interval      time.Duration `config:"interval"`
+	Idle          time.Duration `config:"idle"`
+	LaterSeverity int           `config:"later_severity"`
+}
+
+// Baseline configures the learnt baseline.
+type Baseline struct {
+	Enabled        bool          `config:"enabled"`
+	LearningPeriod time.Duration `config:"learning_period"`
+	Action         string        `config:"action"` // lower | suppress
+	MaxShapes      int           `config:"max_shapes"`
+}
+
+// State says where state is saved; empty Path saves nothing (hunt).
+type State struct {
+	Path         string        `config:"path"`
+	SaveInterval time.Duration `config:"save_interval"`
+}
+
+// DefaultWebRoots are path fragments that mark a web root (case-insensitive,
+// / and \ alike). An auditd event with the key "webroot" is under one too.
+func DefaultWebRoots() []string {
+	return []string{"/var/www/", "/srv/www/", "/srv/http/", "/usr/share/nginx/", "/htdocs/", "/public_html/", "/webapps/",
+		"/inetpub/", "/frontend/httpproxy/", "/clientaccess/", "/wwwroot/"}
+}
+
+// DefaultScriptExtensions are the extensions of server-side scripts.
+func DefaultScriptExtensions() []string {
+	return []string{".php", ".php3", ".php4", ".php5", ".php7", ".phtml", ".phar", ".jsp", ".jspx", ".jspf", ".asp", ".aspx",
+		".ashx", ".asmx", ".ascx", ".cshtml", ".cfm", ".cfml", ".cgi", ".pl", ".py", ".war"}
 }
 
 // Default returns a fresh Detection with the defaults: the built-in rule pack,
@@ -60,12 +140,23 @@ func Default() Detection {
 		Rules:     Rules{Builtin: true},
 		Events:    EventsAll,
 		Namespace: "default",
+		Ancestry: Ancestry{
+			Enabled: true, MaxProcesses: 100000, MaxHosts: 1024, IdleTimeout: 24 * time.Hour, MaxCommandLine: 1024,
+			WebServers: ancestry.DefaultWebServers(), WebAccounts: ancestry.DefaultWebAccounts(),
+		},
+		Correlation: Correlation{
+			Enabled: true, Window: 2 * time.Second, Reorder: 30 * time.Second, MaxPending: 10000, UploadTTL: 7 * 24 * time.Hour,
+			WebRoots: DefaultWebRoots(), ScriptExtensions: DefaultScriptExtensions(),
+		},
+		Sessions: Sessions{Enabled: true, Mode: "every", Interval: 10 * time.Minute, Idle: time.Hour, LaterSeverity: 21},
+		Baseline: Baseline{LearningPeriod: 7 * 24 * time.Hour, Action: "lower", MaxShapes: 10000},
+		State:    State{SaveInterval: 5 * time.Minute},
 	}
 }
 
 // allowed lists the keys a webshell processor accepts; any other is an error,
 // so that a misspelt option is not silently ignored.
-var allowed = []string{"rules", "events", "namespace", "when"}
+var allowed = []string{"rules", "events", "namespace", "when", "ancestry", "correlation", "sessions", "exceptions", "baseline", "state"}
 
 // Unpack reads a Detection from c over the defaults, rejects unknown keys and
 // validates the result.
@@ -97,6 +188,34 @@ func (d Detection) Validate() error {
 	}
 	if d.Namespace == "" || strings.ContainsAny(d.Namespace, `-\/*?"<>| ,#:`) || strings.ToLower(d.Namespace) != d.Namespace {
 		errs = append(errs, fmt.Errorf("namespace: %q must be non-empty lowercase without '-', spaces or \\/*?\"<>|,#: (a data stream name part)", d.Namespace))
+	}
+	if d.Ancestry.MaxProcesses <= 0 || d.Ancestry.MaxHosts <= 0 || d.Ancestry.IdleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("ancestry: max_processes (%d), max_hosts (%d) and idle_timeout (%s) must be positive", d.Ancestry.MaxProcesses, d.Ancestry.MaxHosts, d.Ancestry.IdleTimeout))
+	}
+	for i, w := range d.Ancestry.WebServers {
+		if _, err := path.Match(strings.ToLower(w.Name), ""); err != nil || w.Name == "" {
+			errs = append(errs, fmt.Errorf("ancestry.web_servers[%d].name: %q is not a glob", i, w.Name))
+		}
+	}
+	if d.Correlation.Window <= 0 || d.Correlation.Reorder <= 0 || d.Correlation.MaxPending <= 0 {
+		errs = append(errs, fmt.Errorf("correlation: window (%s), reorder (%s) and max_pending (%d) must be positive", d.Correlation.Window, d.Correlation.Reorder, d.Correlation.MaxPending))
+	}
+	if d.Sessions.Mode != "every" && d.Sessions.Mode != "summary" {
+		errs = append(errs, fmt.Errorf("sessions.mode: %q is not one of every, summary", d.Sessions.Mode))
+	}
+	if d.Sessions.LaterSeverity < 1 || d.Sessions.LaterSeverity > 99 {
+		errs = append(errs, fmt.Errorf("sessions.later_severity: %d is not in 1..99", d.Sessions.LaterSeverity))
+	}
+	if d.Baseline.Action != "lower" && d.Baseline.Action != "suppress" {
+		errs = append(errs, fmt.Errorf("baseline.action: %q is not one of lower, suppress", d.Baseline.Action))
+	}
+	if d.Baseline.Enabled && d.Baseline.LearningPeriod <= 0 {
+		errs = append(errs, fmt.Errorf("baseline.learning_period: %s must be positive", d.Baseline.LearningPeriod))
+	}
+	for i, e := range d.Exceptions {
+		if err := e.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("exceptions[%d]: %w", i, err))
+		}
 	}
 	for i, p := range d.Rules.Paths {
 		if strings.TrimSpace(p) == "" {

@@ -37,6 +37,9 @@ type Detector struct {
 	Problems sigma.ErrorList
 	// Loaded counts the rules in use.
 	Loaded int
+	// st is the memory across events (process table, correlation,
+	// sessions, tuning); each part is safe for concurrent use.
+	st *state
 }
 
 // New loads the rules cfg names and compiles them. Rejected rules are listed
@@ -66,7 +69,11 @@ func New(cfg config.Detection) (*Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Detector{cfg: cfg, engine: eng, ruleset: ruleset}
+	st, err := newState(cfg)
+	if err != nil {
+		return nil, err
+	}
+	d := &Detector{cfg: cfg, engine: eng, ruleset: ruleset, st: st}
 	d.Problems = append(append(append(d.Problems, coll.Errors...), coll.Warnings...), eng.Errors()...)
 	d.Problems.Sort()
 	d.Loaded = eng.Stats().Rules + eng.Stats().Unroutable
@@ -98,27 +105,64 @@ func ruleInfo(r *sigma.Rule, ruleset string) detection.RuleInfo {
 }
 
 // Process matches doc, marks it as an alert when rules match, sets its
-// data_stream.* fields and says where it goes.
+// data_stream.* fields and says where it goes. Documents derived from it
+// are discarded: use ProcessAll to get them.
 func (d *Detector) Process(doc map[string]any) Verdict {
+	v, _ := d.ProcessAll(doc)
+	return v
+}
+
+// ProcessAll is Process that also returns the documents derived from doc
+// (correlation alerts, updated copies of earlier documents, summaries).
+// Safe for concurrent use.
+func (d *Detector) ProcessAll(doc map[string]any) (Verdict, []Derived) {
+	ev := d.st.before(doc)
 	matched := d.engine.Match(doc)
+	v := Event
 	if len(matched) > 0 {
 		infos := make([]detection.RuleInfo, len(matched))
 		for i, r := range matched {
 			infos[i] = ruleInfo(r, d.ruleset[r.Path])
 		}
 		detection.MarkAlert(doc, infos)
+		v = Alert
+	}
+	v, derived := d.after(ev, v)
+	if v == Alert {
 		d.route(doc, "webshellbeat.alert")
-		return Alert
+		return Alert, derived
 	}
 	if d.cfg.Events == config.EventsNone {
-		return Drop
+		return Drop, derived
 	}
 	d.route(doc, "webshellbeat.event")
-	return Event
+	return Event, derived
 }
 
 // Detect implements hunt.Detector.
 func (d *Detector) Detect(doc map[string]any) bool { return d.Process(doc) == Alert }
+
+// DetectAll implements hunt.DerivingDetector: the alert verdict and the
+// derived documents that are alerts.
+func (d *Detector) DetectAll(doc map[string]any) (bool, []map[string]any) {
+	v, derived := d.ProcessAll(doc)
+	var out []map[string]any
+	for _, x := range derived {
+		if x.Verdict == Alert {
+			out = append(out, x.Doc)
+		}
+	}
+	return v == Alert, out
+}
+
+// FlushAlerts implements hunt.DerivingDetector.
+func (d *Detector) FlushAlerts() []map[string]any {
+	var out []map[string]any
+	for _, x := range d.Flush() {
+		out = append(out, x.Doc)
+	}
+	return out
+}
 
 // Index returns the data stream a processed document goes to.
 func (d *Detector) Index(v Verdict) string {

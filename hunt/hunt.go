@@ -22,6 +22,15 @@ type Detector interface {
 	Detect(doc map[string]any) bool
 }
 
+// DerivingDetector is a Detector that also makes documents of its own
+// (correlation alerts, updated copies of earlier alerts, session
+// summaries): Run passes them to onAlert after the document that caused
+// them, and FlushAlerts' at the end.
+type DerivingDetector interface {
+	DetectAll(doc map[string]any) (alert bool, derived []map[string]any)
+	FlushAlerts() []map[string]any
+}
+
 // Stats counts what a hunt read and found.
 type Stats struct {
 	Files   int            // files read
@@ -29,6 +38,7 @@ type Stats struct {
 	Events  int            // documents read
 	Errors  int            // records that could not be mapped (each reported)
 	Alerts  int            // documents that became alerts
+	Derived int            // alerts the detector derived (correlations, updated copies, summaries)
 	Formats map[Format]int // files per format
 }
 
@@ -68,9 +78,30 @@ func Run(paths []string, det Detector, onAlert func(map[string]any), onError fun
 				onError(rec)
 			}
 		}
-		if rec.Doc != nil && det.Detect(rec.Doc) {
+		if rec.Doc == nil {
+			continue
+		}
+		if dd, ok := det.(DerivingDetector); ok {
+			alert, derived := dd.DetectAll(rec.Doc)
+			if alert {
+				st.Alerts++
+				onAlert(rec.Doc)
+			}
+			for _, x := range derived {
+				st.Derived++
+				onAlert(x)
+			}
+			continue
+		}
+		if det.Detect(rec.Doc) {
 			st.Alerts++
 			onAlert(rec.Doc)
+		}
+	}
+	if dd, ok := det.(DerivingDetector); ok {
+		for _, x := range dd.FlushAlerts() {
+			st.Derived++
+			onAlert(x)
 		}
 	}
 	return st, nil

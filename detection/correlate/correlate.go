@@ -1,0 +1,510 @@
+// Package correlate links events of different sources on one host: the
+// access-log request and the processes its web server started while serving
+// it (request -> process, either arriving first), and a script file written
+// under a web root and then used (upload -> execute).
+//
+// Links are made on event time inside bounded windows (a number of entries
+// per host, and a reorder window of event time after which an unmatched
+// entry is forgotten); the wall clock is never read. The package takes plain
+// values, never documents, and does not import libbeat. A Correlator is safe
+// for concurrent use.
+package correlate
+
+import (
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options bound and tune a Correlator. Zero fields take the defaults.
+type Options struct {
+	// Before and After widen a request's time span [start, start +
+	// resolution + duration] on each side: a process may be logged up to
+	// Before earlier (nginx logs a request when it ends) and After later.
+	Before, After time.Duration // defaults 1s and 2s
+	// Resolution of request times (access logs have whole seconds); default 1s.
+	Resolution time.Duration
+	// Reorder is how long (event time) an unmatched request or process
+	// waits for its partner; default 30s.
+	Reorder time.Duration
+	// MaxPending bounds the requests and the processes held per host; default 10000 each.
+	MaxPending int
+	// UploadTTL is how long (event time) a script written under a web root
+	// waits for its first use; default 7 days. MaxUploads bounds them per host (default 10000).
+	UploadTTL  time.Duration
+	MaxUploads int
+	MaxHosts   int // default 1024
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.Before, time.Second)
+	def(&o.After, 2*time.Second)
+	def(&o.Resolution, time.Second)
+	def(&o.Reorder, 30*time.Second)
+	def(&o.UploadTTL, 7*24*time.Hour)
+	if o.MaxPending <= 0 {
+		o.MaxPending = 10000
+	}
+	if o.MaxUploads <= 0 {
+		o.MaxUploads = 10000
+	}
+	if o.MaxHosts <= 0 {
+		o.MaxHosts = 1024
+	}
+	return o
+}
+
+// Request is an access-log request.
+type Request struct {
+	Ref      int64 // the caller's handle for the request's document
+	Time     time.Time
+	Duration time.Duration // 0 when the log has none
+	Path     string        // url.path
+	Params   []string      // decoded parameter values
+	Worker   int           // the serving process's pid, when logged
+	Script   bool          // the path names a script (.php, .aspx, ...)
+}
+
+// Process is a process started under a web server: Shell is the id of the
+// topmost non-web-server process of its chain (the process the web server
+// started); its descendants inherit the shell's request.
+type Process struct {
+	Ref         int64
+	Time        time.Time
+	ID, Shell   string
+	CommandLine string
+	Cwd         string
+	WebPIDs     []int // pids of the web-server processes above it
+	Inferred    bool  // the web-server pids are inferred, not seen
+}
+
+// Link is a request -> process link and why it was made.
+type Link struct {
+	Request  int64    // Ref of the request
+	Process  int64    // Ref of the process
+	Evidence []string // param_in_command_line, worker_pid, working_directory, time
+	Score    int
+}
+
+// Correlator holds the windows of every host.
+type Correlator struct {
+	opt   Options
+	mu    sync.Mutex
+	hosts map[string]*host
+	// Dropped counts entries dropped because a window was full.
+	Dropped int64
+}
+
+type heldReq struct {
+	Request
+	shells []string
+}
+
+type heldProc struct {
+	Process
+}
+
+type host struct {
+	now     time.Time
+	reqs    []*heldReq
+	procs   []*heldProc      // unlinked shells
+	linked  map[string]int64 // shell id -> request ref
+	linkAt  map[string]time.Time
+	uploads map[string]*Upload // by lowercased path
+	served  map[int]servedScript
+	touched time.Time
+}
+
+type servedScript struct {
+	path string
+	at   time.Time
+}
+
+// New returns an empty Correlator.
+func New(opt Options) *Correlator {
+	return &Correlator{opt: opt.withDefaults(), hosts: map[string]*host{}}
+}
+
+func (c *Correlator) host(name string, t time.Time) *host {
+	h := c.hosts[name]
+	if h == nil {
+		if len(c.hosts) >= c.opt.MaxHosts {
+			var old string
+			for n, x := range c.hosts {
+				if old == "" || x.touched.Before(c.hosts[old].touched) {
+					old = n
+				}
+			}
+			delete(c.hosts, old)
+			c.Dropped++
+		}
+		h = &host{linked: map[string]int64{}, linkAt: map[string]time.Time{}, uploads: map[string]*Upload{}, served: map[int]servedScript{}}
+		c.hosts[name] = h
+	}
+	if t.After(h.now) {
+		h.now = t
+		h.touched = t
+		c.expire(h)
+	}
+	return h
+}
+
+func (c *Correlator) expire(h *host) {
+	cut := h.now.Add(-c.opt.Reorder)
+	h.reqs = slices.DeleteFunc(h.reqs, func(r *heldReq) bool { return r.Time.Add(r.Duration + c.opt.Resolution).Before(cut) })
+	h.procs = slices.DeleteFunc(h.procs, func(p *heldProc) bool { return p.Time.Before(cut) })
+	for id, t := range h.linkAt {
+		if t.Before(h.now.Add(-10 * c.opt.Reorder)) {
+			delete(h.linkAt, id)
+			delete(h.linked, id)
+		}
+	}
+	for k, u := range h.uploads {
+		if u.Time.Before(h.now.Add(-c.opt.UploadTTL)) {
+			delete(h.uploads, k)
+		}
+	}
+	for pid, s := range h.served {
+		if s.at.Before(cut) {
+			delete(h.served, pid)
+		}
+	}
+}
+
+// score rates how well a request explains a process; 0 means no link.
+// A decoded parameter found in the command line or the logged worker pid
+// is strong evidence; time and working directory alone are weak.
+func (c *Correlator) score(r *Request, p *Process) (int, []string) {
+	lo := r.Time.Add(-c.opt.Before)
+	hi := r.Time.Add(c.opt.Resolution + r.Duration + c.opt.After)
+	if p.Time.Before(lo) || p.Time.After(hi) {
+		return 0, nil
+	}
+	s, ev := 0, []string(nil)
+	if r.Worker > 0 && len(p.WebPIDs) > 0 && !p.Inferred {
+		if !slices.Contains(p.WebPIDs, r.Worker) {
+			return 0, nil // another worker served it
+		}
+		s += 80
+		ev = append(ev, "worker_pid")
+	} else if r.Worker > 0 && slices.Contains(p.WebPIDs, r.Worker) {
+		s += 80
+		ev = append(ev, "worker_pid")
+	}
+	if cs := paramScore(r.Params, p.CommandLine); cs > 0 {
+		s += cs
+		ev = append(ev, "param_in_command_line")
+	}
+	if d := path.Dir(r.Path); p.Cwd != "" && d != "/" && d != "." && strings.HasSuffix(strings.TrimSuffix(p.Cwd, "/"), d) {
+		s += 20
+		ev = append(ev, "working_directory")
+	}
+	if r.Script {
+		s += 5 // a script page rather than a static file
+	}
+	// Time: a small bonus that prefers the closest request.
+	dt := p.Time.Sub(r.Time)
+	if dt < 0 {
+		dt = -dt
+	}
+	bonus := 10 - int(dt/(300*time.Millisecond))
+	if bonus < 1 {
+		bonus = 1
+	}
+	s += bonus
+	ev = append(ev, "time")
+	return s, ev
+}
+
+// paramScore: 100 when a parameter value is the whole command (or the
+// argument of sh -c / cmd /c), 60 when it is in it at word boundaries.
+func paramScore(params []string, cmd string) int {
+	best := 0
+	lc := strings.ToLower(strings.TrimSpace(cmd))
+	for _, v := range params {
+		v = strings.ToLower(strings.TrimSpace(v))
+		if len(v) < 2 {
+			continue
+		}
+		if lc == v || strings.HasSuffix(lc, " -c "+v) || strings.HasSuffix(lc, " /c "+v) || strings.HasSuffix(lc, " /c \""+v+"\"") {
+			return 100
+		}
+		if len(v) >= 3 && containsWord(lc, v) {
+			best = 60
+		}
+	}
+	return best
+}
+
+func containsWord(s, w string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], w)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before := j == 0 || !isWordByte(s[j-1])
+		after := j+len(w) == len(s) || !isWordByte(s[j+len(w)])
+		if before && after {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+}
+
+// strong is the score from which a link needs no other candidate to be
+// absent: a parameter in the command line or the worker pid.
+const strong = 50
+
+// AddRequest records a request and returns the links to shells that arrived
+// before it and match it.
+func (c *Correlator) AddRequest(hostName string, r Request) []Link {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.host(hostName, r.Time)
+	hr := &heldReq{Request: r}
+	var links []Link
+	kept := h.procs[:0]
+	for _, p := range h.procs {
+		s, ev := c.score(&r, &p.Process)
+		if s >= strong || (s > 0 && r.Script && c.onlyScriptCandidate(h, &p.Process, &r)) {
+			links = append(links, Link{Request: r.Ref, Process: p.Ref, Evidence: ev, Score: s})
+			h.linked[p.Shell] = r.Ref
+			h.linkAt[p.Shell] = p.Time
+			hr.shells = append(hr.shells, p.Shell)
+			continue
+		}
+		kept = append(kept, p)
+	}
+	h.procs = kept
+	if len(h.reqs) >= c.opt.MaxPending {
+		h.reqs = h.reqs[1:]
+		c.Dropped++
+	}
+	h.reqs = append(h.reqs, hr)
+	return links
+}
+
+// onlyScriptCandidate says r is the only script request whose span holds p
+// (a weak, time-only link is made only then).
+func (c *Correlator) onlyScriptCandidate(h *host, p *Process, r *Request) bool {
+	for _, o := range h.reqs {
+		if &o.Request == r || !o.Script || o.Ref == r.Ref {
+			continue
+		}
+		if s, _ := c.score(&o.Request, p); s > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// AddProcess records a process under a web server and returns its link:
+// inherited from its shell when the shell is linked, else the best request
+// held. ok is false when no request explains it yet; the shell is then held
+// for a request that arrives later.
+func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.host(hostName, p.Time)
+	if ref, ok := h.linked[p.Shell]; ok {
+		return Link{Request: ref, Process: p.Ref, Evidence: []string{"parent_linked"}}, true
+	}
+	if p.ID != p.Shell {
+		return Link{}, false // a descendant of an unlinked shell
+	}
+	var best *heldReq
+	bestScore, bestEv, scripts := 0, []string(nil), 0
+	for _, r := range h.reqs {
+		s, ev := c.score(&r.Request, &p)
+		if s > 0 && r.Script {
+			scripts++
+		}
+		if s > bestScore {
+			best, bestScore, bestEv = r, s, ev
+		}
+	}
+	if best != nil && (bestScore >= strong || (best.Script && scripts == 1)) {
+		h.linked[p.Shell] = best.Ref
+		h.linkAt[p.Shell] = p.Time
+		best.shells = append(best.shells, p.Shell)
+		return Link{Request: best.Ref, Process: p.Ref, Evidence: bestEv, Score: bestScore}, true
+	}
+	if len(h.procs) >= c.opt.MaxPending {
+		h.procs = h.procs[1:]
+		c.Dropped++
+	}
+	h.procs = append(h.procs, &heldProc{Process: p})
+	return Link{}, false
+}
+
+// Upload is a script file written under a web root.
+type Upload struct {
+	Time      time.Time
+	Path      string
+	Writer    string // the writing process's name
+	WriterPID int
+	ByWeb     bool // written by a web server or one of its descendants
+	Used      bool
+	Ref       int64
+}
+
+// Use is the first use of an upload.
+type Use struct {
+	Upload  Upload
+	Kind    string // request | compiled | command_line
+	Time    time.Time
+	Request int64 // Ref of the request, for Kind request
+	Process int64 // Ref of the process, for Kind compiled or command_line
+}
+
+func norm(p string) string {
+	return strings.ToLower(strings.ReplaceAll(p, `\`, "/"))
+}
+
+// AddUpload records a script written under a web root; a request for it
+// held already (logged with a whole-second time just before the write was
+// recorded) is its first use.
+func (c *Correlator) AddUpload(hostName string, u Upload) (Use, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.host(hostName, u.Time)
+	key := norm(u.Path)
+	if _, ok := h.uploads[key]; ok {
+		return Use{}, false // the same file written again (rename, chmod)
+	}
+	if len(h.uploads) >= c.opt.MaxUploads {
+		for k := range h.uploads {
+			delete(h.uploads, k)
+			c.Dropped++
+			break
+		}
+	}
+	up := u
+	h.uploads[key] = &up
+	for _, r := range h.reqs {
+		if r.Path != "" && strings.HasSuffix(key, norm(r.Path)) && !r.Time.Before(u.Time.Add(-c.opt.Resolution)) {
+			up.Used = true
+			return Use{Upload: up, Kind: "request", Time: r.Time, Request: r.Ref}, true
+		}
+	}
+	return Use{}, false
+}
+
+// UploadFor returns the upload a request path or file path names, if any.
+func (c *Correlator) UploadFor(hostName, p string) (Upload, bool) {
+	if p == "" {
+		return Upload{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.hosts[hostName]
+	if h == nil {
+		return Upload{}, false
+	}
+	n := norm(p)
+	if u, ok := h.uploads[n]; ok {
+		return *u, true
+	}
+	for k, u := range h.uploads {
+		if strings.HasSuffix(k, n) && strings.HasPrefix(n, "/") {
+			return *u, true
+		}
+	}
+	return Upload{}, false
+}
+
+// RequestUse reports a request for an upload not used before.
+func (c *Correlator) RequestUse(hostName string, r Request) (Use, bool) {
+	return c.use(hostName, r.Path, "request", r.Time, r.Ref, 0, func(u *Upload) bool {
+		return !r.Time.Before(u.Time.Add(-c.opt.Resolution))
+	})
+}
+
+// CommandUse reports a process whose command line names an upload.
+func (c *Correlator) CommandUse(hostName, cmd string, t time.Time, ref int64) (Use, bool) {
+	c.mu.Lock()
+	h := c.hosts[hostName]
+	var hit string
+	if h != nil {
+		lc := norm(cmd)
+		for k := range h.uploads {
+			if strings.Contains(lc, k) {
+				hit = k
+				break
+			}
+		}
+	}
+	c.mu.Unlock()
+	if hit == "" {
+		return Use{}, false
+	}
+	return c.use(hostName, hit, "command_line", t, 0, ref, nil)
+}
+
+// Served records that a web-server process compiled or served a script
+// (IIS writes <page>.aspx.<hash>.compiled when it first runs a page); a
+// shell it starts soon after is taken as that script's. The first time for
+// an upload, it is the upload's use.
+func (c *Correlator) Served(hostName string, pid int, script string, t time.Time, ref int64) (Use, bool) {
+	c.mu.Lock()
+	h := c.host(hostName, t)
+	h.served[pid] = servedScript{path: script, at: t}
+	c.mu.Unlock()
+	return c.use(hostName, script, "compiled", t, 0, ref, nil)
+}
+
+// ServedScript returns the script a web-server pid served last, within the
+// reorder window before t.
+func (c *Correlator) ServedScript(hostName string, pids []int, t time.Time) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.hosts[hostName]
+	if h == nil {
+		return "", false
+	}
+	for _, pid := range pids {
+		if s, ok := h.served[pid]; ok && !t.Before(s.at) && t.Sub(s.at) <= c.opt.Reorder {
+			if u, ok := h.uploads[norm(s.path)]; ok {
+				return u.Path, true
+			}
+			for k, u := range h.uploads {
+				if path.Base(k) == norm(s.path) {
+					return u.Path, true
+				}
+			}
+			return s.path, true
+		}
+	}
+	return "", false
+}
+
+func (c *Correlator) use(hostName, p, kind string, t time.Time, req, proc int64, ok func(*Upload) bool) (Use, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.hosts[hostName]
+	if h == nil || p == "" {
+		return Use{}, false
+	}
+	n := norm(p)
+	for k, u := range h.uploads {
+		match := k == n || (strings.HasPrefix(n, "/") && strings.HasSuffix(k, n)) || (!strings.Contains(n, "/") && path.Base(k) == n)
+		if !match || u.Used || (ok != nil && !ok(u)) {
+			continue
+		}
+		u.Used = true
+		return Use{Upload: *u, Kind: kind, Time: t, Request: req, Process: proc}, true
+	}
+	return Use{}, false
+}

