@@ -60,6 +60,9 @@ func runHunt(stdout, stderr io.Writer, paths []string, format, configFile string
 			return exitUsage
 		}
 	}
+	// A hunt starts from an empty process table and baseline: the beat's
+	// saved state describes another stream.
+	cfg.State = config.State{}
 	if len(rulePaths) > 0 {
 		cfg.Rules = config.Rules{Paths: rulePaths, Pipelines: cfg.Rules.Pipelines}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"webshellbeat/beater"
 	"webshellbeat/include"
+	"webshellbeat/processor"
 )
 
 // Name is the beat's name: it names the config file, the config section
@@ -25,7 +26,11 @@ func RootCmd() *libcmd.BeatsRootCmd {
 	settings.IndexPrefix = Name
 	// The version stays libbeat's (9.3.0): libbeat also takes it as the
 	// Elasticsearch version that export template writes for.
-	root := fbcmd.Filebeat(beater.Inputs, settings)
+	// filebeat's root command on a wrapped beater constructor, so that the
+	// webshell processor's hub gets the pipeline to publish derived documents.
+	hub := processor.NewHub()
+	hub.Register()
+	root := beater.RootCommand(settings, hub)
 	replaceLicenseCheck() // accept OpenSearch: see license.go
 	// filebeat's "generate" builds filebeat modules and filesets, which this
 	// beat does not have.

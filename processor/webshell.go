@@ -5,7 +5,6 @@ import (
 
 	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/beats/v7/libbeat/beat/events"
-	"github.com/elastic/beats/v7/libbeat/processors"
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/elastic-agent-libs/mapstr"
@@ -16,41 +15,54 @@ import (
 
 const webshellName = "webshell"
 
-func init() {
-	processors.RegisterPlugin(webshellName, newWebshell)
-}
-
 // webshellProcessor runs the detector on normalised events: a match turns the
 // event into an alert document routed to logs-webshellbeat.alert-<namespace>;
 // other events go to logs-webshellbeat.event-<namespace>, or are dropped when
-// events: none.
+// events: none. Documents the detector derives (correlation alerts, updated
+// copies, session summaries) are published through the hub. It is registered
+// by cmd through a Hub (Hub.Register), not at init.
 type webshellProcessor struct {
 	det *detector.Detector
+	hub *Hub
+	log *logp.Logger
 }
 
+// newWebshell builds a processor on a hub of its own (tests, and chains
+// built outside the beat): derived documents are dropped and counted.
 func newWebshell(c *conf.C, log *logp.Logger) (beat.Processor, error) {
+	return NewHub().newWebshell(c, log)
+}
+
+func (h *Hub) newWebshell(c *conf.C, log *logp.Logger) (beat.Processor, error) {
 	cfg, err := config.Unpack(c)
 	if err != nil {
 		return nil, fmt.Errorf("%s processor: %w", webshellName, err)
 	}
-	det, err := detector.New(cfg)
+	if cfg.State.Path == "" {
+		cfg.State.Path = defaultStatePath()
+	}
+	log = log.Named(webshellName)
+	det, err := h.detector(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("%s processor: %w", webshellName, err)
 	}
-	log = log.Named(webshellName)
 	for _, p := range det.Problems {
 		log.Warnf("rule not used or loaded with a warning: %v", p)
 	}
-	log.Infof("%d rules loaded (%d problems reported above)", det.Loaded, len(det.Problems))
-	return &webshellProcessor{det: det}, nil
+	log.Infof("%d rules loaded (%d problems reported above); detection state in %s", det.Loaded, len(det.Problems), cfg.State.Path)
+	return &webshellProcessor{det: det, hub: h, log: log}, nil
 }
 
 func (p *webshellProcessor) Run(ev *beat.Event) (*beat.Event, error) {
+	if derived, _ := ev.Meta[metaDerived].(bool); derived {
+		return ev, nil // published by the hub: detected and routed already
+	}
 	// The detector reads @timestamp like any field.
 	doc := map[string]any(ev.Fields)
 	doc["@timestamp"] = ev.Timestamp
-	v := p.det.Process(doc)
+	v, derived := p.det.ProcessAll(doc)
 	delete(doc, "@timestamp")
+	p.hub.publish(p.log, p.det, derived)
 	if v == detector.Drop {
 		return nil, nil
 	}
@@ -61,5 +73,9 @@ func (p *webshellProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 	ev.Meta[events.FieldMetaRawIndex] = p.det.Index(v)
 	return ev, nil
 }
+
+// Close implements processors.Closer: the last processor of a shared
+// detector saves its state (process table, baseline).
+func (p *webshellProcessor) Close() error { return p.hub.release(p.det) }
 
 func (p *webshellProcessor) String() string { return webshellName }
