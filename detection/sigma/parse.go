@@ -369,6 +369,7 @@ func (p *ruleParser) corrCondition(c *Correlation, n *yaml.Node, bad func(*yaml.
 		return
 	}
 	c.Percentile = 50
+	nerr := len(p.errs)
 	for i := 0; i+1 < len(cond.Content); i += 2 {
 		k, v := cond.Content[i], resolve(cond.Content[i+1])
 		if v == nil || v.Kind != yaml.ScalarNode {
@@ -395,7 +396,7 @@ func (p *ruleParser) corrCondition(c *Correlation, n *yaml.Node, bad func(*yaml.
 			bad(k, "unknown condition key %q (want gt, gte, lt, lte, eq, neq, field)", k.Value)
 		}
 	}
-	if len(c.Conditions) == 0 {
+	if len(c.Conditions) == 0 && len(p.errs) == nerr {
 		bad(cond, "condition has no comparison (gt, gte, lt, lte, eq, neq)")
 	}
 	switch {

@@ -1,0 +1,313 @@
+package aggregate
+
+import (
+	"container/list"
+	"strings"
+	"sync"
+	"time"
+
+	"webshellbeat/detection"
+	"webshellbeat/detection/sigma"
+)
+
+// corr is the state of one correlation rule.
+type corr struct {
+	rule    *sigma.Rule
+	cs      *sigma.Correlation
+	conds   []sigma.CorrCondition // with the temporal default filled in
+	bounded bool                  // an upper bound: judged on complete windows
+
+	mu      sync.Mutex
+	groups  map[string]*group
+	lru     list.List // *group, most recently updated first
+	sweepAt time.Time // no window ends before this
+}
+
+// entry is one event in a group.
+type entry struct {
+	t      time.Time
+	ref    string // rule id/name
+	id     string
+	rule   int    // position of the rule in the correlation's rules
+	val    string // value_count: the field's value
+	hasVal bool
+	num    float64 // value_sum/avg/percentile
+	hasNum bool
+}
+
+type group struct {
+	key     string
+	vals    map[string]string
+	entries []entry
+	start   time.Time // bounded: the open window's start
+	last    time.Time // newest event time seen
+	dropped int
+	elem    *list.Element
+}
+
+// groupValues reads the group-by values of doc, resolving aliases for the
+// rule that matched.
+func (k *corr) groupValues(rule *sigma.Rule, doc map[string]any) (string, map[string]string) {
+	if len(k.cs.GroupBy) == 0 {
+		return "", nil
+	}
+	vals := make(map[string]string, len(k.cs.GroupBy))
+	var b strings.Builder
+	for i, g := range k.cs.GroupBy {
+		field := g
+		if al, ok := k.cs.Aliases[g]; ok {
+			if f, ok := al[rule.Name]; ok && rule.Name != "" {
+				field = f
+			} else if f, ok := al[rule.ID]; ok && rule.ID != "" {
+				field = f
+			} else if _, ok := detection.Lookup(doc, g); !ok {
+				// a chained correlation's event carries the alias name itself
+				field = g
+			}
+		}
+		v, _ := detection.Lookup(doc, field)
+		s := stringify(v)
+		vals[g] = s
+		if i > 0 {
+			b.WriteByte(0)
+		}
+		b.WriteString(s)
+	}
+	return b.String(), vals
+}
+
+// add records one event and appends the alerts it completes to out.
+func (k *corr) add(c *Correlator, idx int, rule *sigma.Rule, doc map[string]any, ev entry, out []Alert) []Alert {
+	ev.rule = idx
+	if f := k.cs.Field; f != "" {
+		if v, ok := detection.Lookup(doc, f); ok && v != nil {
+			ev.val, ev.hasVal = stringify(v), true
+			ev.num, ev.hasNum = number(v)
+		}
+	}
+	key, vals := k.groupValues(rule, doc)
+
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out = k.sweepLocked(c, ev.t, out)
+	g := k.groups[key]
+	if g == nil {
+		if len(k.groups) >= c.opts.MaxGroups {
+			old := k.lru.Back().Value.(*group)
+			k.remove(old)
+			c.evicted.Add(1)
+		}
+		g = &group{key: key, vals: vals, start: ev.t, last: ev.t}
+		g.elem = k.lru.PushFront(g)
+		k.groups[key] = g
+		k.noteEnd(g)
+	} else {
+		k.lru.MoveToFront(g.elem)
+	}
+	w := k.cs.Window
+	if k.bounded {
+		if len(g.entries) > 0 && ev.t.Sub(g.start) > w {
+			out = k.judge(c, g, out)
+		}
+		if len(g.entries) == 0 {
+			g.start = ev.t
+		}
+		if ev.t.Before(g.start) {
+			c.late.Add(1)
+			return out
+		}
+	} else {
+		newest := g.last
+		if ev.t.After(newest) {
+			newest = ev.t
+		}
+		if newest.Sub(ev.t) > w {
+			c.late.Add(1)
+			return out
+		}
+		cut := 0
+		for cut < len(g.entries) && newest.Sub(g.entries[cut].t) > w {
+			cut++
+		}
+		g.entries = g.entries[cut:]
+	}
+	if ev.t.After(g.last) {
+		g.last = ev.t
+	}
+	g.entries = sortedInsert(g.entries, ev)
+	if len(g.entries) > c.opts.MaxEventsPerGroup {
+		g.entries = g.entries[1:]
+		g.dropped++
+		c.dropped.Add(1)
+	}
+	k.noteEnd(g)
+	if !k.bounded {
+		if v, ok := k.evaluate(g.entries); ok {
+			out = append(out, k.alert(g, v))
+			c.alerts.Add(1)
+			k.reset(g)
+		}
+	}
+	return out
+}
+
+// judge evaluates a bounded group's complete window and empties it.
+func (k *corr) judge(c *Correlator, g *group, out []Alert) []Alert {
+	end := g.start.Add(k.cs.Window)
+	n := 0
+	for n < len(g.entries) && !g.entries[n].t.After(end) {
+		n++
+	}
+	win := g.entries[:n]
+	if v, ok := k.evaluate(win); ok && n > 0 {
+		a := k.alert(&group{vals: g.vals, entries: win, dropped: g.dropped}, v)
+		out = append(out, a)
+		c.alerts.Add(1)
+	}
+	g.entries = append(g.entries[:0:0], g.entries[n:]...)
+	g.dropped = 0
+	if len(g.entries) > 0 {
+		g.start = g.entries[0].t
+	}
+	return out
+}
+
+func (k *corr) reset(g *group) {
+	g.entries = g.entries[:0:0]
+	g.dropped = 0
+}
+
+func (k *corr) remove(g *group) {
+	k.lru.Remove(g.elem)
+	delete(k.groups, g.key)
+}
+
+// end is when a group next needs attention: its bounded window closes, or
+// its newest event leaves the sliding window.
+func (k *corr) end(g *group) time.Time {
+	if k.bounded {
+		return g.start.Add(k.cs.Window)
+	}
+	return g.last.Add(k.cs.Window)
+}
+
+func (k *corr) noteEnd(g *group) {
+	if e := k.end(g); k.sweepAt.IsZero() || e.Before(k.sweepAt) {
+		k.sweepAt = e
+	}
+}
+
+func (k *corr) sweep(c *Correlator, t time.Time, out []Alert) []Alert {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.sweepLocked(c, t, out)
+}
+
+// sweepLocked judges the bounded windows that ended before t and frees the
+// groups left with nothing in their window. It scans only when some window
+// has ended (sweepAt), so its cost is spread over many events.
+func (k *corr) sweepLocked(c *Correlator, t time.Time, out []Alert) []Alert {
+	if k.sweepAt.IsZero() || !t.After(k.sweepAt) {
+		return out
+	}
+	k.sweepAt = time.Time{}
+	for _, g := range k.groups {
+		if t.After(k.end(g)) {
+			if k.bounded {
+				for len(g.entries) > 0 && t.After(k.end(g)) {
+					out = k.judge(c, g, out)
+				}
+			} else {
+				g.entries = g.entries[:0:0]
+			}
+			if len(g.entries) == 0 {
+				k.remove(g)
+				continue
+			}
+		}
+		k.noteEnd(g)
+	}
+	return out
+}
+
+// evaluate computes the correlation's figure over es and checks the
+// condition.
+func (k *corr) evaluate(es []entry) (float64, bool) {
+	if len(es) == 0 {
+		return 0, false
+	}
+	var v float64
+	switch k.cs.Type {
+	case sigma.CorrEventCount:
+		v = float64(len(es))
+	case sigma.CorrValueCount:
+		seen := map[string]bool{}
+		for _, e := range es {
+			if e.hasVal {
+				seen[e.val] = true
+			}
+		}
+		v = float64(len(seen))
+	case sigma.CorrTemporal:
+		seen := map[int]bool{}
+		for _, e := range es {
+			seen[e.rule] = true
+		}
+		v = float64(len(seen))
+	case sigma.CorrTemporalOrdered:
+		next := 0 // rules seen in order so far (greedy, in time order)
+		for _, e := range es {
+			if next < len(k.cs.Rules) && e.rule == next {
+				next++
+			}
+		}
+		v = float64(next)
+	default: // value_sum, value_avg, value_percentile
+		var xs []float64
+		for _, e := range es {
+			if e.hasNum {
+				xs = append(xs, e.num)
+			}
+		}
+		if len(xs) == 0 {
+			return 0, false
+		}
+		switch k.cs.Type {
+		case sigma.CorrValueSum, sigma.CorrValueAvg:
+			for _, x := range xs {
+				v += x
+			}
+			if k.cs.Type == sigma.CorrValueAvg {
+				v /= float64(len(xs))
+			}
+		default:
+			v = percentile(xs, k.cs.Percentile)
+		}
+	}
+	for _, c := range k.conds {
+		if !c.Holds(v) {
+			return v, false
+		}
+	}
+	return v, true
+}
+
+func (k *corr) alert(g *group, v float64) Alert {
+	a := Alert{
+		Rule:    k.rule,
+		Group:   make(map[string]string, len(g.vals)),
+		First:   g.entries[0].t,
+		Last:    g.entries[len(g.entries)-1].t,
+		Count:   len(g.entries),
+		Value:   v,
+		Events:  make([]EventRef, len(g.entries)),
+		Dropped: g.dropped,
+	}
+	for k, v := range g.vals {
+		a.Group[k] = v
+	}
+	for i, e := range g.entries {
+		a.Events[i] = EventRef{Rule: e.ref, ID: e.id, Time: e.t}
+	}
+	return a
+}
