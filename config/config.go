@@ -171,8 +171,29 @@ func Unpack(c *conf.C) (Detection, error) {
 			errs = append(errs, fmt.Errorf("unknown option %q (accepted: %s)", k, strings.Join(allowed, ", ")))
 		}
 	}
+	// ucfg merges a list into the default list element by element; a list
+	// given in the configuration must replace the default instead.
+	d.Ancestry.WebServers, d.Ancestry.WebAccounts = nil, nil
+	d.Correlation.WebRoots, d.Correlation.ScriptExtensions = nil, nil
 	if err := c.Unpack(&d); err != nil {
 		errs = append(errs, err)
+	}
+	def := Default()
+	given := func(section, key string) bool {
+		sub, err := c.Child(section, -1)
+		return err == nil && sub.HasField(key)
+	}
+	if d.Ancestry.WebServers == nil && !given("ancestry", "web_servers") {
+		d.Ancestry.WebServers = def.Ancestry.WebServers
+	}
+	if d.Ancestry.WebAccounts == nil && !given("ancestry", "web_accounts") {
+		d.Ancestry.WebAccounts = def.Ancestry.WebAccounts
+	}
+	if d.Correlation.WebRoots == nil && !given("correlation", "web_roots") {
+		d.Correlation.WebRoots = def.Correlation.WebRoots
+	}
+	if d.Correlation.ScriptExtensions == nil && !given("correlation", "script_extensions") {
+		d.Correlation.ScriptExtensions = def.Correlation.ScriptExtensions
 	}
 	if err := errors.Join(errs...); err != nil {
 		return d, err

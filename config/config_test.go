@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 
 	conf "github.com/elastic/elastic-agent-libs/config"
 )
@@ -48,5 +49,43 @@ func TestUnpack(t *testing.T) {
 			}
 			tt.check(t, d)
 		})
+	}
+}
+
+func TestStatefulOptions(t *testing.T) {
+	c, err := conf.NewConfigWithYAML([]byte(`
+ancestry: {max_processes: 5000, idle_timeout: 2h, web_servers: [{name: "php-fpm*"}, {name: java, command_line: [catalina]}]}
+correlation: {window: 3s, reorder: 1m}
+sessions: {mode: summary, interval: 5m}
+exceptions:
+  - {scripts: ["/status.php"], command_lines: ["sh -c /usr/bin/uptime"], reason: monitoring}
+baseline: {enabled: true, learning_period: 24h, action: suppress}
+state: {path: /tmp/x, save_interval: 1m}
+`), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Unpack(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Ancestry.MaxProcesses != 5000 || d.Ancestry.IdleTimeout != 2*time.Hour || len(d.Ancestry.WebServers) != 2 ||
+		d.Correlation.Window != 3*time.Second || d.Sessions.Mode != "summary" || len(d.Exceptions) != 1 ||
+		d.Exceptions[0].Scripts[0] != "/status.php" || !d.Baseline.Enabled || d.State.SaveInterval != time.Minute {
+		t.Fatalf("unpacked %+v", d)
+	}
+	for _, bad := range []string{`sessions: {mode: sometimes}`, `exceptions: [{action: suppress}]`, `baseline: {action: drop}`, `ancestry: {max_processes: 0}`} {
+		c, _ := conf.NewConfigWithYAML([]byte(bad), "t")
+		if _, err := Unpack(c); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+func TestListsReplaceDefaults(t *testing.T) {
+	c, _ := conf.NewConfigWithYAML([]byte(`ancestry: {web_accounts: []}`), "t")
+	d, err := Unpack(c)
+	if err != nil || len(d.Ancestry.WebAccounts) != 0 || len(d.Ancestry.WebServers) == 0 || len(d.Correlation.WebRoots) == 0 {
+		t.Fatalf("%v %+v", err, d.Ancestry)
 	}
 }

@@ -201,6 +201,10 @@ func (c *Correlator) score(r *Request, p *Process) (int, []string) {
 	if cs := paramScore(r.Params, p.CommandLine); cs > 0 {
 		s += cs
 		ev = append(ev, "param_in_command_line")
+	} else if len(r.Params) > 0 && s == 0 {
+		// The request carried values and none is in the command line:
+		// another request's command (or an encoded one) - no time-only link.
+		return 0, nil
 	}
 	if d := path.Dir(r.Path); p.Cwd != "" && d != "/" && d != "." && strings.HasSuffix(strings.TrimSuffix(p.Cwd, "/"), d) {
 		s += 20

@@ -58,6 +58,7 @@ type state struct {
 	id              string
 	first, last     time.Time
 	commands        []string
+	firstCommand    string
 	count           int
 	maxSeverity     int
 	summarized      time.Time // last summary (event time)
@@ -122,10 +123,12 @@ func (t *Tracker) Observe(k Key, at time.Time, severity int, command, text strin
 		if len(t.sessions) >= t.opt.MaxSessions {
 			t.dropOldest()
 		}
-		s = &state{id: k.ID(), first: at, last: at, summarized: at}
+		s = &state{id: k.ID(), first: at, last: at, summarized: at, firstCommand: command}
 		t.sessions[k] = s
-		d.First = true
 	}
+	// Every alert of the session's first command (the request, its shell,
+	// the shell's child) keeps full severity.
+	d.First = command == s.firstCommand
 	if at.After(s.last) {
 		s.last = at
 	}

@@ -1,0 +1,104 @@
+package correlate
+
+import (
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 25, 19, 2, 24, 0, time.UTC)
+
+func ms(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+
+// Two requests in the same logged second: the parameter in the command
+// line tells them apart, whichever arrives first.
+func TestEitherOrder(t *testing.T) {
+	reqs := []Request{
+		{Ref: 1, Time: t0, Path: "/uploads/shell.php", Params: []string{"id"}, Script: true},
+		{Ref: 2, Time: t0, Path: "/uploads/shell.php", Params: []string{"uname -a"}, Script: true},
+	}
+	procs := []Process{
+		{Ref: 10, Time: ms(323), ID: "a", Shell: "a", CommandLine: "sh -c id"},
+		{Ref: 11, Time: ms(667), ID: "b", Shell: "b", CommandLine: "sh -c uname -a"},
+	}
+	want := map[int64]int64{10: 1, 11: 2}
+	// Requests first.
+	c := New(Options{})
+	for _, r := range reqs {
+		c.AddRequest("h", r)
+	}
+	for _, p := range procs {
+		l, ok := c.AddProcess("h", p)
+		if !ok || l.Request != want[p.Ref] {
+			t.Errorf("requests first: %s -> %+v %v", p.CommandLine, l, ok)
+		}
+	}
+	// Processes first (a log written when the request ends).
+	c = New(Options{})
+	for _, p := range procs {
+		if _, ok := c.AddProcess("h", p); ok {
+			t.Fatalf("linked with no request")
+		}
+	}
+	got := map[int64]int64{}
+	for _, r := range reqs {
+		for _, l := range c.AddRequest("h", r) {
+			got[l.Process] = l.Request
+		}
+	}
+	if got[10] != 1 || got[11] != 2 {
+		t.Errorf("processes first: links %v", got)
+	}
+	// A child of a linked shell inherits the link.
+	if l, ok := c.AddProcess("h", Process{Ref: 12, Time: ms(700), ID: "c", Shell: "b", CommandLine: "uname -a"}); !ok || l.Request != 2 {
+		t.Errorf("child: %+v %v", l, ok)
+	}
+}
+
+// Outside the time window, or with another worker pid, nothing links; an
+// unmatched process is forgotten after the reorder window.
+func TestWindowsAndBounds(t *testing.T) {
+	c := New(Options{Reorder: 10 * time.Second, MaxPending: 5})
+	c.AddRequest("h", Request{Ref: 1, Time: t0, Path: "/a.php", Params: []string{"whoami"}, Script: true, Worker: 77})
+	if _, ok := c.AddProcess("h", Process{Ref: 2, Time: ms(300), ID: "x", Shell: "x", CommandLine: "sh -c whoami", WebPIDs: []int{78}}); ok {
+		t.Errorf("linked across workers")
+	}
+	if _, ok := c.AddProcess("h", Process{Ref: 3, Time: ms(9000), ID: "y", Shell: "y", CommandLine: "sh -c whoami"}); ok {
+		t.Errorf("linked 9s after the request")
+	}
+	for i := 0; i < 100; i++ {
+		c.AddProcess("h", Process{Ref: int64(100 + i), Time: ms(20000 + i), ID: "p", Shell: "p"})
+	}
+	if n := len(c.hosts["h"].procs); n > 5 {
+		t.Errorf("%d held processes, bound 5", n)
+	}
+	c.AddRequest("h", Request{Ref: 9, Time: t0.Add(time.Hour), Path: "/"})
+	if n := len(c.hosts["h"].procs) + len(c.hosts["h"].reqs); n != 1 {
+		t.Errorf("%d held after the reorder window, want the new request only", n)
+	}
+}
+
+// An upload is used once: a request logged in the second of the write
+// (before it, in event order) counts; a rename of the same file does not
+// give a second use.
+func TestUploadUse(t *testing.T) {
+	c := New(Options{})
+	c.AddRequest("h", Request{Ref: 1, Time: t0, Path: "/uploads/shell.php", Params: []string{"whoami"}, Script: true})
+	use, ok := c.AddUpload("h", Upload{Time: ms(619), Path: "/srv/www/uploads/shell.php", Writer: "apache2", ByWeb: true})
+	if !ok || use.Request != 1 || use.Kind != "request" {
+		t.Fatalf("use %+v %v", use, ok)
+	}
+	if _, ok := c.AddUpload("h", Upload{Time: ms(620), Path: "/srv/www/uploads/shell.php"}); ok {
+		t.Errorf("second use from a chmod")
+	}
+	if _, ok := c.RequestUse("h", Request{Ref: 2, Time: ms(2000), Path: "/uploads/shell.php"}); ok {
+		t.Errorf("second use from a later request")
+	}
+	// IIS: the compiled page names the upload by its base name.
+	c.AddUpload("h", Upload{Time: ms(3000), Path: `C:\inetpub\wwwroot\aspnet_client\x.aspx`, Writer: "System"})
+	if use, ok := c.Served("h", 10844, "x.aspx", ms(4000), 5); !ok || use.Kind != "compiled" {
+		t.Fatalf("compiled use %+v %v", use, ok)
+	}
+	if s, ok := c.ServedScript("h", []int{10844}, ms(4100)); !ok || s != `C:\inetpub\wwwroot\aspnet_client\x.aspx` {
+		t.Errorf("served script %q %v", s, ok)
+	}
+}

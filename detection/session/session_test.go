@@ -1,0 +1,76 @@
+package session
+
+import (
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC)
+
+func TestEveryMode(t *testing.T) {
+	tr := NewTracker(Options{})
+	k := Key{Host: "h", Script: "/uploads/shell.php"}
+	d := tr.Observe(k, t0, 73, "r1", "whoami")
+	if !d.First || d.CommandCount != 1 || d.ID != k.ID() {
+		t.Fatalf("first %+v", d)
+	}
+	if d := tr.Observe(k, t0.Add(time.Second), 73, "r1", "sh -c whoami"); !d.First || d.CommandCount != 1 {
+		t.Errorf("same command: %+v", d)
+	}
+	if d := tr.Observe(k, t0.Add(2*time.Second), 73, "r2", "id"); d.First || d.Escalated || d.CommandCount != 2 {
+		t.Errorf("second command: %+v", d)
+	}
+	if d := tr.Observe(k, t0.Add(3*time.Second), 99, "up", ""); !d.Escalated {
+		t.Errorf("more severe: %+v", d)
+	}
+	if d := tr.Observe(Key{Host: "h", Script: "/app/login.php"}, t0, 73, "x", ""); !d.First || d.ID == k.ID() {
+		t.Errorf("other shell: %+v", d)
+	}
+	// Idle for longer than Idle: a new session with the same id.
+	if d := tr.Observe(k, t0.Add(3*time.Hour), 73, "r3", ""); !d.First || d.ID != k.ID() {
+		t.Errorf("after idle: %+v", d)
+	}
+}
+
+func TestSummaryMode(t *testing.T) {
+	tr := NewTracker(Options{Mode: SummaryMode, Interval: time.Minute})
+	k := Key{Host: "h", Script: "/s.php"}
+	tr.Observe(k, t0, 73, "c0", "whoami")
+	var sums int
+	for i := 1; i <= 100; i++ {
+		d := tr.Observe(k, t0.Add(time.Duration(i)*time.Second), 73, "c"+string(rune('A'+i%50)), "cmd")
+		if d.Summary != nil {
+			sums++
+		}
+	}
+	rest := tr.Flush()
+	if sums != 1 || len(rest) != 1 || rest[0].Alerts == 0 {
+		t.Fatalf("summaries during: %d, at flush: %+v", sums, rest)
+	}
+}
+
+func TestExceptionsAndBaseline(t *testing.T) {
+	e := Exception{Scripts: []string{"*/status.php"}, CommandLines: []string{"sh -c /usr/bin/uptime"}}
+	if err := e.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.Matches(Subject{Script: "/var/www/status.php", CommandLine: "SH -C /usr/bin/uptime"}) || e.Matches(Subject{Script: "/status.php", CommandLine: "sh -c id"}) {
+		t.Errorf("exception matching")
+	}
+	if (Exception{}).Validate() == nil {
+		t.Errorf("empty exception accepted")
+	}
+	b, _ := NewBaseline(time.Hour, 10, "")
+	s := Subject{Host: "h", Root: "apache2", Parent: "apache2", Name: "dash", CommandLine: "sh -c /usr/bin/uptime 5"}
+	if b.Observe(s, t0) != Learning {
+		t.Fatal("not learning")
+	}
+	s.CommandLine = "sh -c /usr/bin/uptime 17" // numbers are masked
+	if v := b.Observe(s, t0.Add(2*time.Hour)); v != Known {
+		t.Errorf("known shape: %v", v)
+	}
+	s.CommandLine = "sh -c whoami"
+	if v := b.Observe(s, t0.Add(2*time.Hour)); v != New {
+		t.Errorf("new shape: %v", v)
+	}
+}
