@@ -369,3 +369,43 @@ func percentile(xs []float64, p float64) float64 {
 	rank := int(math.Ceil(p / 100 * float64(len(xs))))
 	return xs[min(max(rank, 1), len(xs))-1]
 }
+
+// Doc renders the alert as a document: @timestamp (the last event's time),
+// event.kind alert, event.start/end/duration, and webshell.correlation
+// with the type, count, value, group-by values and the joined events (rule
+// id, event id, time). Callers add rule.* and severity with
+// detection.MarkAlert, as for any alert.
+func (a Alert) Doc() map[string]any {
+	events := make([]any, len(a.Events))
+	for i, e := range a.Events {
+		m := map[string]any{"rule": e.Rule, "@timestamp": e.Time}
+		if e.ID != "" {
+			m["id"] = e.ID
+		}
+		events[i] = m
+	}
+	group := make(map[string]any, len(a.Group))
+	for k, v := range a.Group {
+		group[k] = v
+	}
+	corr := map[string]any{
+		"type":   a.Rule.Correlation.Type,
+		"count":  a.Count,
+		"value":  a.Value,
+		"group":  group,
+		"events": events,
+	}
+	if a.Dropped > 0 {
+		corr["dropped"] = a.Dropped
+	}
+	return map[string]any{
+		"@timestamp": a.Last,
+		"event": map[string]any{
+			"kind":     "alert",
+			"start":    a.First,
+			"end":      a.Last,
+			"duration": a.Last.Sub(a.First).Nanoseconds(),
+		},
+		"webshell": map[string]any{"correlation": corr},
+	}
+}

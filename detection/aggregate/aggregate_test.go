@@ -535,3 +535,24 @@ correlation:
 		t.Errorf("alerts = %d, want 1000/100", total)
 	}
 }
+
+func TestAlertDoc(t *testing.T) {
+	c := load(t, baseRules+`---
+title: two
+correlation: {type: event_count, rules: [failed_login], group-by: [User], timespan: 1m, condition: {gte: 2}}
+`)
+	k := newCorrelator(t, c, Options{})
+	f := rule(c, "failed_login")
+	k.Observe(f, login("u", 7), at(0))
+	a := k.Observe(f, map[string]any{"User": "u"}, at(5))
+	if len(a) != 1 {
+		t.Fatal(a)
+	}
+	d := a[0].Doc()
+	corr := d["webshell"].(map[string]any)["correlation"].(map[string]any)
+	evs := corr["events"].([]any)
+	if d["@timestamp"] != at(5) || d["event"].(map[string]any)["duration"] != int64(5e9) || corr["count"] != 2 ||
+		corr["group"].(map[string]any)["User"] != "u" || evs[0].(map[string]any)["id"] != "7" || evs[1].(map[string]any)["id"] != nil {
+		t.Errorf("doc = %v", d)
+	}
+}
