@@ -146,6 +146,9 @@ func printTable(w io.Writer, alerts []map[string]any) {
 		if what == "" {
 			what = s("file.path")
 		}
+		if what == "" {
+			what = s("message")
+		}
 		if anc, _ := detection.Lookup(a, "webshell.ancestry.name"); anc != nil {
 			if names, ok := anc.([]string); ok && len(names) > 1 {
 				names = append([]string(nil), names...)
