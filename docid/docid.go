@@ -1,0 +1,184 @@
+// Package docid gives a document a deterministic id from the identity of the
+// source record it was made from, so that sending the same record twice (a
+// re-send after a crash, a re-read with a lost registry) writes the same _id
+// and the engine keeps one document. It has no libbeat dependency: the beat's
+// add_document_id processor and the webshell processor both call Fingerprint.
+package docid
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Fingerprint returns the id of doc's source record and true, or "" and false
+// when doc carries nothing that identifies its record.
+//
+// The identity is taken from the first of these that doc has, most specific
+// first:
+//
+//  1. Windows: winlog.channel + winlog.computer_name + winlog.record_id. The
+//     record number is unique within one channel of one computer, and it is
+//     the same however the record reached us (live winlog, an exported .evtx,
+//     rendered XML, winlogbeat JSON), so a record read twice by two routes
+//     gets one id. Checked before the file offset for that reason.
+//  2. Linux audit: auditd.sequence + @timestamp + host.name. The kernel's
+//     serial number restarts at boot and is per host; with the event time
+//     (second and millisecond of the audit(...) stamp) and the host it names
+//     one event. Also independent of which file or offset it was read from
+//     (audit.log rotates by renaming).
+//  3. A line of a file: log.file.path + log.offset, plus log.file.device_id
+//     and log.file.inode when the input reports them. The offset is where the
+//     line starts, which a restart from the registry reads again unchanged;
+//     the path tells two files apart; device and inode tell apart two files
+//     that had the same path in turn (a file deleted and re-created), which
+//     would otherwise reuse offsets from 0.
+//  4. Otherwise a hash of event.original, the record's raw text. Two records
+//     with the same text (the same request twice in one second, logged
+//     without anything that differs) then get one id and one is dropped as a
+//     duplicate: acceptable for a fallback that only applies to records with
+//     no position.
+//
+// Each kind is hashed with its own prefix, so identities of different kinds
+// never collide. The id is 27 characters of URL-safe base64 (160 bits of
+// SHA-256).
+func Fingerprint(doc map[string]any) (string, bool) {
+	if ch, pc, rec := str(doc, "winlog.channel"), str(doc, "winlog.computer_name"), num(doc, "winlog.record_id"); ch != "" && rec != "" {
+		return hash("winlog", strings.ToLower(ch), strings.ToLower(pc), rec), true
+	}
+	if seq, ts := num(doc, "auditd.sequence"), timestamp(doc); seq != "" && ts != "" {
+		return hash("auditd", seq, ts, str(doc, "host.name")), true
+	}
+	if path, off := str(doc, "log.file.path"), num(doc, "log.offset"); path != "" && off != "" {
+		return hash("file", path, str(doc, "log.file.device_id"), str(doc, "log.file.inode"), off), true
+	}
+	if orig := str(doc, "event.original"); orig != "" {
+		return hash("original", orig), true
+	}
+	return "", false
+}
+
+func hash(kind string, parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	for _, p := range parts {
+		// Length-prefixed: ("ab","c") and ("a","bc") differ.
+		fmt.Fprintf(h, "\x00%d:%s", len(p), p)
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:20])
+}
+
+// lookup finds a dotted key in nested maps, or as a flat key at any level
+// (libbeat's mapstr.M and decoded JSON use both).
+func lookup(doc map[string]any, key string) (any, bool) {
+	if v, ok := doc[key]; ok {
+		return v, true
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] != '.' {
+			continue
+		}
+		if sub, ok := asMap(doc[key[:i]]); ok {
+			if v, ok := lookup(sub, key[i+1:]); ok {
+				return v, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func asMap(v any) (map[string]any, bool) {
+	if m, ok := v.(map[string]any); ok {
+		return m, true
+	}
+	// Named map types (mapstr.M) without importing libbeat.
+	return mapOf(v)
+}
+
+// str returns a string field ("" when absent or not text; numbers as text).
+func str(doc map[string]any, key string) string {
+	v, ok := lookup(doc, key)
+	if !ok {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return numString(v)
+}
+
+// num returns an integer field as decimal text: 42, int64(42), 42.0 (JSON)
+// and "42" are all "42", so the id does not depend on how it was decoded.
+func num(doc map[string]any, key string) string {
+	v, ok := lookup(doc, key)
+	if !ok {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		s = strings.TrimSpace(s)
+		if n, err := strconv.ParseUint(s, 10, 64); err == nil {
+			return strconv.FormatUint(n, 10)
+		}
+		return s
+	}
+	return numString(v)
+}
+
+func numString(v any) string {
+	switch n := v.(type) {
+	case int:
+		return strconv.FormatInt(int64(n), 10)
+	case int8:
+		return strconv.FormatInt(int64(n), 10)
+	case int16:
+		return strconv.FormatInt(int64(n), 10)
+	case int32:
+		return strconv.FormatInt(int64(n), 10)
+	case int64:
+		return strconv.FormatInt(n, 10)
+	case uint:
+		return strconv.FormatUint(uint64(n), 10)
+	case uint8:
+		return strconv.FormatUint(uint64(n), 10)
+	case uint16:
+		return strconv.FormatUint(uint64(n), 10)
+	case uint32:
+		return strconv.FormatUint(uint64(n), 10)
+	case uint64:
+		return strconv.FormatUint(n, 10)
+	case float64:
+		if n == math.Trunc(n) && math.Abs(n) < 1<<53 {
+			return strconv.FormatInt(int64(n), 10)
+		}
+		return strconv.FormatFloat(n, 'g', -1, 64)
+	case float32:
+		return numString(float64(n))
+	case fmt.Stringer: // json.Number
+		return n.String()
+	}
+	return ""
+}
+
+// timestamp returns @timestamp in UTC with nanoseconds (time.Time or text).
+func timestamp(doc map[string]any) string {
+	v, ok := doc["@timestamp"]
+	if !ok {
+		return ""
+	}
+	switch t := v.(type) {
+	case time.Time:
+		return t.UTC().Format(time.RFC3339Nano)
+	case interface{ Time() time.Time }:
+		return t.Time().UTC().Format(time.RFC3339Nano)
+	case string:
+		if p, err := time.Parse(time.RFC3339Nano, t); err == nil {
+			return p.UTC().Format(time.RFC3339Nano)
+		}
+		return t
+	}
+	return fmt.Sprint(v)
+}
