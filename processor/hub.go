@@ -15,6 +15,7 @@ import (
 	"github.com/elastic/elastic-agent-libs/paths"
 
 	"webshellbeat/config"
+	"webshellbeat/detection/ancestry"
 	"webshellbeat/detector"
 )
 
@@ -39,6 +40,19 @@ type Hub struct {
 	// dropped counts derived documents that could not be published (no
 	// pipeline yet, or connecting failed).
 	dropped int64
+	lookup  func(pid int) (ancestry.Process, bool)
+}
+
+// SetProcLookup gives every webshell detector of the hub, present and
+// future, the live Linux input's /proc lookup: a parent pid the process
+// table does not know is looked up with it before any inference.
+func (h *Hub) SetProcLookup(fn func(pid int) (ancestry.Process, bool)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lookup = fn
+	for _, s := range h.shared {
+		s.det.SetProcLookup(fn)
+	}
 }
 
 type sharedDetector struct {
@@ -118,6 +132,9 @@ func (h *Hub) detector(cfg config.Detection, log *logp.Logger) (*detector.Detect
 	det, err := detector.New(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if h.lookup != nil {
+		det.SetProcLookup(h.lookup)
 	}
 	s := &sharedDetector{det: det, refs: 1, stop: make(chan struct{}), done: make(chan struct{})}
 	h.shared[string(key)] = s
