@@ -38,7 +38,7 @@ func (c *Collection) Parse(path string, data []byte) {
 			return
 		}
 		if err != nil {
-			c.Errors.Add(path, yamlErrPos(err), CodeYAML, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+			c.Errors.Add(path, src.clamp(yamlErrPos(err)), CodeYAML, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 			return // the decoder cannot resynchronise after a syntax error
 		}
 		root := resolve(&doc)

@@ -161,3 +161,22 @@ func TestParsePattern(t *testing.T) {
 		})
 	}
 }
+
+// Found by FuzzParseRule: YAML counts a lone "\r" as a line break, so
+// positions must too (the decoder said "line 2" of what looked like a
+// one-line file).
+func TestCarriageReturnLines(t *testing.T) {
+	for _, nl := range []string{"\n", "\r\n", "\r"} {
+		src := strings.Join([]string{"title: t", "logsource: {product: windows}", "detection:", "    sel:", "        Image|contians: x", "    condition: sel", ""}, nl)
+		c := &Collection{}
+		c.Parse("r.yml", []byte(src))
+		if len(c.Errors) != 1 || c.Errors[0].Error() != `r.yml:5:15: unknown-modifier: unknown modifier "contians"` {
+			t.Errorf("%q: %v", nl, c.Errors)
+		}
+	}
+	c := &Collection{}
+	c.Parse("r.yml", []byte("000: 0\r0"))
+	if len(c.Errors) != 1 || c.Errors[0].Line != 2 {
+		t.Errorf("errors %v", c.Errors)
+	}
+}

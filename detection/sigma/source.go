@@ -17,7 +17,8 @@ type source struct {
 func newSource(path string, data []byte) *source {
 	s := &source{path: path, data: data, lines: []int{0}}
 	for i, c := range data {
-		if c == '\n' {
+		// Line breaks as YAML counts them: "\n", "\r\n" and a lone "\r".
+		if c == '\n' || c == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
 			s.lines = append(s.lines, i+1)
 		}
 	}
@@ -32,7 +33,7 @@ func (s *source) index(line, col int) int {
 		return len(s.data)
 	}
 	i := s.lines[line-1]
-	for c := 1; c < col && i < len(s.data) && s.data[i] != '\n'; c++ {
+	for c := 1; c < col && i < len(s.data) && s.data[i] != '\n' && s.data[i] != '\r'; c++ {
 		_, w := utf8.DecodeRune(s.data[i:])
 		i += w
 	}
@@ -90,4 +91,13 @@ func (s *source) scalarPos(n *yaml.Node, off int) Pos {
 		}
 	}
 	return s.pos(j)
+}
+
+// clamp keeps a position reported by the YAML decoder inside the file: at
+// the end of input it may name the line after the last one.
+func (s *source) clamp(p Pos) Pos {
+	if p.Line > len(s.lines) {
+		p.Line = len(s.lines)
+	}
+	return p
 }
