@@ -556,3 +556,26 @@ correlation: {type: event_count, rules: [failed_login], group-by: [User], timesp
 		t.Errorf("doc = %v", d)
 	}
 }
+
+// Out-of-order events inside a bounded window still count; a later event
+// far ahead judges every complete window it passes.
+func TestBoundedSeveralWindows(t *testing.T) {
+	c := load(t, baseRules+`---
+title: exactly two
+correlation: {type: event_count, rules: [failed_login], group-by: [User], timespan: 10s, condition: {eq: 2}}
+`)
+	k := newCorrelator(t, c, Options{})
+	f := rule(c, "failed_login")
+	k.Observe(f, login("u", 1), at(0))
+	k.Observe(f, login("u", 2), at(5))
+	k.Observe(f, login("u", 3), at(20)) // judges [0,10]: two events
+	k.Observe(f, login("u", 4), at(26))
+	k.Observe(f, login("u", 5), at(24)) // out of order, same window
+	// [20,30] holds three events (20, 24, 26): not exactly two.
+	if a := k.Observe(f, login("u", 6), at(100)); len(a) != 0 {
+		t.Errorf("second window fired: %+v", a)
+	}
+	if st := k.Stats(); st.Alerts != 1 || st.LateEvents != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}

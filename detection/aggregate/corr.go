@@ -106,7 +106,7 @@ func (k *corr) add(c *Correlator, idx int, rule *sigma.Rule, doc map[string]any,
 	}
 	w := k.cs.Window
 	if k.bounded {
-		if len(g.entries) > 0 && ev.t.Sub(g.start) > w {
+		for len(g.entries) > 0 && ev.t.Sub(g.start) > w {
 			out = k.judge(c, g, out)
 		}
 		if len(g.entries) == 0 {
