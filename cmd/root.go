@@ -24,6 +24,8 @@ func RootCmd() *libcmd.BeatsRootCmd {
 	settings := fbcmd.FilebeatSettings("")
 	settings.Name = Name
 	settings.IndexPrefix = Name
+	// Templates for the alert and event data streams (see index.go).
+	settings.IndexManagement = indexManagement
 	// The version stays libbeat's (9.3.0): libbeat also takes it as the
 	// Elasticsearch version that export template writes for.
 	// filebeat's root command on a wrapped beater constructor, so that the

@@ -30,20 +30,35 @@ func TestCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("export template: %v\n%s", err, out)
 	}
-	var tmpl struct {
-		Template struct {
+	// One composable template per data stream, printed one after the other.
+	type template struct {
+		IndexPatterns []string  `json:"index_patterns"`
+		DataStream    *struct{} `json:"data_stream"`
+		Template      struct {
 			Mappings struct {
 				Properties map[string]any `json:"properties"`
 			} `json:"mappings"`
 		} `json:"template"`
 	}
-	if err := json.Unmarshal([]byte(out), &tmpl); err != nil {
-		t.Fatalf("export template is not JSON: %v", err)
-	}
-	for _, f := range []string{"process", "rule", "threat", "webshell", "winlog", "auditd", "url"} {
-		if _, ok := tmpl.Template.Mappings.Properties[f]; !ok {
-			t.Errorf("template has no %s fields", f)
+	var patterns []string
+	dec := json.NewDecoder(strings.NewReader(out))
+	for dec.More() {
+		var tmpl template
+		if err := dec.Decode(&tmpl); err != nil {
+			t.Fatalf("export template is not JSON: %v", err)
 		}
+		patterns = append(patterns, tmpl.IndexPatterns...)
+		if tmpl.DataStream == nil {
+			t.Errorf("template %v is not for a data stream", tmpl.IndexPatterns)
+		}
+		for _, f := range []string{"process", "rule", "threat", "webshell", "winlog", "auditd", "url"} {
+			if _, ok := tmpl.Template.Mappings.Properties[f]; !ok {
+				t.Errorf("template %v has no %s fields", tmpl.IndexPatterns, f)
+			}
+		}
+	}
+	if got := strings.Join(patterns, " "); got != "logs-webshellbeat.alert-* logs-webshellbeat.event-*" {
+		t.Errorf("export template: index patterns %q", got)
 	}
 	if out, err := run("version"); err != nil || !strings.HasPrefix(out, "webshellbeat version") {
 		t.Errorf("version: %v %q", err, out)

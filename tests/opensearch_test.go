@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,28 +94,6 @@ func term(field string, value any) map[string]any {
 	return map[string]any{"term": map[string]any{field: value}}
 }
 
-// testTemplate makes logs-webshellbeat.* data streams (a bulk "create" into
-// logs-webshellbeat.alert-default then creates the stream). Strings are
-// keywords and dates are not guessed, as in libbeat's own template; the
-// declared mapping of every field (fields.yml -> index template) is a later
-// step of issue 5.
-var testTemplate = map[string]any{
-	"index_patterns": []string{"logs-webshellbeat.*"},
-	"data_stream":    map[string]any{},
-	"priority":       200,
-	"template": map[string]any{
-		"settings": map[string]any{"number_of_shards": 1, "number_of_replicas": 0},
-		"mappings": map[string]any{
-			"date_detection": false,
-			"dynamic_templates": []any{map[string]any{"strings_as_keyword": map[string]any{
-				"match_mapping_type": "string",
-				"mapping":            map[string]any{"type": "keyword", "ignore_above": 1024},
-			}}},
-			"properties": map[string]any{"@timestamp": map[string]any{"type": "date"}},
-		},
-	},
-}
-
 // TestOpenSearch indexes real samples through the beat's Elasticsearch
 // output into a real OpenSearch node, then searches them back and compares
 // with hunt over the same files.
@@ -141,15 +120,14 @@ func TestOpenSearch(t *testing.T) {
 
 	// A fresh start on a node that may have served an earlier run.
 	osDo(t, http.MethodDelete, url+"/_data_stream/logs-webshellbeat.*", nil)
-	if status, out := osDo(t, http.MethodPut, url+"/_index_template/webshellbeat-test", testTemplate); status != http.StatusOK {
-		t.Fatalf("PUT index template: %d %s", status, out)
-	}
+	osDo(t, http.MethodDelete, url+"/_index_template/logs-webshellbeat.*", nil)
 	t.Cleanup(func() {
 		osDo(t, http.MethodDelete, url+"/_data_stream/logs-webshellbeat.*", nil)
-		osDo(t, http.MethodDelete, url+"/_index_template/webshellbeat-test", nil)
+		osDo(t, http.MethodDelete, url+"/_index_template/logs-webshellbeat.*", nil)
 	})
 
 	dir := t.TempDir()
+	httpPort := freePort(t)
 	cfg := fmt.Sprintf(`webshellbeat.inputs:
 - type: auditd
   id: audit
@@ -174,15 +152,17 @@ func TestOpenSearch(t *testing.T) {
   processors:
     - decode_windows_event: ~
 processors:
+  - add_document_id: ~
   - webshell: {events: all}
 queue.mem.flush.timeout: 100ms
 output.elasticsearch:
   hosts: [%q]
-setup.ilm.enabled: false
-setup.template.enabled: false
+http.enabled: true
+http.host: 127.0.0.1
+http.port: %d
 path.data: %q
 path.logs: %q
-`, audit, apache, nginx, xml, url, filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
+`, audit, apache, nginx, xml, url, httpPort, filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
 	cfgPath := filepath.Join(dir, "webshellbeat.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -206,6 +186,18 @@ path.logs: %q
 			}
 		}
 	})
+
+	// The beat's own templates (ILM is on by default and skipped on
+	// OpenSearch without being told).
+	setup := exec.Command(binary, "setup", "--index-management", "--strict.perms=false", "-c", cfgPath, "--path.home", dir)
+	if out, err := setup.CombinedOutput(); err != nil || !strings.Contains(string(out), "Index setup finished") {
+		t.Fatalf("setup --index-management: %v\n%s", err, out)
+	}
+	for _, st := range []string{"logs-webshellbeat.alert", "logs-webshellbeat.event"} {
+		if status, out := osDo(t, http.MethodGet, url+"/_index_template/"+st, nil); status != http.StatusOK {
+			t.Fatalf("template %s after setup: %d %s", st, status, out)
+		}
+	}
 
 	count := func() int {
 		osDo(t, http.MethodPost, url+"/logs-webshellbeat.*/_refresh", nil)
@@ -268,6 +260,25 @@ path.logs: %q
 	}
 	if !maps.Equal(perRule, wantPerRule) {
 		t.Errorf("alerts per rule.id: OpenSearch %v, hunt %v", perRule, wantPerRule)
+	}
+
+	// Every field the engine mapped has the type fields.yml declares: nothing
+	// mapped dynamically, no conflict between the two streams.
+	checkMappings(t, url)
+
+	// Re-running the same files with a fresh registry adds no document:
+	// every _id is the same, the node answers 409, the beat counts
+	// duplicates.
+	before := count()
+	if err := os.RemoveAll(filepath.Join(dir, "data")); err != nil {
+		t.Fatal(err)
+	}
+	runBeat(t, cfgPath, dir, func() bool {
+		st := beatStats(httpPort)
+		return st.Acked+st.Duplicates >= int64(wantEvents)
+	})
+	if n := count(); n != before {
+		t.Errorf("re-running the same files: %d documents, was %d", n, before)
 	}
 
 	// Queries by a field value return exactly the alerts hunt has with it.
