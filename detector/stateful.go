@@ -204,7 +204,7 @@ func (s *state) before(doc map[string]any) *event {
 	}
 	if u := str(doc, "url.path"); u != "" && str(doc, "process.command_line") == "" {
 		r := &correlate.Request{Ref: ev.ref, Time: ev.t, Path: u, Params: strs(doc, "webshell.url.param_values"),
-			Worker: num(doc, "process.pid"), Script: s.exts[strings.ToLower(path.Ext(u))]}
+			Worker: num(doc, "process.pid"), Script: s.exts[strings.ToLower(path.Ext(u))], Server: str(doc, "event.module")}
 		if n := num(doc, "event.duration"); n > 0 {
 			r.Duration = time.Duration(n)
 		}
@@ -216,6 +216,7 @@ func (s *state) before(doc map[string]any) *event {
 		for _, a := range ev.lin.Chain {
 			if a.WebServer {
 				p.WebPIDs = append(p.WebPIDs, a.PID)
+				p.WebNames = append(p.WebNames, a.Name)
 				p.Inferred = p.Inferred || a.Inferred
 			}
 		}

@@ -70,6 +70,7 @@ type Request struct {
 	Params   []string      // decoded parameter values
 	Worker   int           // the serving process's pid, when logged
 	Script   bool          // the path names a script (.php, .aspx, ...)
+	Server   string        // the logging server: apache, nginx, iis ("" unknown)
 }
 
 // Process is a process started under a web server: Shell is the id of the
@@ -81,8 +82,9 @@ type Process struct {
 	ID, Shell   string
 	CommandLine string
 	Cwd         string
-	WebPIDs     []int // pids of the web-server processes above it
-	Inferred    bool  // the web-server pids are inferred, not seen
+	WebPIDs     []int    // pids of the web-server processes above it
+	Inferred    bool     // the web-server pids are inferred, not seen
+	WebNames    []string // names of those web-server processes (apache2, php-fpm8.2, w3wp.exe)
 }
 
 // Link is a request -> process link and why it was made.
@@ -109,6 +111,9 @@ type heldReq struct {
 
 type heldProc struct {
 	Process
+	// weak says the shell is linked by time alone: it stays held, and a
+	// request with strong evidence that arrives later takes it over.
+	weak bool
 }
 
 type host struct {
@@ -184,7 +189,7 @@ func (c *Correlator) expire(h *host) {
 func (c *Correlator) score(r *Request, p *Process) (int, []string) {
 	lo := r.Time.Add(-c.opt.Before)
 	hi := r.Time.Add(c.opt.Resolution + r.Duration + c.opt.After)
-	if p.Time.Before(lo) || p.Time.After(hi) {
+	if p.Time.Before(lo) || p.Time.After(hi) || !servedBy(r.Server, p.WebNames) {
 		return 0, nil
 	}
 	s, ev := 0, []string(nil)
@@ -225,6 +230,40 @@ func (c *Correlator) score(r *Request, p *Process) (int, []string) {
 	s += bonus
 	ev = append(ev, "time")
 	return s, ev
+}
+
+// servedBy says whether a request logged by server can have been served by
+// web-server processes of these names: two servers on one host (Apache on one
+// port, nginx on another) then never share requests. php-fpm serves behind
+// Apache or nginx; an unknown server or process name matches anything.
+func servedBy(server string, names []string) bool {
+	if server == "" || len(names) == 0 {
+		return true
+	}
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSuffix(strings.ToLower(n), ".exe"))
+		switch {
+		case n == "apache2" || n == "httpd" || n == "apache":
+			if server == "apache" {
+				return true
+			}
+		case n == "nginx":
+			if server == "nginx" {
+				return true
+			}
+		case n == "w3wp" || n == "umworkerprocess":
+			if server == "iis" {
+				return true
+			}
+		case strings.HasPrefix(n, "php-fpm") || strings.HasPrefix(n, "php-cgi"):
+			if server == "apache" || server == "nginx" {
+				return true
+			}
+		default:
+			return true // tomcat, node, caddy...: no access-log server to compare
+		}
+	}
+	return false
 }
 
 // paramScore: 100 when a parameter value is the whole command (or the
@@ -278,15 +317,35 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 	defer c.mu.Unlock()
 	h := c.host(hostName, r.Time)
 	hr := &heldReq{Request: r}
+	// One request starts one shell (PHP's system(), cmd /c): link the held
+	// shell it explains best, so that two requests with the same command
+	// (a web shell and a backdoored page, on two servers) each get their own.
+	// The shell's descendants follow it through AddProcess.
+	best, bestScore, bestEv := -1, 0, []string(nil)
+	for i, p := range h.procs {
+		s, ev := c.score(&r, &p.Process)
+		if s < strong && (p.weak || !(s > 0 && r.Script && c.onlyScriptCandidate(h, &p.Process, &r))) {
+			continue
+		}
+		if s > bestScore || s == bestScore && best >= 0 && closer(p.Time, h.procs[best].Time, r.Time) {
+			best, bestScore, bestEv = i, s, ev
+		}
+	}
 	var links []Link
 	kept := h.procs[:0]
-	for _, p := range h.procs {
-		s, ev := c.score(&r, &p.Process)
-		if s >= strong || (s > 0 && r.Script && c.onlyScriptCandidate(h, &p.Process, &r)) {
-			links = append(links, Link{Request: r.Ref, Process: p.Ref, Evidence: ev, Score: s})
+	for i, p := range h.procs {
+		if i == best {
+			if p.weak {
+				c.unlink(h, p.Shell)
+			}
+			links = append(links, Link{Request: r.Ref, Process: p.Ref, Evidence: bestEv, Score: bestScore})
 			h.linked[p.Shell] = r.Ref
 			h.linkAt[p.Shell] = p.Time
 			hr.shells = append(hr.shells, p.Shell)
+			if bestScore < strong {
+				p.weak = true
+				kept = append(kept, p)
+			}
 			continue
 		}
 		kept = append(kept, p)
@@ -298,6 +357,22 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 	}
 	h.reqs = append(h.reqs, hr)
 	return links
+}
+
+// unlink drops a weak link of shell from the request that held it.
+func (c *Correlator) unlink(h *host, shell string) {
+	ref := h.linked[shell]
+	for _, r := range h.reqs {
+		if r.Ref == ref {
+			r.shells = slices.DeleteFunc(r.shells, func(s string) bool { return s == shell })
+		}
+	}
+}
+
+// closer reports whether a is nearer to t than b.
+func closer(a, b, t time.Time) bool {
+	da, db := a.Sub(t), b.Sub(t)
+	return max(da, -da) < max(db, -db)
 }
 
 // onlyScriptCandidate says r is the only script request whose span holds p
@@ -329,17 +404,21 @@ func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
 		return Link{}, false // a descendant of an unlinked shell
 	}
 	var best *heldReq
-	bestScore, bestEv, scripts := 0, []string(nil), 0
+	bestScore, bestEv := 0, []string(nil)
 	for _, r := range h.reqs {
-		s, ev := c.score(&r.Request, &p)
-		if s > 0 && r.Script {
-			scripts++
+		if len(r.shells) > 0 {
+			continue // one request starts one shell (see AddRequest)
 		}
+		s, ev := c.score(&r.Request, &p)
 		if s > bestScore {
 			best, bestScore, bestEv = r, s, ev
 		}
 	}
-	if best != nil && (bestScore >= strong || (best.Script && scripts == 1)) {
+	// Only a strong link is made now: the access log writes a request when
+	// it completes, after the processes it started, so a weak time-only
+	// candidate held here is usually an earlier request; the process waits
+	// for AddRequest instead.
+	if best != nil && bestScore >= strong {
 		h.linked[p.Shell] = best.Ref
 		h.linkAt[p.Shell] = p.Time
 		best.shells = append(best.shells, p.Shell)

@@ -102,3 +102,70 @@ func TestUploadUse(t *testing.T) {
 		t.Errorf("served script %q %v", s, ok)
 	}
 }
+
+// Two servers on one host: a request logged by one is never linked to a
+// process under the other, and php-fpm serves behind either.
+func TestServedBy(t *testing.T) {
+	for _, tt := range []struct {
+		server string
+		names  []string
+		want   bool
+	}{
+		{"apache", []string{"apache2", "apache2"}, true},
+		{"apache", []string{"nginx"}, false},
+		{"nginx", []string{"php-fpm8.2"}, true},
+		{"apache", []string{"php-fpm8.2"}, true},
+		{"iis", []string{"w3wp.exe"}, true},
+		{"iis", []string{"httpd"}, false},
+		{"nginx", []string{"node"}, true}, // no access-log server to compare
+		{"", []string{"apache2"}, true},
+	} {
+		if got := servedBy(tt.server, tt.names); got != tt.want {
+			t.Errorf("servedBy(%q, %v) = %v, want %v", tt.server, tt.names, got, tt.want)
+		}
+	}
+}
+
+// A time-only link is weak: a request with the command in its parameters,
+// logged later, takes the shell over (the upload's POST must not keep the
+// first command of the shell it planted).
+func TestWeakLinkTakenOver(t *testing.T) {
+	c := New(Options{})
+	shell := Process{Ref: 10, Time: ms(300), ID: "a", Shell: "a", CommandLine: "sh -c whoami", Cwd: "/var/www/uploads"}
+	if _, ok := c.AddProcess("h", shell); ok {
+		t.Fatal("linked with no request")
+	}
+	upload := Request{Ref: 1, Time: t0, Path: "/upload.php", Script: true}
+	if links := c.AddRequest("h", upload); len(links) != 1 || links[0].Score >= strong {
+		t.Fatalf("upload: links %+v, want one weak link", links)
+	}
+	cmd := Request{Ref: 2, Time: t0, Path: "/uploads/shell.php", Params: []string{"whoami"}, Script: true}
+	links := c.AddRequest("h", cmd)
+	if len(links) != 1 || links[0].Request != 2 || links[0].Process != 10 {
+		t.Fatalf("command request: links %+v, want it to take the shell", links)
+	}
+	// The shell's child now inherits the command request.
+	if l, ok := c.AddProcess("h", Process{Ref: 11, Time: ms(301), ID: "b", Shell: "a", CommandLine: "whoami"}); !ok || l.Request != 2 {
+		t.Errorf("child: %+v %v", l, ok)
+	}
+}
+
+// One request starts one shell: two requests with the same command (a web
+// shell and a backdoored login page) each get their own, told apart by the
+// working directory and then by time.
+func TestOneShellPerRequest(t *testing.T) {
+	c := New(Options{})
+	a := Process{Ref: 10, Time: ms(100), ID: "a", Shell: "a", CommandLine: "sh -c whoami", Cwd: "/var/www/site/uploads"}
+	b := Process{Ref: 11, Time: ms(900), ID: "b", Shell: "b", CommandLine: "sh -c whoami", Cwd: "/var/www/site"}
+	c.AddProcess("h", a)
+	c.AddProcess("h", b)
+	l1 := c.AddRequest("h", Request{Ref: 1, Time: t0, Path: "/uploads/avatar.php", Params: []string{"whoami"}, Script: true})
+	l2 := c.AddRequest("h", Request{Ref: 2, Time: t0, Path: "/login.php", Params: []string{"whoami"}, Script: true})
+	if len(l1) != 1 || l1[0].Process != 10 || len(l2) != 1 || l2[0].Process != 11 {
+		t.Errorf("links %+v and %+v, want avatar -> a, login -> b", l1, l2)
+	}
+	// A later shell does not take a request that already explains one.
+	if l, ok := c.AddProcess("h", Process{Ref: 12, Time: ms(950), ID: "c", Shell: "c", CommandLine: "sh -c whoami"}); ok {
+		t.Errorf("third shell linked to %+v", l)
+	}
+}
