@@ -2,6 +2,7 @@ package compile
 
 import (
 	"regexp/syntax"
+	"slices"
 	"strings"
 )
 
@@ -19,6 +20,55 @@ type Atom struct {
 // false when no such set can be derived (negations, regular expressions,
 // numeric tests...): the rule must then run on every event of its logsource.
 func (r *Rule) Prefilter() (atoms []Atom, ok bool) { return prefilter(r.cond) }
+
+// PrefilterClauses returns up to two clauses, each a set of atoms of which
+// one holds whenever the rule matches: both clauses must hit for the rule to
+// be a candidate. Two are mined from the terms of a top-level AND, so that a
+// common literal ("microsoft corporation" in Company) does not make a rule a
+// candidate on every event when its other term ("\csi.exe") is rare.
+func (r *Rule) PrefilterClauses() ([][]Atom, bool) {
+	var all [][]Atom
+	for _, t := range andTerms(r.cond) {
+		if atoms, ok := prefilter(t); ok {
+			all = append(all, atoms)
+		}
+	}
+	if len(all) == 0 {
+		return nil, false
+	}
+	slices.SortStableFunc(all, func(a, b []Atom) int {
+		switch {
+		case better(a, b):
+			return -1
+		case better(b, a):
+			return 1
+		}
+		return 0
+	})
+	return all[:min(2, len(all))], true
+}
+
+// andTerms flattens nested ANDs ("all of" included) into their terms; any
+// other node is its own single term.
+func andTerms(n node) []node {
+	switch n := n.(type) {
+	case andNode:
+		var out []node
+		for _, t := range n {
+			out = append(out, andTerms(t)...)
+		}
+		return out
+	case atLeastNode:
+		if n.n >= len(n.terms) {
+			var out []node
+			for _, t := range n.terms {
+				out = append(out, andTerms(t)...)
+			}
+			return out
+		}
+	}
+	return []node{n}
+}
 
 func prefilter(n node) ([]Atom, bool) {
 	switch n := n.(type) {

@@ -17,6 +17,10 @@ type bucket struct {
 	rules  []*compile.Rule
 	always []uint64 // bitset of rules evaluated on every event
 	groups []*atomGroup
+	// second[i] is rule i's second clause (-1 for none): a rule whose first
+	// clause hit is a candidate only if this clause hit too.
+	second  []int32
+	clauses int // number of second clauses
 }
 
 // atomGroup indexes the literals that rules need in one field.
@@ -24,45 +28,61 @@ type atomGroup struct {
 	ids    []int
 	cased  bool
 	lits   []string
-	owners [][]int32 // per literal: the rules (bucket positions) needing it
+	owners [][]int32 // per literal: rules (bucket positions, >= 0) whose first clause needs it, and second clauses (-1-index)
 	index  *compile.LitIndex
 }
 
 func newBucket(rules []*compile.Rule) *bucket {
-	b := &bucket{rules: rules, always: make([]uint64, (len(rules)+63)/64)}
+	b := &bucket{rules: rules, always: make([]uint64, (len(rules)+63)/64), second: make([]int32, len(rules))}
 	byField := map[string]*atomGroup{}
 	litPos := map[*atomGroup]map[string]int{}
 	for i, r := range rules {
-		atoms, ok := r.Prefilter()
+		b.second[i] = -1
+		clauses, ok := r.PrefilterClauses()
 		if !ok {
 			b.always[i/64] |= 1 << (i % 64)
 			continue
 		}
-		for _, a := range atoms {
-			key := fieldKey(a.IDs, a.Cased)
-			g := byField[key]
-			if g == nil {
-				g = &atomGroup{ids: a.IDs, cased: a.Cased}
-				byField[key] = g
-				litPos[g] = map[string]int{}
-				b.groups = append(b.groups, g)
+		if len(clauses) > 1 {
+			b.second[i] = int32(b.clauses)
+			b.clauses++
+		}
+		for ci, atoms := range clauses {
+			owner := int32(i)
+			if ci == 1 {
+				owner = -1 - b.second[i]
 			}
-			p, seen := litPos[g][a.Lit]
-			if !seen {
-				p = len(g.lits)
-				litPos[g][a.Lit] = p
-				g.lits = append(g.lits, a.Lit)
-				g.owners = append(g.owners, nil)
-			}
-			if !slices.Contains(g.owners[p], int32(i)) {
-				g.owners[p] = append(g.owners[p], int32(i))
-			}
+			b.index(byField, litPos, atoms, owner)
 		}
 	}
 	for _, g := range b.groups {
 		g.index = compile.NewLitIndex(g.lits)
 	}
 	return b
+}
+
+// index adds the atoms of one clause, owned by owner, to the field groups.
+func (b *bucket) index(byField map[string]*atomGroup, litPos map[*atomGroup]map[string]int, atoms []compile.Atom, owner int32) {
+	for _, a := range atoms {
+		key := fieldKey(a.IDs, a.Cased)
+		g := byField[key]
+		if g == nil {
+			g = &atomGroup{ids: a.IDs, cased: a.Cased}
+			byField[key] = g
+			litPos[g] = map[string]int{}
+			b.groups = append(b.groups, g)
+		}
+		p, seen := litPos[g][a.Lit]
+		if !seen {
+			p = len(g.lits)
+			litPos[g][a.Lit] = p
+			g.lits = append(g.lits, a.Lit)
+			g.owners = append(g.owners, nil)
+		}
+		if !slices.Contains(g.owners[p], owner) {
+			g.owners[p] = append(g.owners[p], owner)
+		}
+	}
 }
 
 func fieldKey(ids []int, cased bool) string {
@@ -73,24 +93,41 @@ func fieldKey(ids []int, cased bool) string {
 	return k
 }
 
-// appendMatches evaluates the candidate rules of ev; marks is scratch space
-// of at least len(b.always) words.
-func (b *bucket) appendMatches(dst []*sigma.Rule, ev *compile.Event, marks []uint64) []*sigma.Rule {
-	marks = marks[:len(b.always)]
+// words is the scratch a bucket needs: rule marks, then second-clause marks.
+func (b *bucket) words() int { return len(b.always) + (b.clauses+63)/64 }
+
+// appendMatches evaluates the candidate rules of ev; scratch holds at least
+// b.words() words.
+func (b *bucket) appendMatches(dst []*sigma.Rule, ev *compile.Event, scratch []uint64) []*sigma.Rule {
+	marks := scratch[:len(b.always)]
+	seconds := scratch[len(b.always):b.words()]
 	copy(marks, b.always)
-	for _, g := range b.groups {
-		for _, v := range ev.Values(g.ids, g.cased) {
-			g.index.Scan(v, func(li int32) {
-				for _, ri := range g.owners[li] {
-					marks[ri/64] |= 1 << (ri % 64)
+	clear(seconds)
+	hit := func(g *atomGroup) func(int32) {
+		return func(li int32) {
+			for _, o := range g.owners[li] {
+				if o >= 0 {
+					marks[o/64] |= 1 << (o % 64)
+				} else {
+					c := -1 - o
+					seconds[c/64] |= 1 << (c % 64)
 				}
-			})
+			}
+		}
+	}
+	for _, g := range b.groups {
+		h := hit(g)
+		for _, v := range ev.Values(g.ids, g.cased) {
+			g.index.Scan(v, h)
 		}
 	}
 	for w, word := range marks {
 		for word != 0 {
 			i := w*64 + bits.TrailingZeros64(word)
 			word &= word - 1
+			if c := b.second[i]; c >= 0 && seconds[c/64]&(1<<(c%64)) == 0 {
+				continue
+			}
 			if r := b.rules[i]; r.Match(ev) {
 				dst = append(dst, r.Rule)
 			}

@@ -94,13 +94,13 @@ func New(c *sigma.Collection, opts Options) (*Engine, error) {
 		byRoute[rt] = append(byRoute[rt], cr)
 		e.stats.Rules++
 	}
-	maxRules := 0
+	maxWords := 0
 	for rt, rules := range byRoute {
 		e.index[rt] = newBucket(rules)
-		maxRules = max(maxRules, len(rules))
+		maxWords = max(maxWords, e.index[rt].words())
 	}
 	e.events.New = func() any {
-		return &scratch{ev: compile.NewEvent(e.fields), marks: make([]uint64, (maxRules+63)/64)}
+		return &scratch{ev: compile.NewEvent(e.fields), marks: make([]uint64, maxWords)}
 	}
 	return e, nil
 }
