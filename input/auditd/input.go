@@ -17,12 +17,10 @@ import (
 
 	v2 "github.com/elastic/beats/v7/filebeat/input/v2"
 	cursor "github.com/elastic/beats/v7/filebeat/input/v2/input-cursor"
-	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/beats/v7/libbeat/feature"
 	"github.com/elastic/beats/v7/libbeat/statestore"
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
-	"github.com/elastic/elastic-agent-libs/mapstr"
 
 	"webshellbeat/input/internal/files"
 	mapper "webshellbeat/module/auditd"
@@ -106,11 +104,7 @@ func (in *input) Test(src cursor.Source, tc v2.TestContext) error {
 	if in.live {
 		return testLive(in.cfg.Live, tc.Logger)
 	}
-	f, err := os.Open(src.Name())
-	if err != nil {
-		return err
-	}
-	return f.Close()
+	return files.Readable(src)
 }
 
 func (in *input) Run(ctx v2.Context, src cursor.Source, cur cursor.Cursor, pub cursor.Publisher) error {
@@ -204,14 +198,7 @@ func (r *reader) publish(groups []mapper.Group) error {
 }
 
 func (r *reader) pubDoc(doc map[string]any, safe int64) error {
-	fields := mapstr.M(doc)
-	_, _ = fields.Put("log.file.path", r.path)
-	ts := time.Now().UTC()
-	if t, ok := doc["@timestamp"].(time.Time); ok {
-		ts = t
-		delete(fields, "@timestamp")
-	}
-	return r.pub.Publish(beat.Event{Timestamp: ts, Fields: fields}, checkpoint{Version: checkpointVersion, Offset: safe})
+	return r.pub.Publish(files.Event(r.path, doc), checkpoint{Version: checkpointVersion, Offset: safe})
 }
 
 func errorDoc(raw string, err error) map[string]any {

@@ -13,12 +13,11 @@ import (
 
 	v2 "github.com/elastic/beats/v7/filebeat/input/v2"
 	cursor "github.com/elastic/beats/v7/filebeat/input/v2/input-cursor"
-	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/elastic-agent-libs/logp"
-	"github.com/elastic/elastic-agent-libs/mapstr"
 	libaudit "github.com/elastic/go-libaudit/v2"
 	"github.com/elastic/go-libaudit/v2/auparse"
 
+	"webshellbeat/input/internal/files"
 	mapper "webshellbeat/module/auditd"
 )
 
@@ -422,14 +421,8 @@ func runLive(ctx v2.Context, cfg liveConfig, pub cursor.Publisher) error {
 			return nil
 		}
 		procs.enrich(doc)
-		fields := mapstr.M(doc)
-		ts := time.Now().UTC()
-		if t, ok := doc["@timestamp"].(time.Time); ok {
-			ts = t
-			delete(fields, "@timestamp")
-		}
 		metrics.published.Inc()
-		return pub.Publish(beat.Event{Timestamp: ts, Fields: fields}, nil)
+		return pub.Publish(files.Event("", doc), nil)
 	}
 
 	var runErr error

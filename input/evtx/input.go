@@ -11,12 +11,10 @@ import (
 
 	v2 "github.com/elastic/beats/v7/filebeat/input/v2"
 	cursor "github.com/elastic/beats/v7/filebeat/input/v2/input-cursor"
-	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/beats/v7/libbeat/feature"
 	"github.com/elastic/beats/v7/libbeat/statestore"
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
-	"github.com/elastic/elastic-agent-libs/mapstr"
 
 	"webshellbeat/input/internal/files"
 	"webshellbeat/module/windows"
@@ -78,13 +76,7 @@ type input struct{ cfg config }
 
 func (in *input) Name() string { return pluginName }
 
-func (in *input) Test(src cursor.Source, _ v2.TestContext) error {
-	f, err := os.Open(src.Name())
-	if err != nil {
-		return err
-	}
-	return f.Close()
-}
+func (in *input) Test(src cursor.Source, _ v2.TestContext) error { return files.Readable(src) }
 
 func (in *input) Run(ctx v2.Context, src cursor.Source, cur cursor.Cursor, pub cursor.Publisher) error {
 	log := ctx.Logger.With("path", src.Name())
@@ -128,12 +120,5 @@ func readFile(path string, cp *checkpoint, pub cursor.Publisher) error {
 }
 
 func publish(pub cursor.Publisher, path string, doc map[string]any, cp checkpoint) error {
-	fields := mapstr.M(doc)
-	_, _ = fields.Put("log.file.path", path)
-	ts := time.Now().UTC()
-	if t, ok := doc["@timestamp"].(time.Time); ok {
-		ts = t
-		delete(fields, "@timestamp")
-	}
-	return pub.Publish(beat.Event{Timestamp: ts, Fields: fields}, cp)
+	return pub.Publish(files.Event(path, doc), cp)
 }

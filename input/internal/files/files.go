@@ -6,12 +6,15 @@ package files
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"time"
 
 	v2 "github.com/elastic/beats/v7/filebeat/input/v2"
 	cursor "github.com/elastic/beats/v7/filebeat/input/v2/input-cursor"
+	"github.com/elastic/beats/v7/libbeat/beat"
+	"github.com/elastic/elastic-agent-libs/mapstr"
 	"github.com/elastic/go-concert/ctxtool"
 	"github.com/elastic/go-concert/timed"
 )
@@ -63,4 +66,29 @@ func Expand(patterns []string) ([]cursor.Source, error) {
 // it is stopped).
 func Wait(ctx v2.Context, d time.Duration) bool {
 	return timed.Wait(ctxtool.FromCanceller(ctx.Cancelation), d) == nil
+}
+
+// Event turns a mapped ECS document read from path into a beat event: the
+// record's own time becomes the event's time (now when it has none) and
+// log.file.path names the file (none for a live source: path "").
+func Event(path string, doc map[string]any) beat.Event {
+	fields := mapstr.M(doc)
+	if path != "" {
+		_, _ = fields.Put("log.file.path", path)
+	}
+	ts := time.Now().UTC()
+	if t, ok := doc["@timestamp"].(time.Time); ok {
+		ts = t
+		delete(fields, "@timestamp")
+	}
+	return beat.Event{Timestamp: ts, Fields: fields}
+}
+
+// Readable checks that a source file can be opened (the inputs' Test).
+func Readable(src cursor.Source) error {
+	f, err := os.Open(src.Name())
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
