@@ -4,7 +4,9 @@ package tests
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -302,13 +304,14 @@ path.logs: %q
 
 	var latencies []time.Duration
 	failed := 0
+	out := &outputTail{dir: filepath.Join(dir, "out")}
 	for _, a := range attacks {
 		sent := time.Now()
 		curl(t, a.url+urlQuery(a.cmd))
 		var found map[string]any
 		deadline := sent.Add(20 * time.Second)
 		for found == nil && time.Now().Before(deadline) {
-			for _, d := range readDocs(t, dir) {
+			for _, d := range out.next(t) {
 				if isShellAlert(d, a.cmd, a.site.parent, sent) {
 					found = d
 					break
@@ -451,4 +454,40 @@ func tail(b []byte, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
+}
+
+// outputTail reads the documents the beat appends to its output files, parsing
+// each line once, so that the latency measured is the beat's and not the
+// time to re-read a growing file.
+type outputTail struct {
+	dir     string
+	offsets map[string]int64
+}
+
+func (tl *outputTail) next(t *testing.T) []map[string]any {
+	if tl.offsets == nil {
+		tl.offsets = map[string]int64{}
+	}
+	files, _ := filepath.Glob(filepath.Join(tl.dir, "out*.ndjson"))
+	var docs []map[string]any
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fh.Seek(tl.offsets[f], io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(fh)
+		fh.Close()
+		end := bytes.LastIndexByte(data, '\n') + 1 // a line being written waits
+		for _, line := range bytes.Split(data[:end], []byte("\n")) {
+			var d map[string]any
+			if len(bytes.TrimSpace(line)) > 0 && json.Unmarshal(line, &d) == nil {
+				docs = append(docs, d)
+			}
+		}
+		tl.offsets[f] += int64(end)
+	}
+	return docs
 }
