@@ -23,8 +23,29 @@ func Creator(hub *processor.Hub) beat.Creator {
 	create := fbbeater.New(Inputs)
 	return func(b *beat.Beat, c *conf.C) (beat.Beater, error) {
 		hub.SetPipeline(b.Publisher)
-		return create(b, c)
+		bt, err := create(b, c)
+		if err != nil {
+			return nil, err
+		}
+		return running{Beater: bt, hub: hub}, nil
 	}
+}
+
+// running tells the hub when the beat starts running: libbeat installs its
+// signal handler just before Run, after which the hub may take SIGHUP over
+// to reload rules (rules.reload.enabled).
+type running struct {
+	beat.Beater
+	hub *processor.Hub
+}
+
+func (r running) Run(b *beat.Beat) error {
+	log := b.Info.Logger
+	if log != nil {
+		log = log.Named("webshell")
+	}
+	r.hub.Running(log)
+	return r.Beater.Run(b)
 }
 
 // RootCommand is filebeat's root command (filebeat/cmd.Filebeat) built on

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"webshellbeat/detection/aggregate"
 	"webshellbeat/detection/engine"
 	"webshellbeat/detection/pipeline"
 	"webshellbeat/detection/sigma"
@@ -30,22 +31,24 @@ func rulesCommand() *cobra.Command {
 		Short: "Work with Sigma rules",
 	}
 	var strict bool
-	var pipelines []string
+	var pipelines, placeholders []string
 	check := &cobra.Command{
 		Use:   "check PATH...",
 		Short: "Load Sigma rule files and folders and report every rejected rule",
 		Long: `Loads Sigma rule files and folders (recursively, *.yml and *.yaml) the way the
-beat does: parse, apply the built-in field pipelines (and any --pipeline), compile
-and route. Prints each rejected rule as path:line:col: code: message, each
-warning, and a summary: files, rules loaded, rejections by code, warnings, and
-rules whose logsource webshellbeat never produces (they load but never run).
+beat does: parse, expand placeholders (--placeholder, as rules.placeholders),
+apply the built-in field pipelines (and any --pipeline), compile and route, and
+prepare the correlation rules. Prints each rejected rule as
+path:line:col: code: message, each warning, and a summary: files, rules loaded,
+correlation and filter rules loaded, rejections by code, warnings, and rules
+whose logsource webshellbeat never produces (they load but never run).
 
 Exit status: 0 when it ran, 1 with --strict when a rule was rejected, 2 on a
 usage error (a bad flag, no path, a path that does not exist, a bad pipeline
 file).`,
 		Args: cobra.ArbitraryArgs,
 		Run: func(cmd *cobra.Command, args []string) {
-			os.Exit(runRulesCheck(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, strict, pipelines))
+			os.Exit(runRulesCheck(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, strict, pipelines, placeholders...))
 		},
 	}
 	// A bad flag is a usage error too (2), not main's generic 1.
@@ -56,13 +59,14 @@ file).`,
 	})
 	check.Flags().BoolVar(&strict, "strict", false, "exit 1 when any rule is rejected")
 	check.Flags().StringArrayVar(&pipelines, "pipeline", nil, "field-mapping pipeline YAML applied before the built-ins, repeatable")
+	check.Flags().StringArrayVar(&placeholders, "placeholder", nil, "NAME=VALUE: a value of the expand modifier's %NAME% placeholder, repeatable (values of one name add up)")
 	c.AddCommand(check)
 	return c
 }
 
 // runRulesCheck is "rules check" without os.Exit: it writes the report to
 // stdout, usage errors to stderr, and returns the exit status.
-func runRulesCheck(stdout, stderr io.Writer, paths []string, strict bool, pipelineFiles []string) int {
+func runRulesCheck(stdout, stderr io.Writer, paths []string, strict bool, pipelineFiles []string, placeholders ...string) int {
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "rules check: at least one rule file or folder is required")
 		return rulesUsage
@@ -77,6 +81,18 @@ func runRulesCheck(stdout, stderr io.Writer, paths []string, strict bool, pipeli
 		files += n
 	}
 	var opts engine.Options
+	for _, p := range placeholders {
+		name, value, ok := strings.Cut(p, "=")
+		name = strings.Trim(strings.TrimSpace(name), "%")
+		if ps := sigma.Placeholders("%" + name + "%"); !ok || len(ps) != 1 || ps[0] != name {
+			fmt.Fprintf(stderr, "rules check: --placeholder %q is not NAME=VALUE (NAME of letters, digits, _ - .)\n", p)
+			return rulesUsage
+		}
+		if opts.Placeholders == nil {
+			opts.Placeholders = map[string][]string{}
+		}
+		opts.Placeholders[name] = append(opts.Placeholders[name], value)
+	}
 	for _, f := range pipelineFiles {
 		p, err := pipeline.Load(f)
 		if err != nil {
@@ -92,8 +108,17 @@ func runRulesCheck(stdout, stderr io.Writer, paths []string, strict bool, pipeli
 		fmt.Fprintf(stderr, "rules check: %v\n", err)
 		return rulesUsage
 	}
-	// Parser rejections and compiler rejections are both rejections.
+	// Parser rejections, compiler rejections and correlation rules the
+	// correlator refuses are all rejections.
 	rejected := append(append(sigma.ErrorList(nil), coll.Errors...), eng.Errors()...)
+	correlations := 0
+	for _, r := range coll.Correlations {
+		if _, err := aggregate.New([]*sigma.Rule{r}, aggregate.Options{}); err != nil {
+			rejected.Add(r.Path, r.Correlation.Pos, sigma.CodeBadCorrelation, "%s", strings.TrimPrefix(err.Error(), r.Path+": "))
+			continue
+		}
+		correlations++
+	}
 	rejected.Sort()
 	for _, e := range rejected {
 		fmt.Fprintln(stdout, e.Error())
@@ -105,6 +130,8 @@ func runRulesCheck(stdout, stderr io.Writer, paths []string, strict bool, pipeli
 	st := eng.Stats()
 	fmt.Fprintf(stdout, "files: %d\n", files)
 	fmt.Fprintf(stdout, "rules loaded: %d (%d routed)\n", st.Rules+st.Unroutable, st.Rules)
+	fmt.Fprintf(stdout, "correlation rules loaded: %d\n", correlations)
+	fmt.Fprintf(stdout, "filter rules loaded: %d (%d rules filtered)\n", len(coll.Filters), st.Filtered)
 	fmt.Fprintf(stdout, "rejected: %d%s\n", len(rejected), byCode(rejected))
 	fmt.Fprintf(stdout, "warnings: %d%s\n", len(coll.Warnings), byCode(coll.Warnings))
 	fmt.Fprintf(stdout, "unroutable: %d (loaded, but their logsource is one webshellbeat never produces: they never run)\n", st.Unroutable)

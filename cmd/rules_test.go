@@ -57,6 +57,95 @@ func writeRules(t *testing.T, files map[string]string) string {
 	return dir
 }
 
+// expandRule needs the placeholder web_users; corrRule counts goodRule's
+// matches; filterRule tunes goodRule.
+const expandRule = `title: expand
+id: 11111111-2222-3333-4444-888888888888
+logsource:
+  category: process_creation
+  product: windows
+detection:
+  selection:
+    User|expand: '%web_users%'
+  condition: selection
+`
+
+const corrRule = `title: many whoami
+id: 11111111-2222-3333-4444-999999999999
+correlation:
+  type: event_count
+  rules: [11111111-2222-3333-4444-666666666666]
+  group-by: [host.name]
+  timespan: 5m
+  condition: {gte: 3}
+level: high
+`
+
+const filterRule = `title: not on dc1
+id: 11111111-2222-3333-4444-bbbbbbbbbbbb
+logsource:
+  product: windows
+filter:
+  rules: [11111111-2222-3333-4444-666666666666]
+  selection:
+    host.name: dc1
+  condition: not selection
+`
+
+// A correlation threshold above what a group keeps can never be reached.
+const corrTooHigh = `title: impossible
+id: 11111111-2222-3333-4444-aaaaaaaaaaaa
+correlation:
+  type: event_count
+  rules: [11111111-2222-3333-4444-666666666666]
+  timespan: 5m
+  condition: {gte: 5000}
+`
+
+func TestRulesCheckPlaceholdersCorrelations(t *testing.T) {
+	dir := writeRules(t, map[string]string{"good.yml": goodRule, "expand.yml": expandRule, "corr.yml": corrRule, "filter.yml": filterRule})
+	high := writeRules(t, map[string]string{"good.yml": goodRule, "corr.yml": corrTooHigh})
+	for _, tt := range []struct {
+		name         string
+		paths        []string
+		placeholders []string
+		wantCode     int
+		want         []string
+		wantErr      string
+	}{
+		{name: "no placeholder", paths: []string{dir}, want: []string{
+			filepath.Join(dir, "expand.yml") + `:8:18: unknown-placeholder: field "User"`,
+			"rules loaded: 1 (1 routed)", "correlation rules loaded: 1", "filter rules loaded: 1 (1 rules filtered)", "rejected: 1 (unknown-placeholder 1)",
+		}},
+		{name: "placeholder given", paths: []string{dir}, placeholders: []string{"web_users=www-data", "web_users=IIS APPPOOL\\*"}, want: []string{
+			"rules loaded: 2 (2 routed)", "correlation rules loaded: 1", "rejected: 0",
+		}},
+		{name: "placeholder with %", paths: []string{dir}, placeholders: []string{"%web_users%=x"}, want: []string{"rules loaded: 2 (2 routed)"}},
+		{name: "bad placeholder flag", paths: []string{dir}, placeholders: []string{"web_users"}, wantCode: 2, wantErr: "NAME=VALUE"},
+		{name: "unreachable correlation", paths: []string{high}, want: []string{
+			filepath.Join(high, "corr.yml") + `:3:1: bad-correlation: correlation "impossible": threshold 5000 is above MaxEventsPerGroup 1000`,
+			"correlation rules loaded: 0", "rejected: 1 (bad-correlation 1)",
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runRulesCheck(&stdout, &stderr, tt.paths, false, nil, tt.placeholders...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, &stdout, &stderr)
+			}
+			lines := strings.Split(stdout.String(), "\n")
+			for _, w := range tt.want {
+				if !hasLine(lines, w) {
+					t.Errorf("stdout has no line %q:\n%s", w, &stdout)
+				}
+			}
+			if tt.wantErr != "" && !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Errorf("stderr %q does not contain %q", &stderr, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestRulesCheck(t *testing.T) {
 	if _, err := os.Stat(seedDir); err != nil {
 		t.Skipf("seed rules not available: %v", err)
@@ -153,7 +242,7 @@ func TestRulesCommandWiring(t *testing.T) {
 	if err != nil || check.Name() != "check" {
 		t.Fatalf("rules check not found: %v", err)
 	}
-	for _, f := range []string{"strict", "pipeline"} {
+	for _, f := range []string{"strict", "pipeline", "placeholder"} {
 		if check.Flags().Lookup(f) == nil {
 			t.Errorf("rules check has no --%s flag", f)
 		}

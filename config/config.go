@@ -15,6 +15,7 @@ import (
 
 	"webshellbeat/detection/ancestry"
 	"webshellbeat/detection/session"
+	"webshellbeat/detection/sigma"
 )
 
 // EventsMode says which normalised events are indexed beside the alerts.
@@ -46,6 +47,22 @@ type Rules struct {
 	Paths []string `config:"paths"`
 	// Pipelines are extra field-mapping pipeline files (pySigma shape).
 	Pipelines []string `config:"pipelines"`
+	// Placeholders gives the values of the %name% placeholders of Sigma's
+	// expand modifier: name -> values. A rule using a placeholder missing
+	// here is rejected (unknown-placeholder).
+	Placeholders map[string][]string `config:"placeholders"`
+	// Reload watches Paths and Pipelines and swaps in changed rules.
+	Reload Reload `config:"reload"`
+}
+
+// Reload configures the hot reload of rule files.
+type Reload struct {
+	// Enabled polls the rule files (Rules.Paths, Rules.Pipelines) and
+	// reloads on SIGHUP; off, rules are read once at start.
+	Enabled bool `config:"enabled"`
+	// Period is how often the files' names, sizes and modification times
+	// are compared with the last load (wall clock). 0 reloads on SIGHUP only.
+	Period time.Duration `config:"period"`
 }
 
 // Detection is the configuration of the webshell processor.
@@ -137,7 +154,7 @@ func DefaultScriptExtensions() []string {
 // every event kept, namespace "default".
 func Default() Detection {
 	return Detection{
-		Rules:     Rules{Builtin: true},
+		Rules:     Rules{Builtin: true, Reload: Reload{Period: 10 * time.Second}},
 		Events:    EventsAll,
 		Namespace: "default",
 		Ancestry: Ancestry{
@@ -241,6 +258,14 @@ func (d Detection) Validate() error {
 	for i, p := range d.Rules.Paths {
 		if strings.TrimSpace(p) == "" {
 			errs = append(errs, fmt.Errorf("rules.paths[%d]: empty path", i))
+		}
+	}
+	if d.Rules.Reload.Period < 0 {
+		errs = append(errs, fmt.Errorf("rules.reload.period: %s must not be negative", d.Rules.Reload.Period))
+	}
+	for name := range d.Rules.Placeholders {
+		if ps := sigma.Placeholders("%" + name + "%"); len(ps) != 1 || ps[0] != name {
+			errs = append(errs, fmt.Errorf("rules.placeholders: %q is not a placeholder name (letters, digits, _ and -, written without %%)", name))
 		}
 	}
 	return errors.Join(errs...)

@@ -230,21 +230,7 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 	if sub.Script == "" {
 		sub.Script = str(doc, "url.path")
 	}
-	for i, e := range d.cfg.Exceptions {
-		if !e.Matches(sub) {
-			continue
-		}
-		why := "exceptions[" + strconv.Itoa(i) + "]"
-		if e.Reason != "" {
-			why += ": " + e.Reason
-		}
-		if e.Action == "lower" {
-			lower(doc, 21)
-			detection.Put(doc, "webshell.tuning", map[string]any{"action": "lowered", "by": why})
-			break
-		}
-		detection.Put(doc, "webshell.tuning", map[string]any{"action": "suppressed", "by": why})
-		demote(doc)
+	if d.except(doc, sub) {
 		return Event
 	}
 	if s.baseline != nil && sub.Name != "" && str(doc, "webshell.webserver.pid") != "" || (s.baseline != nil && sub.Name != "" && num(doc, "webshell.webserver.pid") > 0) {
@@ -306,6 +292,29 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 	return v
 }
 
+// except applies the first exception that matches sub to the alert doc:
+// lowered to low severity, or suppressed (demoted to an event, true).
+func (d *Detector) except(doc map[string]any, sub session.Subject) (suppressed bool) {
+	for i, e := range d.cfg.Exceptions {
+		if !e.Matches(sub) {
+			continue
+		}
+		why := "exceptions[" + strconv.Itoa(i) + "]"
+		if e.Reason != "" {
+			why += ": " + e.Reason
+		}
+		if e.Action == "lower" {
+			lower(doc, 21)
+			detection.Put(doc, "webshell.tuning", map[string]any{"action": "lowered", "by": why})
+			return false
+		}
+		detection.Put(doc, "webshell.tuning", map[string]any{"action": "suppressed", "by": why})
+		demote(doc)
+		return true
+	}
+	return false
+}
+
 func lower(doc map[string]any, sev int) {
 	if num(doc, "event.severity") > sev {
 		detection.Put(doc, "event.severity", sev)
@@ -342,12 +351,13 @@ func (d *Detector) summaryDoc(sum session.Summary) Derived {
 }
 
 // Flush returns what is due at the end of a hunt or at shutdown: the
+// correlation windows that ended before the last event time, and the
 // session summaries of summary mode.
 func (d *Detector) Flush() []Derived {
+	out := d.flushCorrelations()
 	if d.st == nil || d.st.sessions == nil {
-		return nil
+		return out
 	}
-	var out []Derived
 	for _, s := range d.st.sessions.Flush() {
 		out = append(out, d.summaryDoc(s))
 	}

@@ -5,15 +5,13 @@
 package detector
 
 import (
-	"fmt"
-	"path/filepath"
+	"sync"
+	"sync/atomic"
 
 	"webshellbeat/config"
 	"webshellbeat/detection"
-	"webshellbeat/detection/engine"
-	"webshellbeat/detection/pipeline"
+	"webshellbeat/detection/aggregate"
 	"webshellbeat/detection/sigma"
-	"webshellbeat/rules"
 )
 
 // Verdict says what became of a document.
@@ -25,21 +23,28 @@ const (
 	Drop                 // a normalised event the configuration does not keep
 )
 
-// Detector is safe for concurrent use: its engine is immutable.
+// Detector is safe for concurrent use: its rules are an immutable set,
+// swapped whole by Reload, and each part of its state is safe for
+// concurrent use.
 type Detector struct {
-	cfg    config.Detection
-	engine *engine.Engine
-	// ruleset names where each rule file came from, by path: the engine
-	// hands back renamed copies of the rules, so pointers do not identify them.
-	ruleset map[string]string
-	// Problems lists every rule that was rejected, with file:line:col and
-	// why, and every warning; loading went on past them.
+	cfg   config.Detection
+	rules atomic.Pointer[ruleSet]
+	// Problems lists every rule that was rejected at New, with
+	// file:line:col and why, and every warning; loading went on past them.
+	// After a reload, Rules and RuleProblems tell the current ones.
 	Problems sigma.ErrorList
-	// Loaded counts the rules in use.
+	// Loaded counts the detection rules in use at New.
 	Loaded int
 	// st is the memory across events (process table, correlation,
 	// sessions, tuning); each part is safe for concurrent use.
 	st *state
+
+	reloadMu sync.Mutex
+	tried    string // stamp of the files the last load attempt read
+
+	// Event time (Unix ns) up to which correlation windows were advanced,
+	// and the latest event time seen.
+	advanced, latest atomic.Int64
 }
 
 // New loads the rules cfg names and compiles them. Rejected rules are listed
@@ -49,23 +54,7 @@ func New(cfg config.Detection) (*Detector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	coll := &sigma.Collection{}
-	ruleset := map[string]string{}
-	if cfg.Rules.Builtin {
-		merge(coll, sigma.LoadFS(rules.Builtin, rules.BuiltinRoot), ruleset, "webshellbeat")
-	}
-	for _, p := range cfg.Rules.Paths {
-		merge(coll, sigma.LoadPaths(p), ruleset, filepath.Base(filepath.Clean(p)))
-	}
-	var pipes []*pipeline.Pipeline
-	for _, p := range cfg.Rules.Pipelines {
-		pl, err := pipeline.Load(p)
-		if err != nil {
-			return nil, fmt.Errorf("rules.pipelines: %w", err)
-		}
-		pipes = append(pipes, pl)
-	}
-	eng, err := engine.New(coll, engine.Options{Pipelines: pipes})
+	rs, err := buildRuleSet(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -73,24 +62,18 @@ func New(cfg config.Detection) (*Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Detector{cfg: cfg, engine: eng, ruleset: ruleset, st: st}
-	d.Problems = append(append(append(d.Problems, coll.Errors...), coll.Warnings...), eng.Errors()...)
-	d.Problems.Sort()
-	d.Loaded = eng.Stats().Rules + eng.Stats().Unroutable
-	if d.Loaded == 0 {
-		return nil, fmt.Errorf("no usable rule (builtin: %v, paths: %v): %w", cfg.Rules.Builtin, cfg.Rules.Paths, d.Problems.Err())
-	}
+	d := &Detector{cfg: cfg, st: st, tried: rs.stamp}
+	d.rules.Store(rs)
+	d.Problems = rs.problems()
+	d.Loaded = rs.info.Loaded
 	return d, nil
 }
 
-func merge(into, from *sigma.Collection, ruleset map[string]string, name string) {
-	for _, r := range from.Rules {
-		ruleset[r.Path] = name
-	}
-	into.Rules = append(into.Rules, from.Rules...)
-	into.Errors = append(into.Errors, from.Errors...)
-	into.Warnings = append(into.Warnings, from.Warnings...)
-}
+// Rules counts the rules in use now.
+func (d *Detector) Rules() RulesInfo { return d.rules.Load().info }
+
+// RuleProblems lists the rejections and warnings of the rules in use now.
+func (d *Detector) RuleProblems() sigma.ErrorList { return d.rules.Load().problems() }
 
 func ruleInfo(r *sigma.Rule, ruleset string) detection.RuleInfo {
 	version := r.Modified
@@ -117,17 +100,28 @@ func (d *Detector) Process(doc map[string]any) Verdict {
 // Safe for concurrent use.
 func (d *Detector) ProcessAll(doc map[string]any) (Verdict, []Derived) {
 	ev := d.st.before(doc)
-	matched := d.engine.Match(doc)
-	v := Event
-	if len(matched) > 0 {
-		infos := make([]detection.RuleInfo, len(matched))
-		for i, r := range matched {
-			infos[i] = ruleInfo(r, d.ruleset[r.Path])
+	rs := d.rules.Load()
+	matched := rs.engine.Match(doc)
+	var infos []detection.RuleInfo
+	var corr []aggregate.Alert
+	for _, r := range matched {
+		for _, u := range rs.units {
+			if u.c.Refers(r) {
+				corr = append(corr, u.c.Observe(r, doc, ev.t)...)
+			}
 		}
+		if rs.standalone(r) {
+			infos = append(infos, ruleInfo(r, rs.ruleset[r.Path]))
+		}
+	}
+	corr = d.advance(rs, ev.t, corr)
+	v := Event
+	if len(infos) > 0 {
 		detection.MarkAlert(doc, infos)
 		v = Alert
 	}
 	v, derived := d.after(ev, v)
+	derived = append(derived, d.correlationAlerts(rs, corr)...)
 	if v == Alert {
 		d.route(doc, "webshellbeat.alert")
 		return Alert, derived
@@ -159,7 +153,9 @@ func (d *Detector) DetectAll(doc map[string]any) (bool, []map[string]any) {
 func (d *Detector) FlushAlerts() []map[string]any {
 	var out []map[string]any
 	for _, x := range d.Flush() {
-		out = append(out, x.Doc)
+		if x.Verdict == Alert {
+			out = append(out, x.Doc)
+		}
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package processor
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -41,6 +42,10 @@ type Hub struct {
 	// pipeline yet, or connecting failed).
 	dropped int64
 	lookup  func(pid int) (ancestry.Process, bool)
+	// running: the beat runs (Running was called), so libbeat's own signal
+	// handler is in place and SIGHUP can be taken over for rule reloads.
+	running bool
+	sighup  chan os.Signal // non-nil once SIGHUP is taken over
 }
 
 // SetProcLookup gives every webshell detector of the hub, present and
@@ -56,10 +61,12 @@ func (h *Hub) SetProcLookup(fn func(pid int) (ancestry.Process, bool)) {
 }
 
 type sharedDetector struct {
-	det  *detector.Detector
-	refs int
-	stop chan struct{}
-	done chan struct{}
+	det    *detector.Detector
+	refs   int
+	reload bool          // rules.reload.enabled
+	kick   chan struct{} // SIGHUP: reload now
+	stop   chan struct{}
+	wg     sync.WaitGroup // the save and reload loops
 }
 
 // NewHub returns a Hub without a pipeline: until SetPipeline, derived
@@ -136,16 +143,22 @@ func (h *Hub) detector(cfg config.Detection, log *logp.Logger) (*detector.Detect
 	if h.lookup != nil {
 		det.SetProcLookup(h.lookup)
 	}
-	s := &sharedDetector{det: det, refs: 1, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &sharedDetector{det: det, refs: 1, reload: cfg.Rules.Reload.Enabled, kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	h.shared[string(key)] = s
+	s.wg.Add(1)
 	go s.saveLoop(cfg.State.SaveInterval, log)
+	if s.reload {
+		s.wg.Add(1)
+		go s.reloadLoop(cfg.Rules.Reload.Period, log)
+		h.takeSIGHUPLocked(log)
+	}
 	return det, nil
 }
 
 // saveLoop saves the state periodically. The schedule is wall-clock time;
 // everything the state decides is on event time.
 func (s *sharedDetector) saveLoop(every time.Duration, log *logp.Logger) {
-	defer close(s.done)
+	defer s.wg.Done()
 	if every <= 0 {
 		<-s.stop
 		return
@@ -183,7 +196,7 @@ func (h *Hub) release(det *detector.Detector) error {
 		return nil
 	}
 	close(last.stop)
-	<-last.done
+	last.wg.Wait()
 	if err := det.Save(); err != nil {
 		return fmt.Errorf("%s processor: saving state: %w", webshellName, err)
 	}

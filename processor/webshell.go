@@ -46,10 +46,12 @@ func (h *Hub) newWebshell(c *conf.C, log *logp.Logger) (beat.Processor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s processor: %w", webshellName, err)
 	}
-	for _, p := range det.Problems {
+	for _, p := range det.RuleProblems() {
 		log.Warnf("rule not used or loaded with a warning: %v", p)
 	}
-	log.Infof("%d rules loaded (%d problems reported above); detection state in %s", det.Loaded, len(det.Problems), cfg.State.Path)
+	r := det.Rules()
+	log.Infof("%d rules loaded (%d routed), %d correlation rules, %d filter rules (%d problems reported above); detection state in %s; rule reload %s",
+		r.Loaded, r.Routed, r.Correlations, r.Filters, len(det.Problems), cfg.State.Path, reloadText(cfg.Rules.Reload))
 	return &webshellProcessor{det: det, hub: h, log: log}, nil
 }
 
@@ -79,3 +81,13 @@ func (p *webshellProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 func (p *webshellProcessor) Close() error { return p.hub.release(p.det) }
 
 func (p *webshellProcessor) String() string { return webshellName }
+
+func reloadText(r config.Reload) string {
+	switch {
+	case !r.Enabled:
+		return "off"
+	case r.Period <= 0:
+		return "on SIGHUP"
+	}
+	return "on SIGHUP and every " + r.Period.String()
+}
