@@ -33,6 +33,23 @@ func TestUnpack(t *testing.T) {
 		{name: "wrong type", cfg: map[string]any{"rules": map[string]any{"builtin": "maybe"}}, wantErr: "builtin"},
 		{name: "no rules at all", cfg: map[string]any{"rules": map[string]any{"builtin": false}}, wantErr: "no rules.paths"},
 		{name: "bad namespace", cfg: map[string]any{"namespace": "Prod-1"}, wantErr: `namespace: "Prod-1"`},
+		{name: "placeholders and reload", cfg: map[string]any{"rules": map[string]any{
+			"placeholders": map[string]any{"web_users": []string{"www-data", "apache"}, "known_cdcs": []string{"dc1"}},
+			"reload":       map[string]any{"enabled": true, "period": "30s"}}}, check: func(t *testing.T, d Detection) {
+			if len(d.Rules.Placeholders["web_users"]) != 2 || d.Rules.Placeholders["known_cdcs"][0] != "dc1" {
+				t.Errorf("placeholders = %v", d.Rules.Placeholders)
+			}
+			if !d.Rules.Reload.Enabled || d.Rules.Reload.Period != 30*time.Second || !d.Rules.Builtin {
+				t.Errorf("rules = %+v", d.Rules)
+			}
+		}},
+		{name: "reload defaults", cfg: map[string]any{}, check: func(t *testing.T, d Detection) {
+			if d.Rules.Reload.Enabled || d.Rules.Reload.Period != 10*time.Second {
+				t.Errorf("reload = %+v", d.Rules.Reload)
+			}
+		}},
+		{name: "negative reload period", cfg: map[string]any{"rules": map[string]any{"reload": map[string]any{"period": "-1s"}}}, wantErr: "rules.reload.period"},
+		{name: "bad placeholder name", cfg: map[string]any{"rules": map[string]any{"placeholders": map[string]any{"a b": []string{"x"}}}}, wantErr: "rules.placeholders"},
 		{name: "two problems joined", cfg: map[string]any{"namespace": "a-b", "rules": map[string]any{"builtin": false}}, wantErr: "no rules.paths"},
 	}
 	for _, tt := range tests {
