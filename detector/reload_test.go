@@ -275,3 +275,34 @@ func TestReloadConcurrentProcess(t *testing.T) {
 	}
 	t.Logf("old rules %d, new rules %d", seen[0].Load(), seen[1].Load())
 }
+
+// A correlation and a filter in rules.paths may name rules of the built-in
+// pack: the pack and the paths load as one collection.
+func TestPathsNameBuiltinRules(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "corr.yml"), strings.Replace(corr(idCorr, 3), idA, "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a07", 1))
+	write(t, filepath.Join(dir, "filter.yml"), `title: Not the monitoring host
+id: dddddddd-0000-4000-8000-000000000004
+logsource: {product: linux}
+filter:
+  rules: [6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a07]
+  selection:
+    host.name: monitor1
+  condition: not selection
+`)
+	cfg := config.Default()
+	cfg.Rules.Paths = []string{dir}
+	det, err := detector.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ri := det.Rules()
+	if ri.Correlations != 1 || ri.Filters != 1 || ri.Rejected != 0 {
+		t.Fatalf("rules %+v, problems %v", ri, det.Problems)
+	}
+	for _, p := range det.Problems {
+		if !strings.HasPrefix(p.File, "builtin/") && !strings.HasPrefix(p.File, dir) {
+			t.Errorf("problem not at a real file: %v", p)
+		}
+	}
+}
