@@ -64,7 +64,7 @@ func runHunt(stdout, stderr io.Writer, paths []string, format, configFile string
 	// saved state describes another stream.
 	cfg.State = config.State{}
 	if len(rulePaths) > 0 {
-		cfg.Rules = config.Rules{Paths: rulePaths, Pipelines: cfg.Rules.Pipelines}
+		cfg.Rules = config.Rules{Paths: rulePaths, Pipelines: cfg.Rules.Pipelines, Placeholders: cfg.Rules.Placeholders}
 	}
 	det, err := detector.New(cfg)
 	if err != nil {
