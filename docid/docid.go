@@ -8,17 +8,22 @@ package docid
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"webshellbeat/detection"
 )
 
 // Fingerprint returns the id of doc's source record and true, or "" and false
 // when doc carries nothing that identifies its record.
 //
-// The identity is taken from the first of these that doc has, most specific
+// Documents the detector derives (updated copies, correlation, upload and
+// session alerts) are named by what they are (see derived). Otherwise the
+// identity is taken from the first of these that doc has, most specific
 // first:
 //
 //  1. Windows: winlog.channel + winlog.computer_name + winlog.record_id. The
@@ -47,6 +52,9 @@ import (
 // never collide. The id is 27 characters of URL-safe base64 (160 bits of
 // SHA-256).
 func Fingerprint(doc map[string]any) (string, bool) {
+	if id, ok := derived(doc); ok {
+		return id, true
+	}
 	if ch, pc, rec := str(doc, "winlog.channel"), str(doc, "winlog.computer_name"), num(doc, "winlog.record_id"); ch != "" && rec != "" {
 		return hash("winlog", strings.ToLower(ch), strings.ToLower(pc), rec), true
 	}
@@ -62,6 +70,37 @@ func Fingerprint(doc map[string]any) (string, bool) {
 	return "", false
 }
 
+// derived identifies the documents the detector makes rather than reads: an
+// updated copy of a record's document carries that record's identity too, so
+// without this it would take the original's _id and be refused as a
+// duplicate. A copy is named by its original and by what it adds (the
+// request or the processes linked); a correlation, upload or session alert
+// by its rule, time and members. The same copy sent twice gets one id.
+func derived(doc map[string]any) (string, bool) {
+	if orig := str(doc, "webshell.update_of"); orig != "" {
+		return hash("update", orig, canonical(doc, "webshell.request"), canonical(doc, "webshell.processes")), true
+	}
+	switch ds := str(doc, "event.dataset"); ds {
+	case "webshellbeat.correlation", "webshellbeat.session":
+		return hash("derived", ds, str(doc, "webshell.doc_id"), canonical(doc, "rule.id"), timestamp(doc),
+			canonical(doc, "webshell.correlation.events"), str(doc, "webshell.session.id")), true
+	}
+	return "", false
+}
+
+// canonical renders a field as JSON (map keys sorted), "" when absent.
+func canonical(doc map[string]any, key string) string {
+	v, ok := detection.Lookup(doc, key)
+	if !ok {
+		return ""
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
 func hash(kind string, parts ...string) string {
 	h := sha256.New()
 	h.Write([]byte(kind))
@@ -72,36 +111,9 @@ func hash(kind string, parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:20])
 }
 
-// lookup finds a dotted key in nested maps, or as a flat key at any level
-// (libbeat's mapstr.M and decoded JSON use both).
-func lookup(doc map[string]any, key string) (any, bool) {
-	if v, ok := doc[key]; ok {
-		return v, true
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] != '.' {
-			continue
-		}
-		if sub, ok := asMap(doc[key[:i]]); ok {
-			if v, ok := lookup(sub, key[i+1:]); ok {
-				return v, true
-			}
-		}
-	}
-	return nil, false
-}
-
-func asMap(v any) (map[string]any, bool) {
-	if m, ok := v.(map[string]any); ok {
-		return m, true
-	}
-	// Named map types (mapstr.M) without importing libbeat.
-	return mapOf(v)
-}
-
 // str returns a string field ("" when absent or not text; numbers as text).
 func str(doc map[string]any, key string) string {
-	v, ok := lookup(doc, key)
+	v, ok := detection.Lookup(doc, key)
 	if !ok {
 		return ""
 	}
@@ -114,7 +126,7 @@ func str(doc map[string]any, key string) string {
 // num returns an integer field as decimal text: 42, int64(42), 42.0 (JSON)
 // and "42" are all "42", so the id does not depend on how it was decoded.
 func num(doc map[string]any, key string) string {
-	v, ok := lookup(doc, key)
+	v, ok := detection.Lookup(doc, key)
 	if !ok {
 		return ""
 	}

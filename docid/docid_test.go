@@ -88,3 +88,34 @@ func TestFingerprintStable(t *testing.T) {
 		t.Errorf("id recipe changed: %s", id)
 	}
 }
+
+// An updated copy of a record's alert gets an id of its own (the original's
+// would be refused as a duplicate), the same each time it is made; alerts the
+// detector builds from several events are named by rule, time and members.
+func TestDerivedIDs(t *testing.T) {
+	orig := map[string]any{"log": map[string]any{"file": map[string]any{"path": "/var/log/audit/audit.log"}, "offset": 120}}
+	copy1 := map[string]any{"log": orig["log"], "webshell": map[string]any{"update_of": "abc", "request": map[string]any{"url": map[string]any{"original": "/shell.php?cmd=id"}}}}
+	copy2 := map[string]any{"log": orig["log"], "webshell": map[string]any{"update_of": "abc", "request": map[string]any{"url": map[string]any{"original": "/shell.php?cmd=id"}}}}
+	other := map[string]any{"log": orig["log"], "webshell": map[string]any{"update_of": "abc", "request": map[string]any{"url": map[string]any{"original": "/shell.php?cmd=whoami"}}}}
+	id := func(d map[string]any) string {
+		s, ok := Fingerprint(d)
+		if !ok {
+			t.Fatalf("no id for %v", d)
+		}
+		return s
+	}
+	if id(copy1) == id(orig) || id(copy1) != id(copy2) || id(copy1) == id(other) {
+		t.Errorf("update ids: original %s, copy %s, same copy %s, other copy %s", id(orig), id(copy1), id(copy2), id(other))
+	}
+	corr := func(events ...string) map[string]any {
+		var ev []any
+		for _, e := range events {
+			ev = append(ev, map[string]any{"id": e})
+		}
+		return map[string]any{"@timestamp": "2026-11-25T19:02:26Z", "event": map[string]any{"dataset": "webshellbeat.correlation"},
+			"rule": map[string]any{"id": "r1"}, "webshell": map[string]any{"correlation": map[string]any{"events": ev}}}
+	}
+	if id(corr("1", "2")) != id(corr("1", "2")) || id(corr("1", "2")) == id(corr("1", "3")) {
+		t.Errorf("correlation ids do not follow their members")
+	}
+}
