@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
-	"testing/fstest"
 
 	"webshellbeat/config"
 	"webshellbeat/detection/aggregate"
@@ -73,20 +70,14 @@ type loaded struct {
 // in one place may name rules of another (a correlation in /etc/rules over
 // the pack's rules). Paths in rules and diagnostics are the real ones.
 func loadRules(cfg config.Detection) loaded {
-	mfs := fstest.MapFS{}
-	real := map[string]string{} // fs name -> path as the user knows it
+	coll := &sigma.Collection{}
 	ruleset := map[string]string{}
-	var ioErrs sigma.ErrorList
 	var stamp strings.Builder
+	files := 0
 	add := func(realPath string, data []byte, set string) {
-		ext := strings.ToLower(path.Ext(realPath))
-		if ext != ".yml" && ext != ".yaml" {
-			ext = ".yml" // a file named directly loads whatever its extension
-		}
-		name := fmt.Sprintf("%07d%s", len(mfs), ext)
-		mfs[name] = &fstest.MapFile{Data: data}
-		real[name] = realPath
+		coll.Parse(realPath, data)
 		ruleset[realPath] = set
+		files++
 	}
 	if cfg.Rules.Builtin {
 		_ = fs.WalkDir(rules.Builtin, rules.BuiltinRoot, func(p string, d fs.DirEntry, err error) error {
@@ -101,11 +92,11 @@ func loadRules(cfg config.Detection) loaded {
 	}
 	for _, root := range cfg.Rules.Paths {
 		set := filepath.Base(filepath.Clean(root))
-		for _, f := range ruleFiles(root, &ioErrs) {
+		for _, f := range ruleFiles(root, &coll.Errors) {
 			fmt.Fprintf(&stamp, "%s\n", fileStamp(f))
 			data, err := os.ReadFile(f)
 			if err != nil {
-				ioErrs.Add(f, sigma.Pos{Line: 1, Col: 1}, sigma.CodeIO, "%v", err)
+				coll.Errors.Add(f, sigma.Pos{Line: 1, Col: 1}, sigma.CodeIO, "%v", err)
 				continue
 			}
 			add(f, data, set)
@@ -114,29 +105,9 @@ func loadRules(cfg config.Detection) loaded {
 	for _, p := range cfg.Rules.Pipelines {
 		fmt.Fprintf(&stamp, "%s\n", fileStamp(p))
 	}
-	coll := sigma.LoadFS(mfs, ".")
-	fix := func(p string) string {
-		if r, ok := real[p]; ok {
-			return r
-		}
-		return p
-	}
-	for _, r := range slices.Concat(coll.Rules, coll.Correlations, coll.Filters) {
-		r.Path = fix(r.Path)
-	}
-	for _, l := range []sigma.ErrorList{coll.Errors, coll.Warnings} {
-		for _, e := range l {
-			e.File = fix(e.File)
-			e.Msg = fsName.ReplaceAllStringFunc(e.Msg, fix)
-		}
-	}
-	coll.Errors = append(coll.Errors, ioErrs...)
-	coll.Errors.Sort()
-	coll.Warnings.Sort()
-	return loaded{coll: coll, ruleset: ruleset, files: len(mfs), stamp: stamp.String()}
+	coll.Finish()
+	return loaded{coll: coll, ruleset: ruleset, files: files, stamp: stamp.String()}
 }
-
-var fsName = regexp.MustCompile(`\b\d{7}\.ya?ml\b`)
 
 func isRuleFile(name string) bool {
 	ext := strings.ToLower(filepath.Ext(name))

@@ -42,7 +42,7 @@ func FuzzParseRule(f *testing.F) {
 		}
 		c := &Collection{}
 		c.Parse("f.yml", []byte(src))
-		c.finish()
+		c.Finish()
 		lines := len(newSource("f.yml", []byte(src)).lines) // YAML line breaks: \n, \r\n, \r
 		for _, l := range []ErrorList{c.Errors, c.Warnings} {
 			for _, e := range l {

@@ -44,7 +44,7 @@ func LoadPaths(paths ...string) *Collection {
 			c.Parse(f, data)
 		}
 	}
-	c.finish()
+	c.Finish()
 	return c
 }
 
@@ -70,13 +70,15 @@ func LoadFS(fsys fs.FS, root string) *Collection {
 	if err != nil {
 		c.Errors.Add(root, Pos{1, 1}, CodeIO, "%v", err)
 	}
-	c.finish()
+	c.Finish()
 	return c
 }
 
-// finish warns about duplicate ids and names, resolves the references of
-// correlation and filter rules, and sorts the diagnostics.
-func (c *Collection) finish() {
+// Finish warns about duplicate ids and names, resolves the references of
+// correlation and filter rules, and sorts the diagnostics. LoadPaths and
+// LoadFS call it; a caller that gathers files itself calls Parse for each
+// and then Finish once, so that rules of one file may name rules of another.
+func (c *Collection) Finish() {
 	seen := map[string]*Rule{}
 	names := map[string]*Rule{}
 	for _, r := range slices.Concat(c.Rules, c.Correlations) {
