@@ -2,16 +2,14 @@ package accesslog
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+	goldenfile "webshellbeat/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
@@ -34,28 +32,8 @@ func readLines(t testing.TB, path string) []string {
 	return out
 }
 
-func golden(t *testing.T, name string, v any) {
-	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs; got:\n%s", path, got)
-	}
-}
+// golden compares v with testdata/<name>.golden.json (see internal/golden).
+func golden(t *testing.T, name string, v any) { goldenfile.JSON(t, name, v, *update) }
 
 func get(m map[string]any, keys ...string) any {
 	var cur any = m

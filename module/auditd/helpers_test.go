@@ -2,12 +2,10 @@ package auditd
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
-	"path/filepath"
 	"testing"
+	goldenfile "webshellbeat/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
@@ -38,29 +36,8 @@ func joinFile(t testing.TB, path string) ([]Group, *Joiner) {
 	return append(out, j.Flush()...), j
 }
 
-// golden compares v, as indented JSON, with testdata/<name>.golden.json.
-func golden(t *testing.T, name string, v any) {
-	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file; got:\n%s", path, got)
-	}
-}
+// golden compares v with testdata/<name>.golden.json (see internal/golden).
+func golden(t *testing.T, name string, v any) { goldenfile.JSON(t, name, v, *update) }
 
 // get walks a nested map by keys.
 func get(m map[string]any, keys ...string) any {

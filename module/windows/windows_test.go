@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"webshellbeat/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
@@ -108,17 +109,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := canonical(t, r.ECS())
-			golden := filepath.Join("testdata", c.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want := readFile(t, golden)
-			if !bytes.Equal(got, want) {
-				t.Errorf("ECS output differs from %s (run with -update to accept):\n%s", golden, got)
-			}
+			golden.Bytes(t, c.name, canonical(t, r.ECS()), *update)
 		})
 	}
 }
