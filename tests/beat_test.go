@@ -66,40 +66,13 @@ func TestRunMatchesHunt(t *testing.T) {
 	xml := abs(t, "seed/security-4688.xml")
 
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(`webshellbeat.inputs:
-- type: evtx
-  id: evtx
-  paths: [%q]
-  poll_interval: 1s
-- type: auditd
-  id: audit
-  paths: [%q]
-  poll_interval: 1s
-- type: filestream
-  id: apache
-  paths: [%q]
-  prospector.scanner.fingerprint.length: 64
-  processors:
-    - decode_access_log: {format: combined, server: apache}
-- type: filestream
-  id: nginx
-  paths: [%q]
-  prospector.scanner.fingerprint.length: 64
-  processors:
-    - decode_access_log: {format: combined, server: nginx}
-- type: filestream
-  id: xml
-  paths: [%q]
-  prospector.scanner.fingerprint.enabled: false
-  processors:
-    - decode_windows_event: ~
-processors:
+	cfg := sampleInputs(evtx, audit, apache, nginx, xml) + fmt.Sprintf(`processors:
   - webshell: {events: all}
 queue.mem.flush.timeout: 100ms
 output.file: {path: %q, filename: out}
 path.data: %q
 path.logs: %q
-`, evtx, audit, apache, nginx, xml, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
+`, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
 	cfgPath := filepath.Join(dir, "webshellbeat.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -166,6 +139,43 @@ path.logs: %q
 func isDerived(d map[string]any) bool {
 	ds := detection.LookupString(d, "event.dataset")
 	return detection.LookupString(d, "webshell.update_of") != "" || ds == "webshellbeat.correlation" || ds == "webshellbeat.session"
+}
+
+// sampleInputs is the webshellbeat.inputs section that reads the shared
+// samples the way a user would: an .evtx with the evtx input (skipped when
+// evtx is ""), audit.log with the auditd input, the Apache and nginx access
+// logs with filestream and decode_access_log, and event XML with filestream
+// and decode_windows_event.
+func sampleInputs(evtx, audit, apache, nginx, xml string) string {
+	var b strings.Builder
+	b.WriteString("webshellbeat.inputs:\n")
+	if evtx != "" {
+		fmt.Fprintf(&b, "- type: evtx\n  id: evtx\n  paths: [%q]\n  poll_interval: 1s\n", evtx)
+	}
+	fmt.Fprintf(&b, `- type: auditd
+  id: audit
+  paths: [%q]
+  poll_interval: 1s
+- type: filestream
+  id: apache
+  paths: [%q]
+  prospector.scanner.fingerprint.length: 64
+  processors:
+    - decode_access_log: {format: combined, server: apache}
+- type: filestream
+  id: nginx
+  paths: [%q]
+  prospector.scanner.fingerprint.length: 64
+  processors:
+    - decode_access_log: {format: combined, server: nginx}
+- type: filestream
+  id: xml
+  paths: [%q]
+  prospector.scanner.fingerprint.enabled: false
+  processors:
+    - decode_windows_event: ~
+`, audit, apache, nginx, xml)
+	return b.String()
 }
 
 // huntCounts runs hunt's path over the same files.

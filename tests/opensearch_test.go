@@ -147,30 +147,7 @@ func TestOpenSearch(t *testing.T) {
 
 	dir := t.TempDir()
 	httpPort := freePort(t)
-	cfg := fmt.Sprintf(`webshellbeat.inputs:
-- type: auditd
-  id: audit
-  paths: [%q]
-  poll_interval: 1s
-- type: filestream
-  id: apache
-  paths: [%q]
-  prospector.scanner.fingerprint.length: 64
-  processors:
-    - decode_access_log: {format: combined, server: apache}
-- type: filestream
-  id: nginx
-  paths: [%q]
-  prospector.scanner.fingerprint.length: 64
-  processors:
-    - decode_access_log: {format: combined, server: nginx}
-- type: filestream
-  id: xml
-  paths: [%q]
-  prospector.scanner.fingerprint.enabled: false
-  processors:
-    - decode_windows_event: ~
-processors:
+	cfg := sampleInputs("", audit, apache, nginx, xml) + fmt.Sprintf(`processors:
   - add_document_id: ~
   - webshell: {events: all}
 queue.mem.flush.timeout: 100ms
@@ -181,7 +158,7 @@ http.host: 127.0.0.1
 http.port: %d
 path.data: %q
 path.logs: %q
-`, audit, apache, nginx, xml, url, httpPort, filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
+`, url, httpPort, filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
 	cfgPath := filepath.Join(dir, "webshellbeat.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
