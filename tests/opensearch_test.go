@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -300,6 +301,54 @@ path.logs: %q
 			}
 		}
 	}
+
+	// Sessions: as many in OpenSearch as hunt finds, of the same sizes.
+	var huntSessions []string
+	for _, a := range alerts {
+		huntSessions = append(huntSessions, values(a, "webshell.session.id")...)
+	}
+	if len(huntSessions) == 0 {
+		t.Fatal("hunt's alerts carry no webshell.session.id")
+	}
+	status, out = osDo(t, http.MethodPost, url+"/"+alertDS+"/_search", map[string]any{
+		"size": 0, "query": source,
+		"aggs": map[string]any{"s": map[string]any{"terms": map[string]any{"field": "webshell.session.id", "size": 1000}}},
+	})
+	var sagg struct {
+		Aggregations struct {
+			S struct {
+				Buckets []struct {
+					Key      string
+					DocCount int `json:"doc_count"`
+				}
+			}
+		}
+	}
+	if status != http.StatusOK || json.Unmarshal(out, &sagg) != nil {
+		t.Fatalf("session aggregation: %d %s", status, out)
+	}
+	var osSessions []string
+	for _, b := range sagg.Aggregations.S.Buckets {
+		for range b.DocCount {
+			osSessions = append(osSessions, b.Key)
+		}
+	}
+	if got, want := sessionSizes(osSessions), sessionSizes(huntSessions); !slices.Equal(got, want) {
+		t.Errorf("alerts per session: OpenSearch %v, hunt %v", got, want)
+	}
+}
+
+// sessionSizes is the sorted list of alert counts per webshell.session.id:
+// the ids themselves hash the host name, which the beat adds and hunt over
+// files does not know, so sessions are compared by their shape.
+func sessionSizes(ids []string) []int {
+	per := map[string]int{}
+	for _, id := range ids {
+		per[id]++
+	}
+	sizes := slices.Collect(maps.Values(per))
+	slices.Sort(sizes)
+	return sizes
 }
 
 // values returns the string values of a field (one or a list).
