@@ -101,6 +101,10 @@ func runHunt(stdout, stderr io.Writer, paths []string, format, configFile string
 		errorsShown++
 	}
 	st, err := hunt.Run(paths, det, onAlert, onError)
+	if err != nil { // a named path could not be opened: nothing was read
+		fmt.Fprintf(stderr, "hunt: %v\n", err)
+		return exitInput
+	}
 	if format == "table" {
 		printTable(stdout, alerts)
 	} else {
@@ -109,10 +113,6 @@ func runHunt(stdout, stderr io.Writer, paths []string, format, configFile string
 		}
 	}
 	printSummary(stderr, det, st)
-	if err != nil {
-		fmt.Fprintf(stderr, "hunt: %v\n", err)
-		return exitInput
-	}
 	return 0
 }
 
