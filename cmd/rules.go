@@ -12,10 +12,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"webshellbeat/config"
 	"webshellbeat/detection/aggregate"
 	"webshellbeat/detection/engine"
 	"webshellbeat/detection/pipeline"
 	"webshellbeat/detection/sigma"
+	"webshellbeat/detector"
 )
 
 // Exit statuses of "rules check".
@@ -30,7 +32,7 @@ func rulesCommand() *cobra.Command {
 		Use:   "rules",
 		Short: "Work with Sigma rules",
 	}
-	var strict bool
+	var strict, builtin bool
 	var pipelines, placeholders []string
 	check := &cobra.Command{
 		Use:   "check PATH...",
@@ -48,7 +50,7 @@ usage error (a bad flag, no path, a path that does not exist, a bad pipeline
 file).`,
 		Args: cobra.ArbitraryArgs,
 		Run: func(cmd *cobra.Command, args []string) {
-			os.Exit(runRulesCheck(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, strict, pipelines, placeholders...))
+			os.Exit(runRulesCheck(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, checkOptions{strict: strict, builtin: builtin, pipelines: pipelines}, placeholders...))
 		},
 	}
 	// A bad flag is a usage error too (2), not main's generic 1.
@@ -58,6 +60,7 @@ file).`,
 		return err
 	})
 	check.Flags().BoolVar(&strict, "strict", false, "exit 1 when any rule is rejected")
+	check.Flags().BoolVar(&builtin, "builtin", false, "also load webshellbeat's built-in pack, as the beat does, so that correlation and filter rules may name its rules (its rules are counted too)")
 	check.Flags().StringArrayVar(&pipelines, "pipeline", nil, "field-mapping pipeline YAML applied before the built-ins, repeatable")
 	check.Flags().StringArrayVar(&placeholders, "placeholder", nil, "NAME=VALUE: a value of the expand modifier's %NAME% placeholder, repeatable (values of one name add up)")
 	c.AddCommand(check)
@@ -66,7 +69,15 @@ file).`,
 
 // runRulesCheck is "rules check" without os.Exit: it writes the report to
 // stdout, usage errors to stderr, and returns the exit status.
-func runRulesCheck(stdout, stderr io.Writer, paths []string, strict bool, pipelineFiles []string, placeholders ...string) int {
+// checkOptions are the flags of "rules check" besides --placeholder.
+type checkOptions struct {
+	strict    bool     // exit 1 when a rule is rejected
+	builtin   bool     // load the built-in pack beside the paths
+	pipelines []string // extra pipeline files
+}
+
+func runRulesCheck(stdout, stderr io.Writer, paths []string, o checkOptions, placeholders ...string) int {
+	strict, pipelineFiles := o.strict, o.pipelines
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "rules check: at least one rule file or folder is required")
 		return rulesUsage
@@ -103,6 +114,11 @@ func runRulesCheck(stdout, stderr io.Writer, paths []string, strict bool, pipeli
 	}
 
 	coll := sigma.LoadPaths(paths...)
+	if o.builtin {
+		cfg := config.Default()
+		cfg.Rules.Paths = paths
+		coll = detector.LoadRules(cfg)
+	}
 	eng, err := engine.New(coll, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "rules check: %v\n", err)

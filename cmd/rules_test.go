@@ -129,7 +129,7 @@ func TestRulesCheckPlaceholdersCorrelations(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := runRulesCheck(&stdout, &stderr, tt.paths, false, nil, tt.placeholders...)
+			code := runRulesCheck(&stdout, &stderr, tt.paths, checkOptions{}, tt.placeholders...)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, &stdout, &stderr)
 			}
@@ -203,7 +203,7 @@ func TestRulesCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := runRulesCheck(&stdout, &stderr, tt.paths, tt.strict, tt.pipes)
+			code := runRulesCheck(&stdout, &stderr, tt.paths, checkOptions{strict: tt.strict, pipelines: tt.pipes})
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, &stdout, &stderr)
 			}
@@ -252,5 +252,36 @@ func TestRulesCommandWiring(t *testing.T) {
 	}
 	if p, _ := check.Flags().GetStringArray("pipeline"); len(p) != 2 {
 		t.Errorf("--pipeline twice gave %q", p)
+	}
+}
+
+// A user correlation over a rule of the built-in pack: unknown without the
+// pack, loaded with --builtin (as the beat loads it).
+func TestRulesCheckBuiltin(t *testing.T) {
+	dir := writeRules(t, map[string]string{"corr.yml": `title: three recon commands through one web shell
+name: recon_burst
+correlation:
+  type: event_count
+  rules:
+    - 6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a07
+  group-by:
+    - host.name
+  timespan: 10s
+  condition:
+    gte: 3
+level: high
+`})
+	for _, tt := range []struct {
+		builtin bool
+		want    string
+	}{
+		{false, "unknown-rule"},
+		{true, "correlation rules loaded: 1"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := runRulesCheck(&stdout, &stderr, []string{dir}, checkOptions{builtin: tt.builtin})
+		if code != 0 || !strings.Contains(stdout.String(), tt.want) {
+			t.Errorf("builtin=%v: code %d, stdout lacks %q:\n%s%s", tt.builtin, code, tt.want, stdout.String(), stderr.String())
+		}
 	}
 }

@@ -65,6 +65,11 @@ type loaded struct {
 	stamp   string
 }
 
+// LoadRules loads the rules cfg names as the detector does (the built-in
+// pack when enabled, and every file under cfg.Rules.Paths, as one
+// collection), for tools that report on them ("rules check --builtin").
+func LoadRules(cfg config.Detection) *sigma.Collection { return loadRules(cfg).coll }
+
 // loadRules reads the built-in pack (when enabled) and every file under
 // cfg.Rules.Paths as one collection, so that correlation and filter rules
 // in one place may name rules of another (a correlation in /etc/rules over
