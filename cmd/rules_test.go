@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"webshellbeat/internal/testfiles"
 )
 
 const seedDir = "../../shared/data/seed"
@@ -46,16 +47,7 @@ detection:
   condition: selection
 `
 
-func writeRules(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+func writeRules(t *testing.T, files map[string]string) string { return testfiles.Dir(t, files) }
 
 // expandRule needs the placeholder web_users; corrRule counts goodRule's
 // matches; filterRule tunes goodRule.

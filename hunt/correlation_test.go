@@ -1,10 +1,9 @@
 package hunt_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
+	"webshellbeat/internal/testfiles"
 
 	"webshellbeat/config"
 	"webshellbeat/detection"
@@ -44,16 +43,7 @@ correlation:
 level: high
 `
 
-func writeRules(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+func writeRules(t *testing.T, files map[string]string) string { return testfiles.Dir(t, files) }
 
 // A hunt with a base rule and an event_count correlation over it: the
 // correlation alert is an alert document (rule.*, threat.*, severity of the

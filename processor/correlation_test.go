@@ -2,10 +2,9 @@ package processor
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
+	"webshellbeat/internal/testfiles"
 
 	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/beats/v7/libbeat/beat/events"
@@ -38,16 +37,7 @@ correlation:
 level: critical
 `
 
-func ruleDir(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+func ruleDir(t *testing.T, files map[string]string) string { return testfiles.Dir(t, files) }
 
 func reconEvent(at time.Time, host, name string, seq int) *beat.Event {
 	return &beat.Event{Timestamp: at, Fields: mapstr.M{
