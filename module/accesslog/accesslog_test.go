@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"webshellbeat/detection"
 	goldenfile "webshellbeat/internal/golden"
 )
 
@@ -36,15 +37,8 @@ func readLines(t testing.TB, path string) []string {
 func golden(t *testing.T, name string, v any) { goldenfile.JSON(t, name, v, *update) }
 
 func get(m map[string]any, keys ...string) any {
-	var cur any = m
-	for _, k := range keys {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = mm[k]
-	}
-	return cur
+	v, _ := detection.Lookup(m, strings.Join(keys, "."))
+	return v
 }
 
 func TestGolden(t *testing.T) {

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"flag"
 	"os"
+	"strings"
 	"testing"
+	"webshellbeat/detection"
 	goldenfile "webshellbeat/internal/golden"
 )
 
@@ -41,13 +43,6 @@ func golden(t *testing.T, name string, v any) { goldenfile.JSON(t, name, v, *upd
 
 // get walks a nested map by keys.
 func get(m map[string]any, keys ...string) any {
-	var cur any = m
-	for _, k := range keys {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = mm[k]
-	}
-	return cur
+	v, _ := detection.Lookup(m, strings.Join(keys, "."))
+	return v
 }
