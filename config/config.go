@@ -175,6 +175,18 @@ func Default() Detection {
 // so that a misspelt option is not silently ignored.
 var allowed = []string{"rules", "events", "namespace", "when", "ancestry", "correlation", "sessions", "exceptions", "baseline", "state"}
 
+// UnknownKeys reports every key of c that is not in allowed, naming the
+// accepted ones, so that a misspelt option is an error rather than ignored.
+func UnknownKeys(c *conf.C, allowed []string) []error {
+	var errs []error
+	for _, k := range c.GetFields() {
+		if !slices.Contains(allowed, k) {
+			errs = append(errs, fmt.Errorf("unknown option %q (accepted: %s)", k, strings.Join(allowed, ", ")))
+		}
+	}
+	return errs
+}
+
 // Unpack reads a Detection from c over the defaults, rejects unknown keys and
 // validates the result.
 func Unpack(c *conf.C) (Detection, error) {
@@ -182,12 +194,7 @@ func Unpack(c *conf.C) (Detection, error) {
 	if c == nil {
 		return d, nil
 	}
-	var errs []error
-	for _, k := range c.GetFields() {
-		if !slices.Contains(allowed, k) {
-			errs = append(errs, fmt.Errorf("unknown option %q (accepted: %s)", k, strings.Join(allowed, ", ")))
-		}
-	}
+	errs := UnknownKeys(c, allowed)
 	// ucfg merges a list into the default list element by element; a list
 	// given in the configuration must replace the default instead.
 	d.Ancestry.WebServers, d.Ancestry.WebAccounts = nil, nil

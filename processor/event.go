@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"webshellbeat/config"
 
 	"github.com/elastic/beats/v7/libbeat/beat"
 	conf "github.com/elastic/elastic-agent-libs/config"
@@ -60,16 +61,7 @@ type decodeConfig struct {
 }
 
 func unpackStrict(c *conf.C, allowed []string, into any) error {
-	var errs []error
-	for _, k := range c.GetFields() {
-		ok := false
-		for _, a := range allowed {
-			ok = ok || a == k
-		}
-		if !ok {
-			errs = append(errs, fmt.Errorf("unknown option %q (accepted: %v)", k, allowed))
-		}
-	}
+	errs := config.UnknownKeys(c, allowed)
 	if err := c.Unpack(into); err != nil {
 		errs = append(errs, err)
 	}
