@@ -5,9 +5,12 @@
 package compile
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
-	"strings"
+	"unicode"
+	"unicode/utf8"
+	"unsafe"
 
 	"webshellbeat/detection"
 )
@@ -46,8 +49,10 @@ type fieldVal struct {
 }
 
 // Event is one document being evaluated, with caches of resolved fields.
-// An Event is not safe for concurrent use; reuse it (Reset) to save
-// allocations.
+// The string forms it computes (lowered values, formatted numbers) live in
+// an arena that Reset recycles, so evaluating an event allocates nothing
+// once the arena has grown to the size of the largest event. An Event is
+// not safe for concurrent use; reuse it (Reset).
 type Event struct {
 	doc    map[string]any
 	fields *Fields
@@ -56,6 +61,8 @@ type Event struct {
 	kwGen  uint32
 	kw     []string // every scalar of the document, for keyword searches
 	kwLow  []string
+	arena  []byte
+	hits   []int32 // LitIndex scratch of matchMulti
 }
 
 // NewEvent returns an Event for rules compiled with fields.
@@ -63,9 +70,11 @@ func NewEvent(fields *Fields) *Event {
 	return &Event{fields: fields, cache: make([]fieldVal, fields.Len())}
 }
 
-// Reset points the event at a new document and drops the caches.
+// Reset points the event at a new document and drops the caches. Strings
+// from the previous document's arena must no longer be in use.
 func (e *Event) Reset(doc map[string]any) {
 	e.doc = doc
+	e.arena = e.arena[:0]
 	e.gen++
 	if e.gen == 0 { // wrapped: make sure no stale entry looks current
 		clear(e.cache)
@@ -97,7 +106,7 @@ func (e *Event) resolve(id int) *fieldVal {
 	fv.present = ok && v != nil
 	fv.raw = v
 	if fv.present {
-		fv.strs = appendStrings(fv.strs, v)
+		fv.strs = e.appendStrings(fv.strs, v)
 	}
 	return fv
 }
@@ -106,14 +115,14 @@ func (e *Event) resolve(id int) *fieldVal {
 func (e *Event) lower(fv *fieldVal) []string {
 	if fv.lowGen != e.gen {
 		fv.lowGen = e.gen
-		fv.lows = lowerAll(fv.lows[:0], fv.strs)
+		fv.lows = e.lowerAll(fv.lows[:0], fv.strs)
 	}
 	return fv.lows
 }
 
-func lowerAll(dst, src []string) []string {
+func (e *Event) lowerAll(dst, src []string) []string {
 	for _, s := range src {
-		dst = append(dst, strings.ToLower(s))
+		dst = append(dst, e.lowerString(s))
 	}
 	return dst
 }
@@ -123,35 +132,45 @@ func lowerAll(dst, src []string) []string {
 func (e *Event) keywords(cased bool) []string {
 	if e.kwGen != e.gen {
 		e.kwGen = e.gen
-		e.kw = walkStrings(e.kw[:0], e.doc)
-		e.kwLow = lowerAll(e.kwLow[:0], e.kw)
+		e.kw = e.walkStrings(e.kw[:0], e.doc)
+		e.kwLow = e.kwLow[:0]
 	}
 	if cased {
 		return e.kw
 	}
+	if len(e.kwLow) == 0 && len(e.kw) > 0 {
+		e.kwLow = e.lowerAll(e.kwLow, e.kw)
+	}
 	return e.kwLow
 }
 
-func walkStrings(dst []string, v any) []string {
-	if m, ok := detection.AsMap(v); ok {
-		for _, x := range m {
-			dst = walkStrings(dst, x)
+func (e *Event) walkStrings(dst []string, v any) []string {
+	switch x := v.(type) {
+	case map[string]any:
+		for _, y := range x {
+			dst = e.walkStrings(dst, y)
 		}
 		return dst
-	}
-	if l, ok := v.([]any); ok {
-		for _, x := range l {
-			dst = walkStrings(dst, x)
+	case []any:
+		for _, y := range x {
+			dst = e.walkStrings(dst, y)
 		}
 		return dst
+	case string:
+		return append(dst, x)
+	case []string:
+		return append(dst, x...)
 	}
-	return appendStrings(dst, v)
+	if m, ok := detection.AsMap(v); ok { // named map types (mapstr.M)
+		return e.walkStrings(dst, m)
+	}
+	return e.appendStrings(dst, v)
 }
 
 // appendStrings appends the string forms of a scalar or of each scalar of an
 // array: Sigma compares numbers and booleans as text, and an array matches
 // when any element does.
-func appendStrings(dst []string, v any) []string {
+func (e *Event) appendStrings(dst []string, v any) []string {
 	switch x := v.(type) {
 	case string:
 		return append(dst, x)
@@ -159,16 +178,141 @@ func appendStrings(dst []string, v any) []string {
 		return append(dst, x...)
 	case []any:
 		for _, el := range x {
-			if s, ok := scalarString(el); ok {
+			if s, ok := e.scalarString(el); ok {
 				dst = append(dst, s)
 			}
 		}
 		return dst
 	}
-	if s, ok := scalarString(v); ok {
+	if s, ok := e.scalarString(v); ok {
 		dst = append(dst, s)
 	}
 	return dst
+}
+
+// scalarString formats numbers and booleans into the arena.
+func (e *Event) scalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case bool:
+		return strconv.FormatBool(x), true // constant strings: no allocation
+	case int:
+		return e.format(strconv.AppendInt(e.spare(), int64(x), 10)), true
+	case int64:
+		return e.format(strconv.AppendInt(e.spare(), x, 10)), true
+	case int32:
+		return e.format(strconv.AppendInt(e.spare(), int64(x), 10)), true
+	case uint64:
+		return e.format(strconv.AppendUint(e.spare(), x, 10)), true
+	case uint32:
+		return e.format(strconv.AppendUint(e.spare(), uint64(x), 10)), true
+	case float64:
+		return e.format(strconv.AppendFloat(e.spare(), x, 'f', -1, 64)), true
+	}
+	return scalarString(v)
+}
+
+// spare returns the free end of the arena, with room for any number.
+func (e *Event) spare() []byte {
+	e.reserve(32)
+	return e.arena[len(e.arena):]
+}
+
+// format claims the bytes that strconv appended to spare(): they are in
+// place unless they outgrew the free space (a float's long form), in which
+// case strconv allocated them elsewhere.
+func (e *Event) format(b []byte) string {
+	if len(b) <= cap(e.arena)-len(e.arena) {
+		e.arena = e.arena[:len(e.arena)+len(b)]
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// reserve makes room for n more bytes. A full arena is replaced, not
+// grown: strings already handed out keep pointing into the old one.
+func (e *Event) reserve(n int) {
+	if cap(e.arena)-len(e.arena) >= n {
+		return
+	}
+	e.arena = make([]byte, 0, max(2*cap(e.arena), n, 4096))
+}
+
+// lowerString returns s lowered like strings.ToLower: s itself when it has
+// no uppercase letter, else a copy in the arena. ASCII text is tested and
+// lowered eight bytes at a time.
+func (e *Event) lowerString(s string) string {
+	upper, ascii := classify(s)
+	if ascii && !upper {
+		return s
+	}
+	start := len(e.arena)
+	if ascii {
+		e.arena = appendLowerASCII(e.arena, s)
+	} else {
+		for _, r := range s {
+			e.arena = utf8.AppendRune(e.arena, unicode.ToLower(r))
+		}
+	}
+	b := e.arena[start:]
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+const (
+	ones8 = 0x0101010101010101
+	high8 = 0x8080808080808080
+)
+
+// upperMask has 0x80 in each byte of w (all ASCII) that is 'A'..'Z': the
+// first sum sets the high bit from 'A' up, the second from '['.
+func upperMask(w uint64) uint64 {
+	return (w + ones8*(0x80-'A')) &^ (w + ones8*(0x80-'Z'-1)) & high8
+}
+
+// classify reports whether s has an ASCII uppercase letter and whether it
+// is all ASCII.
+func classify(s string) (upper, ascii bool) {
+	i := 0
+	var acc, up uint64
+	for ; i+8 <= len(s); i += 8 {
+		w := load64(s, i)
+		acc |= w
+		up |= upperMask(w) // meaningless for non-ASCII words, not used then
+	}
+	if acc&high8 != 0 {
+		return true, false
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return true, false
+		}
+		if 'A' <= c && c <= 'Z' {
+			up = 1
+		}
+	}
+	return up != 0, true
+}
+
+func appendLowerASCII(dst []byte, s string) []byte {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := load64(s, i)
+		dst = binary.LittleEndian.AppendUint64(dst, w|upperMask(w)>>2)
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// load64 reads 8 bytes of s from i, little-endian, in one load.
+func load64(s string, i int) uint64 {
+	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
 }
 
 func scalarString(v any) (string, bool) {

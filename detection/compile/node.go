@@ -154,7 +154,7 @@ func (n *fieldNode) eval(e *Event) bool {
 			vals = e.lower(fv)
 		}
 		if n.multi != nil {
-			ok = matchMulti(n.multi, n.strs, vals)
+			ok = matchMulti(e, n.multi, n.strs, vals)
 		} else {
 			ok = matchStrings(n.strs, vals, n.all)
 		}
@@ -283,7 +283,7 @@ type keywordNode struct {
 
 func (n *keywordNode) eval(e *Event) bool {
 	if n.multi != nil {
-		return matchMulti(n.multi, n.strs, e.keywords(n.cased))
+		return matchMulti(e, n.multi, n.strs, e.keywords(n.cased))
 	}
 	return matchStrings(n.strs, e.keywords(n.cased), n.all)
 }

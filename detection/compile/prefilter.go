@@ -7,8 +7,9 @@ import (
 )
 
 // Atom is one piece of a rule's necessary condition: some value of the field
-// (ids: the field, then its fallbacks, resolved as the rule resolves them)
-// contains Lit. Lit is lowered unless Cased.
+// (ids: the field, then its fallbacks, resolved as the rule resolves them;
+// nil for any value of the event, as keyword searches read) contains Lit.
+// Lit is lowered unless Cased.
 type Atom struct {
 	IDs   []int
 	Lit   string
@@ -82,9 +83,14 @@ func prefilter(n node) ([]Atom, bool) {
 		}
 		return unionOf(n.terms)
 	case *fieldNode:
-		return fieldAtoms(n)
+		if n.kind != kindString || n.neq || n.matchNull {
+			return nil, false
+		}
+		return stringAtoms(n.strs, n.all, n.cased, n.ids)
+	case *keywordNode:
+		return stringAtoms(n.strs, n.all, n.cased, nil)
 	}
-	return nil, false // notNode, keywordNode and anything new
+	return nil, false // notNode, non-string tests and anything new
 }
 
 // bestOf: every term of an AND must hold, so any one term's atoms are
@@ -132,30 +138,31 @@ func shortest(atoms []Atom) int {
 	return m
 }
 
-// fieldAtoms: a string field test holds only if one of its patterns does,
-// and each pattern needs its literal text somewhere in the value. With
-// "all", every pattern must hold, so one of them (the longest) is enough.
-func fieldAtoms(n *fieldNode) ([]Atom, bool) {
-	if n.kind != kindString || n.neq || n.matchNull || len(n.strs) == 0 {
+// stringAtoms: a string test holds only if one of its patterns does, and
+// each pattern needs its literal text somewhere in the value. With "all",
+// every pattern must hold, so one of them (the longest) is enough. ids is
+// nil for a keyword search (any value of the event).
+func stringAtoms(strs []strMatch, all, cased bool, ids []int) ([]Atom, bool) {
+	if len(strs) == 0 {
 		return nil, false
 	}
 	var out []Atom
-	for i := range n.strs {
-		if n.strs[i].kind == mRegex {
-			atoms, ok := regexAtoms(n.strs[i].re.String(), n.cased, n.ids)
+	for i := range strs {
+		if strs[i].kind == mRegex {
+			atoms, ok := regexAtoms(strs[i].re.String(), cased, ids)
 			if !ok {
 				return nil, false
 			}
 			out = append(out, atoms...)
 			continue
 		}
-		lit, ok := n.strs[i].literal()
+		lit, ok := strs[i].literal()
 		if !ok {
 			return nil, false
 		}
-		out = append(out, Atom{IDs: n.ids, Lit: lit, Cased: n.cased})
+		out = append(out, Atom{IDs: ids, Lit: lit, Cased: cased})
 	}
-	if n.all {
+	if all {
 		longest := out[0]
 		for _, a := range out[1:] {
 			if len(a.Lit) > len(longest.Lit) {
@@ -257,8 +264,12 @@ func shortestLit(lits []regexLit) int {
 }
 
 // Values returns the string forms of the field ids resolves to (the first
-// present of them), lowered unless cased: what the rule's matchers see.
+// present of them), or of every value of the event for nil ids, lowered
+// unless cased: what the rule's matchers see. They are valid until Reset.
 func (e *Event) Values(ids []int, cased bool) []string {
+	if ids == nil {
+		return e.keywords(cased)
+	}
 	fv := e.field(ids)
 	if !fv.present {
 		return nil
@@ -268,57 +279,3 @@ func (e *Event) Values(ids []int, cased bool) []string {
 	}
 	return e.lower(fv)
 }
-
-// LitIndex finds which of many literals occur in a string. Literals of four
-// bytes or more are found through their first four bytes (a hash filter,
-// then a map); shorter ones are searched one by one. Immutable after Build.
-type LitIndex struct {
-	lits  []string
-	bloom [1 << 10]uint64 // 2^16 bits over hashed 4-grams
-	grams map[uint32][]int32
-	short []int32
-}
-
-// NewLitIndex indexes lits; hits are reported by position in lits.
-func NewLitIndex(lits []string) *LitIndex {
-	x := &LitIndex{lits: lits, grams: map[uint32][]int32{}}
-	for i, l := range lits {
-		if len(l) < 4 {
-			x.short = append(x.short, int32(i))
-			continue
-		}
-		g := gram(l)
-		x.grams[g] = append(x.grams[g], int32(i))
-		h := gramHash(g)
-		x.bloom[h>>6] |= 1 << (h & 63)
-	}
-	return x
-}
-
-// Scan calls hit for each literal found in s (a literal may be reported more
-// than once).
-func (x *LitIndex) Scan(s string, hit func(lit int32)) {
-	for i := 0; i+4 <= len(s); i++ {
-		g := gram(s[i:])
-		h := gramHash(g)
-		if x.bloom[h>>6]&(1<<(h&63)) == 0 {
-			continue
-		}
-		for _, li := range x.grams[g] {
-			if strings.HasPrefix(s[i:], x.lits[li]) {
-				hit(li)
-			}
-		}
-	}
-	for _, li := range x.short {
-		if strings.Contains(s, x.lits[li]) {
-			hit(li)
-		}
-	}
-}
-
-func gram(s string) uint32 {
-	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
-}
-
-func gramHash(g uint32) uint32 { return (g * 2654435761) >> 16 }

@@ -169,16 +169,13 @@ func newMultiMatch(ms []strMatch, all bool) *LitIndex {
 // matchMulti: a value matches when a pattern whose literal occurs in it
 // accepts it (the literal is the whole pattern text, so the index misses no
 // match; exact, prefix and suffix patterns are then checked in place).
-func matchMulti(idx *LitIndex, ms []strMatch, vals []string) bool {
+func matchMulti(e *Event, idx *LitIndex, ms []strMatch, vals []string) bool {
 	for _, v := range vals {
-		found := false
-		idx.Scan(v, func(li int32) {
-			if !found && ms[li].match(v) {
-				found = true
+		e.hits = idx.AppendHits(e.hits[:0], v)
+		for _, li := range e.hits {
+			if ms[li].match(v) {
+				return true
 			}
-		})
-		if found {
-			return true
 		}
 	}
 	return false

@@ -96,29 +96,26 @@ func fieldKey(ids []int, cased bool) string {
 // words is the scratch a bucket needs: rule marks, then second-clause marks.
 func (b *bucket) words() int { return len(b.always) + (b.clauses+63)/64 }
 
-// appendMatches evaluates the candidate rules of ev; scratch holds at least
-// b.words() words.
-func (b *bucket) appendMatches(dst []*sigma.Rule, ev *compile.Event, scratch []uint64) []*sigma.Rule {
-	marks := scratch[:len(b.always)]
-	seconds := scratch[len(b.always):b.words()]
+// appendMatches evaluates the candidate rules of ev; sc.marks holds at
+// least b.words() words.
+func (b *bucket) appendMatches(dst []*sigma.Rule, ev *compile.Event, sc *scratch) []*sigma.Rule {
+	marks := sc.marks[:len(b.always)]
+	seconds := sc.marks[len(b.always):b.words()]
 	copy(marks, b.always)
 	clear(seconds)
-	hit := func(g *atomGroup) func(int32) {
-		return func(li int32) {
-			for _, o := range g.owners[li] {
-				if o >= 0 {
-					marks[o/64] |= 1 << (o % 64)
-				} else {
-					c := -1 - o
-					seconds[c/64] |= 1 << (c % 64)
+	for _, g := range b.groups {
+		for _, v := range ev.Values(g.ids, g.cased) {
+			sc.hits = g.index.AppendHits(sc.hits[:0], v)
+			for _, li := range sc.hits {
+				for _, o := range g.owners[li] {
+					if o >= 0 {
+						marks[o/64] |= 1 << (o % 64)
+					} else {
+						c := -1 - o
+						seconds[c/64] |= 1 << (c % 64)
+					}
 				}
 			}
-		}
-	}
-	for _, g := range b.groups {
-		h := hit(g)
-		for _, v := range ev.Values(g.ids, g.cased) {
-			g.index.Scan(v, h)
 		}
 	}
 	for w, word := range marks {

@@ -170,7 +170,7 @@ func (e *Engine) AppendMatches(dst []*sigma.Rule, doc map[string]any) []*sigma.R
 		if e.fullScan {
 			dst = b.appendAll(dst, sc.ev)
 		} else {
-			dst = b.appendMatches(dst, sc.ev, sc.marks)
+			dst = b.appendMatches(dst, sc.ev, sc)
 		}
 	}
 	sc.ev.Reset(nil) // drop the reference to doc while pooled
@@ -178,9 +178,10 @@ func (e *Engine) AppendMatches(dst []*sigma.Rule, doc map[string]any) []*sigma.R
 	return dst
 }
 
-// scratch is the per-goroutine state of a match: the event's field cache and
-// the candidate bitset of the prefilter.
+// scratch is the per-goroutine state of a match: the event's field cache,
+// the candidate bitset of the prefilter and the literal hits of one value.
 type scratch struct {
 	ev    *compile.Event
 	marks []uint64
+	hits  []int32
 }

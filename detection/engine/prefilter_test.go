@@ -63,7 +63,11 @@ func literalDoc(rng *rand.Rand, rt route, b *bucket, e *Engine) map[string]any {
 		case 2:
 			val = lit + " /c x"
 		}
-		detection.Put(doc, e.fields.Path(g.ids[0]), val)
+		field := "message" // a keyword search reads every field
+		if g.ids != nil {
+			field = e.fields.Path(g.ids[0])
+		}
+		detection.Put(doc, field, val)
 	}
 	return doc
 }

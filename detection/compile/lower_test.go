@@ -1,0 +1,34 @@
+package compile
+
+import (
+	"strings"
+	"testing"
+)
+
+// lowerString must agree with strings.ToLower on ASCII, mixed and
+// non-ASCII text, at every length around the 8-byte word boundary.
+func TestLowerStringMatchesToLower(t *testing.T) {
+	e := NewEvent(NewFields())
+	inputs := []string{"", "a", "Z", "@[`{", "C:\\Windows\\System32\\CMD.EXE", "already lower text here",
+		"Microsoft® Windows® Operating System", "ÀÉÎ KELVIN \u212a İstanbul", "\xff\xfeA broken UTF-8"}
+	for _, base := range inputs {
+		for n := 0; n <= len(base); n++ {
+			s := base[:n]
+			if got, want := e.lowerString(s), strings.ToLower(s); got != want {
+				t.Errorf("lowerString(%q) = %q, want %q", s, got, want)
+			}
+		}
+	}
+}
+
+func FuzzLowerString(f *testing.F) {
+	f.Add("C:\\Windows\\System32\\CMD.EXE /C WHOAMI")
+	f.Add("Microsoft® Windows®")
+	e := NewEvent(NewFields())
+	f.Fuzz(func(t *testing.T, s string) {
+		e.Reset(nil)
+		if got, want := e.lowerString(s), strings.ToLower(s); got != want {
+			t.Errorf("lowerString(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
