@@ -11,27 +11,71 @@ import (
 func Apply(r *sigma.Rule, ps ...*Pipeline) *sigma.Rule {
 	out := *r
 	out.Detection = copyDetection(r.Detection)
-	// A field renamed once is final: the catch-all prefix must not turn a
-	// mapped name without a dot ("tags") into auditd.data.tags.
-	done := map[*sigma.FieldMatch]bool{}
-	for _, p := range ps {
-		for i := range p.Transformations {
-			t := &p.Transformations[i]
-			if !t.applies(r.Logsource) {
-				continue
-			}
-			for _, s := range out.Detection.Searches {
-				for _, alt := range s.Alternatives {
-					for _, f := range alt {
-						if !done[f] {
-							done[f] = t.rename(f)
-						}
-					}
-				}
+	for _, s := range out.Detection.Searches {
+		for _, alt := range s.Alternatives {
+			for _, f := range alt {
+				renameField(f, r.Logsource, ps)
 			}
 		}
 	}
 	return &out
+}
+
+// renameField runs f through the transformations that apply to ls, in
+// order, until one renames it. A field renamed once is final: the
+// catch-all prefix must not turn a mapped name without a dot ("tags") into
+// auditd.data.tags.
+func renameField(f *sigma.FieldMatch, ls sigma.Logsource, ps []*Pipeline) {
+	for _, p := range ps {
+		for i := range p.Transformations {
+			t := &p.Transformations[i]
+			if t.applies(ls) && t.rename(f) {
+				return
+			}
+		}
+	}
+}
+
+// ApplyCorrelation returns a copy of the correlation rule r with
+// Correlation.Reads set: for each rule it names, the event fields that its
+// group-by (aliases resolved for that rule) and condition field read in
+// that rule's events, renamed by the pipelines as that rule's own fields
+// are. A correlation has no logsource of its own, so one name may map
+// differently per rule (User is winlog.event_data.User for Sysmon rules and
+// user.name for Linux ones). lookup finds a rule by id or name
+// (Collection.Lookup). A named correlation (chaining), or a rule lookup
+// does not find, keeps the names as written: the events of a chained
+// correlation carry its group-by names. r itself is not modified.
+func ApplyCorrelation(r *sigma.Rule, lookup func(ref string) *sigma.Rule, ps ...*Pipeline) *sigma.Rule {
+	cs := *r.Correlation
+	cs.Reads = make([]sigma.CorrReads, len(cs.Rules))
+	for i, ref := range cs.Rules {
+		rd := cs.WrittenReads(i)
+		if base := lookup(ref); base != nil && base.Kind == sigma.KindDetection {
+			rd = mapReads(rd, base.Logsource, ps)
+		}
+		cs.Reads[i] = rd
+	}
+	out := *r
+	out.Correlation = &cs
+	return &out
+}
+
+// mapReads renames the written fields of rd as the pipelines rename the
+// fields of a rule of logsource ls.
+func mapReads(rd sigma.CorrReads, ls sigma.Logsource, ps []*Pipeline) sigma.CorrReads {
+	name := func(written []string) []string {
+		f := &sigma.FieldMatch{Field: written[0]}
+		renameField(f, ls, ps)
+		return append([]string{f.Field}, f.Fallbacks...)
+	}
+	for j, g := range rd.GroupBy {
+		rd.GroupBy[j] = name(g)
+	}
+	if rd.Field != nil {
+		rd.Field = name(rd.Field)
+	}
+	return rd
 }
 
 func copyDetection(d sigma.Detection) sigma.Detection {

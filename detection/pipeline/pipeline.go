@@ -156,6 +156,19 @@ func Builtin() ([]*Pipeline, error) {
 	return out, nil
 }
 
+// WithBuiltin returns ps and the built-in pipelines in the order they run
+// (Sort), so that detection and correlation rules can be renamed by one
+// list.
+func WithBuiltin(ps []*Pipeline) ([]*Pipeline, error) {
+	builtin, err := Builtin()
+	if err != nil {
+		return nil, fmt.Errorf("built-in pipelines: %w", err)
+	}
+	out := append(append([]*Pipeline(nil), ps...), builtin...)
+	Sort(out)
+	return out, nil
+}
+
 // Sort orders pipelines by priority, keeping the given order among equals.
 func Sort(ps []*Pipeline) {
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Priority < ps[j].Priority })

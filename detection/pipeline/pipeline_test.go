@@ -119,3 +119,100 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
+
+const corrRules = `title: sysmon process
+name: win_proc
+logsource: {product: windows, category: process_creation}
+detection: {s: {Image|endswith: '\cmd.exe'}, condition: s}
+---
+title: linux process
+name: lin_proc
+logsource: {product: linux, category: process_creation}
+detection: {s: {Image|endswith: /sh}, condition: s}
+---
+title: logon
+name: win_logon
+logsource: {product: windows, service: security}
+detection: {s: {EventID: 4624}, condition: s}
+---
+title: chained
+name: sub
+correlation: {type: event_count, rules: [lin_proc], group-by: [User], timespan: 1m, condition: {gte: 2}}
+---
+title: across products
+correlation:
+    type: value_count
+    rules: [win_proc, lin_proc, win_logon, sub]
+    group-by: [who, Image]
+    timespan: 1m
+    condition: {field: CommandLine, gte: 2}
+    aliases:
+        who: {win_proc: User, lin_proc: User, win_logon: SubjectUserName}
+`
+
+// reads renders, per rule of the correlation, "rule: group-by fields; field",
+// with fallbacks after "|".
+func reads(cs *sigma.Correlation) []string {
+	var out []string
+	for i, ref := range cs.Rules {
+		rd := cs.ReadsFor(i)
+		var gs []string
+		for _, g := range rd.GroupBy {
+			gs = append(gs, strings.Join(g, "|"))
+		}
+		out = append(out, ref+": "+strings.Join(gs, " ")+"; "+strings.Join(rd.Field, "|"))
+	}
+	return out
+}
+
+// A correlation's names are mapped per rule it names, by that rule's
+// logsource: User is winlog.event_data.User for Sysmon and user.name for
+// Linux; an alias maps each rule's own field; a chained correlation's
+// events carry the names as written.
+func TestApplyCorrelation(t *testing.T) {
+	c := &sigma.Collection{}
+	c.Parse("c.yml", []byte(corrRules))
+	c.Finish()
+	if len(c.Errors) > 0 || len(c.Correlations) != 2 {
+		t.Fatalf("errors %v", c.Errors)
+	}
+	r := c.Correlations[1]
+	out := ApplyCorrelation(r, c.Lookup, builtin(t)...)
+	want := []string{
+		"win_proc: winlog.event_data.User process.executable; process.command_line",
+		"lin_proc: user.name process.executable; process.command_line",
+		"win_logon: user.name|winlog.event_data.SubjectUserName process.executable; process.command_line",
+		"sub: who Image; CommandLine",
+	}
+	if got := reads(out.Correlation); !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if r.Correlation.Reads != nil || !slices.Equal(out.Correlation.GroupBy, []string{"who", "Image"}) || out.Correlation.Field != "CommandLine" {
+		t.Errorf("input modified or written names lost: %+v", out.Correlation)
+	}
+}
+
+// A user pipeline conditioned on a logsource renames the field for the
+// correlation's rules of that logsource only, before the built-ins.
+func TestApplyCorrelationUserPipeline(t *testing.T) {
+	user, err := Parse("user.yml", []byte(`transformations:
+  - type: field_name_mapping
+    mapping: {User: [account.name, user.name]}
+    rule_conditions: [{type: logsource, product: linux}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &sigma.Collection{}
+	c.Parse("c.yml", []byte(corrRules))
+	c.Finish()
+	ps, err := WithBuiltin([]*Pipeline{user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := reads(ApplyCorrelation(c.Correlations[1], c.Lookup, ps...).Correlation)
+	if got[0] != "win_proc: winlog.event_data.User process.executable; process.command_line" ||
+		got[1] != "lin_proc: account.name|user.name process.executable; process.command_line" {
+		t.Errorf("got %q", got)
+	}
+}

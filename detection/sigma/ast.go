@@ -133,6 +133,48 @@ type Correlation struct {
 	Aliases  map[string]map[string]string
 	Generate bool // the referenced rules also alert on their own
 	Pos      Pos
+	// Reads, set by pipeline.ApplyCorrelation, holds per rule of Rules (by
+	// position) the event fields read in that rule's events. A correlation
+	// has no logsource, so its names are mapped once per referenced rule,
+	// while GroupBy and Field keep the names as written for display. Nil
+	// means the names as written; see ReadsFor.
+	Reads []CorrReads
+}
+
+// CorrReads are the event fields a correlation reads in the events of one
+// of its rules: one list per GroupBy entry and one for Field (nil when
+// there is none). Each list is a field, then fallbacks tried in order when
+// it is absent, as a pipeline mapping to several names gives.
+type CorrReads struct {
+	GroupBy [][]string
+	Field   []string
+}
+
+// ReadsFor returns the fields read in the events of Rules[i]: Reads[i]
+// when pipelines set it, else WrittenReads(i).
+func (c *Correlation) ReadsFor(i int) CorrReads {
+	if i < len(c.Reads) {
+		return c.Reads[i]
+	}
+	return c.WrittenReads(i)
+}
+
+// WrittenReads returns the fields of Rules[i] as the rule writes them: a
+// group-by alias resolves to the field it names for that rule, or, when it
+// names none, to itself (the events of a chained correlation carry the
+// group-by names as fields).
+func (c *Correlation) WrittenReads(i int) CorrReads {
+	out := CorrReads{GroupBy: make([][]string, len(c.GroupBy))}
+	for j, g := range c.GroupBy {
+		if f, ok := c.Aliases[g][c.Rules[i]]; ok {
+			g = f
+		}
+		out.GroupBy[j] = []string{g}
+	}
+	if c.Field != "" {
+		out.Field = []string{c.Field}
+	}
+	return out
 }
 
 // Correlation types.
