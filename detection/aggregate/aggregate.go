@@ -115,7 +115,11 @@ func New(corrs []*sigma.Rule, opts Options) (*Correlator, error) {
 		if cs.Window <= 0 || len(cs.Rules) == 0 {
 			return nil, fmt.Errorf("%s: correlation %q has no timespan or rules", r.Path, r.Title)
 		}
-		k := &corr{rule: r, cs: cs, groups: map[string]*group{}, conds: cs.Conditions}
+		reads, err := readsOf(cs)
+		if err != nil {
+			return nil, fmt.Errorf("%s: correlation %q: %w", r.Path, r.Title, err)
+		}
+		k := &corr{rule: r, cs: cs, reads: reads, groups: map[string]*group{}, conds: cs.Conditions}
 		switch cs.Type {
 		case sigma.CorrTemporal, sigma.CorrTemporalOrdered:
 			if len(k.conds) == 0 {
@@ -173,6 +177,26 @@ func New(corrs []*sigma.Rule, opts Options) (*Correlator, error) {
 	return c, nil
 }
 
+// readsOf resolves, per rule of cs, the fields its events hold the
+// group-by values and the condition field in (aliases and pipelines
+// applied), once here rather than per event. Reads of the wrong shape
+// would index out of range on every event, so they are refused.
+func readsOf(cs *sigma.Correlation) ([]sigma.CorrReads, error) {
+	if len(cs.Reads) != 0 && len(cs.Reads) != len(cs.Rules) {
+		return nil, fmt.Errorf("field names resolved for %d rules, not %d", len(cs.Reads), len(cs.Rules))
+	}
+	out := make([]sigma.CorrReads, len(cs.Rules))
+	for i := range cs.Rules {
+		rd := cs.ReadsFor(i)
+		empty := slices.ContainsFunc(rd.GroupBy, func(f []string) bool { return len(f) == 0 })
+		if empty || len(rd.GroupBy) != len(cs.GroupBy) || (cs.Field != "") != (len(rd.Field) > 0) {
+			return nil, fmt.Errorf("field names resolved for rule %q do not match group-by and field", cs.Rules[i])
+		}
+		out[i] = rd
+	}
+	return out, nil
+}
+
 func title(r *sigma.Rule) string {
 	if r == nil {
 		return "<nil>"
@@ -223,7 +247,7 @@ func (c *Correlator) Observe(rule *sigma.Rule, doc map[string]any, t time.Time) 
 	ev := entry{t: t, ref: ruleRef(rule), id: eventID(doc)}
 	var out []Alert
 	for _, tg := range ts {
-		out = tg.c.add(c, tg.idx, rule, doc, ev, out)
+		out = tg.c.add(c, tg.idx, doc, ev, out)
 	}
 	return c.chain(out, 0)
 }
@@ -242,7 +266,7 @@ func (c *Correlator) chain(alerts []Alert, from int) []Alert {
 		}
 		ev := entry{t: a.Last, ref: ruleRef(a.Rule)}
 		for _, tg := range ts {
-			alerts = tg.c.add(c, tg.idx, a.Rule, doc, ev, alerts)
+			alerts = tg.c.add(c, tg.idx, doc, ev, alerts)
 		}
 	}
 	return alerts

@@ -14,6 +14,7 @@ import (
 type corr struct {
 	rule    *sigma.Rule
 	cs      *sigma.Correlation
+	reads   []sigma.CorrReads     // per rule of cs.Rules: where its events hold the group-by and field
 	conds   []sigma.CorrCondition // with the temporal default filled in
 	bounded bool                  // an upper bound: judged on complete windows
 
@@ -45,30 +46,19 @@ type group struct {
 	elem    *list.Element
 }
 
-// groupValues reads the group-by values of doc, resolving aliases for the
-// rule that matched.
-func (k *corr) groupValues(rule *sigma.Rule, doc map[string]any) (string, map[string]string) {
+// groupValues reads the group-by values of doc, an event of the rule at
+// position idx, from the fields that rule's events hold them in.
+func (k *corr) groupValues(idx int, doc map[string]any) (string, map[string]string) {
 	if len(k.cs.GroupBy) == 0 {
 		return "", nil
 	}
 	vals := make(map[string]string, len(k.cs.GroupBy))
 	var b strings.Builder
-	for i, g := range k.cs.GroupBy {
-		field := g
-		if al, ok := k.cs.Aliases[g]; ok {
-			if f, ok := al[rule.Name]; ok && rule.Name != "" {
-				field = f
-			} else if f, ok := al[rule.ID]; ok && rule.ID != "" {
-				field = f
-			} else if _, ok := detection.Lookup(doc, g); !ok {
-				// a chained correlation's event carries the alias name itself
-				field = g
-			}
-		}
-		v, _ := detection.Lookup(doc, field)
+	for j, g := range k.cs.GroupBy {
+		v, _ := lookupFirst(doc, k.reads[idx].GroupBy[j])
 		s := stringify(v)
 		vals[g] = s
-		if i > 0 {
+		if j > 0 {
 			b.WriteByte(0)
 		}
 		b.WriteString(s)
@@ -76,16 +66,25 @@ func (k *corr) groupValues(rule *sigma.Rule, doc map[string]any) (string, map[st
 	return b.String(), vals
 }
 
-// add records one event and appends the alerts it completes to out.
-func (k *corr) add(c *Correlator, idx int, rule *sigma.Rule, doc map[string]any, ev entry, out []Alert) []Alert {
-	ev.rule = idx
-	if f := k.cs.Field; f != "" {
-		if v, ok := detection.Lookup(doc, f); ok && v != nil {
-			ev.val, ev.hasVal = stringify(v), true
-			ev.num, ev.hasNum = number(v)
+// lookupFirst returns the value of the first of fields present in doc: a
+// field and the fallbacks a pipeline gave it.
+func lookupFirst(doc map[string]any, fields []string) (any, bool) {
+	for _, f := range fields {
+		if v, ok := detection.Lookup(doc, f); ok {
+			return v, true
 		}
 	}
-	key, vals := k.groupValues(rule, doc)
+	return nil, false
+}
+
+// add records one event and appends the alerts it completes to out.
+func (k *corr) add(c *Correlator, idx int, doc map[string]any, ev entry, out []Alert) []Alert {
+	ev.rule = idx
+	if v, ok := lookupFirst(doc, k.reads[idx].Field); ok && v != nil {
+		ev.val, ev.hasVal = stringify(v), true
+		ev.num, ev.hasNum = number(v)
+	}
+	key, vals := k.groupValues(idx, doc)
 
 	k.mu.Lock()
 	defer k.mu.Unlock()
