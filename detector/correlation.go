@@ -10,6 +10,7 @@ import (
 	"webshellbeat/detection"
 	"webshellbeat/detection/aggregate"
 	"webshellbeat/detection/session"
+	"webshellbeat/detection/sigma"
 )
 
 // advanceEvery is how much event time passes between two calls of the
@@ -41,10 +42,11 @@ func (d *Detector) advance(rs *ruleSet, t time.Time, out []aggregate.Alert) []ag
 }
 
 // correlationAlerts turns correlation matches into alert documents: rule.*,
-// threat.* and severity from the correlation rule, the group-by values (also
-// as fields of their own when they are dotted ECS names, such as
-// host.name), and webshell.correlation with the joined events (rule, id,
-// time). Matches of a correlation that another one names without generate
+// threat.* and severity from the correlation rule, the group-by values by
+// their names as written (also as fields of their own when every rule reads
+// them from one dotted ECS field, such as host.name, or user.name for
+// User over Linux rules), and webshell.correlation with the joined events
+// (rule, id, time). Matches of a correlation that another one names without generate
 // only feed that one and give no document.
 func (d *Detector) correlationAlerts(rs *ruleSet, alerts []aggregate.Alert) []Derived {
 	var out []Derived
@@ -62,9 +64,9 @@ func (d *Detector) correlationAlerts(rs *ruleSet, alerts []aggregate.Alert) []De
 		for _, k := range keys {
 			v := a.Group[k]
 			group = append(group, k+"="+v)
-			if strings.Contains(k, ".") && v != "" {
-				if _, ok := detection.Lookup(doc, k); !ok {
-					detection.Put(doc, k, v)
+			if f := groupField(a.Rule.Correlation, k); strings.Contains(f, ".") && v != "" {
+				if _, ok := detection.Lookup(doc, f); !ok {
+					detection.Put(doc, f, v)
 				}
 			}
 		}
@@ -93,6 +95,25 @@ func (d *Detector) correlationAlerts(rs *ruleSet, alerts []aggregate.Alert) []De
 		out = append(out, Derived{Doc: doc, Verdict: Alert})
 	}
 	return out
+}
+
+// groupField is the event field every rule of cs reads the group-by value
+// name from (after aliases and pipelines), or "" when they read different
+// fields: only then can the value stand in the alert as that field.
+func groupField(cs *sigma.Correlation, name string) string {
+	j := slices.Index(cs.GroupBy, name)
+	if j < 0 {
+		return ""
+	}
+	field := ""
+	for i := range cs.Rules {
+		f := cs.ReadsFor(i).GroupBy[j][0]
+		if i > 0 && f != field {
+			return ""
+		}
+		field = f
+	}
+	return field
 }
 
 // flushCorrelations judges the windows that ended before the latest event

@@ -175,22 +175,20 @@ func currentStamp(cfg config.Detection) string {
 func buildRuleSet(cfg config.Detection, prev *ruleSet) (*ruleSet, error) {
 	ld := loadRules(cfg)
 	coll := ld.coll
-	var pipes []*pipeline.Pipeline
-	for _, p := range cfg.Rules.Pipelines {
-		pl, err := pipeline.Load(p)
-		if err != nil {
-			return nil, fmt.Errorf("rules.pipelines: %w", err)
-		}
-		pipes = append(pipes, pl)
+	pipes, err := loadPipelines(cfg.Rules.Pipelines)
+	if err != nil {
+		return nil, err
 	}
-	eng, err := engine.New(coll, engine.Options{Pipelines: pipes, Placeholders: cfg.Rules.Placeholders})
+	// pipes already holds the built-ins: the engine renames detection rules
+	// by the very list that renames correlation rules below.
+	eng, err := engine.New(coll, engine.Options{Pipelines: pipes, NoBuiltinPipelines: true, Placeholders: cfg.Rules.Placeholders})
 	if err != nil {
 		return nil, err
 	}
 	rs := &ruleSet{engine: eng, ruleset: ld.ruleset, stamp: ld.stamp}
 	rs.rejected = append(append(rs.rejected, coll.Errors...), eng.Errors()...)
 	rs.warnings = append(rs.warnings, coll.Warnings...)
-	rs.units = buildUnits(coll.Correlations, prev, &rs.rejected)
+	rs.units = buildUnits(mapCorrelations(coll, pipes), prev, &rs.rejected)
 	rs.rejected.Sort()
 	st := eng.Stats()
 	rs.info = RulesInfo{Loaded: st.Rules + st.Unroutable, Routed: st.Rules, Filters: len(coll.Filters),
@@ -202,6 +200,33 @@ func buildRuleSet(cfg config.Detection, prev *ruleSet) (*ruleSet, error) {
 		return rs, fmt.Errorf("no usable rule (builtin: %v, paths: %v): %w", cfg.Rules.Builtin, cfg.Rules.Paths, rs.problems().Err())
 	}
 	return rs, nil
+}
+
+// loadPipelines reads the rules.pipelines files and adds the built-in
+// pipelines, in the order they run.
+func loadPipelines(files []string) ([]*pipeline.Pipeline, error) {
+	var pipes []*pipeline.Pipeline
+	for _, p := range files {
+		pl, err := pipeline.Load(p)
+		if err != nil {
+			return nil, fmt.Errorf("rules.pipelines: %w", err)
+		}
+		pipes = append(pipes, pl)
+	}
+	return pipeline.WithBuiltin(pipes)
+}
+
+// mapCorrelations renames the field names of the correlation rules of coll
+// per rule they name, as the pipelines rename that rule's own fields, so a
+// correlation may group by User or count Image as a detection rule matches
+// them. The renamed copies keep their id and name, which is all the
+// correlators and standalone match rules by.
+func mapCorrelations(coll *sigma.Collection, pipes []*pipeline.Pipeline) []*sigma.Rule {
+	out := make([]*sigma.Rule, len(coll.Correlations))
+	for i, r := range coll.Correlations {
+		out[i] = pipeline.ApplyCorrelation(r, coll.Lookup, pipes...)
+	}
+	return out
 }
 
 func (rs *ruleSet) problems() sigma.ErrorList {
