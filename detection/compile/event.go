@@ -46,6 +46,8 @@ type fieldVal struct {
 	strs    []string // string forms: one for a scalar, one per element of an array
 	lows    []string // lowercased strs, filled on first use
 	lowGen  uint32
+	scans   []string // see Event.ScanValues
+	scanGen uint32
 }
 
 // Event is one document being evaluated, with caches of resolved fields.
@@ -54,15 +56,17 @@ type fieldVal struct {
 // once the arena has grown to the size of the largest event. An Event is
 // not safe for concurrent use; reuse it (Reset).
 type Event struct {
-	doc    map[string]any
-	fields *Fields
-	gen    uint32
-	cache  []fieldVal
-	kwGen  uint32
-	kw     []string // every scalar of the document, for keyword searches
-	kwLow  []string
-	arena  []byte
-	hits   []int32 // LitIndex scratch of matchMulti
+	doc       map[string]any
+	fields    *Fields
+	gen       uint32
+	cache     []fieldVal
+	kwGen     uint32
+	kw        []string // every scalar of the document, for keyword searches
+	kwLow     []string
+	kwScan    []string // see ScanValues
+	kwScanGen uint32
+	arena     []byte
+	hits      []int32 // LitIndex scratch of matchMulti
 }
 
 // NewEvent returns an Event for rules compiled with fields.
@@ -78,7 +82,7 @@ func (e *Event) Reset(doc map[string]any) {
 	e.gen++
 	if e.gen == 0 { // wrapped: make sure no stale entry looks current
 		clear(e.cache)
-		e.kwGen = 0
+		e.kwGen, e.kwScanGen = 0, 0
 		e.gen = 1
 	}
 }

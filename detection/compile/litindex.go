@@ -18,14 +18,21 @@ import (
 //   - A literal of two or three bytes is indexed by its first two bytes, in a
 //     second filter tested in the same pass.
 //   - A one-byte literal is found with strings.IndexByte.
+//   - When every literal is long (keyword searches: "sekurlsa::"), the text
+//     is instead skipped through as in Wu-Manber, several bytes at a time.
 //
-// Matching is byte-exact: an index of lowered literals is scanned over
-// lowered text. Immutable after NewLitIndex, safe for concurrent use.
+// A folding index holds lowered literals and finds them in text that is
+// either ASCII, in any case, or already lowered (see Event.ScanValues): its
+// grams ignore bit 0x20 of each byte, and a candidate is verified with ASCII
+// case folding. This spares lowering every value only to scan it. Immutable
+// after NewLitIndex, safe for concurrent use.
 type LitIndex struct {
 	lits  []string
+	fold  bool
 	long  *gramTable // 4-grams
 	short *gramTable // 2-grams of 2- and 3-byte literals
 	ones  []int32
+	skip  *skipTable
 }
 
 // litAt is a literal whose indexed gram starts off bytes into it.
@@ -34,20 +41,23 @@ type litAt struct {
 	off int32
 }
 
-// NewLitIndex indexes lits; hits are reported by position in lits. Empty
-// literals are ignored.
-func NewLitIndex(lits []string) *LitIndex {
-	x := &LitIndex{lits: lits}
-	freq := gramFrequencies(lits)
+// NewLitIndex indexes lits (lowered ones when fold); hits are reported by
+// position in lits. Empty literals are ignored.
+func NewLitIndex(lits []string, fold bool) *LitIndex {
+	x := &LitIndex{lits: lits, fold: fold}
+	if x.skip = newSkipTable(lits, x.foldMask(4)); x.skip != nil {
+		return x
+	}
+	freq := gramFrequencies(lits, x.foldMask(4))
 	long, short := map[uint32][]litAt{}, map[uint32][]litAt{}
 	for i, l := range lits {
 		switch {
 		case len(l) >= 4:
-			off := rarestGram(l, freq)
-			g := gram4(l, off)
+			off := rarestGram(l, freq, x.foldMask(4))
+			g := gram4(l, off) | x.foldMask(4)
 			long[g] = append(long[g], litAt{int32(i), int32(off)})
 		case len(l) >= 2:
-			g := gram2(l, 0)
+			g := gram2(l, 0) | x.foldMask(2)
 			short[g] = append(short[g], litAt{int32(i), 0})
 		case len(l) == 1:
 			x.ones = append(x.ones, int32(i))
@@ -58,14 +68,23 @@ func NewLitIndex(lits []string) *LitIndex {
 	return x
 }
 
+// foldMask is or-ed into grams of n bytes: bit 0x20 of each byte when
+// folding (it tells 'A' from 'a'), nothing otherwise.
+func (x *LitIndex) foldMask(n int) uint32 {
+	if !x.fold {
+		return 0
+	}
+	return 0x20202020 >> (8 * (4 - n))
+}
+
 // gramFrequencies counts, per 4-gram, the literals that contain it.
-func gramFrequencies(lits []string) map[uint32]int32 {
+func gramFrequencies(lits []string, mask uint32) map[uint32]int32 {
 	freq := map[uint32]int32{}
 	seen := map[uint32]bool{}
 	for _, l := range lits {
 		clear(seen)
 		for i := 0; i+4 <= len(l); i++ {
-			if g := gram4(l, i); !seen[g] {
+			if g := gram4(l, i) | mask; !seen[g] {
 				seen[g] = true
 				freq[g]++
 			}
@@ -76,10 +95,10 @@ func gramFrequencies(lits []string) map[uint32]int32 {
 
 // rarestGram returns the offset of l's least shared 4-gram (the first of
 // equals).
-func rarestGram(l string, freq map[uint32]int32) int {
+func rarestGram(l string, freq map[uint32]int32, mask uint32) int {
 	best := 0
 	for i := 1; i+4 <= len(l); i++ {
-		if freq[gram4(l, i)] < freq[gram4(l, best)] {
+		if freq[gram4(l, i)|mask] < freq[gram4(l, best)|mask] {
 			best = i
 		}
 	}
@@ -89,11 +108,15 @@ func rarestGram(l string, freq map[uint32]int32) int {
 // AppendHits appends to dst the position of each literal found in s (a
 // literal found twice may be reported twice).
 func (x *LitIndex) AppendHits(dst []int32, s string) []int32 {
+	if x.skip != nil {
+		return x.skipHits(dst, s)
+	}
 	n := len(s)
 	long, short := x.long, x.short
+	m4, m2 := x.foldMask(4), x.foldMask(2)
 	i := 0
 	for ; i+4 <= n; i++ {
-		g := gram4(s, i)
+		g := gram4(s, i) | m4
 		if long != nil && long.maybe(g) {
 			dst = x.verify(dst, s, i, long.lookup(g))
 		}
@@ -102,16 +125,23 @@ func (x *LitIndex) AppendHits(dst []int32, s string) []int32 {
 		}
 	}
 	for ; short != nil && i+2 <= n; i++ { // the last grams, too short for gram4
-		if g := gram2(s, i); short.maybe(g) {
+		if g := gram2(s, i) | m2; short.maybe(g) {
 			dst = x.verify(dst, s, i, short.lookup(g))
 		}
 	}
 	for _, li := range x.ones {
-		if strings.IndexByte(s, x.lits[li][0]) >= 0 {
+		if x.hasByte(s, x.lits[li][0]) {
 			dst = append(dst, li)
 		}
 	}
 	return dst
+}
+
+func (x *LitIndex) hasByte(s string, c byte) bool {
+	if strings.IndexByte(s, c) >= 0 {
+		return true
+	}
+	return x.fold && 'a' <= c && c <= 'z' && strings.IndexByte(s, c-'a'+'A') >= 0
 }
 
 // verify checks the literals whose gram was seen at position i of s.
@@ -119,9 +149,84 @@ func (x *LitIndex) verify(dst []int32, s string, i int, cands []litAt) []int32 {
 	for _, c := range cands {
 		l := x.lits[c.lit]
 		start := i - int(c.off)
-		if start >= 0 && start+len(l) <= len(s) && s[start:start+len(l)] == l {
+		if start < 0 || start+len(l) > len(s) {
+			continue
+		}
+		if t := s[start : start+len(l)]; t == l || x.fold && equalLowered(t, l) {
 			dst = append(dst, c.lit)
 		}
+	}
+	return dst
+}
+
+// equalLowered reports whether t, with its ASCII letters lowered, is l.
+func equalLowered(t, l string) bool {
+	for i := 0; i < len(l); i++ {
+		c := t[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != l[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// skipMin is the shortest literal length for a skipping scan: below it,
+// skips are too short to pay for themselves.
+const skipMin = 8
+
+// skipTable is a Wu-Manber scan over 4-grams: a window of m bytes (the
+// shortest literal) slides along the text; the gram at its end says how far
+// it can move before some literal's first m bytes could line up, and only
+// a shift of zero probes the literals that end their first m bytes with it.
+type skipTable struct {
+	m     int
+	mask  uint32
+	shift [1 << 12]uint8
+	tails *gramTable
+}
+
+func newSkipTable(lits []string, mask uint32) *skipTable {
+	m := 255
+	for _, l := range lits {
+		m = min(m, len(l))
+	}
+	if len(lits) == 0 || m < skipMin {
+		return nil
+	}
+	t := &skipTable{m: m, mask: mask}
+	for i := range t.shift {
+		t.shift[i] = uint8(m - 3)
+	}
+	tails := map[uint32][]litAt{}
+	for i, l := range lits {
+		for j := 3; j < m; j++ {
+			h := skipHash(gram4(l, j-3) | mask)
+			t.shift[h] = min(t.shift[h], uint8(m-1-j))
+		}
+		g := gram4(l, m-4) | mask
+		tails[g] = append(tails[g], litAt{int32(i), int32(m - 4)})
+	}
+	t.tails = newGramTable(tails)
+	return t
+}
+
+func skipHash(g uint32) uint32 { return (g * 2654435761) >> 20 }
+
+func (x *LitIndex) skipHits(dst []int32, s string) []int32 {
+	t := x.skip
+	for p := t.m - 1; p < len(s); {
+		g := gram4(s, p-3) | t.mask
+		if sh := t.shift[skipHash(g)]; sh > 0 {
+			p += int(sh)
+			continue
+		}
+		if t.tails.maybe(g) {
+			dst = x.verify(dst, s, p-3, t.tails.lookup(g))
+		}
+		p++
 	}
 	return dst
 }

@@ -279,3 +279,39 @@ func (e *Event) Values(ids []int, cased bool) []string {
 	}
 	return e.lower(fv)
 }
+
+// ScanValues returns what a folding LitIndex scans for the field ids (nil:
+// every value): each value as it is when cased or ASCII, else lowered. Most
+// values are ASCII, so most are scanned without a lowered copy. They are
+// valid until Reset.
+func (e *Event) ScanValues(ids []int, cased bool) []string {
+	if ids == nil {
+		if cased {
+			return e.keywords(true)
+		}
+		if e.kwScanGen != e.gen {
+			e.kwScanGen = e.gen
+			e.kwScan = e.scanForms(e.kwScan[:0], e.keywords(true))
+		}
+		return e.kwScan
+	}
+	fv := e.field(ids)
+	if !fv.present || cased {
+		return fv.strs // nil when absent
+	}
+	if fv.scanGen != e.gen {
+		fv.scanGen = e.gen
+		fv.scans = e.scanForms(fv.scans[:0], fv.strs)
+	}
+	return fv.scans
+}
+
+func (e *Event) scanForms(dst, src []string) []string {
+	for _, s := range src {
+		if _, ascii := classify(s); !ascii {
+			s = e.lowerString(s)
+		}
+		dst = append(dst, s)
+	}
+	return dst
+}

@@ -163,7 +163,7 @@ func newMultiMatch(ms []strMatch, all bool) *LitIndex {
 			return nil
 		}
 	}
-	return NewLitIndex(lits)
+	return NewLitIndex(lits, false) // matched against lowered values
 }
 
 // matchMulti: a value matches when a pattern whose literal occurs in it

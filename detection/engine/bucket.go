@@ -56,7 +56,7 @@ func newBucket(rules []*compile.Rule) *bucket {
 		}
 	}
 	for _, g := range b.groups {
-		g.index = compile.NewLitIndex(g.lits)
+		g.index = compile.NewLitIndex(g.lits, !g.cased)
 	}
 	return b
 }
@@ -104,7 +104,7 @@ func (b *bucket) appendMatches(dst []*sigma.Rule, ev *compile.Event, sc *scratch
 	copy(marks, b.always)
 	clear(seconds)
 	for _, g := range b.groups {
-		for _, v := range ev.Values(g.ids, g.cased) {
+		for _, v := range ev.ScanValues(g.ids, g.cased) {
 			sc.hits = g.index.AppendHits(sc.hits[:0], v)
 			for _, li := range sc.hits {
 				for _, o := range g.owners[li] {
