@@ -69,6 +69,9 @@ type Event struct {
 	hits      []int32 // LitIndex scratch of matchMulti
 }
 
+// maxArena is the largest arena an Event keeps between documents.
+const maxArena = 1 << 20
+
 // NewEvent returns an Event for rules compiled with fields.
 func NewEvent(fields *Fields) *Event {
 	return &Event{fields: fields, cache: make([]fieldVal, fields.Len())}
@@ -79,6 +82,9 @@ func NewEvent(fields *Fields) *Event {
 func (e *Event) Reset(doc map[string]any) {
 	e.doc = doc
 	e.arena = e.arena[:0]
+	if cap(e.arena) > maxArena { // one huge event must not pin its arena
+		e.arena = nil
+	}
 	e.gen++
 	if e.gen == 0 { // wrapped: make sure no stale entry looks current
 		clear(e.cache)

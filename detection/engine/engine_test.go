@@ -112,3 +112,25 @@ func TestSeedWarnings(t *testing.T) {
 		t.Errorf("warnings:\n%q\nwant\n%q", got, want)
 	}
 }
+
+// Matching allocates nothing per event, with every SigmaHQ rule loaded: the
+// event's string forms go into its arena and the scratch is pooled.
+func TestMatchAllocatesNothing(t *testing.T) {
+	e, err := New(sigma.LoadPaths(sigmaHQDirs(t)...), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []map[string]any{sysmonDoc(), webDoc()}
+	var dst []*sigma.Rule
+	for _, doc := range docs {
+		dst = e.AppendMatches(dst[:0], doc) // grow dst and the arena once
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		for _, doc := range docs {
+			dst = e.AppendMatches(dst[:0], doc)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per run of %d documents, want 0", allocs, len(docs))
+	}
+}
