@@ -263,23 +263,6 @@ func shortestLit(lits []regexLit) int {
 	return m
 }
 
-// Values returns the string forms of the field ids resolves to (the first
-// present of them), or of every value of the event for nil ids, lowered
-// unless cased: what the rule's matchers see. They are valid until Reset.
-func (e *Event) Values(ids []int, cased bool) []string {
-	if ids == nil {
-		return e.keywords(cased)
-	}
-	fv := e.field(ids)
-	if !fv.present {
-		return nil
-	}
-	if cased {
-		return fv.strs
-	}
-	return e.lower(fv)
-}
-
 // ScanValues returns what a folding LitIndex scans for the field ids (nil:
 // every value): each value as it is when cased or ASCII, else lowered. Most
 // values are ASCII, so most are scanned without a lowered copy. They are
