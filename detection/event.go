@@ -11,9 +11,34 @@ import (
 
 // Lookup returns the value at a dotted ECS path ("process.parent.name") in a
 // nested document. A key that itself contains dots ("winlog.event_data" stored
-// flat) is found too, because documents decoded from JSON may hold either shape.
+// flat) is found too, because documents decoded from JSON may hold either
+// shape. When a document holds both shapes of one path, the nested one wins,
+// as in libbeat's mapstr. A null value counts as absent, as in Sigma.
 func Lookup(doc map[string]any, path string) (any, bool) {
-	if v, ok := doc[path]; ok {
+	if v, ok := lookupNested(doc, path); ok {
+		return v, true
+	}
+	return lookupDotted(doc, path)
+}
+
+func lookupNested(doc map[string]any, path string) (any, bool) {
+	for {
+		i := strings.IndexByte(path, '.')
+		if i < 0 {
+			v, ok := doc[path]
+			return v, ok && v != nil
+		}
+		sub, ok := AsMap(doc[path[:i]])
+		if !ok {
+			return nil, false
+		}
+		doc, path = sub, path[i+1:]
+	}
+}
+
+// lookupDotted tries every way of splitting path into keys.
+func lookupDotted(doc map[string]any, path string) (any, bool) {
+	if v, ok := doc[path]; ok && v != nil {
 		return v, true
 	}
 	for i := 0; i < len(path); i++ {
@@ -24,7 +49,7 @@ func Lookup(doc map[string]any, path string) (any, bool) {
 		if !ok {
 			continue
 		}
-		if v, ok := Lookup(sub, path[i+1:]); ok {
+		if v, ok := lookupDotted(sub, path[i+1:]); ok {
 			return v, true
 		}
 	}

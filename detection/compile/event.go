@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
@@ -21,6 +22,11 @@ import (
 type Fields struct {
 	ids   map[string]int
 	paths []string
+	// parent is the id of a path's prefix ("process.parent" for
+	// "process.parent.name"; -1 at the top) and seg its last key: an event
+	// resolves each prefix once, and then each field with one map lookup.
+	parent []int
+	seg    []string
 }
 
 // NewFields returns an empty field table.
@@ -30,10 +36,20 @@ func (f *Fields) id(path string) int {
 	if id, ok := f.ids[path]; ok {
 		return id
 	}
+	parent, seg := -1, path
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		parent, seg = f.id(path[:i]), path[i+1:]
+	}
 	f.ids[path] = len(f.paths)
 	f.paths = append(f.paths, path)
+	f.parent = append(f.parent, parent)
+	f.seg = append(f.seg, seg)
 	return len(f.paths) - 1
 }
+
+// ID interns path, for callers that read fields of an Event themselves
+// (Event.Value). Like compiling, it must happen before events are evaluated.
+func (f *Fields) ID(path string) int { return f.id(path) }
 
 // Len is the number of distinct field paths.
 func (f *Fields) Len() int { return len(f.paths) }
@@ -48,6 +64,11 @@ type fieldVal struct {
 	lowGen  uint32
 	scans   []string // see Event.ScanValues
 	scanGen uint32
+	// m is raw as a map, for resolving the fields below it; dotted says
+	// whether m has a key with a dot (see Event.lookup).
+	m      map[string]any
+	nested bool // found by following nested maps only, not dotted keys
+	dotted int8 // 0: not yet known, 1: no, 2: yes
 }
 
 // Event is one document being evaluated, with caches of resolved fields.
@@ -67,6 +88,8 @@ type Event struct {
 	kwScanGen uint32
 	arena     []byte
 	hits      []int32 // LitIndex scratch of matchMulti
+	// rootDotted says whether doc has a dotted key (as fieldVal.dotted).
+	rootDotted int8
 }
 
 // maxArena is the largest arena an Event keeps between documents.
@@ -81,6 +104,7 @@ func NewEvent(fields *Fields) *Event {
 // from the previous document's arena must no longer be in use.
 func (e *Event) Reset(doc map[string]any) {
 	e.doc = doc
+	e.rootDotted = 0
 	e.arena = e.arena[:0]
 	if cap(e.arena) > maxArena { // one huge event must not pin its arena
 		e.arena = nil
@@ -112,13 +136,81 @@ func (e *Event) resolve(id int) *fieldVal {
 	}
 	fv.gen = e.gen
 	fv.strs = fv.strs[:0]
-	v, ok := detection.Lookup(e.doc, e.fields.paths[id])
+	v, nested, ok := e.lookup(id)
 	fv.present = ok && v != nil
 	fv.raw = v
+	fv.m, fv.nested, fv.dotted = nil, nested, 0
 	if fv.present {
-		fv.strs = e.appendStrings(fv.strs, v)
+		if m, isMap := detection.AsMap(v); isMap {
+			fv.m = m
+		} else {
+			fv.strs = e.appendStrings(fv.strs, v)
+		}
 	}
 	return fv
+}
+
+// lookup finds field id as detection.Lookup does, with one map lookup in
+// the (cached) map of its prefix when that was found nested. Only when that
+// misses and a map on the way has a dotted key does it search every split of
+// the path, as detection.Lookup does after its nested walk.
+func (e *Event) lookup(id int) (v any, nested, ok bool) {
+	m := e.doc
+	if p := e.fields.parent[id]; p >= 0 {
+		if pv := e.resolve(p); pv.nested {
+			m = pv.m
+		} else {
+			m = nil
+		}
+	}
+	if v, ok := m[e.fields.seg[id]]; ok && v != nil {
+		return v, true, true
+	}
+	if !e.dottedChain(id) {
+		return nil, false, false
+	}
+	v, ok = detection.Lookup(e.doc, e.fields.paths[id])
+	return v, false, ok
+}
+
+// dottedChain reports whether the document or a map of id's prefixes has a
+// key with a dot, which could hold id flattened.
+func (e *Event) dottedChain(id int) bool {
+	if e.rootDotted == 0 {
+		e.rootDotted = dottedKeys(e.doc)
+	}
+	if e.rootDotted == 2 {
+		return true
+	}
+	for p := e.fields.parent[id]; p >= 0; p = e.fields.parent[p] {
+		fv := e.resolve(p)
+		if fv.m == nil || !fv.nested {
+			continue
+		}
+		if fv.dotted == 0 {
+			fv.dotted = dottedKeys(fv.m)
+		}
+		if fv.dotted == 2 {
+			return true
+		}
+	}
+	return false
+}
+
+func dottedKeys(m map[string]any) int8 {
+	for k := range m {
+		if strings.IndexByte(k, '.') >= 0 {
+			return 2
+		}
+	}
+	return 1
+}
+
+// Value returns the value of field id (see Fields.ID) and whether it is
+// present, through the event's cache.
+func (e *Event) Value(id int) (any, bool) {
+	fv := e.resolve(id)
+	return fv.raw, fv.present
 }
 
 // lower returns the lowercased string forms, computed once per event.

@@ -96,9 +96,11 @@ func fieldKey(ids []int, cased bool) string {
 // words is the scratch a bucket needs: rule marks, then second-clause marks.
 func (b *bucket) words() int { return len(b.always) + (b.clauses+63)/64 }
 
-// appendMatches evaluates the candidate rules of ev; sc.marks holds at
-// least b.words() words.
+// appendMatches evaluates the candidate rules of ev.
 func (b *bucket) appendMatches(dst []*sigma.Rule, ev *compile.Event, sc *scratch) []*sigma.Rule {
+	if len(sc.marks) < b.words() {
+		sc.marks = make([]uint64, b.words())
+	}
 	marks := sc.marks[:len(b.always)]
 	seconds := sc.marks[len(b.always):b.words()]
 	copy(marks, b.always)

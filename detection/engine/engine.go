@@ -5,6 +5,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"webshellbeat/detection/compile"
@@ -39,8 +40,16 @@ type Stats struct {
 // Engine matches documents against rules. It is immutable after New and safe
 // for concurrent use.
 type Engine struct {
-	rules  []*compile.Rule
-	index  map[route]*bucket
+	rules []*compile.Rule
+	// index lists the rules of each route, as positions in rules.
+	index map[route][]int
+	// products are the products some rule names; routing reads others as "".
+	products map[string]bool
+	// plans caches, per event source, one bucket of all the rules of its
+	// routes, so that an event scans each of its fields once however many
+	// routes it has. Sources are few (see source), so it stays small.
+	plans  sync.Map // source -> *bucket
+	route  routeFields
 	fields *compile.Fields
 	events sync.Pool // *scratch
 	// fullScan evaluates every rule of a route, without the prefilter: the
@@ -63,8 +72,8 @@ func New(c *sigma.Collection, opts Options) (*Engine, error) {
 		pipes = append(pipes, builtin...)
 	}
 	pipeline.Sort(pipes)
-	e := &Engine{index: map[route]*bucket{}, fields: compile.NewFields(), fullScan: opts.fullScan}
-	byRoute := map[route][]*compile.Rule{}
+	e := &Engine{index: map[route][]int{}, products: map[string]bool{}, fields: compile.NewFields(), fullScan: opts.fullScan}
+	e.route = newRouteFields(e.fields)
 	badFilter := map[*sigma.Rule]bool{} // report a broken filter once
 	for _, r := range c.Rules {
 		cr, ok := e.compileRule(r, opts, pipes)
@@ -91,18 +100,31 @@ func New(c *sigma.Collection, opts Options) (*Engine, error) {
 			e.stats.Unroutable++
 			continue
 		}
-		byRoute[rt] = append(byRoute[rt], cr)
+		e.index[rt] = append(e.index[rt], len(e.rules)-1)
+		e.products[rt.product] = true
 		e.stats.Rules++
 	}
-	maxWords := 0
-	for rt, rules := range byRoute {
-		e.index[rt] = newBucket(rules)
-		maxWords = max(maxWords, e.index[rt].words())
-	}
-	e.events.New = func() any {
-		return &scratch{ev: compile.NewEvent(e.fields), marks: make([]uint64, maxWords)}
-	}
+	e.events.New = func() any { return &scratch{ev: compile.NewEvent(e.fields)} }
 	return e, nil
+}
+
+// plan returns the bucket of every rule that routes to events of src, in
+// load order, building it on first use.
+func (e *Engine) plan(src source) *bucket {
+	if b, ok := e.plans.Load(src); ok {
+		return b.(*bucket)
+	}
+	var pos []int
+	for _, rt := range src.routes() {
+		pos = append(pos, e.index[rt]...)
+	}
+	slices.Sort(pos)
+	rules := make([]*compile.Rule, len(pos))
+	for i, p := range pos {
+		rules[i] = e.rules[p]
+	}
+	b, _ := e.plans.LoadOrStore(src, newBucket(rules))
+	return b.(*bucket)
 }
 
 // compileRule expands placeholders, applies the pipelines and compiles r,
@@ -150,8 +172,8 @@ func (e *Engine) Errors() sigma.ErrorList { return e.errs }
 // Stats reports how many rules are routed, unroutable and rejected.
 func (e *Engine) Stats() Stats { return e.stats }
 
-// Match returns the rules that match doc, in load order within each
-// logsource bucket. It allocates nothing when no rule matches.
+// Match returns the rules that match doc, in load order. It allocates
+// nothing when no rule matches (once the event's logsource has been seen).
 func (e *Engine) Match(doc map[string]any) []*sigma.Rule {
 	return e.AppendMatches(nil, doc)
 }
@@ -161,17 +183,11 @@ func (e *Engine) Match(doc map[string]any) []*sigma.Rule {
 func (e *Engine) AppendMatches(dst []*sigma.Rule, doc map[string]any) []*sigma.Rule {
 	sc := e.events.Get().(*scratch)
 	sc.ev.Reset(doc)
-	var routes [maxRoutes]route
-	for _, rt := range eventRoutes(doc, routes[:0]) {
-		b := e.index[rt]
-		if b == nil {
-			continue
-		}
-		if e.fullScan {
-			dst = b.appendAll(dst, sc.ev)
-		} else {
-			dst = b.appendMatches(dst, sc.ev, sc)
-		}
+	b := e.plan(e.route.eventSource(sc.ev, e.products))
+	if e.fullScan {
+		dst = b.appendAll(dst, sc.ev)
+	} else {
+		dst = b.appendMatches(dst, sc.ev, sc)
 	}
 	sc.ev.Reset(nil) // drop the reference to doc while pooled
 	e.events.Put(sc)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"webshellbeat/detection"
+	"webshellbeat/detection/compile"
 	"webshellbeat/detection/sigma"
 )
 
@@ -25,7 +26,12 @@ func TestPrefilterEqualsFullScan(t *testing.T) {
 	}
 	docs := []map[string]any{sysmonDoc(), webDoc()}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for rt, b := range fast.index {
+	for rt, pos := range fast.index {
+		var rules []*compile.Rule
+		for _, p := range pos {
+			rules = append(rules, fast.rules[p])
+		}
+		b := newBucket(rules)
 		for n := 0; n < 40; n++ {
 			docs = append(docs, literalDoc(rng, rt, b, fast))
 		}

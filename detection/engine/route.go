@@ -3,7 +3,7 @@ package engine
 import (
 	"strings"
 
-	"webshellbeat/detection"
+	"webshellbeat/detection/compile"
 	"webshellbeat/detection/sigma"
 )
 
@@ -13,13 +13,6 @@ import (
 type route struct {
 	product, category, service string
 }
-
-// Categories and services an ECS document can be recognised as. A rule with
-// another one still loads and is counted, but never runs.
-var (
-	knownCategories = map[string]bool{"process_creation": true, "network_connection": true, "file_event": true, "file_creation": true, "webserver": true}
-	knownServices   = map[string]bool{"security": true, "sysmon": true, "auditd": true, "apache": true, "nginx": true, "iis": true}
-)
 
 // sysmonCategories are the Sigma categories of Sysmon event ids other than
 // 1, 3 and 11 (which the ECS categories already give), as in Sigma's own
@@ -63,88 +56,145 @@ var channelServices = map[string]string{
 	"Microsoft-Windows-TerminalServices-LocalSessionManager/Operational": "terminalservices-localsessionmanager",
 }
 
-func init() {
-	for _, cats := range sysmonCategories {
-		for _, c := range cats {
-			knownCategories[c] = true
-		}
-	}
-	for _, s := range channelServices {
-		knownServices[s] = true
-	}
-}
-
 func ruleRoute(ls sigma.Logsource) (route, bool) {
-	if ls.Category != "" && !knownCategories[ls.Category] || ls.Service != "" && !knownServices[ls.Service] {
+	if !RoutableCategory(ls.Category) || !RoutableService(ls.Service) {
 		return route{}, false
 	}
 	return route{ls.Product, ls.Category, ls.Service}, true
 }
 
-// maxRoutes is the most routes one event can have, so they fit on the
-// stack: (product, any) x (5 categories, any) x (2 services, any).
-const maxRoutes = 2 * 6 * 3 // a Sysmon registry event has 3 categories: still within
+// source is what routing reads off an event: its product, and its
+// categories and services as bitsets over names (see nameBits). It is the key of
+// the engine's plans, so it is small and comparable, and its values are
+// bounded: a product no rule names is "".
+type source struct {
+	product    string
+	cats, svcs uint64
+}
 
-// eventRoutes appends the index keys an event belongs to.
-func eventRoutes(doc map[string]any, dst []route) []route {
-	var cats [4]string
-	var svcs [2]string
-	categories := eventCategories(doc, cats[:0])
-	services := eventServices(doc, svcs[:0])
-	product := strings.ToLower(detection.LookupString(doc, "host.os.type"))
-	products := [2]string{"", product}
-	np := 2
-	if product == "" {
-		np = 1
+// bits numbers the categories or services an event can have, for source.
+type nameBits struct {
+	names []string
+	bit   map[string]uint64
+}
+
+func (b *nameBits) add(name string) {
+	if b.bit == nil {
+		b.bit = map[string]uint64{}
 	}
-	for _, p := range products[:np] {
-		for ci := -1; ci < len(categories); ci++ {
-			c := ""
-			if ci >= 0 {
-				c = categories[ci]
-			}
-			for si := -1; si < len(services); si++ {
-				s := ""
-				if si >= 0 {
-					s = services[si]
-				}
-				dst = append(dst, route{p, c, s})
+	if _, ok := b.bit[name]; !ok && len(b.names) < 64 {
+		b.bit[name] = 1 << len(b.names)
+		b.names = append(b.names, name)
+	}
+}
+
+// set returns the names of mask, in numbering order.
+func (b *nameBits) set(mask uint64) []string {
+	var out []string
+	for i, n := range b.names {
+		if mask&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// categoryBits and serviceBits are the categories and services an ECS
+// document can be recognised as. A rule with another one still loads and is
+// counted, but never runs.
+var categoryBits, serviceBits nameBits
+
+func init() {
+	for _, c := range []string{"process_creation", "network_connection", "file_event", "file_creation", "webserver"} {
+		categoryBits.add(c)
+	}
+	for _, s := range []string{"auditd", "apache", "nginx", "iis"} {
+		serviceBits.add(s)
+	}
+	for _, cats := range sysmonCategories {
+		for _, c := range cats {
+			categoryBits.add(c)
+		}
+	}
+	for _, s := range channelServices {
+		serviceBits.add(s)
+	}
+}
+
+// routeFields are the interned ids of the fields routing reads, so that
+// they come from the event's field cache (rules read most of them too).
+type routeFields struct {
+	osType, category, typ, channel, code, module int
+}
+
+func newRouteFields(f *compile.Fields) routeFields {
+	return routeFields{
+		osType: f.ID("host.os.type"), category: f.ID("event.category"), typ: f.ID("event.type"),
+		channel: f.ID("winlog.channel"), code: f.ID("event.code"), module: f.ID("event.module"),
+	}
+}
+
+// eventSource reads the routing fields of ev. products are the products
+// that some rule names.
+func (rf routeFields) eventSource(ev *compile.Event, products map[string]bool) source {
+	var src source
+	if p := strings.ToLower(stringValue(ev, rf.osType)); products[p] {
+		src.product = p
+	}
+	cat, _ := ev.Value(rf.category)
+	typ, _ := ev.Value(rf.typ)
+	if has(cat, "process") && has(typ, "start") {
+		src.cats |= categoryBits.bit["process_creation"]
+	}
+	if has(cat, "network") {
+		src.cats |= categoryBits.bit["network_connection"]
+	}
+	if has(cat, "file") && has(typ, "creation") {
+		src.cats |= categoryBits.bit["file_event"] | categoryBits.bit["file_creation"]
+	}
+	if has(cat, "web") {
+		src.cats |= categoryBits.bit["webserver"]
+	}
+	channel := stringValue(ev, rf.channel)
+	if channel == "Microsoft-Windows-Sysmon/Operational" {
+		for _, c := range sysmonCategories[stringValue(ev, rf.code)] {
+			src.cats |= categoryBits.bit[c]
+		}
+	}
+	if svc, ok := channelServices[channel]; ok {
+		src.svcs |= serviceBits.bit[svc]
+	}
+	switch m := stringValue(ev, rf.module); m {
+	case "auditd", "apache", "nginx", "iis":
+		src.svcs |= serviceBits.bit[m]
+	}
+	return src
+}
+
+func stringValue(ev *compile.Event, id int) string {
+	v, _ := ev.Value(id)
+	s, _ := v.(string)
+	return s
+}
+
+// routes lists the index keys of src: every combination of its product,
+// categories and services with "" (the rule's wildcard).
+func (src source) routes() []route {
+	products := []string{""}
+	if src.product != "" {
+		products = append(products, src.product)
+	}
+	cats := append([]string{""}, categoryBits.set(src.cats)...)
+	svcs := append([]string{""}, serviceBits.set(src.svcs)...)
+	var out []route
+	for _, p := range products {
+		for _, c := range cats {
+			for _, s := range svcs {
+				out = append(out, route{p, c, s})
 			}
 		}
 	}
-	return dst
-}
-
-func eventCategories(doc map[string]any, dst []string) []string {
-	cat, _ := detection.Lookup(doc, "event.category")
-	typ, _ := detection.Lookup(doc, "event.type")
-	if has(cat, "process") && has(typ, "start") {
-		dst = append(dst, "process_creation")
-	}
-	if has(cat, "network") {
-		dst = append(dst, "network_connection")
-	}
-	if has(cat, "file") && has(typ, "creation") {
-		dst = append(dst, "file_event", "file_creation")
-	}
-	if has(cat, "web") {
-		dst = append(dst, "webserver")
-	}
-	if detection.LookupString(doc, "winlog.channel") == "Microsoft-Windows-Sysmon/Operational" {
-		dst = append(dst, sysmonCategories[detection.LookupString(doc, "event.code")]...)
-	}
-	return dst
-}
-
-func eventServices(doc map[string]any, dst []string) []string {
-	if svc, ok := channelServices[detection.LookupString(doc, "winlog.channel")]; ok {
-		dst = append(dst, svc)
-	}
-	switch m := detection.LookupString(doc, "event.module"); m {
-	case "auditd", "apache", "nginx", "iis":
-		dst = append(dst, m)
-	}
-	return dst
+	return out
 }
 
 // has reports whether v (a string, []string or []any) holds want.
@@ -177,7 +227,7 @@ func Routable(ls sigma.Logsource) bool {
 
 // RoutableCategory and RoutableService say which part of a logsource is
 // missing from the routing tables, for reports.
-func RoutableCategory(c string) bool { return c == "" || knownCategories[c] }
+func RoutableCategory(c string) bool { return c == "" || categoryBits.bit[c] != 0 }
 
 // RoutableService: see RoutableCategory.
-func RoutableService(s string) bool { return s == "" || knownServices[s] }
+func RoutableService(s string) bool { return s == "" || serviceBits.bit[s] != 0 }

@@ -1,0 +1,60 @@
+package compile
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"webshellbeat/detection"
+)
+
+// An Event resolves fields through cached prefixes, and searches the dotted
+// splits of a path only when a map on its way has a dotted key. It must find
+// exactly what detection.Lookup finds, in documents of every shape: nested,
+// flattened at any level, both at once, and with scalars where maps were
+// expected.
+func TestEventLookupMatchesDetectionLookup(t *testing.T) {
+	paths := []string{"a", "a.b", "a.b.c", "a.b.d", "a.x", "b.c", "a.b.c.d", "c"}
+	fields := NewFields()
+	for _, p := range paths {
+		fields.ID(p)
+	}
+	ev := NewEvent(fields)
+	rng := rand.New(rand.NewPCG(3, 4))
+	keys := []string{"a", "b", "c", "d", "x", "a.b", "b.c", "a.b.c", "b.c.d"}
+	var build func(depth int) map[string]any
+	build = func(depth int) map[string]any {
+		m := map[string]any{}
+		for range rng.IntN(4) {
+			k := keys[rng.IntN(len(keys))]
+			switch {
+			case depth < 3 && rng.IntN(2) == 0:
+				m[k] = build(depth + 1)
+			case rng.IntN(8) == 0:
+				m[k] = nil
+			default:
+				m[k] = fmt.Sprint(rng.IntN(100))
+			}
+		}
+		return m
+	}
+	found := 0
+	for n := range 20000 {
+		doc := build(0)
+		ev.Reset(doc)
+		for _, p := range paths {
+			want, wok := detection.Lookup(doc, p)
+			wok = wok && want != nil
+			got, gok := ev.Value(fields.ID(p))
+			if gok != wok || gok && fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("doc %d %v, path %s: got %v %v, detection.Lookup %v %v", n, doc, p, got, gok, want, wok)
+			}
+			if gok {
+				found++
+			}
+		}
+	}
+	if found < 10000 {
+		t.Errorf("only %d paths found: the documents do not exercise the lookup", found)
+	}
+}
