@@ -84,6 +84,7 @@ type Event struct {
 	kwGen     uint32
 	kw        []string // every scalar of the document, for keyword searches
 	kwLow     []string
+	kwWide    []int32  // positions in kw of the strings that are not all ASCII
 	kwScan    []string // see ScanValues
 	kwScanGen uint32
 	arena     []byte
@@ -234,6 +235,7 @@ func (e *Event) lowerAll(dst, src []string) []string {
 func (e *Event) keywords(cased bool) []string {
 	if e.kwGen != e.gen {
 		e.kwGen = e.gen
+		e.kwWide = e.kwWide[:0]
 		e.kw = e.walkStrings(e.kw[:0], e.doc)
 		e.kwLow = e.kwLow[:0]
 	}
@@ -259,14 +261,28 @@ func (e *Event) walkStrings(dst []string, v any) []string {
 		}
 		return dst
 	case string:
+		if !isASCII(x) {
+			e.kwWide = append(e.kwWide, int32(len(dst)))
+		}
 		return append(dst, x)
 	case []string:
-		return append(dst, x...)
+		for _, s := range x {
+			if !isASCII(s) {
+				e.kwWide = append(e.kwWide, int32(len(dst)))
+			}
+			dst = append(dst, s)
+		}
+		return dst
+	case nil:
+		return dst
+	}
+	if s, ok := e.scalarString(v); ok { // numbers and booleans: ASCII
+		return append(dst, s)
 	}
 	if m, ok := detection.AsMap(v); ok { // named map types (mapstr.M)
 		return e.walkStrings(dst, m)
 	}
-	return e.appendStrings(dst, v)
+	return dst
 }
 
 // appendStrings appends the string forms of a scalar or of each scalar of an
@@ -394,6 +410,28 @@ func classify(s string) (upper, ascii bool) {
 		}
 	}
 	return up != 0, true
+}
+
+// isASCII reports whether s is all ASCII, a word at a time (the last word
+// overlapping the one before: values are short, so tails matter).
+func isASCII(s string) bool {
+	n := len(s)
+	var acc uint64
+	switch {
+	case n >= 8:
+		for i := 0; i+8 <= n; i += 8 {
+			acc |= load64(s, i)
+		}
+		acc |= load64(s, n-8)
+	case n >= 4:
+		acc = uint64(binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(s), 4)))
+		acc |= uint64(binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(s[n-4:]), 4)))
+	default:
+		for i := 0; i < n; i++ {
+			acc |= uint64(s[i])
+		}
+	}
+	return acc&high8 == 0
 }
 
 func appendLowerASCII(dst []byte, s string) []byte {

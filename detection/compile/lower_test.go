@@ -10,15 +10,27 @@ import (
 func TestLowerStringMatchesToLower(t *testing.T) {
 	e := NewEvent(NewFields())
 	inputs := []string{"", "a", "Z", "@[`{", "C:\\Windows\\System32\\CMD.EXE", "already lower text here",
-		"Microsoft® Windows® Operating System", "ÀÉÎ KELVIN \u212a İstanbul", "\xff\xfeA broken UTF-8"}
+		"Microsoft® Windows® Operating System", "ÀÉÎ KELVIN \u212a İstanbul", "\xff\xfeA broken UTF-8", "0123456789abcde\x80", "\x80123456789abcdef"}
 	for _, base := range inputs {
 		for n := 0; n <= len(base); n++ {
 			s := base[:n]
 			if got, want := e.lowerString(s), strings.ToLower(s); got != want {
 				t.Errorf("lowerString(%q) = %q, want %q", s, got, want)
 			}
+			if got, want := isASCII(s), asciiOnly(s); got != want {
+				t.Errorf("isASCII(%q) = %v", s, got)
+			}
 		}
 	}
+}
+
+func asciiOnly(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func FuzzLowerString(f *testing.F) {
@@ -29,6 +41,9 @@ func FuzzLowerString(f *testing.F) {
 		e.Reset(nil)
 		if got, want := e.lowerString(s), strings.ToLower(s); got != want {
 			t.Errorf("lowerString(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := isASCII(s), asciiOnly(s); got != want {
+			t.Errorf("isASCII(%q) = %v", s, got)
 		}
 	})
 }

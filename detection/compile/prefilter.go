@@ -272,9 +272,16 @@ func (e *Event) ScanValues(ids []int, cased bool) []string {
 		if cased {
 			return e.keywords(true)
 		}
-		if e.kwScanGen != e.gen {
+		kw := e.keywords(true)
+		if len(e.kwWide) == 0 {
+			return kw
+		}
+		if e.kwScanGen != e.gen { // the walk noted which values to lower
 			e.kwScanGen = e.gen
-			e.kwScan = e.scanForms(e.kwScan[:0], e.keywords(true))
+			e.kwScan = append(e.kwScan[:0], kw...)
+			for _, i := range e.kwWide {
+				e.kwScan[i] = e.lowerString(kw[i])
+			}
 		}
 		return e.kwScan
 	}
@@ -291,7 +298,7 @@ func (e *Event) ScanValues(ids []int, cased bool) []string {
 
 func (e *Event) scanForms(dst, src []string) []string {
 	for _, s := range src {
-		if _, ascii := classify(s); !ascii {
+		if !isASCII(s) {
 			s = e.lowerString(s)
 		}
 		dst = append(dst, s)
