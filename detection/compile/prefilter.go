@@ -2,7 +2,6 @@ package compile
 
 import (
 	"regexp/syntax"
-	"slices"
 	"strings"
 )
 
@@ -22,53 +21,110 @@ type Atom struct {
 // numeric tests...): the rule must then run on every event of its logsource.
 func (r *Rule) Prefilter() (atoms []Atom, ok bool) { return prefilter(r.cond) }
 
-// PrefilterClauses returns up to two clauses, each a set of atoms of which
-// one holds whenever the rule matches: both clauses must hit for the rule to
-// be a candidate. Two are mined from the terms of a top-level AND, so that a
-// common literal ("microsoft corporation" in Company) does not make a rule a
-// candidate on every event when its other term ("\csi.exe") is rare.
-func (r *Rule) PrefilterClauses() ([][]Atom, bool) {
-	var all [][]Atom
-	for _, t := range andTerms(r.cond) {
-		if atoms, ok := prefilter(t); ok {
-			all = append(all, atoms)
-		}
-	}
-	if len(all) == 0 {
-		return nil, false
-	}
-	slices.SortStableFunc(all, func(a, b []Atom) int {
-		switch {
-		case better(a, b):
-			return -1
-		case better(b, a):
-			return 1
-		}
-		return 0
-	})
-	return all[:min(2, len(all))], true
+// Need is a necessary condition of a rule over atoms, as a formula of ANDs
+// and ORs: whenever the rule matches an event, Need holds when each atom is
+// read as true if some value of its field contains its literal. Prefilter
+// gives the atoms one of which must hold, to find candidate rules; Need then
+// rules out most false candidates with bit tests, before the rule runs. A
+// leaf has Atom set; an inner node has Kids, all of which (And) or one of
+// which must hold.
+type Need struct {
+	Atom *Atom
+	And  bool
+	Kids []Need
 }
 
-// andTerms flattens nested ANDs ("all of" included) into their terms; any
-// other node is its own single term.
-func andTerms(n node) []node {
+// Need returns the rule's necessary condition; ok is false when none can be
+// derived (then Prefilter fails too).
+func (r *Rule) Need() (Need, bool) { return need(r.cond) }
+
+func need(n node) (Need, bool) {
 	switch n := n.(type) {
 	case andNode:
-		var out []node
-		for _, t := range n {
-			out = append(out, andTerms(t)...)
-		}
-		return out
+		return needAll(n)
+	case orNode:
+		return needAny(n)
 	case atLeastNode:
 		if n.n >= len(n.terms) {
-			var out []node
-			for _, t := range n.terms {
-				out = append(out, andTerms(t)...)
-			}
-			return out
+			return needAll(n.terms)
+		}
+		return needAny(n.terms)
+	case *fieldNode:
+		if n.kind != kindString || n.neq || n.matchNull {
+			return Need{}, false
+		}
+		return stringNeed(n.strs, n.all, n.cased, n.ids)
+	case *keywordNode:
+		return stringNeed(n.strs, n.all, n.cased, nil)
+	}
+	return Need{}, false
+}
+
+// needAll: the terms that have a need must all hold; the others (a NOT, a
+// regexp without literal) are left out, which only weakens the condition.
+func needAll(terms []node) (Need, bool) {
+	var kids []Need
+	for _, t := range terms {
+		if k, ok := need(t); ok {
+			kids = append(kids, k)
 		}
 	}
-	return []node{n}
+	return combine(kids, true)
+}
+
+// needAny: one term holds, so every term must have a need.
+func needAny(terms []node) (Need, bool) {
+	kids := make([]Need, 0, len(terms))
+	for _, t := range terms {
+		k, ok := need(t)
+		if !ok {
+			return Need{}, false
+		}
+		kids = append(kids, k)
+	}
+	return combine(kids, false)
+}
+
+func combine(kids []Need, and bool) (Need, bool) {
+	switch len(kids) {
+	case 0:
+		return Need{}, false
+	case 1:
+		return kids[0], true
+	}
+	return Need{And: and, Kids: kids}, true
+}
+
+// stringNeed: a string test holds only if one of its patterns does (all of
+// them with "all"), and a pattern only if its literal is in the value.
+func stringNeed(strs []strMatch, all, cased bool, ids []int) (Need, bool) {
+	kids := make([]Need, 0, len(strs))
+	for i := range strs {
+		k, ok := patternNeed(&strs[i], cased, ids)
+		switch {
+		case ok:
+			kids = append(kids, k)
+		case !all: // this pattern alone may match: nothing is necessary
+			return Need{}, false
+		}
+	}
+	return combine(kids, all)
+}
+
+func patternNeed(m *strMatch, cased bool, ids []int) (Need, bool) {
+	if m.kind != mRegex {
+		lit, ok := m.literal()
+		return Need{Atom: &Atom{IDs: ids, Lit: lit, Cased: cased}}, ok
+	}
+	atoms, ok := regexAtoms(m.re.String(), cased, ids)
+	if !ok {
+		return Need{}, false
+	}
+	leaves := make([]Need, len(atoms))
+	for j := range atoms {
+		leaves[j] = Need{Atom: &atoms[j]}
+	}
+	return combine(leaves, false)
 }
 
 func prefilter(n node) ([]Atom, bool) {

@@ -9,18 +9,19 @@ import (
 	"webshellbeat/detection/sigma"
 )
 
-// bucket holds the rules of one logsource route with a prefilter: a rule
-// whose necessary literals (compile.Rule.Prefilter) do not occur in the event
-// is not evaluated. Rules without a prefilter always run. Rules keep their
-// load order, so matches come out in the same order as a full scan.
+// bucket holds the rules that run on one kind of event, with a prefilter.
+// Every literal that a rule needs in a field (a compile.Atom) has a bit; the
+// literals of a field are found in one pass of its values (a LitIndex per
+// field). A rule becomes a candidate when a literal of its trigger
+// (compile.Rule.Prefilter) is found, and is evaluated only if its need
+// (compile.Rule.Need) holds over the bits. Rules without a prefilter always
+// run. Rules keep their load order, so matches come out as in a full scan.
 type bucket struct {
 	rules  []*compile.Rule
 	always []uint64 // bitset of rules evaluated on every event
 	groups []*atomGroup
-	// second[i] is rule i's second clause (-1 for none): a rule whose first
-	// clause hit is a candidate only if this clause hit too.
-	second  []int32
-	clauses int // number of second clauses
+	needs  []*needExpr // per rule: nil when the trigger says all
+	atoms  int         // number of atom bits
 }
 
 // atomGroup indexes the literals that rules need in one field.
@@ -28,60 +29,131 @@ type atomGroup struct {
 	ids    []int
 	cased  bool
 	lits   []string
-	owners [][]int32 // per literal: rules (bucket positions, >= 0) whose first clause needs it, and second clauses (-1-index)
+	base   int       // the atom bit of lits[0]; lits[i] has base+i
+	owners [][]int32 // per literal: the rules it triggers
 	index  *compile.LitIndex
 }
 
+// needExpr is a compile.Need over atom bits.
+type needExpr struct {
+	and  bool
+	bit  int // leaf when kids is nil
+	kids []needExpr
+}
+
+func (n *needExpr) holds(hit []uint64) bool {
+	if n.kids == nil {
+		return hit[n.bit/64]&(1<<(n.bit%64)) != 0
+	}
+	for i := range n.kids {
+		if n.kids[i].holds(hit) != n.and {
+			return !n.and
+		}
+	}
+	return n.and
+}
+
+// atomTable assigns groups and bits to atoms while a bucket is built.
+type atomTable struct {
+	b       *bucket
+	groups  map[string]*atomGroup
+	pos     map[*atomGroup]map[string]int
+	pending []pendingBit // need leaves, given their bit once groups are placed
+}
+
+type pendingBit struct {
+	leaf *needExpr
+	g    *atomGroup
+	li   int
+}
+
 func newBucket(rules []*compile.Rule) *bucket {
-	b := &bucket{rules: rules, always: make([]uint64, (len(rules)+63)/64), second: make([]int32, len(rules))}
-	byField := map[string]*atomGroup{}
-	litPos := map[*atomGroup]map[string]int{}
+	b := &bucket{rules: rules, always: make([]uint64, (len(rules)+63)/64), needs: make([]*needExpr, len(rules))}
+	t := &atomTable{b: b, groups: map[string]*atomGroup{}, pos: map[*atomGroup]map[string]int{}}
 	for i, r := range rules {
-		b.second[i] = -1
-		clauses, ok := r.PrefilterClauses()
+		trigger, ok := r.Prefilter()
 		if !ok {
 			b.always[i/64] |= 1 << (i % 64)
 			continue
 		}
-		if len(clauses) > 1 {
-			b.second[i] = int32(b.clauses)
-			b.clauses++
-		}
-		for ci, atoms := range clauses {
-			owner := int32(i)
-			if ci == 1 {
-				owner = -1 - b.second[i]
+		for _, a := range trigger {
+			g, li := t.atom(a)
+			if !slices.Contains(g.owners[li], int32(i)) {
+				g.owners[li] = append(g.owners[li], int32(i))
 			}
-			b.index(byField, litPos, atoms, owner)
+		}
+		if n, ok := r.Need(); ok && hasAnd(n) {
+			b.needs[i] = t.expr(n)
 		}
 	}
+	base := 0
 	for _, g := range b.groups {
+		g.base = base
+		base += len(g.lits)
 		g.index = compile.NewLitIndex(g.lits, !g.cased)
+	}
+	b.atoms = base
+	for _, p := range t.pending {
+		p.leaf.bit = p.g.base + p.li
 	}
 	return b
 }
 
-// index adds the atoms of one clause, owned by owner, to the field groups.
-func (b *bucket) index(byField map[string]*atomGroup, litPos map[*atomGroup]map[string]int, atoms []compile.Atom, owner int32) {
-	for _, a := range atoms {
-		key := fieldKey(a.IDs, a.Cased)
-		g := byField[key]
-		if g == nil {
-			g = &atomGroup{ids: a.IDs, cased: a.Cased}
-			byField[key] = g
-			litPos[g] = map[string]int{}
-			b.groups = append(b.groups, g)
+// hasAnd reports whether n says more than "one of its atoms": an OR of
+// atoms only is what the trigger already checks.
+func hasAnd(n compile.Need) bool {
+	if n.Atom != nil {
+		return false
+	}
+	if n.And {
+		return true
+	}
+	for _, k := range n.Kids {
+		if hasAnd(k) {
+			return true
 		}
-		p, seen := litPos[g][a.Lit]
-		if !seen {
-			p = len(g.lits)
-			litPos[g][a.Lit] = p
-			g.lits = append(g.lits, a.Lit)
-			g.owners = append(g.owners, nil)
-		}
-		if !slices.Contains(g.owners[p], owner) {
-			g.owners[p] = append(g.owners[p], owner)
-		}
+	}
+	return false
+}
+
+// atom returns the group and literal position of a, adding it if new.
+func (t *atomTable) atom(a compile.Atom) (*atomGroup, int) {
+	key := fieldKey(a.IDs, a.Cased)
+	g := t.groups[key]
+	if g == nil {
+		g = &atomGroup{ids: a.IDs, cased: a.Cased}
+		t.groups[key] = g
+		t.pos[g] = map[string]int{}
+		t.b.groups = append(t.b.groups, g)
+	}
+	p, seen := t.pos[g][a.Lit]
+	if !seen {
+		p = len(g.lits)
+		t.pos[g][a.Lit] = p
+		g.lits = append(g.lits, a.Lit)
+		g.owners = append(g.owners, nil)
+	}
+	return g, p
+}
+
+// expr turns n into a needExpr. A leaf's bit is known only once newBucket
+// has placed the groups, so leaves wait in t.pending.
+func (t *atomTable) expr(n compile.Need) *needExpr {
+	e := &needExpr{}
+	t.fill(e, n)
+	return e
+}
+
+func (t *atomTable) fill(e *needExpr, n compile.Need) {
+	if n.Atom != nil {
+		g, li := t.atom(*n.Atom)
+		t.pending = append(t.pending, pendingBit{e, g, li})
+		return
+	}
+	e.and = n.And
+	e.kids = make([]needExpr, len(n.Kids))
+	for i, k := range n.Kids {
+		t.fill(&e.kids[i], k)
 	}
 }
 
@@ -93,8 +165,8 @@ func fieldKey(ids []int, cased bool) string {
 	return k
 }
 
-// words is the scratch a bucket needs: rule marks, then second-clause marks.
-func (b *bucket) words() int { return len(b.always) + (b.clauses+63)/64 }
+// words is the scratch a bucket needs: rule marks, then atom bits.
+func (b *bucket) words() int { return len(b.always) + (b.atoms+63)/64 }
 
 // appendMatches evaluates the candidate rules of ev.
 func (b *bucket) appendMatches(dst []*sigma.Rule, ev *compile.Event, sc *scratch) []*sigma.Rule {
@@ -102,20 +174,17 @@ func (b *bucket) appendMatches(dst []*sigma.Rule, ev *compile.Event, sc *scratch
 		sc.marks = make([]uint64, b.words())
 	}
 	marks := sc.marks[:len(b.always)]
-	seconds := sc.marks[len(b.always):b.words()]
+	hit := sc.marks[len(b.always):b.words()]
 	copy(marks, b.always)
-	clear(seconds)
+	clear(hit)
 	for _, g := range b.groups {
 		for _, v := range ev.ScanValues(g.ids, g.cased) {
 			sc.hits = g.index.AppendHits(sc.hits[:0], v)
 			for _, li := range sc.hits {
+				bit := g.base + int(li)
+				hit[bit/64] |= 1 << (bit % 64)
 				for _, o := range g.owners[li] {
-					if o >= 0 {
-						marks[o/64] |= 1 << (o % 64)
-					} else {
-						c := -1 - o
-						seconds[c/64] |= 1 << (c % 64)
-					}
+					marks[o/64] |= 1 << (o % 64)
 				}
 			}
 		}
@@ -124,7 +193,7 @@ func (b *bucket) appendMatches(dst []*sigma.Rule, ev *compile.Event, sc *scratch
 		for word != 0 {
 			i := w*64 + bits.TrailingZeros64(word)
 			word &= word - 1
-			if c := b.second[i]; c >= 0 && seconds[c/64]&(1<<(c%64)) == 0 {
+			if n := b.needs[i]; n != nil && !n.holds(hit) {
 				continue
 			}
 			if r := b.rules[i]; r.Match(ev) {
