@@ -221,7 +221,7 @@ func stringMatchers(f *sigma.FieldMatch) (bool, []strMatch, error) {
 			if err != nil {
 				return false, nil, err
 			}
-			ms = append(ms, strMatch{kind: mRegex, re: re})
+			ms = append(ms, regexMatch(re))
 		}
 		return true, ms, nil
 	}
@@ -235,7 +235,7 @@ func stringMatchers(f *sigma.FieldMatch) (bool, []strMatch, error) {
 			if err != nil {
 				return false, nil, err
 			}
-			ms = append(ms, strMatch{kind: mRegex, re: re})
+			ms = append(ms, regexMatch(re))
 		}
 		return true, ms, nil // the regexp handles case itself
 	}

@@ -89,8 +89,11 @@ type Event struct {
 	kwScanGen uint32
 	arena     []byte
 	hits      []int32 // LitIndex scratch of matchMulti
-	// rootDotted says whether doc has a dotted key (as fieldVal.dotted).
+	// rootDotted says whether doc has a dotted key (as fieldVal.dotted);
+	// kwDotted whether any map of the document has one, noted by the
+	// keyword walk, which visits every key anyway.
 	rootDotted int8
+	kwDotted   bool
 }
 
 // maxArena is the largest arena an Event keeps between documents.
@@ -177,6 +180,9 @@ func (e *Event) lookup(id int) (v any, nested, ok bool) {
 // dottedChain reports whether the document or a map of id's prefixes has a
 // key with a dot, which could hold id flattened.
 func (e *Event) dottedChain(id int) bool {
+	if e.kwGen == e.gen {
+		return e.kwDotted
+	}
 	if e.rootDotted == 0 {
 		e.rootDotted = dottedKeys(e.doc)
 	}
@@ -236,6 +242,7 @@ func (e *Event) keywords(cased bool) []string {
 	if e.kwGen != e.gen {
 		e.kwGen = e.gen
 		e.kwWide = e.kwWide[:0]
+		e.kwDotted = false
 		e.kw = e.walkStrings(e.kw[:0], e.doc)
 		e.kwLow = e.kwLow[:0]
 	}
@@ -251,7 +258,8 @@ func (e *Event) keywords(cased bool) []string {
 func (e *Event) walkStrings(dst []string, v any) []string {
 	switch x := v.(type) {
 	case map[string]any:
-		for _, y := range x {
+		for k, y := range x {
+			e.kwDotted = e.kwDotted || strings.IndexByte(k, '.') >= 0
 			dst = e.walkStrings(dst, y)
 		}
 		return dst

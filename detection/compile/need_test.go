@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -60,5 +61,44 @@ func TestNeed(t *testing.T) {
 				t.Errorf("Need = %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestNeedOfWildcardParts(t *testing.T) {
+	r, f := rule(t, `    s: {a|contains: ['ipconfig*|*find', 'x']}
+    condition: s`)
+	n, ok := r.Need()
+	if got, want := needString(n, f), "((a~ipconfig & a~| & a~find) | a~x)"; !ok || got != want {
+		t.Errorf("Need = %s, want %s", got, want)
+	}
+}
+
+// A regexp is not run on a value shorter than its shortest match; that
+// bound must never exceed the length of a real match.
+func TestRegexMinLen(t *testing.T) {
+	tests := []struct {
+		expr  string
+		min   int
+		match string // a shortest match
+	}{
+		{`\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}`, 82, " " + strings.Repeat("a", 64) + " " + strings.Repeat("b", 16)},
+		{`(?i)kelvin`, 6, "\u212aelvin"},
+		{`foo|ba`, 2, "ba"},
+		{`a*b?c+`, 1, "c"},
+		{`^(?:0[0-9]{1,3}\.){3}$`, 9, "00.00.00."},
+		{`x{0,3}`, 0, ""},
+		{`é+`, 1, "é"},
+	}
+	for _, tt := range tests {
+		m := regexMatch(regexp.MustCompile(tt.expr))
+		if m.minLen != tt.min {
+			t.Errorf("%s: minLen %d, want %d", tt.expr, m.minLen, tt.min)
+		}
+		if !m.match(tt.match) || len(tt.match) < m.minLen {
+			t.Errorf("%s: does not match its shortest match %q", tt.expr, tt.match)
+		}
+		if tt.min > 0 && m.match(tt.match[:len(tt.match)-1]) && len(tt.match)-1 < m.minLen {
+			t.Errorf("%s: matched below its bound", tt.expr)
+		}
 	}
 }

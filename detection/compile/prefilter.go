@@ -112,6 +112,15 @@ func stringNeed(strs []strMatch, all, cased bool, ids []int) (Need, bool) {
 }
 
 func patternNeed(m *strMatch, cased bool, ids []int) (Need, bool) {
+	if m.kind == mParts { // "ipconfig*|*find": every part, in order
+		var kids []Need
+		for _, p := range m.parts {
+			if p != "" {
+				kids = append(kids, Need{Atom: &Atom{IDs: ids, Lit: p, Cased: cased}})
+			}
+		}
+		return combine(kids, true)
+	}
 	if m.kind != mRegex {
 		lit, ok := m.literal()
 		return Need{Atom: &Atom{IDs: ids, Lit: lit, Cased: cased}}, ok

@@ -2,6 +2,7 @@ package compile
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"strings"
 
 	"webshellbeat/detection/sigma"
@@ -27,6 +28,47 @@ type strMatch struct {
 	s     string
 	parts []string // mParts: parts[0] is a prefix, the last a suffix (either may be empty)
 	re    *regexp.Regexp
+	// minLen is the fewest bytes re can match: a shorter value is rejected
+	// without running it (a regexp for two hashes needs 82).
+	minLen int
+}
+
+func regexMatch(re *regexp.Regexp) strMatch {
+	n := 0
+	if t, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
+		n = minBytes(t.Simplify())
+	}
+	return strMatch{kind: mRegex, re: re, minLen: n}
+}
+
+// minBytes is a lower bound of the length of any match of t: every rune
+// takes at least one byte.
+func minBytes(t *syntax.Regexp) int {
+	switch t.Op {
+	case syntax.OpLiteral:
+		return len(t.Rune)
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1
+	case syntax.OpCapture, syntax.OpPlus:
+		return minBytes(t.Sub[0])
+	case syntax.OpRepeat:
+		return t.Min * minBytes(t.Sub[0])
+	case syntax.OpConcat:
+		n := 0
+		for _, sub := range t.Sub {
+			n += minBytes(sub)
+		}
+		return n
+	case syntax.OpAlternate:
+		n := -1
+		for _, sub := range t.Sub {
+			if m := minBytes(sub); n < 0 || m < n {
+				n = m
+			}
+		}
+		return max(n, 0)
+	}
+	return 0 // empty, anchors, star, quest
 }
 
 func (m *strMatch) match(s string) bool {
@@ -44,7 +86,7 @@ func (m *strMatch) match(s string) bool {
 	case mParts:
 		return matchParts(s, m.parts)
 	default:
-		return m.re.MatchString(s)
+		return len(s) >= m.minLen && m.re.MatchString(s)
 	}
 }
 
@@ -76,7 +118,7 @@ func newStrMatch(p sigma.Pattern, cased bool) strMatch {
 		return strMatch{kind: mExact, s: s}
 	}
 	if hasOne(p) {
-		return strMatch{kind: mRegex, re: regexp.MustCompile(globRegexp(p))}
+		return regexMatch(regexp.MustCompile(globRegexp(p)))
 	}
 	switch {
 	case len(p) == 1:

@@ -86,6 +86,12 @@ func newBucket(rules []*compile.Rule) *bucket {
 			b.needs[i] = t.expr(n)
 		}
 	}
+	// Keyword groups first: their walk of the whole document also tells the
+	// event whether any key has a dot, which spares later field lookups
+	// from searching for flattened keys.
+	slices.SortStableFunc(b.groups, func(x, y *atomGroup) int {
+		return boolInt(x.ids != nil) - boolInt(y.ids != nil)
+	})
 	base := 0
 	for _, g := range b.groups {
 		g.base = base
@@ -97,6 +103,13 @@ func newBucket(rules []*compile.Rule) *bucket {
 		p.leaf.bit = p.g.base + p.li
 	}
 	return b
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // hasAnd reports whether n says more than "one of its atoms": an OR of
