@@ -259,7 +259,7 @@ func (e *Event) walkStrings(dst []string, v any) []string {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, y := range x {
-			e.kwDotted = e.kwDotted || strings.IndexByte(k, '.') >= 0
+			e.kwDotted = e.kwDotted || hasDot(k)
 			dst = e.walkStrings(dst, y)
 		}
 		return dst
@@ -440,6 +440,32 @@ func isASCII(s string) bool {
 		}
 	}
 	return acc&high8 == 0
+}
+
+// hasDot reports whether key s has a '.', a word at a time: keys are
+// short, so a call to strings.IndexByte costs more than the search.
+func hasDot(s string) bool {
+	n := len(s)
+	if n < 8 {
+		for i := 0; i < n; i++ {
+			if s[i] == '.' {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 0; ; i += 8 {
+		if i+8 > n {
+			i = n - 8
+		}
+		x := load64(s, i) ^ (ones8 * '.')
+		if (x-ones8)&^x&high8 != 0 {
+			return true
+		}
+		if i == n-8 {
+			return false
+		}
+	}
 }
 
 func appendLowerASCII(dst []byte, s string) []byte {

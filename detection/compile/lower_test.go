@@ -10,7 +10,7 @@ import (
 func TestLowerStringMatchesToLower(t *testing.T) {
 	e := NewEvent(NewFields())
 	inputs := []string{"", "a", "Z", "@[`{", "C:\\Windows\\System32\\CMD.EXE", "already lower text here",
-		"Microsoft® Windows® Operating System", "ÀÉÎ KELVIN \u212a İstanbul", "\xff\xfeA broken UTF-8", "0123456789abcde\x80", "\x80123456789abcdef"}
+		"Microsoft® Windows® Operating System", "ÀÉÎ KELVIN \u212a İstanbul", "\xff\xfeA broken UTF-8", "0123456789abcde\x80", "\x80123456789abcdef", "winlog.event_data.x", "event_data_x.", "abcdefgh.ijklmnop/", "-./-./-./"}
 	for _, base := range inputs {
 		for n := 0; n <= len(base); n++ {
 			s := base[:n]
@@ -19,6 +19,9 @@ func TestLowerStringMatchesToLower(t *testing.T) {
 			}
 			if got, want := isASCII(s), asciiOnly(s); got != want {
 				t.Errorf("isASCII(%q) = %v", s, got)
+			}
+			if got, want := hasDot(s), strings.Contains(s, "."); got != want {
+				t.Errorf("hasDot(%q) = %v", s, got)
 			}
 		}
 	}
@@ -44,6 +47,9 @@ func FuzzLowerString(f *testing.F) {
 		}
 		if got, want := isASCII(s), asciiOnly(s); got != want {
 			t.Errorf("isASCII(%q) = %v", s, got)
+		}
+		if got, want := hasDot(s), strings.Contains(s, "."); got != want {
+			t.Errorf("hasDot(%q) = %v", s, got)
 		}
 	})
 }

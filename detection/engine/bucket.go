@@ -34,16 +34,19 @@ type atomGroup struct {
 	index  *compile.LitIndex
 }
 
-// needExpr is a compile.Need over atom bits.
+// needExpr is a compile.Need over atom bits: its atoms are bits, its
+// inner terms kids, all of which hold (and) or one.
 type needExpr struct {
 	and  bool
-	bit  int // leaf when kids is nil
+	bits []int32
 	kids []needExpr
 }
 
 func (n *needExpr) holds(hit []uint64) bool {
-	if n.kids == nil {
-		return hit[n.bit/64]&(1<<(n.bit%64)) != 0
+	for _, b := range n.bits {
+		if (hit[b/64]&(1<<(b%64)) != 0) != n.and {
+			return !n.and
+		}
 	}
 	for i := range n.kids {
 		if n.kids[i].holds(hit) != n.and {
@@ -62,9 +65,9 @@ type atomTable struct {
 }
 
 type pendingBit struct {
-	leaf *needExpr
-	g    *atomGroup
-	li   int
+	bit *int32
+	g   *atomGroup
+	li  int
 }
 
 func newBucket(rules []*compile.Rule) *bucket {
@@ -100,7 +103,7 @@ func newBucket(rules []*compile.Rule) *bucket {
 	}
 	b.atoms = base
 	for _, p := range t.pending {
-		p.leaf.bit = p.g.base + p.li
+		*p.bit = int32(p.g.base + p.li)
 	}
 	return b
 }
@@ -157,16 +160,27 @@ func (t *atomTable) expr(n compile.Need) *needExpr {
 	return e
 }
 
+// fill makes e the inner term n (never a lone atom: hasAnd holds).
 func (t *atomTable) fill(e *needExpr, n compile.Need) {
-	if n.Atom != nil {
-		g, li := t.atom(*n.Atom)
-		t.pending = append(t.pending, pendingBit{e, g, li})
-		return
-	}
 	e.and = n.And
-	e.kids = make([]needExpr, len(n.Kids))
-	for i, k := range n.Kids {
-		t.fill(&e.kids[i], k)
+	nbits := 0
+	for _, k := range n.Kids {
+		if k.Atom != nil {
+			nbits++
+		}
+	}
+	e.bits = make([]int32, nbits)
+	e.kids = make([]needExpr, 0, len(n.Kids)-nbits)
+	nbits = 0
+	for _, k := range n.Kids {
+		if k.Atom == nil {
+			e.kids = append(e.kids, needExpr{})
+			t.fill(&e.kids[len(e.kids)-1], k)
+			continue
+		}
+		g, li := t.atom(*k.Atom)
+		t.pending = append(t.pending, pendingBit{&e.bits[nbits], g, li})
+		nbits++
 	}
 }
 
