@@ -84,8 +84,8 @@ type Event struct {
 	kwGen     uint32
 	kw        []string // every scalar of the document, for keyword searches
 	kwLow     []string
-	kwWide    []int32  // positions in kw of the strings that are not all ASCII
-	kwScan    []string // see ScanValues
+	kwScan    [1]string // see ScanValues
+	lowBuf    []byte    // a non-ASCII value lowered while joining
 	kwScanGen uint32
 	arena     []byte
 	hits      []int32 // LitIndex scratch of matchMulti
@@ -180,7 +180,7 @@ func (e *Event) lookup(id int) (v any, nested, ok bool) {
 // dottedChain reports whether the document or a map of id's prefixes has a
 // key with a dot, which could hold id flattened.
 func (e *Event) dottedChain(id int) bool {
-	if e.kwGen == e.gen {
+	if e.kwGen == e.gen || e.kwScanGen == e.gen {
 		return e.kwDotted
 	}
 	if e.rootDotted == 0 {
@@ -241,7 +241,6 @@ func (e *Event) lowerAll(dst, src []string) []string {
 func (e *Event) keywords(cased bool) []string {
 	if e.kwGen != e.gen {
 		e.kwGen = e.gen
-		e.kwWide = e.kwWide[:0]
 		e.kwDotted = false
 		e.kw = e.walkStrings(e.kw[:0], e.doc)
 		e.kwLow = e.kwLow[:0]
@@ -269,18 +268,9 @@ func (e *Event) walkStrings(dst []string, v any) []string {
 		}
 		return dst
 	case string:
-		if !isASCII(x) {
-			e.kwWide = append(e.kwWide, int32(len(dst)))
-		}
 		return append(dst, x)
 	case []string:
-		for _, s := range x {
-			if !isASCII(s) {
-				e.kwWide = append(e.kwWide, int32(len(dst)))
-			}
-			dst = append(dst, s)
-		}
-		return dst
+		return append(dst, x...)
 	case nil:
 		return dst
 	}

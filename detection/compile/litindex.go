@@ -217,7 +217,43 @@ func skipHash(g uint32) uint32 { return (g * 2654435761) >> 20 }
 
 func (x *LitIndex) skipHits(dst []int32, s string) []int32 {
 	t := x.skip
-	for p := t.m - 1; p < len(s); {
+	if len(s) < skipSplit {
+		return x.skipRange(dst, s, t.m-1, len(s))
+	}
+	// Each step waits on the load of the one before, so a long text is
+	// scanned as two halves at once: a window belongs to the half where it
+	// ends, and a literal is found in the window of its first m bytes.
+	mid := len(s) / 2
+	pa, pb := t.m-1, mid
+	for pa < mid && pb < len(s) {
+		ga := gram4(s, pa-3) | t.mask
+		gb := gram4(s, pb-3) | t.mask
+		sa, sb := int(t.shift[skipHash(ga)]), int(t.shift[skipHash(gb)])
+		if sa == 0 {
+			if t.tails.maybe(ga) {
+				dst = x.verify(dst, s, pa-3, t.tails.lookup(ga))
+			}
+			sa = 1
+		}
+		if sb == 0 {
+			if t.tails.maybe(gb) {
+				dst = x.verify(dst, s, pb-3, t.tails.lookup(gb))
+			}
+			sb = 1
+		}
+		pa, pb = pa+sa, pb+sb
+	}
+	dst = x.skipRange(dst, s, pa, mid)
+	return x.skipRange(dst, s, max(pb, mid), len(s))
+}
+
+// skipSplit is the text length from which skipHits scans two halves.
+const skipSplit = 256
+
+// skipRange finds the literals whose first m bytes end at p..end-1.
+func (x *LitIndex) skipRange(dst []int32, s string, p, end int) []int32 {
+	t := x.skip
+	for p < end {
 		g := gram4(s, p-3) | t.mask
 		if sh := t.shift[skipHash(g)]; sh > 0 {
 			p += int(sh)

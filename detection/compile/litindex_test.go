@@ -53,7 +53,8 @@ func checkIndex(t *testing.T, lits []string, s string) {
 
 // TestLitIndexAgainstBruteForce runs literal sets of every shape the index
 // handles (one-byte, short, long, all long enough to skip; shared grams;
-// mixed case, non-ASCII) over random texts built from their own pieces.
+// mixed case, non-ASCII) over random texts built from their own pieces,
+// short and long (see skipSplit).
 func TestLitIndexAgainstBruteForce(t *testing.T) {
 	sets := [][]string{
 		{"a", "-", ":"},
@@ -68,7 +69,11 @@ func TestLitIndexAgainstBruteForce(t *testing.T) {
 	for _, lits := range sets {
 		for n := 0; n < 400; n++ {
 			var b strings.Builder
-			for k := rng.IntN(8); k >= 0; k-- {
+			pieces := rng.IntN(8)
+			if n%4 == 0 { // long enough for the two-halves skip scan
+				pieces = 40 + rng.IntN(160)
+			}
+			for k := pieces; k >= 0; k-- {
 				if rng.IntN(2) == 0 {
 					l := lits[rng.IntN(len(lits))]
 					if rng.IntN(2) == 0 {

@@ -330,25 +330,22 @@ func shortestLit(lits []regexLit) int {
 
 // ScanValues returns what a folding LitIndex scans for the field ids (nil:
 // every value): each value as it is when cased or ASCII, else lowered. Most
-// values are ASCII, so most are scanned without a lowered copy. They are
-// valid until Reset.
+// values are ASCII, so most are scanned without a lowered copy. For a
+// folding keyword search, the values come joined into one text, separated
+// by NUL bytes: a long text scans faster than many short ones, and a
+// literal found across a separator is at worst a false candidate, which the
+// rule itself then rejects. They are valid until Reset.
 func (e *Event) ScanValues(ids []int, cased bool) []string {
 	if ids == nil {
 		if cased {
 			return e.keywords(true)
 		}
-		kw := e.keywords(true)
-		if len(e.kwWide) == 0 {
-			return kw
-		}
-		if e.kwScanGen != e.gen { // the walk noted which values to lower
+		if e.kwScanGen != e.gen {
 			e.kwScanGen = e.gen
-			e.kwScan = append(e.kwScan[:0], kw...)
-			for _, i := range e.kwWide {
-				e.kwScan[i] = e.lowerString(kw[i])
-			}
+			e.kwDotted = false
+			e.kwScan[0] = e.joinValues()
 		}
-		return e.kwScan
+		return e.kwScan[:]
 	}
 	fv := e.field(ids)
 	if !fv.present || cased {
