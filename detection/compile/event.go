@@ -144,7 +144,15 @@ func (e *Event) resolve(id int) *fieldVal {
 	fv.present = ok && v != nil
 	fv.raw = v
 	fv.m, fv.nested, fv.dotted = nil, nested, 0
-	if fv.present {
+	if !fv.present {
+		return fv
+	}
+	switch x := v.(type) { // the common kinds first: AsMap reflects
+	case string:
+		fv.strs = append(fv.strs, x)
+	case map[string]any:
+		fv.m = x
+	default:
 		if m, isMap := detection.AsMap(v); isMap {
 			fv.m = m
 		} else {
@@ -206,7 +214,7 @@ func (e *Event) dottedChain(id int) bool {
 
 func dottedKeys(m map[string]any) int8 {
 	for k := range m {
-		if strings.IndexByte(k, '.') >= 0 {
+		if hasDot(k) {
 			return 2
 		}
 	}

@@ -152,16 +152,36 @@ func (x *LitIndex) verify(dst []int32, s string, i int, cands []litAt) []int32 {
 		if start < 0 || start+len(l) > len(s) {
 			continue
 		}
-		if t := s[start : start+len(l)]; t == l || x.fold && equalLowered(t, l) {
+		if t := s[start : start+len(l)]; x.fold && equalLowered(t, l) || !x.fold && t == l {
 			dst = append(dst, c.lit)
 		}
 	}
 	return dst
 }
 
-// equalLowered reports whether t, with its ASCII letters lowered, is l.
+// equalLowered reports whether t, with its ASCII letters lowered, is l (of
+// the same length), a word at a time. A word of t that is not all ASCII
+// comes from a value that ScanValues lowered whole, so it is compared as is.
 func equalLowered(t, l string) bool {
-	for i := 0; i < len(l); i++ {
+	n := len(l)
+	if n >= 8 {
+		for i := 0; ; i += 8 {
+			if i+8 > n {
+				i = n - 8 // the last word overlaps the one before
+			}
+			w := load64(t, i)
+			if w&high8 == 0 {
+				w |= upperMask(w) >> 2
+			}
+			if w != load64(l, i) {
+				return false
+			}
+			if i == n-8 {
+				return true
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
 		c := t[i]
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
