@@ -299,16 +299,27 @@ func gram2(s string, i int) uint32 {
 }
 
 // gramTable maps grams to the literals indexed by them: a bit filter over
-// hashed grams, then open addressing.
+// hashed grams, then open addressing. A slot holds its gram and its span
+// of literals together, so a probe reads one cache line.
 type gramTable struct {
-	filter [1 << 10]uint64 // 2^16 bits
-	keys   []uint32
-	spans  []span // per slot: the slot's literals in at
+	filter [filterWords]uint64
+	slots  []gramSlot
 	at     []litAt
 	shift  uint32
 }
 
-type span struct{ start, end int32 }
+// filterBits is the size of a gramTable's filter: 2^17 bits (16 KiB) keeps
+// false probes rare with the ten thousand literals of SigmaHQ's command
+// lines, and still fits the L1 cache.
+const (
+	filterBits  = 17
+	filterWords = 1 << (filterBits - 6)
+)
+
+type gramSlot struct {
+	key        uint32
+	start, end int32 // the slot's literals in at; end 0: empty
+}
 
 // newGramTable returns nil for no grams, so that scans skip the table.
 func newGramTable(byGram map[uint32][]litAt) *gramTable {
@@ -319,22 +330,21 @@ func newGramTable(byGram map[uint32][]litAt) *gramTable {
 	for 1<<bits < 2*len(byGram) {
 		bits++
 	}
-	t := &gramTable{keys: make([]uint32, 1<<bits), spans: make([]span, 1<<bits), shift: 32 - bits}
+	t := &gramTable{slots: make([]gramSlot, 1<<bits), shift: 32 - bits}
 	for g, lits := range byGram {
 		h := filterHash(g)
 		t.filter[h>>6] |= 1 << (h & 63)
 		slot := t.slot(g)
-		for t.spans[slot].end != 0 {
-			slot = (slot + 1) & uint32(len(t.keys)-1)
+		for t.slots[slot].end != 0 {
+			slot = (slot + 1) & uint32(len(t.slots)-1)
 		}
-		t.keys[slot] = g
-		t.spans[slot] = span{int32(len(t.at)), int32(len(t.at) + len(lits))}
+		t.slots[slot] = gramSlot{g, int32(len(t.at)), int32(len(t.at) + len(lits))}
 		t.at = append(t.at, lits...)
 	}
 	return t
 }
 
-func filterHash(g uint32) uint32 { return (g * 2654435761) >> 16 }
+func filterHash(g uint32) uint32 { return (g * 2654435761) >> (32 - filterBits) }
 
 func (t *gramTable) slot(g uint32) uint32 { return (g * 0x9e3779b1) >> t.shift }
 
@@ -344,11 +354,10 @@ func (t *gramTable) maybe(g uint32) bool {
 }
 
 func (t *gramTable) lookup(g uint32) []litAt {
-	mask := uint32(len(t.keys) - 1)
-	for slot := t.slot(g); t.spans[slot].end != 0; slot = (slot + 1) & mask {
-		if t.keys[slot] == g {
-			sp := t.spans[slot]
-			return t.at[sp.start:sp.end]
+	mask := uint32(len(t.slots) - 1)
+	for slot := t.slot(g); t.slots[slot].end != 0; slot = (slot + 1) & mask {
+		if sl := &t.slots[slot]; sl.key == g {
+			return t.at[sl.start:sl.end]
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"strings"
 
 	"webshellbeat/detection/compile"
 	"webshellbeat/detection/sigma"
@@ -58,16 +59,25 @@ func (n *needExpr) holds(hit []uint64) bool {
 
 // atomTable assigns groups and bits to atoms while a bucket is built.
 type atomTable struct {
-	b       *bucket
-	groups  map[string]*atomGroup
-	pos     map[*atomGroup]map[string]int
-	pending []pendingBit // need leaves, given their bit once groups are placed
+	b      *bucket
+	groups map[string]*atomGroup
+	pos    map[*atomGroup]map[string]int
+	// refs are the atoms of needs: a need's bits hold positions in refs
+	// until newBucket has placed the groups.
+	refs []atomRef
 }
 
-type pendingBit struct {
-	bit *int32
-	g   *atomGroup
-	li  int
+type atomRef struct {
+	g  *atomGroup
+	li int
+}
+
+// commonByte tells the bytes that are in nearly every value (letters,
+// digits, space and path punctuation): a need that asks for one of them
+// alone says nothing, so it counts as true, and the byte is not searched
+// for its sake. Rarer ones ("|", ">", "`") are worth a bit.
+func commonByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(` -\./:_`, c) >= 0
 }
 
 func newBucket(rules []*compile.Rule) *bucket {
@@ -85,8 +95,14 @@ func newBucket(rules []*compile.Rule) *bucket {
 				g.owners[li] = append(g.owners[li], int32(i))
 			}
 		}
+	}
+	// Needs come second, so that they know which short literals the
+	// triggers index anyway.
+	for i, r := range rules {
 		if n, ok := r.Need(); ok && hasAnd(n) {
-			b.needs[i] = t.expr(n)
+			if e, ok := t.build(n); ok {
+				b.needs[i] = &e
+			}
 		}
 	}
 	// Keyword groups first: their walk of the whole document also tells the
@@ -102,8 +118,10 @@ func newBucket(rules []*compile.Rule) *bucket {
 		g.index = compile.NewLitIndex(g.lits, !g.cased)
 	}
 	b.atoms = base
-	for _, p := range t.pending {
-		*p.bit = int32(p.g.base + p.li)
+	for _, e := range b.needs {
+		if e != nil {
+			t.place(e)
+		}
 	}
 	return b
 }
@@ -113,6 +131,59 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// build turns need n into a needExpr; ok is false when it says nothing
+// (common bytes count as true).
+func (t *atomTable) build(n compile.Need) (e needExpr, ok bool) {
+	if n.Atom != nil {
+		ref, ok := t.ref(*n.Atom)
+		return needExpr{bits: []int32{ref}}, ok
+	}
+	e.and = n.And
+	for _, k := range n.Kids {
+		known := false
+		if k.Atom != nil {
+			var ref int32
+			if ref, known = t.ref(*k.Atom); known {
+				e.bits = append(e.bits, ref)
+			}
+		} else {
+			var ke needExpr
+			if ke, known = t.build(k); known {
+				e.kids = append(e.kids, ke)
+			}
+		}
+		if !known && !n.And { // one term of an OR is true: so is the OR
+			return needExpr{}, false
+		}
+	}
+	return e, len(e.bits)+len(e.kids) > 0
+}
+
+// ref returns the position in t.refs of atom a, unless it is a common byte
+// that no trigger has indexed.
+func (t *atomTable) ref(a compile.Atom) (int32, bool) {
+	if len(a.Lit) == 1 && commonByte(a.Lit[0]) {
+		g := t.groups[fieldKey(a.IDs, a.Cased)]
+		if _, ok := t.pos[g][a.Lit]; g == nil || !ok {
+			return 0, false
+		}
+	}
+	g, li := t.atom(a)
+	t.refs = append(t.refs, atomRef{g, li})
+	return int32(len(t.refs) - 1), true
+}
+
+// place replaces the refs in e by atom bits.
+func (t *atomTable) place(e *needExpr) {
+	for i, r := range e.bits {
+		ref := t.refs[r]
+		e.bits[i] = int32(ref.g.base + ref.li)
+	}
+	for i := range e.kids {
+		t.place(&e.kids[i])
+	}
 }
 
 // hasAnd reports whether n says more than "one of its atoms": an OR of
@@ -150,38 +221,6 @@ func (t *atomTable) atom(a compile.Atom) (*atomGroup, int) {
 		g.owners = append(g.owners, nil)
 	}
 	return g, p
-}
-
-// expr turns n into a needExpr. A leaf's bit is known only once newBucket
-// has placed the groups, so leaves wait in t.pending.
-func (t *atomTable) expr(n compile.Need) *needExpr {
-	e := &needExpr{}
-	t.fill(e, n)
-	return e
-}
-
-// fill makes e the inner term n (never a lone atom: hasAnd holds).
-func (t *atomTable) fill(e *needExpr, n compile.Need) {
-	e.and = n.And
-	nbits := 0
-	for _, k := range n.Kids {
-		if k.Atom != nil {
-			nbits++
-		}
-	}
-	e.bits = make([]int32, nbits)
-	e.kids = make([]needExpr, 0, len(n.Kids)-nbits)
-	nbits = 0
-	for _, k := range n.Kids {
-		if k.Atom == nil {
-			e.kids = append(e.kids, needExpr{})
-			t.fill(&e.kids[len(e.kids)-1], k)
-			continue
-		}
-		g, li := t.atom(*k.Atom)
-		t.pending = append(t.pending, pendingBit{&e.bits[nbits], g, li})
-		nbits++
-	}
 }
 
 func fieldKey(ids []int, cased bool) string {
