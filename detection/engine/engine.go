@@ -4,7 +4,6 @@
 package engine
 
 import (
-	"fmt"
 	"slices"
 	"sync"
 
@@ -65,11 +64,10 @@ type Engine struct {
 func New(c *sigma.Collection, opts Options) (*Engine, error) {
 	pipes := append([]*pipeline.Pipeline(nil), opts.Pipelines...)
 	if !opts.NoBuiltinPipelines {
-		builtin, err := pipeline.Builtin()
-		if err != nil {
-			return nil, fmt.Errorf("built-in pipelines: %w", err)
+		var err error
+		if pipes, err = pipeline.WithBuiltin(pipes); err != nil {
+			return nil, err
 		}
-		pipes = append(pipes, builtin...)
 	}
 	pipeline.Sort(pipes)
 	e := &Engine{index: map[route][]int{}, products: map[string]bool{}, fields: compile.NewFields(), fullScan: opts.fullScan}
