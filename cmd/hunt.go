@@ -122,8 +122,10 @@ func printSummary(w io.Writer, det *detector.Detector, st hunt.Stats) {
 		formats = append(formats, fmt.Sprintf("%s %d", f, n))
 	}
 	sort.Strings(formats)
-	fmt.Fprintf(w, "hunt: %d rules, %d files (%s), %d skipped, %d events, %d unreadable records, %d alerts, %d derived (correlations, updates, summaries)\n",
-		det.Loaded, st.Files, strings.Join(formats, ", "), len(st.Skipped), st.Events, st.Errors, st.Alerts, st.Derived)
+	// Correlation rules are counted apart, as "rules check" and the reload
+	// log do: det.Loaded counts detection rules only.
+	fmt.Fprintf(w, "hunt: %d rules, %d correlation rules, %d files (%s), %d skipped, %d events, %d unreadable records, %d alerts, %d derived (correlations, updates, summaries)\n",
+		det.Loaded, det.Rules().Correlations, st.Files, strings.Join(formats, ", "), len(st.Skipped), st.Events, st.Errors, st.Alerts, st.Derived)
 }
 
 // printTable writes one line per alert: time, level, rule, host, the process
