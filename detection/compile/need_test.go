@@ -1,7 +1,9 @@
 package compile
 
 import (
+	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -100,5 +102,72 @@ func TestRegexMinLen(t *testing.T) {
 		if tt.min > 0 && m.match(tt.match[:len(tt.match)-1]) && len(tt.match)-1 < m.minLen {
 			t.Errorf("%s: matched below its bound", tt.expr)
 		}
+	}
+}
+
+// The literals mined from a regexp, and the length and class-run checks run
+// before it, must hold for every string the regexp matches.
+func TestRegexPrechecksAreNecessary(t *testing.T) {
+	exprs := []string{
+		`\\[a-zA-Z0-9]{1,32}\.[a-zA-Z0-9]{1,6}\.[ "']{1}`,
+		`\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}`,
+		` [0-7]{7,13}`,
+		`https?://0[0-9]{3,11}`,
+		`(?i)[a-f]{8}\.(dll|exe)`,
+		`(?i)x[kK]{6}`,
+		`a[bc][de]f|zz[ab]`,
+		`(\d{6,})-[xy]`,
+	}
+	pieces := []string{"\\", ".", " ", "\"", "'", "abc", "x.dll", "A1B2C3D4", strings.Repeat("a1", 40), "ff", "http://0", "https://", "1234567", "0123", "-x", "\u212a", "kKkKkK", "ZZb", "abdf", "acef", "X", "\t",
+		"\\foo.ba.'", "\\x.y. ", " " + strings.Repeat("ab12", 16) + " " + strings.Repeat("cD", 8), "abcdefab.DLL", "ABCDEFAB.exe"}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, expr := range exprs {
+		re := regexp.MustCompile(expr)
+		m := regexMatch(re)
+		atoms, mined := regexAtoms(expr, true, nil)
+		matched, rejectedEarly := 0, 0
+		for range 20000 {
+			var b strings.Builder
+			for k := rng.IntN(12); k >= 0; k-- {
+				b.WriteString(pieces[rng.IntN(len(pieces))])
+			}
+			s := b.String()
+			if !re.MatchString(s) {
+				if len(s) < m.minLen || m.run != nil && !hasRun(s, m.run, m.runLen) {
+					rejectedEarly++
+				}
+				continue
+			}
+			matched++
+			if !m.match(s) {
+				t.Fatalf("%s: matches %q but the prechecks reject it", expr, s)
+			}
+			if mined && !slices.ContainsFunc(atoms, func(a Atom) bool {
+				if a.Cased {
+					return strings.Contains(s, a.Lit)
+				}
+				return strings.Contains(strings.ToLower(s), a.Lit)
+			}) {
+				t.Fatalf("%s: matches %q, which holds none of its literals %v", expr, s, atoms)
+			}
+		}
+		t.Logf("%s: %d matches, %d rejected before the regexp, literals %v", expr, matched, rejectedEarly, atoms)
+		if matched == 0 {
+			t.Errorf("%s: no random string matched: the test says nothing about it", expr)
+		}
+	}
+}
+
+func TestRegexLiteralsOfRuns(t *testing.T) {
+	atoms, ok := regexAtoms(`\\[a-zA-Z0-9]{1,32}\.[a-zA-Z0-9]{1,6}\.[ "']{1}`, true, nil)
+	var lits []string
+	for _, a := range atoms {
+		lits = append(lits, a.Lit)
+	}
+	if want := []string{". ", ".\"", ".'"}; !ok || !slices.Equal(lits, want) {
+		t.Errorf("literals %q, want %q", lits, want)
+	}
+	if m := regexMatch(regexp.MustCompile(`\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}`)); m.runLen != 64 || !m.run['F'] || m.run['g'] {
+		t.Errorf("class run of the snake regexp: %d", m.runLen)
 	}
 }

@@ -3,6 +3,7 @@ package compile
 import (
 	"regexp/syntax"
 	"strings"
+	"unicode/utf8"
 )
 
 // Atom is one piece of a rule's necessary condition: some value of the field
@@ -298,14 +299,7 @@ func regexLits(t *syntax.Regexp) ([]regexLit, bool) {
 			return regexLits(t.Sub[0])
 		}
 	case syntax.OpConcat:
-		var best []regexLit
-		for _, sub := range t.Sub {
-			lits, ok := regexLits(sub)
-			if ok && (best == nil || shortestLit(lits) > shortestLit(best)) {
-				best = lits
-			}
-		}
-		return best, best != nil
+		return concatLits(t.Sub)
 	case syntax.OpAlternate:
 		var all []regexLit
 		for _, sub := range t.Sub {
@@ -318,6 +312,80 @@ func regexLits(t *syntax.Regexp) ([]regexLit, bool) {
 		return all, len(all) > 0
 	}
 	return nil, false
+}
+
+// maxProduct bounds the literals that one run of a concatenation expands to.
+const maxProduct = 16
+
+// concatLits takes the most selective literals of a concatenation: those of
+// one term, or of a run of adjacent literals and small character classes
+// combined, so that `\.[ "']` needs one of ". ", ".\"" or ".'" rather than
+// just ".".
+func concatLits(subs []*syntax.Regexp) ([]regexLit, bool) {
+	var best []regexLit
+	consider := func(lits []regexLit) {
+		if lits != nil && (best == nil || shortestLit(lits) > shortestLit(best)) {
+			best = lits
+		}
+	}
+	var run []string // nil: no run open
+	fold := false
+	flush := func() {
+		if run != nil {
+			lits := make([]regexLit, len(run))
+			for i, r := range run {
+				lits[i] = regexLit{r, fold}
+			}
+			consider(lits)
+		}
+		run, fold = nil, false
+	}
+	for _, sub := range subs {
+		alts, f, ok := expandable(sub)
+		if !ok {
+			flush()
+			if lits, ok := regexLits(sub); ok {
+				consider(lits)
+			}
+			continue
+		}
+		if run != nil && len(run)*len(alts) > maxProduct {
+			flush()
+		}
+		if run == nil {
+			run = []string{""}
+		}
+		next := make([]string, 0, len(run)*len(alts))
+		for _, r := range run {
+			for _, a := range alts {
+				next = append(next, r+a)
+			}
+		}
+		run, fold = next, fold || f
+	}
+	flush()
+	return best, best != nil
+}
+
+// expandable returns the strings a literal or a small ASCII character
+// class matches, and whether the literal folds case.
+func expandable(t *syntax.Regexp) (alts []string, fold, ok bool) {
+	switch t.Op {
+	case syntax.OpLiteral:
+		return []string{string(t.Rune)}, t.Flags&syntax.FoldCase != 0, len(t.Rune) > 0
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(t.Rune); i += 2 {
+			lo, hi := t.Rune[i], t.Rune[i+1]
+			if hi >= utf8.RuneSelf || int(hi-lo)+1+len(alts) > 4 {
+				return nil, false, false
+			}
+			for r := lo; r <= hi; r++ {
+				alts = append(alts, string(r))
+			}
+		}
+		return alts, false, len(alts) > 0
+	}
+	return nil, false, false
 }
 
 func shortestLit(lits []regexLit) int {

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"unicode/utf8"
 
 	"webshellbeat/detection/sigma"
 )
@@ -31,14 +32,82 @@ type strMatch struct {
 	// minLen is the fewest bytes re can match: a shorter value is rejected
 	// without running it (a regexp for two hashes needs 82).
 	minLen int
+	// run, when set, is a class of bytes of which every match holds a run
+	// of at least runLen ("[a-f0-9]{64}"): a value without one is rejected
+	// in one pass, far cheaper than the regexp's backtracking.
+	run    *[256]bool
+	runLen int
 }
 
 func regexMatch(re *regexp.Regexp) strMatch {
-	n := 0
+	m := strMatch{kind: mRegex, re: re}
 	if t, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
-		n = minBytes(t.Simplify())
+		m.run, m.runLen = classRun(t)
+		m.minLen = minBytes(t.Simplify())
 	}
-	return strMatch{kind: mRegex, re: re, minLen: n}
+	return m
+}
+
+// minRunLen is the shortest class run worth testing before a regexp.
+const minRunLen = 6
+
+// classRun finds, among the terms that every match of t goes through (t
+// itself, or the terms of a top-level concatenation), the longest repeat
+// of an ASCII character class.
+func classRun(t *syntax.Regexp) (*[256]bool, int) {
+	for t.Op == syntax.OpCapture {
+		t = t.Sub[0]
+	}
+	terms := []*syntax.Regexp{t}
+	if t.Op == syntax.OpConcat {
+		terms = t.Sub
+	}
+	var best *syntax.Regexp
+	for _, x := range terms {
+		if x.Op == syntax.OpRepeat && x.Min >= minRunLen && asciiClass(x.Sub[0]) && (best == nil || x.Min > best.Min) {
+			best = x
+		}
+	}
+	if best == nil {
+		return nil, 0
+	}
+	var set [256]bool
+	c := best.Sub[0]
+	for i := 0; i+1 < len(c.Rune); i += 2 {
+		for r := c.Rune[i]; r <= c.Rune[i+1]; r++ {
+			set[r] = true
+		}
+	}
+	return &set, best.Min
+}
+
+// asciiClass reports whether t is a character class of ASCII characters
+// only, so that each of its matches is one byte.
+func asciiClass(t *syntax.Regexp) bool {
+	if t.Op != syntax.OpCharClass || len(t.Rune) == 0 {
+		return false
+	}
+	for _, r := range t.Rune {
+		if r >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// hasRun reports whether s has n consecutive bytes of set.
+func hasRun(s string, set *[256]bool, n int) bool {
+	k := 0
+	for i := 0; i < len(s); i++ {
+		if !set[s[i]] {
+			k = 0
+			continue
+		}
+		if k++; k >= n {
+			return true
+		}
+	}
+	return false
 }
 
 // minBytes is a lower bound of the length of any match of t: every rune
@@ -86,7 +155,7 @@ func (m *strMatch) match(s string) bool {
 	case mParts:
 		return matchParts(s, m.parts)
 	default:
-		return len(s) >= m.minLen && m.re.MatchString(s)
+		return len(s) >= m.minLen && (m.run == nil || hasRun(s, m.run, m.runLen)) && m.re.MatchString(s)
 	}
 }
 
