@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"webshellbeat/config"
-	"webshellbeat/detection/aggregate"
 	"webshellbeat/detection/engine"
 	"webshellbeat/detection/pipeline"
 	"webshellbeat/detection/sigma"
@@ -104,14 +103,22 @@ func runRulesCheck(stdout, stderr io.Writer, paths []string, o checkOptions, pla
 		}
 		opts.Placeholders[name] = append(opts.Placeholders[name], value)
 	}
+	var user []*pipeline.Pipeline
 	for _, f := range pipelineFiles {
 		p, err := pipeline.Load(f)
 		if err != nil {
 			fmt.Fprintf(stderr, "rules check: pipeline %s: %v\n", f, err)
 			return rulesUsage
 		}
-		opts.Pipelines = append(opts.Pipelines, p)
+		user = append(user, p)
 	}
+	// One list renames detection and correlation rules, as in the detector.
+	pipes, err := pipeline.WithBuiltin(user)
+	if err != nil {
+		fmt.Fprintf(stderr, "rules check: %v\n", err)
+		return rulesUsage
+	}
+	opts.Pipelines, opts.NoBuiltinPipelines = pipes, true
 
 	coll := sigma.LoadPaths(paths...)
 	if o.builtin {
@@ -125,16 +132,11 @@ func runRulesCheck(stdout, stderr io.Writer, paths []string, o checkOptions, pla
 		return rulesUsage
 	}
 	// Parser rejections, compiler rejections and correlation rules the
-	// correlator refuses are all rejections.
+	// correlator refuses are all rejections. Correlations are renamed and
+	// built chain by chain by the detector's own code, so that what is
+	// refused here is what the beat refuses.
 	rejected := append(append(sigma.ErrorList(nil), coll.Errors...), eng.Errors()...)
-	correlations := 0
-	for _, r := range coll.Correlations {
-		if _, err := aggregate.New([]*sigma.Rule{r}, aggregate.Options{}); err != nil {
-			rejected.Add(r.Path, r.Correlation.Pos, sigma.CodeBadCorrelation, "%s", strings.TrimPrefix(err.Error(), r.Path+": "))
-			continue
-		}
-		correlations++
-	}
+	correlations := detector.PrepareCorrelations(coll, pipes, &rejected)
 	rejected.Sort()
 	for _, e := range rejected {
 		fmt.Fprintln(stdout, e.Error())

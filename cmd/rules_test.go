@@ -2,10 +2,15 @@ package cmd
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"webshellbeat/config"
+	"webshellbeat/detection/sigma"
+	"webshellbeat/detector"
 	"webshellbeat/internal/testfiles"
 )
 
@@ -274,6 +279,94 @@ level: high
 		code := runRulesCheck(&stdout, &stderr, []string{dir}, checkOptions{builtin: tt.builtin})
 		if code != 0 || !strings.Contains(stdout.String(), tt.want) {
 			t.Errorf("builtin=%v: code %d, stdout lacks %q:\n%s%s", tt.builtin, code, tt.want, stdout.String(), stderr.String())
+		}
+	}
+}
+
+// chainOverTooHigh names corrTooHigh: the two are one chain, built by one
+// correlator, so the beat refuses both when it refuses corrTooHigh.
+const chainOverTooHigh = `title: after the impossible
+id: 11111111-2222-3333-4444-cccccccccccc
+correlation:
+  type: event_count
+  rules: [11111111-2222-3333-4444-aaaaaaaaaaaa]
+  timespan: 10m
+  condition: {gte: 2}
+`
+
+// userGroupBy groups goodRule's matches by User, which the built-in
+// windows pipeline renames for process_creation rules; userPipeline
+// renames it before the built-ins do.
+const userGroupBy = `title: whoami per user
+id: 11111111-2222-3333-4444-dddddddddddd
+correlation:
+  type: value_count
+  rules: [11111111-2222-3333-4444-666666666666]
+  group-by: [User]
+  timespan: 5m
+  condition: {field: ParentImage, gte: 2}
+`
+
+const userPipeline = `name: site
+transformations:
+  - id: site_user
+    type: field_name_mapping
+    mapping:
+      User: [user.name, winlog.event_data.User]
+`
+
+// TestRulesCheckCorrelationsAsDetector: rules check prepares correlation
+// rules with the detector's own code (pipelines applied, one correlator per
+// chain), so it counts and refuses exactly what the beat does.
+func TestRulesCheckCorrelationsAsDetector(t *testing.T) {
+	chain := writeRules(t, map[string]string{"good.yml": goodRule, "corr.yml": corrTooHigh, "chain.yml": chainOverTooHigh})
+	renamed := writeRules(t, map[string]string{"good.yml": goodRule, "corr.yml": corrRule, "user.yml": userGroupBy})
+	pipe := filepath.Join(writeRules(t, map[string]string{"site.yml": userPipeline}), "site.yml")
+	for _, tt := range []struct {
+		name  string
+		paths []string
+		pipes []string
+		want  []string
+	}{
+		{name: "chain with a refused member", paths: []string{chain}, want: []string{
+			"correlation rules loaded: 0", "rejected: 1 (bad-correlation 1)",
+		}},
+		{name: "renamed by the built-ins", paths: []string{renamed}, want: []string{"correlation rules loaded: 2", "rejected: 0"}},
+		{name: "renamed by a user pipeline", paths: []string{renamed}, pipes: []string{pipe}, want: []string{"correlation rules loaded: 2", "rejected: 0"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := runRulesCheck(&stdout, &stderr, tt.paths, checkOptions{pipelines: tt.pipes}); code != 0 {
+				t.Fatalf("exit %d\n%s%s", code, &stdout, &stderr)
+			}
+			lines := strings.Split(stdout.String(), "\n")
+			for _, w := range tt.want {
+				if !hasLine(lines, w) {
+					t.Errorf("stdout has no line %q:\n%s", w, &stdout)
+				}
+			}
+			assertAsDetector(t, tt.paths, tt.pipes, stdout.String())
+		})
+	}
+}
+
+// assertAsDetector checks that the beat's detector, given the same rules
+// and pipelines, runs as many correlation rules and refuses the same ones
+// (bad-correlation) as the report says.
+func assertAsDetector(t *testing.T, paths, pipes []string, report string) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Rules = config.Rules{Paths: paths, Pipelines: pipes}
+	det, err := detector.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := fmt.Sprintf("correlation rules loaded: %d\n", det.Rules().Correlations); !strings.Contains(report, w) {
+		t.Errorf("the detector runs %d correlation rules; rules check says:\n%s", det.Rules().Correlations, report)
+	}
+	for _, p := range det.RuleProblems() {
+		if p.Code == sigma.CodeBadCorrelation && !strings.Contains(report, p.Error()+"\n") {
+			t.Errorf("the detector refuses %v; rules check does not say so:\n%s", p, report)
 		}
 	}
 }

@@ -191,11 +191,8 @@ func buildRuleSet(cfg config.Detection, prev *ruleSet) (*ruleSet, error) {
 	rs.units = buildUnits(mapCorrelations(coll, pipes), prev, &rs.rejected)
 	rs.rejected.Sort()
 	st := eng.Stats()
-	rs.info = RulesInfo{Loaded: st.Rules + st.Unroutable, Routed: st.Rules, Filters: len(coll.Filters),
-		Rejected: len(rs.rejected), Warnings: len(rs.warnings), Files: ld.files}
-	for _, u := range rs.units {
-		rs.info.Correlations += len(u.rules)
-	}
+	rs.info = RulesInfo{Loaded: st.Rules + st.Unroutable, Routed: st.Rules, Correlations: countRules(rs.units),
+		Filters: len(coll.Filters), Rejected: len(rs.rejected), Warnings: len(rs.warnings), Files: ld.files}
 	if rs.info.Loaded == 0 {
 		return rs, fmt.Errorf("no usable rule (builtin: %v, paths: %v): %w", cfg.Rules.Builtin, cfg.Rules.Paths, rs.problems().Err())
 	}
@@ -214,6 +211,24 @@ func loadPipelines(files []string) ([]*pipeline.Pipeline, error) {
 		pipes = append(pipes, pl)
 	}
 	return pipeline.WithBuiltin(pipes)
+}
+
+// PrepareCorrelations renames the correlation rules of coll by pipes (the
+// user pipelines and the built-ins, as pipeline.WithBuiltin orders them) and
+// builds their correlators, chain by chain, as New does, so that a tool
+// reporting on rules ("rules check") accepts and refuses what the beat
+// would. It returns how many correlation rules would run and adds each
+// refused chain to rejected.
+func PrepareCorrelations(coll *sigma.Collection, pipes []*pipeline.Pipeline, rejected *sigma.ErrorList) int {
+	return countRules(buildUnits(mapCorrelations(coll, pipes), nil, rejected))
+}
+
+func countRules(units []*corrUnit) int {
+	n := 0
+	for _, u := range units {
+		n += len(u.rules)
+	}
+	return n
 }
 
 // mapCorrelations renames the field names of the correlation rules of coll
