@@ -234,21 +234,43 @@ func starParts(p sigma.Pattern) []string {
 	return parts
 }
 
-// globRegexp renders a pattern as an anchored regexp; "?" is one character.
+// globRegexp is the regexp of a pattern with "?" wildcards.
 func globRegexp(p sigma.Pattern) string {
+	return patternRegexp("", p, func(b *strings.Builder, lit string) {
+		b.WriteString(regexp.QuoteMeta(lit))
+	})
+}
+
+// patternRegexp is the regexp of a wildcard pattern, with lit writing each
+// literal piece. A leading or trailing "*" drops the anchor instead of
+// becoming ".*": the search finds the same strings, without backtracking
+// over every prefix of the value.
+func patternRegexp(flags string, p sigma.Pattern, lit func(*strings.Builder, string)) string {
+	start, end := 0, len(p)
+	for start < end && p[start].Kind == sigma.PieceStar {
+		start++
+	}
+	for end > start && p[end-1].Kind == sigma.PieceStar {
+		end--
+	}
 	var b strings.Builder
-	b.WriteString(`(?s)^`)
-	for _, x := range p {
+	b.WriteString(flags + `(?s)`)
+	if start == 0 {
+		b.WriteString(`^`)
+	}
+	for _, x := range p[start:end] {
 		switch x.Kind {
 		case sigma.PieceStar:
 			b.WriteString(`.*`)
 		case sigma.PieceOne:
 			b.WriteString(`.`)
 		default:
-			b.WriteString(regexp.QuoteMeta(x.Lit))
+			lit(&b, x.Lit)
 		}
 	}
-	b.WriteString(`$`)
+	if end == len(p) {
+		b.WriteString(`$`)
+	}
 	return b.String()
 }
 

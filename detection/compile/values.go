@@ -196,29 +196,19 @@ func isWordByte(c byte) bool {
 // windashRegexp renders a pattern with every option dash as a class, for
 // values with too many dashes to enumerate.
 func windashRegexp(p sigma.Pattern, cased bool) string {
-	var b strings.Builder
+	flags := ""
 	if !cased {
-		b.WriteString("(?i)")
+		flags = "(?i)"
 	}
-	b.WriteString(`(?s)^`)
-	for _, x := range p {
-		switch x.Kind {
-		case sigma.PieceStar:
-			b.WriteString(`.*`)
-		case sigma.PieceOne:
-			b.WriteString(`.`)
-		default:
-			for i := 0; i < len(x.Lit); i++ {
-				if isOptionDash(x.Lit, i) {
-					b.WriteString("[-/\u2013\u2014\u2015]")
-				} else {
-					b.WriteString(regexpQuoteByte(x.Lit[i]))
-				}
+	return patternRegexp(flags, p, func(b *strings.Builder, lit string) {
+		for i := 0; i < len(lit); i++ {
+			if isOptionDash(lit, i) {
+				b.WriteString("[-/\u2013\u2014\u2015]")
+			} else {
+				b.WriteString(regexpQuoteByte(lit[i]))
 			}
 		}
-	}
-	b.WriteString(`$`)
-	return b.String()
+	})
 }
 
 func regexpQuoteByte(c byte) string {
