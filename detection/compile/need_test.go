@@ -133,7 +133,7 @@ func TestRegexPrechecksAreNecessary(t *testing.T) {
 			}
 			s := b.String()
 			if !re.MatchString(s) {
-				if len(s) < m.minLen || m.run != nil && !hasRun(s, m.run, m.runLen) {
+				if len(s) < m.minLen || m.run != nil && !hasRun(s, m.run, m.runLen) || m.lits != nil && !hasAny(s, m.lits) {
 					rejectedEarly++
 				}
 				continue

@@ -37,6 +37,10 @@ type strMatch struct {
 	// in one pass, far cheaper than the regexp's backtracking.
 	run    *[256]bool
 	runLen int
+	// lits, when set, are literals one of which every match contains (see
+	// regexAtoms): most values lack them all, and a substring search is far
+	// cheaper than starting the regexp.
+	lits []string
 }
 
 func regexMatch(re *regexp.Regexp) strMatch {
@@ -45,7 +49,25 @@ func regexMatch(re *regexp.Regexp) strMatch {
 		m.run, m.runLen = classRun(t)
 		m.minLen = minBytes(t.Simplify())
 	}
+	if atoms, ok := regexAtoms(re.String(), true, nil); ok {
+		for _, a := range atoms {
+			if !a.Cased { // case-folded: not a plain substring test
+				return m
+			}
+			m.lits = append(m.lits, a.Lit)
+		}
+	}
 	return m
+}
+
+// hasAny reports whether s contains one of lits.
+func hasAny(s string, lits []string) bool {
+	for _, l := range lits {
+		if strings.Contains(s, l) {
+			return true
+		}
+	}
+	return false
 }
 
 // minRunLen is the shortest class run worth testing before a regexp.
@@ -155,7 +177,8 @@ func (m *strMatch) match(s string) bool {
 	case mParts:
 		return matchParts(s, m.parts)
 	default:
-		return len(s) >= m.minLen && (m.run == nil || hasRun(s, m.run, m.runLen)) && m.re.MatchString(s)
+		return len(s) >= m.minLen && (m.lits == nil || hasAny(s, m.lits)) &&
+			(m.run == nil || hasRun(s, m.run, m.runLen)) && m.re.MatchString(s)
 	}
 }
 
