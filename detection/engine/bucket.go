@@ -35,18 +35,29 @@ type atomGroup struct {
 	index  *compile.LitIndex
 }
 
-// needExpr is a compile.Need over atom bits: its atoms are bits, its
-// inner terms kids, all of which hold (and) or one.
+// needExpr is a compile.Need over atom bits: its atoms are bits (kept as
+// masks of the words they fall in, so that a long OR of literals is tested
+// a word at a time), its inner terms kids; all of them hold (and) or one.
 type needExpr struct {
-	and  bool
-	bits []int32
-	kids []needExpr
+	and   bool
+	bits  []int32 // while building: refs (see atomTable.place)
+	words []wordMask
+	kids  []needExpr
+}
+
+type wordMask struct {
+	word int
+	mask uint64
 }
 
 func (n *needExpr) holds(hit []uint64) bool {
-	for _, b := range n.bits {
-		if (hit[b/64]&(1<<(b%64)) != 0) != n.and {
-			return !n.and
+	for _, w := range n.words {
+		h := hit[w.word] & w.mask
+		if n.and && h != w.mask {
+			return false
+		}
+		if !n.and && h != 0 {
+			return true
 		}
 	}
 	for i := range n.kids {
@@ -175,12 +186,19 @@ func (t *atomTable) ref(a compile.Atom) (int32, bool) {
 	return int32(len(t.refs) - 1), true
 }
 
-// place replaces the refs in e by atom bits.
+// place turns the refs in e into masks of atom bits.
 func (t *atomTable) place(e *needExpr) {
-	for i, r := range e.bits {
+	for _, r := range e.bits {
 		ref := t.refs[r]
-		e.bits[i] = int32(ref.g.base + ref.li)
+		bit := ref.g.base + ref.li
+		i := slices.IndexFunc(e.words, func(w wordMask) bool { return w.word == bit/64 })
+		if i < 0 {
+			e.words = append(e.words, wordMask{word: bit / 64})
+			i = len(e.words) - 1
+		}
+		e.words[i].mask |= 1 << (bit % 64)
 	}
+	e.bits = nil
 	for i := range e.kids {
 		t.place(&e.kids[i])
 	}
