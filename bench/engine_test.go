@@ -116,6 +116,38 @@ func BenchmarkEngine(b *testing.B) {
 	run("go-sigma-rule-engine/shared", markuskont(b, c), len(c.flat))
 	all, _ := filepath.Glob(data + "SigmaHQ-sigma/rules*")
 	run("webshellbeat/sigmahq", webshellbeat(b, sigma.LoadPaths(all...), c), len(c.ecs))
+	// Not an engine: visiting every value of each document, the least that
+	// any engine must do on these documents once a keyword search (Sigma's
+	// unbound "keywords", which SigmaHQ applies to every Windows event)
+	// is loaded. Its events/s bounds what the sigmahq figure can reach.
+	run("baseline/walk", walkValues(c), len(c.ecs))
+}
+
+func walkValues(c *corpus) matcher {
+	var visit func(v any) int
+	visit = func(v any) int {
+		switch x := v.(type) {
+		case map[string]any:
+			n := 0
+			for _, y := range x {
+				n += visit(y)
+			}
+			return n
+		case []any:
+			n := 0
+			for _, y := range x {
+				n += visit(y)
+			}
+			return n
+		case []string:
+			return len(x)
+		}
+		return 1
+	}
+	return func(i int) int {
+		visit(c.ecs[i])
+		return 0
+	}
 }
 
 func webshellbeat(b *testing.B, coll *sigma.Collection, c *corpus) matcher {
