@@ -12,6 +12,7 @@ import (
 	"iter"
 	"regexp"
 	"strings"
+	"time"
 
 	"webshellbeat/module/accesslog"
 	"webshellbeat/module/windows"
@@ -140,31 +141,64 @@ func readXML(name string, r io.Reader) iter.Seq[Record] {
 
 // readJSON reads newline-delimited JSON line by line, so that one malformed
 // line costs only itself; other JSON (pretty-printed objects, arrays) goes
-// through windows.ReadJSON.
+// through windows.ReadJSON. Times are corrected by the file's zone error
+// (windows.ZoneError), learnt before the first record is yielded so that
+// every record of the file moves alike.
 func readJSON(name string, r io.ReadSeeker) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
-		if ndjson(r) {
-			for n, line := range lines(r) {
-				if strings.TrimSpace(line) == "" {
-					continue
-				}
-				rec, err := windows.ParseJSON([]byte(line))
-				if !yield(windowsRecord(fmt.Sprintf("%s:%d", name, n), rec, line, err)) {
-					return
-				}
-			}
-			return
-		}
-		stop := errStop
-		err := windows.ReadJSON(r, func(rec *windows.Record, off int64, err error) error {
-			if !yield(windowsRecord(fmt.Sprintf("%s@%d", name, off), rec, "", err)) {
-				return stop
-			}
-			return nil
+		nd := ndjson(r)
+		zone := jsonZone(r, nd)
+		jsonRecords(name, r, nd, func(rec *windows.Record, where, raw string, err error) bool {
+			rec.FixZone(zone)
+			return yield(windowsRecord(where, rec, raw, err))
 		})
-		if err != nil && err != stop {
-			yield(windowsRecord(name, nil, "", err))
+	}
+}
+
+// zoneScan is how many records of a JSON file jsonZone reads at most for
+// one that tells the zone error: Sysmon events are spread through a mixed
+// export, so a file without one among its first records likely has none.
+const zoneScan = 1000
+
+// jsonZone returns the zone error of a JSON file's times, from the first of
+// its first zoneScan records that tells it (0 when none does), and rewinds r.
+func jsonZone(r io.ReadSeeker, nd bool) time.Duration {
+	defer r.Seek(0, io.SeekStart)
+	var zone time.Duration
+	seen := 0
+	jsonRecords("", r, nd, func(rec *windows.Record, _, _ string, _ error) bool {
+		seen++
+		z, ok := windows.ZoneError(rec)
+		zone = z
+		return !ok && seen < zoneScan
+	})
+	return zone
+}
+
+// jsonRecords calls fn with each record of a JSON file (or why it could not
+// be read), where it is and, for NDJSON, its line, until fn returns false.
+func jsonRecords(name string, r io.Reader, nd bool, fn func(rec *windows.Record, where, raw string, err error) bool) {
+	if nd {
+		for n, line := range lines(r) {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			rec, err := windows.ParseJSON([]byte(line))
+			if !fn(rec, fmt.Sprintf("%s:%d", name, n), line, err) {
+				return
+			}
 		}
+		return
+	}
+	stop := errStop
+	err := windows.ReadJSON(r, func(rec *windows.Record, off int64, err error) error {
+		if !fn(rec, fmt.Sprintf("%s@%d", name, off), "", err) {
+			return stop
+		}
+		return nil
+	})
+	if err != nil && err != stop {
+		fn(nil, name, "", err)
 	}
 }
 
