@@ -171,3 +171,31 @@ func TestRegexLiteralsOfRuns(t *testing.T) {
 		t.Errorf("class run of the snake regexp: %d", m.runLen)
 	}
 }
+
+// FuzzRegexPrechecks: for any regexp and any text it matches, the checks
+// run before the regexp (length, class run, literals) and the literals
+// mined for the prefilter must all hold.
+func FuzzRegexPrechecks(f *testing.F) {
+	f.Add(`\\[a-zA-Z0-9]{1,32}\.[a-zA-Z0-9]{1,6}\.[ "']{1}`, `C:\x\foo.ba. y`)
+	f.Add(`\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}`, " "+strings.Repeat("a", 64)+" "+strings.Repeat("b", 16))
+	f.Add(`(?i)x[kK]{6}|a[bc][de]f`, "X\u212akkkkk")
+	f.Fuzz(func(t *testing.T, expr, s string) {
+		re, err := regexp.Compile(expr)
+		if err != nil || !re.MatchString(s) {
+			return
+		}
+		if m := regexMatch(re); !m.match(s) {
+			t.Fatalf("%q matches %q but the prechecks reject it (minLen %d, run %d, lits %q)", expr, s, m.minLen, m.runLen, m.lits)
+		}
+		atoms, ok := regexAtoms(expr, true, nil)
+		if !ok {
+			return
+		}
+		for _, a := range atoms {
+			if a.Cased && strings.Contains(s, a.Lit) || !a.Cased && strings.Contains(strings.ToLower(s), a.Lit) {
+				return
+			}
+		}
+		t.Fatalf("%q matches %q, which holds none of its literals %v", expr, s, atoms)
+	})
+}
