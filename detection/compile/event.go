@@ -185,11 +185,17 @@ func (e *Event) lookup(id int) (v any, nested, ok bool) {
 	return v, false, ok
 }
 
-// dottedChain reports whether the document or a map of id's prefixes has a
-// key with a dot, which could hold id flattened.
+// dottedChain reports whether a map above id's parent (the document or a
+// prefix of id) has a key with a dot, which could hold id flattened. The
+// parent's own keys cannot: what is left of the path there is one key,
+// which was looked up and missed.
 func (e *Event) dottedChain(id int) bool {
 	if e.kwGen == e.gen || e.kwScanGen == e.gen {
 		return e.kwDotted
+	}
+	parent := e.fields.parent[id]
+	if parent < 0 {
+		return false
 	}
 	if e.rootDotted == 0 {
 		e.rootDotted = dottedKeys(e.doc)
@@ -197,7 +203,7 @@ func (e *Event) dottedChain(id int) bool {
 	if e.rootDotted == 2 {
 		return true
 	}
-	for p := e.fields.parent[id]; p >= 0; p = e.fields.parent[p] {
+	for p := e.fields.parent[parent]; p >= 0; p = e.fields.parent[p] {
 		fv := e.resolve(p)
 		if fv.m == nil || !fv.nested {
 			continue
