@@ -87,6 +87,7 @@ type Event struct {
 	kwScan    [1]string // see ScanValues
 	lowBuf    []byte    // a non-ASCII value lowered while joining
 	kwScanGen uint32
+	kwScanMin int // the shortest value kept in kwScan (see KeywordScan)
 	arena     []byte
 	hits      []int32 // LitIndex scratch of matchMulti
 	// rootDotted says whether doc has a dotted key (as fieldVal.dotted);

@@ -10,6 +10,18 @@ import (
 	"webshellbeat/detection"
 )
 
+// KeywordScan is ScanValues for a folding keyword search whose literals are
+// all minLen bytes or longer: values shorter than that cannot hold one, so
+// they are left out of the joined text.
+func (e *Event) KeywordScan(minLen int) []string {
+	if e.kwScanGen != e.gen || e.kwScanMin != minLen {
+		e.kwScanGen, e.kwScanMin = e.gen, minLen
+		e.kwDotted = false
+		e.kwScan[0] = e.joinValues()
+	}
+	return e.kwScan[:]
+}
+
 // joinValues writes the scan form of every value of the document (see
 // ScanValues) into the arena, each followed by a NUL byte, in one walk: the
 // document's maps are the costliest part of a keyword search, so they are
@@ -50,12 +62,12 @@ func (e *Event) joinWalk(start *int, v any) {
 		e.joinInt(start, int64(x))
 	case uint64:
 		e.ensure(start, 32)
-		e.arena = append(strconv.AppendUint(e.arena, x, 10), 0)
+		e.endNumber(len(e.arena), strconv.AppendUint(e.arena, x, 10))
 	case uint32:
 		e.joinInt(start, int64(x))
 	case float64:
 		e.ensure(start, 512) // the longest 'f' form of a float64 is shorter
-		e.arena = append(strconv.AppendFloat(e.arena, x, 'f', -1, 64), 0)
+		e.endNumber(len(e.arena), strconv.AppendFloat(e.arena, x, 'f', -1, 64))
 	case json.Number:
 		e.joinString(start, string(x))
 	default:
@@ -79,6 +91,9 @@ func (e *Event) joinString(start *int, s string) {
 		}
 		s = unsafe.String(unsafe.SliceData(e.lowBuf), len(e.lowBuf))
 	}
+	if len(s) < e.kwScanMin {
+		return
+	}
 	e.ensure(start, len(s)+1)
 	e.arena = append(e.arena, s...)
 	e.arena = append(e.arena, 0)
@@ -86,7 +101,17 @@ func (e *Event) joinString(start *int, s string) {
 
 func (e *Event) joinInt(start *int, x int64) {
 	e.ensure(start, 32)
-	e.arena = append(strconv.AppendInt(e.arena, x, 10), 0)
+	e.endNumber(len(e.arena), strconv.AppendInt(e.arena, x, 10))
+}
+
+// endNumber keeps a number formatted in place at arena[at:] (with its NUL)
+// unless it is shorter than the keyword search needs.
+func (e *Event) endNumber(at int, arena []byte) {
+	if len(arena)-at < e.kwScanMin {
+		e.arena = arena[:at]
+		return
+	}
+	e.arena = append(arena, 0)
 }
 
 // ensure makes room for n more bytes after the text that begins at

@@ -68,6 +68,18 @@ func NewLitIndex(lits []string, fold bool) *LitIndex {
 	return x
 }
 
+// MinLen is the length of the shortest literal (0 for none).
+func (x *LitIndex) MinLen() int {
+	if len(x.lits) == 0 {
+		return 0
+	}
+	n := len(x.lits[0])
+	for _, l := range x.lits[1:] {
+		n = min(n, len(l))
+	}
+	return n
+}
+
 // foldMask is or-ed into grams of n bytes: bit 0x20 of each byte when
 // folding (it tells 'A' from 'a'), nothing otherwise.
 func (x *LitIndex) foldMask(n int) uint32 {

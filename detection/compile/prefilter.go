@@ -408,12 +408,7 @@ func (e *Event) ScanValues(ids []int, cased bool) []string {
 		if cased {
 			return e.keywords(true)
 		}
-		if e.kwScanGen != e.gen {
-			e.kwScanGen = e.gen
-			e.kwDotted = false
-			e.kwScan[0] = e.joinValues()
-		}
-		return e.kwScan[:]
+		return e.KeywordScan(0)
 	}
 	fv := e.field(ids)
 	if !fv.present || cased {

@@ -33,6 +33,7 @@ type atomGroup struct {
 	base   int       // the atom bit of lits[0]; lits[i] has base+i
 	owners [][]int32 // per literal: the rules it triggers
 	index  *compile.LitIndex
+	minLen int // the shortest literal
 }
 
 // needExpr is a compile.Need over atom bits: its atoms are bits (kept as
@@ -127,6 +128,7 @@ func newBucket(rules []*compile.Rule) *bucket {
 		g.base = base
 		base += len(g.lits)
 		g.index = compile.NewLitIndex(g.lits, !g.cased)
+		g.minLen = g.index.MinLen()
 	}
 	b.atoms = base
 	for _, e := range b.needs {
@@ -262,7 +264,13 @@ func (b *bucket) appendMatches(dst []*sigma.Rule, ev *compile.Event, sc *scratch
 	copy(marks, b.always)
 	clear(hit)
 	for _, g := range b.groups {
-		for _, v := range ev.ScanValues(g.ids, g.cased) {
+		var values []string
+		if g.ids == nil && !g.cased {
+			values = ev.KeywordScan(g.minLen)
+		} else {
+			values = ev.ScanValues(g.ids, g.cased)
+		}
+		for _, v := range values {
 			sc.hits = g.index.AppendHits(sc.hits[:0], v)
 			for _, li := range sc.hits {
 				bit := g.base + int(li)
