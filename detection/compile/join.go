@@ -84,6 +84,9 @@ func (e *Event) joinWalk(start *int, v any) {
 // joinString appends s (lowered unless ASCII) and a NUL to the text that
 // begins at arena[*start], moving the text to a new arena when full.
 func (e *Event) joinString(start *int, s string) {
+	if 3*len(s) < e.kwScanMin { // too short even once lowered: a byte becomes 3 at most (invalid UTF-8 -> U+FFFD)
+		return
+	}
 	if !isASCII(s) {
 		e.lowBuf = e.lowBuf[:0]
 		for _, r := range s {

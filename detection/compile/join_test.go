@@ -19,6 +19,7 @@ func TestJoinValuesMatchesKeywords(t *testing.T) {
 	scalars := []func() any{
 		func() any { return "C:\\Windows\\System32\\CMD.EXE /c whoami" },
 		func() any { return "Microsoft® Windows® İstanbul \u212a" },
+		func() any { return "\xff\xfe\xff" }, // lowered, each invalid byte becomes U+FFFD: 9 bytes
 		func() any { return strings.Repeat("x", rng.IntN(3000)) },
 		func() any { return rng.IntN(100000) - 50000 },
 		func() any { return int64(rng.Uint64() >> 1) },
