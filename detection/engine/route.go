@@ -64,15 +64,15 @@ func ruleRoute(ls sigma.Logsource) (route, bool) {
 }
 
 // source is what routing reads off an event: its product, and its
-// categories and services as bitsets over names (see nameBits). It is the key of
-// the engine's plans, so it is small and comparable, and its values are
-// bounded: a product no rule names is "".
+// categories and services as bitsets over names (see nameBits). It is the
+// key of the engine's plans, so it is small and comparable, and its values
+// are bounded: a product no rule names is "".
 type source struct {
 	product    string
 	cats, svcs uint64
 }
 
-// bits numbers the categories or services an event can have, for source.
+// nameBits numbers the categories or services an event can have, for source.
 type nameBits struct {
 	names []string
 	bit   map[string]uint64
