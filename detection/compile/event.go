@@ -452,6 +452,11 @@ func isASCII(s string) bool {
 func hasDot(s string) bool {
 	n := len(s)
 	if n < 8 {
+		if n >= 4 {
+			x := uint32(load32(s, 0)) ^ 0x2e2e2e2e
+			y := uint32(load32(s, n-4)) ^ 0x2e2e2e2e
+			return (x-0x01010101)&^x&0x80808080 != 0 || (y-0x01010101)&^y&0x80808080 != 0
+		}
 		for i := 0; i < n; i++ {
 			if s[i] == '.' {
 				return true
@@ -487,6 +492,11 @@ func appendLowerASCII(dst []byte, s string) []byte {
 		dst = append(dst, c)
 	}
 	return dst
+}
+
+// load32 reads 4 bytes of s from i, little-endian, in one load.
+func load32(s string, i int) uint32 {
+	return binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(s[i:]), 4))
 }
 
 // load64 reads 8 bytes of s from i, little-endian, in one load.
