@@ -10,10 +10,15 @@ import (
 	"github.com/elastic/elastic-agent-libs/mapstr"
 
 	"webshellbeat/config"
+	"webshellbeat/detection"
 	"webshellbeat/detector"
 )
 
 const webshellName = "webshell"
+
+// The detector reads libbeat events, whose nested objects are mapstr.M:
+// registered, they are read without reflection.
+func init() { detection.RegisterMapType[mapstr.M]() }
 
 // webshellProcessor runs the detector on normalised events: a match turns the
 // event into an alert document routed to logs-webshellbeat.alert-<namespace>;
