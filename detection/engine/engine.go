@@ -5,6 +5,7 @@ package engine
 
 import (
 	"slices"
+	"strings"
 	"sync"
 
 	"webshellbeat/detection/compile"
@@ -46,8 +47,12 @@ type Engine struct {
 	products map[string]bool
 	// plans caches, per event source, one bucket of all the rules of its
 	// routes, so that an event scans each of its fields once however many
-	// routes it has. Sources are few (see source), so it stays small.
-	plans  sync.Map // source -> *bucket
+	// routes it has. Sources that reach the same routes share the bucket
+	// (byRoutes), so odd combinations of categories cost a map entry each,
+	// not a bucket.
+	plans    sync.Map // source -> *bucket
+	mu       sync.Mutex
+	byRoutes map[string]*bucket // the routes with rules, joined -> bucket; guarded by mu
 	route  routeFields
 	fields *compile.Fields
 	events sync.Pool // *scratch
@@ -70,7 +75,7 @@ func New(c *sigma.Collection, opts Options) (*Engine, error) {
 		}
 	}
 	pipeline.Sort(pipes)
-	e := &Engine{index: map[route][]int{}, products: map[string]bool{}, fields: compile.NewFields(), fullScan: opts.fullScan}
+	e := &Engine{index: map[route][]int{}, products: map[string]bool{}, byRoutes: map[string]*bucket{}, fields: compile.NewFields(), fullScan: opts.fullScan}
 	e.route = newRouteFields(e.fields)
 	badFilter := map[*sigma.Rule]bool{} // report a broken filter once
 	for _, r := range c.Rules {
@@ -112,17 +117,30 @@ func (e *Engine) plan(src source) *bucket {
 	if b, ok := e.plans.Load(src); ok {
 		return b.(*bucket)
 	}
+	var routes []string
 	var pos []int
 	for _, rt := range src.routes() {
-		pos = append(pos, e.index[rt]...)
+		if ps := e.index[rt]; len(ps) > 0 {
+			routes = append(routes, rt.product+"/"+rt.category+"/"+rt.service)
+			pos = append(pos, ps...)
+		}
 	}
-	slices.Sort(pos)
-	rules := make([]*compile.Rule, len(pos))
-	for i, p := range pos {
-		rules[i] = e.rules[p]
+	slices.Sort(routes)
+	key := strings.Join(routes, "|")
+	e.mu.Lock()
+	b := e.byRoutes[key]
+	if b == nil {
+		slices.Sort(pos)
+		rules := make([]*compile.Rule, len(pos))
+		for i, p := range pos {
+			rules[i] = e.rules[p]
+		}
+		b = newBucket(rules)
+		e.byRoutes[key] = b
 	}
-	b, _ := e.plans.LoadOrStore(src, newBucket(rules))
-	return b.(*bucket)
+	e.mu.Unlock()
+	e.plans.Store(src, b)
+	return b
 }
 
 // compileRule expands placeholders, applies the pipelines and compiles r,

@@ -149,3 +149,22 @@ func TestConcurrentMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Sources whose routes hold the same rules share one plan: an odd mix of
+// categories costs a cache entry, not another bucket.
+func TestPlansShareBuckets(t *testing.T) {
+	e := routingEngine(t)
+	proc := source{product: "windows", cats: categoryBits.bit["process_creation"]}
+	withRegistry := proc
+	withRegistry.cats |= categoryBits.bit["registry_event"] // no rule has this category
+	network := source{product: "windows", cats: categoryBits.bit["network_connection"]}
+	if e.plan(proc) != e.plan(withRegistry) {
+		t.Error("sources reaching the same rules got different buckets")
+	}
+	if e.plan(proc) == e.plan(network) {
+		t.Error("sources reaching different rules share a bucket")
+	}
+	if n := len(e.byRoutes); n != 2 {
+		t.Errorf("%d buckets built for 2 rule sets", n)
+	}
+}
