@@ -437,8 +437,7 @@ func isASCII(s string) bool {
 		}
 		acc |= load64(s, n-8)
 	case n >= 4:
-		acc = uint64(binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(s), 4)))
-		acc |= uint64(binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(s[n-4:]), 4)))
+		acc = uint64(load32(s, 0) | load32(s, n-4))
 	default:
 		for i := 0; i < n; i++ {
 			acc |= uint64(s[i])
@@ -453,8 +452,8 @@ func hasDot(s string) bool {
 	n := len(s)
 	if n < 8 {
 		if n >= 4 {
-			x := uint32(load32(s, 0)) ^ 0x2e2e2e2e
-			y := uint32(load32(s, n-4)) ^ 0x2e2e2e2e
+			x := load32(s, 0) ^ 0x2e2e2e2e
+			y := load32(s, n-4) ^ 0x2e2e2e2e
 			return (x-0x01010101)&^x&0x80808080 != 0 || (y-0x01010101)&^y&0x80808080 != 0
 		}
 		for i := 0; i < n; i++ {
