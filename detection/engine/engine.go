@@ -53,9 +53,9 @@ type Engine struct {
 	plans    sync.Map // source -> *bucket
 	mu       sync.Mutex
 	byRoutes map[string]*bucket // the routes with rules, joined -> bucket; guarded by mu
-	route  routeFields
-	fields *compile.Fields
-	events sync.Pool // *scratch
+	route    routeFields
+	fields   *compile.Fields
+	events   sync.Pool // *scratch
 	// fullScan evaluates every rule of a route, without the prefilter: the
 	// reference that tests compare the prefiltered engine with.
 	fullScan bool
