@@ -1,13 +1,18 @@
 package engine
 
 import (
+	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"webshellbeat/detection"
 	"webshellbeat/detection/compile"
 	"webshellbeat/detection/sigma"
+	"webshellbeat/module/windows"
 )
 
 // The prefiltered engine must give exactly the matches of a full scan. The
@@ -113,4 +118,60 @@ func paths(rules []*sigma.Rule) []string {
 		out = append(out, r.Path+"#"+r.Title)
 	}
 	return out
+}
+
+// On real events too: every event of the shared EVTX samples (attack
+// samples, benign Sysmon and Security logs, and SigmaHQ's regression
+// events, written to fire rules), against a full scan of the whole corpus.
+func TestPrefilterEqualsFullScanOnRealEvents(t *testing.T) {
+	docs := realEvents(t)
+	coll := sigma.LoadPaths(sigmaHQDirs(t)...)
+	fast, err := New(coll, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := New(coll, Options{fullScan: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	matched := 0
+	for i, doc := range docs {
+		want := full.Match(doc)
+		if got := fast.Match(doc); !slices.Equal(paths(got), paths(want)) {
+			t.Fatalf("event %d: prefilter matched %v, full scan %v\ndoc: %v", i, paths(got), paths(want), doc)
+		}
+		matched += len(want)
+	}
+	t.Logf("%d events, %d rule matches, identical with and without the prefilter", len(docs), matched)
+	if len(docs) < 1000 || matched < 100 {
+		t.Errorf("%d events, %d matches: the shared samples are missing or say too little", len(docs), matched)
+	}
+}
+
+// realEvents reads every event of the shared EVTX files as ECS documents.
+func realEvents(t *testing.T) []map[string]any {
+	const data = "../../../shared/data/"
+	files, _ := filepath.Glob(data + "sbousseaden-EVTX-ATTACK-SAMPLES/*/*.evtx")
+	files = append(files, data+"omerbenamram-evtx/samples/sysmon.evtx", data+"omerbenamram-evtx/samples/security.evtx")
+	_ = filepath.WalkDir(data+"SigmaHQ-sigma/regression_data", func(p string, _ fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".evtx") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	var docs []map[string]any
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Skipf("shared samples not available: %v", err)
+		}
+		_ = windows.ReadEVTX(fh, 0, func(rec *windows.Record, err error) error {
+			if err == nil {
+				docs = append(docs, rec.ECS())
+			}
+			return nil
+		})
+		fh.Close()
+	}
+	return docs
 }
