@@ -130,17 +130,22 @@ func (e *Engine) plan(src source) *bucket {
 	e.mu.Lock()
 	b := e.byRoutes[key]
 	if b == nil {
-		slices.Sort(pos)
-		rules := make([]*compile.Rule, len(pos))
-		for i, p := range pos {
-			rules[i] = e.rules[p]
-		}
-		b = newBucket(rules)
+		b = e.bucketOf(pos)
 		e.byRoutes[key] = b
 	}
 	e.mu.Unlock()
 	e.plans.Store(src, b)
 	return b
+}
+
+// bucketOf builds the bucket of the rules at positions pos, in load order.
+func (e *Engine) bucketOf(pos []int) *bucket {
+	pos = slices.Sorted(slices.Values(pos))
+	rules := make([]*compile.Rule, len(pos))
+	for i, p := range pos {
+		rules[i] = e.rules[p]
+	}
+	return newBucket(rules)
 }
 
 // compileRule expands placeholders, applies the pipelines and compiles r,

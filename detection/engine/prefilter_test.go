@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"webshellbeat/detection"
-	"webshellbeat/detection/compile"
 	"webshellbeat/detection/sigma"
 	"webshellbeat/module/windows"
 )
@@ -20,41 +19,49 @@ import (
 // candidates, and some match) over the whole SigmaHQ corpus, plus the
 // hand-written Sysmon and web documents.
 func TestPrefilterEqualsFullScan(t *testing.T) {
+	fast, full := prefilterPair(t)
+	docs := []map[string]any{sysmonDoc(), webDoc()}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for rt, pos := range fast.index {
+		b := fast.bucketOf(pos)
+		for n := 0; n < 40; n++ {
+			docs = append(docs, literalDoc(rng, rt, b, fast))
+		}
+	}
+	matched := sameMatches(t, fast, full, docs)
+	if matched < 50 {
+		t.Errorf("only %d matches: the generated documents do not exercise the rules", matched)
+	}
+}
+
+// prefilterPair loads the whole SigmaHQ corpus twice: with the prefilter,
+// and as the full scan it must agree with.
+func prefilterPair(t *testing.T) (fast, full *Engine) {
 	coll := sigma.LoadPaths(sigmaHQDirs(t)...)
 	fast, err := New(coll, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := New(coll, Options{fullScan: true})
-	if err != nil {
+	if full, err = New(coll, Options{fullScan: true}); err != nil {
 		t.Fatal(err)
 	}
-	docs := []map[string]any{sysmonDoc(), webDoc()}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for rt, pos := range fast.index {
-		var rules []*compile.Rule
-		for _, p := range pos {
-			rules = append(rules, fast.rules[p])
-		}
-		b := newBucket(rules)
-		for n := 0; n < 40; n++ {
-			docs = append(docs, literalDoc(rng, rt, b, fast))
-		}
-	}
+	return fast, full
+}
+
+// sameMatches fails unless both engines match each document with the same
+// rules, and returns the number of matches.
+func sameMatches(t *testing.T, fast, full *Engine, docs []map[string]any) int {
 	matched := 0
 	for i, doc := range docs {
 		// Each engine renames its own copy of the rules: compare by file.
 		want := full.Match(doc)
-		got := fast.Match(doc)
-		if !slices.Equal(paths(got), paths(want)) {
+		if got := fast.Match(doc); !slices.Equal(paths(got), paths(want)) {
 			t.Fatalf("doc %d: prefilter matched %v, full scan %v\ndoc: %v", i, paths(got), paths(want), doc)
 		}
 		matched += len(want)
 	}
 	t.Logf("%d documents, %d rule matches, identical with and without the prefilter", len(docs), matched)
-	if matched < 50 {
-		t.Errorf("only %d matches: the generated documents do not exercise the rules", matched)
-	}
+	return matched
 }
 
 // literalDoc builds a document of route rt whose indexed fields hold a few of
@@ -125,24 +132,8 @@ func paths(rules []*sigma.Rule) []string {
 // events, written to fire rules), against a full scan of the whole corpus.
 func TestPrefilterEqualsFullScanOnRealEvents(t *testing.T) {
 	docs := realEvents(t)
-	coll := sigma.LoadPaths(sigmaHQDirs(t)...)
-	fast, err := New(coll, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := New(coll, Options{fullScan: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	matched := 0
-	for i, doc := range docs {
-		want := full.Match(doc)
-		if got := fast.Match(doc); !slices.Equal(paths(got), paths(want)) {
-			t.Fatalf("event %d: prefilter matched %v, full scan %v\ndoc: %v", i, paths(got), paths(want), doc)
-		}
-		matched += len(want)
-	}
-	t.Logf("%d events, %d rule matches, identical with and without the prefilter", len(docs), matched)
+	fast, full := prefilterPair(t)
+	matched := sameMatches(t, fast, full, docs)
 	if len(docs) < 1000 || matched < 100 {
 		t.Errorf("%d events, %d matches: the shared samples are missing or say too little", len(docs), matched)
 	}
