@@ -124,7 +124,7 @@ func TestRegexPrechecksAreNecessary(t *testing.T) {
 	for _, expr := range exprs {
 		re := regexp.MustCompile(expr)
 		m := regexMatch(re)
-		atoms, mined := regexAtoms(expr, true, nil)
+		atoms, mined := m.regexAtoms(true, nil)
 		matched, rejectedEarly := 0, 0
 		for range 20000 {
 			var b strings.Builder
@@ -159,7 +159,8 @@ func TestRegexPrechecksAreNecessary(t *testing.T) {
 }
 
 func TestRegexLiteralsOfRuns(t *testing.T) {
-	atoms, ok := regexAtoms(`\\[a-zA-Z0-9]{1,32}\.[a-zA-Z0-9]{1,6}\.[ "']{1}`, true, nil)
+	raspberry := regexMatch(regexp.MustCompile(`\\[a-zA-Z0-9]{1,32}\.[a-zA-Z0-9]{1,6}\.[ "']{1}`))
+	atoms, ok := raspberry.regexAtoms(true, nil)
 	var lits []string
 	for _, a := range atoms {
 		lits = append(lits, a.Lit)
@@ -184,10 +185,11 @@ func FuzzRegexPrechecks(f *testing.F) {
 		if err != nil || !re.MatchString(s) {
 			return
 		}
-		if m := regexMatch(re); !m.match(s) {
+		m := regexMatch(re)
+		if !m.match(s) {
 			t.Fatalf("%q matches %q but the prechecks reject it (minLen %d, run %d, lits %q)", expr, s, m.minLen, m.runLen, m.lits)
 		}
-		atoms, ok := regexAtoms(expr, true, nil)
+		atoms, ok := m.regexAtoms(true, nil)
 		if !ok {
 			return
 		}

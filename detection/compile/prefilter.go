@@ -126,7 +126,7 @@ func patternNeed(m *strMatch, cased bool, ids []int) (Need, bool) {
 		lit, ok := m.literal()
 		return Need{Atom: &Atom{IDs: ids, Lit: lit, Cased: cased}}, ok
 	}
-	atoms, ok := regexAtoms(m.re.String(), cased, ids)
+	atoms, ok := m.regexAtoms(cased, ids)
 	if !ok {
 		return Need{}, false
 	}
@@ -215,7 +215,7 @@ func stringAtoms(strs []strMatch, all, cased bool, ids []int) ([]Atom, bool) {
 	var out []Atom
 	for i := range strs {
 		if strs[i].kind == mRegex {
-			atoms, ok := regexAtoms(strs[i].re.String(), cased, ids)
+			atoms, ok := strs[i].regexAtoms(cased, ids)
 			if !ok {
 				return nil, false
 			}
@@ -257,23 +257,18 @@ func (m *strMatch) literal() (string, bool) {
 	return "", false // mAny matches anything; regexps are not mined
 }
 
-// regexAtoms mines a regular expression for literals one of which every
-// match contains: a literal run, the best part of a concatenation, every
-// branch of an alternation. Case-folded literals are lowered and checked on
-// lowered values. (Go folds a few non-ASCII runes onto ASCII ones, such as
-// the Kelvin sign onto k; strings.ToLower maps those the same way, except
-// U+017F, the long s, which the SigmaHQ corpus does not use.)
-func regexAtoms(expr string, cased bool, ids []int) ([]Atom, bool) {
-	t, err := syntax.Parse(expr, syntax.Perl)
-	if err != nil {
+// regexAtoms returns the literals one of which every match of regexp m
+// contains (see regexMatch), as atoms of the field ids. Case-folded
+// literals are lowered and checked on lowered values. (Go folds a few
+// non-ASCII runes onto ASCII ones, such as the Kelvin sign onto k;
+// strings.ToLower maps those the same way, except U+017F, the long s, which
+// the SigmaHQ corpus does not use.)
+func (m *strMatch) regexAtoms(cased bool, ids []int) ([]Atom, bool) {
+	if m.mined == nil {
 		return nil, false
 	}
-	lits, ok := regexLits(t.Simplify())
-	if !ok {
-		return nil, false
-	}
-	atoms := make([]Atom, len(lits))
-	for i, l := range lits {
+	atoms := make([]Atom, len(m.mined))
+	for i, l := range m.mined {
 		a := Atom{IDs: ids, Lit: l.s, Cased: cased && !l.fold}
 		if !a.Cased {
 			a.Lit = strings.ToLower(a.Lit)
@@ -288,6 +283,9 @@ type regexLit struct {
 	fold bool
 }
 
+// regexLits mines a (simplified) regexp for literals one of which every
+// match contains: a literal run, the best part of a concatenation, every
+// branch of an alternation.
 func regexLits(t *syntax.Regexp) ([]regexLit, bool) {
 	switch t.Op {
 	case syntax.OpLiteral:

@@ -37,27 +37,43 @@ type strMatch struct {
 	// in one pass, far cheaper than the regexp's backtracking.
 	run    *[256]bool
 	runLen int
-	// lits, when set, are literals one of which every match contains (see
-	// regexAtoms): most values lack them all, and a substring search is far
+	// mined are literals one of which every match contains (nil: none
+	// known), for the prefilter (regexAtoms); lits are the same when none
+	// folds case: most values lack them all, and a substring search is far
 	// cheaper than starting the regexp.
-	lits []string
+	mined []regexLit
+	lits  []string
 }
 
+// regexMatch parses re once for the checks that run before it and the
+// literals the prefilter needs.
 func regexMatch(re *regexp.Regexp) strMatch {
 	m := strMatch{kind: mRegex, re: re}
-	if t, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
-		m.run, m.runLen = classRun(t)
-		m.minLen = minBytes(t.Simplify())
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return m
 	}
-	if atoms, ok := regexAtoms(re.String(), true, nil); ok {
-		for _, a := range atoms {
-			if !a.Cased { // case-folded: not a plain substring test
-				return m
-			}
-			m.lits = append(m.lits, a.Lit)
-		}
+	m.run, m.runLen = classRun(t)
+	simple := t.Simplify()
+	m.minLen = minBytes(simple)
+	if mined, ok := regexLits(simple); ok {
+		m.mined = mined
+		m.lits = plainLits(mined)
 	}
 	return m
+}
+
+// plainLits returns the literals as substrings to search for, or nil if one
+// folds case.
+func plainLits(mined []regexLit) []string {
+	out := make([]string, len(mined))
+	for i, l := range mined {
+		if l.fold {
+			return nil
+		}
+		out[i] = l.s
+	}
+	return out
 }
 
 // hasAny reports whether s contains one of lits.
