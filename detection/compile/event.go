@@ -381,9 +381,7 @@ func (e *Event) lowerString(s string) string {
 	if ascii {
 		e.arena = appendLowerASCII(e.arena, s)
 	} else {
-		for _, r := range s {
-			e.arena = utf8.AppendRune(e.arena, unicode.ToLower(r))
-		}
+		e.arena = appendLower(e.arena, s)
 	}
 	b := e.arena[start:]
 	return unsafe.String(unsafe.SliceData(b), len(b))
@@ -475,6 +473,15 @@ func hasDot(s string) bool {
 			return false
 		}
 	}
+}
+
+// appendLower appends s lowered as strings.ToLower lowers it, rune by rune
+// (invalid UTF-8 becomes U+FFFD, as there).
+func appendLower(dst []byte, s string) []byte {
+	for _, r := range s {
+		dst = utf8.AppendRune(dst, unicode.ToLower(r))
+	}
+	return dst
 }
 
 func appendLowerASCII(dst []byte, s string) []byte {

@@ -3,8 +3,6 @@ package compile
 import (
 	"encoding/json"
 	"strconv"
-	"unicode"
-	"unicode/utf8"
 	"unsafe"
 
 	"webshellbeat/detection"
@@ -88,10 +86,7 @@ func (e *Event) joinString(start *int, s string) {
 		return
 	}
 	if !isASCII(s) {
-		e.lowBuf = e.lowBuf[:0]
-		for _, r := range s {
-			e.lowBuf = utf8.AppendRune(e.lowBuf, unicode.ToLower(r))
-		}
+		e.lowBuf = appendLower(e.lowBuf[:0], s)
 		s = unsafe.String(unsafe.SliceData(e.lowBuf), len(e.lowBuf))
 	}
 	if len(s) < e.kwScanMin {
