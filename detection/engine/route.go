@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 
 	"webshellbeat/detection/compile"
@@ -99,6 +100,9 @@ func (b *nameBits) set(mask uint64) []string {
 	return out
 }
 
+// moduleServices are the event.module values that are Sigma services.
+var moduleServices = []string{"auditd", "apache", "nginx", "iis"}
+
 // categoryBits and serviceBits are the categories and services an ECS
 // document can be recognised as. A rule with another one still loads and is
 // counted, but never runs.
@@ -108,7 +112,7 @@ func init() {
 	for _, c := range []string{"process_creation", "network_connection", "file_event", "file_creation", "webserver"} {
 		categoryBits.add(c)
 	}
-	for _, s := range []string{"auditd", "apache", "nginx", "iis"} {
+	for _, s := range moduleServices {
 		serviceBits.add(s)
 	}
 	for _, cats := range sysmonCategories {
@@ -164,8 +168,7 @@ func (rf routeFields) eventSource(ev *compile.Event, products map[string]bool) s
 	if svc, ok := channelServices[channel]; ok {
 		src.svcs |= serviceBits.bit[svc]
 	}
-	switch m := stringValue(ev, rf.module); m {
-	case "auditd", "apache", "nginx", "iis":
+	if m := stringValue(ev, rf.module); slices.Contains(moduleServices, m) {
 		src.svcs |= serviceBits.bit[m]
 	}
 	return src
