@@ -201,3 +201,23 @@ func FuzzRegexPrechecks(f *testing.F) {
 		t.Fatalf("%q matches %q, which holds none of its literals %v", expr, s, atoms)
 	})
 }
+
+// A rule's trigger comes from its need: with "all", one pattern's literals
+// are enough, but all of them (a regexp's alternatives), not just the
+// longest one.
+func TestPrefilterFromNeed(t *testing.T) {
+	r, _ := rule(t, `    s: {a|re|all: ['foo|barbaz', 'x']}
+    condition: s`)
+	atoms, ok := r.Prefilter()
+	var lits []string
+	for _, a := range atoms {
+		lits = append(lits, a.Lit)
+	}
+	if want := []string{"foo", "barbaz"}; !ok || !slices.Equal(lits, want) {
+		t.Errorf("trigger %q, want %q", lits, want)
+	}
+	if !match(t, `    s: {a|re|all: ['foo|barbaz', 'x']}
+    condition: s`, doc{"a": "foo x"}) {
+		t.Error("the rule does not match a value the trigger must let through")
+	}
+}

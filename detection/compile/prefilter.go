@@ -17,10 +17,40 @@ type Atom struct {
 }
 
 // Prefilter returns atoms of which at least one holds whenever the rule
-// matches, so an engine may skip the rule on events where none holds. ok is
-// false when no such set can be derived (negations, regular expressions,
-// numeric tests...): the rule must then run on every event of its logsource.
-func (r *Rule) Prefilter() (atoms []Atom, ok bool) { return prefilter(r.cond) }
+// matches, so an engine may skip the rule on events where none holds: the
+// trigger of its need (see Need). ok is false when no such set can be
+// derived (negations, regular expressions without literals, numeric
+// tests...): the rule must then run on every event of its logsource.
+func (r *Rule) Prefilter() (atoms []Atom, ok bool) {
+	n, ok := r.Need()
+	if !ok {
+		return nil, false
+	}
+	return trigger(n), true
+}
+
+// trigger returns atoms one of which holds whenever n does: an atom itself;
+// for an OR, the union of its terms' triggers; for an AND, whose terms all
+// hold, the most selective term's trigger. Longer literals are rarer in
+// real values ("\cmd.exe" is in most process events, "-encodedcommand" in
+// few), so the shortest literal decides first and the number of atoms
+// second.
+func trigger(n Need) []Atom {
+	if n.Atom != nil {
+		return []Atom{*n.Atom}
+	}
+	var out []Atom
+	for _, k := range n.Kids {
+		t := trigger(k)
+		switch {
+		case !n.And:
+			out = append(out, t...)
+		case out == nil || better(t, out):
+			out = t
+		}
+	}
+	return out
+}
 
 // Need is a necessary condition of a rule over atoms, as a formula of ANDs
 // and ORs: whenever the rule matches an event, Need holds when each atom is
@@ -137,58 +167,6 @@ func patternNeed(m *strMatch, cased bool, ids []int) (Need, bool) {
 	return combine(leaves, false)
 }
 
-func prefilter(n node) ([]Atom, bool) {
-	switch n := n.(type) {
-	case andNode:
-		return bestOf(n)
-	case orNode:
-		return unionOf(n)
-	case atLeastNode:
-		if n.n >= len(n.terms) {
-			return bestOf(n.terms)
-		}
-		return unionOf(n.terms)
-	case *fieldNode:
-		if n.kind != kindString || n.neq || n.matchNull {
-			return nil, false
-		}
-		return stringAtoms(n.strs, n.all, n.cased, n.ids)
-	case *keywordNode:
-		return stringAtoms(n.strs, n.all, n.cased, nil)
-	}
-	return nil, false // notNode, non-string tests and anything new
-}
-
-// bestOf: every term of an AND must hold, so any one term's atoms are
-// necessary; take the most selective. Longer literals are rarer in real values ("\cmd.exe" is in
-// most process events, "-encodedcommand" in few), so the shortest literal
-// decides first and the number of atoms second.
-func bestOf(terms []node) ([]Atom, bool) {
-	var best []Atom
-	found := false
-	for _, t := range terms {
-		atoms, ok := prefilter(t)
-		if ok && (!found || better(atoms, best)) {
-			best, found = atoms, true
-		}
-	}
-	return best, found
-}
-
-// unionOf: one term of an OR holds, so the union of all terms' atoms is
-// necessary, if every term has some.
-func unionOf(terms []node) ([]Atom, bool) {
-	var out []Atom
-	for _, t := range terms {
-		atoms, ok := prefilter(t)
-		if !ok {
-			return nil, false
-		}
-		out = append(out, atoms...)
-	}
-	return out, len(out) > 0
-}
-
 func better(a, b []Atom) bool {
 	if sa, sb := shortest(a), shortest(b); sa != sb {
 		return sa > sb
@@ -202,42 +180,6 @@ func shortest(atoms []Atom) int {
 		m = min(m, len(a.Lit))
 	}
 	return m
-}
-
-// stringAtoms: a string test holds only if one of its patterns does, and
-// each pattern needs its literal text somewhere in the value. With "all",
-// every pattern must hold, so one of them (the longest) is enough. ids is
-// nil for a keyword search (any value of the event).
-func stringAtoms(strs []strMatch, all, cased bool, ids []int) ([]Atom, bool) {
-	if len(strs) == 0 {
-		return nil, false
-	}
-	var out []Atom
-	for i := range strs {
-		if strs[i].kind == mRegex {
-			atoms, ok := strs[i].regexAtoms(cased, ids)
-			if !ok {
-				return nil, false
-			}
-			out = append(out, atoms...)
-			continue
-		}
-		lit, ok := strs[i].literal()
-		if !ok {
-			return nil, false
-		}
-		out = append(out, Atom{IDs: ids, Lit: lit, Cased: cased})
-	}
-	if all {
-		longest := out[0]
-		for _, a := range out[1:] {
-			if len(a.Lit) > len(longest.Lit) {
-				longest = a
-			}
-		}
-		return []Atom{longest}, true
-	}
-	return out, true
 }
 
 // literal returns text that every string this matcher accepts contains.
