@@ -20,6 +20,10 @@ const (
 	ShapeEVTX                 // evtx_dump / Velocidex: {"Event":{"System":..,"EventData":..}}
 	ShapeWinlogbeat           // winlogbeat / ECS: {"winlog":{"event_id":..}} or dotted "winlog.event_id"
 	ShapeOTRF                 // OTRF Security-Datasets: flat, top-level EventID, Channel, Hostname
+	// ShapeWinlogbeat6 is winlogbeat 6.x, before ECS: top-level event_id,
+	// log_name, source_name, computer_name, event_data (many OTRF
+	// Security-Datasets files, e.g. empire_enable_rdp).
+	ShapeWinlogbeat6
 )
 
 func (s JSONShape) String() string {
@@ -30,6 +34,8 @@ func (s JSONShape) String() string {
 		return "winlogbeat"
 	case ShapeOTRF:
 		return "otrf"
+	case ShapeWinlogbeat6:
+		return "winlogbeat6"
 	}
 	return "unknown"
 }
@@ -55,6 +61,12 @@ func DetectJSON(m any) JSONShape {
 	_, hasSrc := dget(m, "SourceName")
 	if hasID && (hasCh || hasSrc) {
 		return ShapeOTRF
+	}
+	_, hasID = dget(m, "event_id")
+	_, hasCh = dget(m, "log_name")
+	_, hasSrc = dget(m, "source_name")
+	if hasID && (hasCh || hasSrc) {
+		return ShapeWinlogbeat6
 	}
 	return ShapeUnknown
 }
@@ -88,11 +100,13 @@ func fromJSONValue(v any) (*Record, error) {
 	case ShapeEVTX:
 		r, err = fromEventTree(v)
 	case ShapeWinlogbeat:
-		r, err = fromWinlogbeat(v)
+		r, err = fromBeat(v, &winlogbeatLayout)
+	case ShapeWinlogbeat6:
+		r, err = fromBeat(v, &winlogbeat6Layout)
 	case ShapeOTRF:
 		r, err = fromOTRF(v)
 	default:
-		return nil, perr("json", -1, 0, nil, "unrecognised event shape: no Event.System, winlog or EventID+Channel (keys: %s)", keyList(v))
+		return nil, perr("json", -1, 0, nil, "unrecognised event shape: no Event.System, winlog, EventID+Channel or event_id+log_name (keys: %s)", keyList(v))
 	}
 	if err != nil {
 		return nil, perr("json", -1, 0, nil, "%s", err.Error())
@@ -342,39 +356,71 @@ func pathString(v any, p string) string {
 	return scalarString(x, false)
 }
 
-func fromWinlogbeat(v any) (*Record, error) {
+// beatLayout names where a winlogbeat version puts each part of a record;
+// a field with two paths is read from the first that is there.
+type beatLayout struct {
+	eventID, computer, provider         [2]string
+	channel, providerGUID, activityID   string
+	userID, recordID, version, pid, tid string
+	data                                [2]string // event_data, user_data
+}
+
+// winlogbeatLayout is winlogbeat 7 and later (ECS).
+var winlogbeatLayout = beatLayout{
+	eventID:  [2]string{"winlog.event_id", "event.code"},
+	computer: [2]string{"winlog.computer_name", "host.name"},
+	provider: [2]string{"winlog.provider_name", "event.provider"},
+	channel:  "winlog.channel", providerGUID: "winlog.provider_guid", activityID: "winlog.activity_id",
+	userID: "winlog.user.identifier", recordID: "winlog.record_id", version: "winlog.version",
+	pid: "winlog.process.pid", tid: "winlog.process.thread.id",
+	data: [2]string{"winlog.event_data", "winlog.user_data"},
+}
+
+// winlogbeat6Layout is winlogbeat 6.x, whose fields sit at the top level.
+var winlogbeat6Layout = beatLayout{
+	eventID:  [2]string{"event_id"},
+	computer: [2]string{"computer_name", "host.name"},
+	provider: [2]string{"source_name"},
+	channel:  "log_name", providerGUID: "provider_guid", activityID: "activity_id",
+	userID: "user.identifier", recordID: "record_number", version: "version",
+	pid: "process_id", tid: "thread_id",
+	data: [2]string{"event_data", "user_data"},
+}
+
+// fromBeat maps a document that winlogbeat wrote, with layout l.
+func fromBeat(v any, l *beatLayout) (*Record, error) {
 	r := &Record{}
-	idv, ok := path(v, "winlog.event_id")
-	if !ok {
-		idv, ok = path(v, "event.code")
+	first := func(ps [2]string) string {
+		if s := pathString(v, ps[0]); s != "" || ps[1] == "" {
+			return s
+		}
+		return pathString(v, ps[1])
+	}
+	idv, ok := path(v, l.eventID[0])
+	if !ok && l.eventID[1] != "" {
+		idv, ok = path(v, l.eventID[1])
 	}
 	id, ok2 := uintOf(idv, 32)
 	if !ok || !ok2 {
-		return nil, fmt.Errorf("winlog.event_id %q is missing or not a number", scalarString(idv, false))
+		return nil, fmt.Errorf("%s %q is missing or not a number", l.eventID[0], scalarString(idv, false))
 	}
 	r.EventID = uint32(id)
-	r.Channel = pathString(v, "winlog.channel")
-	r.Computer = pathString(v, "winlog.computer_name")
-	if r.Computer == "" {
-		r.Computer = pathString(v, "host.name")
-	}
-	r.Provider = pathString(v, "winlog.provider_name")
-	if r.Provider == "" {
-		r.Provider = pathString(v, "event.provider")
-	}
-	r.ProviderGUID = normGUID(pathString(v, "winlog.provider_guid"))
-	r.ActivityID = normGUID(pathString(v, "winlog.activity_id"))
-	r.UserID = pathString(v, "winlog.user.identifier")
+	r.Channel = pathString(v, l.channel)
+	r.Computer = first(l.computer)
+	r.Provider = first(l.provider)
+	r.ProviderGUID = normGUID(pathString(v, l.providerGUID))
+	r.ActivityID = normGUID(pathString(v, l.activityID))
+	r.UserID = pathString(v, l.userID)
 	r.Message = pathString(v, "message")
 	num := func(p string, bits int) uint64 {
 		x, _ := path(v, p)
 		u, _ := uintOf(x, bits)
 		return u
 	}
-	r.RecordID = num("winlog.record_id", 64)
-	r.Version = uint8(num("winlog.version", 8))
-	r.ProcessID = uint32(num("winlog.process.pid", 32))
-	r.ThreadID = uint32(num("winlog.process.thread.id", 32))
+	r.RecordID = num(l.recordID, 64)
+	r.Version = uint8(num(l.version, 8))
+	r.ProcessID = uint32(num(l.pid, 32))
+	r.ThreadID = uint32(num(l.tid, 32))
 	if ts, ok := path(v, "@timestamp"); ok {
 		t, ok := parseTime(ts)
 		if !ok {
@@ -383,7 +429,7 @@ func fromWinlogbeat(v any) (*Record, error) {
 		r.TimeCreated = t
 	}
 	b := edBuilder{channel: r.Channel}
-	for _, p := range []string{"winlog.event_data", "winlog.user_data"} {
+	for _, p := range l.data {
 		if ed, ok := path(v, p); ok && isDict(ed) {
 			for _, k := range dkeys(ed) {
 				x, _ := dget(ed, k)

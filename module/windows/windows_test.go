@@ -87,6 +87,12 @@ func TestGolden(t *testing.T) {
 		{"otrf-proxylogon-4688", func(t *testing.T) (*Record, error) {
 			return ParseJSON(readFile(t, "testdata/otrf-proxylogon-4688.json"))
 		}},
+		{"otrf-empire-rdp-sysmon1", func(t *testing.T) (*Record, error) {
+			return ParseJSON(readFile(t, "testdata/otrf-empire-rdp-sysmon1.json"))
+		}},
+		{"otrf-empire-rdp-4688", func(t *testing.T) (*Record, error) {
+			return ParseJSON(readFile(t, "testdata/otrf-empire-rdp-4688.json"))
+		}},
 		{"otrf-proxylogon-sysmon1-message-text", func(t *testing.T) (*Record, error) {
 			r, err := ParseJSON(readFile(t, "testdata/otrf-proxylogon-sysmon1.json"))
 			if err != nil {
@@ -622,5 +628,27 @@ func TestReadJSONStream(t *testing.T) {
 	})
 	if err != nil || ok != 4 || bad != 1 {
 		t.Errorf("ok=%d bad=%d err=%v, want 4, 1, nil", ok, bad, err)
+	}
+}
+
+// Each JSON layout in testdata is recognised as what it is.
+func TestDetectJSONShapes(t *testing.T) {
+	for file, want := range map[string]JSONShape{
+		winlogbeat:                              ShapeWinlogbeat,
+		regressionOne:                           ShapeEVTX,
+		"testdata/otrf-proxylogon-4688.json":    ShapeOTRF,
+		"testdata/otrf-empire-rdp-4688.json":    ShapeWinlogbeat6,
+		"testdata/otrf-empire-rdp-sysmon1.json": ShapeWinlogbeat6,
+	} {
+		v, err := decodeOneJSON(readFile(t, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, ok := v.([]any); ok && len(l) == 1 {
+			v = l[0]
+		}
+		if got := DetectJSON(v); got != want {
+			t.Errorf("%s: shape %v, want %v", file, got, want)
+		}
 	}
 }
