@@ -31,8 +31,10 @@ func huntCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "hunt PATH...",
 		Short: "Hunt for web shells offline in log files and folders (EVTX, event XML, JSON, audit.log, access logs)",
-		Long: `Reads files, folders (recursively) and zip archives with the beat's own mappers and
-detector, as one stream in event-time order, and prints the alerts. No Elasticsearch needed.
+		Long: `Reads files, folders (recursively), zip, tar and tar.gz/.tgz archives and gzip-compressed
+files (.gz), each recognised by content, with the beat's own mappers and detector, as one
+stream in event-time order, and prints the alerts. No Elasticsearch needed. A truncated
+archive is read up to the cut and the cut is reported as an unreadable record.
 
 Exit status: 0 when it ran (found something or not), 1 when a path cannot be read,
 2 on a usage or configuration error.`,

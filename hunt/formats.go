@@ -25,6 +25,8 @@ const (
 	FormatUnknown    Format = ""
 	FormatEVTX       Format = "evtx"
 	FormatZip        Format = "zip"
+	FormatGzip       Format = "gzip" // tar.gz/.tgz, or one compressed file
+	FormatTar        Format = "tar"
 	FormatXML        Format = "xml"
 	FormatJSON       Format = "json"
 	FormatAudit      Format = "auditd"
@@ -50,6 +52,10 @@ func Detect(head []byte) Format {
 		return FormatEVTX
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		return FormatZip
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		return FormatGzip
+	case len(head) >= 262 && string(head[257:262]) == "ustar":
+		return FormatTar
 	}
 	text := strings.TrimLeft(string(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))), " \t\r\n")
 	first, _, _ := strings.Cut(text, "\n")

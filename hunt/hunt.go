@@ -1,8 +1,6 @@
 package hunt
 
 import (
-	"archive/zip"
-	"bytes"
 	"container/heap"
 	"encoding/json"
 	"errors"
@@ -42,16 +40,14 @@ type Stats struct {
 	Formats map[Format]int // files per format
 }
 
-// maxZipEntry bounds one archive member read into memory.
-const maxZipEntry = 1 << 30
-
 // skipExt are files that sit beside logs in folders (notes, rules, ground
 // truth) and are never logs.
-var skipExt = map[string]bool{".md": true, ".yml": true, ".yaml": true, ".tsv": true, ".gz": true, ".tar": true, ".txt~": true}
+var skipExt = map[string]bool{".md": true, ".yml": true, ".yaml": true, ".tsv": true, ".txt~": true}
 
-// Run reads paths (files, folders searched recursively, zip archives) as one
-// stream in event-time order, passes each document to det, and calls onAlert
-// for each alert and onError for each record that could not be read. An
+// Run reads paths (files, folders searched recursively, zip, tar, tar.gz and
+// gzip-compressed files) as one stream in event-time order, passes each
+// document to det, and calls onAlert for each alert and onError for each
+// record that could not be read (a truncated archive among them). An
 // error is returned only when a named path cannot be read at all.
 func Run(paths []string, det Detector, onAlert func(map[string]any), onError func(Record)) (Stats, error) {
 	st := Stats{Formats: map[Format]int{}}
@@ -128,22 +124,29 @@ func open(path string, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, 
 		return nil, nil, err
 	}
 	format := Detect(head[:n])
-	switch {
-	case format == FormatZip:
+	switch format {
+	case FormatZip, FormatTar, FormatGzip:
 		defer f.Close()
-		ss, err := openZip(path, f, info.Size(), st)
+		ss, err := openArchive(format, path, f, info.Size(), named, st)
 		return ss, nil, err
-	case format == FormatUnknown && named:
+	case FormatUnknown:
 		f.Close()
-		return nil, nil, fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Sysmon text); first line: %q", path, firstLine(head[:n]))
-	case format == FormatUnknown:
-		f.Close()
-		st.Skipped = append(st.Skipped, path)
-		return nil, nil, nil
+		return nil, nil, unknown(path, head[:n], named, st)
 	}
 	st.Files++
 	st.Formats[format]++
 	return []iter.Seq[Record]{read(format, path, f)}, []io.Closer{f}, nil
+}
+
+// unknown is the error for a path the user named whose format hunt does not
+// read (head is its first bytes, decompressed); a path found in a folder is
+// skipped and counted instead.
+func unknown(path string, head []byte, named bool, st *Stats) error {
+	if !named {
+		st.Skipped = append(st.Skipped, path)
+		return nil
+	}
+	return fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Sysmon text, or a zip, tar, tar.gz/.tgz or .gz of these); first line: %q", path, firstLine(head))
 }
 
 func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
@@ -174,43 +177,6 @@ func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 		streams = append(streams, ss...)
 	}
 	return streams, closers, nil
-}
-
-// openZip reads each member of a zip archive into memory and recognises it
-// like a file; members are named archive.zip/member.
-func openZip(path string, r io.ReaderAt, size int64, st *Stats) ([]iter.Seq[Record], error) {
-	zr, err := zip.NewReader(r, size)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var streams []iter.Seq[Record]
-	for _, m := range zr.File {
-		if m.FileInfo().IsDir() {
-			continue
-		}
-		name := path + "/" + m.Name
-		if m.UncompressedSize64 > maxZipEntry {
-			return nil, fmt.Errorf("%s: member larger than %d bytes", name, maxZipEntry)
-		}
-		rc, err := m.Open()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		data, err := io.ReadAll(io.LimitReader(rc, maxZipEntry))
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		format := Detect(data[:min(len(data), 8192)])
-		if format == FormatUnknown || format == FormatZip {
-			st.Skipped = append(st.Skipped, name)
-			continue
-		}
-		st.Files++
-		st.Formats[format]++
-		streams = append(streams, read(format, name, bytes.NewReader(data)))
-	}
-	return streams, nil
 }
 
 func firstLine(b []byte) string {

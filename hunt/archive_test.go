@@ -1,0 +1,251 @@
+package hunt
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const (
+	ndjsonLines = `{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"h","Image":"C:\\Windows\\System32\\cmd.exe","ParentImage":"C:\\Windows\\System32\\inetsrv\\w3wp.exe","CommandLine":"cmd /c whoami","@timestamp":"2025-06-10T02:30:00Z"}
+{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"h","Image":"C:\\Windows\\System32\\cmd.exe","ParentImage":"C:\\Windows\\System32\\inetsrv\\w3wp.exe","CommandLine":"cmd /c ipconfig","@timestamp":"2025-06-10T02:30:05Z"}
+`
+	accessLines = `1.2.3.4 - - [10/Jun/2025:02:30:00 +0000] "GET /a.php?cmd=whoami HTTP/1.1" 200 12 "-" "curl"
+1.2.3.4 - - [10/Jun/2025:02:30:02 +0000] "GET /b.php?cmd=id HTTP/1.1" 200 12 "-" "curl"
+1.2.3.4 - - [10/Jun/2025:02:30:04 +0000] "GET /index.html HTTP/1.1" 200 12 "-" "curl"
+`
+)
+
+// tarBytes makes a tar archive of name -> body; a name ending in "/" is a folder.
+func tarBytes(t *testing.T, entries ...string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for i := 0; i < len(entries); i += 2 {
+		h := &tar.Header{Name: entries[i], Mode: 0o644, Size: int64(len(entries[i+1])), Typeflag: tar.TypeReg}
+		if strings.HasSuffix(h.Name, "/") {
+			h.Typeflag, h.Mode = tar.TypeDir, 0o755
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(entries[i+1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func gzipBytes(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func writeFile(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// records opens paths as Run does and returns all their records (with
+// Where, which Run's detector does not see) and the stats of opening them.
+func records(t *testing.T, paths ...string) ([]Record, Stats) {
+	t.Helper()
+	st := Stats{Formats: map[Format]int{}}
+	var streams []iter.Seq[Record]
+	for _, p := range paths {
+		ss, cs, err := open(p, true, &st)
+		for _, c := range cs {
+			defer c.Close()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, ss...)
+	}
+	return slices.Collect(Merge(streams)), st
+}
+
+func wheres(recs []Record) (ok, failed []string) {
+	for _, r := range recs {
+		if r.Err != nil {
+			failed = append(failed, r.Err.Error())
+		} else {
+			ok = append(ok, r.Where)
+		}
+	}
+	slices.Sort(ok)
+	return ok, failed
+}
+
+// tar.gz, plain tar and gzip-compressed files are recognised by content,
+// also in folders; members in nested folders are named archive/member and
+// counted like zip members; archives in archives and non-logs are skipped.
+func TestTarGzAndGzip(t *testing.T) {
+	dir := t.TempDir()
+	tgz := writeFile(t, dir, "evidence.tgz", gzipBytes(t, tarBytes(t,
+		"./logs/", "",
+		"./logs/web/", "",
+		"./logs/web/access.log", accessLines,
+		"./logs/sysmon/events.json", ndjsonLines,
+		"./README.md", "# notes\n",
+		"./logs/old.log.gz", string(gzipBytes(t, []byte(accessLines))),
+	)))
+	gz := writeFile(t, dir, "access.log.1.gz", gzipBytes(t, []byte(accessLines)))
+	plain := writeFile(t, dir, "bundle.dat", tarBytes(t, "events.json", ndjsonLines))
+	recs, st := records(t, dir)
+	ok, failed := wheres(recs)
+	want := []string{
+		gz + ":1", gz + ":2", gz + ":3",
+		plain + "/events.json:1", plain + "/events.json:2",
+		tgz + "/logs/sysmon/events.json:1", tgz + "/logs/sysmon/events.json:2",
+		tgz + "/logs/web/access.log:1", tgz + "/logs/web/access.log:2", tgz + "/logs/web/access.log:3",
+	}
+	if !slices.Equal(ok, want) || failed != nil {
+		t.Errorf("records %q, errors %q; want %q", ok, failed, want)
+	}
+	skipped := []string{tgz + "/README.md", tgz + "/logs/old.log.gz"}
+	if st.Files != 4 || st.Formats[FormatAccess] != 2 || st.Formats[FormatJSON] != 2 || len(st.Formats) != 2 || !slices.Equal(st.Skipped, skipped) {
+		t.Errorf("stats %+v; want 4 files (access 2, json 2), skipped %q", st, skipped)
+	}
+	for _, r := range recs {
+		if r.Where == gz+":1" && r.Doc["url"].(map[string]any)["original"] != "/a.php?cmd=whoami" {
+			t.Errorf("%s: doc %v", r.Where, r.Doc)
+		}
+	}
+	// A named .gz of something else is an error, as a named file is.
+	notes := writeFile(t, t.TempDir(), "notes.gz", gzipBytes(t, []byte("hello world\n")))
+	if _, _, err := open(notes, true, &Stats{Formats: map[Format]int{}}); err == nil || !strings.Contains(err.Error(), `not a log format hunt reads`) || !strings.Contains(err.Error(), `"hello world"`) {
+		t.Errorf("named notes.gz: err = %v", err)
+	}
+}
+
+// A cut archive keeps its complete members and the full lines of the member
+// cut short, and says it was truncated, in one record naming where.
+func TestTruncatedArchive(t *testing.T) {
+	var big strings.Builder
+	const n = 5000
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&big, "10.0.%d.%d - - [10/Jun/2025:02:%02d:%02d +0000] \"GET /page%d.php?id=%d HTTP/1.1\" 200 %d \"-\" \"agent %d\"\n", i/256, i%256, i/60%60, i%60, i*7919%1000, i, i*31%9000, i)
+	}
+	dir := t.TempDir()
+	whole := gzipBytes(t, tarBytes(t, "a/events.json", ndjsonLines, "a/access.log", big.String()))
+	tgz := writeFile(t, dir, "cut.tar.gz", whole[:len(whole)*3/4])
+	single := gzipBytes(t, []byte(big.String()))
+	gz := writeFile(t, dir, "access.log.gz", single[:len(single)/2])
+	for _, tt := range []struct {
+		path, member string
+		complete     int // records of complete members
+	}{
+		{tgz, tgz + "/a/access.log", 2},
+		{gz, gz, 0},
+	} {
+		t.Run(filepath.Base(tt.path), func(t *testing.T) {
+			recs, st := records(t, tt.path)
+			ok, failed := wheres(recs)
+			lines := len(ok) - tt.complete
+			if lines <= 0 || lines >= n {
+				t.Fatalf("read %d lines of the cut member, want some and not all %d (errors %q)", lines, n, failed)
+			}
+			if len(failed) != 1 || !strings.HasPrefix(failed[0], tt.member+": truncated") {
+				t.Errorf("errors %q, want one %q: truncated", failed, tt.member)
+			}
+			if st.Files != 1+tt.complete/2 || len(st.Skipped) != 0 {
+				t.Errorf("stats %+v", st)
+			}
+			for _, r := range recs {
+				if r.Err == nil && strings.HasPrefix(r.Where, tt.member+":") && r.Doc["url"] == nil {
+					t.Errorf("%s: a cut line was read: %v", r.Where, r.Doc)
+				}
+			}
+		})
+	}
+}
+
+// A member over the bound is reported and not read; the others are read
+// (tar.gz, gzip and zip alike).
+func TestArchiveMemberTooLarge(t *testing.T) {
+	defer func(old int64) { maxEntry = old }(maxEntry)
+	maxEntry = int64(len(accessLines))
+	big := accessLines + accessLines
+	dir := t.TempDir()
+	tgz := writeFile(t, dir, "a.tar.gz", gzipBytes(t, tarBytes(t, "big.log", big, "small.log", accessLines)))
+	gz := writeFile(t, dir, "big.log.gz", gzipBytes(t, []byte(big)))
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	for _, m := range [][2]string{{"big.log", big}, {"small.log", accessLines}} {
+		w, _ := zw.Create(m[0])
+		io.WriteString(w, m[1])
+	}
+	zw.Close()
+	zp := writeFile(t, dir, "a.zip", zb.Bytes())
+	for _, tt := range []struct {
+		path, member string
+		read         int
+	}{
+		{tgz, tgz + "/big.log", 3},
+		{gz, gz, 0},
+		{zp, zp + "/big.log", 3},
+	} {
+		t.Run(filepath.Base(tt.path), func(t *testing.T) {
+			recs, _ := records(t, tt.path)
+			ok, failed := wheres(recs)
+			want := fmt.Sprintf("%s: member larger than the bound of %d bytes, not read", tt.member, maxEntry)
+			if len(ok) != tt.read || !slices.Equal(failed, []string{want}) {
+				t.Errorf("read %q, errors %q; want %d records and %q", ok, failed, tt.read, want)
+			}
+		})
+	}
+}
+
+// The real OTRF tar.gz whose gzip stream ends early (tar -xzf extracts its
+// one JSON member whole, 2668 lines, then fails): every line is read, and
+// the cut is one unreadable record naming the archive.
+func TestOTRFTruncatedTarGz(t *testing.T) {
+	path := "../../shared/data/OTRF-Security-Datasets/datasets/atomic/windows/defense_evasion/host/empire_enable_rdp.tar.gz"
+	if _, err := os.Stat(path); err != nil {
+		t.Skip(err)
+	}
+	var errs []Record
+	st, err := Run([]string{path}, nopDetector{}, func(map[string]any) {}, func(r Record) {
+		if r.Where == path {
+			errs = append(errs, r)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Files != 1 || st.Formats[FormatJSON] != 1 || st.Events != 2668+1 {
+		t.Errorf("stats %+v; want 1 JSON file, 2668 records and the truncation", st)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Err.Error(), path+": truncated") {
+		t.Errorf("archive errors %v; want one truncated", errs)
+	}
+}
+
+type nopDetector struct{}
+
+func (nopDetector) Detect(map[string]any) bool { return false }
