@@ -6,30 +6,53 @@ import (
 	"webshellbeat/detection/sigma"
 )
 
-// Apply returns a copy of r with its fields renamed by the pipelines, in the
-// order given (see Sort). r itself is not modified; metadata is shared.
+// Apply returns a copy of r with its fields renamed and its values
+// transformed by the pipelines, in the order given (see Sort). r itself is
+// not modified; metadata is shared.
+//
+// Each transformation runs over every field match before the next one
+// does, so a value transformation's field_name_conditions see the names as
+// the transformations before it left them: a user pipeline (priority 10)
+// sees Sigma names (Image), one above the built-ins (100) sees ECS names
+// (process.executable). A field renamed once is final: later renaming
+// transformations skip it, so the catch-all prefix must not turn a mapped
+// name without a dot ("tags") into auditd.data.tags.
 func Apply(r *sigma.Rule, ps ...*Pipeline) *sigma.Rule {
 	out := *r
-	out.Detection = copyDetection(r.Detection)
+	out.Detection = r.Detection.Clone()
+	var fs []*sigma.FieldMatch
 	for _, s := range out.Detection.Searches {
 		for _, alt := range s.Alternatives {
-			for _, f := range alt {
-				renameField(f, r.Logsource, ps)
+			fs = append(fs, alt...)
+		}
+	}
+	renamed := make([]bool, len(fs))
+	for _, p := range ps {
+		for i := range p.Transformations {
+			t := &p.Transformations[i]
+			if !t.applies(r.Logsource) {
+				continue
+			}
+			for j, f := range fs {
+				switch {
+				case t.isValue():
+					t.transformValues(f)
+				case !renamed[j]:
+					renamed[j] = t.rename(f)
+				}
 			}
 		}
 	}
 	return &out
 }
 
-// renameField runs f through the transformations that apply to ls, in
-// order, until one renames it. A field renamed once is final: the
-// catch-all prefix must not turn a mapped name without a dot ("tags") into
-// auditd.data.tags.
+// renameField runs f through the renaming transformations that apply to
+// ls, in order, until one renames it (see Apply).
 func renameField(f *sigma.FieldMatch, ls sigma.Logsource, ps []*Pipeline) {
 	for _, p := range ps {
 		for i := range p.Transformations {
 			t := &p.Transformations[i]
-			if t.applies(ls) && t.rename(f) {
+			if !t.isValue() && t.applies(ls) && t.rename(f) {
 				return
 			}
 		}
@@ -78,27 +101,6 @@ func mapReads(rd sigma.CorrReads, ls sigma.Logsource, ps []*Pipeline) sigma.Corr
 	return rd
 }
 
-func copyDetection(d sigma.Detection) sigma.Detection {
-	out := d
-	out.Searches = make(map[string]*sigma.Search, len(d.Searches))
-	for name, s := range d.Searches {
-		ns := *s
-		ns.Alternatives = make([][]*sigma.FieldMatch, len(s.Alternatives))
-		for i, alt := range s.Alternatives {
-			na := make([]*sigma.FieldMatch, len(alt))
-			for j, f := range alt {
-				nf := *f
-				nf.Values = append([]sigma.Value(nil), f.Values...)
-				nf.Fallbacks = append([]string(nil), f.Fallbacks...)
-				na[j] = &nf
-			}
-			ns.Alternatives[i] = na
-		}
-		out.Searches[name] = &ns
-	}
-	return out
-}
-
 func (t *Transformation) applies(ls sigma.Logsource) bool {
 	if len(t.Conditions) == 0 {
 		return true
@@ -122,12 +124,14 @@ func (c RuleCondition) matches(ls sigma.Logsource) bool {
 }
 
 // rename maps the field of f, and the field named by a fieldref value, since
-// that value is a field name too. It reports whether the field was renamed.
+// that value is a field name too, when the field-name conditions select
+// the name. It reports whether the field was renamed.
 func (t *Transformation) rename(f *sigma.FieldMatch) bool {
 	if f.Field == "" { // keywords have no field
 		return false
 	}
 	to, fb, renamed := t.mapName(f.Field)
+	renamed = renamed && t.selectsField(f.Field)
 	if renamed {
 		f.Field, f.Fallbacks = to, append(fb, f.Fallbacks...)
 	}
@@ -135,7 +139,7 @@ func (t *Transformation) rename(f *sigma.FieldMatch) bool {
 		return renamed
 	}
 	for i, v := range f.Values {
-		if to, _, ok := t.mapName(v.Str); ok {
+		if to, _, ok := t.mapName(v.Str); ok && t.selectsField(v.Str) {
 			f.Values[i].Str = to
 		}
 	}

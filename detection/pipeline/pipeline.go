@@ -1,7 +1,8 @@
-// Package pipeline renames Sigma fields into the event schema (ECS) once, at
-// load time: it turns a sigma.Rule into a new sigma.Rule, so the compiled
-// matcher never translates names per event. The YAML shape follows pySigma's
-// processing pipelines (a list of transformations with rule conditions).
+// Package pipeline renames Sigma fields into the event schema (ECS), and
+// rewrites detection values, once, at load time: it turns a sigma.Rule into
+// a new sigma.Rule, so the compiled matcher never translates names or values
+// per event. The YAML shape follows pySigma's processing pipelines (a list
+// of transformations with rule conditions and field-name conditions).
 package pipeline
 
 import (
@@ -10,10 +11,13 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"webshellbeat/detection/sigma"
 )
 
 // Transformation types.
@@ -24,7 +28,21 @@ const (
 	// TypeFieldNamePrefix prefixes every field that is not yet an ECS name
 	// (has no dot), optionally lowercased: the catch-all of a product.
 	TypeFieldNamePrefix = "field_name_prefix"
+
+	// Value transformations (values.go). They rewrite the string values of
+	// the field matches their field_name_conditions select.
+
+	// TypeReplaceString replaces what Regex matches by Replacement.
+	TypeReplaceString = "replace_string"
+	// TypeMapString replaces a value found in Mapping by its target(s).
+	TypeMapString = "map_string"
+	// TypeCase changes the case of values (Method lower, upper, snake_case).
+	TypeCase = "case"
+	// TypeSetValue replaces every value of a field match by Value.
+	TypeSetValue = "set_value"
 )
+
+var typeNames = []string{TypeFieldNameMapping, TypeFieldNamePrefix, TypeReplaceString, TypeMapString, TypeCase, TypeSetValue}
 
 // Pipeline is an ordered list of transformations. Lower priorities run
 // first, so user pipelines (default 10) can map a field before the built-ins
@@ -36,15 +54,35 @@ type Pipeline struct {
 }
 
 // Transformation is one step; it applies to rules whose logsource satisfies
-// its RuleConditions (all of them, or any with rule_cond_op: or).
+// its RuleConditions (all of them, or any with rule_cond_op: or), and within
+// them to the fields its FieldConditions select (all of them, or any with
+// field_name_cond_op: or; field_name_cond_not: true negates the result).
 type Transformation struct {
-	ID         string             `yaml:"id"`
-	Type       string             `yaml:"type"`
-	Mapping    map[string]Targets `yaml:"mapping"`
-	Prefix     string             `yaml:"prefix"`
-	Lowercase  bool               `yaml:"lowercase"`
-	Conditions []RuleCondition    `yaml:"rule_conditions"`
-	CondOp     string             `yaml:"rule_cond_op"`
+	ID   string `yaml:"id"`
+	Type string `yaml:"type"`
+	// Mapping is the field mapping of field_name_mapping, or the value
+	// mapping of map_string (a value to one value or a list).
+	Mapping   map[string]Targets `yaml:"mapping"`
+	Prefix    string             `yaml:"prefix"`
+	Lowercase bool               `yaml:"lowercase"`
+
+	Regex       string    `yaml:"regex"`        // replace_string, Go regexp syntax
+	Replacement string    `yaml:"replacement"`  // replace_string, \1 or \g<name> for groups
+	SkipSpecial bool      `yaml:"skip_special"` // replace_string: leave wildcards alone
+	Method      string    `yaml:"method"`       // case: lower (default), upper, snake_case
+	Value       yaml.Node `yaml:"value"`        // set_value: a scalar
+
+	Conditions      []RuleCondition      `yaml:"rule_conditions"`
+	CondOp          string               `yaml:"rule_cond_op"`
+	FieldConditions []FieldNameCondition `yaml:"field_name_conditions"`
+	FieldCondOp     string               `yaml:"field_name_cond_op"`
+	FieldCondNot    bool                 `yaml:"field_name_cond_not"`
+
+	// Set by validate.
+	re     *regexp.Regexp      // Regex compiled
+	repl   string              // Replacement in regexp.Expand syntax
+	strMap map[string][]string // map_string, keyed by the value in canonical Sigma syntax
+	value  sigma.Value         // set_value
 }
 
 // RuleCondition selects rules by logsource. Empty keys match anything.
@@ -55,7 +93,22 @@ type RuleCondition struct {
 	Service  string `yaml:"service"`
 }
 
-// Targets is one or more field names a Sigma field maps to.
+// FieldNameCondition selects field matches by field name, as pySigma's
+// include_fields and exclude_fields: the name is one of Fields (mode
+// plain, the default) or matches one of them from its start (mode re,
+// Python's re.match; Go regexp syntax). Keywords have no field name: a
+// transformation with field-name conditions never selects them.
+type FieldNameCondition struct {
+	Type      string   `yaml:"type"`
+	Fields    []string `yaml:"fields"`
+	Mode      string   `yaml:"mode"`       // plain or re
+	MatchType string   `yaml:"match_type"` // alias of mode (plain, re or regex)
+
+	res []*regexp.Regexp
+}
+
+// Targets is one or more field names a Sigma field maps to, or, for
+// map_string, the values a value maps to.
 type Targets []string
 
 // UnmarshalYAML accepts a single name or a list.
@@ -85,7 +138,8 @@ func Parse(name string, data []byte) (*Pipeline, error) {
 		p.Name = name
 	}
 	var errs []string
-	for i, t := range p.Transformations {
+	for i := range p.Transformations {
+		t := &p.Transformations[i]
 		if err := t.validate(); err != nil {
 			errs = append(errs, fmt.Sprintf("transformation %d (%s): %v", i+1, t.ID, err))
 		}
@@ -108,8 +162,12 @@ func (t *Transformation) validate() error {
 		if t.Prefix == "" {
 			return fmt.Errorf("prefix is empty")
 		}
+	case TypeReplaceString, TypeMapString, TypeCase, TypeSetValue:
+		if err := t.validateValues(); err != nil {
+			return err
+		}
 	default:
-		return fmt.Errorf("unknown type %q", t.Type)
+		return fmt.Errorf("unknown type %q (supported: %s)", t.Type, strings.Join(typeNames, ", "))
 	}
 	if op := t.CondOp; op != "" && op != "and" && op != "or" {
 		return fmt.Errorf("rule_cond_op must be and or or, not %q", op)
@@ -118,6 +176,41 @@ func (t *Transformation) validate() error {
 		if c.Type != "logsource" {
 			return fmt.Errorf("unknown rule condition type %q", c.Type)
 		}
+	}
+	if op := t.FieldCondOp; op != "" && op != "and" && op != "or" {
+		return fmt.Errorf("field_name_cond_op must be and or or, not %q", op)
+	}
+	for i := range t.FieldConditions {
+		if err := t.FieldConditions[i].compile(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *FieldNameCondition) compile() error {
+	if c.Type != "include_fields" && c.Type != "exclude_fields" {
+		return fmt.Errorf("unknown field name condition type %q (supported: include_fields, exclude_fields)", c.Type)
+	}
+	if len(c.Fields) == 0 {
+		return fmt.Errorf("%s: fields is empty", c.Type)
+	}
+	mode := c.Mode
+	if mode == "" {
+		mode = c.MatchType
+	}
+	switch mode {
+	case "", "plain":
+	case "re", "regex":
+		for _, f := range c.Fields {
+			re, err := regexp.Compile(`^(?:` + f + `)`)
+			if err != nil {
+				return fmt.Errorf("%s: bad field name regexp %q: %v", c.Type, f, err)
+			}
+			c.res = append(c.res, re)
+		}
+	default:
+		return fmt.Errorf("%s: mode must be plain or re, not %q", c.Type, mode)
 	}
 	return nil
 }
