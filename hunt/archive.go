@@ -19,8 +19,15 @@ import (
 // tests can lower it.
 var maxEntry int64 = 1 << 30
 
-// errTooLarge is why a member larger than maxEntry was not read.
-var errTooLarge = errors.New("member larger than the bound")
+// errTooLarge is why a member larger than maxEntry was not read;
+// errTotalTooLarge why one was not read because the archive's members read
+// before it already add up to maxEntry: the members of an archive are held
+// in memory together (their streams are merged by time), so the bound is
+// on their sum too.
+var (
+	errTooLarge      = errors.New("member larger than the bound")
+	errTotalTooLarge = errors.New("members of the archive larger in total than the bound")
+)
 
 // Damage to an archive (a gzip stream that ends early, a member over
 // maxEntry, a corrupt member) is reported as a Record with Err, not as an
@@ -49,13 +56,14 @@ func openZip(path string, r io.ReaderAt, size int64, st *Stats) ([]iter.Seq[Reco
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var streams []iter.Seq[Record]
+	left := maxEntry
 	for _, m := range zr.File {
 		if m.FileInfo().IsDir() {
 			continue
 		}
 		name := path + "/" + m.Name
-		if m.UncompressedSize64 > uint64(maxEntry) {
-			streams = append(streams, archiveError(name, errTooLarge))
+		if err := fits(int64(min(m.UncompressedSize64, 1<<62)), left); err != nil {
+			streams = append(streams, archiveError(name, err))
 			continue
 		}
 		rc, err := m.Open()
@@ -63,7 +71,7 @@ func openZip(path string, r io.ReaderAt, size int64, st *Stats) ([]iter.Seq[Reco
 			streams = append(streams, archiveError(name, err))
 			continue
 		}
-		data, err := readMember(rc)
+		data, err := readMember(rc, &left)
 		rc.Close()
 		streams = appendMember(streams, name, data, err, st)
 	}
@@ -86,7 +94,8 @@ func openGzip(path string, r io.Reader, named bool, st *Stats) ([]iter.Seq[Recor
 	case FormatUnknown:
 		return nil, unknown(path, head, named, st)
 	}
-	data, err := readMember(br)
+	left := maxEntry
+	data, err := readMember(br, &left)
 	return appendMember(nil, path, data, err, st), nil
 }
 
@@ -96,6 +105,7 @@ func openGzip(path string, r io.Reader, named bool, st *Stats) ([]iter.Seq[Recor
 func openTar(path string, r io.Reader, st *Stats) []iter.Seq[Record] {
 	tr := tar.NewReader(r)
 	var streams []iter.Seq[Record]
+	left := maxEntry
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -108,11 +118,11 @@ func openTar(path string, r io.Reader, st *Stats) []iter.Seq[Record] {
 			continue // folders, links, devices
 		}
 		name := path + "/" + strings.TrimPrefix(h.Name, "./")
-		if h.Size > maxEntry {
-			streams = append(streams, archiveError(name, errTooLarge))
+		if err := fits(h.Size, left); err != nil {
+			streams = append(streams, archiveError(name, err))
 			continue
 		}
-		data, err := readMember(tr)
+		data, err := readMember(tr, &left)
 		streams = appendMember(streams, name, data, err, st)
 		if err != nil {
 			return streams // the stream cannot go on past a read error
@@ -130,15 +140,32 @@ func trailer(path string, r io.Reader) []iter.Seq[Record] {
 	return nil
 }
 
-// readMember reads r into memory, at most maxEntry bytes (more is
-// errTooLarge). When reading fails part way, it returns what was read up to
-// the last full line (all of it for EVTX, whose reader stops at a cut chunk)
-// with the error.
-func readMember(r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxEntry+1))
-	if int64(len(data)) > maxEntry {
+// fits tells whether a member of size bytes may be read when left bytes of
+// the archive's bound remain.
+func fits(size, left int64) error {
+	switch {
+	case size > maxEntry:
+		return errTooLarge
+	case size > left:
+		return errTotalTooLarge
+	}
+	return nil
+}
+
+// readMember reads r into memory, at most *left bytes (the archive's bound
+// less what its members read so far; more is an error, and nothing of the
+// member is kept), and takes what it read from *left. When reading fails
+// part way, it returns what was read up to the last full line (all of it
+// for EVTX, whose reader stops at a cut chunk) with the error.
+func readMember(r io.Reader, left *int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, *left+1))
+	if int64(len(data)) > *left {
+		if *left < maxEntry {
+			return nil, errTotalTooLarge
+		}
 		return nil, errTooLarge
 	}
+	*left -= int64(len(data))
 	if err != nil && !bytes.HasPrefix(data, []byte("ElfFile\x00")) {
 		data = data[:bytes.LastIndexByte(data, '\n')+1]
 	}
@@ -181,7 +208,7 @@ func archiveError(where string, err error) iter.Seq[Record] {
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		err = fmt.Errorf("truncated (%w); the complete members and lines before the cut were read", err)
-	case errors.Is(err, errTooLarge):
+	case errors.Is(err, errTooLarge), errors.Is(err, errTotalTooLarge):
 		err = fmt.Errorf("%w of %d bytes, not read", err, maxEntry)
 	default:
 		err = fmt.Errorf("damaged (%w); what came before was read", err)

@@ -246,6 +246,22 @@ func TestOTRFTruncatedTarGz(t *testing.T) {
 	}
 }
 
+// The members of one archive are held in memory together, so the bound
+// applies to their sum too: a member that would pass it is reported, and
+// the members after it that still fit are read.
+func TestArchiveTotalTooLarge(t *testing.T) {
+	defer func(old int64) { maxEntry = old }(maxEntry)
+	maxEntry = int64(2 * len(accessLines))
+	dir := t.TempDir()
+	tgz := writeFile(t, dir, "a.tar.gz", gzipBytes(t, tarBytes(t, "one.log", accessLines, "two.log", accessLines+accessLines, "three.log", accessLines)))
+	recs, _ := records(t, tgz)
+	ok, failed := wheres(recs)
+	want := fmt.Sprintf("%s/two.log: members of the archive larger in total than the bound of %d bytes, not read", tgz, maxEntry)
+	if len(ok) != 6 || !slices.Equal(failed, []string{want}) {
+		t.Errorf("read %q, errors %q; want one.log and three.log (6 records) and %q", ok, failed, want)
+	}
+}
+
 type nopDetector struct{}
 
 func (nopDetector) Detect(map[string]any) bool { return false }
