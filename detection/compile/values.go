@@ -47,11 +47,11 @@ func applyModifier(m sigma.Modifier, ps []sigma.Pattern) ([]sigma.Pattern, bool)
 	for _, p := range ps {
 		switch m {
 		case sigma.ModContains:
-			out = append(out, wrap(p, true, true))
+			out = append(out, p.Wrap(true, true))
 		case sigma.ModStartsWith:
-			out = append(out, wrap(p, false, true))
+			out = append(out, p.Wrap(false, true))
 		case sigma.ModEndsWith:
-			out = append(out, wrap(p, true, false))
+			out = append(out, p.Wrap(true, false))
 		case sigma.ModWindash:
 			vs, ok := windash(p)
 			if !ok {
@@ -69,19 +69,6 @@ func applyModifier(m sigma.Modifier, ps []sigma.Pattern) ([]sigma.Pattern, bool)
 		}
 	}
 	return out, true
-}
-
-func wrap(p sigma.Pattern, before, after bool) sigma.Pattern {
-	star := sigma.Piece{Kind: sigma.PieceStar}
-	out := make(sigma.Pattern, 0, len(p)+2)
-	if before && (len(p) == 0 || p[0].Kind != sigma.PieceStar) {
-		out = append(out, star)
-	}
-	out = append(out, p...)
-	if after && (len(out) == 0 || out[len(out)-1].Kind != sigma.PieceStar) {
-		out = append(out, star)
-	}
-	return out
 }
 
 // encode applies one encoding modifier to a literal.

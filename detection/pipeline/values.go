@@ -286,7 +286,7 @@ func (t *Transformation) transformStrings(f *sigma.FieldMatch) {
 		if v.Kind != sigma.ValueString {
 			continue
 		}
-		if out[i] = t.transformString(wrap(sigma.ParsePattern(v.Str), before, after)); out[i] == nil {
+		if out[i] = t.transformString(sigma.ParsePattern(v.Str).Wrap(before, after)); out[i] == nil {
 			continue
 		}
 		changed = true
@@ -305,7 +305,7 @@ func (t *Transformation) transformStrings(f *sigma.FieldMatch) {
 		case out[i] == nil && (keep || v.Kind == sigma.ValueNull):
 			vals = append(vals, v)
 		case out[i] == nil: // the modifier goes: its wildcards go into the value
-			vals = append(vals, sigma.Value{Kind: sigma.ValueString, Str: render(wrap(valuePattern(v), before, after)), Pos: v.Pos})
+			vals = append(vals, sigma.Value{Kind: sigma.ValueString, Str: render(valuePattern(v).Wrap(before, after)), Pos: v.Pos})
 		default:
 			for _, p := range out[i] {
 				if keep {
@@ -398,22 +398,7 @@ func valuePattern(v sigma.Value) sigma.Pattern {
 	return sigma.ParsePattern(v.Str)
 }
 
-// wrap adds the "*" of contains (before and after), endswith (before) or
-// startswith (after), as package compile does.
-func wrap(p sigma.Pattern, before, after bool) sigma.Pattern {
-	star := sigma.Piece{Kind: sigma.PieceStar}
-	out := make(sigma.Pattern, 0, len(p)+2)
-	if before && (len(p) == 0 || p[0].Kind != sigma.PieceStar) {
-		out = append(out, star)
-	}
-	out = append(out, p...)
-	if after && (len(out) == 0 || out[len(out)-1].Kind != sigma.PieceStar) {
-		out = append(out, star)
-	}
-	return out
-}
-
-// unwrap takes off the wildcards wrap adds; false when they are not there.
+// unwrap takes off the wildcards Pattern.Wrap adds; false when they are not there.
 func unwrap(p sigma.Pattern, before, after bool) (sigma.Pattern, bool) {
 	q := p
 	if before {

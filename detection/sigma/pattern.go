@@ -66,6 +66,22 @@ func (p Pattern) Literal() (string, bool) {
 	return b.String(), true
 }
 
+// Wrap returns p with the "*" that contains (before and after), endswith
+// (before) or startswith (after) puts around a value, unless p already
+// starts or ends with one.
+func (p Pattern) Wrap(before, after bool) Pattern {
+	star := Piece{Kind: PieceStar}
+	out := make(Pattern, 0, len(p)+2)
+	if before && (len(p) == 0 || p[0].Kind != PieceStar) {
+		out = append(out, star)
+	}
+	out = append(out, p...)
+	if after && (len(out) == 0 || out[len(out)-1].Kind != PieceStar) {
+		out = append(out, star)
+	}
+	return out
+}
+
 // HasWildcard reports whether any piece is * or ?.
 func (p Pattern) HasWildcard() bool {
 	_, lit := p.Literal()

@@ -143,6 +143,20 @@ func regressionSets(t *testing.T) []regressionSet {
 // record to ECS. Damaged records fail the test: the regression files are
 // clean.
 func readECS(t *testing.T, file string) []map[string]any {
+	return readWith(t, file, func(f *os.File, fn func(*windows.Record, error) error) error {
+		return windows.ReadEVTX(f, 0, fn)
+	})
+}
+
+// readJSONECS does the same for a JSON file of events (SigmaHQ writes the
+// events of a regression set as a stream of evtx_dump-shaped objects).
+func readJSONECS(t *testing.T, file string) []map[string]any {
+	return readWith(t, file, func(f *os.File, fn func(*windows.Record, error) error) error {
+		return windows.ReadJSON(f, func(rec *windows.Record, _ int64, err error) error { return fn(rec, err) })
+	})
+}
+
+func readWith(t *testing.T, file string, read func(*os.File, func(*windows.Record, error) error) error) []map[string]any {
 	t.Helper()
 	f, err := os.Open(file)
 	if err != nil {
@@ -150,7 +164,7 @@ func readECS(t *testing.T, file string) []map[string]any {
 	}
 	defer f.Close()
 	var docs []map[string]any
-	err = windows.ReadEVTX(f, 0, func(rec *windows.Record, err error) error {
+	err = read(f, func(rec *windows.Record, err error) error {
 		if err != nil {
 			t.Errorf("%s: %v", file, err)
 			return nil
@@ -167,31 +181,6 @@ func readECS(t *testing.T, file string) []map[string]any {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// readJSONECS reads a JSON file of events (SigmaHQ writes the events of a
-// regression set as a stream of evtx_dump-shaped objects) with
-// webshellbeat's reader and maps every record to ECS.
-func readJSONECS(t *testing.T, file string) []map[string]any {
-	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var docs []map[string]any
-	err = windows.ReadJSON(f, func(rec *windows.Record, _ int64, err error) error {
-		if err != nil {
-			t.Errorf("%s: %v", file, err)
-			return nil
-		}
-		docs = append(docs, rec.ECS())
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	return docs
 }
 
 // matchesUnrouted compiles r alone with the built-in pipelines and tries it
