@@ -63,6 +63,20 @@ func LookupString(doc map[string]any, path string) string {
 	return s
 }
 
+// ErrorDoc is the document to publish for an input (a line, a record) that
+// could not be parsed, so that nothing is dropped silently: the raw text in
+// event.original and the reason in error.message.
+func ErrorDoc(raw string, err error) map[string]any {
+	msg := "unknown error"
+	if err != nil {
+		msg = err.Error()
+	}
+	return map[string]any{
+		"event": map[string]any{"kind": "event", "original": raw},
+		"error": map[string]any{"message": msg},
+	}
+}
+
 // Put sets the value at a dotted path, creating the intermediate objects.
 func Put(doc map[string]any, path string, v any) {
 	for {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"webshellbeat/detection"
 	"webshellbeat/module/accesslog"
 	"webshellbeat/module/windows"
 )
@@ -105,7 +106,7 @@ func read(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
 
 func windowsRecord(where string, rec *windows.Record, raw string, err error) Record {
 	if err != nil {
-		return Record{Doc: windows.ErrorDoc(raw, err), Where: where, Err: fmt.Errorf("%s: %w", where, err)}
+		return Record{Doc: detection.ErrorDoc(raw, err), Where: where, Err: fmt.Errorf("%s: %w", where, err)}
 	}
 	return Record{Doc: rec.ECS(), Where: where}
 }
@@ -251,7 +252,7 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 			where := fmt.Sprintf("%s:%d", name, n)
 			rec := Record{Doc: doc, Where: where}
 			if err != nil {
-				rec = Record{Doc: accesslog.ErrorDoc(line, err), Where: where, Err: fmt.Errorf("%s: %w", where, err)}
+				rec = Record{Doc: detection.ErrorDoc(line, err), Where: where, Err: fmt.Errorf("%s: %w", where, err)}
 			}
 			if !yield(rec) {
 				return

@@ -9,6 +9,7 @@ import (
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
 
+	"webshellbeat/detection"
 	"webshellbeat/module/accesslog"
 )
 
@@ -72,7 +73,7 @@ func (p *accessProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 		doc, err = accesslog.ParseCombined(raw, accesslog.WithServer(p.cfg.Server))
 	}
 	if err != nil {
-		doc = accesslog.ErrorDoc(raw, err)
+		doc = detection.ErrorDoc(raw, err)
 	}
 	apply(ev, doc, p.cfg.Field, raw)
 	return ev, nil

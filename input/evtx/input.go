@@ -16,6 +16,7 @@ import (
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
 
+	"webshellbeat/detection"
 	"webshellbeat/input/internal/files"
 	"webshellbeat/module/windows"
 )
@@ -110,7 +111,7 @@ func readFile(path string, cp *checkpoint, pub cursor.Publisher) error {
 	return windows.ReadEVTX(f, cp.RecordID, func(rec *windows.Record, err error) error {
 		var doc map[string]any
 		if err != nil {
-			doc = windows.ErrorDoc("", fmt.Errorf("%s: %w", path, err))
+			doc = detection.ErrorDoc("", fmt.Errorf("%s: %w", path, err))
 		} else {
 			doc = rec.ECS()
 			cp.RecordID = max(cp.RecordID, rec.EVTXRecordNumber)

@@ -232,7 +232,7 @@ func TestErrors(t *testing.T) {
 			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not contain %q", err, tc.want)
 			}
-			doc := ErrorDoc(tc.line, err)
+			doc := detection.ErrorDoc(tc.line, err)
 			if get(doc, "event", "original") != tc.line || get(doc, "error", "message") != err.Error() || get(doc, "event", "kind") != "event" {
 				t.Errorf("ErrorDoc = %v", doc)
 			}

@@ -68,19 +68,6 @@ func buildOptions(def string, opts []Option) options {
 
 const clfTime = "02/Jan/2006:15:04:05 -0700"
 
-// ErrorDoc is the document for a line that could not be parsed: the raw
-// line in event.original and the reason in error.message.
-func ErrorDoc(raw string, err error) map[string]any {
-	msg := "unknown error"
-	if err != nil {
-		msg = err.Error()
-	}
-	return map[string]any{
-		"event": map[string]any{"kind": "event", "original": raw},
-		"error": map[string]any{"message": msg},
-	}
-}
-
 // clf holds the fields of a combined/common line, as substrings of it.
 type clf struct {
 	vhost     string

@@ -504,16 +504,3 @@ func SplitCommandLine(cmd string) []string {
 		args = append(args, b.String())
 	}
 }
-
-// ErrorDoc is the document to publish for an input that could not be
-// parsed, so that nothing is silently dropped.
-func ErrorDoc(raw string, err error) map[string]any {
-	msg := "unknown error"
-	if err != nil {
-		msg = err.Error()
-	}
-	return map[string]any{
-		"event": map[string]any{"kind": "event", "original": raw},
-		"error": map[string]any{"message": msg},
-	}
-}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"webshellbeat/detection"
 	"webshellbeat/internal/golden"
 )
 
@@ -603,7 +604,7 @@ func TestRegressionTwins(t *testing.T) {
 
 func TestErrorDoc(t *testing.T) {
 	_, err := ParseSysmonText("garbage")
-	doc := ErrorDoc("garbage", err)
+	doc := detection.ErrorDoc("garbage", err)
 	checkFields(t, doc, map[string]any{
 		"event.kind":     "event",
 		"event.original": "garbage",
