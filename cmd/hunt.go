@@ -7,7 +7,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -133,8 +132,8 @@ func printSummary(w io.Writer, det *detector.Detector, st hunt.Stats) {
 // printTable writes one line per alert: time, level, rule, host, the process
 // (parent -> child) or request, and what it ran or asked for.
 func printTable(w io.Writer, alerts []map[string]any) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tLEVEL\tRULE\tHOST\tWHO\tWHAT\tSESSION\tLINK")
+	var t table
+	t.add("TIME", "LEVEL", "RULE", "HOST", "WHO", "WHAT", "SESSION", "LINK")
 	for _, a := range alerts {
 		s := func(path string) string { return detection.LookupString(a, path) }
 		ts, _ := a["@timestamp"].(time.Time)
@@ -172,9 +171,9 @@ func printTable(w io.Writer, alerts []map[string]any) {
 		if len(sess) > 8 {
 			sess = sess[:8]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ts.UTC().Format(time.RFC3339), levelName(a), ruleNames(a), s("host.name"), clip(who, 60), clip(what, 80), sess, clip(link, 60))
+		t.add(ts.UTC().Format(time.RFC3339), levelName(a), ruleNames(a), s("host.name"), clip(who, 60), clip(what, 80), sess, clip(link, 60))
 	}
-	tw.Flush()
+	t.write(w)
 }
 
 func levelName(doc map[string]any) string {
@@ -202,12 +201,4 @@ func ruleNames(doc map[string]any) string {
 		return n[0] + fmt.Sprintf(" (+%d)", len(n)-1)
 	}
 	return ""
-}
-
-func clip(s string, n int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }

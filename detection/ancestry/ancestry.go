@@ -25,6 +25,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"webshellbeat/detection"
 )
 
 // Process is what the table knows about one process.
@@ -467,10 +469,7 @@ func (h *hostTable) str(s string) string {
 }
 
 func (t *Table) clip(s string) string {
-	if len(s) > t.opt.MaxCommandLine {
-		s = s[:t.opt.MaxCommandLine]
-	}
-	return strings.Clone(s)
+	return strings.Clone(detection.Truncate(s, t.opt.MaxCommandLine))
 }
 
 // upsert adds or updates the entry of p and returns its index.

@@ -2,6 +2,8 @@ package windows
 
 import (
 	"strings"
+
+	"webshellbeat/detection"
 )
 
 // sysmonHeaders maps the first line of a rendered Sysmon message to its
@@ -133,5 +135,5 @@ func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "..."
+	return detection.Truncate(s, n) + "..."
 }
