@@ -24,3 +24,12 @@ func Truncate(s string, n int) string {
 	}
 	return s[:i]
 }
+
+// Clip is Truncate marked: s cut to at most n bytes with "..." appended when
+// it was cut, for quoting input in error messages.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return Truncate(s, n) + "..."
+}

@@ -45,3 +45,12 @@ func FuzzTruncate(f *testing.F) {
 		}
 	})
 }
+
+func TestClip(t *testing.T) {
+	if got := Clip("fits", 4); got != "fits" {
+		t.Errorf("Clip kept %q", got)
+	}
+	if got := Clip("Web服务器", 5); got != "Web..." {
+		t.Errorf("Clip cut to %q, want %q", got, "Web...")
+	}
+}

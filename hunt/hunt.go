@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"webshellbeat/detection"
 )
 
 // Detector marks a document as an alert in place and reports whether it did.
@@ -181,10 +183,7 @@ func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 
 func firstLine(b []byte) string {
 	s, _, _ := strings.Cut(string(b), "\n")
-	if len(s) > 80 {
-		s = s[:80] + "..."
-	}
-	return s
+	return detection.Clip(s, 80)
 }
 
 func validJSON(s string) bool { return json.Valid([]byte(s)) }

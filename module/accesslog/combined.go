@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"webshellbeat/detection"
 )
 
 // ErrMalformed is wrapped by every parse error; test with errors.Is.
@@ -155,7 +157,7 @@ func (c *clf) parse(line string) error {
 	statusTok, rest := nextToken(rest)
 	st, err := strconv.ParseInt(statusTok, 10, 64)
 	if err != nil || st < 100 || st > 999 {
-		return perr(restCol+1, "status %q is not a 3-digit HTTP status", snippet(statusTok, 20))
+		return perr(restCol+1, "status %q is not a 3-digit HTTP status", detection.Clip(statusTok, 20))
 	}
 	c.status = st
 	rest = strings.TrimLeft(rest, " ")
@@ -165,7 +167,7 @@ func (c *clf) parse(line string) error {
 		if bytesTok != "-" {
 			n, err := strconv.ParseInt(bytesTok, 10, 64)
 			if err != nil || n < 0 {
-				return perr(len(line)-len(rest)-len(bytesTok)+1, "response size %q is not a number or \"-\"", snippet(bytesTok, 20))
+				return perr(len(line)-len(rest)-len(bytesTok)+1, "response size %q is not a number or \"-\"", detection.Clip(bytesTok, 20))
 			}
 			c.bytes, c.hasBytes = n, true
 		}
@@ -290,11 +292,11 @@ func (c *clf) parseRequest(req string, col int) error {
 		return perr(col, "no request line \"-\" (status %d): connection closed or timed out before a request", c.status)
 	}
 	if strings.HasPrefix(req, `\x16\x03`) {
-		return perr(col, "request %q: a TLS handshake sent to a plain-HTTP port", snippet(req, 40))
+		return perr(col, "request %q: a TLS handshake sent to a plain-HTTP port", detection.Clip(req, 40))
 	}
 	sp := strings.IndexByte(req, ' ')
 	if sp <= 0 {
-		return perr(col, "request %q has no method and target", snippet(req, 40))
+		return perr(col, "request %q has no method and target", detection.Clip(req, 40))
 	}
 	method := req[:sp]
 	for i := 0; i < len(method); i++ {
@@ -304,7 +306,7 @@ func (c *clf) parseRequest(req string, col int) error {
 			if strings.HasPrefix(req, `\x`) {
 				what = "escaped binary bytes, not an HTTP request"
 			}
-			return perr(col+i, "request %q: %s", snippet(req, 40), what)
+			return perr(col+i, "request %q: %s", detection.Clip(req, 40), what)
 		}
 	}
 	c.method = method
@@ -314,7 +316,7 @@ func (c *clf) parseRequest(req string, col int) error {
 		target = strings.TrimRight(target[:k], " ")
 	}
 	if target == "" {
-		return perr(col+sp+1, "request %q has no target", snippet(req, 40))
+		return perr(col+sp+1, "request %q has no target", detection.Clip(req, 40))
 	}
 	c.target = target
 	return nil
@@ -517,11 +519,4 @@ func firstBinary(s string) int {
 		}
 	}
 	return -1
-}
-
-func snippet(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"webshellbeat/detection"
 )
 
 // DefaultW3CFields is IIS's default field list, used before any #Fields
@@ -89,7 +91,7 @@ func (w *W3C) doc(vals []string) (map[string]any, error) {
 	var status int64 = -1
 	col := 1
 	bad := func(name, v string) error {
-		return &ParseError{Line: w.line, Col: col, Msg: name + " " + strconv.Quote(snippet(v, 30)) + " is not a number"}
+		return &ParseError{Line: w.line, Col: col, Msg: name + " " + strconv.Quote(detection.Clip(v, 30)) + " is not a number"}
 	}
 	for i, name := range w.fields {
 		v := vals[i]
@@ -181,7 +183,7 @@ func (w *W3C) doc(vals []string) (map[string]any, error) {
 	if err != nil {
 		ts, err = time.Parse("2006-01-02 15:04:05.999999999", date+" "+clock)
 		if err != nil {
-			return nil, &ParseError{Line: w.line, Col: 1, Msg: "bad date/time " + strconv.Quote(snippet(date+" "+clock, 40))}
+			return nil, &ParseError{Line: w.line, Col: 1, Msg: "bad date/time " + strconv.Quote(detection.Clip(date+" "+clock, 40))}
 		}
 	}
 	event := map[string]any{

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/elastic/go-libaudit/v2/auparse"
+
+	"webshellbeat/detection"
 )
 
 // enrichedSep separates the raw record from the interpretations that auditd
@@ -70,7 +72,7 @@ func parseHeader(line string) (header, *auparse.AuditMessage, error) {
 		raw = strings.TrimLeft(raw[sp:], " ")
 	}
 	if !strings.HasPrefix(raw, "type=") {
-		return h, nil, fmt.Errorf("%w (starts with %q)", ErrNoType, snippet(raw, 20))
+		return h, nil, fmt.Errorf("%w (starts with %q)", ErrNoType, detection.Clip(raw, 20))
 	}
 	msgAt := strings.Index(raw, " msg=audit(")
 	if msgAt < 0 {
@@ -78,7 +80,7 @@ func parseHeader(line string) (header, *auparse.AuditMessage, error) {
 	}
 	typName := raw[len("type="):msgAt]
 	if typName == "" || strings.ContainsAny(typName, " \t=") {
-		return h, nil, fmt.Errorf("%w %q", ErrUnknownType, snippet(typName, 30))
+		return h, nil, fmt.Errorf("%w %q", ErrUnknownType, detection.Clip(typName, 30))
 	}
 	open := msgAt + len(" msg=audit(")
 	closeAt := strings.IndexByte(raw[open:], ')')
@@ -89,9 +91,9 @@ func parseHeader(line string) (header, *auparse.AuditMessage, error) {
 	msg, err := auparse.ParseLogLine(raw)
 	if err != nil {
 		if _, terr := auparse.GetAuditMessageType(typName); terr != nil {
-			return h, nil, fmt.Errorf("%w %q", ErrUnknownType, snippet(typName, 30))
+			return h, nil, fmt.Errorf("%w %q", ErrUnknownType, detection.Clip(typName, 30))
 		}
-		return h, nil, fmt.Errorf("%w: audit(%s): %v", ErrBadHeader, snippet(h.id, 40), err)
+		return h, nil, fmt.Errorf("%w: audit(%s): %v", ErrBadHeader, detection.Clip(h.id, 40), err)
 	}
 	h.typ = msg.RecordType
 	h.seq = msg.Sequence
@@ -151,11 +153,4 @@ func parseEnriched(s string) map[string]string {
 			out[key] = val
 		}
 	}
-}
-
-func snippet(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

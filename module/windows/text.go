@@ -78,12 +78,12 @@ func ParseSysmonText(text string) (*Record, error) {
 				header = key // "Process Create:"
 				continue
 			}
-			return nil, perr("sysmon-text", start, line, nil, "want a \"Key: Value\" line, got %q", clip(t, 60))
+			return nil, perr("sysmon-text", start, line, nil, "want a \"Key: Value\" line, got %q", detection.Clip(t, 60))
 		}
 		if key == "EventID" {
 			u, ok := parseUint(value, 32)
 			if !ok {
-				return nil, perr("sysmon-text", start, line, nil, "EventID %q is not a number", clip(value, 40))
+				return nil, perr("sysmon-text", start, line, nil, "EventID %q is not a number", detection.Clip(value, 40))
 			}
 			r.EventID, haveID = uint32(u), true
 			continue
@@ -99,14 +99,14 @@ func ParseSysmonText(text string) (*Record, error) {
 			if header == "" {
 				return nil, perr("sysmon-text", 0, 1, nil, "no EventID line and no header line to infer it from")
 			}
-			return nil, perr("sysmon-text", 0, 1, nil, "no EventID line and unknown header %q", clip(header, 60))
+			return nil, perr("sysmon-text", 0, 1, nil, "no EventID line and unknown header %q", detection.Clip(header, 60))
 		}
 		r.EventID = id
 	}
 	if ut, ok := b.ed.Get("UtcTime"); ok {
 		t, ok := parseTime(ut)
 		if !ok {
-			return nil, perr("sysmon-text", -1, 0, nil, "UtcTime %q is not a time", clip(ut, 40))
+			return nil, perr("sysmon-text", -1, 0, nil, "UtcTime %q is not a time", detection.Clip(ut, 40))
 		}
 		r.TimeCreated = t
 	}
@@ -129,11 +129,4 @@ func validKey(k string) bool {
 		}
 	}
 	return true
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return detection.Truncate(s, n) + "..."
 }
