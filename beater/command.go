@@ -22,6 +22,12 @@ import (
 func Creator(hub *processor.Hub) beat.Creator {
 	create := fbbeater.New(Inputs)
 	return func(b *beat.Beat, c *conf.C) (beat.Beater, error) {
+		if f := flag.CommandLine.Lookup("once"); f != nil && f.Value.String() == "true" {
+			// filebeat's --once waits only for its legacy log input's
+			// harvesters: with filestream, evtx and auditd it stops at once
+			// having read nothing, which would look like a clean run.
+			return nil, errors.New("--once is not supported: filebeat's --once waits only for the legacy log input, not for filestream, evtx or auditd; for a one-shot run over files use `webshellbeat hunt`")
+		}
 		hub.SetPipeline(b.Publisher)
 		bt, err := create(b, c)
 		if err != nil {
@@ -59,14 +65,19 @@ func RootCommand(settings instance.Settings, hub *processor.Hub) *libcmd.BeatsRo
 	return command
 }
 
-// modulesManager is filebeat's (unexported) buildModulesManager.
+// modulesManager backs the modules command (list, enable, disable). A
+// webshellbeat module is a file of inputs in modules.d/ (apache.yml,
+// auditd.yml...), loaded through filebeat's config.inputs, not a filebeat
+// module: filebeat's modules are filesets with ingest pipelines, which
+// webshellbeat replaces with its decode processors. So the command manages
+// the files of config.inputs.path, as filebeat's manages config.modules.path.
 func modulesManager(b *beat.Beat) (libcmd.ModulesManager, error) {
-	glob, err := b.BeatConfig.String("config.modules.path", -1)
+	glob, err := b.BeatConfig.String("config.inputs.path", -1)
 	if err != nil {
-		return nil, errors.New("modules management requires 'webshellbeat.config.modules.path' setting")
+		return nil, errors.New("modules management requires the 'webshellbeat.config.inputs.path' setting (modules are the input files of modules.d/*.yml)")
 	}
 	if !strings.HasSuffix(glob, "*.yml") {
-		return nil, fmt.Errorf("wrong settings for config.modules.path, it is expected to end with *.yml. Got: %s", glob)
+		return nil, fmt.Errorf("wrong settings for config.inputs.path, it is expected to end with *.yml. Got: %s", glob)
 	}
 	m, err := cfgfile.NewGlobManager(glob, ".yml", ".disabled", b.Info.Logger)
 	if err != nil {

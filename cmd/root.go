@@ -33,6 +33,11 @@ func RootCmd() *libcmd.BeatsRootCmd {
 	hub := processor.NewHub()
 	hub.Register()
 	root := beater.RootCommand(settings, hub)
+	// filebeat's --once does not wait for webshellbeat's inputs; the beater
+	// refuses it (see beater.Creator).
+	if f := root.RunCmd.Flags().Lookup("once"); f != nil {
+		f.Usage = "Not supported (filebeat's --once waits only for its log input): use `webshellbeat hunt` for a one-shot run"
+	}
 	replaceLicenseCheck() // accept OpenSearch: see license.go
 	// filebeat's "generate" builds filebeat modules and filesets, which this
 	// beat does not have.

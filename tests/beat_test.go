@@ -205,9 +205,9 @@ func huntCounts(t *testing.T, paths ...string) (int, map[string]int) {
 
 // runBeat runs the beat until done reports true (or 60 s pass), then a few
 // more seconds to catch anything extra, and stops it with SIGTERM.
-func runBeat(t *testing.T, cfgPath, dir string, done func() bool) {
+func runBeat(t *testing.T, cfgPath, dir string, done func() bool, args ...string) {
 	t.Helper()
-	cmd := exec.Command(binary, "run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir)
+	cmd := exec.Command(binary, append([]string{"run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir}, args...)...)
 	logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("beat-%d.log", time.Now().UnixNano())))
 	if err != nil {
 		t.Fatal(err)

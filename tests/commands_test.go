@@ -72,6 +72,15 @@ func TestCommands(t *testing.T) {
 	if out, err := run("run", "-e", "--strict.perms=false", "-c", bad); err == nil || !strings.Contains(out, `invalid duration "often" accessing 'webshellbeat.inputs.0.poll_interval'`) {
 		t.Errorf("run with a wrong type: err %v\n%s", err, out)
 	}
+	// --once would stop at once having read nothing (filebeat waits only
+	// for its log input): it is refused, naming hunt instead.
+	good := dir + "/good.yml"
+	if err := os.WriteFile(good, []byte("webshellbeat.inputs:\n- type: auditd\n  paths: [/etc/hostname]\nprocessors:\n  - webshell: {events: all}\noutput.console: {}\npath.data: "+dir+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("run", "-e", "--once", "--strict.perms=false", "-c", good); err == nil || !strings.Contains(out, "--once is not supported") || !strings.Contains(out, "webshellbeat hunt") {
+		t.Errorf("run --once: err %v\n%s", err, out)
+	}
 }
 
 // The shipped configuration files are the ones generated from _meta/.

@@ -1,0 +1,162 @@
+package tests
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// shippedModules lists the modules of ../modules.d by name.
+func shippedModules(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("../modules.d/*.yml.disabled")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no modules in ../modules.d: %v", err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, strings.TrimSuffix(filepath.Base(f), ".yml.disabled"))
+	}
+	return names
+}
+
+// Every module file is a list of inputs of a type the beat has (winlog on
+// Windows builds), with ids unique across all modules, since filestream
+// refuses two inputs with one id.
+func TestModuleFilesAreInputLists(t *testing.T) {
+	ids := map[string]string{}
+	for _, name := range shippedModules(t) {
+		raw, err := os.ReadFile("../modules.d/" + name + ".yml.disabled")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inputs []map[string]any
+		if err := yaml.Unmarshal(raw, &inputs); err != nil || len(inputs) == 0 {
+			t.Errorf("%s: not a list of inputs: %v", name, err)
+			continue
+		}
+		if !strings.HasPrefix(string(raw), "# Module: "+name+"\n") {
+			t.Errorf("%s: the file does not begin with its name and what it reads", name)
+		}
+		for _, in := range inputs {
+			typ, _ := in["type"].(string)
+			id, _ := in["id"].(string)
+			if !slices.Contains([]string{"filestream", "auditd", "evtx", "winlog"}, typ) {
+				t.Errorf("%s: input type %q", name, typ)
+			}
+			if other, dup := ids[id]; dup || id == "" {
+				t.Errorf("%s: input id %q (also in %s)", name, id, other)
+			}
+			ids[id] = name
+		}
+	}
+}
+
+// The modules command lists, enables and disables the files of modules.d
+// beside the shipped webshellbeat.yml, and an enabled module's inputs run:
+// the apache and nginx modules, pointed at the shared captures, give the
+// documents and alerts that hunt gives for the same files.
+func TestModulesCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary")
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "modules.d"), os.DirFS("../modules.d")); err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := os.ReadFile("../webshellbeat.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "webshellbeat.yml")
+	if err := os.WriteFile(cfgPath, shipped, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	modules := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(binary, append([]string{"modules"}, append(args, "--strict.perms=false", "-c", cfgPath, "--path.home", dir)...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("modules %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	all := shippedModules(t)
+	if enabled, disabled := parseList(t, modules("list")); len(enabled) != 0 || !slices.Equal(disabled, all) {
+		t.Fatalf("modules list on the shipped files: enabled %v, disabled %v; want none, %v", enabled, disabled, all)
+	}
+	modules("enable", "apache", "nginx", "iis")
+	modules("disable", "iis")
+	if enabled, _ := parseList(t, modules("list")); !slices.Equal(enabled, []string{"apache", "nginx"}) {
+		t.Fatalf("after enable apache nginx iis, disable iis: enabled %v", enabled)
+	}
+
+	apache := abs(t, "linux-capture/apache_access.log")
+	nginx := abs(t, "linux-capture/nginx_access.log")
+	pointAt(t, filepath.Join(dir, "modules.d/apache.yml"), "/var/log/apache2/access.log*", apache, "/var/log/httpd/access_log*")
+	pointAt(t, filepath.Join(dir, "modules.d/nginx.yml"), "/var/log/nginx/access.log*", nginx, "")
+
+	wantEvents, wantAlerts := huntCounts(t, apache, nginx)
+	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= wantEvents },
+		"-E", "output.elasticsearch.enabled=false",
+		"-E", "output.file.path="+filepath.Join(dir, "out"), "-E", "output.file.filename=out",
+		"-E", "path.data="+filepath.Join(dir, "data"), "-E", "path.logs="+filepath.Join(dir, "logs"))
+	gotAlerts := map[string]int{}
+	events := 0
+	for _, d := range readDocs(t, dir) {
+		if isDerived(d) {
+			continue
+		}
+		events++
+		for _, id := range ids(d) {
+			gotAlerts[id]++
+		}
+	}
+	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) {
+		t.Errorf("apache + nginx modules: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
+	}
+}
+
+// parseList reads the output of "modules list".
+func parseList(t *testing.T, out string) (enabled, disabled []string) {
+	t.Helper()
+	before, after, ok := strings.Cut(out, "Disabled:")
+	if !ok || !strings.Contains(before, "Enabled:") {
+		t.Fatalf("modules list: %q", out)
+	}
+	return strings.Fields(strings.TrimPrefix(strings.TrimSpace(before), "Enabled:")), strings.Fields(after)
+}
+
+// pointAt replaces the example path of a module file with a test file (and
+// drops a second example path), and lowers filestream's fingerprint length
+// for the small capture files.
+func pointAt(t *testing.T, file, example, path, drop string) {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		switch {
+		case drop != "" && strings.Contains(line, drop):
+			continue
+		case strings.Contains(line, example):
+			line = fmt.Sprintf("    - %q", path)
+		case strings.HasPrefix(line, "  exclude_files:"):
+			kept = append(kept, "  prospector.scanner.fingerprint.length: 64")
+		}
+		kept = append(kept, line)
+	}
+	if s := strings.Join(kept, "\n"); s == string(raw) || !strings.Contains(s, path) {
+		t.Fatalf("%s: example path %q not found", file, example)
+	} else if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
