@@ -1,11 +1,14 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	conf "github.com/elastic/elastic-agent-libs/config"
+
+	"webshellbeat/detection/session"
 )
 
 func TestUnpack(t *testing.T) {
@@ -91,7 +94,9 @@ state: {path: /tmp/x, save_interval: 1m}
 		d.Exceptions[0].Scripts[0] != "/status.php" || !d.Baseline.Enabled || d.State.SaveInterval != time.Minute {
 		t.Fatalf("unpacked %+v", d)
 	}
-	for _, bad := range []string{`sessions: {mode: sometimes}`, `exceptions: [{action: suppress}]`, `baseline: {action: drop}`, `ancestry: {max_processes: 0}`} {
+	for _, bad := range []string{`sessions: {mode: sometimes}`, `exceptions: [{action: suppress}]`, `baseline: {action: drop}`, `ancestry: {max_processes: 0}`,
+		`exceptions: [{fields: {process.name: []}}]`, `exceptions: [{fields: {process.name: "[a"}}]`, `exceptions: [{fields: [process.name]}]`,
+		`exceptions: [{fields: {process.args: [[a]]}}]`} {
 		c, _ := conf.NewConfigWithYAML([]byte(bad), "t")
 		if _, err := Unpack(c); err == nil {
 			t.Errorf("%s: no error", bad)
@@ -104,5 +109,32 @@ func TestListsReplaceDefaults(t *testing.T) {
 	d, err := Unpack(c)
 	if err != nil || len(d.Ancestry.WebAccounts) != 0 || len(d.Ancestry.WebServers) == 0 || len(d.Correlation.WebRoots) == 0 {
 		t.Fatalf("%v %+v", err, d.Ancestry)
+	}
+}
+
+// Exception fields are written with dotted or nested paths; both read as
+// the same paths, in path order, with numbers as text.
+func TestExceptionFields(t *testing.T) {
+	c, err := conf.NewConfigWithYAML([]byte(`
+exceptions:
+  - fields:
+      process.parent.executable: ['C:\Program Files\Monitor\*']
+      user: {name: svc_backup}
+      process.pid: 4
+`), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Unpack(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := session.FieldGlobs{
+		{Path: "process.parent.executable", Globs: []string{`C:\Program Files\Monitor\*`}},
+		{Path: "process.pid", Globs: []string{"4"}},
+		{Path: "user.name", Globs: []string{"svc_backup"}},
+	}
+	if got := d.Exceptions[0].Fields; !reflect.DeepEqual(got, want) {
+		t.Errorf("fields = %+v, want %+v", got, want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -184,6 +185,45 @@ func strs(doc map[string]any, p string) []string {
 		return out
 	}
 	return nil
+}
+
+// fieldText returns the values of field p of doc as text, for exception
+// field conditions: each element of a list, numbers and booleans formatted,
+// times in RFC 3339. Maps and absent fields give nil.
+func fieldText(doc map[string]any, p string) []string {
+	v, _ := detection.Lookup(doc, p)
+	switch l := v.(type) {
+	case []string:
+		return l
+	case []any:
+		var out []string
+		for _, x := range l {
+			if s, ok := scalarText(x); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	if s, ok := scalarText(v); ok {
+		return []string{s}
+	}
+	return nil
+}
+
+func scalarText(v any) (string, bool) {
+	switch x := v.(type) {
+	case nil, map[string]any:
+		return "", false
+	case string:
+		return x, true
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano), true
+	case fmt.Stringer:
+		return x.String(), true
+	case bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+		return fmt.Sprint(x), true
+	}
+	return "", false
 }
 
 func has(doc map[string]any, p, v string) bool { return slices.Contains(strs(doc, p), v) }

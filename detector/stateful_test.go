@@ -168,6 +168,19 @@ func TestStatusPageSilenced(t *testing.T) {
 		t.Errorf("exception: %d uptime alerts (want 0), %d attack alerts (want %d)", up, attack, attack0)
 	}
 
+	// A fields condition tests any field of the alert: a list field
+	// matches when one element does, and every field given must match.
+	up0, _ := count(run(t, config.Default(), data+"linux-capture"))
+	cfg = config.Default()
+	cfg.Exceptions = []session.Exception{{Fields: session.FieldGlobs{{Path: "process.args", Globs: []string{"*/UPTIME"}}}}}
+	if up, attack := count(run(t, cfg, data+"linux-capture")); up != 0 || attack != attack0 || up0 == 0 {
+		t.Errorf("fields exception: %d uptime alerts (want 0 of %d), %d attack alerts (want %d)", up, up0, attack, attack0)
+	}
+	cfg.Exceptions[0].Fields = append(cfg.Exceptions[0].Fields, session.FieldGlob{Path: "host.name", Globs: []string{"no-such-host"}})
+	if up, _ := count(run(t, cfg, data+"linux-capture")); up != up0 {
+		t.Errorf("fields exception with a host that differs: %d uptime alerts, want all %d", up, up0)
+	}
+
 	cfg = config.Default()
 	cfg.Baseline = config.Baseline{Enabled: true, LearningPeriod: 10 * time.Second, Action: "suppress", MaxShapes: 100}
 	alerts := run(t, cfg, data+"linux-capture")

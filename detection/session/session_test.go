@@ -60,6 +60,26 @@ func TestExceptionsAndBaseline(t *testing.T) {
 	if (Exception{}).Validate() == nil {
 		t.Errorf("empty exception accepted")
 	}
+	// Windows paths: a backslash is a character, not an escape.
+	w := Exception{CommandLines: []string{`C:\Windows\System32\cmd.exe /c *`}, Fields: FieldGlobs{{Path: "process.parent.executable", Globs: []string{`c:\program files\monitor\*`}}}}
+	if err := w.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	field := func(want string) func(string) []string {
+		return func(p string) []string {
+			if p == "process.parent.executable" {
+				return []string{want}
+			}
+			return nil
+		}
+	}
+	if !w.Matches(Subject{CommandLine: `C:\Windows\System32\cmd.exe /c netstat -an`, Field: field(`C:\Program Files\Monitor\agent.exe`)}) {
+		t.Errorf("Windows path globs do not match")
+	}
+	if w.Matches(Subject{CommandLine: `C:\Windows\System32\cmd.exe /c whoami`, Field: field(`C:\inetpub\wwwroot\x.exe`)}) ||
+		w.Matches(Subject{CommandLine: `C:\Windows\System32\cmd.exe /c whoami`}) {
+		t.Errorf("fields condition ignored")
+	}
 	b, _ := NewBaseline(time.Hour, 10, "")
 	s := Subject{Host: "h", Root: "apache2", Parent: "apache2", Name: "dash", CommandLine: "sh -c /usr/bin/uptime 5"}
 	if b.Observe(s, t0) != Learning {

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,10 +20,15 @@ type Subject struct {
 	RuleIDs                                  []string
 	// Shape parts: the web-server root, the parent and the process names.
 	Root, Parent, Name string
+	// Field returns the values of any field of the alert as strings (each
+	// element of a list; numbers and booleans formatted), nil when absent:
+	// what Exception.Fields tests.
+	Field func(path string) []string
 }
 
 // Exception silences or lowers alerts. Every field given must match (lists
-// match when any element does); globs use path.Match syntax (* ?), case-insensitive.
+// match when any element does); globs use path.Match syntax (* ? [class]),
+// case-insensitive, with '\' an ordinary character (see globPattern).
 type Exception struct {
 	Hosts        []string `config:"hosts" json:"hosts,omitempty"`
 	AppPools     []string `config:"app_pools" json:"app_pools,omitempty"`
@@ -30,6 +36,9 @@ type Exception struct {
 	RuleIDs      []string `config:"rule_ids" json:"rule_ids,omitempty"`
 	CommandLines []string `config:"command_lines" json:"command_lines,omitempty"`
 	Users        []string `config:"users" json:"users,omitempty"`
+	// Fields tests any field of the alert document, by ECS path: a value
+	// of the field (any element of a list) must match one of its globs.
+	Fields FieldGlobs `config:"fields" json:"fields,omitempty"`
 	// Action: suppress (the alert becomes an event) or lower (low severity).
 	Action string `config:"action" json:"action,omitempty"`
 	// Reason is written into the document, to explain it.
@@ -38,22 +47,110 @@ type Exception struct {
 
 // Validate checks the exception has a condition and a known action.
 func (e Exception) Validate() error {
-	if len(e.Hosts)+len(e.AppPools)+len(e.Scripts)+len(e.RuleIDs)+len(e.CommandLines)+len(e.Users) == 0 {
-		return errors.New("no condition (hosts, app_pools, scripts, rule_ids, command_lines, users): it would silence every alert")
+	if len(e.Hosts)+len(e.AppPools)+len(e.Scripts)+len(e.RuleIDs)+len(e.CommandLines)+len(e.Users)+len(e.Fields) == 0 {
+		return errors.New("no condition (hosts, app_pools, scripts, rule_ids, command_lines, users, fields): it would silence every alert")
 	}
 	switch e.Action {
 	case "", "suppress", "lower":
 	default:
 		return fmt.Errorf("action %q is not one of suppress, lower", e.Action)
 	}
-	for _, list := range [][]string{e.Hosts, e.AppPools, e.Scripts, e.CommandLines, e.Users} {
+	lists := [][]string{e.Hosts, e.AppPools, e.Scripts, e.CommandLines, e.Users}
+	for _, f := range e.Fields {
+		if len(f.Globs) == 0 {
+			return fmt.Errorf("fields: %s has no value to match", f.Path)
+		}
+		lists = append(lists, f.Globs)
+	}
+	for _, list := range lists {
 		for _, g := range list {
-			if _, err := path.Match(strings.ToLower(g), ""); err != nil {
+			if _, err := path.Match(globPattern(g), ""); err != nil {
 				return fmt.Errorf("bad glob %q: %w", g, err)
 			}
 		}
 	}
 	return nil
+}
+
+// FieldGlobs is the fields condition of an exception: field paths, each with
+// globs. It is written as a map, with the paths dotted or nested in YAML
+// ("process.parent.name: [php-fpm]"), which the configuration library reads
+// as nested maps; Unpack flattens them back to paths. Kept in path order, so
+// that error messages and documents are stable.
+type FieldGlobs []FieldGlob
+
+// FieldGlob is one field of an exception and the globs its value may match.
+type FieldGlob struct {
+	Path  string   `json:"path"`
+	Globs []string `json:"globs"`
+}
+
+// Unpack implements go-ucfg's Unpacker: in is the map under "fields".
+func (f *FieldGlobs) Unpack(in any) error {
+	m, ok := in.(map[string]any)
+	if !ok {
+		return fmt.Errorf("fields: want a map of field paths to values, got %T", in)
+	}
+	*f = nil
+	return f.flatten("", m)
+}
+
+func (f *FieldGlobs) flatten(prefix string, m map[string]any) error {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		p := k
+		if prefix != "" {
+			p = prefix + "." + k
+		}
+		switch v := m[k].(type) {
+		case map[string]any:
+			if err := f.flatten(p, v); err != nil {
+				return err
+			}
+		case []any:
+			g := FieldGlob{Path: p}
+			for i, x := range v {
+				s, ok := scalarText(x)
+				if !ok {
+					return fmt.Errorf("fields: %s[%d] is a %T, want a string, number or boolean", p, i, x)
+				}
+				g.Globs = append(g.Globs, s)
+			}
+			*f = append(*f, g)
+		default:
+			s, ok := scalarText(v)
+			if !ok {
+				return fmt.Errorf("fields: %s is a %T, want a value or a list of values", p, v)
+			}
+			*f = append(*f, FieldGlob{Path: p, Globs: []string{s}})
+		}
+	}
+	return nil
+}
+
+func scalarText(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case bool, int64, uint64, float64, int:
+		return fmt.Sprint(x), true
+	}
+	return "", false
+}
+
+// globPattern turns an exception glob into a path.Match pattern over the
+// value with '/' replaced by NUL ('/' is not special here: a glob spans
+// path separators). A backslash is an ordinary character, not path.Match's
+// escape, so that Windows paths are written as they are: with escaping,
+// 'C:\Tools\*' would mean "C:Tools" and a literal '*'.
+func globPattern(g string) string {
+	g = strings.ToLower(g)
+	g = strings.ReplaceAll(g, `\`, `\\`)
+	return strings.ReplaceAll(g, "/", "\x00")
 }
 
 func globAny(globs []string, v string) bool {
@@ -62,12 +159,24 @@ func globAny(globs []string, v string) bool {
 	}
 	lv := strings.ToLower(v)
 	for _, g := range globs {
-		g = strings.ToLower(g)
-		if g == lv {
+		if strings.ToLower(g) == lv {
 			return true
 		}
-		// '/' is not special here: a glob spans path separators.
-		if ok, _ := path.Match(strings.ReplaceAll(g, "/", "\x00"), strings.ReplaceAll(lv, "/", "\x00")); ok {
+		if ok, _ := path.Match(globPattern(g), strings.ReplaceAll(lv, "/", "\x00")); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldMatches says a value of field f.Path in the alert matches one of
+// f.Globs; an absent field matches nothing.
+func fieldMatches(f FieldGlob, s Subject) bool {
+	if s.Field == nil {
+		return false
+	}
+	for _, v := range s.Field(f.Path) {
+		if globAny(f.Globs, v) {
 			return true
 		}
 	}
@@ -79,6 +188,11 @@ func (e Exception) Matches(s Subject) bool {
 	if !globAny(e.Hosts, s.Host) || !globAny(e.AppPools, s.AppPool) || !globAny(e.Scripts, s.Script) ||
 		!globAny(e.CommandLines, s.CommandLine) || !globAny(e.Users, s.User) {
 		return false
+	}
+	for _, f := range e.Fields {
+		if !fieldMatches(f, s) {
+			return false
+		}
 	}
 	if len(e.RuleIDs) > 0 {
 		for _, id := range s.RuleIDs {
