@@ -119,3 +119,56 @@ transformations:
 		t.Fatalf("alerts = %v", a)
 	}
 }
+
+// The correlation windows are saved with the rest of the state: a burst
+// that straddles a restart is joined, and a changed rule starts empty.
+func TestCorrelationWindowsSurviveRestart(t *testing.T) {
+	rules, state := t.TempDir(), t.TempDir()
+	write(t, filepath.Join(rules, "recon.yml"), sigmaNamed)
+	cfg := config.Default()
+	cfg.Rules = config.Rules{Paths: []string{rules}}
+	cfg.State.Path = state
+	cfg.Ancestry.Enabled, cfg.Correlation.Enabled, cfg.Sessions.Enabled = false, false, false
+	start := func() *detector.Detector {
+		t.Helper()
+		det, err := detector.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return det
+	}
+	det := start()
+	if det.Restored != "" {
+		t.Errorf("first start restored %q", det.Restored)
+	}
+	if a := correlationAlerts(det, userProc("whoami", "www-data", 0)); len(a) != 0 {
+		t.Fatalf("fired on one event: %v", a)
+	}
+	if err := det.Save(); err != nil {
+		t.Fatal(err)
+	}
+
+	det = start()
+	if !strings.Contains(det.Restored, ": 1 groups; 0 skipped") {
+		t.Errorf("restart: Restored = %q", det.Restored)
+	}
+	if a := correlationAlerts(det, userProc("whoami", "www-data", 30)); len(a) != 1 || val(a[0], "webshell.correlation.count") != 2 {
+		t.Fatalf("after a restart: correlation alerts %v, want one joining both events", a)
+	}
+	// Window state saved now is empty again (the group fired and reset);
+	// save one event, then change the rule's threshold: it starts empty.
+	correlationAlerts(det, userProc("id", "root", 40))
+	if err := det.Save(); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(rules, "recon.yml"), strings.Replace(sigmaNamed, "gte: 2", "gte: 3", 1))
+	det = start()
+	if !strings.Contains(det.Restored, "1 dropped (their rules changed") {
+		t.Errorf("changed rule: Restored = %q", det.Restored)
+	}
+	// A damaged file is reported, and the beat starts anyway.
+	write(t, filepath.Join(state, "correlations.json"), "{not json")
+	if det = start(); !strings.Contains(det.Restored, "not restored") {
+		t.Errorf("damaged file: Restored = %q", det.Restored)
+	}
+}

@@ -35,6 +35,10 @@ type Detector struct {
 	Problems sigma.ErrorList
 	// Loaded counts the detection rules in use at New.
 	Loaded int
+	// Restored says what New restored of the correlation windows saved
+	// under State.Path (or why it could not), for the caller to log; empty
+	// when there was nothing to restore.
+	Restored string
 	// st is the memory across events (process table, correlation,
 	// sessions, tuning); each part is safe for concurrent use.
 	st *state
@@ -63,6 +67,9 @@ func New(cfg config.Detection) (*Detector, error) {
 		return nil, err
 	}
 	d := &Detector{cfg: cfg, st: st, tried: rs.stamp}
+	if cfg.State.Path != "" {
+		d.Restored = restoreCorrelations(cfg.State.Path, rs)
+	}
 	d.rules.Store(rs)
 	d.Problems = rs.problems()
 	d.Loaded = rs.info.Loaded

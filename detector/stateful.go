@@ -107,7 +107,8 @@ func (d *Detector) SetProcLookup(fn func(pid int) (ancestry.Process, bool)) {
 	}
 }
 
-// Save writes the process table and the baseline under cfg.State.Path.
+// Save writes the process table, the baseline and the correlation windows
+// under cfg.State.Path.
 func (d *Detector) Save() error {
 	if d.st == nil || d.cfg.State.Path == "" {
 		return nil
@@ -117,6 +118,7 @@ func (d *Detector) Save() error {
 		errs = append(errs, d.st.table.Save(filepath.Join(d.cfg.State.Path, "processes.json")))
 	}
 	errs = append(errs, d.st.baseline.Save())
+	errs = append(errs, saveCorrelations(d.cfg.State.Path, d.rules.Load()))
 	return errors.Join(errs...)
 }
 

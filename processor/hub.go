@@ -140,6 +140,9 @@ func (h *Hub) detector(cfg config.Detection, log *logp.Logger) (*detector.Detect
 	if err != nil {
 		return nil, err
 	}
+	if det.Restored != "" {
+		log.Info(det.Restored)
+	}
 	if h.lookup != nil {
 		det.SetProcLookup(h.lookup)
 	}

@@ -130,8 +130,10 @@ path.logs: %q
 		t.Errorf("after a restart the output has %d documents, want still %d", n, before)
 	}
 	// The detection state was saved under path.data on shutdown.
-	if _, err := os.Stat(filepath.Join(dir, "data", "webshellbeat", "processes.json")); err != nil {
-		t.Errorf("process table not saved: %v", err)
+	for _, f := range []string{"processes.json", "correlations.json"} {
+		if _, err := os.Stat(filepath.Join(dir, "data", "webshellbeat", f)); err != nil {
+			t.Errorf("detection state not saved: %v", err)
+		}
 	}
 }
 

@@ -53,17 +53,23 @@ func (k *corr) groupValues(idx int, doc map[string]any) (string, map[string]stri
 		return "", nil
 	}
 	vals := make(map[string]string, len(k.cs.GroupBy))
-	var b strings.Builder
 	for j, g := range k.cs.GroupBy {
 		v, _ := lookupFirst(doc, k.reads[idx].GroupBy[j])
-		s := stringify(v)
-		vals[g] = s
+		vals[g] = stringify(v)
+	}
+	return groupKey(k.cs.GroupBy, vals), vals
+}
+
+// groupKey joins the group-by values in group-by order.
+func groupKey(groupBy []string, vals map[string]string) string {
+	var b strings.Builder
+	for j, name := range groupBy {
 		if j > 0 {
 			b.WriteByte(0)
 		}
-		b.WriteString(s)
+		b.WriteString(vals[name])
 	}
-	return b.String(), vals
+	return b.String()
 }
 
 // lookupFirst returns the value of the first of fields present in doc: a

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"webshellbeat/detection"
 )
 
 // Subject is what exceptions and the baseline look at in an alert.
@@ -328,12 +329,5 @@ func (b *Baseline) Save() error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(b.path), 0o750); err != nil {
-		return err
-	}
-	tmp := b.path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, b.path)
+	return detection.WriteFileAtomic(b.path, data)
 }
