@@ -3,6 +3,9 @@ package aggregate
 import (
 	"encoding/json"
 	"testing"
+	"testing/fstest"
+
+	"webshellbeat/detection/sigma"
 )
 
 // roundTrip snapshots k through JSON, as the beat saves it, into a fresh
@@ -136,4 +139,32 @@ func TestRestoreSkipsWhatDoesNotFit(t *testing.T) {
 	if n, bad := small.Restore(k.Snapshot()); n != 1 || bad != 2 {
 		t.Errorf("MaxGroups 1: restored %d, skipped %d", n, bad)
 	}
+}
+
+// FuzzRestore loads arbitrary saved states: whatever a damaged or foreign
+// correlations.json holds, Restore and the events after it must not panic.
+func FuzzRestore(f *testing.F) {
+	c := sigma.LoadFS(fstest.MapFS{"r/rules.yml": {Data: []byte(baseRules + manyFailed)}}, "r")
+	k, err := New(c.Correlations, Options{MaxGroups: 4, MaxEventsPerGroup: 6})
+	if err != nil {
+		f.Fatal(err)
+	}
+	failed := c.Lookup("failed_login")
+	k.Observe(failed, login("alice", 1), at(0))
+	seed, _ := json.Marshal(k.Snapshot())
+	f.Add(seed)
+	f.Add([]byte(`{"correlations":[{"rule":"0e95725d-7320-415d-80f7-004da920fc11","groups":[{"key":"","events":[{"t":"2026-03-01T10:00:00Z","pos":-1}]}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s Saved
+		if json.Unmarshal(data, &s) != nil {
+			return
+		}
+		fresh, _ := New(c.Correlations, Options{MaxGroups: 4, MaxEventsPerGroup: 6})
+		fresh.Restore(s)
+		fresh.Observe(failed, login("alice", 2), at(10))
+		fresh.Advance(at(3600))
+		if st := fresh.Stats(); st.Groups > 4 {
+			t.Fatalf("%d groups, bound 4", st.Groups)
+		}
+	})
 }
