@@ -360,8 +360,8 @@ correlation:
 	}
 }
 
-func TestBoundedConditionJudgedOnWindowEnd(t *testing.T) {
-	c := load(t, baseRules+`---
+// between3and4 has an upper bound: its windows are judged when they end.
+const between3and4 = `---
 title: between 3 and 4 failures
 correlation:
     type: event_count
@@ -369,7 +369,10 @@ correlation:
     group-by: [User]
     timespan: 1m
     condition: {gte: 3, lte: 4}
-`)
+`
+
+func TestBoundedConditionJudgedOnWindowEnd(t *testing.T) {
+	c := load(t, baseRules+between3and4)
 	k := newCorrelator(t, c, Options{})
 	f := rule(c, "failed_login")
 	for i := range 3 {

@@ -75,15 +75,7 @@ func TestRestoreJoinsAcrossRestart(t *testing.T) {
 // Bounded windows keep their start, and temporal_ordered keeps which rule
 // each event came from, so the order still counts after a restart.
 func TestRestoreBoundedAndOrdered(t *testing.T) {
-	c := load(t, baseRules+`---
-title: between 3 and 4 failures
-correlation:
-    type: event_count
-    rules: [failed_login]
-    group-by: [User]
-    timespan: 1m
-    condition: {gte: 3, lte: 4}
----
+	c := load(t, baseRules+between3and4+`---
 title: failure then success
 correlation:
     type: temporal_ordered

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
+
+	"webshellbeat/detection"
 )
 
 // stateVersion is bumped when the saved shape changes; a file of another
@@ -59,26 +60,11 @@ func (t *Table) Save(path string) error {
 		st.Now[name] = h.now
 		h.mu.Unlock()
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	data, err := json.Marshal(st)
 	if err != nil {
-		return err
-	}
-	if err := json.NewEncoder(f).Encode(st); err != nil {
-		f.Close()
 		return fmt.Errorf("save process table: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return detection.WriteFileAtomic(path, data)
 }
 
 // ErrVersion says a saved table was written by another version.
