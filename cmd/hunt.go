@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,15 +43,15 @@ Exit status: 0 when it ran (found something or not), 1 when a path cannot be rea
 			os.Exit(runHunt(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, format, configFile, rulePaths))
 		},
 	}
-	c.Flags().StringVar(&format, "format", "table", "output: table (readable) or ndjson (one ECS alert document per line)")
+	c.Flags().StringVar(&format, "format", "table", "output: table (readable), ndjson (one ECS alert document per line) or csv (one row per alert, values whole)")
 	c.Flags().StringVar(&configFile, "config", "", "webshellbeat.yml whose webshell processor settings to use")
 	c.Flags().StringArrayVar(&rulePaths, "rules", nil, "Sigma rule file or folder, repeatable; replaces the built-in pack")
 	return c
 }
 
 func runHunt(stdout, stderr io.Writer, paths []string, format, configFile string, rulePaths []string) int {
-	if format != "table" && format != "ndjson" {
-		fmt.Fprintf(stderr, "hunt: --format %q is not one of table, ndjson\n", format)
+	if format != "table" && format != "ndjson" && format != "csv" {
+		fmt.Fprintf(stderr, "hunt: --format %q is not one of table, ndjson, csv\n", format)
 		return exitUsage
 	}
 	cfg := config.Default()
@@ -106,9 +107,12 @@ func runHunt(stdout, stderr io.Writer, paths []string, format, configFile string
 		fmt.Fprintf(stderr, "hunt: %v\n", err)
 		return exitInput
 	}
-	if format == "table" {
+	switch format {
+	case "table":
 		printTable(stdout, alerts)
-	} else {
+	case "csv":
+		_ = printCSV(stdout, alerts)
+	default:
 		for _, a := range alerts {
 			_ = enc.Encode(a)
 		}
@@ -129,51 +133,94 @@ func printSummary(w io.Writer, det *detector.Detector, st hunt.Stats) {
 		det.Loaded, det.Rules().Correlations, st.Files, strings.Join(formats, ", "), len(st.Skipped), st.Events, st.Errors, st.Alerts, st.Derived)
 }
 
-// printTable writes one line per alert: time, level, rule, host, the process
-// (parent -> child) or request, and what it ran or asked for.
+// row is what the table and CSV show of one alert.
+type row struct {
+	time, level, host, user, who, what, session, link, file string
+	rules, ruleIDs                                          []string
+}
+
+// alertRow reads the row of alert a: the process (parent -> child, or its
+// ancestry) or the request's client, and what it ran or asked for.
+func alertRow(a map[string]any) row {
+	s := func(path string) string { return detection.LookupString(a, path) }
+	ts, _ := a["@timestamp"].(time.Time)
+	r := row{time: ts.UTC().Format(time.RFC3339), level: levelName(a), host: s("host.name"), user: s("user.name"),
+		file: s("log.file.path"), session: s("webshell.session.id")}
+	r.rules, r.ruleIDs = texts(a, "rule.name"), texts(a, "rule.id")
+	r.who = s("process.name")
+	if p := s("process.parent.name"); p != "" {
+		r.who = p + " -> " + r.who
+	}
+	r.what = s("process.command_line")
+	if r.what == "" {
+		r.what = s("url.original")
+		r.who = s("source.ip")
+	}
+	if r.what == "" {
+		r.what = s("file.path")
+	}
+	if r.what == "" {
+		r.what = s("message")
+	}
+	if anc, _ := detection.Lookup(a, "webshell.ancestry.name"); anc != nil {
+		if names, ok := anc.([]string); ok && len(names) > 1 {
+			names = append([]string(nil), names...)
+			for i, n := range names {
+				if n == "" {
+					names[i] = "?"
+				}
+			}
+			r.who = s("process.name") + " <- " + strings.Join(names, " <- ")
+		}
+	}
+	r.link = s("webshell.request.url.original")
+	if n, _ := detection.Lookup(a, "webshell.processes.count"); n != nil {
+		r.link = fmt.Sprintf("%v process(es)", n)
+	}
+	return r
+}
+
+// texts reads a string or a list of strings.
+func texts(doc map[string]any, path string) []string {
+	switch v, _ := detection.Lookup(doc, path); x := v.(type) {
+	case string:
+		return []string{x}
+	case []string:
+		return x
+	}
+	return nil
+}
+
+// printTable writes one line per alert, values clipped to fit a terminal.
 func printTable(w io.Writer, alerts []map[string]any) {
 	var t table
 	t.add("TIME", "LEVEL", "RULE", "HOST", "WHO", "WHAT", "SESSION", "LINK")
 	for _, a := range alerts {
-		s := func(path string) string { return detection.LookupString(a, path) }
-		ts, _ := a["@timestamp"].(time.Time)
-		who := s("process.name")
-		if p := s("process.parent.name"); p != "" {
-			who = p + " -> " + who
-		}
-		what := s("process.command_line")
-		if what == "" {
-			what = s("url.original")
-			who = s("source.ip")
-		}
-		if what == "" {
-			what = s("file.path")
-		}
-		if what == "" {
-			what = s("message")
-		}
-		if anc, _ := detection.Lookup(a, "webshell.ancestry.name"); anc != nil {
-			if names, ok := anc.([]string); ok && len(names) > 1 {
-				names = append([]string(nil), names...)
-				for i, n := range names {
-					if n == "" {
-						names[i] = "?"
-					}
-				}
-				who = s("process.name") + " <- " + strings.Join(names, " <- ")
+		r := alertRow(a)
+		rules := ""
+		if len(r.rules) > 0 {
+			rules = r.rules[0]
+			if len(r.rules) > 1 {
+				rules += fmt.Sprintf(" (+%d)", len(r.rules)-1)
 			}
 		}
-		link := s("webshell.request.url.original")
-		if n, _ := detection.Lookup(a, "webshell.processes.count"); n != nil {
-			link = fmt.Sprintf("%v process(es)", n)
-		}
-		sess := s("webshell.session.id")
-		if len(sess) > 8 {
-			sess = sess[:8]
-		}
-		t.add(ts.UTC().Format(time.RFC3339), levelName(a), ruleNames(a), s("host.name"), clip(who, 60), clip(what, 80), sess, clip(link, 60))
+		t.add(r.time, r.level, rules, r.host, clip(r.who, 60), clip(r.what, 80), detection.Truncate(r.session, 8), clip(r.link, 60))
 	}
 	t.write(w)
+}
+
+// printCSV writes one CSV record per alert with every value whole: all rule
+// names and ids ("; "-joined), and the file the event came from, for
+// spreadsheets and timeline tools.
+func printCSV(w io.Writer, alerts []map[string]any) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"timestamp", "level", "rules", "rule_ids", "host", "user", "who", "what", "session", "link", "file"})
+	for _, a := range alerts {
+		r := alertRow(a)
+		_ = cw.Write([]string{r.time, r.level, strings.Join(r.rules, "; "), strings.Join(r.ruleIDs, "; "), r.host, r.user, r.who, r.what, r.session, r.link, r.file})
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 func levelName(doc map[string]any) string {
@@ -190,15 +237,4 @@ func levelName(doc map[string]any) string {
 		return "low"
 	}
 	return "info"
-}
-
-func ruleNames(doc map[string]any) string {
-	v, _ := detection.Lookup(doc, "rule.name")
-	switch n := v.(type) {
-	case string:
-		return n
-	case []string:
-		return n[0] + fmt.Sprintf(" (+%d)", len(n)-1)
-	}
-	return ""
 }

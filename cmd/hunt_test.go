@@ -2,6 +2,9 @@ package cmd
 
 import (
 	"bytes"
+	"encoding/csv"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -41,4 +44,53 @@ func summaryLine(stderr string) string {
 		}
 	}
 	return line
+}
+
+// The CSV output has one record per alert (as many as the table has rows),
+// with every rule of an alert, whole command lines with their quotes, and
+// the file each event came from; the ndjson documents name it too.
+func TestHuntCSV(t *testing.T) {
+	out := func(format string) string {
+		var stdout, stderr bytes.Buffer
+		if code := runHunt(&stdout, &stderr, []string{samplesDir}, format, "", nil); code != 0 {
+			t.Fatalf("--format %s: exit %d\n%s", format, code, &stderr)
+		}
+		return stdout.String()
+	}
+	recs, err := csv.NewReader(strings.NewReader(out("csv"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tableRows := strings.Count(out("table"), "\n") - 1
+	if len(recs)-1 != tableRows || tableRows == 0 {
+		t.Fatalf("%d CSV records, %d table rows", len(recs)-1, tableRows)
+	}
+	head := recs[0]
+	col := func(name string) int { return slices.Index(head, name) }
+	found := false
+	for _, r := range recs[1:] {
+		if len(r) != len(head) {
+			t.Fatalf("record %q has %d fields, header %d", r, len(r), len(head))
+		}
+		if !strings.HasPrefix(r[col("file")], samplesDir+"/") {
+			t.Errorf("file %q is not a sample", r[col("file")])
+		}
+		if r[col("what")] == `"c:\windows\system32\cmd.exe" /c net user` {
+			found = true
+			rules, ids := strings.Split(r[col("rules")], "; "), strings.Split(r[col("rule_ids")], "; ")
+			if len(rules) != 4 || len(ids) != 4 || r[col("file")] != samplesDir+"/iis_webshell_sysmon.evtx" {
+				t.Errorf("net user alert: rules %q, ids %q, file %q", rules, ids, r[col("file")])
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no record for the quoted net user command line")
+	}
+	if n := strings.Count(out("ndjson"), `"log":{"file":{"path":"`+samplesDir); n != tableRows {
+		t.Errorf("%d ndjson alerts name their file, want %d", n, tableRows)
+	}
+	var stderr bytes.Buffer
+	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, "xml", "", nil); code != exitUsage || !strings.Contains(stderr.String(), "table, ndjson, csv") {
+		t.Errorf("--format xml: exit %d, %q", code, &stderr)
+	}
 }

@@ -82,9 +82,28 @@ func Detect(head []byte) Format {
 	return FormatUnknown
 }
 
-// read returns the records of one file of a known format. name is used in
-// Where and to tell nginx from Apache logs (same format, different module).
+// read returns the records of one file of a known format, each document
+// naming the file in log.file.path, as the beat's inputs do (unless the
+// record itself holds one), so that an alert says where it was found.
 func read(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
+	recs := readFormat(f, name, r)
+	return func(yield func(Record) bool) {
+		for rec := range recs {
+			if rec.Doc != nil {
+				if _, ok := detection.Lookup(rec.Doc, "log.file.path"); !ok {
+					detection.Put(rec.Doc, "log.file.path", name)
+				}
+			}
+			if !yield(rec) {
+				return
+			}
+		}
+	}
+}
+
+// readFormat returns the records of one file. name is used in Where and to
+// tell nginx from Apache logs (same format, different module).
+func readFormat(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
 	switch f {
 	case FormatEVTX:
 		return readEVTX(name, r)
