@@ -98,7 +98,7 @@ func New(c *sigma.Collection, opts Options) (*Engine, error) {
 			e.stats.Filtered++
 		}
 		e.rules = append(e.rules, cr)
-		rt, ok := ruleRoute(r.Logsource)
+		rt, ok := ruleRoute(cr.Rule.Logsource) // as pipelines left it (change_logsource)
 		if !ok {
 			e.stats.Unroutable++
 			continue
@@ -156,7 +156,12 @@ func (e *Engine) compileRule(r *sigma.Rule, opts Options, pipes []*pipeline.Pipe
 		e.errs = append(e.errs, errs...)
 		return nil, false
 	}
-	cr, err := compile.Compile(pipeline.Apply(xr, pipes...), e.fields)
+	mapped, err := pipeline.Apply(xr, pipes...)
+	if err != nil {
+		e.errs.Add(r.Path, r.Pos, sigma.CodePipeline, "%v", err)
+		return nil, false
+	}
+	cr, err := compile.Compile(mapped, e.fields)
 	if err != nil {
 		e.errs.Add(r.Path, r.Pos, sigma.CodeCompile, "%v", err)
 		return nil, false
@@ -177,7 +182,14 @@ func (e *Engine) compileFilter(f, r *sigma.Rule, opts Options, pipes []*pipeline
 		}
 		return nil, false
 	}
-	fc, err := compile.Compile(pipeline.Apply(xr, pipes...), e.fields)
+	mapped, err := pipeline.Apply(xr, pipes...)
+	if err != nil {
+		if !quiet {
+			e.errs.Add(f.Path, f.Pos, sigma.CodePipeline, "filter: %v", err)
+		}
+		return nil, false
+	}
+	fc, err := compile.Compile(mapped, e.fields)
 	if err != nil {
 		if !quiet {
 			e.errs.Add(f.Path, f.Pos, sigma.CodeCompile, "filter: %v", err)

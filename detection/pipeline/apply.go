@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"strings"
 
 	"webshellbeat/detection/sigma"
@@ -8,29 +9,43 @@ import (
 
 // Apply returns a copy of r with its fields renamed and its values
 // transformed by the pipelines, in the order given (see Sort). r itself is
-// not modified; metadata is shared.
+// not modified; metadata is shared. It fails when a rule_failure or
+// detection_item_failure transformation selects the rule, or when
+// drop_detection_item would leave a search with nothing to match.
 //
 // Each transformation runs over every field match before the next one
 // does, so a value transformation's field_name_conditions see the names as
 // the transformations before it left them: a user pipeline (priority 10)
 // sees Sigma names (Image), one above the built-ins (100) sees ECS names
-// (process.executable). A field renamed once is final: later renaming
-// transformations skip it, so the catch-all prefix must not turn a mapped
-// name without a dot ("tags") into auditd.data.tags.
-func Apply(r *sigma.Rule, ps ...*Pipeline) *sigma.Rule {
+// (process.executable). Rule conditions see the logsource as the
+// change_logsource transformations before them left it. A field renamed
+// once is final: later renaming transformations skip it, so the catch-all
+// prefix must not turn a mapped name without a dot ("tags") into
+// auditd.data.tags.
+func Apply(r *sigma.Rule, ps ...*Pipeline) (*sigma.Rule, error) {
 	out := *r
 	out.Detection = r.Detection.Clone()
 	var fs []*sigma.FieldMatch
-	for _, s := range out.Detection.Searches {
-		for _, alt := range s.Alternatives {
+	for _, name := range out.Detection.Names {
+		for _, alt := range out.Detection.Searches[name].Alternatives {
 			fs = append(fs, alt...)
 		}
 	}
 	renamed := make([]bool, len(fs))
+	added := 0
 	for _, p := range ps {
 		for i := range p.Transformations {
 			t := &p.Transformations[i]
-			if !t.applies(r.Logsource) {
+			if !t.applies(out.Logsource) {
+				continue
+			}
+			if t.isRuleLevel() {
+				if t.Type == TypeAddCondition {
+					added++
+				}
+				if err := t.applyRule(&out, &fs, &renamed, added); err != nil {
+					return nil, fmt.Errorf("pipeline %s, transformation %d%s: %w", p.Name, i+1, idSuffix(t.ID), err)
+				}
 				continue
 			}
 			for j, f := range fs {
@@ -43,16 +58,30 @@ func Apply(r *sigma.Rule, ps ...*Pipeline) *sigma.Rule {
 			}
 		}
 	}
-	return &out
+	return &out, nil
+}
+
+func idSuffix(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " (" + id + ")"
 }
 
 // renameField runs f through the renaming transformations that apply to
-// ls, in order, until one renames it (see Apply).
+// ls, in order, until one renames it (see Apply); change_logsource
+// transformations change ls on the way, as in Apply.
 func renameField(f *sigma.FieldMatch, ls sigma.Logsource, ps []*Pipeline) {
 	for _, p := range ps {
 		for i := range p.Transformations {
 			t := &p.Transformations[i]
-			if !t.isValue() && t.applies(ls) && t.rename(f) {
+			if !t.applies(ls) {
+				continue
+			}
+			if t.Type == TypeChangeLogsource {
+				ls = sigma.Logsource{Product: strings.ToLower(t.Product), Category: strings.ToLower(t.Category), Service: strings.ToLower(t.Service)}
+			}
+			if !t.isValue() && !t.isRuleLevel() && t.rename(f) {
 				return
 			}
 		}
@@ -152,6 +181,15 @@ func (t *Transformation) mapName(name string) (string, []string, bool) {
 		if to, ok := t.Mapping[name]; ok {
 			return to[0], append([]string(nil), to[1:]...), true
 		}
+	case TypeFieldNamePrefixMapping:
+		if from, ok := t.longestPrefix(name); ok {
+			to := t.Mapping[from]
+			out := make([]string, len(to))
+			for i, p := range to {
+				out[i] = p + name[len(from):]
+			}
+			return out[0], out[1:], true
+		}
 	case TypeFieldNamePrefix:
 		if strings.Contains(name, ".") { // already an ECS name
 			return "", nil, false
@@ -162,4 +200,17 @@ func (t *Transformation) mapName(name string) (string, []string, bool) {
 		return t.Prefix + name, nil, true
 	}
 	return "", nil, false
+}
+
+// longestPrefix finds the longest prefix of name in the prefix mapping: a
+// Go map has no order, and the longest is the most specific (pySigma takes
+// the first in file order).
+func (t *Transformation) longestPrefix(name string) (string, bool) {
+	best, ok := "", false
+	for from := range t.Mapping {
+		if strings.HasPrefix(name, from) && len(from) > len(best) {
+			best, ok = from, true
+		}
+	}
+	return best, ok
 }

@@ -18,6 +18,11 @@ func FuzzPipeline(f *testing.F) {
 		"transformations:\n  - type: case\n    method: snake_case\n    field_name_conditions: [{type: include_fields, fields: ['Image'], mode: re}]\n",
 		"transformations:\n  - type: set_value\n    value: 7\n    field_name_cond_not: true\n",
 		"transformations:\n  - type: field_name_mapping\n    mapping: {Image: [process.executable, x]}\n",
+		"transformations:\n  - type: field_name_prefix_mapping\n    mapping: {Comm: [x., y]}\n",
+		"transformations:\n  - type: drop_detection_item\n    field_name_conditions: [{type: include_fields, fields: [IntegrityLevel]}]\n",
+		"transformations:\n  - type: add_condition\n    conditions: {a: ['$product*', 1, true, null]}\n    template: true\n    negated: true\n",
+		"transformations:\n  - type: change_logsource\n    category: x\n  - type: rule_failure\n    rule_conditions: [{type: logsource, category: x}]\n    message: m\n",
+		"transformations:\n  - type: detection_item_failure\n    field_name_conditions: [{type: include_fields, fields: [User]}]\n    message: m\n",
 	} {
 		f.Add(seed)
 	}
@@ -34,6 +39,8 @@ func FuzzPipeline(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_, _ = compile.Compile(Apply(rule, p), compile.NewFields())
+		if out, err := Apply(rule, p); err == nil {
+			_, _ = compile.Compile(out, compile.NewFields())
+		}
 	})
 }

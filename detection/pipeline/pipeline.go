@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -42,7 +43,8 @@ const (
 	TypeSetValue = "set_value"
 )
 
-var typeNames = []string{TypeFieldNameMapping, TypeFieldNamePrefix, TypeReplaceString, TypeMapString, TypeCase, TypeSetValue}
+var typeNames = []string{TypeFieldNameMapping, TypeFieldNamePrefix, TypeFieldNamePrefixMapping, TypeReplaceString, TypeMapString, TypeCase, TypeSetValue,
+	TypeDropDetectionItem, TypeAddCondition, TypeChangeLogsource, TypeRuleFailure, TypeDetectionItemFailure}
 
 // Pipeline is an ordered list of transformations. Lower priorities run
 // first, so user pipelines (default 10) can map a field before the built-ins
@@ -60,8 +62,9 @@ type Pipeline struct {
 type Transformation struct {
 	ID   string `yaml:"id"`
 	Type string `yaml:"type"`
-	// Mapping is the field mapping of field_name_mapping, or the value
-	// mapping of map_string (a value to one value or a list).
+	// Mapping is the field mapping of field_name_mapping, the prefix
+	// mapping of field_name_prefix_mapping, or the value mapping of
+	// map_string (a value to one value or a list).
 	Mapping   map[string]Targets `yaml:"mapping"`
 	Prefix    string             `yaml:"prefix"`
 	Lowercase bool               `yaml:"lowercase"`
@@ -71,6 +74,16 @@ type Transformation struct {
 	SkipSpecial bool      `yaml:"skip_special"` // replace_string: leave wildcards alone
 	Method      string    `yaml:"method"`       // case: lower (default), upper, snake_case
 	Value       yaml.Node `yaml:"value"`        // set_value: a scalar
+
+	// Rule-level transformations (rulelevel.go).
+	AddConditions map[string]yaml.Node `yaml:"conditions"` // add_condition: field -> value or list
+	AddName       string               `yaml:"name"`       // add_condition: the search's name ("_..."); default _cond_<n>
+	Template      bool                 `yaml:"template"`   // add_condition: $category, $product, $service in values
+	Negated       bool                 `yaml:"negated"`    // add_condition: AND the search's negation
+	Product       string               `yaml:"product"`    // change_logsource
+	Category      string               `yaml:"category"`   // change_logsource
+	Service       string               `yaml:"service"`    // change_logsource
+	Message       string               `yaml:"message"`    // rule_failure, detection_item_failure
 
 	Conditions      []RuleCondition      `yaml:"rule_conditions"`
 	CondOp          string               `yaml:"rule_cond_op"`
@@ -83,6 +96,7 @@ type Transformation struct {
 	repl   string              // Replacement in regexp.Expand syntax
 	strMap map[string][]string // map_string, keyed by the value in canonical Sigma syntax
 	value  sigma.Value         // set_value
+	added  []addedMatch        // add_condition, by field name
 }
 
 // RuleCondition selects rules by logsource. Empty keys match anything.
@@ -128,6 +142,9 @@ func (t *Targets) UnmarshalYAML(n *yaml.Node) error {
 // Parse reads a pipeline. Unknown keys and types are errors, so a typo does
 // not silently leave fields unmapped.
 func Parse(name string, data []byte) (*Pipeline, error) {
+	if err := checkTypes(data); err != nil {
+		return nil, fmt.Errorf("pipeline %s: %w", name, err)
+	}
 	p := &Pipeline{Priority: 10}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -150,6 +167,27 @@ func Parse(name string, data []byte) (*Pipeline, error) {
 	return p, nil
 }
 
+// checkTypes reports a transformation of a type webshellbeat does not
+// implement before the strict decoding does, which would only name the
+// first parameter it does not know ("field suffix not found").
+func checkTypes(data []byte) error {
+	var loose struct {
+		Transformations []struct {
+			ID   string `yaml:"id"`
+			Type string `yaml:"type"`
+		} `yaml:"transformations"`
+	}
+	if yaml.Unmarshal(data, &loose) != nil {
+		return nil // the strict decoding reports it
+	}
+	for i, t := range loose.Transformations {
+		if !slices.Contains(typeNames, t.Type) {
+			return fmt.Errorf("transformation %d (%s): unknown type %q (supported: %s)", i+1, t.ID, t.Type, strings.Join(typeNames, ", "))
+		}
+	}
+	return nil
+}
+
 func (t *Transformation) validate() error {
 	switch t.Type {
 	case TypeFieldNameMapping:
@@ -162,8 +200,21 @@ func (t *Transformation) validate() error {
 		if t.Prefix == "" {
 			return fmt.Errorf("prefix is empty")
 		}
+	case TypeFieldNamePrefixMapping:
+		if len(t.Mapping) == 0 {
+			return fmt.Errorf("mapping is empty")
+		}
+		for k, v := range t.Mapping {
+			if k == "" || len(v) == 0 {
+				return fmt.Errorf("prefix %q maps to %q: both must be given", k, v)
+			}
+		}
 	case TypeReplaceString, TypeMapString, TypeCase, TypeSetValue:
 		if err := t.validateValues(); err != nil {
+			return err
+		}
+	case TypeDropDetectionItem, TypeAddCondition, TypeChangeLogsource, TypeRuleFailure, TypeDetectionItemFailure:
+		if err := t.validateRuleLevel(); err != nil {
 			return err
 		}
 	default:

@@ -63,7 +63,7 @@ func TestBuiltinMappings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := parseRule(t, tt.logsource, tt.fields)
-			out := Apply(r, builtin(t)...)
+			out := mustApply(t, r, builtin(t)...)
 			if got := mapped(out); !slices.Equal(got, tt.want) {
 				t.Errorf("got  %q\nwant %q", got, tt.want)
 			}
@@ -91,7 +91,7 @@ transformations:
 	ps := append([]*Pipeline{user}, builtin(t)...)
 	Sort(ps)
 	r := parseRule(t, "{product: windows}", "        Image: a\n        ParentImage|fieldref: Other\n")
-	out := Apply(r, ps...)
+	out := mustApply(t, r, ps...)
 	if got := mapped(out); !slices.Equal(got, []string{"my.image", "process.parent.executable"}) {
 		t.Errorf("got %q", got)
 	}
@@ -215,4 +215,14 @@ func TestApplyCorrelationUserPipeline(t *testing.T) {
 		got[1] != "lin_proc: account.name|user.name process.executable; process.command_line" {
 		t.Errorf("got %q", got)
 	}
+}
+
+// mustApply is Apply for rules the pipelines must not reject.
+func mustApply(t *testing.T, r *sigma.Rule, ps ...*Pipeline) *sigma.Rule {
+	t.Helper()
+	out, err := Apply(r, ps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

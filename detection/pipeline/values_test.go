@@ -50,7 +50,7 @@ func runValueCases(t *testing.T, tests []valueCase) {
 			p := mustParse(t, "p.yml", "transformations:\n"+tt.pipeline)
 			r := parseRule(t, "{product: windows, category: process_creation}", tt.fields)
 			before := described(r)
-			out := Apply(r, p)
+			out := mustApply(t, r, p)
 			if got := described(out); !slices.Equal(got, tt.want) {
 				t.Errorf("got  %q\nwant %q", got, tt.want)
 			}
@@ -217,7 +217,7 @@ func TestFieldNameConditionsFollowOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := parseRule(t, "{product: windows, category: process_creation}", "        Image: a\n        CommandLine: b\n")
-		if got := described(Apply(r, ps...)); !slices.Equal(got, tt.want) {
+		if got := described(mustApply(t, r, ps...)); !slices.Equal(got, tt.want) {
 			t.Errorf("priority %s on %s: got %q, want %q", tt.priority, tt.field, got, tt.want)
 		}
 	}
@@ -282,7 +282,7 @@ detection:
 		{"replace_string, expanded path", withUser, expanded, false},
 	} {
 		fields := compile.NewFields()
-		cr, err := compile.Compile(Apply(c.Rules[0], tt.ps...), fields)
+		cr, err := compile.Compile(mustApply(t, c.Rules[0], tt.ps...), fields)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,7 +302,7 @@ func TestWrittenOutWildcardsMatch(t *testing.T) {
     mapping: {'*a*': 'x'}
 `)
 	r := parseRule(t, "{product: windows}", "        F|contains: [a, b]\n")
-	out := Apply(r, p)
+	out := mustApply(t, r, p)
 	if got := described(out); !slices.Equal(got, []string{"F: x, *b*"}) {
 		t.Fatalf("got %q", got)
 	}

@@ -25,6 +25,7 @@ const (
 	CodeUnknownRule    = "unknown-rule"        // a correlation names no loaded rule, or rules form a cycle (a warning for filters)
 	CodePlaceholder    = "unknown-placeholder" // expand names a placeholder the configuration does not define
 	CodeCompile        = "compile"             // the compiler rejected a rule the parser accepted (a bug)
+	CodePipeline       = "pipeline"            // a pipeline rejects the rule (rule_failure, detection_item_failure, drop_detection_item)
 	CodeBadID          = "bad-id"              // warning: id is not a UUID
 	CodeDuplicateID    = "duplicate-id"        // warning: two rules share an id
 	CodeDuplicateName  = "duplicate-name"      // warning: two rules share a name

@@ -195,7 +195,11 @@ func matchesUnrouted(t *testing.T, r *sigma.Rule, docs []map[string]any) bool {
 	}
 	pipeline.Sort(pipes)
 	fields := compile.NewFields()
-	cr, err := compile.Compile(pipeline.Apply(r, pipes...), fields)
+	mapped, err := pipeline.Apply(r, pipes...)
+	if err != nil {
+		t.Fatalf("%s: %v", r.Path, err)
+	}
+	cr, err := compile.Compile(mapped, fields)
 	if err != nil {
 		t.Fatalf("%s: %v", r.Path, err)
 	}
