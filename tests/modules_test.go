@@ -60,9 +60,9 @@ func TestModuleFilesAreInputLists(t *testing.T) {
 }
 
 // The modules command lists, enables and disables the files of modules.d
-// beside the shipped webshellbeat.yml, and an enabled module's inputs run:
-// the apache and nginx modules, pointed at the shared captures, give the
-// documents and alerts that hunt gives for the same files.
+// beside the shipped webshellbeat.yml, and the enabled modules' inputs run:
+// apache, nginx, auditd, evtx and windows_text, pointed at the shared
+// samples, give the documents and alerts that hunt gives for the same files.
 func TestModulesCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the beat binary")
@@ -91,18 +91,25 @@ func TestModulesCommand(t *testing.T) {
 	if enabled, disabled := parseList(t, modules("list")); len(enabled) != 0 || !slices.Equal(disabled, all) {
 		t.Fatalf("modules list on the shipped files: enabled %v, disabled %v; want none, %v", enabled, disabled, all)
 	}
-	modules("enable", "apache", "nginx", "iis")
+	modules("enable", "apache", "nginx", "iis", "auditd", "evtx", "windows_text")
 	modules("disable", "iis")
-	if enabled, _ := parseList(t, modules("list")); !slices.Equal(enabled, []string{"apache", "nginx"}) {
-		t.Fatalf("after enable apache nginx iis, disable iis: enabled %v", enabled)
+	if enabled, _ := parseList(t, modules("list")); !slices.Equal(enabled, []string{"apache", "auditd", "evtx", "nginx", "windows_text"}) {
+		t.Fatalf("after enable apache nginx iis auditd evtx windows_text, disable iis: enabled %v", enabled)
 	}
 
 	apache := abs(t, "linux-capture/apache_access.log")
 	nginx := abs(t, "linux-capture/nginx_access.log")
-	pointAt(t, filepath.Join(dir, "modules.d/apache.yml"), "/var/log/apache2/access.log*", apache, "/var/log/httpd/access_log*")
-	pointAt(t, filepath.Join(dir, "modules.d/nginx.yml"), "/var/log/nginx/access.log*", nginx, "")
+	audit := abs(t, "linux-capture/audit.log")
+	evtx := abs(t, "sbousseaden-EVTX-ATTACK-SAMPLES/Lateral Movement/LM_typical_IIS_webshell_sysmon_1_10_traces.evtx")
+	xml := abs(t, "seed/security-4688.xml")
+	small := "  prospector.scanner.fingerprint.length: 64" // the captures are short files
+	pointAt(t, filepath.Join(dir, "modules.d/apache.yml"), "/var/log/apache2/access.log*", apache, "/var/log/httpd/access_log*", small)
+	pointAt(t, filepath.Join(dir, "modules.d/nginx.yml"), "/var/log/nginx/access.log*", nginx, "", small)
+	pointAt(t, filepath.Join(dir, "modules.d/auditd.yml"), "/var/log/audit/audit.log", audit, "", "  poll_interval: 1s")
+	pointAt(t, filepath.Join(dir, "modules.d/evtx.yml"), "/data/evtx/*.evtx", evtx, "", "  poll_interval: 1s")
+	pointAt(t, filepath.Join(dir, "modules.d/windows_text.yml"), "/data/windows/*.xml", xml, "/data/windows/*.ndjson", small)
 
-	wantEvents, wantAlerts := huntCounts(t, apache, nginx)
+	wantEvents, wantAlerts := huntCounts(t, apache, nginx, audit, evtx, xml)
 	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= wantEvents },
 		"-E", "output.elasticsearch.enabled=false",
 		"-E", "output.file.path="+filepath.Join(dir, "out"), "-E", "output.file.filename=out",
@@ -119,7 +126,7 @@ func TestModulesCommand(t *testing.T) {
 		}
 	}
 	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) {
-		t.Errorf("apache + nginx modules: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
+		t.Errorf("modules apache, nginx, auditd, evtx, windows_text: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
 	}
 }
 
@@ -134,9 +141,9 @@ func parseList(t *testing.T, out string) (enabled, disabled []string) {
 }
 
 // pointAt replaces the example path of a module file with a test file (and
-// drops a second example path), and lowers filestream's fingerprint length
-// for the small capture files.
-func pointAt(t *testing.T, file, example, path, drop string) {
+// drops a second example path), and adds the option line extra to its
+// input.
+func pointAt(t *testing.T, file, example, path, drop, extra string) {
 	t.Helper()
 	raw, err := os.ReadFile(file)
 	if err != nil {
@@ -149,12 +156,13 @@ func pointAt(t *testing.T, file, example, path, drop string) {
 			continue
 		case strings.Contains(line, example):
 			line = fmt.Sprintf("    - %q", path)
-		case strings.HasPrefix(line, "  exclude_files:"):
-			kept = append(kept, "  prospector.scanner.fingerprint.length: 64")
+		case strings.HasPrefix(line, "  id: "):
+			kept = append(kept, line)
+			line = extra
 		}
 		kept = append(kept, line)
 	}
-	if s := strings.Join(kept, "\n"); s == string(raw) || !strings.Contains(s, path) {
+	if s := strings.Join(kept, "\n"); !strings.Contains(s, path) {
 		t.Fatalf("%s: example path %q not found", file, example)
 	} else if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
