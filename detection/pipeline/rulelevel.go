@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -57,7 +58,7 @@ func (t *Transformation) validateRuleLevel() error {
 		if t.AddName != "" && !strings.HasPrefix(t.AddName, "_") {
 			return fmt.Errorf("name %q must start with \"_\", so that \"them\" in the rule's conditions does not take it in", t.AddName)
 		}
-		for _, field := range slices.Sorted(mapKeys(t.AddConditions)) {
+		for _, field := range slices.Sorted(maps.Keys(t.AddConditions)) {
 			vals, err := conditionValues(t.AddConditions[field])
 			if err != nil {
 				return fmt.Errorf("conditions: %s: %v", field, err)
@@ -74,16 +75,6 @@ func (t *Transformation) validateRuleLevel() error {
 		}
 	}
 	return nil
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // addedMatch is one field of add_condition, with its values parsed.
