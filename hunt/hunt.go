@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"webshellbeat/detection"
@@ -201,7 +202,7 @@ func Merge(streams []iter.Seq[Record]) iter.Seq[Record] {
 			}
 		}()
 		for i, s := range streams {
-			next, stop := iter.Pull(s)
+			next, stop := prefetch(s, prefetchRecords)
 			stops = append(stops, stop)
 			if rec, ok := next(); ok {
 				heap.Push(h, &head{rec: rec, t: timeOf(rec), idx: i, next: next})
@@ -220,6 +221,44 @@ func Merge(streams []iter.Seq[Record]) iter.Seq[Record] {
 			}
 		}
 	}
+}
+
+// prefetchRecords is how many records each stream may read ahead of the
+// merge: parsing (EVTX above all) is most of a hunt's time, and a stream
+// read in its own goroutine parses on another core while the detector,
+// which must see events one at a time in time order, works on this one.
+const prefetchRecords = 64
+
+// prefetch reads s in a goroutine, up to n records ahead of next. stop ends
+// the reading and returns once the goroutine is done with s, so that the
+// file under it may be closed.
+func prefetch(s iter.Seq[Record], n int) (next func() (Record, bool), stop func()) {
+	ch := make(chan Record, n)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		defer close(ch)
+		for rec := range s {
+			select {
+			case ch <- rec:
+			case <-done:
+				return
+			}
+		}
+	}()
+	next = func() (Record, bool) {
+		rec, ok := <-ch
+		return rec, ok
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			close(done)
+			<-finished
+		})
+	}
+	return next, stop
 }
 
 func timeOf(r Record) time.Time {

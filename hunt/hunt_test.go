@@ -1,11 +1,14 @@
 package hunt_test
 
 import (
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"webshellbeat/config"
 	"webshellbeat/detection"
@@ -243,4 +246,47 @@ func keys(m map[string]map[string]any) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// Merge reads each stream ahead in its own goroutine; stopping early (the
+// consumer breaks) stops every reader before Merge returns, each having read
+// at most its read-ahead beyond what was consumed, and the order is the
+// time order with ties in stream order.
+func TestMergeStopsReaders(t *testing.T) {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var produced [3]atomic.Int64
+	stream := func(i int) iter.Seq[hunt.Record] {
+		return func(yield func(hunt.Record) bool) {
+			for n := 0; n < 100000; n++ {
+				produced[i].Add(1)
+				doc := map[string]any{"@timestamp": base.Add(time.Duration(n) * time.Second), "stream": i}
+				if !yield(hunt.Record{Doc: doc}) {
+					return
+				}
+			}
+		}
+	}
+	var got []int
+	for rec := range hunt.Merge([]iter.Seq[hunt.Record]{stream(0), stream(1), stream(2)}) {
+		got = append(got, rec.Doc["stream"].(int))
+		if len(got) == 7 {
+			break
+		}
+	}
+	if !slices.Equal(got, []int{0, 1, 2, 0, 1, 2, 0}) {
+		t.Errorf("merged order %v", got)
+	}
+	after := [3]int64{}
+	for i := range produced {
+		after[i] = produced[i].Load()
+		if after[i] > 200 {
+			t.Errorf("stream %d read %d records for 3 consumed: not bounded by the read-ahead", i, after[i])
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	for i := range produced {
+		if n := produced[i].Load(); n != after[i] {
+			t.Errorf("stream %d kept reading after Merge returned: %d -> %d", i, after[i], n)
+		}
+	}
 }
