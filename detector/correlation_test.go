@@ -166,6 +166,11 @@ func TestCorrelationWindowsSurviveRestart(t *testing.T) {
 	if !strings.Contains(det.Restored, "1 dropped (their rules changed") {
 		t.Errorf("changed rule: Restored = %q", det.Restored)
 	}
+	// With no correlation rule left, the saved windows are dropped, and said so.
+	write(t, filepath.Join(rules, "recon.yml"), sigmaNamed[:strings.Index(sigmaNamed, "---")])
+	if det = start(); !strings.Contains(det.Restored, "1 dropped") {
+		t.Errorf("correlation removed: Restored = %q", det.Restored)
+	}
 	// A damaged file is reported, and the beat starts anyway.
 	write(t, filepath.Join(state, "correlations.json"), "{not json")
 	if det = start(); !strings.Contains(det.Restored, "not restored") {

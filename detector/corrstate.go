@@ -47,13 +47,14 @@ func saveCorrelations(dir string, rs *ruleSet) error {
 }
 
 // restoreCorrelations loads saved windows into rs's correlators, which
-// have seen no event yet, and says what it did. A file that cannot be read
+// have seen no event yet, and says what it did (nothing when nothing was
+// saved). A file that cannot be read
 // or has another version is reported and ignored: the beat starts with
 // empty windows rather than not at all.
 func restoreCorrelations(dir string, rs *ruleSet) string {
 	path := filepath.Join(dir, correlationsFile)
 	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) || len(rs.units) == 0 {
+	if errors.Is(err, os.ErrNotExist) {
 		return ""
 	}
 	if err != nil {
@@ -83,6 +84,9 @@ func restoreCorrelations(dir string, rs *ruleSet) string {
 		if !used[h] {
 			changed += s.Groups()
 		}
+	}
+	if restored+skipped+changed == 0 {
+		return "" // nothing was saved: not worth a log line
 	}
 	return fmt.Sprintf("correlation windows restored from %s: %d groups; %d skipped (not fitting their rule), %d dropped (their rules changed or are gone)", path, restored, skipped, changed)
 }
