@@ -14,16 +14,16 @@ import (
 	"strings"
 )
 
-// maxEntry bounds one archive member (or a gzip-compressed file) read into
-// memory; a member larger than that is reported, not read. A var so that
-// tests can lower it.
+// maxEntry bounds one archive member (or a gzip-compressed file), written
+// out to a temporary file to be read; a member larger than that is
+// reported, not read. A var so that tests can lower it.
 var maxEntry int64 = 1 << 30
 
 // errTooLarge is why a member larger than maxEntry was not read;
 // errTotalTooLarge why one was not read because the archive's members read
-// before it already add up to maxEntry: the members of an archive are held
-// in memory together (their streams are merged by time), so the bound is
-// on their sum too.
+// before it already add up to maxEntry: the members of an archive are kept
+// on disk together (their streams are merged by time), so the bound is on
+// their sum too.
 var (
 	errTooLarge      = errors.New("member larger than the bound")
 	errTotalTooLarge = errors.New("members of the archive larger in total than the bound")
@@ -37,95 +37,104 @@ var (
 // Stats.Errors (the summary's "unreadable records"), and the hunt goes on.
 
 // openArchive reads a zip, tar or gzip file (already recognised as format),
-// each member into memory, and returns the streams of its members.
-func openArchive(format Format, path string, f *os.File, size int64, named bool, st *Stats) ([]iter.Seq[Record], error) {
+// each member out to a temporary file (spill), and returns the streams of its
+// members and the closers that remove the files.
+func openArchive(format Format, path string, f *os.File, size int64, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
+	a := &archive{st: st, left: maxEntry}
+	var err error
 	switch format {
 	case FormatZip:
-		return openZip(path, f, size, st)
+		err = a.openZip(path, f, size)
 	case FormatTar:
-		return openTar(path, f, st), nil
+		a.openTar(path, f)
+	default:
+		err = a.openGzip(path, f, named)
 	}
-	return openGzip(path, f, named, st)
+	return a.streams, a.closers, err
+}
+
+// archive collects the streams of one archive's members, the temporary
+// files they are read from, and what is left of the bound on their sum.
+type archive struct {
+	st      *Stats
+	streams []iter.Seq[Record]
+	closers []io.Closer
+	left    int64
 }
 
 // openZip reads each member of a zip archive; members are named
 // archive.zip/member.
-func openZip(path string, r io.ReaderAt, size int64, st *Stats) ([]iter.Seq[Record], error) {
+func (a *archive) openZip(path string, r io.ReaderAt, size int64) error {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	var streams []iter.Seq[Record]
-	left := maxEntry
 	for _, m := range zr.File {
 		if m.FileInfo().IsDir() {
 			continue
 		}
 		name := path + "/" + m.Name
-		if err := fits(int64(min(m.UncompressedSize64, 1<<62)), left); err != nil {
-			streams = append(streams, archiveError(name, err))
+		if err := fits(int64(min(m.UncompressedSize64, 1<<62)), a.left); err != nil {
+			a.streams = append(a.streams, archiveError(name, err))
 			continue
 		}
 		rc, err := m.Open()
 		if err != nil {
-			streams = append(streams, archiveError(name, err))
+			a.streams = append(a.streams, archiveError(name, err))
 			continue
 		}
-		data, err := readMember(rc, &left)
+		a.member(name, rc)
 		rc.Close()
-		streams = appendMember(streams, name, data, err, st)
 	}
-	return streams, nil
+	return nil
 }
 
 // openGzip reads a gzip-compressed file: a tar archive inside is read
 // member by member (archive.tar.gz/member), anything else as one file named
 // after the .gz.
-func openGzip(path string, r io.Reader, named bool, st *Stats) ([]iter.Seq[Record], error) {
+func (a *archive) openGzip(path string, r io.Reader, named bool) error {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	br := bufio.NewReaderSize(zr, 8192)
 	head, _ := br.Peek(8192) // a short stream's error comes again from the reads below
 	switch format := Detect(head); format {
 	case FormatTar:
-		return openTar(path, br, st), nil
+		a.openTar(path, br)
+		return nil
 	case FormatUnknown:
-		return nil, unknown(path, head, named, st)
+		return unknown(path, head, named, a.st)
 	}
-	left := maxEntry
-	data, err := readMember(br, &left)
-	return appendMember(nil, path, data, err, st), nil
+	a.member(path, br)
+	return nil
 }
 
 // openTar reads each regular file of a tar stream; members are named
 // archive.tar.gz/member. The stream may end early: the members and lines
 // read before the cut are kept, and the cut is reported.
-func openTar(path string, r io.Reader, st *Stats) []iter.Seq[Record] {
+func (a *archive) openTar(path string, r io.Reader) {
 	tr := tar.NewReader(r)
-	var streams []iter.Seq[Record]
-	left := maxEntry
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return append(streams, trailer(path, r)...)
+			a.streams = append(a.streams, trailer(path, r)...)
+			return
 		}
 		if err != nil {
-			return append(streams, archiveError(path, err))
+			a.streams = append(a.streams, archiveError(path, err))
+			return
 		}
 		if h.Typeflag != tar.TypeReg {
 			continue // folders, links, devices
 		}
 		name := path + "/" + strings.TrimPrefix(h.Name, "./")
-		if err := fits(h.Size, left); err != nil {
-			streams = append(streams, archiveError(name, err))
+		if err := fits(h.Size, a.left); err != nil {
+			a.streams = append(a.streams, archiveError(name, err))
 			continue
 		}
-		data, err := readMember(tr, &left)
-		streams = appendMember(streams, name, data, err, st)
-		if err != nil {
-			return streams // the stream cannot go on past a read error
+		if !a.member(name, tr) {
+			return // the stream cannot go on past a read error
 		}
 	}
 }
@@ -152,54 +161,114 @@ func fits(size, left int64) error {
 	return nil
 }
 
-// readMember reads r into memory, at most *left bytes (the archive's bound
-// less what its members read so far; more is an error, and nothing of the
-// member is kept), and takes what it read from *left. When reading fails
-// part way, it returns what was read up to the last full line (all of it
-// for EVTX, whose reader stops at a cut chunk) with the error.
-func readMember(r io.Reader, left *int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, *left+1))
-	if int64(len(data)) > *left {
-		if *left < maxEntry {
-			return nil, errTotalTooLarge
-		}
-		return nil, errTooLarge
-	}
-	*left -= int64(len(data))
-	if err != nil && !bytes.HasPrefix(data, []byte("ElfFile\x00")) {
-		data = data[:bytes.LastIndexByte(data, '\n')+1]
-	}
-	return data, err
-}
-
-// appendMember appends to streams the records of member name (what
-// readMember read of it) and, when err, the record that reports why it was
-// not read whole.
-func appendMember(streams []iter.Seq[Record], name string, data []byte, err error, st *Stats) []iter.Seq[Record] {
-	if len(data) > 0 || err == nil {
-		if s := member(name, data, st); s != nil {
-			streams = append(streams, s)
+// member writes member name out to a temporary file (spill) and adds its
+// records, and, when it could not be read whole, the record that says why.
+// It reports whether r was read to its end.
+func (a *archive) member(name string, r io.Reader) bool {
+	f, size, err := spill(r, &a.left)
+	if f != nil {
+		a.closers = append(a.closers, f)
+		if size > 0 || err == nil {
+			if s := a.read(name, f.File); s != nil {
+				a.streams = append(a.streams, s)
+			}
 		}
 	}
 	if err != nil {
-		streams = append(streams, archiveError(name, err))
+		a.streams = append(a.streams, archiveError(name, err))
 	}
-	return streams
+	return err == nil
 }
 
-// member recognises an archive member like a file and returns its records,
-// or nil when it is not a log hunt reads (archives in archives included),
-// counting it in st either way.
-func member(name string, data []byte, st *Stats) iter.Seq[Record] {
-	switch format := Detect(data[:min(len(data), 8192)]); format {
+// read recognises a member like a file and returns its records, or nil when
+// it is not a log hunt reads (archives in archives included), counting it
+// in the stats either way.
+func (a *archive) read(name string, f *os.File) iter.Seq[Record] {
+	head := make([]byte, 8192)
+	n, _ := f.ReadAt(head, 0)
+	switch format := Detect(head[:n]); format {
 	case FormatUnknown, FormatZip, FormatGzip, FormatTar:
-		st.Skipped = append(st.Skipped, name)
+		a.st.Skipped = append(a.st.Skipped, name)
 		return nil
 	default:
-		st.Files++
-		st.Formats[format]++
-		return read(format, name, bytes.NewReader(data))
+		a.st.Files++
+		a.st.Formats[format]++
+		return read(format, name, f)
 	}
+}
+
+// tempFile is a spilled member; Close removes it (at once on Unix, where it
+// was unlinked when created and lives until closed).
+type tempFile struct {
+	*os.File
+	unlinked bool
+}
+
+func (t tempFile) Close() error {
+	err := t.File.Close()
+	if !t.unlinked {
+		if rerr := os.Remove(t.Name()); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// spill copies r to a temporary file, at most *left bytes (the archive's
+// bound less what its members took so far; more is an error, and nothing of
+// the member is kept), and takes what it wrote from *left. When reading
+// fails part way, the file keeps what was read up to the last full line
+// (all of it for EVTX, whose reader stops at a cut chunk), and the error
+// is returned with it. The file is positioned at its start.
+func spill(r io.Reader, left *int64) (*tempFile, int64, error) {
+	f, err := os.CreateTemp("", "webshellbeat-hunt-*")
+	if err != nil {
+		return nil, 0, fmt.Errorf("temporary file for an archive member: %w", err)
+	}
+	t := &tempFile{File: f, unlinked: os.Remove(f.Name()) == nil}
+	n, err := io.Copy(f, io.LimitReader(r, *left+1))
+	if n > *left {
+		t.Close()
+		if *left < maxEntry {
+			return nil, 0, errTotalTooLarge
+		}
+		return nil, 0, errTooLarge
+	}
+	*left -= n
+	if err != nil {
+		n, err = cutAtLastLine(f, n, err)
+	}
+	if _, serr := f.Seek(0, io.SeekStart); serr != nil && err == nil {
+		err = serr
+	}
+	return t, n, err
+}
+
+// cutAtLastLine truncates a member cut by readErr after its last full line,
+// unless it is EVTX, and returns its new size and readErr.
+func cutAtLastLine(f *os.File, n int64, readErr error) (int64, error) {
+	magic := make([]byte, 8)
+	if m, _ := f.ReadAt(magic, 0); m == 8 && bytes.Equal(magic, []byte("ElfFile\x00")) {
+		return n, readErr
+	}
+	buf := make([]byte, 64<<10)
+	end := n
+	for end > 0 {
+		start := max(end-int64(len(buf)), 0)
+		chunk := buf[:end-start]
+		if _, err := f.ReadAt(chunk, start); err != nil && err != io.EOF {
+			return n, readErr
+		}
+		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+			end = start + int64(i) + 1
+			break
+		}
+		end = start
+	}
+	if err := f.Truncate(end); err != nil {
+		return n, readErr
+	}
+	return end, readErr
 }
 
 // archiveError is the one record that tells why (part of) an archive could

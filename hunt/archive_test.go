@@ -265,3 +265,34 @@ func TestArchiveTotalTooLarge(t *testing.T) {
 type nopDetector struct{}
 
 func (nopDetector) Detect(map[string]any) bool { return false }
+
+// Archive members are read out to temporary files, not memory, and none is
+// left behind once the hunt is done; the archive's records are the same.
+func TestArchiveMembersSpillToTemporaryFiles(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	tgz := writeFile(t, t.TempDir(), "evidence.tgz", gzipBytes(t, tarBytes(t,
+		"a/access.log", accessLines,
+		"b/events.json", ndjsonLines,
+	)))
+	st := Stats{Formats: map[Format]int{}}
+	streams, closers, err := open(tgz, true, &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(closers) != 2 {
+		t.Fatalf("%d temporary files for 2 members", len(closers))
+	}
+	ok, failed := wheres(slices.Collect(Merge(streams)))
+	if len(ok) != 5 || failed != nil {
+		t.Errorf("records %q, errors %q", ok, failed)
+	}
+	for _, c := range closers {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in the temporary folder: %v", left)
+	}
+}

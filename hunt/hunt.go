@@ -129,9 +129,8 @@ func open(path string, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, 
 	format := Detect(head[:n])
 	switch format {
 	case FormatZip, FormatTar, FormatGzip:
-		defer f.Close()
-		ss, err := openArchive(format, path, f, info.Size(), named, st)
-		return ss, nil, err
+		defer f.Close() // the members are read out to temporary files
+		return openArchive(format, path, f, info.Size(), named, st)
 	case FormatUnknown:
 		f.Close()
 		return nil, nil, unknown(path, head[:n], named, st)
