@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -152,7 +154,7 @@ func runRulesCheck(stdout, stderr io.Writer, paths []string, o checkOptions, pla
 	fmt.Fprintf(stdout, "filter rules loaded: %d (%d rules filtered)\n", len(coll.Filters), st.Filtered)
 	fmt.Fprintf(stdout, "rejected: %d%s\n", len(rejected), byCode(rejected))
 	fmt.Fprintf(stdout, "warnings: %d%s\n", len(coll.Warnings), byCode(coll.Warnings))
-	fmt.Fprintf(stdout, "unroutable: %d (loaded, but their logsource is one webshellbeat never produces: they never run)\n", st.Unroutable)
+	fmt.Fprintf(stdout, "unroutable: %d (loaded, but their logsource is one webshellbeat never produces: they never run)%s\n", st.Unroutable, byLogsource(eng.Unroutable(), 10))
 	if strict && len(rejected) > 0 {
 		return rulesRejected
 	}
@@ -202,4 +204,39 @@ func countRuleFiles(p string) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// byLogsource formats the most common logsources of counts, "; most: a/b/c
+// n, ..." (at most top of them, then how many more), product/category/service
+// with "-" for a part a rule leaves open.
+func byLogsource(counts map[sigma.Logsource]int, top int) string {
+	if len(counts) == 0 {
+		return ""
+	}
+	ls := slices.Collect(maps.Keys(counts))
+	sort.Slice(ls, func(i, j int) bool {
+		if counts[ls[i]] != counts[ls[j]] {
+			return counts[ls[i]] > counts[ls[j]]
+		}
+		return logsourceName(ls[i]) < logsourceName(ls[j])
+	})
+	var parts []string
+	for _, l := range ls[:min(top, len(ls))] {
+		parts = append(parts, fmt.Sprintf("%s %d", logsourceName(l), counts[l]))
+	}
+	more := ""
+	if len(ls) > top {
+		more = fmt.Sprintf(", and %d more logsources", len(ls)-top)
+	}
+	return "; most: " + strings.Join(parts, ", ") + more
+}
+
+func logsourceName(l sigma.Logsource) string {
+	part := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	return part(l.Product) + "/" + part(l.Category) + "/" + part(l.Service)
 }

@@ -191,7 +191,8 @@ func TestRulesCheck(t *testing.T) {
 		},
 		{
 			name: "unroutable logsource", paths: []string{routing}, wantCode: 0,
-			want: []string{"files: 2", "rules loaded: 2 (1 routed)", "rejected: 0", "unroutable: 1"},
+			want: []string{"files: 2", "rules loaded: 2 (1 routed)", "rejected: 0",
+				"unroutable: 1 (loaded, but their logsource is one webshellbeat never produces: they never run); most: windows/ps_script/- 1"},
 		},
 		{name: "no path", wantCode: 2, wantErr: "at least one rule file or folder"},
 		{name: "missing path", paths: []string{filepath.Join(broken, "nope")}, wantCode: 2, wantErr: "no such file or directory"},

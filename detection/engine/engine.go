@@ -4,6 +4,7 @@
 package engine
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -61,6 +62,8 @@ type Engine struct {
 	fullScan bool
 	errs     sigma.ErrorList
 	stats    Stats
+	// unroutable counts the rules of each logsource that never occurs.
+	unroutable map[sigma.Logsource]int
 }
 
 // New applies the pipelines to the rules of c, compiles them and indexes
@@ -75,7 +78,8 @@ func New(c *sigma.Collection, opts Options) (*Engine, error) {
 		}
 	}
 	pipeline.Sort(pipes)
-	e := &Engine{index: map[route][]int{}, products: map[string]bool{}, byRoutes: map[string]*bucket{}, fields: compile.NewFields(), fullScan: opts.fullScan}
+	e := &Engine{index: map[route][]int{}, products: map[string]bool{}, byRoutes: map[string]*bucket{}, fields: compile.NewFields(), fullScan: opts.fullScan,
+		unroutable: map[sigma.Logsource]int{}}
 	e.route = newRouteFields(e.fields)
 	badFilter := map[*sigma.Rule]bool{} // report a broken filter once
 	for _, r := range c.Rules {
@@ -101,6 +105,7 @@ func New(c *sigma.Collection, opts Options) (*Engine, error) {
 		rt, ok := ruleRoute(cr.Rule.Logsource) // as pipelines left it (change_logsource)
 		if !ok {
 			e.stats.Unroutable++
+			e.unroutable[cr.Rule.Logsource]++
 			continue
 		}
 		e.index[rt] = append(e.index[rt], len(e.rules)-1)
@@ -204,6 +209,10 @@ func (e *Engine) Errors() sigma.ErrorList { return e.errs }
 
 // Stats reports how many rules are routed, unroutable and rejected.
 func (e *Engine) Stats() Stats { return e.stats }
+
+// Unroutable counts the compiled rules of each logsource webshellbeat never
+// produces (Stats.Unroutable in all), for reports.
+func (e *Engine) Unroutable() map[sigma.Logsource]int { return maps.Clone(e.unroutable) }
 
 // Match returns the rules that match doc, in load order. It allocates
 // nothing when no rule matches (once the event's logsource has been seen).
