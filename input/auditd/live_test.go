@@ -13,6 +13,7 @@ import (
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/go-libaudit/v2/auparse"
 	"github.com/elastic/go-libaudit/v2/rule"
+	"gopkg.in/yaml.v3"
 
 	mapper "webshellbeat/module/auditd"
 )
@@ -468,4 +469,27 @@ func mustConfig(t *testing.T, m map[string]any) *conf.C {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// The shipped auditd_live module configures this input in live mode with
+// the web roots it names.
+func TestLiveModuleFileConfigures(t *testing.T) {
+	raw, err := os.ReadFile("../../modules.d/auditd_live.yml.disabled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs []map[string]any
+	if err := yaml.Unmarshal(raw, &inputs); err != nil || len(inputs) != 1 {
+		t.Fatalf("module file: %v, %d inputs", err, len(inputs))
+	}
+	srcs, in, err := configure(mustConfig(t, inputs[0]), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(srcs) != 1 || srcs[0].Name() != liveSourceName || !in.(*input).live {
+		t.Fatalf("sources %v", srcs)
+	}
+	if got := in.(*input).cfg.Live.WebRoots; len(got) != 1 || got[0] != "/var/www/html" {
+		t.Errorf("web_roots %q", got)
+	}
 }
