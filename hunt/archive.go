@@ -167,11 +167,15 @@ func fits(size, left int64) error {
 func (a *archive) member(name string, r io.Reader) bool {
 	f, size, err := spill(r, &a.left)
 	if f != nil {
-		a.closers = append(a.closers, f)
+		var s iter.Seq[Record]
 		if size > 0 || err == nil {
-			if s := a.read(name, f.File); s != nil {
-				a.streams = append(a.streams, s)
-			}
+			s = a.read(name, f.File)
+		}
+		if s != nil {
+			a.streams = append(a.streams, s)
+			a.closers = append(a.closers, f)
+		} else {
+			f.Close() // not a log: no file descriptor kept for it
 		}
 	}
 	if err != nil {
