@@ -160,6 +160,9 @@ func alertRow(a map[string]any) row {
 		r.what = s("file.path")
 	}
 	if r.what == "" {
+		r.what = s("winlog.event_data.ScriptBlockText") // PowerShell 4104
+	}
+	if r.what == "" {
 		r.what = s("message")
 	}
 	if anc, _ := detection.Lookup(a, "webshell.ancestry.name"); anc != nil {

@@ -44,8 +44,8 @@ detection:
 const registryRule = `title: registry
 id: 11111111-2222-3333-4444-777777777777
 logsource:
-  category: ps_script
-  product: windows
+  product: aws
+  service: cloudtrail
 detection:
   selection:
     TargetObject|endswith: '\Run\x'
@@ -192,7 +192,7 @@ func TestRulesCheck(t *testing.T) {
 		{
 			name: "unroutable logsource", paths: []string{routing}, wantCode: 0,
 			want: []string{"files: 2", "rules loaded: 2 (1 routed)", "rejected: 0",
-				"unroutable: 1 (loaded, but their logsource is one webshellbeat never produces: they never run); most: windows/ps_script/- 1"},
+				"unroutable: 1 (loaded, but their logsource is one webshellbeat never produces: they never run); most: aws/-/cloudtrail 1"},
 		},
 		{name: "no path", wantCode: 2, wantErr: "at least one rule file or folder"},
 		{name: "missing path", paths: []string{filepath.Join(broken, "nope")}, wantCode: 2, wantErr: "no such file or directory"},

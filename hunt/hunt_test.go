@@ -290,3 +290,33 @@ func TestMergeStopsReaders(t *testing.T) {
 		}
 	}
 }
+
+// PowerShell script block logging (4104) routes to Sigma's ps_script
+// category, so SigmaHQ's ScriptBlockText rules run on it, through the
+// windows pipeline's fallback to winlog.event_data.
+func TestPowerShellScriptBlock(t *testing.T) {
+	cfg := config.Default()
+	cfg.Rules = config.Rules{Paths: []string{data + "SigmaHQ-sigma/rules/windows/powershell/powershell_script"}}
+	det, err := detector.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	_, err = hunt.Run([]string{"testdata/powershell-4104.xml"}, det, func(doc map[string]any) {
+		v, _ := detection.Lookup(doc, "rule.name")
+		switch x := v.(type) {
+		case string:
+			titles = append(titles, x)
+		case []string:
+			titles = append(titles, x...)
+		}
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Malicious PowerShell Commandlets - ScriptBlock", "Suspicious PowerShell Invocations - Specific"} {
+		if !slices.Contains(titles, want) {
+			t.Errorf("alerts %q lack %q", titles, want)
+		}
+	}
+}

@@ -40,6 +40,16 @@ var sysmonCategories = map[string][]string{
 	"26": {"file_delete"},
 }
 
+// powershellCategories are the Sigma categories of PowerShell events, by
+// channel and event id, as in Sigma's Windows logsource mapping: script
+// block logging (4104), module logging (4103), and the classic engine's
+// start, provider start and pipeline execution events.
+var powershellCategories = map[string]map[string]string{
+	"Microsoft-Windows-PowerShell/Operational": {"4104": "ps_script", "4103": "ps_module"},
+	"PowerShellCore/Operational":               {"4104": "ps_script", "4103": "ps_module"},
+	"Windows PowerShell":                       {"400": "ps_classic_start", "600": "ps_classic_provider_start", "800": "ps_classic_script"},
+}
+
 // channelServices maps Windows channels to Sigma services.
 var channelServices = map[string]string{
 	"Security":                             "security",
@@ -120,6 +130,11 @@ func init() {
 			categoryBits.add(c)
 		}
 	}
+	for _, byCode := range powershellCategories {
+		for _, c := range byCode {
+			categoryBits.add(c)
+		}
+	}
 	for _, s := range channelServices {
 		serviceBits.add(s)
 	}
@@ -164,6 +179,9 @@ func (rf routeFields) eventSource(ev *compile.Event, products map[string]bool) s
 		for _, c := range sysmonCategories[stringValue(ev, rf.code)] {
 			src.cats |= categoryBits.bit[c]
 		}
+	}
+	if byCode, ok := powershellCategories[channel]; ok {
+		src.cats |= categoryBits.bit[byCode[stringValue(ev, rf.code)]]
 	}
 	if svc, ok := channelServices[channel]; ok {
 		src.svcs |= serviceBits.bit[svc]

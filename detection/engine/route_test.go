@@ -55,8 +55,16 @@ title: nginx
 logsource: {service: nginx}
 detection: {s: {marker: x}, condition: s}
 ---
-title: registry never
-logsource: {product: windows, category: ps_module}
+title: ps_script
+logsource: {product: windows, category: ps_script}
+detection: {s: {marker: x}, condition: s}
+---
+title: ps_classic_script
+logsource: {product: windows, category: ps_classic_script}
+detection: {s: {marker: x}, condition: s}
+---
+title: proxy never
+logsource: {category: proxy}
 detection: {s: {marker: x}, condition: s}
 ---
 title: unknown service never
@@ -79,7 +87,7 @@ func routingEngine(t testing.TB) *Engine {
 
 func TestRouting(t *testing.T) {
 	e := routingEngine(t)
-	if st := e.Stats(); st.Rules != 11 || st.Unroutable != 2 {
+	if st := e.Stats(); st.Rules != 13 || st.Unroutable != 2 {
 		t.Errorf("stats = %+v", st)
 	}
 	tests := []struct {
@@ -109,6 +117,21 @@ func TestRouting(t *testing.T) {
 		{"file creation", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"creation"}}}, []string{"any", "file_event"}},
 		{"file deletion", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"deletion"}}}, []string{"any"}},
 		{"nginx access", map[string]any{"event": map[string]any{"category": []string{"web"}, "module": "nginx"}}, []string{"any", "webserver", "nginx"}},
+		{"powershell script block", map[string]any{
+			"host":   map[string]any{"os": map[string]any{"type": "windows"}},
+			"event":  map[string]any{"code": "4104"},
+			"winlog": map[string]any{"channel": "Microsoft-Windows-PowerShell/Operational"},
+		}, []string{"any", "windows", "ps_script"}},
+		{"powershell module logging is not a script block", map[string]any{
+			"host":   map[string]any{"os": map[string]any{"type": "windows"}},
+			"event":  map[string]any{"code": "4103"},
+			"winlog": map[string]any{"channel": "Microsoft-Windows-PowerShell/Operational"},
+		}, []string{"any", "windows"}},
+		{"classic powershell pipeline execution", map[string]any{
+			"host":   map[string]any{"os": map[string]any{"type": "windows"}},
+			"event":  map[string]any{"code": "800"},
+			"winlog": map[string]any{"channel": "Windows PowerShell"},
+		}, []string{"any", "windows", "ps_classic_script"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
