@@ -79,7 +79,7 @@ func renameField(f *sigma.FieldMatch, ls sigma.Logsource, ps []*Pipeline) {
 				continue
 			}
 			if t.Type == TypeChangeLogsource {
-				ls = sigma.Logsource{Product: strings.ToLower(t.Product), Category: strings.ToLower(t.Category), Service: strings.ToLower(t.Service)}
+				ls = t.logsource()
 			}
 			if !t.isValue() && !t.isRuleLevel() && t.rename(f) {
 				return

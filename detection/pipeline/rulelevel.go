@@ -120,13 +120,20 @@ func (t *Transformation) applyRule(out *sigma.Rule, fs *[]*sigma.FieldMatch, ren
 			}
 		}
 	case TypeChangeLogsource:
-		out.Logsource = sigma.Logsource{Product: strings.ToLower(t.Product), Category: strings.ToLower(t.Category), Service: strings.ToLower(t.Service)}
+		out.Logsource = t.logsource()
 	case TypeDropDetectionItem:
 		return t.drop(out, fs, renamed)
 	case TypeAddCondition:
 		t.addCondition(out, fs, renamed, seq)
 	}
 	return nil
+}
+
+// logsource is the logsource change_logsource sets: all three parts, the
+// ones not given empty (as pySigma replaces the whole logsource), lowered as
+// the parser lowers a rule's.
+func (t *Transformation) logsource() sigma.Logsource {
+	return sigma.Logsource{Product: strings.ToLower(t.Product), Category: strings.ToLower(t.Category), Service: strings.ToLower(t.Service)}
 }
 
 // drop removes the selected field matches. A search left with an empty
