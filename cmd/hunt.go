@@ -25,9 +25,15 @@ const (
 	exitUsage = 2
 )
 
+// huntOptions are hunt's flags.
+type huntOptions struct {
+	format, config string
+	rules          []string
+	from, to       string // --from, --to as given
+}
+
 func huntCommand() *cobra.Command {
-	var format, configFile string
-	var rulePaths []string
+	var o huntOptions
 	c := &cobra.Command{
 		Use:   "hunt PATH...",
 		Short: "Hunt for web shells offline in log files and folders (EVTX, event XML, JSON, audit.log, access logs)",
@@ -36,27 +42,57 @@ files (.gz), each recognised by content, with the beat's own mappers and detecto
 stream in event-time order, and prints the alerts. No Elasticsearch needed. A truncated
 archive is read up to the cut and the cut is reported as an unreadable record.
 
+--from and --to show only the alerts of that span of event time; every event is
+still read and detected, so that process ancestry, request links and correlation
+windows that begin before --from are whole.
+
 Exit status: 0 when it ran (found something or not), 1 when a path cannot be read,
 2 on a usage or configuration error.`,
 		Args: cobra.MinimumNArgs(1),
 		Run: func(cmd *cobra.Command, args []string) {
-			os.Exit(runHunt(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, format, configFile, rulePaths))
+			os.Exit(runHunt(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, o))
 		},
 	}
-	c.Flags().StringVar(&format, "format", "table", "output: table (readable), ndjson (one ECS alert document per line) or csv (one row per alert, values whole)")
-	c.Flags().StringVar(&configFile, "config", "", "webshellbeat.yml whose webshell processor settings to use")
-	c.Flags().StringArrayVar(&rulePaths, "rules", nil, "Sigma rule file or folder, repeatable; replaces the built-in pack")
+	c.Flags().StringVar(&o.format, "format", "table", "output: table (readable), ndjson (one ECS alert document per line) or csv (one row per alert, values whole)")
+	c.Flags().StringVar(&o.config, "config", "", "webshellbeat.yml whose webshell processor settings to use")
+	c.Flags().StringArrayVar(&o.rules, "rules", nil, "Sigma rule file or folder, repeatable; replaces the built-in pack")
+	c.Flags().StringVar(&o.from, "from", "", "show alerts at or after this event time (RFC 3339, or a date: 2024-05-01, UTC)")
+	c.Flags().StringVar(&o.to, "to", "", "show alerts before this event time (RFC 3339, or a date: the day is excluded)")
 	return c
 }
 
-func runHunt(stdout, stderr io.Writer, paths []string, format, configFile string, rulePaths []string) int {
+// parseWhen reads --from or --to: an RFC 3339 time, or a date (UTC midnight).
+func parseWhen(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--%s %q is neither an RFC 3339 time (2024-05-01T10:00:00Z) nor a date (2024-05-01)", flag, s)
+}
+
+func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
+	format, configFile, rulePaths := o.format, o.config, o.rules
 	if format != "table" && format != "ndjson" && format != "csv" {
 		fmt.Fprintf(stderr, "hunt: --format %q is not one of table, ndjson, csv\n", format)
 		return exitUsage
 	}
+	from, err := parseWhen("from", o.from)
+	if err != nil {
+		fmt.Fprintf(stderr, "hunt: %v\n", err)
+		return exitUsage
+	}
+	to, err := parseWhen("to", o.to)
+	if err != nil {
+		fmt.Fprintf(stderr, "hunt: %v\n", err)
+		return exitUsage
+	}
 	cfg := config.Default()
 	if configFile != "" {
-		var err error
 		if cfg, err = config.FromFile(configFile); err != nil {
 			fmt.Fprintf(stderr, "hunt: %v\n", err)
 			return exitUsage
@@ -107,6 +143,8 @@ func runHunt(stdout, stderr io.Writer, paths []string, format, configFile string
 		fmt.Fprintf(stderr, "hunt: %v\n", err)
 		return exitInput
 	}
+	all := len(alerts)
+	alerts = inSpan(alerts, from, to)
 	switch format {
 	case "table":
 		printTable(stdout, alerts)
@@ -118,7 +156,27 @@ func runHunt(stdout, stderr io.Writer, paths []string, format, configFile string
 		}
 	}
 	printSummary(stderr, det, st)
+	if o.from != "" || o.to != "" {
+		fmt.Fprintf(stderr, "hunt: %d of %d alerts (final documents) between --from %q and --to %q shown\n", len(alerts), all, o.from, o.to)
+	}
 	return 0
+}
+
+// inSpan keeps the alerts whose @timestamp is at or after from and before
+// to (a zero bound is open).
+func inSpan(alerts []map[string]any, from, to time.Time) []map[string]any {
+	if from.IsZero() && to.IsZero() {
+		return alerts
+	}
+	var out []map[string]any
+	for _, a := range alerts {
+		ts, _ := a["@timestamp"].(time.Time)
+		if (!from.IsZero() && ts.Before(from)) || (!to.IsZero() && !ts.Before(to)) {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func printSummary(w io.Writer, det *detector.Detector, st hunt.Stats) {

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -25,7 +26,7 @@ func TestHuntSummaryCountsCorrelations(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := runHunt(&stdout, &stderr, []string{samplesDir}, "table", "", tt.rules); code != 0 {
+			if code := runHunt(&stdout, &stderr, []string{samplesDir}, huntOptions{format: "table", rules: tt.rules}); code != 0 {
 				t.Fatalf("exit %d\nstderr:\n%s", code, &stderr)
 			}
 			if !strings.Contains(summaryLine(stderr.String()), tt.want) {
@@ -52,7 +53,7 @@ func summaryLine(stderr string) string {
 func TestHuntCSV(t *testing.T) {
 	out := func(format string) string {
 		var stdout, stderr bytes.Buffer
-		if code := runHunt(&stdout, &stderr, []string{samplesDir}, format, "", nil); code != 0 {
+		if code := runHunt(&stdout, &stderr, []string{samplesDir}, huntOptions{format: format}); code != 0 {
 			t.Fatalf("--format %s: exit %d\n%s", format, code, &stderr)
 		}
 		return stdout.String()
@@ -90,7 +91,44 @@ func TestHuntCSV(t *testing.T) {
 		t.Errorf("%d ndjson alerts name their file, want %d", n, tableRows)
 	}
 	var stderr bytes.Buffer
-	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, "xml", "", nil); code != exitUsage || !strings.Contains(stderr.String(), "table, ndjson, csv") {
+	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, huntOptions{format: "xml"}); code != exitUsage || !strings.Contains(stderr.String(), "table, ndjson, csv") {
 		t.Errorf("--format xml: exit %d, %q", code, &stderr)
+	}
+}
+
+// --from and --to show the alerts of a span of event time; a date is its
+// UTC midnight, and a bad time is a usage error naming the flag.
+func TestHuntFromTo(t *testing.T) {
+	count := func(o huntOptions) (int, string) {
+		var stdout, stderr bytes.Buffer
+		o.format = "ndjson"
+		code := runHunt(&stdout, &stderr, []string{samplesDir}, o)
+		if code != 0 {
+			return -1, stderr.String()
+		}
+		return strings.Count(stdout.String(), "\n"), stderr.String()
+	}
+	all, _ := count(huntOptions{})
+	// The samples' alerts are from 2015, 2019 (3), 2021, 2025 (2) and 2026 (4).
+	for _, tt := range []struct {
+		from, to string
+		want     int
+	}{
+		{"2019-01-01", "2020-01-01", 3},
+		{"2025-01-01", "", 6},
+		{"", "2019-05-24", 1},
+		{"2019-05-24T01:33:53Z", "2019-05-24T01:33:54Z", 3},
+		{"2030-01-01", "", 0},
+	} {
+		n, stderr := count(huntOptions{from: tt.from, to: tt.to})
+		if n != tt.want {
+			t.Errorf("--from %q --to %q: %d alerts, want %d", tt.from, tt.to, n, tt.want)
+		}
+		if want := fmt.Sprintf("hunt: %d of %d alerts", tt.want, all); !strings.Contains(stderr, want) {
+			t.Errorf("--from %q --to %q: stderr lacks %q:\n%s", tt.from, tt.to, want, stderr)
+		}
+	}
+	if n, stderr := count(huntOptions{from: "yesterday"}); n != -1 || !strings.Contains(stderr, `--from "yesterday" is neither`) {
+		t.Errorf("bad --from: %d, %q", n, stderr)
 	}
 }
