@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ type huntOptions struct {
 	format, config string
 	rules          []string
 	from, to       string // --from, --to as given
+	minLevel       string // --min-level
 }
 
 func huntCommand() *cobra.Command {
@@ -58,6 +60,7 @@ Exit status: 0 when it ran (found something or not), 1 when a path cannot be rea
 	c.Flags().StringArrayVar(&o.rules, "rules", nil, "Sigma rule file or folder, repeatable; replaces the built-in pack")
 	c.Flags().StringVar(&o.from, "from", "", "show alerts at or after this event time (RFC 3339, or a date: 2024-05-01, UTC)")
 	c.Flags().StringVar(&o.to, "to", "", "show alerts before this event time (RFC 3339, or a date: the day is excluded)")
+	c.Flags().StringVar(&o.minLevel, "min-level", "", "show alerts of this level or above: info, low, medium, high, critical (after tuning, which may lower an alert)")
 	return c
 }
 
@@ -90,6 +93,13 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "hunt: %v\n", err)
 		return exitUsage
+	}
+	minLevel := 0
+	if o.minLevel != "" {
+		if minLevel = slices.Index(levels, o.minLevel); minLevel < 0 {
+			fmt.Fprintf(stderr, "hunt: --min-level %q is not one of %s\n", o.minLevel, strings.Join(levels, ", "))
+			return exitUsage
+		}
 	}
 	cfg := config.Default()
 	if configFile != "" {
@@ -145,6 +155,7 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	}
 	all := len(alerts)
 	alerts = inSpan(alerts, from, to)
+	alerts = slices.DeleteFunc(alerts, func(a map[string]any) bool { return slices.Index(levels, levelName(a)) < minLevel })
 	switch format {
 	case "table":
 		printTable(stdout, alerts)
@@ -156,8 +167,8 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 		}
 	}
 	printSummary(stderr, det, st)
-	if o.from != "" || o.to != "" {
-		fmt.Fprintf(stderr, "hunt: %d of %d alerts (final documents) between --from %q and --to %q shown\n", len(alerts), all, o.from, o.to)
+	if o.from != "" || o.to != "" || o.minLevel != "" {
+		fmt.Fprintf(stderr, "hunt: %d of %d alerts (final documents) shown: --from %q --to %q --min-level %q\n", len(alerts), all, o.from, o.to, o.minLevel)
 	}
 	return 0
 }
@@ -283,6 +294,9 @@ func printCSV(w io.Writer, alerts []map[string]any) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+// levels are the names levelName gives, lowest first.
+var levels = []string{"info", "low", "medium", "high", "critical"}
 
 func levelName(doc map[string]any) string {
 	v, _ := detection.Lookup(doc, "event.severity")

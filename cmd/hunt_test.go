@@ -124,11 +124,21 @@ func TestHuntFromTo(t *testing.T) {
 		if n != tt.want {
 			t.Errorf("--from %q --to %q: %d alerts, want %d", tt.from, tt.to, n, tt.want)
 		}
-		if want := fmt.Sprintf("hunt: %d of %d alerts", tt.want, all); !strings.Contains(stderr, want) {
+		if want := fmt.Sprintf("hunt: %d of %d alerts (final documents) shown", tt.want, all); !strings.Contains(stderr, want) {
 			t.Errorf("--from %q --to %q: stderr lacks %q:\n%s", tt.from, tt.to, want, stderr)
 		}
 	}
 	if n, stderr := count(huntOptions{from: "yesterday"}); n != -1 || !strings.Contains(stderr, `--from "yesterday" is neither`) {
 		t.Errorf("bad --from: %d, %q", n, stderr)
+	}
+	// --min-level: the samples' alerts are 8 high and 3 low (the later login.php
+	// requests lowered as later commands of one session).
+	for level, want := range map[string]int{"info": all, "low": all, "medium": 8, "high": 8, "critical": 0} {
+		if n, _ := count(huntOptions{minLevel: level}); n != want {
+			t.Errorf("--min-level %s: %d alerts, want %d", level, n, want)
+		}
+	}
+	if n, stderr := count(huntOptions{minLevel: "severe"}); n != -1 || !strings.Contains(stderr, "info, low, medium, high, critical") {
+		t.Errorf("bad --min-level: %d, %q", n, stderr)
 	}
 }
