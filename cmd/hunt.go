@@ -167,8 +167,14 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 		}
 	}
 	printSummary(stderr, det, st)
-	if o.from != "" || o.to != "" || o.minLevel != "" {
-		fmt.Fprintf(stderr, "hunt: %d of %d alerts (final documents) shown: --from %q --to %q --min-level %q\n", len(alerts), all, o.from, o.to, o.minLevel)
+	var given []string
+	for _, f := range [][2]string{{"from", o.from}, {"to", o.to}, {"min-level", o.minLevel}} {
+		if f[1] != "" {
+			given = append(given, fmt.Sprintf("--%s %s", f[0], f[1]))
+		}
+	}
+	if len(given) > 0 {
+		fmt.Fprintf(stderr, "hunt: %d of %d alerts (final documents) shown: %s\n", len(alerts), all, strings.Join(given, " "))
 	}
 	return 0
 }
