@@ -29,6 +29,7 @@ func Creator(hub *processor.Hub) beat.Creator {
 			return nil, errors.New("--once is not supported: filebeat's --once waits only for the legacy log input, not for filestream, evtx or auditd; for a one-shot run over files use `webshellbeat hunt`")
 		}
 		hub.SetPipeline(b.Publisher)
+		hub.SetMonitoring(b.Monitoring.StatsRegistry())
 		bt, err := create(b, c)
 		if err != nil {
 			return nil, err

@@ -49,6 +49,9 @@ type Detector struct {
 	// Event time (Unix ns) up to which correlation windows were advanced,
 	// and the latest event time seen.
 	advanced, latest atomic.Int64
+
+	// Counters of Metrics.
+	events, alerts, derived, reloadsOK, reloadsFailed atomic.Int64
 }
 
 // New loads the rules cfg names and compiles them. Rejected rules are listed
@@ -129,7 +132,10 @@ func (d *Detector) ProcessAll(doc map[string]any) (Verdict, []Derived) {
 	}
 	v, derived := d.after(ev, v)
 	derived = append(derived, d.correlationAlerts(rs, corr)...)
+	d.events.Add(1)
+	d.derived.Add(int64(len(derived)))
 	if v == Alert {
+		d.alerts.Add(1)
 		d.route(doc, "webshellbeat.alert")
 		return Alert, derived
 	}

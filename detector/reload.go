@@ -58,6 +58,7 @@ func (d *Detector) Reload(force bool) (ReloadResult, error) {
 		if rs != nil {
 			res.Problems = rs.rejected
 		}
+		d.reloadsFailed.Add(1)
 		return res, fmt.Errorf("%w: %w", ErrReloadRefused, err)
 	}
 	known := map[string]bool{}
@@ -71,8 +72,10 @@ func (d *Detector) Reload(force bool) (ReloadResult, error) {
 		}
 	}
 	if len(fresh) > 0 {
+		d.reloadsFailed.Add(1)
 		return ReloadResult{Rules: cur.info, Problems: fresh}, fmt.Errorf("%w: %d new rejection(s):\n%w", ErrReloadRefused, len(fresh), fresh)
 	}
 	d.rules.Store(rs)
+	d.reloadsOK.Add(1)
 	return ReloadResult{Swapped: true, Rules: rs.info, Problems: rs.problems()}, nil
 }

@@ -12,6 +12,7 @@ import (
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp/logptest"
 	"github.com/elastic/elastic-agent-libs/mapstr"
+	"github.com/elastic/elastic-agent-libs/monitoring"
 )
 
 type fakePipeline struct {
@@ -40,6 +41,9 @@ func TestHubPublishesDerived(t *testing.T) {
 	hub := NewHub()
 	fake := &fakePipeline{}
 	hub.SetPipeline(fake)
+	reg := monitoring.NewRegistry()
+	hub.SetMonitoring(reg)
+	hub.SetMonitoring(reg) // a second beat command in one process: no duplicate entry
 	dir := t.TempDir()
 	c := conf.MustNewConfigFrom(map[string]any{"state": map[string]any{"path": dir}})
 	log := logptest.NewTestingLogger(t, "")
@@ -83,6 +87,16 @@ func TestHubPublishesDerived(t *testing.T) {
 	// A derived event coming back through the processors passes untouched.
 	if back, _ := p1.Run(&d); back != &d {
 		t.Fatalf("derived event not passed through")
+	}
+	// The beat's stats registry reports the shared detector once: two
+	// events, the process alert, the one derived update, and its state.
+	snap := monitoring.CollectStructSnapshot(reg, monitoring.Full, false)
+	ws, _ := snap["webshell"].(map[string]any)
+	rules, _ := ws["rules"].(map[string]any)
+	procs, _ := ws["processes"].(map[string]any)
+	if ws["events"] != int64(2) || ws["alerts"] != int64(1) || ws["derived"] != int64(1) || ws["derived_dropped"] != int64(0) ||
+		rules["loaded"].(int64) < 10 || procs["tracked"].(int64) < 1 {
+		t.Errorf("metrics %v", ws)
 	}
 	if err := p1.(interface{ Close() error }).Close(); err != nil {
 		t.Fatal(err)

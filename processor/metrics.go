@@ -1,0 +1,87 @@
+package processor
+
+import (
+	"github.com/elastic/elastic-agent-libs/monitoring"
+
+	"webshellbeat/detector"
+)
+
+// metricsName is the hub's entry in the beat's stats registry: the HTTP
+// monitoring endpoint's /stats shows it as "webshell", beside "libbeat"
+// and "filebeat", and the periodic metrics log line includes it.
+const metricsName = "webshell"
+
+// SetMonitoring reports the hub's detectors in reg (the beat's stats
+// registry, b.Monitoring.StatsRegistry()): the sums over every shared
+// detector, and the derived documents the hub could not publish. Calling
+// it again with a registry that has the entry already does nothing.
+func (h *Hub) SetMonitoring(reg *monitoring.Registry) {
+	if reg == nil || reg.Get(metricsName) != nil {
+		return
+	}
+	monitoring.NewFunc(reg, metricsName, h.reportMetrics, monitoring.Report)
+}
+
+func (h *Hub) reportMetrics(_ monitoring.Mode, v monitoring.Visitor) {
+	h.mu.Lock()
+	var sum detector.Metrics
+	for _, s := range h.shared {
+		addMetrics(&sum, s.det.Metrics())
+	}
+	dropped := h.dropped
+	h.mu.Unlock()
+
+	v.OnRegistryStart()
+	defer v.OnRegistryFinished()
+	monitoring.ReportInt(v, "events", sum.Events)
+	monitoring.ReportInt(v, "alerts", sum.Alerts)
+	monitoring.ReportInt(v, "derived", sum.Derived)
+	monitoring.ReportInt(v, "derived_dropped", dropped)
+	monitoring.ReportNamespace(v, "rules", func() {
+		monitoring.ReportInt(v, "loaded", int64(sum.Rules.Loaded))
+		monitoring.ReportInt(v, "routed", int64(sum.Rules.Routed))
+		monitoring.ReportInt(v, "correlations", int64(sum.Rules.Correlations))
+		monitoring.ReportInt(v, "rejected", int64(sum.Rules.Rejected))
+		monitoring.ReportInt(v, "reloads", sum.Reloads.OK)
+		monitoring.ReportInt(v, "reloads_failed", sum.Reloads.Failed)
+	})
+	monitoring.ReportNamespace(v, "processes", func() {
+		p := sum.Processes
+		monitoring.ReportInt(v, "tracked", int64(p.Processes))
+		monitoring.ReportInt(v, "hosts", int64(p.Hosts))
+		monitoring.ReportInt(v, "evicted", p.Evicted)
+		monitoring.ReportInt(v, "expired", p.Expired)
+		monitoring.ReportInt(v, "hosts_dropped", p.HostsDrop)
+	})
+	monitoring.ReportNamespace(v, "correlation", func() {
+		c := sum.Correlation
+		monitoring.ReportInt(v, "groups", int64(c.Groups))
+		monitoring.ReportInt(v, "groups_evicted", int64(c.EvictedGroups))
+		monitoring.ReportInt(v, "events_dropped", int64(c.DroppedEvents))
+		monitoring.ReportInt(v, "events_late", int64(c.LateEvents))
+		monitoring.ReportInt(v, "alerts", int64(c.Alerts))
+	})
+}
+
+// addMetrics adds m to sum (several configurations, several detectors).
+func addMetrics(sum *detector.Metrics, m detector.Metrics) {
+	sum.Events += m.Events
+	sum.Alerts += m.Alerts
+	sum.Derived += m.Derived
+	sum.Rules.Loaded += m.Rules.Loaded
+	sum.Rules.Routed += m.Rules.Routed
+	sum.Rules.Correlations += m.Rules.Correlations
+	sum.Rules.Rejected += m.Rules.Rejected
+	sum.Reloads.OK += m.Reloads.OK
+	sum.Reloads.Failed += m.Reloads.Failed
+	sum.Processes.Processes += m.Processes.Processes
+	sum.Processes.Hosts += m.Processes.Hosts
+	sum.Processes.Evicted += m.Processes.Evicted
+	sum.Processes.Expired += m.Processes.Expired
+	sum.Processes.HostsDrop += m.Processes.HostsDrop
+	sum.Correlation.Groups += m.Correlation.Groups
+	sum.Correlation.EvictedGroups += m.Correlation.EvictedGroups
+	sum.Correlation.DroppedEvents += m.Correlation.DroppedEvents
+	sum.Correlation.LateEvents += m.Correlation.LateEvents
+	sum.Correlation.Alerts += m.Correlation.Alerts
+}
