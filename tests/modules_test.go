@@ -1,16 +1,21 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"webshellbeat/detection"
 )
 
 // shippedModules lists the modules of ../modules.d by name.
@@ -110,7 +115,16 @@ func TestModulesCommand(t *testing.T) {
 	pointAt(t, filepath.Join(dir, "modules.d/windows_text.yml"), "/data/windows/*.xml", xml, "/data/windows/*.ndjson", small)
 
 	wantEvents, wantAlerts := huntCounts(t, apache, nginx, audit, evtx, xml)
-	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= wantEvents },
+	port := freePort(t)
+	var stats webshellStats
+	runBeat(t, cfgPath, dir, func() bool {
+		if len(readDocs(t, dir)) < wantEvents {
+			return false
+		}
+		stats = readWebshellStats(port)
+		return stats.Events >= int64(wantEvents)
+	},
+		"-E", "http.enabled=true", "-E", fmt.Sprintf("http.port=%d", port),
 		"-E", "output.elasticsearch.enabled=false",
 		"-E", "output.file.path="+filepath.Join(dir, "out"), "-E", "output.file.filename=out",
 		"-E", "path.data="+filepath.Join(dir, "data"), "-E", "path.logs="+filepath.Join(dir, "logs"))
@@ -128,6 +142,36 @@ func TestModulesCommand(t *testing.T) {
 	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) {
 		t.Errorf("modules apache, nginx, auditd, evtx, windows_text: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
 	}
+	// The beat's /stats counts what the webshell processor saw.
+	alerted := 0
+	for _, d := range readDocs(t, dir) {
+		if !isDerived(d) && detection.LookupString(d, "event.kind") == "alert" {
+			alerted++
+		}
+	}
+	if stats.Events != int64(wantEvents) || stats.Alerts != int64(alerted) || stats.Rules.Loaded == 0 {
+		t.Errorf("/stats webshell: %+v; want %d events, %d alerts", stats, wantEvents, alerted)
+	}
+}
+
+// webshellStats is the webshell object of the beat's /stats.
+type webshellStats struct {
+	Events, Alerts int64
+	Rules          struct{ Loaded int64 }
+}
+
+func readWebshellStats(port int) webshellStats {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/stats", port))
+	if err != nil {
+		return webshellStats{}
+	}
+	defer resp.Body.Close()
+	var s struct{ Webshell webshellStats }
+	if json.NewDecoder(resp.Body).Decode(&s) != nil {
+		return webshellStats{}
+	}
+	return s.Webshell
 }
 
 // parseList reads the output of "modules list".
