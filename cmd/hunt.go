@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -166,7 +167,6 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 			_ = enc.Encode(a)
 		}
 	}
-	printSummary(stderr, det, st)
 	var given []string
 	for _, f := range [][2]string{{"from", o.from}, {"to", o.to}, {"min-level", o.minLevel}} {
 		if f[1] != "" {
@@ -176,7 +176,52 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	if len(given) > 0 {
 		fmt.Fprintf(stderr, "hunt: %d of %d alerts (final documents) shown: %s\n", len(alerts), all, strings.Join(given, " "))
 	}
+	if len(alerts) > 0 {
+		fmt.Fprintf(stderr, "hunt: shown alerts by level: %s; by rule: %s\n", byLevel(alerts), topRules(alerts, 5))
+	}
+	printSummary(stderr, det, st) // last, as scripts read it
 	return 0
+}
+
+// byLevel counts alerts per level, highest first: "high 8, low 3".
+func byLevel(alerts []map[string]any) string {
+	n := map[string]int{}
+	for _, a := range alerts {
+		n[levelName(a)]++
+	}
+	var parts []string
+	for i := len(levels) - 1; i >= 0; i-- {
+		if c := n[levels[i]]; c > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", levels[i], c))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// topRules counts alerts per rule (an alert counts for each of its rules)
+// and lists the top ones, most first: "Rule A 5, Rule B 3, and 4 more".
+func topRules(alerts []map[string]any, top int) string {
+	n := map[string]int{}
+	for _, a := range alerts {
+		for _, r := range texts(a, "rule.name") {
+			n[r]++
+		}
+	}
+	names := slices.Collect(maps.Keys(n))
+	sort.Slice(names, func(i, j int) bool {
+		if n[names[i]] != n[names[j]] {
+			return n[names[i]] > n[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	var parts []string
+	for _, r := range names[:min(top, len(names))] {
+		parts = append(parts, fmt.Sprintf("%s %d", r, n[r]))
+	}
+	if len(names) > top {
+		parts = append(parts, fmt.Sprintf("and %d more", len(names)-top))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // inSpan keeps the alerts whose @timestamp is at or after from and before

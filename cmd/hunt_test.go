@@ -141,4 +141,12 @@ func TestHuntFromTo(t *testing.T) {
 	if n, stderr := count(huntOptions{minLevel: "severe"}); n != -1 || !strings.Contains(stderr, "info, low, medium, high, critical") {
 		t.Errorf("bad --min-level: %d, %q", n, stderr)
 	}
+	// The closing lines count the shown alerts by level and by rule.
+	_, stderr := count(huntOptions{})
+	if !strings.Contains(stderr, "hunt: shown alerts by level: high 8, low 3; by rule: OS Command in a Request Parameter of a Script Page 5, ") {
+		t.Errorf("summary by level and rule:\n%s", stderr)
+	}
+	if _, stderr := count(huntOptions{minLevel: "high"}); !strings.Contains(stderr, "by level: high 8; by rule: ") {
+		t.Errorf("summary with --min-level high:\n%s", stderr)
+	}
 }
