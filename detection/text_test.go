@@ -1,6 +1,7 @@
 package detection
 
 import (
+	"encoding/json"
 	"testing"
 	"unicode/utf8"
 )
@@ -52,5 +53,21 @@ func TestClip(t *testing.T) {
 	}
 	if got := Clip("Web服务器", 5); got != "Web..." {
 		t.Errorf("Clip cut to %q, want %q", got, "Web...")
+	}
+}
+
+func TestScalarString(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want string
+		ok   bool
+	}{
+		{"x", "x", true}, {true, "true", true}, {int8(-3), "-3", true}, {uint16(7), "7", true},
+		{4688, "4688", true}, {1e21, "1000000000000000000000", true}, {float32(0.5), "0.5", true},
+		{json.Number("1e3"), "1e3", true}, {nil, "", false}, {map[string]any{}, "", false}, {[]any{"a"}, "", false},
+	} {
+		if got, ok := ScalarString(c.v); got != c.want || ok != c.ok {
+			t.Errorf("ScalarString(%#v) = %q, %v; want %q, %v", c.v, got, ok, c.want, c.ok)
+		}
 	}
 }

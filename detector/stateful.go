@@ -190,8 +190,9 @@ func strs(doc map[string]any, p string) []string {
 }
 
 // fieldText returns the values of field p of doc as text, for exception
-// field conditions: each element of a list, numbers and booleans formatted,
-// times in RFC 3339. Maps and absent fields give nil.
+// field conditions: each element of a list, scalars as rules see them
+// (detection.ScalarString), times in RFC 3339, other named types by their
+// String method. Maps and absent fields give nil.
 func fieldText(doc map[string]any, p string) []string {
 	v, _ := detection.Lookup(doc, p)
 	switch l := v.(type) {
@@ -200,30 +201,27 @@ func fieldText(doc map[string]any, p string) []string {
 	case []any:
 		var out []string
 		for _, x := range l {
-			if s, ok := scalarText(x); ok {
+			if s, ok := valueText(x); ok {
 				out = append(out, s)
 			}
 		}
 		return out
 	}
-	if s, ok := scalarText(v); ok {
+	if s, ok := valueText(v); ok {
 		return []string{s}
 	}
 	return nil
 }
 
-func scalarText(v any) (string, bool) {
-	switch x := v.(type) {
-	case nil, map[string]any:
-		return "", false
-	case string:
-		return x, true
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano), true
-	case fmt.Stringer:
-		return x.String(), true
-	case bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
-		return fmt.Sprint(x), true
+func valueText(v any) (string, bool) {
+	if t, ok := v.(time.Time); ok {
+		return t.UTC().Format(time.RFC3339Nano), true
+	}
+	if s, ok := detection.ScalarString(v); ok {
+		return s, true
+	}
+	if s, ok := v.(fmt.Stringer); ok {
+		return s.String(), true
 	}
 	return "", false
 }

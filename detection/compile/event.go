@@ -6,7 +6,6 @@ package compile
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"unicode"
@@ -341,7 +340,7 @@ func (e *Event) scalarString(v any) (string, bool) {
 	case float64:
 		return e.format(strconv.AppendFloat(e.spare(), x, 'f', -1, 64)), true
 	}
-	return scalarString(v)
+	return detection.ScalarString(v)
 }
 
 // spare returns the free end of the arena, with room for any number.
@@ -508,42 +507,6 @@ func load32(s string, i int) uint32 {
 // load64 reads 8 bytes of s from i, little-endian, in one load.
 func load64(s string, i int) uint64 {
 	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
-}
-
-func scalarString(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case bool:
-		return strconv.FormatBool(x), true
-	case int:
-		return strconv.Itoa(x), true
-	case int64:
-		return strconv.FormatInt(x, 10), true
-	case int32:
-		return strconv.FormatInt(int64(x), 10), true
-	case int16:
-		return strconv.FormatInt(int64(x), 10), true
-	case int8:
-		return strconv.FormatInt(int64(x), 10), true
-	case uint:
-		return strconv.FormatUint(uint64(x), 10), true
-	case uint64:
-		return strconv.FormatUint(x, 10), true
-	case uint32:
-		return strconv.FormatUint(uint64(x), 10), true
-	case uint16:
-		return strconv.FormatUint(uint64(x), 10), true
-	case uint8:
-		return strconv.FormatUint(uint64(x), 10), true
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64), true
-	case float32:
-		return strconv.FormatFloat(float64(x), 'f', -1, 32), true
-	case json.Number:
-		return string(x), true
-	}
-	return "", false
 }
 
 // Path returns the field path of id.

@@ -69,7 +69,7 @@ func (e *Event) joinWalk(start *int, v any) {
 	case json.Number:
 		e.joinString(start, string(x))
 	default:
-		if s, ok := scalarString(x); ok { // rarer types: may allocate
+		if s, ok := detection.ScalarString(x); ok { // rarer types: may allocate
 			e.joinString(start, s)
 			return
 		}

@@ -115,7 +115,7 @@ func (f *FieldGlobs) flatten(prefix string, m map[string]any) error {
 		case []any:
 			g := FieldGlob{Path: p}
 			for i, x := range v {
-				s, ok := scalarText(x)
+				s, ok := detection.ScalarString(x)
 				if !ok {
 					return fmt.Errorf("fields: %s[%d] is a %T, want a string, number or boolean", p, i, x)
 				}
@@ -123,7 +123,7 @@ func (f *FieldGlobs) flatten(prefix string, m map[string]any) error {
 			}
 			*f = append(*f, g)
 		default:
-			s, ok := scalarText(v)
+			s, ok := detection.ScalarString(v)
 			if !ok {
 				return fmt.Errorf("fields: %s is a %T, want a value or a list of values", p, v)
 			}
@@ -131,16 +131,6 @@ func (f *FieldGlobs) flatten(prefix string, m map[string]any) error {
 		}
 	}
 	return nil
-}
-
-func scalarText(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case bool, int64, uint64, float64, int:
-		return fmt.Sprint(x), true
-	}
-	return "", false
 }
 
 // globPattern turns an exception glob into a path.Match pattern over the
