@@ -27,14 +27,27 @@ func (d *Detector) Metrics() Metrics {
 		m.Processes = t.Stats()
 	}
 	for _, u := range d.rules.Load().units {
-		s := u.c.Stats()
-		c := &m.Correlation
-		c.Groups += s.Groups
-		c.EvictedGroups += s.EvictedGroups
-		c.DroppedEvents += s.DroppedEvents
-		c.LateEvents += s.LateEvents
-		c.UntimedEvents += s.UntimedEvents
-		c.Alerts += s.Alerts
+		m.Correlation.Add(u.c.Stats())
 	}
 	return m
+}
+
+// Add adds o to m, for a sum over several detectors (one per
+// configuration of the webshell processor).
+func (m *Metrics) Add(o Metrics) {
+	m.Events += o.Events
+	m.Alerts += o.Alerts
+	m.Derived += o.Derived
+	m.Rules.Loaded += o.Rules.Loaded
+	m.Rules.Routed += o.Rules.Routed
+	m.Rules.Correlations += o.Rules.Correlations
+	m.Rules.Rejected += o.Rules.Rejected
+	m.Reloads.OK += o.Reloads.OK
+	m.Reloads.Failed += o.Reloads.Failed
+	m.Processes.Processes += o.Processes.Processes
+	m.Processes.Hosts += o.Processes.Hosts
+	m.Processes.Evicted += o.Processes.Evicted
+	m.Processes.Expired += o.Processes.Expired
+	m.Processes.HostsDrop += o.Processes.HostsDrop
+	m.Correlation.Add(o.Correlation)
 }

@@ -26,7 +26,7 @@ func (h *Hub) reportMetrics(_ monitoring.Mode, v monitoring.Visitor) {
 	h.mu.Lock()
 	var sum detector.Metrics
 	for _, s := range h.shared {
-		addMetrics(&sum, s.det.Metrics())
+		sum.Add(s.det.Metrics())
 	}
 	dropped := h.dropped
 	h.mu.Unlock()
@@ -61,27 +61,4 @@ func (h *Hub) reportMetrics(_ monitoring.Mode, v monitoring.Visitor) {
 		monitoring.ReportInt(v, "events_late", int64(c.LateEvents))
 		monitoring.ReportInt(v, "alerts", int64(c.Alerts))
 	})
-}
-
-// addMetrics adds m to sum (several configurations, several detectors).
-func addMetrics(sum *detector.Metrics, m detector.Metrics) {
-	sum.Events += m.Events
-	sum.Alerts += m.Alerts
-	sum.Derived += m.Derived
-	sum.Rules.Loaded += m.Rules.Loaded
-	sum.Rules.Routed += m.Rules.Routed
-	sum.Rules.Correlations += m.Rules.Correlations
-	sum.Rules.Rejected += m.Rules.Rejected
-	sum.Reloads.OK += m.Reloads.OK
-	sum.Reloads.Failed += m.Reloads.Failed
-	sum.Processes.Processes += m.Processes.Processes
-	sum.Processes.Hosts += m.Processes.Hosts
-	sum.Processes.Evicted += m.Processes.Evicted
-	sum.Processes.Expired += m.Processes.Expired
-	sum.Processes.HostsDrop += m.Processes.HostsDrop
-	sum.Correlation.Groups += m.Correlation.Groups
-	sum.Correlation.EvictedGroups += m.Correlation.EvictedGroups
-	sum.Correlation.DroppedEvents += m.Correlation.DroppedEvents
-	sum.Correlation.LateEvents += m.Correlation.LateEvents
-	sum.Correlation.Alerts += m.Correlation.Alerts
 }

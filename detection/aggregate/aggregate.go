@@ -78,6 +78,16 @@ type Stats struct {
 	Alerts        uint64
 }
 
+// Add adds o's counts to s (several correlators, several detectors).
+func (s *Stats) Add(o Stats) {
+	s.Groups += o.Groups
+	s.EvictedGroups += o.EvictedGroups
+	s.DroppedEvents += o.DroppedEvents
+	s.LateEvents += o.LateEvents
+	s.UntimedEvents += o.UntimedEvents
+	s.Alerts += o.Alerts
+}
+
 // Correlator evaluates a set of correlation rules.
 type Correlator struct {
 	opts  Options
