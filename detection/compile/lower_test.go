@@ -13,17 +13,23 @@ func TestLowerStringMatchesToLower(t *testing.T) {
 		"Microsoft® Windows® Operating System", "ÀÉÎ KELVIN \u212a İstanbul", "\xff\xfeA broken UTF-8", "0123456789abcde\x80", "\x80123456789abcdef", "winlog.event_data.x", "event_data_x.", "abcdefgh.ijklmnop/", "-./-./-./"}
 	for _, base := range inputs {
 		for n := 0; n <= len(base); n++ {
-			s := base[:n]
-			if got, want := e.lowerString(s), strings.ToLower(s); got != want {
-				t.Errorf("lowerString(%q) = %q, want %q", s, got, want)
-			}
-			if got, want := isASCII(s), asciiOnly(s); got != want {
-				t.Errorf("isASCII(%q) = %v", s, got)
-			}
-			if got, want := hasDot(s), strings.Contains(s, "."); got != want {
-				t.Errorf("hasDot(%q) = %v", s, got)
-			}
+			checkLowering(t, e, base[:n])
 		}
+	}
+}
+
+// checkLowering holds lowerString, isASCII and hasDot to their plain
+// definitions on s.
+func checkLowering(t *testing.T, e *Event, s string) {
+	t.Helper()
+	if got, want := e.lowerString(s), strings.ToLower(s); got != want {
+		t.Errorf("lowerString(%q) = %q, want %q", s, got, want)
+	}
+	if got, want := isASCII(s), asciiOnly(s); got != want {
+		t.Errorf("isASCII(%q) = %v", s, got)
+	}
+	if got, want := hasDot(s), strings.Contains(s, "."); got != want {
+		t.Errorf("hasDot(%q) = %v", s, got)
 	}
 }
 
@@ -42,14 +48,6 @@ func FuzzLowerString(f *testing.F) {
 	e := NewEvent(NewFields())
 	f.Fuzz(func(t *testing.T, s string) {
 		e.Reset(nil)
-		if got, want := e.lowerString(s), strings.ToLower(s); got != want {
-			t.Errorf("lowerString(%q) = %q, want %q", s, got, want)
-		}
-		if got, want := isASCII(s), asciiOnly(s); got != want {
-			t.Errorf("isASCII(%q) = %v", s, got)
-		}
-		if got, want := hasDot(s), strings.Contains(s, "."); got != want {
-			t.Errorf("hasDot(%q) = %v", s, got)
-		}
+		checkLowering(t, e, s)
 	})
 }
