@@ -203,7 +203,7 @@ func byLevel(alerts []map[string]any) string {
 func topRules(alerts []map[string]any, top int) string {
 	n := map[string]int{}
 	for _, a := range alerts {
-		for _, r := range texts(a, "rule.name") {
+		for _, r := range detection.LookupStrings(a, "rule.name") {
 			n[r]++
 		}
 	}
@@ -266,7 +266,7 @@ func alertRow(a map[string]any) row {
 	ts, _ := a["@timestamp"].(time.Time)
 	r := row{time: ts.UTC().Format(time.RFC3339), level: levelName(a), host: s("host.name"), user: s("user.name"),
 		file: s("log.file.path"), session: s("webshell.session.id")}
-	r.rules, r.ruleIDs = texts(a, "rule.name"), texts(a, "rule.id")
+	r.rules, r.ruleIDs = detection.LookupStrings(a, "rule.name"), detection.LookupStrings(a, "rule.id")
 	r.who = s("process.name")
 	if p := s("process.parent.name"); p != "" {
 		r.who = p + " -> " + r.who
@@ -301,17 +301,6 @@ func alertRow(a map[string]any) row {
 		r.link = fmt.Sprintf("%v process(es)", n)
 	}
 	return r
-}
-
-// texts reads a string or a list of strings.
-func texts(doc map[string]any, path string) []string {
-	switch v, _ := detection.Lookup(doc, path); x := v.(type) {
-	case string:
-		return []string{x}
-	case []string:
-		return x
-	}
-	return nil
 }
 
 // printTable writes one line per alert, values clipped to fit a terminal.

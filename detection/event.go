@@ -63,6 +63,27 @@ func LookupString(doc map[string]any, path string) string {
 	return s
 }
 
+// LookupStrings returns the value at path as a list of strings: a string,
+// a []string, or the strings of a []any (other elements left out).
+func LookupStrings(doc map[string]any, path string) []string {
+	v, _ := Lookup(doc, path)
+	switch l := v.(type) {
+	case []string:
+		return l
+	case string:
+		return []string{l}
+	case []any:
+		var out []string
+		for _, x := range l {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
 // ErrorDoc is the document to publish for an input (a line, a record) that
 // could not be parsed, so that nothing is dropped silently: the raw text in
 // event.original and the reason in error.message.

@@ -170,24 +170,7 @@ func num(doc map[string]any, p string) int {
 	return 0
 }
 
-func strs(doc map[string]any, p string) []string {
-	v, _ := detection.Lookup(doc, p)
-	switch l := v.(type) {
-	case []string:
-		return l
-	case string:
-		return []string{l}
-	case []any:
-		var out []string
-		for _, x := range l {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
-}
+func strs(doc map[string]any, p string) []string { return detection.LookupStrings(doc, p) }
 
 // fieldText returns the values of field p of doc as text, for exception
 // field conditions: each element of a list, scalars as rules see them

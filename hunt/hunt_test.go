@@ -303,13 +303,7 @@ func TestPowerShellScriptBlock(t *testing.T) {
 	}
 	var titles []string
 	_, err = hunt.Run([]string{"testdata/powershell-4104.xml"}, det, func(doc map[string]any) {
-		v, _ := detection.Lookup(doc, "rule.name")
-		switch x := v.(type) {
-		case string:
-			titles = append(titles, x)
-		case []string:
-			titles = append(titles, x...)
-		}
+		titles = append(titles, detection.LookupStrings(doc, "rule.name")...)
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
