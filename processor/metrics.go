@@ -24,12 +24,18 @@ func (h *Hub) SetMonitoring(reg *monitoring.Registry) {
 
 func (h *Hub) reportMetrics(_ monitoring.Mode, v monitoring.Visitor) {
 	h.mu.Lock()
-	var sum detector.Metrics
+	dets := make([]*detector.Detector, 0, len(h.shared))
 	for _, s := range h.shared {
-		sum.Add(s.det.Metrics())
+		dets = append(dets, s.det)
 	}
 	dropped := h.dropped
 	h.mu.Unlock()
+	// Summed outside the hub's lock, which publishing takes: the sums lock
+	// the process table and every correlator in turn.
+	var sum detector.Metrics
+	for _, d := range dets {
+		sum.Add(d.Metrics())
+	}
 
 	v.OnRegistryStart()
 	defer v.OnRegistryFinished()
