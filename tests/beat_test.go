@@ -226,8 +226,24 @@ func runBeat(t *testing.T, cfgPath, dir string, done func() bool, args ...string
 	time.Sleep(4 * time.Second) // polls of 1 s: any re-send would show by now
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
-		t.Errorf("beat exited with %v; log in %s", err, logf.Name())
+		t.Errorf("beat exited with %v; the end of its log (%s), errors and lines that are not log records:\n%s", err, logf.Name(), logTail(logf.Name()))
 	}
+}
+
+// logTail returns the last error records and non-JSON lines (a panic, a
+// usage error) of a beat log: the test's directory is gone once it fails.
+func logTail(path string) string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var kept []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.Contains(line, `"log.level":"error"`) || (line != "" && !strings.HasPrefix(line, "{")) {
+			kept = append(kept, line)
+		}
+	}
+	return strings.Join(kept[max(0, len(kept)-15):], "\n")
 }
 
 func readDocs(t *testing.T, dir string) []map[string]any {
