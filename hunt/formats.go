@@ -34,6 +34,7 @@ const (
 	FormatAccess     Format = "access"
 	FormatW3C        Format = "w3c"
 	FormatSysmonText Format = "sysmon-text"
+	FormatSyslog     Format = "syslog" // Sysmon for Linux's event XML, one line per event
 )
 
 // Record is one document read from a file, or why a part of the file could
@@ -43,6 +44,12 @@ type Record struct {
 	Where string // file:line or file@offset
 	Err   error
 }
+
+// syslogLine matches the start of a syslog file's line, as rsyslog and
+// syslog-ng write it: the traditional "May 11 18:10:22 host prog[pid]: ",
+// the high-precision "2022-05-11T18:10:22.123456+00:00 host prog: ", or
+// RFC 5424 "<13>1 2022-05-11T18:10:22Z host prog ...".
+var syslogLine = regexp.MustCompile(`^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*|<\d{1,3}>\d \S+) \S+ \S+`)
 
 var sysmonHeader = regexp.MustCompile(`(?m)^(EventID:\s*\d+|Process Create:|Network connection detected:|File created:)\s*$|^EventID:\s*\d+`)
 
@@ -63,7 +70,7 @@ func Detect(head []byte) Format {
 	switch {
 	case text == "":
 		return FormatUnknown
-	case text[0] == '<':
+	case text[0] == '<' && !(len(text) > 1 && '0' <= text[1] && text[1] <= '9'): // not a syslog "<13>"
 		return FormatXML
 	case text[0] == '{' || text[0] == '[':
 		return FormatJSON
@@ -78,6 +85,9 @@ func Detect(head []byte) Format {
 	}
 	if sysmonHeader.MatchString(text) && strings.Contains(text, "UtcTime:") {
 		return FormatSysmonText
+	}
+	if syslogLine.MatchString(first) {
+		return FormatSyslog
 	}
 	return FormatUnknown
 }
@@ -117,6 +127,8 @@ func readFormat(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
 		return readAccess(name, r)
 	case FormatSysmonText:
 		return readSysmonText(name, r)
+	case FormatSyslog:
+		return readSyslog(name, r)
 	}
 	return func(yield func(Record) bool) {
 		yield(Record{Where: name, Err: fmt.Errorf("%s: unknown format", name)})
@@ -311,6 +323,24 @@ func readSysmonText(name string, r io.Reader) iter.Seq[Record] {
 			buf = append(buf, line)
 		}
 		flush()
+	}
+}
+
+// readSyslog reads the Sysmon for Linux events of a syslog file. Lines of
+// other programs are not events webshellbeat reads and are passed over
+// without a word (a hunt over /var/log/syslog is mostly such lines); a
+// Sysmon line that cannot be read is reported.
+func readSyslog(name string, r io.Reader) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		for n, line := range lines(r) {
+			if !strings.Contains(line, "<Event") {
+				continue
+			}
+			rec, err := windows.ParseSyslog(line)
+			if !yield(windowsRecord(fmt.Sprintf("%s:%d", name, n), rec, line, err)) {
+				return
+			}
+		}
 	}
 }
 

@@ -44,10 +44,24 @@ func TestDecodeWindowsEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	syslog, err := os.ReadFile("../testdata/samples/tomcat_log4shell_syslog.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var javaChild string // Sysmon for Linux: Tomcat's java starts bash
+	for _, line := range strings.Split(string(syslog), "\n") {
+		if strings.Contains(line, "sysmon: ") && strings.Contains(line, "{base64,-d}") {
+			javaChild = line
+		}
+	}
+	const traditional = "May 11 18:10:22 UBUNTU5 sysmon: "
+	rfc5424 := strings.Replace(javaChild, traditional, "<14>1 2022-05-11T18:10:22Z UBUNTU5 sysmon - - - ", 1)
 	p := newProc(t, newWindows, map[string]any{})
 	for _, tt := range []struct{ name, raw, wantName, wantParent string }{
 		{"xml", string(xml), "cmd.exe", "w3wp.exe"},
 		{"sysmon text", string(text), "cmd.exe", "w3wp.exe"},
+		{"sysmon for linux in syslog", javaChild, "bash", "java"},
+		{"sysmon for linux in rfc 5424 syslog", rfc5424, "bash", "java"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ev, err := p.Run(event(tt.raw))
@@ -59,6 +73,10 @@ func TestDecodeWindowsEvent(t *testing.T) {
 			}
 			if get(t, ev, "message") != nil || get(t, ev, "event.original") != tt.raw || get(t, ev, "log.file.path") != "/var/log/x.log" {
 				t.Errorf("message moved to event.original and input fields kept: %v", ev.Fields)
+			}
+			// The syslog sample's message was cut in transport: mapped, and said so.
+			if msg, _ := get(t, ev, "error.message").(string); strings.Contains(tt.name, "syslog") != strings.Contains(msg, "cut short") {
+				t.Errorf("error.message %q", msg)
 			}
 		})
 	}

@@ -23,7 +23,8 @@ func init() {
 // windowsProcessor maps a Windows event to ECS. It reads, by content, a
 // rendered event XML record, a JSON document (winlogbeat, evtx_dump, OTRF) or
 // the rendered Sysmon "Key: Value" message; an event that already carries
-// winlog.* (the winlog input on Windows) is mapped from those fields.
+// winlog.* (the winlog input on Windows) is mapped from those fields. A
+// syslog line of Sysmon for Linux is read too (see windows.ParseSyslog).
 type windowsProcessor struct{ cfg decodeConfig }
 
 func newWindows(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
@@ -62,19 +63,29 @@ func (p *windowsProcessor) record(ev *beat.Event) (*windows.Record, string, erro
 }
 
 // ParseWindowsText recognises the shape of one Windows event record by its
-// first character and parses it.
+// first character and parses it: event XML, JSON, a syslog line carrying
+// Sysmon for Linux's event XML (RFC 5424 lines start with "<13>"), or
+// rendered Sysmon text.
 func ParseWindowsText(raw string) (*windows.Record, error) {
 	s := strings.TrimSpace(raw)
 	switch {
 	case s == "":
 		return nil, errors.New("empty record")
-	case s[0] == '<':
+	case s[0] == '<' && !syslogPRI(s):
 		return windows.ParseXML([]byte(s))
 	case s[0] == '{':
 		return windows.ParseJSON([]byte(s))
+	case strings.Contains(s, "<Event"):
+		return windows.ParseSyslog(s)
 	default:
 		return windows.ParseSysmonText(s)
 	}
+}
+
+// syslogPRI reports whether s starts with a syslog priority ("<13>"),
+// which no XML element does.
+func syslogPRI(s string) bool {
+	return len(s) > 1 && s[1] >= '0' && s[1] <= '9'
 }
 
 func (p *windowsProcessor) String() string { return windowsName + "=" + p.cfg.Field }

@@ -66,8 +66,9 @@ func TestModuleFilesAreInputLists(t *testing.T) {
 
 // The modules command lists, enables and disables the files of modules.d
 // beside the shipped webshellbeat.yml, and the enabled modules' inputs run:
-// apache, nginx, auditd, evtx and windows_text, pointed at the shared
-// samples, give the documents and alerts that hunt gives for the same files.
+// apache, nginx, auditd, evtx, windows_text and sysmon_linux, pointed at
+// the shared (and bundled) samples, give the documents and alerts that hunt
+// gives for the same files.
 func TestModulesCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the beat binary")
@@ -96,10 +97,10 @@ func TestModulesCommand(t *testing.T) {
 	if enabled, disabled := parseList(t, modules("list")); len(enabled) != 0 || !slices.Equal(disabled, all) {
 		t.Fatalf("modules list on the shipped files: enabled %v, disabled %v; want none, %v", enabled, disabled, all)
 	}
-	modules("enable", "apache", "nginx", "iis", "auditd", "evtx", "windows_text")
+	modules("enable", "apache", "nginx", "iis", "auditd", "evtx", "windows_text", "sysmon_linux")
 	modules("disable", "iis")
-	if enabled, _ := parseList(t, modules("list")); !slices.Equal(enabled, []string{"apache", "auditd", "evtx", "nginx", "windows_text"}) {
-		t.Fatalf("after enable apache nginx iis auditd evtx windows_text, disable iis: enabled %v", enabled)
+	if enabled, _ := parseList(t, modules("list")); !slices.Equal(enabled, []string{"apache", "auditd", "evtx", "nginx", "sysmon_linux", "windows_text"}) {
+		t.Fatalf("after enable apache nginx iis auditd evtx windows_text sysmon_linux, disable iis: enabled %v", enabled)
 	}
 
 	apache := abs(t, "linux-capture/apache_access.log")
@@ -107,14 +108,19 @@ func TestModulesCommand(t *testing.T) {
 	audit := abs(t, "linux-capture/audit.log")
 	evtx := abs(t, "sbousseaden-EVTX-ATTACK-SAMPLES/Lateral Movement/LM_typical_IIS_webshell_sysmon_1_10_traces.evtx")
 	xml := abs(t, "seed/security-4688.xml")
+	syslog, err := filepath.Abs("../testdata/samples/tomcat_log4shell_syslog.log")
+	if err != nil {
+		t.Fatal(err)
+	}
 	small := "  prospector.scanner.fingerprint.length: 64" // the captures are short files
 	pointAt(t, filepath.Join(dir, "modules.d/apache.yml"), "/var/log/apache2/access.log*", apache, "/var/log/httpd/access_log*", small)
 	pointAt(t, filepath.Join(dir, "modules.d/nginx.yml"), "/var/log/nginx/access.log*", nginx, "", small)
 	pointAt(t, filepath.Join(dir, "modules.d/auditd.yml"), "/var/log/audit/audit.log", audit, "", "  poll_interval: 1s")
 	pointAt(t, filepath.Join(dir, "modules.d/evtx.yml"), "/data/evtx/*.evtx", evtx, "", "  poll_interval: 1s")
 	pointAt(t, filepath.Join(dir, "modules.d/windows_text.yml"), "/data/windows/*.xml", xml, "/data/windows/*.ndjson", small)
+	pointAt(t, filepath.Join(dir, "modules.d/sysmon_linux.yml"), "- /var/log/syslog", syslog, "- /var/log/messages", "")
 
-	wantEvents, wantAlerts := huntCounts(t, apache, nginx, audit, evtx, xml)
+	wantEvents, wantAlerts := huntCounts(t, apache, nginx, audit, evtx, xml, syslog)
 	port := freePort(t)
 	var stats webshellStats
 	runBeat(t, cfgPath, dir, func() bool {
@@ -140,7 +146,7 @@ func TestModulesCommand(t *testing.T) {
 		}
 	}
 	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) {
-		t.Errorf("modules apache, nginx, auditd, evtx, windows_text: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
+		t.Errorf("modules apache, nginx, auditd, evtx, windows_text, sysmon_linux: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
 	}
 	// The beat's /stats counts what the webshell processor saw.
 	alerted := 0

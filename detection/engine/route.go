@@ -54,6 +54,7 @@ var powershellCategories = map[string]map[string]string{
 var channelServices = map[string]string{
 	"Security":                             "security",
 	"Microsoft-Windows-Sysmon/Operational": "sysmon",
+	"Linux-Sysmon/Operational":             "sysmon",
 	"System":                               "system",
 	"Application":                          "application",
 	"Microsoft-Windows-TaskScheduler/Operational":                        "taskscheduler",
@@ -175,7 +176,7 @@ func (rf routeFields) eventSource(ev *compile.Event, products map[string]bool) s
 		src.cats |= categoryBits.bit["webserver"]
 	}
 	channel := stringValue(ev, rf.channel)
-	if channel == "Microsoft-Windows-Sysmon/Operational" {
+	if channel == "Microsoft-Windows-Sysmon/Operational" || channel == "Linux-Sysmon/Operational" {
 		for _, c := range sysmonCategories[stringValue(ev, rf.code)] {
 			src.cats |= categoryBits.bit[c]
 		}

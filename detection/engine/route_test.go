@@ -51,6 +51,14 @@ title: auditd
 logsource: {product: linux, service: auditd}
 detection: {s: {marker: x}, condition: s}
 ---
+title: linux sysmon
+logsource: {product: linux, service: sysmon}
+detection: {s: {marker: x}, condition: s}
+---
+title: process_termination
+logsource: {category: process_termination}
+detection: {s: {marker: x}, condition: s}
+---
 title: nginx
 logsource: {service: nginx}
 detection: {s: {marker: x}, condition: s}
@@ -87,7 +95,7 @@ func routingEngine(t testing.TB) *Engine {
 
 func TestRouting(t *testing.T) {
 	e := routingEngine(t)
-	if st := e.Stats(); st.Rules != 13 || st.Unroutable != 2 {
+	if st := e.Stats(); st.Rules != 15 || st.Unroutable != 2 {
 		t.Errorf("stats = %+v", st)
 	}
 	tests := []struct {
@@ -113,6 +121,16 @@ func TestRouting(t *testing.T) {
 			"host":  map[string]any{"os": map[string]any{"type": "linux"}},
 			"event": map[string]any{"module": "auditd", "category": []string{"process"}, "type": []string{"start"}},
 		}, []string{"any", "process_creation", "auditd"}},
+		{"linux sysmon process start", map[string]any{
+			"host":   map[string]any{"os": map[string]any{"type": "linux"}},
+			"event":  map[string]any{"module": "sysmon_linux", "code": "1", "category": []string{"process"}, "type": []string{"start"}},
+			"winlog": map[string]any{"channel": "Linux-Sysmon/Operational"},
+		}, []string{"any", "process_creation", "linux sysmon"}},
+		{"linux sysmon process end", map[string]any{
+			"host":   map[string]any{"os": map[string]any{"type": "linux"}},
+			"event":  map[string]any{"module": "sysmon_linux", "code": "5"},
+			"winlog": map[string]any{"channel": "Linux-Sysmon/Operational"},
+		}, []string{"any", "process_termination", "linux sysmon"}},
 		{"network", map[string]any{"event": map[string]any{"category": []string{"network"}}}, []string{"any", "network_connection"}},
 		{"file creation", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"creation"}}}, []string{"any", "file_event"}},
 		{"file deletion", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"deletion"}}}, []string{"any"}},

@@ -29,6 +29,9 @@ func (r *Record) ECS() map[string]any {
 	}
 	doc["event"] = event
 	host := map[string]any{"os": map[string]any{"type": "windows", "family": "windows"}}
+	if r.IsLinux() { // the distribution (host.os.family) is not in the event
+		host["os"] = map[string]any{"type": "linux"}
+	}
 	if r.Computer != "" {
 		host["name"] = r.Computer
 	}
@@ -38,6 +41,9 @@ func (r *Record) ECS() map[string]any {
 	}
 	if lvl := levelName(r.Level); lvl != "" {
 		doc["log"] = map[string]any{"level": lvl}
+	}
+	if r.Partial != "" {
+		doc["error"] = map[string]any{"message": r.Partial}
 	}
 
 	winlog := map[string]any{
@@ -78,7 +84,7 @@ func (r *Record) ECS() map[string]any {
 	}
 	doc["winlog"] = winlog
 
-	m := mapper{doc: doc, ed: r.EventData}
+	m := mapper{doc: doc, ed: r.EventData, linux: r.IsLinux()}
 	switch {
 	case r.IsSysmon():
 		m.sysmon(r.EventID)
@@ -90,6 +96,8 @@ func (r *Record) ECS() map[string]any {
 
 func (r *Record) moduleDataset() (string, string) {
 	switch {
+	case r.IsLinux(): // as Elastic's Sysmon for Linux integration names it
+		return "sysmon_linux", "sysmon_linux.log"
 	case r.IsSysmon():
 		return "sysmon", "windows.sysmon_operational"
 	case r.IsSecurity():
@@ -143,6 +151,9 @@ func levelName(l uint8) string {
 type mapper struct {
 	doc map[string]any
 	ed  EventData
+	// linux: the event is from Sysmon for Linux, whose command lines are
+	// argv joined with spaces (see process).
+	linux bool
 }
 
 // val returns the EventData value, treating "" and "-" as absent.
@@ -199,7 +210,14 @@ func (m *mapper) process(p map[string]any, exe, pid, cmd, guid string) {
 	m.setNum(p, "pid", pid)
 	if cmd != "" {
 		p["command_line"] = cmd
-		if args := SplitCommandLine(cmd); len(args) > 0 {
+		args := SplitCommandLine
+		if m.linux {
+			// Sysmon for Linux joins /proc/<pid>/cmdline with spaces: the
+			// argument boundaries are gone, and quotes are the arguments'
+			// own characters, not Windows quoting.
+			args = strings.Fields
+		}
+		if args := args(cmd); len(args) > 0 {
 			p["args"] = args
 			p["args_count"] = int64(len(args))
 		}

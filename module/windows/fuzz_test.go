@@ -2,8 +2,8 @@ package windows
 
 import (
 	"bytes"
-
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -50,6 +50,28 @@ func FuzzParseSysmonText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if r, err := ParseSysmonText(s); err == nil {
 			r.ECS()
+		}
+	})
+}
+
+// FuzzParseSyslog: syslog lines of Sysmon for Linux, whole and cut at every
+// kind of place; whatever parses must map, and only a cut one is partial.
+func FuzzParseSyslog(f *testing.F) {
+	for _, line := range strings.Split(string(readFile(f, tomcatSyslog)), "\n") {
+		if strings.Contains(line, "sysmon: ") {
+			f.Add(line)
+			f.Add(line[:len(line)*2/3])
+		}
+	}
+	f.Add("sysmon: <Event><System><EventID>1</EventID></System><EventData><Data Name=\"A\">&lt x&gt </Data><Data Name=\"B\">&am")
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseSyslog(s)
+		if err != nil {
+			return
+		}
+		r.ECS()
+		if r.Partial != "" && strings.Contains(s, "</Event>") {
+			t.Fatalf("a whole record is marked partial (%s): %q", r.Partial, s)
 		}
 	})
 }

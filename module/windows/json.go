@@ -24,6 +24,10 @@ const (
 	// log_name, source_name, computer_name, event_data (many OTRF
 	// Security-Datasets files, e.g. empire_enable_rdp).
 	ShapeWinlogbeat6
+	// ShapeSyslog is a syslog record collected as JSON, whose message is a
+	// Sysmon for Linux event: Azure Monitor's Syslog table (SyslogMessage,
+	// Computer, ProcessName), as in OTRF's Log4Shell set.
+	ShapeSyslog
 )
 
 func (s JSONShape) String() string {
@@ -36,6 +40,8 @@ func (s JSONShape) String() string {
 		return "otrf"
 	case ShapeWinlogbeat6:
 		return "winlogbeat6"
+	case ShapeSyslog:
+		return "syslog"
 	}
 	return "unknown"
 }
@@ -67,6 +73,11 @@ func DetectJSON(m any) JSONShape {
 	_, hasSrc = dget(m, "source_name")
 	if hasID && (hasCh || hasSrc) {
 		return ShapeWinlogbeat6
+	}
+	if msg, ok := dget(m, "SyslogMessage"); ok {
+		if _, ok := msg.(string); ok {
+			return ShapeSyslog
+		}
 	}
 	return ShapeUnknown
 }
@@ -105,8 +116,10 @@ func fromJSONValue(v any) (*Record, error) {
 		r, err = fromBeat(v, &winlogbeat6Layout)
 	case ShapeOTRF:
 		r, err = fromOTRF(v)
+	case ShapeSyslog:
+		r, err = fromSyslogJSON(v)
 	default:
-		return nil, perr("json", -1, 0, nil, "unrecognised event shape: no Event.System, winlog, EventID+Channel or event_id+log_name (keys: %s)", keyList(v))
+		return nil, perr("json", -1, 0, nil, "unrecognised event shape: no Event.System, winlog, EventID+Channel, event_id+log_name or SyslogMessage (keys: %s)", keyList(v))
 	}
 	if err != nil {
 		return nil, perr("json", -1, 0, nil, "%s", err.Error())

@@ -19,6 +19,10 @@ const (
 	ChannelSysmon   = "Microsoft-Windows-Sysmon/Operational"
 	ProviderSysmon  = "Microsoft-Windows-Sysmon"
 	ProviderSecAud  = "Microsoft-Windows-Security-Auditing"
+	// Sysmon for Linux writes the same events in the same XML, on its own
+	// channel, to syslog.
+	ChannelSysmonLinux  = "Linux-Sysmon/Operational"
+	ProviderSysmonLinux = "Linux-Sysmon"
 )
 
 // Record is one Windows event, independent of the format it was read from.
@@ -52,6 +56,11 @@ type Record struct {
 	// Message is the rendered message when the source carried one
 	// (winlogbeat "message", OTRF "Message").
 	Message string
+
+	// Partial says why the record is incomplete when it was recovered from
+	// a cut-short source (a syslog message truncated by the transport);
+	// ECS keeps it in error.message. Empty for a whole record.
+	Partial string
 }
 
 // KeyValue is one EventData entry.
@@ -114,10 +123,18 @@ func (d *EventData) add(key, value string) {
 	}
 }
 
-// IsSysmon reports whether the record comes from the Sysmon channel.
+// IsSysmon reports whether the record comes from Sysmon, for Windows or
+// for Linux: both write the same event ids with the same EventData names.
 func (r *Record) IsSysmon() bool {
 	return strings.EqualFold(r.Channel, ChannelSysmon) ||
-		(r.Channel == "" && strings.EqualFold(r.Provider, ProviderSysmon))
+		(r.Channel == "" && strings.EqualFold(r.Provider, ProviderSysmon)) ||
+		r.IsLinux()
+}
+
+// IsLinux reports whether the record comes from Sysmon for Linux.
+func (r *Record) IsLinux() bool {
+	return strings.EqualFold(r.Channel, ChannelSysmonLinux) ||
+		(r.Channel == "" && strings.EqualFold(r.Provider, ProviderSysmonLinux))
 }
 
 // IsSecurity reports whether the record comes from the Security channel.

@@ -263,6 +263,8 @@ func hexField(channel, key string) bool {
 		}
 	case strings.EqualFold(channel, ChannelSysmon):
 		return key == "GrantedAccess" || key == "LogonId"
+	case strings.EqualFold(channel, ChannelSysmonLinux):
+		return false // a uid as LogonId, in decimal
 	}
 	return strings.HasSuffix(key, "LogonId") || key == "ResultCode"
 }

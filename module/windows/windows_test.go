@@ -101,6 +101,14 @@ func TestGolden(t *testing.T) {
 			}
 			return ParseSysmonText(r.Message)
 		}},
+		{"sysmon-linux-syslog-java-child", func(t *testing.T) (*Record, error) {
+			for _, line := range strings.Split(string(readFile(t, tomcatSyslog)), "\n") {
+				if strings.Contains(line, "sysmon: ") && strings.Contains(line, "{base64,-d}") {
+					return ParseSyslog(line)
+				}
+			}
+			return nil, errors.New("no java child in the Tomcat syslog sample")
+		}},
 		{"iis-webshell-evtx-w3wp-child", func(t *testing.T) (*Record, error) {
 			for _, r := range readAll(t, iisWebshell) {
 				if r.EventID == 1 && strings.HasSuffix(strings.ToLower(r.EventData.Value("ParentImage")), `\w3wp.exe`) {
