@@ -285,11 +285,12 @@ func (c *clf) parsePrefix(p string) error {
 }
 
 func (c *clf) parseRequest(req string, col int) error {
-	switch req {
-	case "":
-		return perr(col, "empty request line \"\" (status %d): the client sent no request", c.status)
-	case "-":
-		return perr(col, "no request line \"-\" (status %d): connection closed or timed out before a request", c.status)
+	if req == "" || req == "-" {
+		// No request arrived: a connection closed or timed out (Apache
+		// "-" 408) or sent nothing (nginx "" 400). The line is a whole
+		// record of that, mapped as filebeat's apache and nginx modules map
+		// it: no method or URL, the status and the client.
+		return nil
 	}
 	if strings.HasPrefix(req, `\x16\x03`) {
 		return perr(col, "request %q: a TLS handshake sent to a plain-HTTP port", detection.Clip(req, 40))
@@ -343,7 +344,10 @@ func (c *clf) doc(o options) map[string]any {
 	if c.user != "" {
 		doc["user"] = map[string]any{"name": c.user}
 	}
-	req := map[string]any{"method": c.method}
+	req := map[string]any{}
+	if c.method != "" {
+		req["method"] = c.method
+	}
 	if c.referrer != "" && c.referrer != "-" {
 		req["referrer"] = c.referrer
 	}
@@ -351,11 +355,17 @@ func (c *clf) doc(o options) map[string]any {
 	if c.hasBytes {
 		resp["body"] = map[string]any{"bytes": c.bytes}
 	}
-	http := map[string]any{"request": req, "response": resp}
+	http := map[string]any{"response": resp}
+	if len(req) > 0 {
+		http["request"] = req
+	}
 	if c.version != "" {
 		http["version"] = c.version
 	}
 	doc["http"] = http
+	if c.target == "" { // no request line
+		return c.clientFields(doc, o)
+	}
 	u, ws := urlFields(c.target, "")
 	if c.vhost != "" {
 		host, port := splitHostPort(c.vhost)
@@ -372,6 +382,11 @@ func (c *clf) doc(o options) map[string]any {
 	if ws != nil {
 		doc["webshell"] = map[string]any{"url": ws}
 	}
+	return c.clientFields(doc, o)
+}
+
+// clientFields adds the user agent and the forwarded-for list.
+func (c *clf) clientFields(doc map[string]any, o options) map[string]any {
 	if c.agent != "" && c.agent != "-" {
 		doc["user_agent"] = map[string]any{"original": c.agent}
 	}
