@@ -1,0 +1,84 @@
+package rules_test
+
+import (
+	"fmt"
+	"html"
+	"slices"
+	"strings"
+	"testing"
+
+	"webshellbeat/config"
+	"webshellbeat/detection"
+	"webshellbeat/detector"
+	"webshellbeat/module/windows"
+)
+
+// sysmonEvent builds a Sysmon event (Windows, or Sysmon for Linux as one
+// syslog line) with the given EventData, and maps it to ECS with the
+// beat's own mapper, so that a rule is tested on what it will really see.
+func sysmonEvent(t *testing.T, linux bool, id int, data ...string) map[string]any {
+	t.Helper()
+	channel := "Microsoft-Windows-Sysmon/Operational"
+	if linux {
+		channel = "Linux-Sysmon/Operational"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<Event><System><EventID>%d</EventID><TimeCreated SystemTime="2026-11-26T10:00:00.000Z"/><Channel>%s</Channel><Computer>web1</Computer></System><EventData>`, id, channel)
+	for i := 0; i+1 < len(data); i += 2 {
+		fmt.Fprintf(&b, `<Data Name="%s">%s</Data>`, data[i], html.EscapeString(data[i+1]))
+	}
+	b.WriteString("</EventData></Event>")
+	var rec *windows.Record
+	var err error
+	if linux {
+		rec, err = windows.ParseSyslog("Nov 26 10:00:00 web1 sysmon: " + b.String())
+	} else {
+		rec, err = windows.ParseXML([]byte(b.String()))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec.ECS()
+}
+
+const (
+	winScriptWrite = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a05"
+	lnxScriptWrite = "20c04b82-a4c5-4699-a858-32f57e48b0ca"
+)
+
+// The pack's script-write rules, on file-creation events as the mappers
+// give them: a web server (or, on Linux, a web-server account) creating a
+// server-side script alerts; its logs, ASP.NET's compiled pages and other
+// programs' scripts do not.
+func TestScriptWriteRules(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		linux bool
+		data  []string
+		want  string // the rule that must match; "" for none of the two
+	}{
+		{"iis writes an aspx", false, []string{"Image", `C:\Windows\System32\inetsrv\w3wp.exe`, "TargetFilename", `C:\inetpub\wwwroot\uploads\help.aspx`, "User", `IIS APPPOOL\DefaultAppPool`}, winScriptWrite},
+		{"iis compiles a page", false, []string{"Image", `C:\Windows\System32\inetsrv\w3wp.exe`, "TargetFilename", `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\Temporary ASP.NET Files\root\x\App_Web_a.aspx`}, ""},
+		{"an editor writes an aspx", false, []string{"Image", `C:\Windows\notepad.exe`, "TargetFilename", `C:\inetpub\wwwroot\a.aspx`}, ""},
+		{"tomcat writes a jsp", true, []string{"Image", "/usr/lib/jvm/java-8-openjdk-amd64/jre/bin/java", "User", "tomcat", "TargetFilename", "/opt/tomcat/webapps/ROOT/shell.jsp"}, lnxScriptWrite},
+		{"tomcat writes its log", true, []string{"Image", "/usr/lib/jvm/java-8-openjdk-amd64/jre/bin/java", "User", "tomcat", "TargetFilename", "/opt/tomcat/logs/vulnapp-2.14.0.log"}, ""},
+		{"php-fpm writes a php", true, []string{"Image", "/usr/sbin/php-fpm8.2", "User", "root", "TargetFilename", "/var/www/html/wp-content/uploads/x.php"}, lnxScriptWrite},
+		{"curl as www-data drops a php", true, []string{"Image", "/usr/bin/curl", "User", "www-data", "TargetFilename", "/var/www/html/up.phtml"}, lnxScriptWrite},
+		{"an admin edits a php", true, []string{"Image", "/usr/bin/vim.basic", "User", "alice", "TargetFilename", "/var/www/html/index.php"}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := sysmonEvent(t, tt.linux, 11, append([]string{"ProcessId", "4242"}, tt.data...)...)
+			det.Detect(doc)
+			ids := detection.LookupStrings(doc, "webshell.rule_ids")
+			for _, id := range []string{winScriptWrite, lnxScriptWrite} {
+				if slices.Contains(ids, id) != (id == tt.want) {
+					t.Errorf("rule %s: matched %v, want %v (rules %v)", id, slices.Contains(ids, id), id == tt.want, ids)
+				}
+			}
+		})
+	}
+}
