@@ -63,15 +63,17 @@ func (p *windowsProcessor) record(ev *beat.Event) (*windows.Record, string, erro
 }
 
 // ParseWindowsText recognises the shape of one Windows event record by its
-// first character and parses it: event XML, JSON, a syslog line carrying
-// Sysmon for Linux's event XML (RFC 5424 lines start with "<13>"), or
-// rendered Sysmon text.
+// first character and parses it: event XML, JSON, a syslog line or message
+// carrying Sysmon for Linux's event XML (RFC 5424 lines start with "<13>";
+// the journald input's message is the XML itself), or rendered Sysmon text.
+// Sysmon for Linux's XML goes through windows.ParseSyslog, which mends what
+// it and syslog do to it.
 func ParseWindowsText(raw string) (*windows.Record, error) {
 	s := strings.TrimSpace(raw)
 	switch {
 	case s == "":
 		return nil, errors.New("empty record")
-	case s[0] == '<' && !syslogPRI(s):
+	case s[0] == '<' && !syslogPRI(s) && !strings.Contains(s, windows.ProviderSysmonLinux):
 		return windows.ParseXML([]byte(s))
 	case s[0] == '{':
 		return windows.ParseJSON([]byte(s))

@@ -28,6 +28,11 @@ const (
 	// Sysmon for Linux event: Azure Monitor's Syslog table (SyslogMessage,
 	// Computer, ProcessName), as in OTRF's Log4Shell set.
 	ShapeSyslog
+	// ShapeJournal is a systemd journal entry as `journalctl -o json`
+	// exports it (MESSAGE, SYSLOG_IDENTIFIER, _HOSTNAME), whose message is a
+	// Sysmon for Linux event: systems without a syslog daemon (Debian 12)
+	// keep Sysmon's events in the journal only.
+	ShapeJournal
 )
 
 func (s JSONShape) String() string {
@@ -42,6 +47,8 @@ func (s JSONShape) String() string {
 		return "winlogbeat6"
 	case ShapeSyslog:
 		return "syslog"
+	case ShapeJournal:
+		return "journal"
 	}
 	return "unknown"
 }
@@ -77,6 +84,13 @@ func DetectJSON(m any) JSONShape {
 	if msg, ok := dget(m, "SyslogMessage"); ok {
 		if _, ok := msg.(string); ok {
 			return ShapeSyslog
+		}
+	}
+	if msg, ok := dget(m, "MESSAGE"); ok {
+		_, hasTime := dget(m, "__REALTIME_TIMESTAMP")
+		_, hasIdent := dget(m, "SYSLOG_IDENTIFIER")
+		if _, ok := msg.(string); ok && (hasTime || hasIdent) {
+			return ShapeJournal
 		}
 	}
 	return ShapeUnknown
@@ -117,9 +131,11 @@ func fromJSONValue(v any) (*Record, error) {
 	case ShapeOTRF:
 		r, err = fromOTRF(v)
 	case ShapeSyslog:
-		r, err = fromSyslogJSON(v)
+		r, err = fromSyslogJSON(v, "SyslogMessage", "ProcessName", "Computer")
+	case ShapeJournal:
+		r, err = fromSyslogJSON(v, "MESSAGE", "SYSLOG_IDENTIFIER", "_HOSTNAME")
 	default:
-		return nil, perr("json", -1, 0, nil, "unrecognised event shape: no Event.System, winlog, EventID+Channel, event_id+log_name or SyslogMessage (keys: %s)", keyList(v))
+		return nil, perr("json", -1, 0, nil, "unrecognised event shape: no Event.System, winlog, EventID+Channel, event_id+log_name, SyslogMessage or MESSAGE (keys: %s)", keyList(v))
 	}
 	if err != nil {
 		return nil, perr("json", -1, 0, nil, "%s", err.Error())

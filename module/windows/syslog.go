@@ -7,8 +7,10 @@ import (
 
 // Sysmon for Linux writes each event as one line of event XML to syslog
 // ("May 11 18:10:22 web1 sysmon: <Event>...</Event>"), from where it is read
-// raw (/var/log/syslog) or as collected by a log service (Azure Monitor's
-// Syslog table: {"SyslogMessage": "<Event>...", "Computer": ...}).
+// raw (/var/log/syslog), from the journal (`journalctl -o json`, or the
+// beat's journald input, whose message is the XML), or as collected by a
+// log service (Azure Monitor's Syslog table: {"SyslogMessage": "<Event>...",
+// "Computer": ...}).
 //
 // Syslog transports cut long messages (rsyslog's default is 8 KiB, some
 // collectors keep 2 KiB), and Sysmon's ParentCommandLine of a Java server
@@ -17,7 +19,8 @@ import (
 // what arrived, and Record.Partial says so. A message cut before its
 // EventData is an error.
 
-// ParseSyslog parses one syslog line that carries a Sysmon for Linux event.
+// ParseSyslog parses one syslog line, or message, that carries a Sysmon for
+// Linux event.
 func ParseSyslog(line string) (*Record, error) {
 	i := findEventOpen([]byte(line), 0)
 	if i < 0 {
@@ -100,37 +103,41 @@ func attrOf(tag, name string) string {
 	return v
 }
 
-// fromSyslogJSON maps a syslog record collected as JSON (Azure Monitor's
-// Syslog table: SyslogMessage, Computer, ProcessName) whose message is a
-// Sysmon for Linux event.
-func fromSyslogJSON(v any) (*Record, error) {
-	msg := pathString(v, "SyslogMessage")
+// fromSyslogJSON maps a syslog record collected as JSON whose message is a
+// Sysmon for Linux event, given the names of its message, program and host
+// fields: Azure Monitor's Syslog table (SyslogMessage, ProcessName,
+// Computer) or a journal export (MESSAGE, SYSLOG_IDENTIFIER, _HOSTNAME).
+func fromSyslogJSON(v any, msgKey, programKey, hostKey string) (*Record, error) {
+	msg := pathString(v, msgKey)
 	i := findEventOpen([]byte(msg), 0)
 	if i < 0 {
 		return nil, fmt.Errorf("syslog record from %s holds no Sysmon <Event> XML (only Sysmon for Linux events are read from syslog)%s",
-			syslogProgram(v), syslogHint(msg))
+			syslogProgram(v, programKey), syslogHint(msg, msgKey))
 	}
 	r, err := parseSyslogXML(msg[i:])
 	if err != nil {
 		return nil, err
 	}
 	if r.Computer == "" {
-		r.Computer = pathString(v, "Computer")
+		r.Computer = pathString(v, hostKey)
 	}
 	return r, nil
 }
 
-func syslogProgram(v any) string {
-	if p := pathString(v, "ProcessName"); p != "" {
+func syslogProgram(v any, key string) string {
+	if p := pathString(v, key); p != "" {
 		return fmt.Sprintf("%q", p)
 	}
 	return "an unnamed program"
 }
 
 // syslogHint names a better way to read a message webshellbeat knows.
-func syslogHint(msg string) string {
-	if strings.HasPrefix(msg, "type=AUOMS_") {
+func syslogHint(msg, msgKey string) string {
+	switch {
+	case strings.HasPrefix(msg, "type=AUOMS_"):
 		return "; auoms (Azure's audit agent) records are not read: collect the host's audit.log with the auditd module"
+	case msgKey == "MESSAGE":
+		return "; export only Sysmon's entries: journalctl -t sysmon -o json"
 	}
 	return ""
 }

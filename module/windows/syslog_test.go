@@ -3,6 +3,7 @@ package windows
 import (
 	"archive/zip"
 	"bufio"
+	"encoding/json"
 	"errors"
 	"os"
 	"strings"
@@ -208,5 +209,38 @@ func TestBareEntities(t *testing.T) {
 		if got := r.EventData.Value("Image"); got != want {
 			t.Errorf("%q read as %q, want %q", in, got, want)
 		}
+	}
+}
+
+// `journalctl -o json` entries: Sysmon's are read; another program's is
+// refused with the export command that leaves it out.
+func TestSysmonLinuxJournalJSON(t *testing.T) {
+	var line string
+	for _, l := range strings.Split(string(readFile(t, tomcatSyslog)), "\n") {
+		if strings.Contains(l, "sysmon: ") && strings.Contains(l, "whoami") {
+			line = l
+		}
+	}
+	msg := line[strings.Index(line, "sysmon: ")+len("sysmon: "):]
+	entry := func(ident, msg string) []byte {
+		b, err := json.Marshal(map[string]string{"__REALTIME_TIMESTAMP": "1652292633153000", "_HOSTNAME": "UBUNTU5", "SYSLOG_IDENTIFIER": ident, "MESSAGE": msg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	v, err := decodeOneJSON(entry("sysmon", msg))
+	if err != nil || DetectJSON(v) != ShapeJournal {
+		t.Fatalf("shape %v, %v", DetectJSON(v), err)
+	}
+	r, err := ParseJSON(entry("sysmon", msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.EventData.Value("CommandLine") != "whoami" || !r.IsLinux() || r.Computer != "UBUNTU5" {
+		t.Errorf("record %+v", r)
+	}
+	if _, err := ParseJSON(entry("sshd", "Accepted publickey for alice")); err == nil || !strings.Contains(err.Error(), `from "sshd"`) || !strings.Contains(err.Error(), "journalctl -t sysmon -o json") {
+		t.Errorf("another program's entry: %v", err)
 	}
 }
