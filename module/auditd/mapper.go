@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -139,7 +140,7 @@ func mapLines(lines []string, lineNos []int) (map[string]any, error) {
 			if r.h.typ == auparse.AUDIT_EXECVE && haveExecArgs {
 				continue // recovered by execveArgs
 			}
-			probs.add(r.no, lineNos, "type=%s: %v", r.h.typ, derr)
+			probs.add(r.no, lineNos, "type=%s: %v%s", r.h.typ, derr, interpretedHint(r.h.body))
 		}
 	}
 
@@ -672,4 +673,17 @@ func scanKV(s string) map[string]kvValue {
 		}
 		out[key] = v
 	}
+}
+
+// interpreted matches the fields that `ausearch -i` writes by name where the
+// kernel writes numbers (arch=x86_64, syscall=execve).
+var interpreted = regexp.MustCompile(`(?:^|\s)(?:arch|syscall)=[a-z_]`)
+
+// interpretedHint says why a record of `ausearch -i` output does not parse:
+// go-libaudit reads the kernel's raw form only.
+func interpretedHint(body string) string {
+	if !interpreted.MatchString(body) {
+		return ""
+	}
+	return "; the record is interpreted (ausearch -i output: names where the kernel writes numbers), which is not read: give the raw audit.log, or ausearch --raw output"
 }
