@@ -1,6 +1,8 @@
 // Package windows turns Windows event records (rendered XML, evtx_dump and
 // Velocidex JSON, winlogbeat and OTRF JSON, rendered Sysmon text and EVTX
-// files) into one platform-neutral Record and maps it to ECS.
+// files), and Sysmon for Linux's records in the same schema (syslog lines,
+// journal and Azure Monitor exports), into one platform-neutral Record and
+// maps it to ECS.
 //
 // The package is a pure mapping library: it does no logging, keeps no
 // package-level mutable state and does not import libbeat.

@@ -80,14 +80,16 @@ func closeTruncated(msg string) (closed, lost string, ok bool) {
 	last := s[strings.LastIndexByte(s, '<')+1:]
 	tag, _, _ := strings.Cut(last, ">")
 	switch {
-	case strings.HasPrefix(tag, "Data ") || tag == "Data":
-		b.WriteString("</Data>")
+	case (strings.HasPrefix(tag, "Data ") || tag == "Data") && !strings.HasSuffix(tag, "/"):
+		b.WriteString("</Data>") // cut inside the value
 		lost = fmt.Sprintf("Data %q is incomplete and any after it are missing", attrOf(tag, "Name"))
 	case len(s) == data+len("<EventData>"):
 		lost = "every Data element is missing"
-	default:
-		name := attrOf(s[strings.LastIndex(s, "<Data ")+1:], "Name")
-		lost = fmt.Sprintf("the Data elements after %q are missing", name)
+	default: // cut between elements
+		lost = "the Data elements after the last whole one are missing"
+		if i := strings.LastIndex(s, "<Data "); i > data {
+			lost = fmt.Sprintf("the Data elements after %q are missing", attrOf(s[i:], "Name"))
+		}
 	}
 	b.WriteString("</EventData></Event>")
 	return b.String(), lost, true

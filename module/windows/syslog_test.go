@@ -166,6 +166,7 @@ func TestCloseTruncated(t *testing.T) {
 		{"inside a closing tag", cut(`</Data><Data Name="User">`) + "</Da", "/bin/sh", "sh -c \"id\"", `Data "CommandLine" is incomplete`},
 		{"between elements", cut(`<Data Name="User">`), "/bin/sh", `sh -c "id"`, `the Data elements after "CommandLine" are missing`},
 		{"inside a start tag", cut(`<Data Name="User">`) + `<Data Na`, "/bin/sh", `sh -c "id"`, `the Data elements after "CommandLine" are missing`},
+		{"after an empty element", cut(`<Data Name="User">`) + `<Data Name="Empty"/>`, "/bin/sh", `sh -c "id"`, `the Data elements after "Empty" are missing`},
 		{"right after EventData", cut(`<Data Name="Image">`), "", "", "every Data element is missing"},
 		{"inside System", cut("<Computer>"), "", "", ""},
 	} {
