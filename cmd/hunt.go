@@ -33,6 +33,7 @@ type huntOptions struct {
 	rules          []string
 	from, to       string // --from, --to as given
 	minLevel       string // --min-level
+	host           string // --host
 }
 
 func huntCommand() *cobra.Command {
@@ -61,6 +62,7 @@ Exit status: 0 when it ran (found something or not), 1 when a path cannot be rea
 	c.Flags().StringArrayVar(&o.rules, "rules", nil, "Sigma rule file or folder, repeatable; replaces the built-in pack")
 	c.Flags().StringVar(&o.from, "from", "", "show alerts at or after this event time (RFC 3339, or a date: 2024-05-01, UTC)")
 	c.Flags().StringVar(&o.to, "to", "", "show alerts before this event time (RFC 3339, or a date: the day is excluded)")
+	c.Flags().StringVar(&o.host, "host", "", "host.name for records whose source names no host (access logs, audit logs without node=), as the beat gives them its own: joins them with that host's process events")
 	c.Flags().StringVar(&o.minLevel, "min-level", "", "show alerts of this level or above: info, low, medium, high, critical (after tuning, which may lower an alert)")
 	return c
 }
@@ -149,7 +151,7 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 		}
 		errorsShown++
 	}
-	st, err := hunt.Run(paths, det, onAlert, onError)
+	st, err := hunt.Run(paths, hunt.WithHost(det, o.host), onAlert, onError)
 	if err != nil { // a named path could not be opened: nothing was read
 		fmt.Fprintf(stderr, "hunt: %v\n", err)
 		return exitInput

@@ -3,11 +3,14 @@ package cmd
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"testing"
+
+	"webshellbeat/detection"
 )
 
 const samplesDir = "../testdata/samples"
@@ -151,5 +154,25 @@ func TestHuntFromTo(t *testing.T) {
 	}
 	if _, stderr := count(huntOptions{minLevel: "high"}); !strings.Contains(stderr, "by level: high 9; by rule: ") {
 		t.Errorf("summary with --min-level high:\n%s", stderr)
+	}
+}
+
+// --host names the host of the records whose source names none (the access
+// logs of the samples) and leaves the others' own names.
+func TestHuntHost(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := runHunt(&stdout, &stderr, []string{samplesDir}, huntOptions{format: "ndjson", host: "web9"}); code != 0 {
+		t.Fatalf("exit %d\n%s", code, &stderr)
+	}
+	hosts := map[string]string{} // event.module -> host.name
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatal(err)
+		}
+		hosts[detection.LookupString(doc, "event.module")] = detection.LookupString(doc, "host.name")
+	}
+	if hosts["nginx"] != "web9" || hosts["sysmon_linux"] != "UBUNTU5" {
+		t.Errorf("host.name by module: %v; want the access log's web9, Sysmon's own UBUNTU5", hosts)
 	}
 }

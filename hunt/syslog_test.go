@@ -1,6 +1,7 @@
 package hunt_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -108,5 +109,71 @@ func TestSyslogFile(t *testing.T) {
 				t.Errorf("alerts on %q, want the two shells of www-data", cmds)
 			}
 		})
+	}
+}
+
+// A JSP web shell on Tomcat, end to end from Sysmon for Linux and Tomcat's
+// access log: java writes cmd.jsp under webapps, a request for it arrives,
+// and java starts sh -c id. The script write alerts (built-in rule), the
+// request is linked to its shell, and the upload-then-use correlation
+// alert joins the write with its first use, once the access log's records
+// have the host's name (hunt --host).
+func TestTomcatJSPUploadThenUse(t *testing.T) {
+	event := func(id int, at string, data ...string) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, `Nov 26 %s web1 sysmon: <Event><System><Provider Name="Linux-Sysmon"/><EventID>%d</EventID><TimeCreated SystemTime="2026-11-26T%s.000000000Z"/><Channel>Linux-Sysmon/Operational</Channel><Computer>web1</Computer></System><EventData>`, at, id, at)
+		for i := 0; i+1 < len(data); i += 2 {
+			fmt.Fprintf(&b, `<Data Name="%s">%s</Data>`, data[i], data[i+1])
+		}
+		return b.String() + "</EventData></Event>\n"
+	}
+	const java = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java"
+	javaCmd := java + " -Dcatalina.base=/opt/tomcat -classpath /opt/tomcat/bin/bootstrap.jar org.apache.catalina.startup.Bootstrap start"
+	syslog := event(1, "10:00:00", "ProcessId", "900", "Image", java, "CommandLine", javaCmd, "User", "tomcat", "ParentProcessId", "1", "ParentImage", "/usr/lib/systemd/systemd") +
+		event(11, "10:00:05", "ProcessId", "900", "Image", java, "User", "tomcat", "TargetFilename", "/opt/tomcat/webapps/ROOT/cmd.jsp") +
+		event(1, "10:01:00", "ProcessId", "950", "Image", "/usr/bin/dash", "CommandLine", "sh -c id", "User", "tomcat", "CurrentDirectory", "/opt/tomcat",
+			"ParentProcessId", "900", "ParentImage", java, "ParentCommandLine", javaCmd)
+	access := `203.0.113.9 - - [26/Nov/2026:10:01:00 +0000] "GET /cmd.jsp?cmd=id HTTP/1.1" 200 42` + "\n"
+	dir := t.TempDir()
+	for name, text := range map[string]string{"syslog": syslog, "localhost_access_log.2026-11-26.txt": access} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Without a name for the access log's host, the request cannot be
+	// joined with web1's processes; --host gives it one.
+	linked := func(a map[string]any) bool {
+		return str(a, "process.command_line") == "sh -c id" && str(a, "webshell.request.url.path") == "/cmd.jsp"
+	}
+	if alerts, _ := huntPaths(t, dir); slices.ContainsFunc(alerts, linked) {
+		t.Errorf("a request of no host was joined with a process of web1")
+	}
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts []map[string]any
+	st, err := hunt.Run([]string{dir}, hunt.WithHost(det, "web1"), func(doc map[string]any) { alerts = append(alerts, doc) }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Errors != 0 || st.Events != 4 {
+		t.Fatalf("stats %+v, want 4 events and no errors", st)
+	}
+	var uploads, writes int
+	for _, a := range alerts {
+		ids := ruleIDs(a)
+		if slices.Contains(ids, "2f6c1a4e-8d3b-4f7a-9c2e-5b1d0e7a3c91") {
+			uploads++
+		}
+		if slices.Contains(ids, "20c04b82-a4c5-4699-a858-32f57e48b0ca") {
+			writes++
+		}
+	}
+	if uploads != 1 || writes != 1 {
+		t.Errorf("%d upload-then-use alerts, %d script-write alerts; want 1, 1 (alerts: %v)", uploads, writes, titles(alerts))
+	}
+	if !slices.ContainsFunc(alerts, linked) { // in the shell's alert or its updated copy
+		t.Errorf("the shell is not linked to its request")
 	}
 }
