@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Prepares a Debian/Ubuntu machine for tests/live_linux_test.go (the live
-# Linux audit end-to-end test): installs auditd, Apache 2 with mod_php, nginx
-# and php-fpm from the distribution's packages and configures two small PHP
-# sites on loopback. It does not leave the servers running: the test starts
-# and stops them. Safe to run again (every step overwrites or checks first).
+# Prepares a Debian/Ubuntu machine for tests/live_linux_test.go and
+# tests/live_tomcat_test.go (the live Linux audit end-to-end tests): installs auditd, Apache 2 with mod_php, nginx
+# and php-fpm, and Tomcat 10 from the distribution's packages and configures
+# two small PHP sites and a Java one on loopback. It does not leave the
+# servers running: the tests start and stop them. Safe to run again (every
+# step overwrites or checks first).
 #
 #   Apache + mod_php  127.0.0.1:18080  /var/www/wsb-apache  /var/log/apache2/wsb-access.log
 #   nginx + php-fpm   127.0.0.1:18081  /var/www/wsb-nginx   /var/log/nginx/wsb-access.log
+#   Tomcat 10 (java)  127.0.0.1:18082  /var/lib/tomcat10/webapps/ROOT  /var/log/tomcat10/wsb-access.log
 #
 # Needs root (apt-get, /etc). Exits non-zero with the reason otherwise.
 set -euo pipefail
@@ -20,7 +22,7 @@ if ! command -v apt-get >/dev/null; then
   exit 1
 fi
 
-pkgs=(apache2 libapache2-mod-php nginx php-fpm auditd curl)
+pkgs=(apache2 libapache2-mod-php nginx php-fpm tomcat10 auditd curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -41,7 +43,7 @@ fpm_sock=/run/php/php${php_ver}-fpm.sock
 
 # Package installs start the services where systemd runs: stop them, the
 # test starts its own (and port 80 stays free).
-for s in apache2 nginx "php${php_ver}-fpm"; do
+for s in apache2 nginx "php${php_ver}-fpm" tomcat10; do
   service "$s" stop >/dev/null 2>&1 || true
 done
 
@@ -126,5 +128,21 @@ CONF
 ln -sf /etc/nginx/sites-available/wsb /etc/nginx/sites-enabled/wsb
 nginx -t -q
 
+# --- Tomcat 10 on 127.0.0.1:18082 --------------------------------------------------
+# Debian's package runs it under systemd; the test starts catalina.sh itself,
+# as the tomcat user, so the cache directory systemd would make is made here.
+# The access log gets a fixed name and is written unbuffered.
+tc_conf=/etc/tomcat10/server.xml
+sed -i 's|<Connector port="8080" protocol="HTTP/1.1"|<Connector port="18082" address="127.0.0.1" protocol="HTTP/1.1"|' "$tc_conf"
+sed -i 's|prefix="localhost_access_log" suffix=".txt"|prefix="wsb-access" suffix=".log" rotatable="false" buffered="false"|' "$tc_conf"
+grep -q 'port="18082"' "$tc_conf" && grep -q 'prefix="wsb-access"' "$tc_conf" ||
+  { echo "linux-e2e: could not set Tomcat's port or access log in $tc_conf" >&2; exit 1; }
+install -d -o tomcat -g tomcat -m 0750 /var/cache/tomcat10
+# A page of the site that runs nothing.
+cat >/var/lib/tomcat10/webapps/ROOT/hello.jsp <<'JSP'
+<%@ page contentType="text/plain" %>Hello from <%= application.getServerInfo() %> at <%= new java.util.Date() %>
+JSP
+
 touch /var/log/apache2/wsb-access.log /var/log/nginx/wsb-access.log
-echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, auditd installed)"
+install -o tomcat -g adm -m 0640 /dev/null /var/log/tomcat10/wsb-access.log
+echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, tomcat10 on 127.0.0.1:18082, auditd installed)"

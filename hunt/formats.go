@@ -260,6 +260,8 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 		server = "nginx"
 	case strings.Contains(lower, "iis") || strings.Contains(lower, "u_ex"):
 		server = "iis"
+	case strings.Contains(lower, "tomcat") || strings.Contains(lower, "localhost_access_log"):
+		server = "tomcat" // AccessLogValve's default file name
 	}
 	return func(yield func(Record) bool) {
 		var w3c *accesslog.W3C

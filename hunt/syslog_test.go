@@ -176,4 +176,10 @@ func TestTomcatJSPUploadThenUse(t *testing.T) {
 	if !slices.ContainsFunc(alerts, linked) { // in the shell's alert or its updated copy
 		t.Errorf("the shell is not linked to its request")
 	}
+	// AccessLogValve's file name says Tomcat.
+	if !slices.ContainsFunc(alerts, func(a map[string]any) bool {
+		return str(a, "url.path") == "/cmd.jsp" && str(a, "event.module") == "tomcat"
+	}) {
+		t.Errorf("no request alert from the Tomcat access log (event.module tomcat)")
+	}
 }

@@ -24,7 +24,7 @@ type accessConfig struct {
 	// Format is combined (Apache/nginx combined or common) or w3c (IIS).
 	Format string `config:"format"`
 	// Server names the web server in event.module/event.dataset: apache,
-	// nginx or iis.
+	// nginx, iis or tomcat (its AccessLogValve writes the common format).
 	Server string `config:"server"`
 }
 
@@ -50,9 +50,9 @@ func newAccess(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
 		return nil, fmt.Errorf("%s: format %q is not one of combined, w3c", accessName, cfg.Format)
 	}
 	switch cfg.Server {
-	case "apache", "nginx", "iis":
+	case "apache", "nginx", "iis", "tomcat":
 	default:
-		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, iis", accessName, cfg.Server)
+		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, iis, tomcat", accessName, cfg.Server)
 	}
 	return &accessProcessor{cfg: cfg, w3c: map[string]*accesslog.W3C{}}, nil
 }

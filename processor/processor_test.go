@@ -107,6 +107,13 @@ func TestDecodeAccessLog(t *testing.T) {
 		t.Errorf("malformed line: %v", bad)
 	}
 
+	// Tomcat's AccessLogValve writes the common format.
+	tomcat := newProc(t, newAccess, map[string]any{"server": "tomcat"})
+	ev, _ = tomcat.Run(event(`127.0.0.1 - - [26/Nov/2026:01:57:17 +0000] "GET /t.jsp?c=id HTTP/1.1" 200 52`))
+	if get(t, ev, "url.path") != "/t.jsp" || get(t, ev, "event.dataset") != "tomcat.access" {
+		t.Errorf("tomcat fields %v", ev.Fields)
+	}
+
 	w3c := newProc(t, newAccess, map[string]any{"format": "w3c", "server": "iis"})
 	if ev, _ := w3c.Run(event("#Fields: date time cs-method cs-uri-stem cs-uri-query c-ip sc-status")); ev != nil {
 		t.Errorf("a #Fields directive is not an event: %v", ev.Fields)
@@ -139,6 +146,7 @@ func TestProcessorConfigErrors(t *testing.T) {
 	}{
 		{"access unknown key", newAccess, map[string]any{"fromat": "w3c"}, `unknown option "fromat"`},
 		{"access bad format", newAccess, map[string]any{"format": "json"}, `format "json"`},
+		{"access unknown server", newAccess, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, iis, tomcat"},
 		{"windows wrong type", newWindows, map[string]any{"field": []string{"a", "b"}}, "field"},
 		{"webshell bad events", newWebshell, map[string]any{"events": 3}, "events"},
 		{"webshell missing rules", newWebshell, map[string]any{"rules": map[string]any{"builtin": false, "paths": []string{"/nonexistent"}}}, "no usable rule"},

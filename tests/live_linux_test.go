@@ -206,50 +206,7 @@ path.data: %q
 path.logs: %q
 `, liveSites[0].root, liveSites[1].root, liveSites[0].log, liveSites[1].log,
 		filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
-	cfgPath := filepath.Join(dir, "webshellbeat.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "beat.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	beat := exec.Command(binary, "run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir)
-	beat.Stdout, beat.Stderr = logf, logf
-	if err := beat.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		_ = beat.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- beat.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("beat exited with %v; log in %s", err, logPath)
-			}
-		case <-time.After(30 * time.Second):
-			_ = beat.Process.Kill()
-			t.Errorf("beat did not stop within 30 s; log in %s", logPath)
-		}
-	}
-	t.Cleanup(stop)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		b, _ := os.ReadFile(logPath)
-		if bytes.Contains(b, []byte("auditd live: reading audit events from the kernel")) {
-			break
-		}
-		if time.Now().After(deadline) || beat.ProcessState != nil {
-			t.Fatalf("the auditd input did not start; log %s:\n%s", logPath, tail(b, 3000))
-		}
-	}
+	logPath, stop := startLiveBeat(t, dir, cfg)
 
 	// Benign traffic first, including a page that legitimately runs uptime.
 	benignStart := time.Now()
@@ -400,6 +357,57 @@ path.logs: %q
 	if failed > 0 {
 		b, _ := os.ReadFile(logPath)
 		t.Logf("beat log tail:\n%s", tail(b, 4000))
+	}
+}
+
+// startLiveBeat writes cfg to dir, runs the beat on it until its live auditd
+// input reads from the kernel, and returns its log and a stop function
+// (also run at cleanup) that checks the beat exits cleanly.
+func startLiveBeat(t *testing.T, dir, cfg string) (logPath string, stop func()) {
+	t.Helper()
+	cfgPath := filepath.Join(dir, "webshellbeat.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logPath = filepath.Join(dir, "beat.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	beat := exec.Command(binary, "run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir)
+	beat.Stdout, beat.Stderr = logf, logf
+	if err := beat.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		defer logf.Close()
+		_ = beat.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- beat.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("beat exited with %v; log in %s", err, logPath)
+			}
+		case <-time.After(30 * time.Second):
+			_ = beat.Process.Kill()
+			t.Errorf("beat did not stop within 30 s; log in %s", logPath)
+		}
+	}
+	t.Cleanup(stop)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		b, _ := os.ReadFile(logPath)
+		if bytes.Contains(b, []byte("auditd live: reading audit events from the kernel")) {
+			return logPath, stop
+		}
+		if time.Now().After(deadline) || beat.ProcessState != nil {
+			t.Fatalf("the auditd input did not start; log %s:\n%s", logPath, tail(b, 3000))
+		}
 	}
 }
 

