@@ -43,8 +43,17 @@ if (c != null) {
 // stops it (SIGTERM to the JVM) at cleanup.
 func startTomcat(t *testing.T) {
 	t.Helper()
-	pidFile := filepath.Join(t.TempDir(), "tomcat.pid")
-	_ = os.Chmod(filepath.Dir(pidFile), 0o777)
+	// The pid file's folder must be one the tomcat user can reach: t.TempDir
+	// sits in a folder only root may enter.
+	pidDir, err := os.MkdirTemp("", "wsb-tomcat-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(pidDir) })
+	if err := os.Chmod(pidDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(pidDir, "tomcat.pid")
 	cmd := exec.Command("runuser", "-u", "tomcat", "--", "env", "CATALINA_HOME="+tomcatHome, "CATALINA_BASE="+tomcatBase,
 		"CATALINA_TMPDIR=/tmp", "CATALINA_PID="+pidFile, "JAVA_OPTS=-Djava.awt.headless=true", tomcatHome+"/bin/catalina.sh", "start")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -54,6 +63,9 @@ func startTomcat(t *testing.T) {
 		b, err := os.ReadFile(pidFile)
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		if err != nil || pid <= 0 {
+			t.Errorf("no Tomcat pid in %s (%v): stopping it by its command line", pidFile, err)
+			_ = exec.Command("pkill", "-f", "-Dcatalina.base="+tomcatBase).Run()
+			waitClosed(tomcatPort)
 			return
 		}
 		_ = syscall.Kill(pid, syscall.SIGTERM)
