@@ -181,6 +181,10 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	if len(alerts) > 0 {
 		fmt.Fprintf(stderr, "hunt: shown alerts by level: %s; by rule: %s\n", byLevel(alerts), topRules(alerts, 5))
 	}
+	if o.host == "" && st.NoHost > 0 && len(st.Hosts) == 1 {
+		fmt.Fprintf(stderr, "hunt: %d events name no host (access logs, audit logs without node=) and the others name %s: if they are all from %[2]s, --host %[2]s joins their requests with its processes\n",
+			st.NoHost, st.Hosts[0])
+	}
 	printSummary(stderr, det, st) // last, as scripts read it
 	return 0
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -174,5 +176,29 @@ func TestHuntHost(t *testing.T) {
 	}
 	if hosts["nginx"] != "web9" || hosts["sysmon_linux"] != "UBUNTU5" {
 		t.Errorf("host.name by module: %v; want the access log's web9, Sysmon's own UBUNTU5", hosts)
+	}
+}
+
+// When the events that name a host all name one, and others name none,
+// hunt says that --host would join them.
+func TestHuntHostHint(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"syslog":                              `Nov 26 10:01:00 web1 sysmon: <Event><System><Provider Name="Linux-Sysmon"/><EventID>1</EventID><TimeCreated SystemTime="2026-11-26T10:01:00.000Z"/><Channel>Linux-Sysmon/Operational</Channel><Computer>web1</Computer></System><EventData><Data Name="ProcessId">9</Data><Data Name="Image">/usr/bin/dash</Data><Data Name="CommandLine">sh -c id</Data><Data Name="User">tomcat</Data></EventData></Event>` + "\n",
+		"localhost_access_log.2026-11-26.txt": `203.0.113.9 - - [26/Nov/2026:10:01:00 +0000] "GET /cmd.jsp?cmd=id HTTP/1.1" 200 42` + "\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, host := range []string{"", "web1"} {
+		var stdout, stderr bytes.Buffer
+		if code := runHunt(&stdout, &stderr, []string{dir}, huntOptions{format: "table", host: host}); code != 0 {
+			t.Fatalf("exit %d\n%s", code, &stderr)
+		}
+		if hint := strings.Contains(stderr.String(), "--host web1 joins"); hint != (host == "") {
+			t.Errorf("--host %q: hint shown %v:\n%s", host, hint, &stderr)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,6 +42,25 @@ type Stats struct {
 	Alerts  int            // documents that became alerts
 	Derived int            // alerts the detector derived (correlations, updated copies, summaries)
 	Formats map[Format]int // files per format
+	// Hosts are the host names the documents carry (the first maxHosts
+	// seen), and NoHost counts the documents that carry none, before any
+	// WithHost: together they tell whether --host would join sources.
+	Hosts  []string
+	NoHost int
+}
+
+// maxHosts bounds Stats.Hosts.
+const maxHosts = 10
+
+// countHost notes doc's host name in st.
+func (st *Stats) countHost(doc map[string]any) {
+	h := detection.LookupString(doc, "host.name")
+	switch {
+	case h == "":
+		st.NoHost++
+	case len(st.Hosts) < maxHosts && !slices.Contains(st.Hosts, h):
+		st.Hosts = append(st.Hosts, h)
+	}
 }
 
 // skipExt are files that sit beside logs in folders (notes, rules, ground
@@ -79,6 +99,9 @@ func Run(paths []string, det Detector, onAlert func(map[string]any), onError fun
 		}
 		if rec.Doc == nil {
 			continue
+		}
+		if rec.Err == nil {
+			st.countHost(rec.Doc)
 		}
 		if dd, ok := det.(DerivingDetector); ok {
 			alert, derived := dd.DetectAll(rec.Doc)

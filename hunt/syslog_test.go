@@ -145,15 +145,19 @@ func TestTomcatJSPUploadThenUse(t *testing.T) {
 	linked := func(a map[string]any) bool {
 		return str(a, "process.command_line") == "sh -c id" && str(a, "webshell.request.url.path") == "/cmd.jsp"
 	}
-	if alerts, _ := huntPaths(t, dir); slices.ContainsFunc(alerts, linked) {
+	alerts, st := huntPaths(t, dir)
+	if slices.ContainsFunc(alerts, linked) {
 		t.Errorf("a request of no host was joined with a process of web1")
+	}
+	if !slices.Equal(st.Hosts, []string{"web1"}) || st.NoHost != 1 {
+		t.Errorf("hosts %q, %d events without one; want web1, 1", st.Hosts, st.NoHost)
 	}
 	det, err := detector.New(config.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var alerts []map[string]any
-	st, err := hunt.Run([]string{dir}, hunt.WithHost(det, "web1"), func(doc map[string]any) { alerts = append(alerts, doc) }, nil)
+	alerts = nil
+	st, err = hunt.Run([]string{dir}, hunt.WithHost(det, "web1"), func(doc map[string]any) { alerts = append(alerts, doc) }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
