@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"os"
 	"slices"
 	"sort"
@@ -278,12 +279,20 @@ func alertRow(a map[string]any) row {
 		r.who = p + " -> " + r.who
 	}
 	r.what = s("process.command_line")
-	if r.what == "" {
-		r.what = s("url.original")
-		r.who = s("source.ip")
+	if u := s("url.original"); r.what == "" && u != "" {
+		r.what, r.who = u, s("source.ip") // a request: its client
 	}
 	if r.what == "" {
 		r.what = s("file.path")
+	}
+	if ip := s("destination.ip"); r.what == "" && ip != "" { // a connection
+		r.what = "-> " + ip
+		if port, _ := detection.Lookup(a, "destination.port"); port != nil {
+			r.what = "-> " + net.JoinHostPort(ip, fmt.Sprint(port))
+		}
+		if d := s("destination.domain"); d != "" {
+			r.what += " (" + d + ")"
+		}
 	}
 	if r.what == "" {
 		r.what = s("winlog.event_data.ScriptBlockText") // PowerShell 4104

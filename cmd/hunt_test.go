@@ -202,3 +202,20 @@ func TestHuntHostHint(t *testing.T) {
 		}
 	}
 }
+
+// A connection's row shows where it went, and keeps its process as WHO; a
+// request's row shows the client as WHO.
+func TestAlertRowKinds(t *testing.T) {
+	conn := map[string]any{
+		"process":     map[string]any{"name": "bash", "parent": map[string]any{"name": "java"}},
+		"source":      map[string]any{"ip": "192.168.2.5"},
+		"destination": map[string]any{"ip": "2001:db8::6", "port": 443, "domain": "c2.example"},
+	}
+	if r := alertRow(conn); r.who != "java -> bash" || r.what != "-> [2001:db8::6]:443 (c2.example)" {
+		t.Errorf("connection row: who %q, what %q", r.who, r.what)
+	}
+	req := map[string]any{"url": map[string]any{"original": "/cmd.jsp?c=id"}, "source": map[string]any{"ip": "203.0.113.9"}}
+	if r := alertRow(req); r.who != "203.0.113.9" || r.what != "/cmd.jsp?c=id" {
+		t.Errorf("request row: who %q, what %q", r.who, r.what)
+	}
+}
