@@ -30,6 +30,9 @@ func FuzzParseJSON(f *testing.F) {
 	f.Add(readFile(f, regressionOne))
 	f.Add(readFile(f, "testdata/otrf-proxylogon-4688.json"))
 	f.Add([]byte(`{"Event":{"System":{"EventID":{"#text":4688},"Channel":"Security"},"EventData":{"Data":[{"#attributes":{"Name":"A"},"#text":"1"},"x"]}}}`))
+	// Sysmon for Linux in Azure Monitor's Syslog table and in a journal export.
+	f.Add([]byte(`{"Computer":"h","ProcessName":"sysmon","SyslogMessage":"<Event><System><Provider Name=\"Linux-Sysmon\"/><EventID>1</EventID><Channel>Linux-Sysmon/Operational</Channel></System><EventData><Data Name=\"Image\">&lt x</Data><Data Name=\"CommandLine\">sh -c i"}`))
+	f.Add([]byte(`{"_HOSTNAME":"h","SYSLOG_IDENTIFIER":"sysmon","__REALTIME_TIMESTAMP":"1","MESSAGE":"<Event><System><EventID>3</EventID><Channel>Linux-Sysmon/Operational</Channel></System><EventData><Data Name=\"DestinationIp\">::1</Data></EventData></Event>"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if r, err := ParseJSON(b); err == nil {
 			r.ECS()
