@@ -41,6 +41,19 @@ func TestLog4ShellSysmonLinux(t *testing.T) {
 	if !slices.Contains(detection.LookupStrings(whoami, "rule.name"), "Shell or Recon Tool Descended from a Linux Web Server at Any Depth") {
 		t.Errorf("whoami: rules %q, ancestry %v", detection.LookupStrings(whoami, "rule.name"), chain)
 	}
+	// The reverse shell's connection: bash, under java, to the attacker's
+	// 192.168.2.6:443. java's own connections (the JNDI lookups, depth 0)
+	// are not matched.
+	outbound := map[string]bool{}
+	for _, a := range alerts {
+		if slices.Contains(ruleIDs(a), "7b80973f-9c21-49d2-8e9a-ddf5fad60cb3") {
+			port, _ := detection.Lookup(a, "destination.port")
+			outbound[fmt.Sprintf("%s -> %s:%v", str(a, "process.name"), str(a, "destination.ip"), port)] = true
+		}
+	}
+	if !outbound["bash -> 192.168.2.6:443"] || outbound["java -> 192.168.2.6:1389"] {
+		t.Errorf("outbound connections alerted: %v; want bash -> 192.168.2.6:443 and none of java's", outbound)
+	}
 
 	cfg := config.Default()
 	cfg.Rules = config.Rules{Paths: []string{data + "SigmaHQ-sigma/rules/linux"}}
