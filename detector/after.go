@@ -124,6 +124,13 @@ func (d *Detector) correlateAfter(ev *event) []Derived {
 				out = append(out, d.uploadAlertServed(ev, use))
 			}
 		case s.exts[path.Ext(lp)] && d.underWebRoot(doc, lp):
+			if ev.script == "" {
+				// A new script is its own session: the writer's other work
+				// (a worker's earlier pages, its server's root session) is
+				// not what it is doing now, and the upload is no later step
+				// of it, to be lowered as such.
+				ev.script = fp
+			}
 			u := correlate.Upload{Time: ev.t, Path: fp, Writer: str(doc, "process.name"), WriterPID: num(doc, "process.pid"), ByWeb: writerWeb, Ref: ev.ref}
 			detection.Put(doc, "webshell.upload", map[string]any{"path": fp, "by_webserver": writerWeb})
 			if use, ok := s.corr.AddUpload(ev.host, u); ok {

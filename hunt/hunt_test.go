@@ -1,6 +1,7 @@
 package hunt_test
 
 import (
+	"fmt"
 	"iter"
 	"os"
 	"path/filepath"
@@ -121,6 +122,19 @@ func TestLinuxCapture(t *testing.T) {
 	}
 	if sev := shells["/usr/bin/uptime"]; sev == 0 || sev >= 73 {
 		t.Errorf("benign status.php shell: severity %d, want an alert below high", sev)
+	}
+	// The one upload of the capture (apache2 writing uploads/shell.php) is
+	// the one script write alerted, at the rule's level (medium): it starts
+	// a session of its own, not a later step of the worker's status.php.
+	var writes []string
+	for _, a := range alerts {
+		if slices.Contains(ruleIDs(a), "20c04b82-a4c5-4699-a858-32f57e48b0ca") {
+			sev, _ := detection.Lookup(a, "event.severity")
+			writes = append(writes, fmt.Sprintf("%s %s %v", str(a, "process.name"), str(a, "file.path"), sev))
+		}
+	}
+	if !slices.Equal(writes, []string{"apache2 /srv/capture/apache/uploads/shell.php 47"}) {
+		t.Errorf("script writes alerted (process, file, severity): %q", writes)
 	}
 }
 
