@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -90,7 +91,9 @@ func startTomcat(t *testing.T) {
 // should raise: each command's shell alerted with java (Tomcat, known by
 // its command line) in its ancestry and the request that drove it, the
 // JSP's write and first use joined in one alert, and nothing high for the
-// site's own pages.
+// site's own pages; and a command's outbound connection, seen by an
+// audit rule on the tomcat account's connect calls, alerts as one from a
+// process under java.
 func TestLiveTomcat(t *testing.T) {
 	liveReady(t)
 	for _, f := range []string{tomcatHome + "/bin/catalina.sh", tomcatLog, tomcatWebapps + "/ROOT/hello.jsp"} {
@@ -107,11 +110,18 @@ func TestLiveTomcat(t *testing.T) {
 	rulesBefore, _ := exec.Command("auditctl", "-l").Output()
 	startTomcat(t) // before the beat, as a server runs long before its agent
 
+	tomcatUser, err := user.Lookup("tomcat")
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`webshellbeat.inputs:
 - type: auditd
   id: audit-live
   web_roots: [%q]
+  # The connections of the tomcat account, for the outbound rule.
+  audit_rules: |
+    -a always,exit -F arch=b64 -S connect -F uid=%s -k web-net
 - type: filestream
   id: tomcat-live
   paths: [%q]
@@ -125,7 +135,7 @@ queue.mem.flush.timeout: 0s
 output.file: {path: %q, filename: out}
 path.data: %q
 path.logs: %q
-`, tomcatWebapps, tomcatLog, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
+`, tomcatWebapps, tomcatUser.Uid, tomcatLog, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
 	logPath, stop := startLiveBeat(t, dir, cfg)
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", tomcatPort)
@@ -166,8 +176,24 @@ path.logs: %q
 			detection.LookupString(found, "user.name"), lookup(found, "event.severity"), ancestry(found), time.Since(sent).Round(time.Millisecond))
 	}
 
+	// A command that calls out (here to Tomcat itself, the one server the
+	// test has): its connection is alerted as one from a process under
+	// java.
+	curl(t, base+"/cmd.jsp?c="+urlQuery("curl -s -o /dev/null http://127.0.0.1:18082/hello.jsp"))
 	time.Sleep(2 * time.Second)
 	docs := readDocs(t, dir)
+	var outbound []string
+	for _, d := range docs {
+		if slices.Contains(ids(d), "7b80973f-9c21-49d2-8e9a-ddf5fad60cb3") {
+			outbound = append(outbound, fmt.Sprintf("%s -> %s:%v", detection.LookupString(d, "process.name"), detection.LookupString(d, "destination.ip"), lookup(d, "destination.port")))
+		}
+	}
+	t.Logf("outbound connections alerted: %q", outbound)
+	// Only curl's: java's own are no child's, and the Unix-socket connects
+	// of whoami, id and curl (name service lookups) are no network's.
+	if !slices.Equal(outbound, []string{"curl -> 127.0.0.1:18082"}) {
+		t.Errorf("outbound connections alerted: %q; want curl's to 127.0.0.1:18082 only", outbound)
+	}
 	for _, c := range cmds {
 		if !slices.ContainsFunc(docs, func(d map[string]any) bool {
 			return isShellAlert(d, c, []string{"java"}, time.Time{}) && strings.HasPrefix(detection.LookupString(d, "webshell.request.url.original"), "/cmd.jsp?")
