@@ -412,7 +412,7 @@ func startLiveBeat(t *testing.T, dir, cfg string) (logPath string, stop func()) 
 }
 
 func urlQuery(s string) string {
-	r := strings.NewReplacer(" ", "%20", "|", "%7C", "/", "%2F")
+	r := strings.NewReplacer(" ", "%20", "|", "%7C", "/", "%2F", "&", "%26")
 	return r.Replace(s)
 }
 

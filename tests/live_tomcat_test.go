@@ -105,9 +105,16 @@ func TestLiveTomcat(t *testing.T) {
 		}
 	}
 	shellPath := filepath.Join(tomcatWebapps, "ROOT", "cmd.jsp")
-	t.Cleanup(func() { _ = os.Remove(shellPath) })
+	dropDir := filepath.Join(tomcatWebapps, "wsbup") // the shell's own drop: a new web app
+	t.Cleanup(func() { _ = os.Remove(shellPath); _ = os.RemoveAll(dropDir) })
 	_ = os.Remove(shellPath)
+	_ = os.RemoveAll(dropDir)
 	rulesBefore, _ := exec.Command("auditctl", "-l").Output()
+	// Earlier runs' requests are not this run's (Tomcat appends, so the
+	// file can be emptied under it).
+	if err := os.Truncate(tomcatLog, 0); err != nil {
+		t.Fatal(err)
+	}
 	startTomcat(t) // before the beat, as a server runs long before its agent
 
 	tomcatUser, err := user.Lookup("tomcat")
@@ -178,10 +185,25 @@ path.logs: %q
 
 	// A command that calls out (here to Tomcat itself, the one server the
 	// test has): its connection is alerted as one from a process under
-	// java.
+	// java. Then the shell copies itself into a new web app, as the tomcat
+	// account: a script written by a web-server account.
 	curl(t, base+"/cmd.jsp?c="+urlQuery("curl -s -o /dev/null http://127.0.0.1:18082/hello.jsp"))
+	curl(t, base+"/cmd.jsp?c="+urlQuery("mkdir "+dropDir+" && cp "+shellPath+" "+dropDir+"/s.jsp"))
 	time.Sleep(2 * time.Second)
+	if _, err := os.Stat(dropDir + "/s.jsp"); err != nil {
+		t.Errorf("the shell's copy of itself: %v", err)
+	}
 	docs := readDocs(t, dir)
+	var writes []string
+	for _, d := range docs {
+		if slices.Contains(ids(d), "20c04b82-a4c5-4699-a858-32f57e48b0ca") {
+			writes = append(writes, detection.LookupString(d, "user.name")+" "+detection.LookupString(d, "process.name")+" "+detection.LookupString(d, "file.path"))
+		}
+	}
+	t.Logf("script writes alerted (user, process, file): %q", writes)
+	if !slices.Contains(writes, "tomcat cp "+dropDir+"/s.jsp") || slices.ContainsFunc(writes, func(w string) bool { return strings.HasSuffix(w, "/cmd.jsp") }) {
+		t.Errorf("script writes alerted: %q; want the shell's copy by tomcat, not the test's own write of cmd.jsp (root)", writes)
+	}
 	var outbound []string
 	for _, d := range docs {
 		if slices.Contains(ids(d), "7b80973f-9c21-49d2-8e9a-ddf5fad60cb3") {
