@@ -194,22 +194,16 @@ path.logs: %q
 		t.Errorf("the shell's copy of itself: %v", err)
 	}
 	docs := readDocs(t, dir)
-	var writes []string
-	for _, d := range docs {
-		if slices.Contains(ids(d), "20c04b82-a4c5-4699-a858-32f57e48b0ca") {
-			writes = append(writes, detection.LookupString(d, "user.name")+" "+detection.LookupString(d, "process.name")+" "+detection.LookupString(d, "file.path"))
-		}
-	}
+	writes := alertedBy(docs, "20c04b82-a4c5-4699-a858-32f57e48b0ca", func(d map[string]any) string {
+		return detection.LookupString(d, "user.name") + " " + detection.LookupString(d, "process.name") + " " + detection.LookupString(d, "file.path")
+	})
 	t.Logf("script writes alerted (user, process, file): %q", writes)
 	if !slices.Contains(writes, "tomcat cp "+dropDir+"/s.jsp") || slices.ContainsFunc(writes, func(w string) bool { return strings.HasSuffix(w, "/cmd.jsp") }) {
 		t.Errorf("script writes alerted: %q; want the shell's copy by tomcat, not the test's own write of cmd.jsp (root)", writes)
 	}
-	var outbound []string
-	for _, d := range docs {
-		if slices.Contains(ids(d), "7b80973f-9c21-49d2-8e9a-ddf5fad60cb3") {
-			outbound = append(outbound, fmt.Sprintf("%s -> %s:%v", detection.LookupString(d, "process.name"), detection.LookupString(d, "destination.ip"), lookup(d, "destination.port")))
-		}
-	}
+	outbound := alertedBy(docs, "7b80973f-9c21-49d2-8e9a-ddf5fad60cb3", func(d map[string]any) string {
+		return fmt.Sprintf("%s -> %s:%v", detection.LookupString(d, "process.name"), detection.LookupString(d, "destination.ip"), lookup(d, "destination.port"))
+	})
 	t.Logf("outbound connections alerted: %q", outbound)
 	// Only curl's: java's own are no child's, and the Unix-socket connects
 	// of whoami, id and curl (name service lookups) are no network's.
@@ -252,4 +246,15 @@ path.logs: %q
 		b, _ := os.ReadFile(logPath)
 		t.Logf("beat log tail:\n%s", tail(b, 4000))
 	}
+}
+
+// alertedBy describes each document that rule id alerted.
+func alertedBy(docs []map[string]any, id string, describe func(map[string]any) string) []string {
+	var out []string
+	for _, d := range docs {
+		if slices.Contains(ids(d), id) {
+			out = append(out, describe(d))
+		}
+	}
+	return out
 }
