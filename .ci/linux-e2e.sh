@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Prepares a Debian/Ubuntu machine for tests/live_linux_test.go and
-# tests/live_tomcat_test.go (the live Linux audit end-to-end tests): installs auditd, Apache 2 with mod_php, nginx
-# and php-fpm, and Tomcat 10 from the distribution's packages and configures
-# two small PHP sites and a Java one on loopback. It does not leave the
-# servers running: the tests start and stop them. Safe to run again (every
-# step overwrites or checks first).
+# Prepares a Debian/Ubuntu machine for tests/live_*_test.go (the live Linux
+# audit end-to-end tests): installs auditd, Apache 2 with mod_php, nginx and
+# php-fpm, Tomcat 10 and Node.js from the distribution's packages and
+# configures two small PHP sites, a Java one and a Node.js one on loopback.
+# It does not leave the servers running: the tests start and stop them. Safe
+# to run again (every step overwrites or checks first).
 #
 #   Apache + mod_php  127.0.0.1:18080  /var/www/wsb-apache  /var/log/apache2/wsb-access.log
 #   nginx + php-fpm   127.0.0.1:18081  /var/www/wsb-nginx   /var/log/nginx/wsb-access.log
 #   Tomcat 10 (java)  127.0.0.1:18082  /var/lib/tomcat10/webapps/ROOT  /var/log/tomcat10/wsb-access.log
+#   Node.js           127.0.0.1:18083  /var/www/wsb-node/server.js (run as www-data by the test)
 #
 # Needs root (apt-get, /etc). Exits non-zero with the reason otherwise.
 set -euo pipefail
@@ -22,7 +23,7 @@ if ! command -v apt-get >/dev/null; then
   exit 1
 fi
 
-pkgs=(apache2 libapache2-mod-php nginx php-fpm tomcat10 auditd curl)
+pkgs=(apache2 libapache2-mod-php nginx php-fpm tomcat10 nodejs auditd curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -143,6 +144,23 @@ cat >/var/lib/tomcat10/webapps/ROOT/hello.jsp <<'JSP'
 <%@ page contentType="text/plain" %>Hello from <%= application.getServerInfo() %> at <%= new java.util.Date() %>
 JSP
 
+# --- Node.js on 127.0.0.1:18083 ---------------------------------------------------
+# A small app with a debug route that runs its cmd parameter through a shell:
+# the shape of a Node.js web shell or command-injection bug.
+mkdir -p /var/www/wsb-node
+cat >/var/www/wsb-node/server.js <<'JS'
+const http = require('http');
+const { exec } = require('child_process');
+http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://localhost');
+  if (url.pathname === '/debug' && url.searchParams.has('cmd')) {
+    exec(url.searchParams.get('cmd'), (err, stdout, stderr) => res.end(stdout + stderr));
+    return;
+  }
+  res.end('Example API\n');
+}).listen(18083, '127.0.0.1');
+JS
+
 touch /var/log/apache2/wsb-access.log /var/log/nginx/wsb-access.log
 install -o tomcat -g adm -m 0640 /dev/null /var/log/tomcat10/wsb-access.log
-echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, tomcat10 on 127.0.0.1:18082, auditd installed)"
+echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, tomcat10 on 127.0.0.1:18082, node on 127.0.0.1:18083 (started by the test), auditd installed)"

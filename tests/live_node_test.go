@@ -1,0 +1,123 @@
+//go:build linux
+
+package tests
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"webshellbeat/detection"
+)
+
+// The Node.js app of .ci/linux-e2e.sh.
+const (
+	nodePort   = 18083
+	nodeServer = "/var/www/wsb-node/server.js"
+)
+
+// startNode runs the app as www-data, as a service would, and stops it at
+// cleanup.
+func startNode(t *testing.T) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("runuser", "-u", "www-data", "--", node, nodeServer)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // runuser and node stop together
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		_ = cmd.Wait()
+		waitClosed(nodePort)
+	})
+	waitPort(t, nodePort)
+}
+
+// TestLiveNode runs a Node.js app (node server.js, as www-data) whose
+// debug route runs its parameter through a shell, and checks that each
+// command it is made to run is alerted with node in its ancestry, and that
+// the app's ordinary requests raise nothing.
+func TestLiveNode(t *testing.T) {
+	liveReady(t)
+	if _, err := os.Stat(nodeServer); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("live Node.js test: %v (run .ci/linux-e2e.sh as root first)", err)
+		}
+		t.Skipf("live Node.js test: %v", err)
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("live Node.js test: node not found (.ci/linux-e2e.sh installs nodejs)")
+		}
+		t.Skip("live Node.js test: node not found")
+	}
+	rulesBefore, _ := exec.Command("auditctl", "-l").Output()
+	startNode(t) // before the beat, as a server runs long before its agent
+
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`webshellbeat.inputs:
+- type: auditd
+  id: audit-live
+processors:
+  - webshell: {events: all}
+queue.mem.flush.timeout: 0s
+output.file: {path: %q, filename: out}
+path.data: %q
+path.logs: %q
+`, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
+	logPath, stop := startLiveBeat(t, dir, cfg)
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", nodePort)
+	benignStart := time.Now()
+	if out := curl(t, base+"/"); !strings.Contains(out, "Example API") {
+		t.Fatalf("/: %q", out)
+	}
+	time.Sleep(2 * time.Second)
+	benignEnd := time.Now()
+
+	out := &outputTail{dir: filepath.Join(dir, "out")}
+	for _, c := range []string{"whoami", "id", "uname -a"} {
+		sent := time.Now()
+		curl(t, base+"/debug?cmd="+urlQuery(c))
+		var found map[string]any
+		for deadline := sent.Add(20 * time.Second); found == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			for _, d := range out.next(t) {
+				if isShellAlert(d, c, []string{"node"}, sent) {
+					found = d
+					break
+				}
+			}
+		}
+		if found == nil {
+			t.Errorf("/debug?cmd=%s: no alert for `sh -c %s` with node in its ancestry within 20 s", c, c)
+			continue
+		}
+		t.Logf("/debug?cmd=%-8s -> %q (user %s, rules %v, ancestry %v) in %v", c, detection.LookupString(found, "message"),
+			detection.LookupString(found, "user.name"), detection.LookupStrings(found, "rule.name"), ancestry(found), time.Since(sent).Round(time.Millisecond))
+	}
+
+	time.Sleep(time.Second)
+	for _, d := range readDocs(t, dir) {
+		ts, err := time.Parse(time.RFC3339Nano, detection.LookupString(d, "@timestamp"))
+		if err == nil && detection.LookupString(d, "event.kind") == "alert" && !ts.Before(benignStart) && ts.Before(benignEnd) {
+			t.Errorf("the app's own request raised an alert: %q, rules %v", detection.LookupString(d, "process.command_line"), ids(d))
+		}
+	}
+	stop()
+	if rulesAfter, _ := exec.Command("auditctl", "-l").Output(); string(rulesAfter) != string(rulesBefore) {
+		t.Errorf("audit rules not restored:\nbefore:\n%s\nafter:\n%s", rulesBefore, rulesAfter)
+	}
+	if t.Failed() {
+		b, _ := os.ReadFile(logPath)
+		t.Logf("beat log tail:\n%s", tail(b, 4000))
+	}
+}
