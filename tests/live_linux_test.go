@@ -153,7 +153,6 @@ func TestLiveLinuxAudit(t *testing.T) {
 	if out, _ := exec.Command("pgrep", "-x", "auditd").Output(); len(bytes.TrimSpace(out)) > 0 {
 		t.Logf("auditd is running (pid %s): the input reads the multicast group beside it", bytes.TrimSpace(out))
 	}
-	rulesBefore, _ := exec.Command("auditctl", "-l").Output()
 
 	// Clean state of the sites; the planted files go at cleanup.
 	for _, s := range liveSites {
@@ -206,7 +205,7 @@ path.data: %q
 path.logs: %q
 `, liveSites[0].root, liveSites[1].root, liveSites[0].log, liveSites[1].log,
 		filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
-	logPath, stop := startLiveBeat(t, dir, cfg)
+	stop := startLiveBeat(t, dir, cfg)
 
 	// Benign traffic first, including a page that legitimately runs uptime.
 	benignStart := time.Now()
@@ -260,26 +259,12 @@ path.logs: %q
 	}
 
 	var latencies []time.Duration
-	failed := 0
 	out := &outputTail{dir: filepath.Join(dir, "out")}
 	for _, a := range attacks {
 		sent := time.Now()
 		curl(t, a.url+urlQuery(a.cmd))
-		var found map[string]any
-		deadline := sent.Add(20 * time.Second)
-		for found == nil && time.Now().Before(deadline) {
-			for _, d := range out.next(t) {
-				if isShellAlert(d, a.cmd, a.site.parent, sent) {
-					found = d
-					break
-				}
-			}
-			if found == nil {
-				time.Sleep(20 * time.Millisecond)
-			}
-		}
+		found := out.waitShellAlert(t, a.cmd, a.site.parent, sent)
 		if found == nil {
-			failed++
 			t.Errorf("%s %s%s: no alert for `sh -c %s` with %v in its ancestry within 20 s", a.site.server, a.url, a.cmd, a.cmd, a.site.parent)
 			continue
 		}
@@ -348,28 +333,22 @@ path.logs: %q
 		t.Errorf("the access logs' web shell requests are missing from the output")
 	}
 
-	// Stopping the beat restores the audit rules that were there before.
-	stop()
-	rulesAfter, _ := exec.Command("auditctl", "-l").Output()
-	if !bytes.Equal(rulesBefore, rulesAfter) {
-		t.Errorf("audit rules not restored:\nbefore:\n%s\nafter:\n%s", rulesBefore, rulesAfter)
-	}
-	if failed > 0 {
-		b, _ := os.ReadFile(logPath)
-		t.Logf("beat log tail:\n%s", tail(b, 4000))
-	}
+	stop() // and the audit rules that were there before are back
 }
 
 // startLiveBeat writes cfg to dir, runs the beat on it until its live auditd
-// input reads from the kernel, and returns its log and a stop function
-// (also run at cleanup) that checks the beat exits cleanly.
-func startLiveBeat(t *testing.T, dir, cfg string) (logPath string, stop func()) {
+// input reads from the kernel, and returns a stop function (also run at
+// cleanup). Stopping checks that the beat exits cleanly and restores the
+// audit rules loaded before it started, and logs the end of the beat's log
+// when the test has failed.
+func startLiveBeat(t *testing.T, dir, cfg string) (stop func()) {
 	t.Helper()
+	rulesBefore, _ := exec.Command("auditctl", "-l").Output()
 	cfgPath := filepath.Join(dir, "webshellbeat.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logPath = filepath.Join(dir, "beat.log")
+	logPath := filepath.Join(dir, "beat.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -398,17 +377,38 @@ func startLiveBeat(t *testing.T, dir, cfg string) (logPath string, stop func()) 
 			_ = beat.Process.Kill()
 			t.Errorf("beat did not stop within 30 s; log in %s", logPath)
 		}
+		if rulesAfter, _ := exec.Command("auditctl", "-l").Output(); !bytes.Equal(rulesBefore, rulesAfter) {
+			t.Errorf("audit rules not restored:\nbefore:\n%s\nafter:\n%s", rulesBefore, rulesAfter)
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("beat log tail:\n%s", tail(b, 4000))
+		}
 	}
 	t.Cleanup(stop)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		b, _ := os.ReadFile(logPath)
 		if bytes.Contains(b, []byte("auditd live: reading audit events from the kernel")) {
-			return logPath, stop
+			return stop
 		}
 		if time.Now().After(deadline) || beat.ProcessState != nil {
 			t.Fatalf("the auditd input did not start; log %s:\n%s", logPath, tail(b, 3000))
 		}
 	}
+}
+
+// waitShellAlert waits up to 20 s for the alert of the process that ran cmd
+// with one of parents in its ancestry (see isShellAlert), reading the
+// output as it grows; nil when none came.
+func (tl *outputTail) waitShellAlert(t *testing.T, cmd string, parents []string, sent time.Time) map[string]any {
+	for deadline := sent.Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, d := range tl.next(t) {
+			if isShellAlert(d, cmd, parents, sent) {
+				return d
+			}
+		}
+	}
+	return nil
 }
 
 func urlQuery(s string) string {

@@ -109,7 +109,6 @@ func TestLiveTomcat(t *testing.T) {
 	t.Cleanup(func() { _ = os.Remove(shellPath); _ = os.RemoveAll(dropDir) })
 	_ = os.Remove(shellPath)
 	_ = os.RemoveAll(dropDir)
-	rulesBefore, _ := exec.Command("auditctl", "-l").Output()
 	// Earlier runs' requests are not this run's (Tomcat appends, so the
 	// file can be emptied under it).
 	if err := os.Truncate(tomcatLog, 0); err != nil {
@@ -143,7 +142,7 @@ output.file: {path: %q, filename: out}
 path.data: %q
 path.logs: %q
 `, tomcatWebapps, tomcatUser.Uid, tomcatLog, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
-	logPath, stop := startLiveBeat(t, dir, cfg)
+	stop := startLiveBeat(t, dir, cfg)
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", tomcatPort)
 	benignStart := time.Now()
@@ -166,15 +165,7 @@ path.logs: %q
 		if body := curl(t, base+"/cmd.jsp?c="+urlQuery(c)); strings.TrimSpace(body) == "" {
 			t.Fatalf("cmd.jsp?c=%s answered nothing", c)
 		}
-		var found map[string]any
-		for deadline := sent.Add(20 * time.Second); found == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			for _, d := range out.next(t) {
-				if isShellAlert(d, c, []string{"java"}, sent) {
-					found = d
-					break
-				}
-			}
-		}
+		found := out.waitShellAlert(t, c, []string{"java"}, sent)
 		if found == nil {
 			t.Errorf("cmd.jsp?c=%s: no alert for `sh -c %s` with java in its ancestry within 20 s", c, c)
 			continue
@@ -238,14 +229,7 @@ path.logs: %q
 		t.Errorf("%d upload-then-use alerts for cmd.jsp, want 1", uploads)
 	}
 
-	stop()
-	if rulesAfter, _ := exec.Command("auditctl", "-l").Output(); string(rulesAfter) != string(rulesBefore) {
-		t.Errorf("audit rules not restored:\nbefore:\n%s\nafter:\n%s", rulesBefore, rulesAfter)
-	}
-	if t.Failed() {
-		b, _ := os.ReadFile(logPath)
-		t.Logf("beat log tail:\n%s", tail(b, 4000))
-	}
+	stop() // and the audit rules that were there before are back
 }
 
 // alertedBy describes each document that rule id alerted.
