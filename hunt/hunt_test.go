@@ -22,7 +22,31 @@ const data = "../../shared/data/"
 // huntPaths runs a hunt with the built-in rules and returns its alerts.
 func huntPaths(t *testing.T, paths ...string) ([]map[string]any, hunt.Stats) {
 	t.Helper()
-	det, err := detector.New(config.Default())
+	return huntWith(t, config.Default(), paths...)
+}
+
+// huntRules runs a hunt with the rules of one file or folder instead of the
+// built-in pack and returns the names of the rules its alerts carry.
+func huntRules(t *testing.T, rules string, paths ...string) []string {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Rules = config.Rules{Paths: []string{rules}}
+	alerts, _ := huntWith(t, cfg, paths...)
+	return titles(alerts)
+}
+
+// titles lists the rule names of alerts.
+func titles(alerts []map[string]any) []string {
+	var out []string
+	for _, a := range alerts {
+		out = append(out, detection.LookupStrings(a, "rule.name")...)
+	}
+	return out
+}
+
+func huntWith(t *testing.T, cfg config.Detection, paths ...string) ([]map[string]any, hunt.Stats) {
+	t.Helper()
+	det, err := detector.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,19 +333,7 @@ func TestMergeStopsReaders(t *testing.T) {
 // category, so SigmaHQ's ScriptBlockText rules run on it, through the
 // windows pipeline's fallback to winlog.event_data.
 func TestPowerShellScriptBlock(t *testing.T) {
-	cfg := config.Default()
-	cfg.Rules = config.Rules{Paths: []string{data + "SigmaHQ-sigma/rules/windows/powershell/powershell_script"}}
-	det, err := detector.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var titles []string
-	_, err = hunt.Run([]string{"testdata/powershell-4104.xml"}, det, func(doc map[string]any) {
-		titles = append(titles, detection.LookupStrings(doc, "rule.name")...)
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	titles := huntRules(t, data+"SigmaHQ-sigma/rules/windows/powershell/powershell_script", "testdata/powershell-4104.xml")
 	for _, want := range []string{"Malicious PowerShell Commandlets - ScriptBlock", "Suspicious PowerShell Invocations - Specific"} {
 		if !slices.Contains(titles, want) {
 			t.Errorf("alerts %q lack %q", titles, want)

@@ -55,31 +55,12 @@ func TestLog4ShellSysmonLinux(t *testing.T) {
 		t.Errorf("outbound connections alerted: %v; want bash -> 192.168.2.6:443 and none of java's", outbound)
 	}
 
-	cfg := config.Default()
-	cfg.Rules = config.Rules{Paths: []string{data + "SigmaHQ-sigma/rules/linux"}}
-	det, err := detector.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sigmaTitles []string
-	if _, err := hunt.Run([]string{log4shell}, det, func(doc map[string]any) {
-		sigmaTitles = append(sigmaTitles, detection.LookupStrings(doc, "rule.name")...)
-	}, nil); err != nil {
-		t.Fatal(err)
-	}
+	sigmaTitles := huntRules(t, data+"SigmaHQ-sigma/rules/linux", log4shell)
 	for _, want := range []string{"Suspicious Java Children Processes", "Linux Reverse Shell Indicator"} {
 		if !slices.Contains(sigmaTitles, want) {
 			t.Errorf("SigmaHQ linux rules: alerts %q lack %q", sigmaTitles, want)
 		}
 	}
-}
-
-func titles(alerts []map[string]any) []string {
-	var out []string
-	for _, a := range alerts {
-		out = append(out, detection.LookupStrings(a, "rule.name")...)
-	}
-	return out
 }
 
 // A syslog file is read for its Sysmon for Linux lines: other programs'
