@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"webshellbeat/detection"
+	"webshellbeat/internal/testfiles"
 )
 
 const samplesDir = "../testdata/samples"
@@ -183,16 +183,12 @@ func TestHuntHost(t *testing.T) {
 // When the events that name a host all name one, and others name none,
 // hunt says that --host would join them.
 func TestHuntHostHint(t *testing.T) {
-	dir := t.TempDir()
-	files := map[string]string{
-		"syslog":                              `Nov 26 10:01:00 web1 sysmon: <Event><System><Provider Name="Linux-Sysmon"/><EventID>1</EventID><TimeCreated SystemTime="2026-11-26T10:01:00.000Z"/><Channel>Linux-Sysmon/Operational</Channel><Computer>web1</Computer></System><EventData><Data Name="ProcessId">9</Data><Data Name="Image">/usr/bin/dash</Data><Data Name="CommandLine">sh -c id</Data><Data Name="User">tomcat</Data></EventData></Event>` + "\n",
+	shell := testfiles.SysmonEvent(true, 1, time.Date(2026, 11, 26, 10, 1, 0, 0, time.UTC), "web1",
+		"ProcessId", "9", "Image", "/usr/bin/dash", "CommandLine", "sh -c id", "User", "tomcat")
+	dir := testfiles.Dir(t, map[string]string{
+		"syslog":                              "Nov 26 10:01:00 web1 sysmon: " + shell + "\n",
 		"localhost_access_log.2026-11-26.txt": `203.0.113.9 - - [26/Nov/2026:10:01:00 +0000] "GET /cmd.jsp?cmd=id HTTP/1.1" 200 42` + "\n",
-	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	for _, host := range []string{"", "web1"} {
 		var stdout, stderr bytes.Buffer
 		if code := runHunt(&stdout, &stderr, []string{dir}, huntOptions{format: "table", host: host}); code != 0 {

@@ -2,16 +2,17 @@ package hunt_test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"webshellbeat/config"
 	"webshellbeat/detection"
 	"webshellbeat/detector"
 	"webshellbeat/hunt"
+	"webshellbeat/internal/testfiles"
 )
 
 const log4shell = data + "OTRF-Security-Datasets/datasets/compound/Log4Shell"
@@ -67,7 +68,8 @@ func TestLog4ShellSysmonLinux(t *testing.T) {
 // lines are passed over, a Sysmon line that cannot be read is reported
 // with its line, and the rest goes on.
 func TestSyslogFile(t *testing.T) {
-	const event = `<Event><System><Provider Name="Linux-Sysmon"/><EventID>1</EventID><TimeCreated SystemTime="2025-06-10T02:30:00.000000000Z"/><Channel>Linux-Sysmon/Operational</Channel><Computer>web1</Computer></System><EventData><Data Name="ProcessId">42</Data><Data Name="Image">/usr/bin/dash</Data><Data Name="CommandLine">sh -c id</Data><Data Name="User">www-data</Data><Data Name="ParentProcessId">41</Data><Data Name="ParentImage">/usr/sbin/apache2</Data></EventData></Event>`
+	event := testfiles.SysmonEvent(true, 1, time.Date(2025, 6, 10, 2, 30, 0, 0, time.UTC), "web1",
+		"ProcessId", "42", "Image", "/usr/bin/dash", "CommandLine", "sh -c id", "User", "www-data", "ParentProcessId", "41", "ParentImage", "/usr/sbin/apache2")
 	for name, prefix := range map[string]string{
 		"traditional":    "Jun 10 02:30:00 web1 sysmon[900]: ",
 		"high-precision": "2025-06-10T02:30:00.123456+00:00 web1 sysmon[900]: ",
@@ -80,10 +82,7 @@ func TestSyslogFile(t *testing.T) {
 				prefix + event[:strings.Index(event, "<Computer>")],
 				prefix + strings.Replace(event, "sh -c id", "sh -c whoami", 1),
 			}, "\n") + "\n"
-			p := filepath.Join(t.TempDir(), "syslog")
-			if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			p := filepath.Join(testfiles.Dir(t, map[string]string{"syslog": text}), "syslog")
 			if f := hunt.Detect([]byte(text)); f != hunt.FormatSyslog {
 				t.Fatalf("detected %q, want syslog", f)
 			}
@@ -113,13 +112,12 @@ func TestSyslogFile(t *testing.T) {
 // alert joins the write with its first use, once the access log's records
 // have the host's name (hunt --host).
 func TestTomcatJSPUploadThenUse(t *testing.T) {
-	event := func(id int, at string, data ...string) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, `Nov 26 %s web1 sysmon: <Event><System><Provider Name="Linux-Sysmon"/><EventID>%d</EventID><TimeCreated SystemTime="2026-11-26T%s.000000000Z"/><Channel>Linux-Sysmon/Operational</Channel><Computer>web1</Computer></System><EventData>`, at, id, at)
-		for i := 0; i+1 < len(data); i += 2 {
-			fmt.Fprintf(&b, `<Data Name="%s">%s</Data>`, data[i], data[i+1])
+	event := func(id int, at string, data ...string) string { // a syslog line of web1
+		ts, err := time.Parse(time.DateTime, "2026-11-26 "+at)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return b.String() + "</EventData></Event>\n"
+		return "Nov 26 " + at + " web1 sysmon: " + testfiles.SysmonEvent(true, id, ts, "web1", data...) + "\n"
 	}
 	const java = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java"
 	javaCmd := java + " -Dcatalina.base=/opt/tomcat -classpath /opt/tomcat/bin/bootstrap.jar org.apache.catalina.startup.Bootstrap start"
@@ -128,12 +126,7 @@ func TestTomcatJSPUploadThenUse(t *testing.T) {
 		event(1, "10:01:00", "ProcessId", "950", "Image", "/usr/bin/dash", "CommandLine", "sh -c id", "User", "tomcat", "CurrentDirectory", "/opt/tomcat",
 			"ParentProcessId", "900", "ParentImage", java, "ParentCommandLine", javaCmd)
 	access := `203.0.113.9 - - [26/Nov/2026:10:01:00 +0000] "GET /cmd.jsp?cmd=id HTTP/1.1" 200 42` + "\n"
-	dir := t.TempDir()
-	for name, text := range map[string]string{"syslog": syslog, "localhost_access_log.2026-11-26.txt": access} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testfiles.Dir(t, map[string]string{"syslog": syslog, "localhost_access_log.2026-11-26.txt": access})
 	// Without a name for the access log's host, the request cannot be
 	// joined with web1's processes; --host gives it one.
 	linked := func(a map[string]any) bool {

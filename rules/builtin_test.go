@@ -1,15 +1,14 @@
 package rules_test
 
 import (
-	"fmt"
-	"html"
 	"slices"
-	"strings"
 	"testing"
+	"time"
 
 	"webshellbeat/config"
 	"webshellbeat/detection"
 	"webshellbeat/detector"
+	"webshellbeat/internal/testfiles"
 	"webshellbeat/module/windows"
 )
 
@@ -18,22 +17,13 @@ import (
 // beat's own mapper, so that a rule is tested on what it will really see.
 func sysmonEvent(t *testing.T, linux bool, id int, data ...string) map[string]any {
 	t.Helper()
-	channel := "Microsoft-Windows-Sysmon/Operational"
-	if linux {
-		channel = "Linux-Sysmon/Operational"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `<Event><System><EventID>%d</EventID><TimeCreated SystemTime="2026-11-26T10:00:00.000Z"/><Channel>%s</Channel><Computer>web1</Computer></System><EventData>`, id, channel)
-	for i := 0; i+1 < len(data); i += 2 {
-		fmt.Fprintf(&b, `<Data Name="%s">%s</Data>`, data[i], html.EscapeString(data[i+1]))
-	}
-	b.WriteString("</EventData></Event>")
+	xml := testfiles.SysmonEvent(linux, id, time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), "web1", data...)
 	var rec *windows.Record
 	var err error
 	if linux {
-		rec, err = windows.ParseSyslog("Nov 26 10:00:00 web1 sysmon: " + b.String())
+		rec, err = windows.ParseSyslog("Nov 26 10:00:00 web1 sysmon: " + xml)
 	} else {
-		rec, err = windows.ParseXML([]byte(b.String()))
+		rec, err = windows.ParseXML([]byte(xml))
 	}
 	if err != nil {
 		t.Fatal(err)
