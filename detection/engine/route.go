@@ -176,16 +176,17 @@ func (rf routeFields) eventSource(ev *compile.Event, products map[string]bool) s
 		src.cats |= categoryBits.bit["webserver"]
 	}
 	channel := stringValue(ev, rf.channel)
-	if channel == "Microsoft-Windows-Sysmon/Operational" || channel == "Linux-Sysmon/Operational" {
+	svc, ok := channelServices[channel]
+	if ok {
+		src.svcs |= serviceBits.bit[svc]
+	}
+	if svc == "sysmon" { // Sysmon for Windows or Linux: the same event ids
 		for _, c := range sysmonCategories[stringValue(ev, rf.code)] {
 			src.cats |= categoryBits.bit[c]
 		}
 	}
 	if byCode, ok := powershellCategories[channel]; ok {
 		src.cats |= categoryBits.bit[byCode[stringValue(ev, rf.code)]]
-	}
-	if svc, ok := channelServices[channel]; ok {
-		src.svcs |= serviceBits.bit[svc]
 	}
 	if m := stringValue(ev, rf.module); slices.Contains(moduleServices, m) {
 		src.svcs |= serviceBits.bit[m]
