@@ -70,7 +70,7 @@ func Detect(head []byte) Format {
 	switch {
 	case text == "":
 		return FormatUnknown
-	case text[0] == '<' && !(len(text) > 1 && '0' <= text[1] && text[1] <= '9'): // not a syslog "<13>"
+	case text[0] == '<' && !windows.HasSyslogPRI(text):
 		return FormatXML
 	case text[0] == '{' || text[0] == '[':
 		return FormatJSON

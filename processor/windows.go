@@ -73,7 +73,7 @@ func ParseWindowsText(raw string) (*windows.Record, error) {
 	switch {
 	case s == "":
 		return nil, errors.New("empty record")
-	case s[0] == '<' && !syslogPRI(s) && !strings.Contains(s, windows.ProviderSysmonLinux):
+	case s[0] == '<' && !windows.HasSyslogPRI(s) && !strings.Contains(s, windows.ProviderSysmonLinux):
 		return windows.ParseXML([]byte(s))
 	case s[0] == '{':
 		return windows.ParseJSON([]byte(s))
@@ -82,12 +82,6 @@ func ParseWindowsText(raw string) (*windows.Record, error) {
 	default:
 		return windows.ParseSysmonText(s)
 	}
-}
-
-// syslogPRI reports whether s starts with a syslog priority ("<13>"),
-// which no XML element does.
-func syslogPRI(s string) bool {
-	return len(s) > 1 && s[1] >= '0' && s[1] <= '9'
 }
 
 func (p *windowsProcessor) String() string { return windowsName + "=" + p.cfg.Field }

@@ -29,6 +29,13 @@ func ParseSyslog(line string) (*Record, error) {
 	return parseSyslogXML(line[i:])
 }
 
+// HasSyslogPRI reports whether s starts with a syslog priority ("<13>" of
+// an RFC 5424 line), which no XML element does: it tells such a line from
+// event XML, which also starts with '<'.
+func HasSyslogPRI(s string) bool {
+	return len(s) > 1 && s[0] == '<' && '0' <= s[1] && s[1] <= '9'
+}
+
 // parseSyslogXML parses the event XML of a syslog message, recovering one
 // that was cut short.
 func parseSyslogXML(msg string) (*Record, error) {
