@@ -199,12 +199,7 @@ processors:
         - command_lines: ["sh -c uptime"]
           action: suppress
           reason: status.php runs uptime (reviewed)
-queue.mem.flush.timeout: 0s
-output.file: {path: %q, filename: out}
-path.data: %q
-path.logs: %q
-`, liveSites[0].root, liveSites[1].root, liveSites[0].log, liveSites[1].log,
-		filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
+`, liveSites[0].root, liveSites[1].root, liveSites[0].log, liveSites[1].log)
 	stop := startLiveBeat(t, dir, cfg)
 
 	// Benign traffic first, including a page that legitimately runs uptime.
@@ -336,14 +331,20 @@ path.logs: %q
 	stop() // and the audit rules that were there before are back
 }
 
-// startLiveBeat writes cfg to dir, runs the beat on it until its live auditd
-// input reads from the kernel, and returns a stop function (also run at
-// cleanup). Stopping checks that the beat exits cleanly and restores the
+// startLiveBeat writes cfg (inputs and processors) to dir, with an
+// unbatched file output in dir/out and its data and logs in dir, runs the
+// beat on it until its live auditd input reads from the kernel, and
+// returns a stop function (also run at cleanup). Stopping checks that the beat exits cleanly and restores the
 // audit rules loaded before it started, and logs the end of the beat's log
 // when the test has failed.
 func startLiveBeat(t *testing.T, dir, cfg string) (stop func()) {
 	t.Helper()
 	rulesBefore, _ := exec.Command("auditctl", "-l").Output()
+	cfg += fmt.Sprintf(`queue.mem.flush.timeout: 0s
+output.file: {path: %q, filename: out}
+path.data: %q
+path.logs: %q
+`, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
 	cfgPath := filepath.Join(dir, "webshellbeat.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

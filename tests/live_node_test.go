@@ -63,16 +63,12 @@ func TestLiveNode(t *testing.T) {
 	startNode(t) // before the beat, as a server runs long before its agent
 
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(`webshellbeat.inputs:
+	cfg := `webshellbeat.inputs:
 - type: auditd
   id: audit-live
 processors:
   - webshell: {events: all}
-queue.mem.flush.timeout: 0s
-output.file: {path: %q, filename: out}
-path.data: %q
-path.logs: %q
-`, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
+`
 	stop := startLiveBeat(t, dir, cfg)
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", nodePort)

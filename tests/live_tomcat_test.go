@@ -137,11 +137,7 @@ func TestLiveTomcat(t *testing.T) {
     - decode_access_log: {format: combined, server: tomcat}
 processors:
   - webshell: {events: all}
-queue.mem.flush.timeout: 0s
-output.file: {path: %q, filename: out}
-path.data: %q
-path.logs: %q
-`, tomcatWebapps, tomcatUser.Uid, tomcatLog, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
+`, tomcatWebapps, tomcatUser.Uid, tomcatLog)
 	stop := startLiveBeat(t, dir, cfg)
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", tomcatPort)
