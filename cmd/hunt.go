@@ -41,7 +41,7 @@ func huntCommand() *cobra.Command {
 	var o huntOptions
 	c := &cobra.Command{
 		Use:   "hunt PATH...",
-		Short: "Hunt for web shells offline in log files and folders (EVTX, event XML, JSON, audit.log, access logs)",
+		Short: "Hunt for web shells offline in log files and folders (EVTX, event XML, JSON, audit.log, access logs, Sysmon for Linux syslog)",
 		Long: `Reads files, folders (recursively), zip, tar and tar.gz/.tgz archives and gzip-compressed
 files (.gz), each recognised by content, with the beat's own mappers and detector, as one
 stream in event-time order, and prints the alerts. No Elasticsearch needed. A truncated
