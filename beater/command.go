@@ -28,6 +28,12 @@ func Creator(hub *processor.Hub) beat.Creator {
 			// having read nothing, which would look like a clean run.
 			return nil, errors.New("--once is not supported: filebeat's --once waits only for the legacy log input, not for filestream, evtx or auditd; for a one-shot run over files use `webshellbeat hunt`")
 		}
+		if err := filesetConfig(c); err != nil {
+			return nil, err
+		}
+		if b.Info.Logger != nil {
+			b.Info.Logger = withoutFilesetNoise(b.Info.Logger)
+		}
 		hub.SetPipeline(b.Publisher)
 		hub.SetMonitoring(b.Monitoring.StatsRegistry())
 		bt, err := create(b, c)

@@ -135,6 +135,20 @@ path.logs: %q
 			t.Errorf("detection state not saved: %v", err)
 		}
 	}
+	// Two clean runs log no error, nor filebeat's notes on its fileset
+	// modules, which webshellbeat does not have (beater/quiet.go).
+	logs, _ := filepath.Glob(filepath.Join(dir, "beat-*.log"))
+	for _, l := range logs {
+		raw, _ := os.ReadFile(l)
+		for _, line := range strings.Split(string(raw), "\n") {
+			if strings.Contains(line, `"log.level":"error"`) || strings.Contains(line, "ingest pipelines") {
+				t.Errorf("clean run logged: %s", line)
+			}
+		}
+	}
+	if len(logs) != 2 {
+		t.Errorf("found %d beat logs, want 2", len(logs))
+	}
 }
 
 // isDerived says a document was made by the detector rather than read.
