@@ -22,7 +22,7 @@ import (
 func Creator(hub *processor.Hub) beat.Creator {
 	create := fbbeater.New(Inputs)
 	return func(b *beat.Beat, c *conf.C) (beat.Beater, error) {
-		if f := flag.CommandLine.Lookup("once"); f != nil && f.Value.String() == "true" {
+		if flagString("once") == "true" {
 			// filebeat's --once waits only for its legacy log input's
 			// harvesters: with filestream, evtx and auditd it stops at once
 			// having read nothing, which would look like a clean run.
@@ -33,6 +33,9 @@ func Creator(hub *processor.Hub) beat.Creator {
 		}
 		if b.Info.Logger != nil {
 			b.Info.Logger = withoutFilesetNoise(b.Info.Logger)
+		}
+		if err := cliModules(c, flagString("modules"), flagSettings("M"), b.Info.Logger); err != nil {
+			return nil, err
 		}
 		hub.SetPipeline(b.Publisher)
 		hub.SetMonitoring(b.Monitoring.StatsRegistry())
@@ -91,4 +94,23 @@ func modulesManager(b *beat.Beat) (libcmd.ModulesManager, error) {
 		return nil, fmt.Errorf("initialization error: %w", err)
 	}
 	return m, nil
+}
+
+// flagString is the value of a command-line flag registered by filebeat's
+// packages ("" when it is not).
+func flagString(name string) string {
+	if f := flag.CommandLine.Lookup(name); f != nil {
+		return f.Value.String()
+	}
+	return ""
+}
+
+// flagSettings is the value of a settings flag (-M), empty when unset.
+func flagSettings(name string) *conf.C {
+	if f := flag.CommandLine.Lookup(name); f != nil {
+		if s, ok := f.Value.(*conf.SettingsFlag); ok && s.Config() != nil {
+			return s.Config()
+		}
+	}
+	return conf.NewConfig()
 }

@@ -218,3 +218,53 @@ func pointAt(t *testing.T, file, example, path, drop, extra string) {
 		t.Fatal(err)
 	}
 }
+
+// --modules runs disabled module files for one run and -M sets their
+// inputs' settings, as in filebeat; a module name that does not exist stops
+// the beat with the list of those that do.
+func TestModulesFlag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary")
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "modules.d"), os.DirFS("../modules.d")); err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := os.ReadFile("../webshellbeat.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "webshellbeat.yml")
+	if err := os.WriteFile(cfgPath, shipped, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"-E", "output.elasticsearch.enabled=false",
+		"-E", "output.file.path=" + filepath.Join(dir, "out"), "-E", "output.file.filename=out",
+		"-E", "path.data=" + filepath.Join(dir, "data"), "-E", "path.logs=" + filepath.Join(dir, "logs")}
+
+	out, err := exec.Command(binary, append([]string{"run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir, "--modules", "apache,nope"}, common...)...).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--modules nope: no module nope in") || !strings.Contains(string(out), "apache, auditd, auditd_live") {
+		t.Fatalf("run --modules apache,nope: %v\n%s", err, tail(out, 2000))
+	}
+
+	apache := abs(t, "linux-capture/apache_access.log")
+	wantEvents, wantAlerts := huntCounts(t, apache)
+	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= wantEvents },
+		append(common, "--modules", "apache",
+			"-M", fmt.Sprintf("apache.paths=[%q]", apache),
+			"-M", "apache.prospector.scanner.fingerprint.length=64")...) // the capture is a short file
+	gotAlerts := map[string]int{}
+	events := 0
+	for _, d := range readDocs(t, dir) {
+		if isDerived(d) {
+			continue
+		}
+		events++
+		for _, id := range ids(d) {
+			gotAlerts[id]++
+		}
+	}
+	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) {
+		t.Errorf("--modules apache -M apache.paths=[capture]: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
+	}
+}

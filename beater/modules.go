@@ -1,0 +1,148 @@
+package beater
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/elastic/beats/v7/libbeat/cfgfile"
+	conf "github.com/elastic/elastic-agent-libs/config"
+	"github.com/elastic/elastic-agent-libs/logp"
+	ucfg "github.com/elastic/go-ucfg"
+)
+
+// cliModules gives --modules and -M the meaning filebeat users know, for
+// webshellbeat's modules, which are files of inputs in modules.d/ (see
+// modulesManager):
+//
+//   - --modules apache,auditd runs the inputs of those module files for this
+//     run, whether enabled or not, as filebeat's flag runs modules without
+//     the modules command. A module whose file is enabled is loaded by
+//     config.inputs already and is not added twice.
+//   - -M apache.paths=[/srv/logs/access.log*] sets a setting on every input
+//     of a module that --modules adds. filebeat's -M sets fileset variables
+//     (nginx.access.var.paths), which webshellbeat's modules do not have;
+//     their inputs' own settings are the variables.
+//
+// The inputs are appended to c's inputs (webshellbeat.inputs). A name that
+// is not a module, or an -M that would change nothing, is an error: a
+// silently ignored flag would read nothing the user asked for.
+func cliModules(c *conf.C, names string, overrides *conf.C, log *logp.Logger) error {
+	list := splitNames(names)
+	overridden := overrides.GetFields()
+	if len(list) == 0 {
+		if len(overridden) > 0 {
+			return fmt.Errorf("-M %s: -M sets the inputs of the modules given with --modules (e.g. --modules %s -M %s.paths=[...])", overridden[0], overridden[0], overridden[0])
+		}
+		return nil
+	}
+	for _, name := range overridden {
+		if !slices.Contains(list, name) {
+			return fmt.Errorf("-M %s: module %s is not in --modules %s; -M sets the inputs of the modules given there", name, name, names)
+		}
+	}
+	dir, loaded, err := moduleDir(c)
+	if err != nil {
+		return err
+	}
+	n, err := c.CountField("inputs")
+	if err != nil {
+		n = 0 // no inputs yet
+	}
+	for _, name := range list {
+		inputs, file, err := moduleInputs(dir, name, loaded)
+		if err != nil {
+			return err
+		}
+		if inputs == nil {
+			if slices.Contains(overridden, name) {
+				return fmt.Errorf("-M %s: module %s is enabled (%s), so config.inputs loads it as the file says; disable it (webshellbeat modules disable %s) to set its inputs with -M", name, name, file, name)
+			}
+			log.Infof("--modules %s: enabled in %s, loaded by config.inputs", name, file)
+			continue
+		}
+		for _, in := range inputs {
+			if ov, err := overrides.Child(name, -1); err == nil {
+				if err := in.MergeWithOpts(ov, ucfg.PathSep("."), ucfg.ReplaceArrValues); err != nil {
+					return fmt.Errorf("-M %s: %w", name, err)
+				}
+			}
+			if err := c.SetChild("inputs", n, in); err != nil {
+				return fmt.Errorf("--modules %s: %w", name, err)
+			}
+			n++
+		}
+		log.Infof("--modules %s: runs the inputs of %s (%d)", name, file, len(inputs))
+	}
+	return nil
+}
+
+func splitNames(s string) []string {
+	var out []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// moduleDir returns the folder of the module files (from
+// config.inputs.path) and whether config.inputs loads its enabled files.
+func moduleDir(c *conf.C) (dir string, loaded bool, err error) {
+	glob, err := c.String("config.inputs.path", -1)
+	if err != nil || !strings.HasSuffix(glob, "*.yml") {
+		return "", false, errors.New("--modules needs webshellbeat.config.inputs.path (the module files, ${path.config}/modules.d/*.yml)")
+	}
+	sub, err := c.Child("config", -1)
+	if err == nil {
+		sub, err = sub.Child("inputs", -1)
+	}
+	return filepath.Dir(glob), err == nil && sub.Enabled(), nil
+}
+
+// moduleInputs reads the inputs of module name: nil when its enabled file
+// is loaded by config.inputs already.
+func moduleInputs(dir, name string, loaded bool) ([]*conf.C, string, error) {
+	if strings.ContainsAny(name, `/\`) {
+		return nil, "", fmt.Errorf("--modules %s: not a module name", name)
+	}
+	enabled := filepath.Join(dir, name+".yml")
+	if _, err := os.Stat(enabled); err == nil && loaded {
+		return nil, enabled, nil
+	}
+	file := enabled
+	if _, err := os.Stat(file); err != nil {
+		file += ".disabled"
+	}
+	if _, err := os.Stat(file); err != nil {
+		return nil, "", fmt.Errorf("--modules %s: no module %s in %s (modules: %s)", name, name, dir, strings.Join(moduleNames(dir), ", "))
+	}
+	inputs, err := cfgfile.LoadList(file, logp.NewNopLogger())
+	if err != nil {
+		return nil, "", fmt.Errorf("--modules %s: %w", name, err)
+	}
+	if len(inputs) == 0 {
+		return nil, "", fmt.Errorf("--modules %s: %s has no inputs", name, file)
+	}
+	return inputs, file, nil
+}
+
+// moduleNames lists the modules of dir, enabled or not.
+func moduleNames(dir string) []string {
+	var names []string
+	for _, pattern := range []string{"*.yml", "*.yml.disabled"} {
+		files, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, f := range files {
+			name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".disabled"), ".yml")
+			if !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}

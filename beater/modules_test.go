@@ -1,0 +1,119 @@
+package beater
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	conf "github.com/elastic/elastic-agent-libs/config"
+	"github.com/elastic/elastic-agent-libs/logp"
+)
+
+// moduleFixture is a modules.d with apache disabled (two paths) and auditd
+// enabled, and a beat config that loads it through config.inputs with one
+// input of its own.
+func moduleFixture(t *testing.T) (dir string, beatCfg func() *conf.C) {
+	dir = t.TempDir()
+	files := map[string]string{
+		"apache.yml.disabled": "- type: filestream\n  id: module-apache\n  paths: [/var/log/apache2/access.log*, /var/log/httpd/access_log*]\n  processors: [{decode_access_log: {format: combined}}]\n",
+		"auditd.yml":          "- type: auditd_log\n  id: module-auditd\n  paths: [/var/log/audit/audit.log]\n",
+		"empty.yml.disabled":  "# nothing\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, func() *conf.C {
+		c, err := conf.NewConfigWithYAML([]byte(`
+config.inputs: {enabled: true, path: `+dir+`/*.yml}
+inputs: [{type: filestream, id: own, paths: [/a]}]
+`), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+}
+
+func settings(t *testing.T, kv ...string) *conf.C {
+	f := conf.NewSettingsFlag(nil)
+	for _, s := range kv {
+		if err := f.Set(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f.Config()
+}
+
+type input struct {
+	ID    string   `config:"id"`
+	Paths []string `config:"paths"`
+}
+
+func inputsOf(t *testing.T, c *conf.C) []input {
+	var v struct {
+		Inputs []input `config:"inputs"`
+	}
+	if err := c.Unpack(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Inputs
+}
+
+func TestCLIModules(t *testing.T) {
+	_, beatCfg := moduleFixture(t)
+	log := logp.NewNopLogger()
+
+	// A disabled module is added after the config's own input; an enabled
+	// one is left to config.inputs.
+	c := beatCfg()
+	if err := cliModules(c, "apache, auditd,apache", conf.NewConfig(), log); err != nil {
+		t.Fatal(err)
+	}
+	got := inputsOf(t, c)
+	if len(got) != 2 || got[0].ID != "own" || got[1].ID != "module-apache" || len(got[1].Paths) != 2 {
+		t.Errorf("inputs after --modules apache,auditd: %+v", got)
+	}
+
+	// -M replaces the module's paths (not merged element by element).
+	c = beatCfg()
+	if err := cliModules(c, "apache", settings(t, "apache.paths=[/srv/logs/access.log]"), log); err != nil {
+		t.Fatal(err)
+	}
+	if got := inputsOf(t, c); len(got) != 2 || strings.Join(got[1].Paths, ",") != "/srv/logs/access.log" {
+		t.Errorf("inputs after -M apache.paths: %+v", got)
+	}
+
+	// Nothing given, nothing changed.
+	c = beatCfg()
+	if err := cliModules(c, "", conf.NewConfig(), log); err != nil || len(inputsOf(t, c)) != 1 {
+		t.Errorf("no --modules: %v, %+v", err, inputsOf(t, c))
+	}
+}
+
+func TestCLIModulesErrors(t *testing.T) {
+	dir, beatCfg := moduleFixture(t)
+	for _, tc := range []struct {
+		modules string
+		m       []string
+		want    string
+	}{
+		{"nginx", nil, "no module nginx in " + dir + " (modules: apache, auditd, empty)"},
+		{"../etc", nil, "not a module name"},
+		{"empty", nil, "has no inputs"},
+		{"", []string{"apache.paths=[/x]"}, "-M apache: -M sets the inputs of the modules given with --modules"},
+		{"auditd", []string{"apache.paths=[/x]"}, "module apache is not in --modules auditd"},
+		{"auditd", []string{"auditd.paths=[/x]"}, "module auditd is enabled"},
+	} {
+		err := cliModules(beatCfg(), tc.modules, settings(t, tc.m...), logp.NewNopLogger())
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("--modules %q -M %v: error %v, want one with %q", tc.modules, tc.m, err, tc.want)
+		}
+	}
+	noGlob, _ := conf.NewConfigWithYAML([]byte("inputs: []"), "test")
+	if err := cliModules(noGlob, "apache", conf.NewConfig(), logp.NewNopLogger()); err == nil || !strings.Contains(err.Error(), "config.inputs.path") {
+		t.Errorf("--modules without config.inputs.path: %v", err)
+	}
+}
