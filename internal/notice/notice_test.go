@@ -16,14 +16,11 @@ func TestNoCopyleftInTheBeat(t *testing.T) {
 		// every beat Elastic ships, including the -oss ones.
 		"github.com/elastic/elastic-agent-client/v7": "Elastic-License",
 		// MPL-2.0: file-level copyleft, met by shipping these unmodified.
-		"github.com/hashicorp/errwrap":          "MPL-2.0",
-		"github.com/hashicorp/go-multierror":    "MPL-2.0",
-		"github.com/hashicorp/go-uuid":          "MPL-2.0",
-		"github.com/hashicorp/go-version":       "MPL-2.0",
-		"github.com/hashicorp/golang-lru":       "MPL-2.0",
-		"github.com/hashicorp/golang-lru/v2":    "MPL-2.0",
-		"github.com/hashicorp/go-cleanhttp":     "MPL-2.0",
-		"github.com/hashicorp/go-retryablehttp": "MPL-2.0",
+		"github.com/hashicorp/errwrap":       "MPL-2.0",
+		"github.com/hashicorp/go-multierror": "MPL-2.0",
+		"github.com/hashicorp/go-uuid":       "MPL-2.0",
+		"github.com/hashicorp/go-version":    "MPL-2.0",
+		"github.com/hashicorp/golang-lru":    "MPL-2.0", // windows only
 	}
 	permissive := map[string]bool{"Apache-2.0": true, "BSD": true, "MIT": true, "ISC": true}
 	for _, p := range []struct{ goos, goarch string }{{"linux", "amd64"}, {"linux", "arm64"}, {"windows", "amd64"}} {
