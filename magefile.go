@@ -7,9 +7,12 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
+
+	"webshellbeat/internal/dist"
 )
 
 // Build builds the webshellbeat binary at the project root.
@@ -71,10 +74,40 @@ func Check() error {
 	return sh.RunV("go", "vet", "./...")
 }
 
-// Test runs the whole test suite (what .ci/run runs).
+// Test runs the whole test suite (what .ci/run runs). The timeout is above
+// go test's 10 minutes: tests/ builds a release package and runs the live
+// servers' tests.
 func Test() error {
 	mg.Deps(Check)
-	return sh.RunV("go", "test", "./...")
+	return sh.RunV("go", "test", "-timeout", "30m", "./...")
+}
+
+// Package builds the release packages into build/distributions: a tar.gz
+// and a .deb per Linux platform, a zip for Windows (see internal/dist).
+// PLATFORMS limits them, e.g. PLATFORMS=linux/amd64,windows/amd64.
+func Package() error {
+	mg.Deps(Config)
+	platforms := dist.Platforms
+	if env := os.Getenv("PLATFORMS"); env != "" {
+		platforms = nil
+		for _, s := range strings.Split(env, ",") {
+			p, err := dist.ParsePlatform(s)
+			if err != nil {
+				return err
+			}
+			platforms = append(platforms, p)
+		}
+	}
+	for _, p := range platforms {
+		files, err := dist.Build(".", "build/distributions", p)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			fmt.Println(f)
+		}
+	}
+	return nil
 }
 
 // Bench runs the benchmarks of the detector and the mappers.

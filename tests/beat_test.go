@@ -223,7 +223,14 @@ func huntCounts(t *testing.T, paths ...string) (int, map[string]int) {
 // more seconds to catch anything extra, and stops it with SIGTERM.
 func runBeat(t *testing.T, cfgPath, dir string, done func() bool, args ...string) {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir}, args...)...)
+	runBinary(t, binary, dir, done, append([]string{"--strict.perms=false", "-c", cfgPath, "--path.home", dir}, args...)...)
+}
+
+// runBinary is runBeat for another build of the beat (a package's), with
+// all of its flags given; its log goes into dir.
+func runBinary(t *testing.T, bin, dir string, done func() bool, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"run", "-e"}, args...)...)
 	logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("beat-%d.log", time.Now().UnixNano())))
 	if err != nil {
 		t.Fatal(err)
