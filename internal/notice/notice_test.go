@@ -12,8 +12,8 @@ import (
 // and is looked at.
 func TestNoCopyleftInTheBeat(t *testing.T) {
 	known := map[string]string{
-		// libbeat/beat imports its protocol; Elastic License 1.0, as in
-		// every beat Elastic ships, including the -oss ones.
+		// Elastic License 1.0: libbeat/beat imports its protocol package,
+		// so every beat built on libbeat 9.3 holds it.
 		"github.com/elastic/elastic-agent-client/v7": "Elastic-License",
 		// MPL-2.0: file-level copyleft, met by shipping these unmodified.
 		"github.com/hashicorp/errwrap":       "MPL-2.0",

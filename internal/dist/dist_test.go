@@ -1,0 +1,41 @@
+package dist
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParsePlatform(t *testing.T) {
+	if p, err := ParsePlatform(" linux/arm64"); err != nil || p != (Platform{"linux", "arm64"}) {
+		t.Errorf("linux/arm64: %v, %v", p, err)
+	}
+	for _, bad := range []string{"darwin/arm64", "linux", "windows/arm64"} {
+		if _, err := ParsePlatform(bad); err == nil || !strings.Contains(err.Error(), "want one of") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
+
+// Read-only files go under home, configuration under /etc (conffiles).
+func TestDebPath(t *testing.T) {
+	for name, want := range map[string]string{
+		"webshellbeat":                  "/usr/share/webshellbeat/bin/webshellbeat",
+		"kibana/7/dashboard/x.json":     "/usr/share/webshellbeat/kibana/7/dashboard/x.json",
+		"NOTICE.txt":                    "/usr/share/webshellbeat/NOTICE.txt",
+		"webshellbeat.yml":              "/etc/webshellbeat/webshellbeat.yml",
+		"modules.d/apache.yml.disabled": "/etc/webshellbeat/modules.d/apache.yml.disabled",
+		"fields.yml":                    "/etc/webshellbeat/fields.yml",
+		"webshellbeat.reference.yml":    "/etc/webshellbeat/webshellbeat.reference.yml",
+	} {
+		if got := debPath(name); got != want {
+			t.Errorf("debPath(%s) = %s, want %s", name, got, want)
+		}
+	}
+}
+
+func TestParents(t *testing.T) {
+	if got := parents("base/kibana/7/x.json"); !slices.Equal(got, []string{"base", "base/kibana", "base/kibana/7"}) {
+		t.Errorf("parents: %v", got)
+	}
+}
