@@ -18,6 +18,41 @@ import (
 	"webshellbeat/detection"
 )
 
+// shippedHome makes a home folder with the shipped webshellbeat.yml and
+// modules.d, and returns it and the config's path.
+func shippedHome(t *testing.T) (dir, cfgPath string) {
+	t.Helper()
+	dir = t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "modules.d"), os.DirFS("../modules.d")); err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := os.ReadFile("../webshellbeat.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath = filepath.Join(dir, "webshellbeat.yml")
+	if err := os.WriteFile(cfgPath, shipped, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, cfgPath
+}
+
+// eventAlerts counts the documents of the beat's output under dir that are
+// events it read (not derived ones), and their alerts per rule id.
+func eventAlerts(t *testing.T, dir string) (events int, alerts map[string]int) {
+	alerts = map[string]int{}
+	for _, d := range readDocs(t, dir) {
+		if isDerived(d) {
+			continue
+		}
+		events++
+		for _, id := range ids(d) {
+			alerts[id]++
+		}
+	}
+	return events, alerts
+}
+
 // shippedModules lists the modules of ../modules.d by name.
 func shippedModules(t *testing.T) []string {
 	t.Helper()
@@ -73,18 +108,7 @@ func TestModulesCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the beat binary")
 	}
-	dir := t.TempDir()
-	if err := os.CopyFS(filepath.Join(dir, "modules.d"), os.DirFS("../modules.d")); err != nil {
-		t.Fatal(err)
-	}
-	shipped, err := os.ReadFile("../webshellbeat.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(dir, "webshellbeat.yml")
-	if err := os.WriteFile(cfgPath, shipped, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfgPath := shippedHome(t)
 	modules := func(args ...string) string {
 		t.Helper()
 		out, err := exec.Command(binary, append([]string{"modules"}, append(args, "--strict.perms=false", "-c", cfgPath, "--path.home", dir)...)...).CombinedOutput()
@@ -134,17 +158,7 @@ func TestModulesCommand(t *testing.T) {
 		"-E", "output.elasticsearch.enabled=false",
 		"-E", "output.file.path="+filepath.Join(dir, "out"), "-E", "output.file.filename=out",
 		"-E", "path.data="+filepath.Join(dir, "data"), "-E", "path.logs="+filepath.Join(dir, "logs"))
-	gotAlerts := map[string]int{}
-	events := 0
-	for _, d := range readDocs(t, dir) {
-		if isDerived(d) {
-			continue
-		}
-		events++
-		for _, id := range ids(d) {
-			gotAlerts[id]++
-		}
-	}
+	events, gotAlerts := eventAlerts(t, dir)
 	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) {
 		t.Errorf("modules apache, nginx, auditd, evtx, windows_text, sysmon_linux: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
 	}
@@ -226,18 +240,7 @@ func TestModulesFlag(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the beat binary")
 	}
-	dir := t.TempDir()
-	if err := os.CopyFS(filepath.Join(dir, "modules.d"), os.DirFS("../modules.d")); err != nil {
-		t.Fatal(err)
-	}
-	shipped, err := os.ReadFile("../webshellbeat.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(dir, "webshellbeat.yml")
-	if err := os.WriteFile(cfgPath, shipped, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfgPath := shippedHome(t)
 	common := []string{"-E", "output.elasticsearch.enabled=false",
 		"-E", "output.file.path=" + filepath.Join(dir, "out"), "-E", "output.file.filename=out",
 		"-E", "path.data=" + filepath.Join(dir, "data"), "-E", "path.logs=" + filepath.Join(dir, "logs")}
@@ -253,17 +256,7 @@ func TestModulesFlag(t *testing.T) {
 		append(common, "--modules", "apache",
 			"-M", fmt.Sprintf("apache.paths=[%q]", apache),
 			"-M", "apache.prospector.scanner.fingerprint.length=64")...) // the capture is a short file
-	gotAlerts := map[string]int{}
-	events := 0
-	for _, d := range readDocs(t, dir) {
-		if isDerived(d) {
-			continue
-		}
-		events++
-		for _, id := range ids(d) {
-			gotAlerts[id]++
-		}
-	}
+	events, gotAlerts := eventAlerts(t, dir)
 	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) {
 		t.Errorf("--modules apache -M apache.paths=[capture]: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
 	}

@@ -91,16 +91,7 @@ func checkArchive(t *testing.T, archive string) {
 		"-E", "output.elasticsearch.enabled=false",
 		"-E", "output.file.path="+filepath.Join(work, "out"), "-E", "output.file.filename=out",
 		"-E", "path.data="+filepath.Join(work, "data"))
-	gotAlerts, events := map[string]int{}, 0
-	for _, d := range readDocs(t, work) {
-		if isDerived(d) {
-			continue
-		}
-		events++
-		for _, id := range ids(d) {
-			gotAlerts[id]++
-		}
-	}
+	events, gotAlerts := eventAlerts(t, work)
 	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) {
 		t.Errorf("the unpacked beat on the apache capture: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
 	}
