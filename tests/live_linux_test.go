@@ -29,6 +29,29 @@ type liveSite struct {
 	parent []string // acceptable web-server process names in the ancestry
 }
 
+// liveAttack is one command sent to a web shell of a live site: url ends
+// with the parameter that carries cmd.
+type liveAttack struct {
+	site liveSite
+	url  string
+	cmd  string
+}
+
+// unlinked returns the attacks whose shell has no alert among docs that
+// carries the request that drove it (webshell.request.url.original).
+func unlinked(docs []map[string]any, attacks []liveAttack) []liveAttack {
+	var out []liveAttack
+	for _, a := range attacks {
+		path := a.url[strings.Index(a.url[len("http://"):], "/")+len("http://") : strings.Index(a.url, "?")]
+		if !slices.ContainsFunc(docs, func(d map[string]any) bool {
+			return isShellAlert(d, a.cmd, a.site.parent, time.Time{}) && strings.HasPrefix(detection.LookupString(d, "webshell.request.url.original"), path+"?")
+		}) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 var liveSites = []liveSite{
 	{"apache", 18080, "/var/www/wsb-apache", "/var/log/apache2/wsb-access.log", []string{"apache2"}},
 	{"nginx", 18081, "/var/www/wsb-nginx", "/var/log/nginx/wsb-access.log", []string{"php-fpm8.2", "php-fpm"}},
@@ -236,20 +259,15 @@ processors:
 		}
 	}
 
-	type attack struct {
-		site liveSite
-		url  string
-		cmd  string
-	}
 	cmds := []string{"whoami", "id", "uname -a", "cat /etc/passwd", "echo id | sh"}
-	var attacks []attack
+	var attacks []liveAttack
 	for _, s := range liveSites {
 		base := fmt.Sprintf("http://127.0.0.1:%d", s.port)
 		for _, c := range cmds {
-			attacks = append(attacks, attack{s, base + "/uploads/avatar.php?c=", c})
+			attacks = append(attacks, liveAttack{s, base + "/uploads/avatar.php?c=", c})
 		}
 		for _, c := range cmds[:2] {
-			attacks = append(attacks, attack{s, base + "/login.php?debug=", c})
+			attacks = append(attacks, liveAttack{s, base + "/login.php?debug=", c})
 		}
 	}
 
@@ -277,8 +295,17 @@ processors:
 	// Benign traffic raised nothing high: audit events of the benign window
 	// (kernel timestamps are exact) and the benign requests of the access
 	// logs (their timestamps have whole seconds: told apart by URL).
-	time.Sleep(2 * time.Second)
+	// Each shell's alert carries the request that drove it: the access-log
+	// line arrives after the shell ran (filestream reads a quiet file after
+	// a backoff of up to 10 s), so the detector publishes an updated copy
+	// of the alert with webshell.request.* filled in. Wait for those.
 	docs := readDocs(t, dir)
+	waited := time.Now()
+	for deadline := waited.Add(20 * time.Second); len(unlinked(docs, attacks)) > 0 && time.Now().Before(deadline); {
+		time.Sleep(250 * time.Millisecond)
+		docs = readDocs(t, dir)
+	}
+	t.Logf("request links waited for: %v", time.Since(waited).Round(time.Millisecond))
 	benignURLs := []string{"/", "/index.php", "/login.php", "/upload.php", "/status.php"}
 	for _, d := range docs {
 		if detection.LookupString(d, "event.kind") != "alert" {
@@ -301,21 +328,8 @@ processors:
 			detection.LookupString(d, "user.name"), detection.LookupString(d, "process.name"), detection.LookupString(d, "process.parent.name"), sev, ids(d))
 		t.Errorf("benign request raised a high alert: %s", desc)
 	}
-	// Each shell's alert carries the request that drove it: the access-log
-	// line arrives after the shell ran, so the detector publishes an updated
-	// copy of the alert with webshell.request.* filled in.
-	for _, a := range attacks {
-		path := a.url[strings.Index(a.url[len("http://"):], "/")+len("http://") : strings.Index(a.url, "?")]
-		linked := false
-		for _, d := range docs {
-			if isShellAlert(d, a.cmd, a.site.parent, time.Time{}) && strings.HasPrefix(detection.LookupString(d, "webshell.request.url.original"), path+"?") {
-				linked = true
-				break
-			}
-		}
-		if !linked {
-			t.Errorf("%s %s%s: no alert of its shell carries the request (webshell.request.url.original)", a.site.server, a.url, a.cmd)
-		}
+	for _, a := range unlinked(docs, attacks) {
+		t.Errorf("%s %s%s: no alert of its shell carries the request (webshell.request.url.original)", a.site.server, a.url, a.cmd)
 	}
 	var requests int
 	for _, d := range docs {
