@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -249,42 +250,7 @@ func TestSetupDashboards(t *testing.T) {
 		t.Skip("runs the beat binary")
 	}
 	want := loadSavedObjects(t)
-	var mu sync.Mutex
-	imported := map[string]savedObject{}
-	var requests []string
-	kb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		requests = append(requests, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
-		mu.Unlock()
-		switch {
-		case r.URL.Path == "/api/status":
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, `{"name":"kibana","version":{"number":"8.17.0","build_snapshot":false},"status":{"overall":{"level":"available"}}}`)
-		case r.Method == http.MethodPost && r.URL.Path == "/api/saved_objects/_import":
-			if r.Header.Get("kbn-xsrf") == "" || r.URL.Query().Get("overwrite") != "true" {
-				http.Error(w, `{"error":"missing kbn-xsrf or overwrite"}`, http.StatusBadRequest)
-				return
-			}
-			mr, err := r.MultipartReader()
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			n := 0
-			for {
-				part, err := mr.NextPart()
-				if err != nil {
-					break
-				}
-				n += readImport(t, part, &mu, imported)
-			}
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"success":true,"successCount":%d}`, n)
-		default:
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, `{}`)
-		}
-	}))
+	kb := newFakeKibana(t)
 	defer kb.Close()
 
 	dir := t.TempDir()
@@ -296,8 +262,7 @@ func TestSetupDashboards(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "Loaded dashboards") {
 		t.Fatalf("setup --dashboards: %v\n%s", err, out)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	imported, requests := kb.imports()
 	for key := range want {
 		if _, ok := imported[key]; !ok {
 			t.Errorf("%s not imported; requests %v", key, requests)
@@ -318,6 +283,61 @@ func TestSetupDashboards(t *testing.T) {
 		}
 	}
 	t.Logf("%d saved objects imported in %d requests", len(imported), len(requests))
+}
+
+// fakeKibana is a stand-in for Kibana (a fake: no Kibana runs here) that
+// answers /api/status as 8.17 and takes saved-object imports as Kibana's
+// API does (multipart NDJSON, kbn-xsrf, overwrite), keeping what it got.
+type fakeKibana struct {
+	*httptest.Server
+	mu       sync.Mutex
+	imported map[string]savedObject
+	requests []string
+}
+
+func newFakeKibana(t *testing.T) *fakeKibana {
+	kb := &fakeKibana{imported: map[string]savedObject{}}
+	kb.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kb.mu.Lock()
+		kb.requests = append(kb.requests, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
+		kb.mu.Unlock()
+		switch {
+		case r.URL.Path == "/api/status":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"name":"kibana","version":{"number":"8.17.0","build_snapshot":false},"status":{"overall":{"level":"available"}}}`)
+		case r.Method == http.MethodPost && r.URL.Path == "/api/saved_objects/_import":
+			if r.Header.Get("kbn-xsrf") == "" || r.URL.Query().Get("overwrite") != "true" {
+				http.Error(w, `{"error":"missing kbn-xsrf or overwrite"}`, http.StatusBadRequest)
+				return
+			}
+			mr, err := r.MultipartReader()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			n := 0
+			for {
+				part, err := mr.NextPart()
+				if err != nil {
+					break
+				}
+				n += readImport(t, part, &kb.mu, kb.imported)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"success":true,"successCount":%d}`, n)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{}`)
+		}
+	}))
+	return kb
+}
+
+// imports returns the saved objects imported so far and the requests made.
+func (kb *fakeKibana) imports() (map[string]savedObject, []string) {
+	kb.mu.Lock()
+	defer kb.mu.Unlock()
+	return maps.Clone(kb.imported), slices.Clone(kb.requests)
 }
 
 // readImport reads one multipart part of an import: NDJSON saved objects.

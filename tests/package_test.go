@@ -82,6 +82,16 @@ func checkArchive(t *testing.T, archive string) {
 	if enabled, disabled := parseList(t, runIn(t, home, bin, "modules", "list")); len(enabled) != 0 || len(disabled) != len(shippedModules(t)) {
 		t.Errorf("modules list: enabled %v, disabled %v", enabled, disabled)
 	}
+	// setup --dashboards finds the saved objects in kibana/ by default.
+	kb := newFakeKibana(t)
+	defer kb.Close()
+	runIn(t, home, bin, "setup", "--dashboards", "-E", "setup.kibana.host="+kb.URL)
+	imported, _ := kb.imports()
+	for key := range loadSavedObjects(t) {
+		if _, ok := imported[key]; !ok {
+			t.Errorf("setup --dashboards from the package did not import %s", key)
+		}
+	}
 
 	apache := abs(t, "linux-capture/apache_access.log")
 	wantEvents, wantAlerts := huntCounts(t, apache)
