@@ -30,6 +30,9 @@ func TestPackage(t *testing.T) {
 	if len(files) != 2 || !strings.HasSuffix(files[0], ".tar.gz") || !strings.HasSuffix(files[1], ".deb") {
 		t.Fatalf("built %v; want a tar.gz and a .deb", files)
 	}
+	for _, f := range files {
+		runIn(t, filepath.Dir(f), "sha512sum", "-c", filepath.Base(f)+".sha512")
+	}
 	t.Run("tar.gz", func(t *testing.T) { checkArchive(t, files[0]) })
 	t.Run("deb", func(t *testing.T) { checkDeb(t, files[1]) })
 }

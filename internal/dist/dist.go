@@ -9,6 +9,7 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"compress/gzip"
+	"crypto/sha512"
 	"fmt"
 	"io"
 	"io/fs"
@@ -94,18 +95,39 @@ func Build(root, out string, p Platform) ([]string, error) {
 		if err := writeZip(f, base, files); err != nil {
 			return nil, err
 		}
-		return append(built, f), nil
+		built = append(built, f)
+	} else {
+		f := filepath.Join(out, base+".tar.gz")
+		if err := writeTarGz(f, base, files); err != nil {
+			return nil, err
+		}
+		deb, err := buildDeb(work, out, p, files)
+		if err != nil {
+			return nil, err
+		}
+		built = append(built, f, deb)
 	}
-	f := filepath.Join(out, base+".tar.gz")
-	if err := writeTarGz(f, base, files); err != nil {
-		return nil, err
+	for _, f := range built {
+		if err := writeSHA512(f); err != nil {
+			return nil, err
+		}
 	}
-	built = append(built, f)
-	deb, err := buildDeb(work, out, p, files)
+	return built, nil
+}
+
+// writeSHA512 writes f.sha512 beside f, in the form of Elastic's
+// downloads and of sha512sum: `sha512sum -c f.sha512` checks it.
+func writeSHA512(f string) error {
+	fh, err := os.Open(f)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return append(built, deb), nil
+	defer fh.Close()
+	h := sha512.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return err
+	}
+	return os.WriteFile(f+".sha512", fmt.Appendf(nil, "%x  %s\n", h.Sum(nil), filepath.Base(f)), 0o644)
 }
 
 // compile builds a static binary without local paths, and with the commit
