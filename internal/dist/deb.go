@@ -24,9 +24,9 @@ const (
 // pathFlags are the flags that point the beat at the package's folders.
 var pathFlags = fmt.Sprintf("--path.home %s --path.config %s --path.data %s --path.logs %s", debHome, debConfig, debData, debLogs)
 
-// wrapper is /usr/bin/webshellbeat: `webshellbeat modules enable apache`,
-// `webshellbeat test output` and `webshellbeat hunt DIR` then act on the
-// installed configuration.
+// wrapper is /usr/bin/webshellbeat: `webshellbeat modules enable apache`
+// and `webshellbeat test output` then act on the installed configuration.
+// (hunt reads a configuration only when given --config.)
 var wrapper = fmt.Sprintf(`#!/bin/sh
 # Runs webshellbeat with the folders of its package (see %s/README.md).
 exec %s/bin/%s %s "$@"
