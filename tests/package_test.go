@@ -121,6 +121,16 @@ func checkDeb(t *testing.T, deb string) {
 	if got := run(t, "dpkg-deb", "-f", deb, "Package", "Version", "Architecture"); got != "Package: webshellbeat\nVersion: "+dist.Version()+"\nArchitecture: "+runtime.GOARCH+"\n" {
 		t.Errorf("control fields:\n%s", got)
 	}
+	// The maintainer scripts parse; on a host booted with systemd they
+	// reload the unit (here, without systemd as init, they do nothing).
+	control := t.TempDir()
+	run(t, "dpkg-deb", "-e", deb, control)
+	for _, script := range []string{"postinst", "prerm"} {
+		run(t, "sh", "-n", filepath.Join(control, script))
+	}
+	if b, _ := os.ReadFile(filepath.Join(control, "postinst")); !strings.Contains(string(b), "systemctl daemon-reload") {
+		t.Errorf("postinst does not reload systemd:\n%s", b)
+	}
 	listing := run(t, "dpkg-deb", "-c", deb)
 	for _, want := range []string{
 		"-rwxr-xr-x root/root", "./usr/share/webshellbeat/bin/webshellbeat",

@@ -49,6 +49,29 @@ Restart=always
 WantedBy=multi-user.target
 `, debHome, debHome, Name, pathFlags)
 
+// postinst has systemd read the unit (new, or changed by an upgrade) and
+// restarts a running service on upgrade, so that it runs the new binary. A
+// new install is not enabled or started: the output must be configured
+// first. Without systemd as init (containers) it does nothing.
+var postinst = fmt.Sprintf(`#!/bin/sh
+set -e
+if [ -d /run/systemd/system ]; then
+  systemctl daemon-reload || true
+  if [ "$1" = configure ] && [ -n "$2" ] && systemctl is-active --quiet %[1]s; then
+    systemctl restart %[1]s || true
+  fi
+fi
+`, Name)
+
+// prerm stops the service before the package is removed, so that no beat
+// keeps running from a deleted binary.
+var prerm = fmt.Sprintf(`#!/bin/sh
+set -e
+if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
+  systemctl stop %s || true
+fi
+`, Name)
+
 // debPath maps a file of the archive layout to its installed path.
 func debPath(name string) string {
 	switch {
@@ -122,13 +145,15 @@ Description: Finds web shells by their behaviour (MITRE ATT&CK T1505.003)
  and indexes ECS events and alerts into Elasticsearch or OpenSearch.
 `, Name, Version(), p.GOARCH, (size+1023)/1024)
 	for name, text := range map[string]string{
-		"DEBIAN/control":                          control,
-		"DEBIAN/conffiles":                        strings.Join(conffiles, "\n") + "\n",
-		"usr/bin/" + Name:                         wrapper,
+		"DEBIAN/control":   control,
+		"DEBIAN/conffiles": strings.Join(conffiles, "\n") + "\n",
+		"DEBIAN/postinst":  postinst,
+		"DEBIAN/prerm":     prerm,
+		"usr/bin/" + Name:  wrapper,
 		"lib/systemd/system/" + Name + ".service": unit,
 	} {
 		mode := os.FileMode(0o644)
-		if strings.HasPrefix(name, "usr/bin/") {
+		if strings.HasPrefix(name, "usr/bin/") || name == "DEBIAN/postinst" || name == "DEBIAN/prerm" {
 			mode = 0o755
 		}
 		if err := put(path.Join("/", name), strings.NewReader(text), mode); err != nil {
