@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/elastic/beats/v7/libbeat/version"
+	"gopkg.in/yaml.v3"
 
 	"webshellbeat/internal/notice"
 )
@@ -87,7 +88,10 @@ func Build(root, out string, p Platform) ([]string, error) {
 	if err := notice.Write(&noticeText, "webshellbeat "+Version()+"\nFinds web shells by their behaviour (MITRE ATT&CK T1505.003).", mods); err != nil {
 		return nil, err
 	}
-	files := layout(root, bin, noticeText.String())
+	files, err := layout(root, bin, noticeText.String(), p)
+	if err != nil {
+		return nil, err
+	}
 	base := fmt.Sprintf("%s-%s-%s-%s", Name, Version(), p.GOOS, p.arch())
 	var built []string
 	if p.GOOS == "windows" {
@@ -162,8 +166,9 @@ type file struct {
 // layout lists the files of the archive, as in a beat's tar.gz: the binary
 // and its configuration side by side, so that it runs where it is unpacked.
 // The Kibana saved objects go in kibana/, where setup --dashboards looks
-// by default (setup.dashboards.directory: ${path.home}/kibana).
-func layout(root, bin, noticeText string) []file {
+// by default (setup.dashboards.directory: ${path.home}/kibana). Modules
+// whose inputs the platform's build lacks are left out (see moduleRuns).
+func layout(root, bin, noticeText string, p Platform) ([]file, error) {
 	files := []file{
 		{name: filepath.Base(bin), src: bin, mode: 0o755},
 		{name: Name + ".yml", src: filepath.Join(root, Name+".yml"), mode: 0o600},
@@ -173,15 +178,51 @@ func layout(root, bin, noticeText string) []file {
 		{name: "NOTICE.txt", text: noticeText, mode: 0o644},
 	}
 	for _, dir := range []struct{ src, dst string }{{"modules.d", "modules.d"}, {"_meta/kibana", "kibana"}} {
-		_ = filepath.WalkDir(filepath.Join(root, dir.src), func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				rel, _ := filepath.Rel(filepath.Join(root, dir.src), p)
-				files = append(files, file{name: path.Join(dir.dst, filepath.ToSlash(rel)), src: p, mode: 0o644})
+		err := filepath.WalkDir(filepath.Join(root, dir.src), func(f string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
 			}
+			if dir.src == "modules.d" {
+				if ok, err := moduleRuns(f, p); err != nil || !ok {
+					return err
+				}
+			}
+			rel, _ := filepath.Rel(filepath.Join(root, dir.src), f)
+			files = append(files, file{name: path.Join(dir.dst, filepath.ToSlash(rel)), src: f, mode: 0o644})
 			return nil
 		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	return files
+	return files, nil
+}
+
+// inputOS names the inputs that only one kind of build has: winlog is
+// filebeat's Windows event log input, and auditd (go-libaudit) is built
+// for Linux only (beater/inputs_windows.go, inputs_other.go).
+var inputOS = map[string]string{"winlog": "windows", "auditd": "linux"}
+
+// moduleRuns reports whether every input of module file f exists in the
+// build for p: a Linux package has no windows module (live event log), a
+// Windows one no auditd modules.
+func moduleRuns(f string, p Platform) (bool, error) {
+	raw, err := os.ReadFile(f)
+	if err != nil {
+		return false, err
+	}
+	var inputs []struct {
+		Type string `yaml:"type"`
+	}
+	if err := yaml.Unmarshal(raw, &inputs); err != nil {
+		return false, fmt.Errorf("%s: %w", f, err)
+	}
+	for _, in := range inputs {
+		if goos, only := inputOS[in.Type]; only && goos != p.GOOS {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func (f file) open() (io.ReadCloser, int64, error) {

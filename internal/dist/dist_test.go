@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -37,5 +38,39 @@ func TestDebPath(t *testing.T) {
 func TestParents(t *testing.T) {
 	if got := parents("base/kibana/7/x.json"); !slices.Equal(got, []string{"base", "base/kibana", "base/kibana/7"}) {
 		t.Errorf("parents: %v", got)
+	}
+}
+
+// Each package has the modules its build can run.
+func TestModuleRuns(t *testing.T) {
+	files, err := filepath.Glob("../../modules.d/*.yml.disabled")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no module files: %v", err)
+	}
+	shipped := map[Platform][]string{}
+	for _, p := range Platforms {
+		for _, f := range files {
+			ok, err := moduleRuns(f, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				shipped[p] = append(shipped[p], strings.TrimSuffix(filepath.Base(f), ".yml.disabled"))
+			}
+		}
+	}
+	linux := "apache evtx iis nginx sysmon_linux tomcat windows_text auditd auditd_live"
+	for p, want := range map[Platform]string{
+		{"linux", "amd64"}:   linux,
+		{"linux", "arm64"}:   linux,
+		{"windows", "amd64"}: "apache evtx iis nginx sysmon_linux tomcat windows windows_text",
+	} {
+		got := shipped[p]
+		slices.Sort(got)
+		w := strings.Fields(want)
+		slices.Sort(w)
+		if !slices.Equal(got, w) {
+			t.Errorf("%v: modules %v, want %v", p, got, w)
+		}
 	}
 }
