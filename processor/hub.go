@@ -113,6 +113,9 @@ func (h *Hub) publish(log *logp.Logger, det *detector.Detector, derived []detect
 			continue
 		}
 		doc := d.Doc
+		if d.Verdict == detector.Alert {
+			logAlert(log, "derived alert", doc)
+		}
 		ts, _ := doc["@timestamp"].(time.Time)
 		delete(doc, "@timestamp")
 		client.Publish(beat.Event{

@@ -186,3 +186,34 @@ func TestWebshellRouting(t *testing.T) {
 		t.Errorf("event routing: %v %v", ev.Fields, ev.Meta)
 	}
 }
+
+// With debug logging on, each alert is one line that says what it is about;
+// other events log nothing.
+func TestWebshellDebugLogsAlerts(t *testing.T) {
+	log, buf := logp.NewInMemoryLocal("", logp.ConsoleEncoderConfig())
+	p, err := newWebshell(conf.MustNewConfigFrom(map[string]any{}), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(cmd, args string) *beat.Event {
+		return &beat.Event{Timestamp: time.Now(), Fields: mapstr.M{
+			"event":   mapstr.M{"category": []string{"process"}, "type": []string{"start"}},
+			"host":    mapstr.M{"name": "WEB01", "os": mapstr.M{"type": "windows"}},
+			"process": mapstr.M{"executable": `C:\Windows\System32\` + cmd, "name": cmd, "command_line": cmd + " " + args, "parent": mapstr.M{"executable": `C:\Windows\System32\inetsrv\w3wp.exe`, "name": "w3wp.exe"}},
+		}}
+	}
+	buf.Reset()
+	if _, err := p.Run(mk("csc.exe", "/noconfig /out:App_Web.dll")); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "alert:") {
+		t.Errorf("a benign event logged an alert line:\n%s", buf)
+	}
+	ev, _ := p.Run(mk("cmd.exe", "/c whoami"))
+	line := buf.String()
+	for _, want := range []string{"\tDEBUG\t", "alert: " + get(t, ev, "message").(string) + "\t", `"host.name": "WEB01"`, `"process.command_line": "cmd.exe /c whoami"`, `"process.parent.name": "w3wp.exe"`, `"webshell.rule_ids": ["`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("debug line lacks %s:\n%s", want, line)
+		}
+	}
+}

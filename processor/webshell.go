@@ -68,6 +68,9 @@ func (p *webshellProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 	doc := map[string]any(ev.Fields)
 	doc["@timestamp"] = ev.Timestamp
 	v, derived := p.det.ProcessAll(doc)
+	if v == detector.Alert {
+		logAlert(p.log, "alert", doc)
+	}
 	delete(doc, "@timestamp")
 	p.hub.publish(p.log, p.det, derived)
 	if v == detector.Drop {
@@ -86,6 +89,22 @@ func (p *webshellProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 func (p *webshellProcessor) Close() error { return p.hub.release(p.det) }
 
 func (p *webshellProcessor) String() string { return webshellName }
+
+// logAlert writes a debug line per alert (-d processors.webshell, or
+// -d "*"): its title, severity and rules, and what it is about, so that a
+// detection engineer can watch the decisions without reading documents.
+func logAlert(log *logp.Logger, kind string, doc map[string]any) {
+	if !log.IsDebug() {
+		return
+	}
+	kv := []any{}
+	for _, f := range []string{"event.severity", "webshell.rule_ids", "host.name", "process.command_line", "process.parent.name", "url.original", "file.path", "webshell.update_of"} {
+		if v, ok := detection.Lookup(doc, f); ok && v != "" {
+			kv = append(kv, f, v)
+		}
+	}
+	log.Debugw(kind+": "+detection.LookupString(doc, "message"), kv...)
+}
 
 func reloadText(r config.Reload) string {
 	switch {
