@@ -179,6 +179,21 @@ func checkDeb(t *testing.T, deb string) {
 	if _, err := os.Stat("/etc/webshellbeat/modules.d/apache.yml"); err != nil {
 		t.Errorf("modules enable apache: %v", err)
 	}
+	// Installing again (as an upgrade does) keeps the user's configuration:
+	// it is a conffile.
+	f, err := os.OpenFile("/etc/webshellbeat/webshellbeat.yml", os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString("# edited by the package test\n")
+	f.Close()
+	run(t, "dpkg", "-i", deb)
+	if b, _ := os.ReadFile("/etc/webshellbeat/webshellbeat.yml"); !strings.HasSuffix(string(b), "# edited by the package test\n") {
+		t.Errorf("reinstalling replaced the edited webshellbeat.yml")
+	}
+	if st, err := os.Stat("/etc/webshellbeat/webshellbeat.yml"); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("webshellbeat.yml after reinstalling: %v %v", st, err)
+	}
 	if out, err := exec.Command("systemd-analyze", "verify", "/lib/systemd/system/webshellbeat.service").CombinedOutput(); err != nil {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
