@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"runtime"
 	"strings"
 
 	fbbeater "github.com/elastic/beats/v7/filebeat/beater"
@@ -35,6 +36,9 @@ func Creator(hub *processor.Hub) beat.Creator {
 			b.Info.Logger = withoutFilesetNoise(b.Info.Logger)
 		}
 		if err := cliModules(c, flagString("modules"), flagSettings("M"), b.Info.Logger); err != nil {
+			return nil, err
+		}
+		if err := unrunnable(c, runtime.GOOS); err != nil {
 			return nil, err
 		}
 		hub.SetPipeline(b.Publisher)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -12,6 +13,8 @@ import (
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
 	ucfg "github.com/elastic/go-ucfg"
+
+	"webshellbeat/internal/osinputs"
 )
 
 // cliModules gives --modules and -M the meaning filebeat users know, for
@@ -55,6 +58,9 @@ func cliModules(c *conf.C, names string, overrides *conf.C, log *logp.Logger) er
 	for _, name := range list {
 		inputs, file, err := moduleInputs(dir, name, loaded)
 		if err != nil {
+			return err
+		}
+		if err := missingInput(file, inputs, runtime.GOOS); err != nil {
 			return err
 		}
 		if inputs == nil {
@@ -129,6 +135,47 @@ func moduleInputs(dir, name string, loaded bool) ([]*conf.C, string, error) {
 		return nil, "", fmt.Errorf("--modules %s: %s has no inputs", name, file)
 	}
 	return inputs, file, nil
+}
+
+// unrunnable refuses an input this build lacks (winlog off Windows, auditd
+// off Linux) in webshellbeat.inputs or in an enabled module, naming where
+// it is and what to use instead. filebeat would stop on it too, with "No
+// such input type exist", which names neither.
+func unrunnable(c *conf.C, goos string) error {
+	var v struct {
+		Inputs []*conf.C `config:"inputs"`
+	}
+	if err := c.Unpack(&v); err != nil {
+		return nil // filebeat reports a malformed inputs list itself
+	}
+	if err := missingInput("webshellbeat.inputs", v.Inputs, goos); err != nil {
+		return err
+	}
+	dir, loaded, err := moduleDir(c)
+	if err != nil || !loaded {
+		return nil
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yml"))
+	for _, f := range files {
+		inputs, err := cfgfile.LoadList(f, logp.NewNopLogger())
+		if err != nil {
+			continue // config.inputs reports it
+		}
+		if err := missingInput(f, inputs, goos); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func missingInput(where string, inputs []*conf.C, goos string) error {
+	for _, in := range inputs {
+		t, _ := in.String("type", -1)
+		if o, missing := osinputs.Missing(t, goos); missing && in.Enabled() {
+			return fmt.Errorf("%s: the %s input (%s) is in the %s build of webshellbeat only; %s", where, t, o.Reads, o.GOOS, o.Instead)
+		}
+	}
+	return nil
 }
 
 // moduleNames lists the modules of dir, enabled or not.

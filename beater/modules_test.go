@@ -17,7 +17,7 @@ func moduleFixture(t *testing.T) (dir string, beatCfg func() *conf.C) {
 	dir = t.TempDir()
 	files := map[string]string{
 		"apache.yml.disabled": "- type: filestream\n  id: module-apache\n  paths: [/var/log/apache2/access.log*, /var/log/httpd/access_log*]\n  processors: [{decode_access_log: {format: combined}}]\n",
-		"auditd.yml":          "- type: auditd_log\n  id: module-auditd\n  paths: [/var/log/audit/audit.log]\n",
+		"auditd.yml":          "- type: auditd\n  id: module-auditd\n  paths: [/var/log/audit/audit.log]\n",
 		"empty.yml.disabled":  "# nothing\n",
 	}
 	for name, body := range files {
@@ -115,5 +115,32 @@ func TestCLIModulesErrors(t *testing.T) {
 	noGlob, _ := conf.NewConfigWithYAML([]byte("inputs: []"), "test")
 	if err := cliModules(noGlob, "apache", conf.NewConfig(), logp.NewNopLogger()); err == nil || !strings.Contains(err.Error(), "config.inputs.path") {
 		t.Errorf("--modules without config.inputs.path: %v", err)
+	}
+}
+
+// An input the build lacks is refused at start with where it is and what
+// to use instead; the same configuration passes on the system that has it.
+func TestUnrunnable(t *testing.T) {
+	dir, beatCfg := moduleFixture(t) // auditd.yml is enabled
+	c := beatCfg()
+	if err := unrunnable(c, "linux"); err != nil {
+		t.Errorf("linux: %v", err)
+	}
+	err := unrunnable(c, "windows")
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "auditd.yml")+": the auditd input (Linux audit) is in the linux build of webshellbeat only") {
+		t.Errorf("windows, auditd.yml enabled: %v", err)
+	}
+
+	own, _ := conf.NewConfigWithYAML([]byte(`
+inputs:
+- {type: winlog, enabled: false, name: Security}
+- {type: winlog, name: Microsoft-Windows-Sysmon/Operational}
+`), "test")
+	if err := unrunnable(own, "windows"); err != nil {
+		t.Errorf("windows, winlog inputs: %v", err)
+	}
+	err = unrunnable(own, "linux")
+	if err == nil || !strings.HasPrefix(err.Error(), "webshellbeat.inputs: the winlog input (the live Windows event log) is in the windows build of webshellbeat only; elsewhere, read exported events") {
+		t.Errorf("linux, winlog input: %v", err)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"webshellbeat/internal/notice"
+	"webshellbeat/internal/osinputs"
 )
 
 // Name is the beat's name, in file names and paths.
@@ -198,11 +199,6 @@ func layout(root, bin, noticeText string, p Platform) ([]file, error) {
 	return files, nil
 }
 
-// inputOS names the inputs that only one kind of build has: winlog is
-// filebeat's Windows event log input, and auditd (go-libaudit) is built
-// for Linux only (beater/inputs_windows.go, inputs_other.go).
-var inputOS = map[string]string{"winlog": "windows", "auditd": "linux"}
-
 // moduleRuns reports whether every input of module file f exists in the
 // build for p: a Linux package has no windows module (live event log), a
 // Windows one no auditd modules.
@@ -218,7 +214,7 @@ func moduleRuns(f string, p Platform) (bool, error) {
 		return false, fmt.Errorf("%s: %w", f, err)
 	}
 	for _, in := range inputs {
-		if goos, only := inputOS[in.Type]; only && goos != p.GOOS {
+		if _, missing := osinputs.Missing(in.Type, p.GOOS); missing {
 			return false, nil
 		}
 	}
