@@ -66,17 +66,10 @@ func TestRunMatchesHunt(t *testing.T) {
 	xml := abs(t, "seed/security-4688.xml")
 
 	dir := t.TempDir()
-	cfg := sampleInputs(evtx, audit, apache, nginx, xml) + fmt.Sprintf(`processors:
+	cfg := sampleInputs(evtx, audit, apache, nginx, xml) + `processors:
   - webshell: {events: all}
-queue.mem.flush.timeout: 100ms
-output.file: {path: %q, filename: out}
-path.data: %q
-path.logs: %q
-`, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
-	cfgPath := filepath.Join(dir, "webshellbeat.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+` + fileOutput(dir, "100ms")
+	cfgPath := writeConfig(t, dir, cfg)
 
 	wantEvents, wantAlerts := huntCounts(t, evtx, audit, apache, nginx, xml)
 
@@ -149,6 +142,28 @@ path.logs: %q
 	if len(logs) != 2 {
 		t.Errorf("found %d beat logs, want 2", len(logs))
 	}
+}
+
+// writeConfig writes cfg as dir/webshellbeat.yml (mode 0600, as the beat's
+// strict permissions ask) and returns its path.
+func writeConfig(t *testing.T, dir, cfg string) string {
+	t.Helper()
+	cfgPath := filepath.Join(dir, "webshellbeat.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath
+}
+
+// fileOutput is the end of a test's beat config: the queue's flush
+// timeout, output.file into dir/out (read by readDocs) and the data and log
+// folders under dir.
+func fileOutput(dir, flush string) string {
+	return fmt.Sprintf(`queue.mem.flush.timeout: %s
+output.file: {path: %q, filename: out}
+path.data: %q
+path.logs: %q
+`, flush, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
 }
 
 // isDerived says a document was made by the detector rather than read.

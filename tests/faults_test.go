@@ -164,10 +164,7 @@ setup.ilm.enabled: false
 path.data: %q
 path.logs: %q
 `, logPath, srv.URL, filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
-	cfgPath := filepath.Join(dir, "webshellbeat.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeConfig(t, dir, cfg)
 	logf, err := os.Create(filepath.Join(dir, "beat.log"))
 	if err != nil {
 		t.Fatal(err)

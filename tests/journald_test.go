@@ -92,15 +92,8 @@ func TestJournaldSysmonLinux(t *testing.T) {
     - decode_windows_event: {field: message}
 processors:
   - webshell: {events: all}
-queue.mem.flush.timeout: 100ms
-output.file: {path: %q, filename: out}
-path.data: %q
-path.logs: %q
-`, journal, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
-	cfgPath := filepath.Join(dir, "webshellbeat.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, journal) + fileOutput(dir, "100ms")
+	cfgPath := writeConfig(t, dir, cfg)
 	wantEvents, wantAlerts := huntCounts(t, syslog)
 	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= wantEvents })
 

@@ -57,6 +57,20 @@ var liveSites = []liveSite{
 	{"nginx", 18081, "/var/www/wsb-nginx", "/var/log/nginx/wsb-access.log", []string{"php-fpm8.2", "php-fpm"}},
 }
 
+// liveAccessInput is the filestream input of a live site's access log,
+// read as it grows: no fingerprint (the file starts empty) and a scan every
+// 200 ms.
+func liveAccessInput(id, path, server string) string {
+	return fmt.Sprintf(`- type: filestream
+  id: %s
+  paths: [%q]
+  prospector.scanner.fingerprint.enabled: false
+  prospector.scanner.check_interval: 200ms
+  processors:
+    - decode_access_log: {format: combined, server: %s}
+`, id, path, server)
+}
+
 // liveReady skips (or, in CI with WEBSHELLBEAT_LIVE set, fails) when the
 // machine cannot run the live test. It returns the php-fpm binary.
 func liveReady(t *testing.T) string {
@@ -199,21 +213,9 @@ func TestLiveLinuxAudit(t *testing.T) {
 - type: auditd
   id: audit-live
   web_roots: [%q, %q]
-- type: filestream
-  id: apache-live
-  paths: [%q]
-  prospector.scanner.fingerprint.enabled: false
-  prospector.scanner.check_interval: 200ms
-  processors:
-    - decode_access_log: {format: combined, server: apache}
-- type: filestream
-  id: nginx-live
-  paths: [%q]
-  prospector.scanner.fingerprint.enabled: false
-  prospector.scanner.check_interval: 200ms
-  processors:
-    - decode_access_log: {format: combined, server: nginx}
-processors:
+`, liveSites[0].root, liveSites[1].root) +
+		liveAccessInput("apache-live", liveSites[0].log, "apache") +
+		liveAccessInput("nginx-live", liveSites[1].log, "nginx") + `processors:
   - webshell:
       events: all
       # The tuning a user does after the first day: the status page runs
@@ -222,7 +224,7 @@ processors:
         - command_lines: ["sh -c uptime"]
           action: suppress
           reason: status.php runs uptime (reviewed)
-`, liveSites[0].root, liveSites[1].root, liveSites[0].log, liveSites[1].log)
+`
 	stop := startLiveBeat(t, dir, cfg)
 
 	// Benign traffic first, including a page that legitimately runs uptime.
@@ -354,15 +356,8 @@ processors:
 func startLiveBeat(t *testing.T, dir, cfg string) (stop func()) {
 	t.Helper()
 	rulesBefore, _ := exec.Command("auditctl", "-l").Output()
-	cfg += fmt.Sprintf(`queue.mem.flush.timeout: 0s
-output.file: {path: %q, filename: out}
-path.data: %q
-path.logs: %q
-`, filepath.Join(dir, "out"), filepath.Join(dir, "data"), filepath.Join(dir, "logs"))
-	cfgPath := filepath.Join(dir, "webshellbeat.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg += fileOutput(dir, "0s")
+	cfgPath := writeConfig(t, dir, cfg)
 	logPath := filepath.Join(dir, "beat.log")
 	logf, err := os.Create(logPath)
 	if err != nil {

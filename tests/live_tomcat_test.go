@@ -128,16 +128,9 @@ func TestLiveTomcat(t *testing.T) {
   # The connections of the tomcat account, for the outbound rule.
   audit_rules: |
     -a always,exit -F arch=b64 -S connect -F uid=%s -k web-net
-- type: filestream
-  id: tomcat-live
-  paths: [%q]
-  prospector.scanner.fingerprint.enabled: false
-  prospector.scanner.check_interval: 200ms
-  processors:
-    - decode_access_log: {format: combined, server: tomcat}
-processors:
+`, tomcatWebapps, tomcatUser.Uid) + liveAccessInput("tomcat-live", tomcatLog, "tomcat") + `processors:
   - webshell: {events: all}
-`, tomcatWebapps, tomcatUser.Uid, tomcatLog)
+`
 	stop := startLiveBeat(t, dir, cfg)
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", tomcatPort)

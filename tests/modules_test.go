@@ -30,11 +30,15 @@ func shippedHome(t *testing.T) (dir, cfgPath string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfgPath = filepath.Join(dir, "webshellbeat.yml")
-	if err := os.WriteFile(cfgPath, shipped, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return dir, cfgPath
+	return dir, writeConfig(t, dir, string(shipped))
+}
+
+// fileOutputFlags are fileOutput as -E flags, for runs on a shipped
+// webshellbeat.yml, whose Elasticsearch output they turn off.
+func fileOutputFlags(dir string) []string {
+	return []string{"-E", "output.elasticsearch.enabled=false",
+		"-E", "output.file.path=" + filepath.Join(dir, "out"), "-E", "output.file.filename=out",
+		"-E", "path.data=" + filepath.Join(dir, "data"), "-E", "path.logs=" + filepath.Join(dir, "logs")}
 }
 
 // eventAlerts counts the documents of the beat's output under dir that are
@@ -154,10 +158,7 @@ func TestModulesCommand(t *testing.T) {
 		stats = readWebshellStats(port)
 		return stats.Events >= int64(wantEvents)
 	},
-		"-E", "http.enabled=true", "-E", fmt.Sprintf("http.port=%d", port),
-		"-E", "output.elasticsearch.enabled=false",
-		"-E", "output.file.path="+filepath.Join(dir, "out"), "-E", "output.file.filename=out",
-		"-E", "path.data="+filepath.Join(dir, "data"), "-E", "path.logs="+filepath.Join(dir, "logs"))
+		append(fileOutputFlags(dir), "-E", "http.enabled=true", "-E", fmt.Sprintf("http.port=%d", port))...)
 	events, gotAlerts := eventAlerts(t, dir)
 	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) {
 		t.Errorf("modules apache, nginx, auditd, evtx, windows_text, sysmon_linux: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
@@ -241,9 +242,7 @@ func TestModulesFlag(t *testing.T) {
 		t.Skip("runs the beat binary")
 	}
 	dir, cfgPath := shippedHome(t)
-	common := []string{"-E", "output.elasticsearch.enabled=false",
-		"-E", "output.file.path=" + filepath.Join(dir, "out"), "-E", "output.file.filename=out",
-		"-E", "path.data=" + filepath.Join(dir, "data"), "-E", "path.logs=" + filepath.Join(dir, "logs")}
+	common := fileOutputFlags(dir)
 
 	out, err := exec.Command(binary, append([]string{"run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir, "--modules", "apache,nope"}, common...)...).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "--modules nope: no module nope in") || !strings.Contains(string(out), "apache, auditd, auditd_live") {

@@ -104,10 +104,8 @@ func checkArchive(t *testing.T, archive string) {
 	wantEvents, wantAlerts := huntCounts(t, apache)
 	work := t.TempDir()
 	runBinary(t, bin, work, func() bool { return len(readDocs(t, work)) >= wantEvents },
-		"--path.home", home, "--modules", "apache", "-M", "apache.paths=["+apache+"]", "-M", "apache.prospector.scanner.fingerprint.length=64",
-		"-E", "output.elasticsearch.enabled=false",
-		"-E", "output.file.path="+filepath.Join(work, "out"), "-E", "output.file.filename=out",
-		"-E", "path.data="+filepath.Join(work, "data"))
+		append(fileOutputFlags(work), "--path.home", home, "--modules", "apache",
+			"-M", "apache.paths=["+apache+"]", "-M", "apache.prospector.scanner.fingerprint.length=64")...)
 	events, gotAlerts := eventAlerts(t, work)
 	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) {
 		t.Errorf("the unpacked beat on the apache capture: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
