@@ -44,10 +44,6 @@ func (m *Metrics) Add(o Metrics) {
 	m.Rules.Rejected += o.Rules.Rejected
 	m.Reloads.OK += o.Reloads.OK
 	m.Reloads.Failed += o.Reloads.Failed
-	m.Processes.Processes += o.Processes.Processes
-	m.Processes.Hosts += o.Processes.Hosts
-	m.Processes.Evicted += o.Processes.Evicted
-	m.Processes.Expired += o.Processes.Expired
-	m.Processes.HostsDrop += o.Processes.HostsDrop
+	m.Processes.Add(o.Processes)
 	m.Correlation.Add(o.Correlation)
 }

@@ -155,6 +155,17 @@ type Stats struct {
 	Lookups   int64 // parents looked up through the lookup hook
 }
 
+// Add adds o to s, for a sum over several tables.
+func (s *Stats) Add(o Stats) {
+	s.Processes += o.Processes
+	s.Hosts += o.Hosts
+	s.Evicted += o.Evicted
+	s.Expired += o.Expired
+	s.HostsDrop += o.HostsDrop
+	s.Inferred += o.Inferred
+	s.Lookups += o.Lookups
+}
+
 // Table is the process table of every host.
 type Table struct {
 	opt      Options
