@@ -350,10 +350,9 @@ func stringify(v any) string {
 		return strings.Join(parts, ",")
 	case []string:
 		return strings.Join(x, ",")
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case float32:
-		return strconv.FormatFloat(float64(x), 'f', -1, 32)
+	}
+	if s, ok := detection.ScalarString(v); ok { // as rules see it: no float exponent
+		return s
 	}
 	return fmt.Sprint(v)
 }
