@@ -83,9 +83,8 @@ func parseWhen(flag, s string) (time.Time, error) {
 }
 
 func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
-	format, configFile, rulePaths := o.format, o.config, o.rules
-	if format != "table" && format != "ndjson" && format != "csv" {
-		fmt.Fprintf(stderr, "hunt: --format %q is not one of table, ndjson, csv\n", format)
+	if o.format != "table" && o.format != "ndjson" && o.format != "csv" {
+		fmt.Fprintf(stderr, "hunt: --format %q is not one of table, ndjson, csv\n", o.format)
 		return exitUsage
 	}
 	from, err := parseWhen("from", o.from)
@@ -106,8 +105,8 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 		}
 	}
 	cfg := config.Default()
-	if configFile != "" {
-		if cfg, err = config.FromFile(configFile); err != nil {
+	if o.config != "" {
+		if cfg, err = config.FromFile(o.config); err != nil {
 			fmt.Fprintf(stderr, "hunt: %v\n", err)
 			return exitUsage
 		}
@@ -115,8 +114,8 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	// A hunt starts from an empty process table and baseline: the beat's
 	// saved state describes another stream.
 	cfg.State = config.State{}
-	if len(rulePaths) > 0 {
-		cfg.Rules = config.Rules{Paths: rulePaths, Pipelines: cfg.Rules.Pipelines, Placeholders: cfg.Rules.Placeholders}
+	if len(o.rules) > 0 {
+		cfg.Rules = config.Rules{Paths: o.rules, Pipelines: cfg.Rules.Pipelines, Placeholders: cfg.Rules.Placeholders}
 	}
 	det, err := detector.New(cfg)
 	if err != nil {
@@ -160,7 +159,7 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	all := len(alerts)
 	alerts = inSpan(alerts, from, to)
 	alerts = slices.DeleteFunc(alerts, func(a map[string]any) bool { return slices.Index(levels, levelName(a)) < minLevel })
-	switch format {
+	switch o.format {
 	case "table":
 		printTable(stdout, alerts)
 	case "csv":

@@ -231,7 +231,7 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 	doc := ev.doc
 	sub := session.Subject{
 		Host: str(doc, "host.name"), AppPool: str(doc, "webshell.webserver.app_pool"), Script: ev.script,
-		CommandLine: str(doc, "process.command_line"), User: str(doc, "user.name"), RuleIDs: strs(doc, "webshell.rule_ids"),
+		CommandLine: str(doc, "process.command_line"), User: str(doc, "user.name"), RuleIDs: detection.LookupStrings(doc, "webshell.rule_ids"),
 		Root: str(doc, "webshell.webserver.name"), Parent: str(doc, "process.parent.name"), Name: str(doc, "process.name"),
 		Field: func(p string) []string { return fieldText(doc, p) },
 	}

@@ -82,7 +82,7 @@ func (d *Detector) correlationAlerts(rs *ruleSet, alerts []aggregate.Alert) []De
 		}
 		detection.Put(doc, "message", msg)
 		sub := session.Subject{Host: detection.LookupString(doc, "host.name"), User: detection.LookupString(doc, "user.name"),
-			RuleIDs: strs(doc, "webshell.rule_ids"), Field: func(p string) []string { return fieldText(doc, p) }}
+			RuleIDs: detection.LookupStrings(doc, "webshell.rule_ids"), Field: func(p string) []string { return fieldText(doc, p) }}
 		if d.except(doc, sub) {
 			d.route(doc, "webshellbeat.event")
 			if d.cfg.Events == config.EventsNone {

@@ -170,8 +170,6 @@ func num(doc map[string]any, p string) int {
 	return 0
 }
 
-func strs(doc map[string]any, p string) []string { return detection.LookupStrings(doc, p) }
-
 // fieldText returns the values of field p of doc as text, for exception
 // field conditions: each element of a list, scalars as rules see them
 // (detection.ScalarString), times in RFC 3339, other named types by their
@@ -209,7 +207,9 @@ func valueText(v any) (string, bool) {
 	return "", false
 }
 
-func has(doc map[string]any, p, v string) bool { return slices.Contains(strs(doc, p), v) }
+func has(doc map[string]any, p, v string) bool {
+	return slices.Contains(detection.LookupStrings(doc, p), v)
+}
 
 // before runs the stateful steps that come before rule matching, so that
 // rules can test what they add: ancestry, parent fields, the request link.
@@ -226,7 +226,7 @@ func (s *state) before(doc map[string]any) *event {
 		return ev
 	}
 	if u := str(doc, "url.path"); u != "" && str(doc, "process.command_line") == "" {
-		r := &correlate.Request{Ref: ev.ref, Time: ev.t, Path: u, Params: strs(doc, "webshell.url.param_values"),
+		r := &correlate.Request{Ref: ev.ref, Time: ev.t, Path: u, Params: detection.LookupStrings(doc, "webshell.url.param_values"),
 			Worker: num(doc, "process.pid"), Script: s.exts[strings.ToLower(path.Ext(u))], Server: str(doc, "event.module")}
 		if n := num(doc, "event.duration"); n > 0 {
 			r.Duration = time.Duration(n)
