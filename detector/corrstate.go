@@ -48,9 +48,8 @@ func saveCorrelations(dir string, rs *ruleSet) error {
 
 // restoreCorrelations loads saved windows into rs's correlators, which
 // have seen no event yet, and says what it did (nothing when nothing was
-// saved). A file that cannot be read
-// or has another version is reported and ignored: the beat starts with
-// empty windows rather than not at all.
+// saved). A file that cannot be read or has another version is reported
+// and ignored: the beat starts with empty windows rather than not at all.
 func restoreCorrelations(dir string, rs *ruleSet) string {
 	path := filepath.Join(dir, correlationsFile)
 	data, err := os.ReadFile(path)
