@@ -115,7 +115,8 @@ func TestDerivedIDs(t *testing.T) {
 		return map[string]any{"@timestamp": "2026-11-25T19:02:26Z", "event": map[string]any{"dataset": "webshellbeat.correlation"},
 			"rule": map[string]any{"id": "r1"}, "webshell": map[string]any{"correlation": map[string]any{"events": ev}}}
 	}
-	if id(corr("1", "2")) != id(corr("1", "2")) || id(corr("1", "2")) == id(corr("1", "3")) {
+	c12, c12again, c13 := id(corr("1", "2")), id(corr("1", "2")), id(corr("1", "3"))
+	if c12 != c12again || c12 == c13 {
 		t.Errorf("correlation ids do not follow their members")
 	}
 }

@@ -99,17 +99,6 @@ func (d EventData) Map() map[string]any {
 	return m
 }
 
-// set replaces the value of key or appends it.
-func (d *EventData) set(key, value string) {
-	for i := range *d {
-		if (*d)[i].Key == key {
-			(*d)[i].Value = value
-			return
-		}
-	}
-	*d = append(*d, KeyValue{Key: key, Value: value})
-}
-
 // add appends key, renaming it key_2, key_3... when it is already present.
 func (d *EventData) add(key, value string) {
 	if _, ok := d.Get(key); !ok {

@@ -305,10 +305,9 @@ const (
 	// unroutedLogsource: the record reaches the engine with every field the
 	// rule needs (the test checks that the rule matches once routing is
 	// bypassed), but the engine does not recognise the event as the rule's
-	// category or service: it routes process_creation, network_connection,
-	// file_event/file_creation and webserver, and the services security,
-	// sysmon, auditd, apache, nginx and iis. Such rules load, are counted in
-	// engine Stats().Unroutable, and never run.
+	// category or service (detection/engine/route.go lists what it routes).
+	// Such rules load, are counted in engine Stats().Unroutable, and never
+	// run.
 	unroutedLogsource exceptionKind = iota
 	// missingField: webshellbeat's mapping does not provide a field the
 	// rule tests, so the rule cannot match even with routing bypassed.
@@ -320,25 +319,10 @@ type exception struct {
 	reason string
 }
 
-// Reasons shared by many rules.
-const (
-	whyRegistry      = "registry_* (Sysmon 12/13/14) is not a routed category"
-	whyImageLoad     = "image_load (Sysmon 7) is not a routed category"
-	whyProcessAccess = "process_access (Sysmon 10) is not a routed category"
-	whyPipe          = "pipe_created (Sysmon 17/18) is not a routed category"
-)
-
 // exceptions are the regression rules that cannot fire through webshellbeat,
 // by rule id, with the reason. The test fails when a listed rule fires (the
 // entry must go) and when the kind stops being true.
-var exceptions = map[string]exception{
-	// image_load
-	// process_access
-	// pipe_created
-	// services other than security and sysmon
-	// registry_delete
-	// registry_set
-}
+var exceptions = map[string]exception{} // none: every set fires
 
 // countDisagreements are the sets where webshellbeat matches more events
 // than info.yml's match_count, by rule id, with the number it matches and
