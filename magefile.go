@@ -49,7 +49,9 @@ func Config() error {
 }
 
 // Check fails when generated files are stale, gofmt would change a file, or
-// go vet finds a problem.
+// go vet or staticcheck finds a problem. staticcheck's version is pinned in
+// tools/go.mod, a module of its own, so that its dependencies stay out of
+// the product's build.
 func Check() error {
 	for dst, src := range generated {
 		a, err := os.ReadFile(dst)
@@ -71,7 +73,13 @@ func Check() error {
 	if out != "" {
 		return fmt.Errorf("gofmt would change:\n%s", out)
 	}
-	return sh.RunV("go", "vet", "./...")
+	if err := sh.RunV("go", "vet", "./..."); err != nil {
+		return err
+	}
+	if err := sh.RunV("go", "build", "-C", "tools", "-o", "../build/staticcheck", "honnef.co/go/tools/cmd/staticcheck"); err != nil {
+		return err
+	}
+	return sh.RunV("build/staticcheck", "./...")
 }
 
 // Test runs the whole test suite (what .ci/run runs). The timeout is above
