@@ -35,6 +35,8 @@ type huntOptions struct {
 	from, to       string // --from, --to as given
 	minLevel       string // --min-level
 	host           string // --host
+	// excludeStatus is --exclude-status when given (nil: the configuration's).
+	excludeStatus []string
 }
 
 func huntCommand() *cobra.Command {
@@ -55,6 +57,9 @@ Exit status: 0 when it ran (found something or not), 1 when a path cannot be rea
 2 on a usage or configuration error.`,
 		Args: cobra.MinimumNArgs(1),
 		Run: func(cmd *cobra.Command, args []string) {
+			if cmd.Flags().Changed("exclude-status") && o.excludeStatus == nil {
+				o.excludeStatus = []string{} // --exclude-status "": every status
+			}
 			os.Exit(runHunt(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, o))
 		},
 	}
@@ -65,6 +70,7 @@ Exit status: 0 when it ran (found something or not), 1 when a path cannot be rea
 	c.Flags().StringVar(&o.to, "to", "", "show alerts before this event time (RFC 3339, or a date: the day is excluded)")
 	c.Flags().StringVar(&o.host, "host", "", "host.name for records whose source names no host (access logs, audit logs without node=), as the beat gives them its own: joins them with that host's process events")
 	c.Flags().StringVar(&o.minLevel, "min-level", "", "show alerts of this level or above: info, low, medium, high, critical (after tuning, which may lower an alert)")
+	c.Flags().StringSliceVar(&o.excludeStatus, "exclude-status", nil, `leave out rules of these statuses (stable, test, experimental, deprecated, unsupported), comma-separated; "" runs every status (default: rules.exclude_status of --config, else deprecated,unsupported)`)
 	return c
 }
 
@@ -115,7 +121,15 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	// saved state describes another stream.
 	cfg.State = config.State{}
 	if len(o.rules) > 0 {
-		cfg.Rules = config.Rules{Paths: o.rules, Pipelines: cfg.Rules.Pipelines, Placeholders: cfg.Rules.Placeholders}
+		cfg.Rules = config.Rules{Paths: o.rules, Pipelines: cfg.Rules.Pipelines, Placeholders: cfg.Rules.Placeholders,
+			MinLevel: cfg.Rules.MinLevel, ExcludeStatus: cfg.Rules.ExcludeStatus}
+	}
+	if o.excludeStatus != nil {
+		cfg.Rules.ExcludeStatus = slices.DeleteFunc(o.excludeStatus, func(s string) bool { return strings.TrimSpace(s) == "" })
+		if err := cfg.Rules.Selection().Validate(); err != nil {
+			fmt.Fprintf(stderr, "hunt: --exclude-status: %v\n", err)
+			return exitUsage
+		}
 	}
 	det, err := detector.New(cfg)
 	if err != nil {
@@ -255,8 +269,12 @@ func printSummary(w io.Writer, det *detector.Detector, st hunt.Stats) {
 	sort.Strings(formats)
 	// Correlation rules are counted apart, as "rules check" and the reload
 	// log do: det.Loaded counts detection rules only.
-	fmt.Fprintf(w, "hunt: %d rules, %d correlation rules, %d files (%s), %d skipped, %d events, %d unreadable records, %d alerts, %d derived (correlations, updates, summaries)\n",
-		det.Loaded, det.Rules().Correlations, st.Files, strings.Join(formats, ", "), len(st.Skipped), st.Events, st.Errors, st.Alerts, st.Derived)
+	left := ""
+	if n := det.Rules().Left; n > 0 {
+		left = fmt.Sprintf(" (%d more left out by level or status)", n)
+	}
+	fmt.Fprintf(w, "hunt: %d rules%s, %d correlation rules, %d files (%s), %d skipped, %d events, %d unreadable records, %d alerts, %d derived (correlations, updates, summaries)\n",
+		det.Loaded, left, det.Rules().Correlations, st.Files, strings.Join(formats, ", "), len(st.Skipped), st.Events, st.Errors, st.Alerts, st.Derived)
 }
 
 // row is what the table and CSV show of one alert.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"webshellbeat/detection"
+	"webshellbeat/detection/sigma"
 	"webshellbeat/internal/testfiles"
 )
 
@@ -215,4 +216,75 @@ func TestAlertRowKinds(t *testing.T) {
 	if r := alertRow(req); r.who != "203.0.113.9" || r.what != "/cmd.jsp?c=id" {
 		t.Errorf("request row: who %q, what %q", r.who, r.what)
 	}
+}
+
+// Rule selection: --exclude-status and a configuration's rules.min_level
+// (kept when --rules replaces the pack) leave rules out, the summary counts
+// them, and the alerts come from the rules that run only.
+func TestHuntRuleSelection(t *testing.T) {
+	run := func(o huntOptions) (rules map[string]bool, summary string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		o.format = "ndjson"
+		if code := runHunt(&stdout, &stderr, []string{samplesDir}, o); code != 0 {
+			t.Fatalf("%+v: exit %d\n%s", o, code, &stderr)
+		}
+		rules = map[string]bool{}
+		for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+			var doc map[string]any
+			if err := json.Unmarshal([]byte(line), &doc); err != nil {
+				t.Fatal(err)
+			}
+			ids := detection.LookupStrings(doc, "webshell.rule_ids")
+			for _, id := range ids {
+				rules[id] = true
+			}
+		}
+		return rules, summaryLine(stderr.String())
+	}
+	builtin := ruleMeta(t, "../rules/builtin")
+	// The pack's one stable rule is the founding Windows rule.
+	got, summary := run(huntOptions{excludeStatus: []string{"experimental"}})
+	if !strings.HasPrefix(summary, "hunt: 1 rules (15 more left out by level or status), ") {
+		t.Errorf("--exclude-status experimental: %s", summary)
+	}
+	if len(got) == 0 {
+		t.Error("--exclude-status experimental: no alert from the stable rule")
+	}
+	for id := range got {
+		if builtin[id].status != "stable" {
+			t.Errorf("--exclude-status experimental: alert of %s rule %s", builtin[id].status, id)
+		}
+	}
+	// min_level high from a configuration file, with --rules.
+	cfgFile := testfiles.Dir(t, map[string]string{"webshellbeat.yml": "processors:\n  - webshell:\n      rules: {min_level: high}\n"}) + "/webshellbeat.yml"
+	got, summary = run(huntOptions{config: cfgFile, rules: []string{"../rules/builtin"}})
+	if !strings.HasPrefix(summary, "hunt: 11 rules (5 more left out by level or status), ") {
+		t.Errorf("min_level high: %s", summary)
+	}
+	for id := range got {
+		if builtin[id].level != "high" {
+			t.Errorf("min_level high: alert of %s rule %s", builtin[id].level, id)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := runHunt(&stdout, &stderr, []string{samplesDir}, huntOptions{format: "table", excludeStatus: []string{"old"}}); code != exitUsage || !strings.Contains(stderr.String(), `--exclude-status: exclude_status "old" is not one of`) {
+		t.Errorf("bad --exclude-status: exit %d, %s", code, &stderr)
+	}
+}
+
+type ruleLevelStatus struct{ level, status string }
+
+// ruleMeta reads the level and status of each rule under dir, by id.
+func ruleMeta(t *testing.T, dir string) map[string]ruleLevelStatus {
+	t.Helper()
+	coll := sigma.LoadPaths(dir)
+	out := map[string]ruleLevelStatus{}
+	for _, r := range coll.Rules {
+		out[r.ID] = ruleLevelStatus{r.Level, r.Status}
+	}
+	if len(out) != 16 {
+		t.Fatalf("%s: %d rules", dir, len(out))
+	}
+	return out
 }

@@ -53,7 +53,23 @@ type Rules struct {
 	Placeholders map[string][]string `config:"placeholders"`
 	// Reload watches Paths and Pipelines and swaps in changed rules.
 	Reload Reload `config:"reload"`
+	// MinLevel and ExcludeStatus choose which of the loaded rules run (see
+	// sigma.Selection): rules below MinLevel ("" for all) or with a status
+	// in ExcludeStatus (deprecated and unsupported by default, as in
+	// Hayabusa) are counted and left out, except those a running
+	// correlation names.
+	MinLevel      string   `config:"min_level"`
+	ExcludeStatus []string `config:"exclude_status"`
 }
+
+// Selection is the rule selection these settings ask for.
+func (r Rules) Selection() sigma.Selection {
+	return sigma.Selection{MinLevel: r.MinLevel, ExcludeStatus: r.ExcludeStatus}
+}
+
+// DefaultExcludeStatus are the statuses of rules left out unless
+// rules.exclude_status says otherwise.
+func DefaultExcludeStatus() []string { return []string{"deprecated", "unsupported"} }
 
 // Reload configures the hot reload of rule files.
 type Reload struct {
@@ -154,7 +170,7 @@ func DefaultScriptExtensions() []string {
 // every event kept, namespace "default".
 func Default() Detection {
 	return Detection{
-		Rules:     Rules{Builtin: true, Reload: Reload{Period: 10 * time.Second}},
+		Rules:     Rules{Builtin: true, Reload: Reload{Period: 10 * time.Second}, ExcludeStatus: DefaultExcludeStatus()},
 		Events:    EventsAll,
 		Namespace: "default",
 		Ancestry: Ancestry{
@@ -199,6 +215,7 @@ func Unpack(c *conf.C) (Detection, error) {
 	// given in the configuration must replace the default instead.
 	d.Ancestry.WebServers, d.Ancestry.WebAccounts = nil, nil
 	d.Correlation.WebRoots, d.Correlation.ScriptExtensions = nil, nil
+	d.Rules.ExcludeStatus = nil
 	if err := c.Unpack(&d); err != nil {
 		errs = append(errs, err)
 	}
@@ -218,6 +235,9 @@ func Unpack(c *conf.C) (Detection, error) {
 	}
 	if d.Correlation.ScriptExtensions == nil && !given("correlation", "script_extensions") {
 		d.Correlation.ScriptExtensions = def.Correlation.ScriptExtensions
+	}
+	if d.Rules.ExcludeStatus == nil && !given("rules", "exclude_status") {
+		d.Rules.ExcludeStatus = def.Rules.ExcludeStatus
 	}
 	if err := errors.Join(errs...); err != nil {
 		return d, err
@@ -269,6 +289,9 @@ func (d Detection) Validate() error {
 	}
 	if d.Rules.Reload.Period < 0 {
 		errs = append(errs, fmt.Errorf("rules.reload.period: %s must not be negative", d.Rules.Reload.Period))
+	}
+	if err := d.Rules.Selection().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("rules.%w", err))
 	}
 	for name := range d.Rules.Placeholders {
 		if ps := sigma.Placeholders("%" + name + "%"); len(ps) != 1 || ps[0] != name {

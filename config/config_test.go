@@ -53,6 +53,24 @@ func TestUnpack(t *testing.T) {
 		}},
 		{name: "negative reload period", cfg: map[string]any{"rules": map[string]any{"reload": map[string]any{"period": "-1s"}}}, wantErr: "rules.reload.period"},
 		{name: "bad placeholder name", cfg: map[string]any{"rules": map[string]any{"placeholders": map[string]any{"a b": []string{"x"}}}}, wantErr: "rules.placeholders"},
+		{name: "rule selection defaults", cfg: map[string]any{}, check: func(t *testing.T, d Detection) {
+			if d.Rules.MinLevel != "" || !reflect.DeepEqual(d.Rules.ExcludeStatus, []string{"deprecated", "unsupported"}) {
+				t.Errorf("selection = %+v", d.Rules.Selection())
+			}
+		}},
+		{name: "rule selection", cfg: map[string]any{"rules": map[string]any{"min_level": "medium", "exclude_status": []string{"experimental"}}}, check: func(t *testing.T, d Detection) {
+			// The list replaces the default; it is not merged into it element by element.
+			if d.Rules.MinLevel != "medium" || !reflect.DeepEqual(d.Rules.ExcludeStatus, []string{"experimental"}) {
+				t.Errorf("selection = %+v", d.Rules.Selection())
+			}
+		}},
+		{name: "rule selection of every status", cfg: map[string]any{"rules": map[string]any{"exclude_status": []string{}}}, check: func(t *testing.T, d Detection) {
+			if len(d.Rules.ExcludeStatus) != 0 {
+				t.Errorf("exclude_status = %v", d.Rules.ExcludeStatus)
+			}
+		}},
+		{name: "bad min_level", cfg: map[string]any{"rules": map[string]any{"min_level": "severe"}}, wantErr: `rules.min_level "severe" is not one of informational`},
+		{name: "bad exclude_status", cfg: map[string]any{"rules": map[string]any{"exclude_status": []string{"old"}}}, wantErr: `rules.exclude_status "old"`},
 		{name: "two problems joined", cfg: map[string]any{"namespace": "a-b", "rules": map[string]any{"builtin": false}}, wantErr: "no rules.paths"},
 	}
 	for _, tt := range tests {

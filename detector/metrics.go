@@ -42,6 +42,7 @@ func (m *Metrics) Add(o Metrics) {
 	m.Rules.Routed += o.Rules.Routed
 	m.Rules.Correlations += o.Rules.Correlations
 	m.Rules.Rejected += o.Rules.Rejected
+	m.Rules.Left += o.Rules.Left
 	m.Reloads.OK += o.Reloads.OK
 	m.Reloads.Failed += o.Reloads.Failed
 	m.Processes.Add(o.Processes)

@@ -44,6 +44,7 @@ type RulesInfo struct {
 	Correlations int // correlation rules evaluated
 	Filters      int // filter rules loaded
 	Rejected     int // rules rejected (file:line:col in Problems)
+	Left         int // rules left out by rules.min_level and rules.exclude_status
 	Warnings     int
 	Files        int // rule files read (the built-in pack included)
 }
@@ -175,6 +176,7 @@ func currentStamp(cfg config.Detection) string {
 func buildRuleSet(cfg config.Detection, prev *ruleSet) (*ruleSet, error) {
 	ld := loadRules(cfg)
 	coll := ld.coll
+	left := coll.Select(cfg.Rules.Selection())
 	pipes, err := loadPipelines(cfg.Rules.Pipelines)
 	if err != nil {
 		return nil, err
@@ -192,7 +194,10 @@ func buildRuleSet(cfg config.Detection, prev *ruleSet) (*ruleSet, error) {
 	rs.rejected.Sort()
 	st := eng.Stats()
 	rs.info = RulesInfo{Loaded: st.Rules + st.Unroutable, Routed: st.Rules, Correlations: countRules(rs.units),
-		Filters: len(coll.Filters), Rejected: len(rs.rejected), Warnings: len(rs.warnings), Files: ld.files}
+		Filters: len(coll.Filters), Rejected: len(rs.rejected), Left: len(left), Warnings: len(rs.warnings), Files: ld.files}
+	if rs.info.Loaded == 0 && len(left) > 0 {
+		return rs, fmt.Errorf("no rule to run: rules.min_level %q and rules.exclude_status %v leave out all %d rules loaded", cfg.Rules.MinLevel, cfg.Rules.ExcludeStatus, len(left))
+	}
 	if rs.info.Loaded == 0 {
 		return rs, fmt.Errorf("no usable rule (builtin: %v, paths: %v): %w", cfg.Rules.Builtin, cfg.Rules.Paths, rs.problems().Err())
 	}

@@ -45,7 +45,8 @@ func TestHubPublishesDerived(t *testing.T) {
 	hub.SetMonitoring(reg)
 	hub.SetMonitoring(reg) // a second beat command in one process: no duplicate entry
 	dir := t.TempDir()
-	c := conf.MustNewConfigFrom(map[string]any{"state": map[string]any{"path": dir}})
+	// min_level medium leaves out the pack's one low rule (counted in the metrics).
+	c := conf.MustNewConfigFrom(map[string]any{"state": map[string]any{"path": dir}, "rules": map[string]any{"min_level": "medium"}})
 	log := logptest.NewTestingLogger(t, "")
 	p1, err := hub.newWebshell(c, log)
 	if err != nil {
@@ -95,7 +96,7 @@ func TestHubPublishesDerived(t *testing.T) {
 	rules, _ := ws["rules"].(map[string]any)
 	procs, _ := ws["processes"].(map[string]any)
 	if ws["events"] != int64(2) || ws["alerts"] != int64(1) || ws["derived"] != int64(1) || ws["derived_dropped"] != int64(0) ||
-		rules["loaded"].(int64) < 10 || procs["tracked"].(int64) < 1 {
+		rules["loaded"].(int64) < 10 || rules["left_out"] != int64(1) || procs["tracked"].(int64) < 1 {
 		t.Errorf("metrics %v", ws)
 	}
 	if err := p1.(interface{ Close() error }).Close(); err != nil {

@@ -48,6 +48,7 @@ func (h *Hub) reportMetrics(_ monitoring.Mode, v monitoring.Visitor) {
 		monitoring.ReportInt(v, "routed", int64(sum.Rules.Routed))
 		monitoring.ReportInt(v, "correlations", int64(sum.Rules.Correlations))
 		monitoring.ReportInt(v, "rejected", int64(sum.Rules.Rejected))
+		monitoring.ReportInt(v, "left_out", int64(sum.Rules.Left))
 		monitoring.ReportInt(v, "reloads", sum.Reloads.OK)
 		monitoring.ReportInt(v, "reloads_failed", sum.Reloads.Failed)
 	})

@@ -103,6 +103,6 @@ func (s *sharedDetector) reloadRules(force bool, log *logp.Logger) {
 			log.Warnf("rule not used or loaded with a warning: %v", p)
 		}
 		r := res.Rules
-		log.Infof("rules reloaded: %d rules (%d routed), %d correlation rules, %d filter rules, from %d files", r.Loaded, r.Routed, r.Correlations, r.Filters, r.Files)
+		log.Infof("rules reloaded: %d rules (%d routed), %d correlation rules, %d filter rules, from %d files (%d rules left out by min_level and exclude_status)", r.Loaded, r.Routed, r.Correlations, r.Filters, r.Files, r.Left)
 	}
 }

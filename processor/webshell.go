@@ -55,8 +55,8 @@ func (h *Hub) newWebshell(c *conf.C, log *logp.Logger) (beat.Processor, error) {
 		log.Warnf("rule not used or loaded with a warning: %v", p)
 	}
 	r := det.Rules()
-	log.Infof("%d rules loaded (%d routed), %d correlation rules, %d filter rules (%d problems reported above); detection state in %s; rule reload %s",
-		r.Loaded, r.Routed, r.Correlations, r.Filters, len(det.Problems), cfg.State.Path, reloadText(cfg.Rules.Reload))
+	log.Infof("%d rules loaded (%d routed), %d correlation rules, %d filter rules (%d problems reported above, %d rules left out by rules.min_level %q and rules.exclude_status %v); detection state in %s; rule reload %s",
+		r.Loaded, r.Routed, r.Correlations, r.Filters, len(det.Problems), r.Left, cfg.Rules.MinLevel, cfg.Rules.ExcludeStatus, cfg.State.Path, reloadText(cfg.Rules.Reload))
 	return &webshellProcessor{det: det, hub: h, log: log}, nil
 }
 
