@@ -32,6 +32,7 @@ const (
 type huntOptions struct {
 	format, config string
 	rules          []string
+	builtin        bool // --builtin: the pack too when --rules is given
 	from, to       string // --from, --to as given
 	minLevel       string // --min-level
 	host           string // --host
@@ -66,6 +67,7 @@ Exit status: 0 when it ran (found something or not), 1 when a path cannot be rea
 	c.Flags().StringVar(&o.format, "format", "table", "output: table (readable), ndjson (one ECS alert document per line) or csv (one row per alert, values whole)")
 	c.Flags().StringVar(&o.config, "config", "", "webshellbeat.yml whose webshell processor settings to use")
 	c.Flags().StringArrayVar(&o.rules, "rules", nil, "Sigma rule file or folder, repeatable; replaces the built-in pack")
+	c.Flags().BoolVar(&o.builtin, "builtin", false, "with --rules, also run webshellbeat's built-in pack (so that correlation and filter rules may name its rules)")
 	c.Flags().StringVar(&o.from, "from", "", "show alerts at or after this event time (RFC 3339, or a date: 2024-05-01, UTC)")
 	c.Flags().StringVar(&o.to, "to", "", "show alerts before this event time (RFC 3339, or a date: the day is excluded)")
 	c.Flags().StringVar(&o.host, "host", "", "host.name for records whose source names no host (access logs, audit logs without node=), as the beat gives them its own: joins them with that host's process events")
@@ -121,7 +123,7 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	// saved state describes another stream.
 	cfg.State = config.State{}
 	if len(o.rules) > 0 {
-		cfg.Rules = config.Rules{Paths: o.rules, Pipelines: cfg.Rules.Pipelines, Placeholders: cfg.Rules.Placeholders,
+		cfg.Rules = config.Rules{Builtin: o.builtin, Paths: o.rules, Pipelines: cfg.Rules.Pipelines, Placeholders: cfg.Rules.Placeholders,
 			MinLevel: cfg.Rules.MinLevel, ExcludeStatus: cfg.Rules.ExcludeStatus}
 	}
 	if o.excludeStatus != nil {

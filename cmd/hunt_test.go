@@ -23,16 +23,18 @@ const samplesDir = "../testdata/samples"
 func TestHuntSummaryCountsCorrelations(t *testing.T) {
 	dir := writeRules(t, map[string]string{"good.yml": goodRule, "corr.yml": corrRule})
 	for _, tt := range []struct {
-		name  string
-		rules []string
-		want  string
+		name    string
+		rules   []string
+		builtin bool
+		want    string
 	}{
 		{name: "correlation loaded", rules: []string{dir}, want: "hunt: 1 rules, 1 correlation rules, "},
-		{name: "built-in pack", want: " rules, 0 correlation rules, "},
+		{name: "built-in pack", want: "hunt: 16 rules, 0 correlation rules, "},
+		{name: "--rules and --builtin", rules: []string{dir}, builtin: true, want: "hunt: 17 rules, 1 correlation rules, "},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := runHunt(&stdout, &stderr, []string{samplesDir}, huntOptions{format: "table", rules: tt.rules}); code != 0 {
+			if code := runHunt(&stdout, &stderr, []string{samplesDir}, huntOptions{format: "table", rules: tt.rules, builtin: tt.builtin}); code != 0 {
 				t.Fatalf("exit %d\nstderr:\n%s", code, &stderr)
 			}
 			if !strings.Contains(summaryLine(stderr.String()), tt.want) {
