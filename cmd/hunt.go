@@ -32,7 +32,7 @@ const (
 type huntOptions struct {
 	format, config string
 	rules          []string
-	builtin        bool // --builtin: the pack too when --rules is given
+	builtin        bool   // --builtin: the pack too when --rules is given
 	from, to       string // --from, --to as given
 	minLevel       string // --min-level
 	host           string // --host
