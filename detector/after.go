@@ -263,8 +263,16 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 	}
 	key := session.Key{Host: ev.host, Script: strings.ToLower(ev.script)}
 	if key.Script == "" {
-		key.Root = strings.ToLower(str(doc, "webshell.webserver.name") + "|" + str(doc, "webshell.webserver.app_pool"))
-		if b, _ := detection.Lookup(doc, "webshell.webserver.inferred"); b == true {
+		inferred, _ := detection.Lookup(doc, "webshell.webserver.inferred")
+		if sub.Root == "" && inferred != true {
+			// Neither a script nor a web server behind it: not a web shell's
+			// alert (a generic Sigma rule's: LSASS access, a new user), so
+			// it belongs to no session. Folded into one per host, it would
+			// be lowered as a later step of unrelated alerts.
+			return v
+		}
+		key.Root = strings.ToLower(sub.Root + "|" + sub.AppPool)
+		if inferred == true {
 			key.Root = "inferred|" + strings.ToLower(sub.User)
 		}
 	}

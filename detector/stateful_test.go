@@ -336,3 +336,35 @@ func TestRestartWithSavedState(t *testing.T) {
 		t.Fatalf("after restart: webserver %q parent %q", str(doc, "webshell.webserver.name"), str(doc, "process.parent.name"))
 	}
 }
+
+// An alert with neither a script nor a web server behind it (a generic
+// Sigma rule's) belongs to no session: two on one host keep their
+// severity, while two requests of one web shell still share a session and
+// the later one is lowered.
+func TestSessionsOnlyForWebShells(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "generic.yml"), rule(idA, "Credential tools", "secretsdump", "adduser"))
+	cfg := config.Default()
+	cfg.Rules.Paths = []string{dir}
+	det, err := detector.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := proc("secretsdump", 0), proc("adduser", 10)
+	det.Process(first)
+	det.Process(second)
+	for _, doc := range []map[string]any{first, second} {
+		if !slices.Contains(ids(doc), idA) || sev(doc) != 73 || val(doc, "webshell.session") != nil {
+			t.Errorf("%s: rules %v, severity %d, session %v; want %s at 73 in no session", str(doc, "process.name"), ids(doc), sev(doc), val(doc, "webshell.session"), idA)
+		}
+	}
+	r1, r2 := requestDoc(20, "/up/x.php?c=id", "id"), requestDoc(30, "/up/x.php?c=uname+-a", "uname -a")
+	for _, r := range []map[string]any{r1, r2} {
+		r["url"].(map[string]any)["extension"] = "php"
+	}
+	det.Process(r1)
+	det.Process(r2)
+	if s1, s2 := str(r1, "webshell.session.id"), str(r2, "webshell.session.id"); s1 == "" || s1 != s2 || sev(r2) >= sev(r1) {
+		t.Errorf("web shell requests: sessions %q %q, severities %d %d; want one session, the later lowered", s1, s2, sev(r1), sev(r2))
+	}
+}
