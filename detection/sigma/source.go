@@ -16,13 +16,33 @@ type source struct {
 
 func newSource(path string, data []byte) *source {
 	s := &source{path: path, data: data, lines: []int{0}}
-	for i, c := range data {
-		// Line breaks as YAML counts them: "\n", "\r\n" and a lone "\r".
-		if c == '\n' || c == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
-			s.lines = append(s.lines, i+1)
+	for i := 0; i < len(data); {
+		if w := breakAt(data, i); w > 0 {
+			i += w
+			s.lines = append(s.lines, i)
+			continue
 		}
+		i++
 	}
 	return s
+}
+
+// breakAt returns the length of the line break at data[i], 0 for none.
+// Breaks are what yaml.v3 counts in its line numbers: "\n", "\r\n", a lone
+// "\r", and NEL, LS and PS (U+0085, U+2028, U+2029), so that a position it
+// reports is a line of this index.
+func breakAt(data []byte, i int) int {
+	switch c := data[i]; {
+	case c == '\r' && i+1 < len(data) && data[i+1] == '\n':
+		return 2
+	case c == '\n' || c == '\r':
+		return 1
+	case c == 0xC2 && i+1 < len(data) && data[i+1] == 0x85:
+		return 2
+	case c == 0xE2 && i+2 < len(data) && data[i+1] == 0x80 && (data[i+2] == 0xA8 || data[i+2] == 0xA9):
+		return 3
+	}
+	return 0
 }
 
 func nodePos(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
@@ -33,7 +53,7 @@ func (s *source) index(line, col int) int {
 		return len(s.data)
 	}
 	i := s.lines[line-1]
-	for c := 1; c < col && i < len(s.data) && s.data[i] != '\n' && s.data[i] != '\r'; c++ {
+	for c := 1; c < col && i < len(s.data) && breakAt(s.data, i) == 0; c++ {
 		_, w := utf8.DecodeRune(s.data[i:])
 		i += w
 	}
