@@ -43,7 +43,7 @@ func FuzzParseRule(f *testing.F) {
 		c := &Collection{}
 		c.Parse("f.yml", []byte(src))
 		c.Finish()
-		lines := len(newSource("f.yml", []byte(src)).lines) // YAML line breaks: \n, \r\n, \r
+		lines := len(newSource("f.yml", []byte(src)).lines) // YAML's line breaks, in the text as decoded
 		for _, l := range []ErrorList{c.Errors, c.Warnings} {
 			for _, e := range l {
 				if !codes[e.Code] || e.File != "f.yml" || e.Line < 1 || e.Line > lines || e.Col < 1 {

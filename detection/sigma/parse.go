@@ -29,7 +29,7 @@ type Collection struct {
 // bad rule: each problem is recorded with its position.
 func (c *Collection) Parse(path string, data []byte) {
 	src := newSource(path, data)
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec := yaml.NewDecoder(bytes.NewReader(src.data))
 	var global, prev *yaml.Node
 	for {
 		var doc yaml.Node

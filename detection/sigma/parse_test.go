@@ -1,10 +1,13 @@
 package sigma
 
 import (
+	"encoding/binary"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"unicode/utf16"
 )
 
 func TestLoadErrorsAreLocated(t *testing.T) {
@@ -178,5 +181,38 @@ func TestCarriageReturnLines(t *testing.T) {
 	c.Parse("r.yml", []byte("000: 0\r0"))
 	if len(c.Errors) != 1 || c.Errors[0].Line != 2 {
 		t.Errorf("errors %v", c.Errors)
+	}
+}
+
+// A rule file saved as UTF-16 (either byte order) or with a UTF-8 byte
+// order mark loads as its UTF-8 text does, and its problems are reported at
+// the same line and column.
+func TestParseEncodings(t *testing.T) {
+	text := "title: Unicode — ünïcödé\nid: 11111111-2222-3333-4444-555555555555\nlogsource: {product: windows}\ndetection:\n  sel: {Image|endswith: '\\cmd.exe'}\n  condition: sel and nope\n---\ntitle: good\nlogsource: {product: windows}\ndetection:\n  sel: {Image|endswith: 'ü.exe'}\n  condition: sel\n"
+	utf16 := func(order binary.AppendByteOrder, bom []byte) []byte {
+		out := append([]byte(nil), bom...)
+		for _, u := range utf16.Encode([]rune(text)) {
+			out = order.AppendUint16(out, u)
+		}
+		return out
+	}
+	want := &Collection{}
+	want.Parse("r.yml", []byte(text))
+	if len(want.Rules) != 1 || len(want.Errors) != 1 || want.Errors[0].Line != 6 {
+		t.Fatalf("UTF-8: rules %d, errors %v", len(want.Rules), want.Errors)
+	}
+	for name, data := range map[string][]byte{
+		"UTF-8 with BOM": append([]byte{0xEF, 0xBB, 0xBF}, text...),
+		"UTF-16LE":       utf16(binary.LittleEndian, []byte{0xFF, 0xFE}),
+		"UTF-16BE":       utf16(binary.BigEndian, []byte{0xFE, 0xFF}),
+	} {
+		got := &Collection{}
+		got.Parse("r.yml", data)
+		if len(got.Rules) != 1 || !reflect.DeepEqual(got.Rules[0].Detection, want.Rules[0].Detection) || got.Rules[0].Title != "good" {
+			t.Errorf("%s: rules %+v, want %+v", name, got.Rules, want.Rules)
+		}
+		if !reflect.DeepEqual(got.Errors, want.Errors) {
+			t.Errorf("%s: errors %v, want %v", name, got.Errors, want.Errors)
+		}
 	}
 }

@@ -1,6 +1,9 @@
 package sigma
 
 import (
+	"bytes"
+	"encoding/binary"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -15,6 +18,7 @@ type source struct {
 }
 
 func newSource(path string, data []byte) *source {
+	data = utf8Text(data)
 	s := &source{path: path, data: data, lines: []int{0}}
 	for i := 0; i < len(data); {
 		if w := breakAt(data, i); w > 0 {
@@ -25,6 +29,36 @@ func newSource(path string, data []byte) *source {
 		i++
 	}
 	return s
+}
+
+// utf8Text returns data as UTF-8 without a byte order mark. A file saved as
+// UTF-16 (Notepad's "Unicode") is told by its mark and transcoded, so that
+// yaml.v3, which would decode it itself, and the line index read the same
+// text; a mark alone would otherwise count as a column of line 1.
+func utf8Text(data []byte) []byte {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
+		return data[3:]
+	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
+		order = binary.LittleEndian
+	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
+		order = binary.BigEndian
+	default:
+		return data
+	}
+	units := make([]uint16, 0, len(data)/2)
+	for i := 2; i+1 < len(data); i += 2 {
+		units = append(units, order.Uint16(data[i:]))
+	}
+	out := make([]byte, 0, len(data))
+	for _, r := range utf16.Decode(units) {
+		out = utf8.AppendRune(out, r)
+	}
+	if len(data)%2 == 1 { // a cut last unit
+		out = utf8.AppendRune(out, utf8.RuneError)
+	}
+	return out
 }
 
 // breakAt returns the length of the line break at data[i], 0 for none.
