@@ -47,6 +47,8 @@ func openArchive(format Format, path string, f *os.File, size int64, named bool,
 		err = a.openZip(path, f, size)
 	case FormatTar:
 		a.openTar(path, f)
+	case FormatUTF16:
+		a.member(path, utf16Text(f))
 	default:
 		err = a.openGzip(path, f, named)
 	}
@@ -194,6 +196,13 @@ func (a *archive) read(name string, f *os.File) iter.Seq[Record] {
 	case FormatUnknown, FormatZip, FormatGzip, FormatTar:
 		a.st.Skipped = append(a.st.Skipped, name)
 		return nil
+	case FormatUTF16:
+		text, _, err := spill(utf16Text(f), &a.left)
+		if err != nil {
+			return archiveError(name, err)
+		}
+		a.closers = append(a.closers, text)
+		return a.read(name, text.File)
 	default:
 		a.st.Files++
 		a.st.Formats[format]++

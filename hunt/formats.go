@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+
 	"webshellbeat/detection"
 	"webshellbeat/module/accesslog"
 	"webshellbeat/module/windows"
@@ -35,6 +38,10 @@ const (
 	FormatW3C        Format = "w3c"
 	FormatSysmonText Format = "sysmon-text"
 	FormatSyslog     Format = "syslog" // Sysmon for Linux's event XML, one line per event
+	// FormatUTF16 is text in UTF-16, told by its byte order mark (what
+	// Windows PowerShell 5.1's ">" and Out-File write): decoded to UTF-8,
+	// then recognised like any file.
+	FormatUTF16 Format = "utf-16"
 )
 
 // Record is one document read from a file, or why a part of the file could
@@ -64,6 +71,8 @@ func Detect(head []byte) Format {
 		return FormatGzip
 	case len(head) >= 262 && string(head[257:262]) == "ustar":
 		return FormatTar
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		return FormatUTF16
 	}
 	text := strings.TrimLeft(string(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))), " \t\r\n")
 	first, _, _ := strings.Cut(text, "\n")
@@ -96,6 +105,9 @@ func Detect(head []byte) Format {
 // naming the file in log.file.path, as the beat's inputs do (unless the
 // record itself holds one), so that an alert says where it was found.
 func read(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
+	if f != FormatEVTX {
+		r = skipUTF8BOM(r)
+	}
 	recs := readFormat(f, name, r)
 	return func(yield func(Record) bool) {
 		for rec := range recs {
@@ -109,6 +121,28 @@ func read(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
 			}
 		}
 	}
+}
+
+// skipUTF8BOM returns r without a leading UTF-8 byte order mark (Windows
+// PowerShell's Out-File -Encoding UTF8 writes one, and so does IIS in UTF-8
+// logs), as a reader whose offset 0 is the text's first byte, so that a
+// format that seeks back to the start (JSON) does not meet it again.
+func skipUTF8BOM(r io.ReadSeeker) io.ReadSeeker {
+	var head [3]byte
+	n, _ := io.ReadFull(r, head[:])
+	ra, ok := r.(io.ReaderAt)
+	size, err := r.Seek(0, io.SeekEnd)
+	if n == 3 && head == [3]byte{0xEF, 0xBB, 0xBF} && ok && err == nil {
+		return io.NewSectionReader(ra, 3, size-3)
+	}
+	_, _ = r.Seek(0, io.SeekStart) // a failing seek fails the format's first read too
+	return r
+}
+
+// utf16Text decodes UTF-16 text that starts with its byte order mark to
+// UTF-8, without the mark; invalid units become U+FFFD.
+func utf16Text(r io.Reader) io.Reader {
+	return transform.NewReader(r, unicode.BOMOverride(unicode.UTF8.NewDecoder()))
 }
 
 // readFormat returns the records of one file. name is used in Where and to

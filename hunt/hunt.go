@@ -151,8 +151,8 @@ func open(path string, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, 
 	}
 	format := Detect(head[:n])
 	switch format {
-	case FormatZip, FormatTar, FormatGzip:
-		defer f.Close() // the members are read out to temporary files
+	case FormatZip, FormatTar, FormatGzip, FormatUTF16:
+		defer f.Close() // the members (or the decoded text) are read out to temporary files
 		return openArchive(format, path, f, info.Size(), named, st)
 	case FormatUnknown:
 		f.Close()

@@ -9,16 +9,20 @@ package processor
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
-	"webshellbeat/config"
 
 	"github.com/elastic/beats/v7/libbeat/beat"
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/mapstr"
+
+	"webshellbeat/config"
 )
 
 // sourceText returns the raw record a decode processor reads: field's value
-// (default "message").
+// (default "message"), without the UTF-8 byte order mark that the first
+// line of a file carries when the file starts with one (IIS's UTF-8 logs,
+// PowerShell's Out-File -Encoding UTF8).
 func sourceText(ev *beat.Event, field string) (string, error) {
 	v, err := ev.GetValue(field)
 	if err != nil {
@@ -28,7 +32,7 @@ func sourceText(ev *beat.Event, field string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("field %q is a %T, not text", field, v)
 	}
-	return s, nil
+	return strings.TrimPrefix(s, "\ufeff"), nil
 }
 
 // apply merges a mapped ECS document into the event: the document's fields

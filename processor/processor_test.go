@@ -115,6 +115,11 @@ func TestDecodeAccessLog(t *testing.T) {
 	}
 
 	w3c := newProc(t, newAccess, map[string]any{"format": "w3c", "server": "iis"})
+	// IIS writes a UTF-8 byte order mark at the start of a UTF-8 log: the
+	// first line's directive is still a directive.
+	if ev, _ := w3c.Run(event("\ufeff#Software: Microsoft Internet Information Services 10.0")); ev != nil {
+		t.Errorf("a #Software directive after a byte order mark is not an event: %v", ev.Fields)
+	}
 	if ev, _ := w3c.Run(event("#Fields: date time cs-method cs-uri-stem cs-uri-query c-ip sc-status")); ev != nil {
 		t.Errorf("a #Fields directive is not an event: %v", ev.Fields)
 	}
