@@ -182,6 +182,11 @@ func TestVariants(t *testing.T) {
 		{"vhost-port", `website.com:443 1.2.3.4 - - [25/Oct/2021:11:05:52 +0200] "GET /web/.well-known HTTP/1.1" 403 6963 "abc.com" "UA"`, []string{"url", "port"}, int64(443)},
 		{"xff-list", `10.0.0.2, 10.0.0.1, 127.0.0.1 - - [07/Dec/2016:11:05:07 +0100] "GET /ocelot HTTP/1.1" 200 571 "-" "UA"`, []string{"source", "ip"}, "10.0.0.2"},
 		{"xff-quoted", `"10.5.102.222, 199.96.1.1" 10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /a?q=1 HTTP/1.1" 200 25507 "-" "UA"`, []string{"source", "ip"}, "10.2.1.185"},
+		{"xff-quoted-list", `"10.5.102.222, 199.96.1.1" 10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /a?q=1 HTTP/1.1" 200 25507 "-" "UA"`, []string{"apache", "access", "remote_ip_list"}, []string{"10.5.102.222", "199.96.1.1"}},
+		// nginx's default "main" format ends with "$http_x_forwarded_for".
+		{"xff-trailing", `10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /a?q=1 HTTP/1.1" 200 25507 "-" "UA" "203.0.113.9, 10.5.102.222"`, []string{"apache", "access", "remote_ip_list"}, []string{"203.0.113.9", "10.5.102.222"}},
+		{"xff-trailing-none", `10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /a?q=1 HTTP/1.1" 200 25507 "-" "UA" "-"`, []string{"apache", "access", "remote_ip_list"}, nil},
+		{"trailing-not-ips", `10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /a?q=1 HTTP/1.1" 200 25507 "-" "UA" "example.com"`, []string{"apache", "access", "remote_ip_list"}, nil},
 		{"hostname-client", `monitoring-server - - [29/May/2017:19:02:48 +0000] "GET /status HTTP/1.1" 200 612 "-" "UA" "-"`, []string{"source", "domain"}, "monitoring-server"},
 		{"user", `192.168.1.1 - user123 [08/Jun/2020:08:04:43 +0000] "GET /api/login HTTP/1.1" 200 150 "-" "curl"`, []string{"user", "name"}, "user123"},
 		{"no-ident", `192.168.1.1 - [08/Jun/2020:08:04:43 +0000] "GET /api/test HTTP/1.1" 200 100 "-" "curl"`, []string{"url", "path"}, "/api/test"},

@@ -198,19 +198,42 @@ func (c *clf) parse(line string) error {
 		return perr(restCol, "expected a quoted user agent after the referrer")
 	}
 	c.agent, c.hasAgent = ua, true
+	var first string // the first field after the user agent
 	for rest = strings.TrimLeft(rest, " "); rest != ""; rest = strings.TrimLeft(rest, " ") {
+		var field string
 		if rest[0] == '"' {
 			var ok bool
-			_, rest, ok = quoted(rest)
+			field, rest, ok = quoted(rest)
 			if !ok {
 				return perr(len(line)-len(rest)+1, "quote never closed (truncated line?)")
 			}
 		} else {
-			_, rest = nextToken(rest)
+			field, rest = nextToken(rest)
+		}
+		if c.extraQuot == 0 {
+			first = field
 		}
 		c.extraQuot++
 	}
+	if c.xff == nil {
+		// nginx's default "main" format ends with "$http_x_forwarded_for".
+		c.xff = ipList(first)
+	}
 	return reqErr
+}
+
+// ipList reads an X-Forwarded-For value ("a, b"); nil unless every element
+// is an IP address, so that another trailing field is not taken for one.
+func ipList(s string) []string {
+	var list []string
+	for _, h := range strings.Split(s, ",") {
+		h = strings.TrimSpace(h)
+		if _, err := netip.ParseAddr(h); err != nil {
+			return nil
+		}
+		list = append(list, h)
+	}
+	return list
 }
 
 // parsePrefix reads "[vhost[:port]] [\"xff list\"|xff, list,] client ident user".
