@@ -7,6 +7,7 @@ package hunt
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
@@ -283,7 +284,19 @@ func ndjson(r io.ReadSeeker) bool {
 		return false
 	}
 	line = strings.TrimSpace(line)
-	return strings.HasPrefix(line, "{") && strings.HasSuffix(line, "}") && validJSON(line)
+	return strings.HasPrefix(line, "{") && strings.HasSuffix(line, "}") && validJSON(line) && !searchResponse(line)
+}
+
+// searchResponse reports whether a JSON object is an Elasticsearch or
+// OpenSearch _search response (curl writes it on one line): its hits are
+// many events, which windows.ReadJSON reads, not one line's event.
+func searchResponse(line string) bool {
+	var top struct {
+		Hits *struct {
+			Hits []json.RawMessage `json:"hits"`
+		} `json:"hits"`
+	}
+	return json.Unmarshal([]byte(line), &top) == nil && top.Hits != nil && top.Hits.Hits != nil
 }
 
 func readAccess(name string, r io.Reader) iter.Seq[Record] {

@@ -110,10 +110,34 @@ func ParseJSON(data []byte) (*Record, error) {
 		}
 		v = l[0]
 	}
+	if hits, ok := SearchHits(v); ok {
+		if len(hits) != 1 {
+			return nil, perr("json", 0, 1, nil, "search response holds %d hits, want 1 event; use ReadJSON", len(hits))
+		}
+		v = hits[0]
+	}
 	return fromJSONValue(v)
 }
 
+// SearchHits returns the hits of an Elasticsearch or OpenSearch _search
+// response ({"hits":{"hits":[...]}}), each read by its _source: winlogbeat
+// data pulled back out of a cluster can be hunted as it was indexed.
+func SearchHits(v any) ([]any, bool) {
+	outer, ok := dget(v, "hits")
+	if !ok || !isDict(outer) {
+		return nil, false
+	}
+	hits, ok := dget(outer, "hits")
+	l, isList := hits.([]any)
+	return l, ok && isList
+}
+
 func fromJSONValue(v any) (*Record, error) {
+	// An Elasticsearch or OpenSearch hit (a _search hit, an elasticdump
+	// line) is read by its document.
+	if src, ok := dget(v, "_source"); ok && isDict(src) {
+		v = src
+	}
 	if !isDict(v) {
 		return nil, perr("json", -1, 0, nil, "event is a JSON %s, want an object", jsonKind(v))
 	}
@@ -210,6 +234,9 @@ func ReadJSON(r io.Reader, fn func(rec *Record, offset int64, err error) error) 
 					return fn(nil, off, jsonErr(dec.InputOffset(), nil, err))
 				}
 				vals = []any{v}
+				if hits, ok := SearchHits(v); ok {
+					vals = hits
+				}
 			case '[':
 				l, err := decodeArray(dec, 1)
 				if err != nil {

@@ -661,3 +661,22 @@ func TestDetectJSONShapes(t *testing.T) {
 		}
 	}
 }
+
+// An Elasticsearch or OpenSearch hit is read by its _source; a search
+// response by its hits (one, for ParseJSON).
+func TestParseJSONSearchHits(t *testing.T) {
+	const event = `{"@timestamp":"2025-06-10T02:30:00Z","winlog":{"channel":"Security","event_id":"4688","computer_name":"WEB01","event_data":{"NewProcessName":"C:\\Windows\\System32\\cmd.exe","ParentProcessName":"C:\\Windows\\System32\\inetsrv\\w3wp.exe","CommandLine":"cmd /c whoami"}}}`
+	hit := `{"_index":"winlogbeat","_id":"x","_source":` + event + `}`
+	for name, text := range map[string]string{
+		"hit":      hit,
+		"response": `{"took":1,"hits":{"hits":[` + hit + `]}}`,
+	} {
+		rec, err := ParseJSON([]byte(text))
+		if err != nil || rec.EventID != 4688 || rec.Computer != "WEB01" {
+			t.Errorf("%s: %+v, %v", name, rec, err)
+		}
+	}
+	if _, err := ParseJSON([]byte(`{"hits":{"hits":[` + hit + `,` + hit + `]}}`)); err == nil || !strings.Contains(err.Error(), "search response holds 2 hits") {
+		t.Errorf("two hits: %v", err)
+	}
+}
