@@ -27,7 +27,9 @@ func TestElasticsearchExports(t *testing.T) {
 	if len(want) != 1 || st.Errors != 0 {
 		t.Fatalf("original: %d records, %+v", len(want), st)
 	}
-	hit := func(id string) string { return `{"_index":"winlogbeat-9.3.0","_id":"` + id + `","_score":1,"_source":` + event + `}` }
+	hit := func(id string) string {
+		return `{"_index":"winlogbeat-9.3.0","_id":"` + id + `","_score":1,"_source":` + event + `}`
+	}
 	search := `{"took":2,"timed_out":false,"hits":{"total":{"value":2},"hits":[` + hit("a") + `,` + hit("b") + `]}}`
 	var pretty bytes.Buffer
 	if err := json.Indent(&pretty, []byte(search), "", "  "); err != nil {
