@@ -3,9 +3,15 @@ package hunt
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
+
+	"webshellbeat/config"
+	"webshellbeat/detection"
+	"webshellbeat/detector"
 )
 
 // Winlogbeat documents pulled back out of Elasticsearch or OpenSearch read
@@ -50,5 +56,49 @@ func TestElasticsearchExports(t *testing.T) {
 		if len(failed) > 0 || st.Formats[FormatJSON] != 1 || !slices.Equal(docs(t, got), slices.Repeat(docs(t, want), tc.n)) {
 			t.Errorf("%s: %d records (failed %v), formats %v; want %d copies of the golden event", name, len(got), failed, st.Formats, tc.n)
 		}
+	}
+}
+
+// Documents that are ECS already, exported from Elasticsearch as elasticdump
+// lines, hunt as the logs they were mapped from: the mapped documents of
+// the samples and the Linux capture (Windows events, audit events, access
+// log requests), written to JSON and read back, give the alerts that
+// hunting the logs gives.
+func TestECSDocumentsHuntLikeTheirLogs(t *testing.T) {
+	logs := []string{"../testdata/samples", "../../shared/data/linux-capture"}
+	recs, _ := records(t, logs...)
+	var dump bytes.Buffer
+	modules := map[string]int{}
+	for i, r := range recs {
+		if r.Err != nil {
+			continue
+		}
+		doc, err := json.Marshal(r.Doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&dump, `{"_index":"logs-webshellbeat.event-default","_id":"%d","_source":%s}`+"\n", i, doc)
+		modules[detection.LookupString(r.Doc, "event.module")]++
+	}
+	exported := writeFile(t, t.TempDir(), "events.ndjson", dump.Bytes())
+	alerts := func(paths ...string) []string {
+		det, err := detector.New(config.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		st, err := Run(paths, det, func(doc map[string]any) {
+			out = append(out, fmt.Sprintf("%s %v %v", detection.LookupString(doc, "webshell.doc_id"), detection.LookupStrings(doc, "webshell.rule_ids"), doc["event"].(map[string]any)["severity"]))
+		}, nil)
+		if err != nil || st.Errors != 0 {
+			t.Fatalf("%v: %v, %d unreadable", paths, err, st.Errors)
+		}
+		slices.Sort(out)
+		return out
+	}
+	want, got := alerts(logs...), alerts(exported)
+	t.Logf("%d alerts; modules %v", len(want), modules)
+	if len(want) < 20 || !slices.Equal(got, want) {
+		t.Errorf("from the exported documents (%v):\n%s\nfrom the logs:\n%s", modules, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

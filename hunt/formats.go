@@ -20,6 +20,7 @@ import (
 
 	"webshellbeat/detection"
 	"webshellbeat/module/accesslog"
+	"webshellbeat/module/ecs"
 	"webshellbeat/module/windows"
 )
 
@@ -213,15 +214,33 @@ func readXML(name string, r io.Reader) iter.Seq[Record] {
 }
 
 // readJSON reads newline-delimited JSON line by line, so that one malformed
-// line costs only itself; other JSON (pretty-printed objects, arrays) goes
-// through windows.ReadJSON. Times are corrected by the file's zone error
+// line costs only itself; other JSON (pretty-printed objects, arrays,
+// search responses) goes through windows.ReadJSONValues. Windows events are
+// mapped by module/windows, with times corrected by the file's zone error
 // (windows.ZoneError), learnt before the first record is yielded so that
-// every record of the file moves alike.
+// every record of the file moves alike; documents that are ECS already (a
+// beat's, pulled back out of Elasticsearch) are read by module/ecs.
 func readJSON(name string, r io.ReadSeeker) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		nd := ndjson(r)
 		zone := jsonZone(r, nd)
-		jsonRecords(name, r, nd, func(rec *windows.Record, where, raw string, err error) bool {
+		jsonRecords(name, r, nd, func(v any, where, raw string, err error) bool {
+			if err != nil {
+				return yield(windowsRecord(where, nil, raw, err))
+			}
+			var notECS error
+			if !windows.IsEvent(v) {
+				m, _ := windows.Plain(windows.Document(v)).(map[string]any)
+				doc, err := ecs.FromJSON(m)
+				if err == nil {
+					return yield(Record{Doc: doc, Where: where})
+				}
+				notECS = err
+			}
+			rec, err := windows.FromJSONValue(v)
+			if err != nil && notECS != nil {
+				err = fmt.Errorf("%w; %w", err, notECS)
+			}
 			rec.FixZone(zone)
 			return yield(windowsRecord(where, rec, raw, err))
 		})
@@ -239,8 +258,12 @@ func jsonZone(r io.ReadSeeker, nd bool) time.Duration {
 	defer r.Seek(0, io.SeekStart)
 	var zone time.Duration
 	seen := 0
-	jsonRecords("", r, nd, func(rec *windows.Record, _, _ string, _ error) bool {
+	jsonRecords("", r, nd, func(v any, _, _ string, err error) bool {
 		seen++
+		if err != nil || !windows.IsEvent(v) {
+			return seen < zoneScan
+		}
+		rec, _ := windows.FromJSONValue(v)
 		z, ok := windows.ZoneError(rec)
 		zone = z
 		return !ok && seen < zoneScan
@@ -248,24 +271,25 @@ func jsonZone(r io.ReadSeeker, nd bool) time.Duration {
 	return zone
 }
 
-// jsonRecords calls fn with each record of a JSON file (or why it could not
-// be read), where it is and, for NDJSON, its line, until fn returns false.
-func jsonRecords(name string, r io.Reader, nd bool, fn func(rec *windows.Record, where, raw string, err error) bool) {
+// jsonRecords calls fn with each decoded event value of a JSON file (or why
+// it could not be read), where it is and, for NDJSON, its line, until fn
+// returns false.
+func jsonRecords(name string, r io.Reader, nd bool, fn func(v any, where, raw string, err error) bool) {
 	if nd {
 		for n, line := range lines(r) {
 			if strings.TrimSpace(line) == "" {
 				continue
 			}
-			rec, err := windows.ParseJSON([]byte(line))
-			if !fn(rec, fmt.Sprintf("%s:%d", name, n), line, err) {
+			v, err := windows.DecodeJSON([]byte(line))
+			if !fn(v, fmt.Sprintf("%s:%d", name, n), line, err) {
 				return
 			}
 		}
 		return
 	}
 	stop := errStop
-	err := windows.ReadJSON(r, func(rec *windows.Record, off int64, err error) error {
-		if !fn(rec, fmt.Sprintf("%s@%d", name, off), "", err) {
+	err := windows.ReadJSONValues(r, func(v any, off int64, err error) error {
+		if !fn(v, fmt.Sprintf("%s@%d", name, off), "", err) {
 			return stop
 		}
 		return nil

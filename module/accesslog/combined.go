@@ -419,9 +419,15 @@ func (c *clf) clientFields(doc map[string]any, o options) map[string]any {
 	return doc
 }
 
+// URLFields returns the url.* fields of a request target, and the
+// webshell.url.* fields of its query parameters (nil without any), as the
+// access-log mappers set them: for documents mapped elsewhere (module/ecs).
+func URLFields(target string) (u map[string]any, ws map[string]any) { return urlFields(target, "") }
+
 // urlFields builds url.* from a request target (origin-form "/p?q" or
 // absolute-form "http://host/p?q"), and the webshell.url.* params. query
 // overrides the target's query when non-empty (IIS logs them apart).
+
 func urlFields(target, query string) (u map[string]any, ws map[string]any) {
 	u = map[string]any{"original": target}
 	p := target

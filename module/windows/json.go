@@ -100,6 +100,17 @@ func DetectJSON(m any) JSONShape {
 // JSONShape). A top-level array holding one object is accepted (winlogbeat
 // golden files); use ReadJSON for streams.
 func ParseJSON(data []byte) (*Record, error) {
+	v, err := DecodeJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	return FromJSONValue(v)
+}
+
+// DecodeJSON decodes one JSON text holding one event: an object, a
+// top-level array of one, or a search response with one hit. Objects keep
+// their key order; numbers are json.Number.
+func DecodeJSON(data []byte) (any, error) {
 	v, err := decodeOneJSON(data)
 	if err != nil {
 		return nil, err
@@ -116,7 +127,7 @@ func ParseJSON(data []byte) (*Record, error) {
 		}
 		v = hits[0]
 	}
-	return fromJSONValue(v)
+	return v, nil
 }
 
 // SearchHits returns the hits of an Elasticsearch or OpenSearch _search
@@ -132,12 +143,23 @@ func SearchHits(v any) ([]any, bool) {
 	return l, ok && isList
 }
 
-func fromJSONValue(v any) (*Record, error) {
-	// An Elasticsearch or OpenSearch hit (a _search hit, an elasticdump
-	// line) is read by its document.
+// Document returns the event document of a decoded JSON value: an
+// Elasticsearch or OpenSearch hit (a _search hit, an elasticdump line) is
+// read by its _source.
+func Document(v any) any {
 	if src, ok := dget(v, "_source"); ok && isDict(src) {
-		v = src
+		return src
 	}
+	return v
+}
+
+// IsEvent reports whether a decoded JSON value (see ReadJSONValues) is a
+// Windows event in one of the shapes FromJSONValue maps.
+func IsEvent(v any) bool { return DetectJSON(Document(v)) != ShapeUnknown }
+
+// FromJSONValue maps one decoded JSON value (see ReadJSONValues).
+func FromJSONValue(v any) (*Record, error) {
+	v = Document(v)
 	if !isDict(v) {
 		return nil, perr("json", -1, 0, nil, "event is a JSON %s, want an object", jsonKind(v))
 	}
@@ -177,7 +199,7 @@ func ParseEVTXJSON(data []byte) (*Record, error) {
 	if DetectJSON(v) != ShapeEVTX {
 		return nil, perr("json", 0, 1, nil, "not an EVTX JSON record: no Event.System object")
 	}
-	return fromJSONValue(v)
+	return FromJSONValue(v)
 }
 
 // FromEVTXMap maps an already decoded EVTX JSON record. Plain maps lose the
@@ -202,7 +224,7 @@ func ParseWinlogbeatJSON(data []byte) (*Record, error) {
 	if DetectJSON(v) != ShapeWinlogbeat {
 		return nil, perr("json", 0, 1, nil, "not a winlogbeat document: no winlog object")
 	}
-	return fromJSONValue(v)
+	return FromJSONValue(v)
 }
 
 // ReadJSON reads a stream of JSON events (newline-delimited, concatenated
@@ -212,6 +234,22 @@ func ParseWinlogbeatJSON(data []byte) (*Record, error) {
 // error ends the stream (the decoder cannot find the next value) after
 // being passed to fn. ReadJSON returns the first error fn returns.
 func ReadJSON(r io.Reader, fn func(rec *Record, offset int64, err error) error) error {
+	return ReadJSONValues(r, func(v any, off int64, err error) error {
+		if err != nil {
+			return fn(nil, off, err)
+		}
+		rec, err := FromJSONValue(v)
+		if pe, ok := err.(*ParseError); ok && pe.Offset < 0 {
+			pe.Offset = off
+		}
+		return fn(rec, off, err)
+	})
+}
+
+// ReadJSONValues is ReadJSON before mapping: it calls fn with each value
+// that may be an event (objects keep their key order, numbers are
+// json.Number), or with why the stream cannot be read on.
+func ReadJSONValues(r io.Reader, fn func(v any, offset int64, err error) error) error {
 	dec := json.NewDecoder(r)
 	dec.UseNumber()
 	for {
@@ -253,11 +291,7 @@ func ReadJSON(r io.Reader, fn func(rec *Record, offset int64, err error) error) 
 			continue
 		}
 		for _, v := range vals {
-			rec, err := fromJSONValue(v)
-			if pe, ok := err.(*ParseError); ok && pe.Offset < 0 {
-				pe.Offset = off
-			}
-			if err := fn(rec, off, err); err != nil {
+			if err := fn(v, off, nil); err != nil {
 				return err
 			}
 		}
@@ -649,4 +683,26 @@ func fromOTRF(v any) (*Record, error) {
 	}
 	r.EventData = b.ed
 	return r, nil
+}
+
+// Plain returns a decoded JSON value with its objects as map[string]any and
+// its arrays' elements likewise, for readers of documents that are not
+// Windows events (module/ecs).
+func Plain(v any) any {
+	switch x := v.(type) {
+	case *ordereddict.Dict:
+		m := make(map[string]any, x.Len())
+		for _, k := range x.Keys() {
+			val, _ := x.Get(k)
+			m[k] = Plain(val)
+		}
+		return m
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = Plain(e)
+		}
+		return out
+	}
+	return v
 }

@@ -1,0 +1,105 @@
+// Package ecs reads documents that are ECS already: events that a beat
+// indexed (webshellbeat's own logs-webshellbeat.event-*, auditbeat's,
+// filebeat's web-server modules') and that were pulled back out of
+// Elasticsearch or OpenSearch, so that hunt can run the detectors over them
+// again. It restores what JSON cannot carry (the time, integers) and adds
+// what the detectors read but only webshellbeat's access-log mapper sets
+// (webshell.url.*); every other field stays as it was indexed.
+package ecs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"webshellbeat/detection"
+	"webshellbeat/module/accesslog"
+)
+
+// FromJSON returns the ECS document m holds (a decoded JSON object with
+// plain maps), or why it is not one: an ECS document has an @timestamp in
+// RFC 3339 and event.* fields (nested or dotted).
+func FromJSON(m map[string]any) (map[string]any, error) {
+	ts, ok := m["@timestamp"].(string)
+	if !ok {
+		return nil, errors.New("not an ECS document: no @timestamp text")
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return nil, fmt.Errorf("not an ECS document: @timestamp %q is not an RFC 3339 time", ts)
+	}
+	if !hasEvent(m) {
+		return nil, errors.New("not an ECS document: no event.* fields")
+	}
+	doc := numbers(m).(map[string]any)
+	doc["@timestamp"] = t
+	addURLParams(doc)
+	return doc, nil
+}
+
+func hasEvent(m map[string]any) bool {
+	if _, ok := m["event"].(map[string]any); ok {
+		return true
+	}
+	for k := range m {
+		if strings.HasPrefix(k, "event.") {
+			return true
+		}
+	}
+	return false
+}
+
+// numbers turns JSON numbers into int64 (integers) or float64, as the
+// mappers give them, so that comparisons and formatting see the same types.
+func numbers(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbers(e)
+		}
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n
+		}
+		if f, err := x.Float64(); err == nil {
+			return f
+		}
+		return string(x)
+	}
+	return v
+}
+
+// addURLParams adds webshell.url.* (the request's parameters) to a web
+// request that has a URL but not them, from url.original, else url.path
+// and url.query, and the url.* fields the access-log mapper would set and
+// the document lacks (url.extension). The pack's request rules read them.
+func addURLParams(doc map[string]any) {
+	if _, ok := detection.Lookup(doc, "webshell.url"); ok {
+		return
+	}
+	target := detection.LookupString(doc, "url.original")
+	if target == "" {
+		target = detection.LookupString(doc, "url.path")
+		if q := detection.LookupString(doc, "url.query"); q != "" && target != "" {
+			target += "?" + q
+		}
+	}
+	if target == "" {
+		return
+	}
+	u, ws := accesslog.URLFields(target)
+	for k, v := range u {
+		if _, ok := detection.Lookup(doc, "url."+k); !ok {
+			detection.Put(doc, "url."+k, v)
+		}
+	}
+	if ws != nil {
+		detection.Put(doc, "webshell.url", ws)
+	}
+}
