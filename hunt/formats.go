@@ -313,7 +313,7 @@ func ndjson(r io.ReadSeeker) bool {
 
 // searchResponse reports whether a JSON object is an Elasticsearch or
 // OpenSearch _search response (curl writes it on one line): its hits are
-// many events, which windows.ReadJSON reads, not one line's event.
+// many events, which windows.ReadJSONValues reads, not one line's event.
 func searchResponse(line string) bool {
 	var top struct {
 		Hits *struct {
