@@ -102,3 +102,39 @@ func TestECSDocumentsHuntLikeTheirLogs(t *testing.T) {
 		t.Errorf("from the exported documents (%v):\n%s\nfrom the logs:\n%s", modules, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// auditbeatExecve is an auditbeat 8 execve document as elasticdump writes it:
+// the shape of elastic/beats' auditbeat/module/auditd/_meta/execve.json
+// (Apache-2.0), with the fields auditbeat 8 adds to it (@timestamp,
+// event.category/type, host.os, user.name) and www-data's `sh -c id` in
+// place of the sample's `uname -a`. auditbeat has process.args, no
+// process.command_line.
+const auditbeatExecve = `{"_index":".ds-auditbeat-8.19.0-2026.11.25-000001","_id":"x1","_source":{
+"@timestamp":"2026-11-25T19:02:29.123Z",
+"auditd":{"data":{"arch":"x86_64","argc":"3","exit":"0","syscall":"execve","tty":"(none)"},"message_type":"syscall","result":"success","sequence":8972,"session":"unset",
+  "summary":{"actor":{"primary":"unset","secondary":"www-data"},"how":"/usr/bin/dash","object":{"primary":"/usr/bin/dash","type":"file"}}},
+"event":{"action":"executed","category":["process"],"type":["start"],"module":"auditd","outcome":"success","kind":"event"},
+"host":{"name":"web01","os":{"type":"linux","family":"debian"}},
+"process":{"args":["sh","-c","id"],"executable":"/usr/bin/dash","name":"sh","pid":10043,"parent":{"pid":10027},"title":"sh -c id","working_directory":"/var/www/html"},
+"service":{"type":"auditd"},
+"user":{"id":"33","name":"www-data","group":{"id":"33","name":"www-data"}}}}`
+
+// An auditbeat document pulled out of Elasticsearch runs the pack's Linux
+// rules: its command line is restored from process.args.
+func TestAuditbeatDocument(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "auditbeat.ndjson", []byte(strings.ReplaceAll(auditbeatExecve, "\n", "")+"\n"))
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts []map[string]any
+	st, err := Run([]string{path}, det, func(doc map[string]any) { alerts = append(alerts, doc) }, nil)
+	if err != nil || st.Errors != 0 || len(alerts) != 1 {
+		t.Fatalf("%v, %d unreadable, %d alerts", err, st.Errors, len(alerts))
+	}
+	a := alerts[0]
+	if ids := detection.LookupStrings(a, "webshell.rule_ids"); !slices.Contains(ids, "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a06") ||
+		detection.LookupString(a, "process.command_line") != "sh -c id" || detection.LookupString(a, "host.name") != "web01" {
+		t.Errorf("alert: rules %v, command line %q, host %q", ids, detection.LookupString(a, "process.command_line"), detection.LookupString(a, "host.name"))
+	}
+}

@@ -3,8 +3,10 @@
 // filebeat's web-server modules') and that were pulled back out of
 // Elasticsearch or OpenSearch, so that hunt can run the detectors over them
 // again. It restores what JSON cannot carry (the time, integers) and adds
-// what the detectors read but only webshellbeat's access-log mapper sets
-// (webshell.url.*); every other field stays as it was indexed.
+// what the detectors read but some sources leave out: webshell.url.*, which
+// only webshellbeat's access-log mapper sets, and process.command_line,
+// which auditbeat does not set (it has process.args). Every other field
+// stays as it was indexed.
 package ecs
 
 import (
@@ -36,6 +38,7 @@ func FromJSON(m map[string]any) (map[string]any, error) {
 	doc := numbers(m).(map[string]any)
 	doc["@timestamp"] = t
 	addURLParams(doc)
+	addCommandLine(doc)
 	return doc, nil
 }
 
@@ -73,6 +76,18 @@ func numbers(v any) any {
 		return string(x)
 	}
 	return v
+}
+
+// addCommandLine sets process.command_line from process.args (joined with
+// spaces, as an audit record's proctitle reads) where only the arguments
+// were indexed, so that rules on CommandLine see auditbeat's processes.
+func addCommandLine(doc map[string]any) {
+	if _, ok := detection.Lookup(doc, "process.command_line"); ok {
+		return
+	}
+	if args := detection.LookupStrings(doc, "process.args"); len(args) > 0 {
+		detection.Put(doc, "process.command_line", strings.Join(args, " "))
+	}
 }
 
 // addURLParams adds webshell.url.* (the request's parameters) to a web

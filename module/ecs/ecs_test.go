@@ -46,6 +46,21 @@ func TestFilebeatApacheDocument(t *testing.T) {
 	}
 }
 
+// auditbeat indexes process.args and no command line: it is restored, and
+// an indexed one is kept.
+func TestCommandLine(t *testing.T) {
+	for text, want := range map[string]string{
+		`{"@timestamp":"2026-11-25T19:02:28Z","event":{},"process":{"args":["sh","-c","id"]}}`:              "sh -c id",
+		`{"@timestamp":"2026-11-25T19:02:28Z","event":{},"process":{"args":["sh"],"command_line":"sh -i"}}`: "sh -i",
+		`{"@timestamp":"2026-11-25T19:02:28Z","event":{},"process":{"name":"sh"}}`:                          "",
+	} {
+		doc, err := FromJSON(decode(t, text))
+		if got := detection.LookupString(doc, "process.command_line"); err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", text, got, err, want)
+		}
+	}
+}
+
 // Dotted keys (a document indexed flat) are ECS too; fractional numbers
 // become float64.
 func TestDottedDocument(t *testing.T) {
