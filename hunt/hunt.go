@@ -1,6 +1,7 @@
 package hunt
 
 import (
+	"bytes"
 	"container/heap"
 	"encoding/json"
 	"errors"
@@ -165,9 +166,10 @@ func open(path string, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, 
 
 // unknown is the error for a path the user named whose format hunt does not
 // read (head is its first bytes, decompressed); a path found in a folder is
-// skipped and counted instead.
+// skipped and counted instead, and so is an empty file even when named (a
+// log just rotated: nothing to read, nothing wrong).
 func unknown(path string, head []byte, named bool, st *Stats) error {
-	if !named {
+	if !named || len(bytes.TrimSpace(head)) == 0 {
 		st.Skipped = append(st.Skipped, path)
 		return nil
 	}

@@ -236,6 +236,10 @@ func TestBadInput(t *testing.T) {
 	if _, err := hunt.Run([]string{unknown}, det, func(map[string]any) {}, nil); err == nil || !strings.Contains(err.Error(), "not a log format") {
 		t.Errorf("unknown format: err = %v", err)
 	}
+	// An empty file (a log just rotated) is skipped, even when named.
+	if st, err := hunt.Run([]string{write("access.log.1", ""), write("blank.log", "\n\n")}, det, func(map[string]any) {}, nil); err != nil || len(st.Skipped) != 2 || st.Files != 0 {
+		t.Errorf("empty files: %v, stats %+v", err, st)
+	}
 	access := write("access.log", `1.2.3.4 - - [10/Jun/2025:02:30:00 +0000] "GET /a.php?cmd=whoami HTTP/1.1" 200 12 "-" "curl"
 1.2.3.4 - - [10/Jun/2025:02:30:01 +0000] "GET /broken
 1.2.3.4 - - [10/Jun/2025:02:30:02 +0000] "GET /b.php?cmd=id HTTP/1.1" 200 12 "-" "curl"
