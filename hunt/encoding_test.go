@@ -2,10 +2,13 @@ package hunt
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"testing"
 	"unicode/utf16"
+
+	"webshellbeat/detection"
 )
 
 // Text files saved by Windows tools in UTF-16 (Windows PowerShell 5.1's ">"
@@ -77,4 +80,30 @@ func docs(t *testing.T, recs []Record) []string {
 		out = append(out, string(b))
 	}
 	return out
+}
+
+// Sysmon events copied from Event Viewer ("Copy details as text"), pasted
+// one after another with or without a blank line between them, are one
+// record each, with the computer the block before the message names.
+func TestEventViewerCopiedText(t *testing.T) {
+	block := func(pid int, cmd string) string {
+		return "Log Name:      Microsoft-Windows-Sysmon/Operational\r\nSource:        Microsoft-Windows-Sysmon\r\n" +
+			"Date:          6/10/2025 2:30:00 AM\r\nEvent ID:      1\r\nTask Category: Process Create (rule: ProcessCreate)\r\n" +
+			"Level:         Information\r\nKeywords:      \r\nUser:          SYSTEM\r\nComputer:      WEB01\r\nDescription:\r\n" +
+			"Process Create:\r\nRuleName: -\r\nUtcTime: 2025-06-10 02:30:0" + fmt.Sprint(pid) + ".000\r\n" +
+			"ProcessId: 100" + fmt.Sprint(pid) + "\r\nImage: C:\\Windows\\System32\\cmd.exe\r\nCommandLine: " + cmd + "\r\n" +
+			"User: IIS APPPOOL\\DefaultAppPool\r\nParentImage: C:\\Windows\\System32\\inetsrv\\w3wp.exe\r\n"
+	}
+	path := writeFile(t, t.TempDir(), "copied.txt", []byte(block(1, "cmd /c whoami")+block(2, "cmd /c ipconfig")+"\r\n"+block(3, "net user")))
+	recs, st := records(t, path)
+	ok, failed := wheres(recs)
+	if len(failed) > 0 || len(ok) != 3 || st.Formats[FormatSysmonText] != 1 {
+		t.Fatalf("records %v, failed %v, formats %v", ok, failed, st.Formats)
+	}
+	for i, want := range []string{"cmd /c whoami", "cmd /c ipconfig", "net user"} {
+		d := recs[i].Doc
+		if detection.LookupString(d, "process.command_line") != want || detection.LookupString(d, "host.name") != "WEB01" {
+			t.Errorf("record %d: %q on %q", i, detection.LookupString(d, "process.command_line"), detection.LookupString(d, "host.name"))
+		}
+	}
 }

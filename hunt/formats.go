@@ -366,7 +366,8 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 }
 
 // readSysmonText splits rendered Sysmon messages: a record starts at an
-// "EventID: n" line or a "Process Create:"-style header, or after a blank line.
+// "EventID: n" line, a "Process Create:"-style header or the "Log Name:"
+// line of Event Viewer's copied text, or after a blank line.
 func readSysmonText(name string, r io.Reader) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		var buf []string
@@ -382,7 +383,8 @@ func readSysmonText(name string, r io.Reader) iter.Seq[Record] {
 		}
 		for n, line := range lines(r) {
 			trimmed := strings.TrimSpace(line)
-			if trimmed == "" || (sysmonHeader.MatchString(trimmed) && len(buf) > 0 && isHeaderStart(buf, trimmed)) {
+			evBlock := strings.HasPrefix(trimmed, "Log Name:") // Event Viewer's "Copy details as text"
+			if trimmed == "" || len(buf) > 0 && (evBlock || sysmonHeader.MatchString(trimmed) && isHeaderStart(buf, trimmed)) {
 				if !flush() {
 					return
 				}

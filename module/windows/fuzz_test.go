@@ -50,6 +50,7 @@ func FuzzParseSysmonText(f *testing.F) {
 	f.Add(string(readFile(f, seedSysmon)))
 	f.Add("Network connection detected:\r\nUtcTime: 2021-03-14 06:39:30.227\r\nProcessId: 1\r\nSourceIp: ::1\r\nSourcePort: 99999999999999999999\r\nInitiated: true\r\n")
 	f.Add("File created:\nTargetFilename: C:\\x.\n")
+	f.Add(eventViewerCopy)
 	f.Fuzz(func(t *testing.T, s string) {
 		if r, err := ParseSysmonText(s); err == nil {
 			r.ECS()

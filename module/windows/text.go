@@ -45,9 +45,11 @@ var sysmonHeaders = map[string]uint32{
 // ParseSysmonText parses a rendered Sysmon message: "Key: Value" lines,
 // either starting with an "EventID: N" line or with the header Windows
 // writes ("Process Create:", "Network connection detected:", ...), from
-// which the event ID is inferred. CRLF line ends and blank lines are
-// accepted. The record is placed on the Sysmon channel; its time is
-// UtcTime (UTC).
+// which the event ID is inferred. The message may follow the block that
+// Event Viewer's "Copy details as text" writes before it ("Log Name:",
+// "Event ID:", "Computer:" ... "Description:"), which gives the computer.
+// CRLF line ends and blank lines are accepted. The record is placed on the
+// Sysmon channel; its time is UtcTime (UTC).
 func ParseSysmonText(text string) (*Record, error) {
 	r := &Record{Channel: ChannelSysmon, Provider: ProviderSysmon}
 	var (
@@ -57,8 +59,12 @@ func ParseSysmonText(text string) (*Record, error) {
 		lastLine int
 		offset   int64
 	)
+	rest, err := eventViewerBlock(text, r, &line, &offset) // may set r.EventID
+	if err != nil {
+		return nil, err
+	}
 	b := edBuilder{channel: ChannelSysmon}
-	for rest := text; rest != ""; {
+	for rest != "" {
 		line++
 		start := offset
 		l, tail, _ := strings.Cut(rest, "\n")
@@ -93,7 +99,7 @@ func ParseSysmonText(text string) (*Record, error) {
 	if len(b.ed) == 0 {
 		return nil, perr("sysmon-text", -1, lastLine, nil, "no \"Key: Value\" fields")
 	}
-	if !haveID {
+	if !haveID && r.EventID == 0 {
 		id, ok := sysmonHeaders[strings.ToLower(header)]
 		if !ok {
 			if header == "" {
@@ -112,6 +118,46 @@ func ParseSysmonText(text string) (*Record, error) {
 	}
 	r.EventData = b.ed
 	return r, nil
+}
+
+// eventViewerBlock reads the lines that Event Viewer's "Copy details as
+// text" writes before an event's message, up to "Description:", into r
+// (event ID, computer), and returns the message. Text without the block is
+// returned whole. line and offset are moved past the block, for positions.
+func eventViewerBlock(text string, r *Record, line *int, offset *int64) (string, error) {
+	if !strings.HasPrefix(strings.TrimLeft(text, " \t\r\n"), "Log Name:") {
+		return text, nil
+	}
+	for rest := text; rest != ""; {
+		*line++
+		start := *offset
+		l, tail, _ := strings.Cut(rest, "\n")
+		*offset += int64(len(l)) + 1
+		rest = tail
+		key, value, _ := strings.Cut(strings.TrimSpace(l), ":")
+		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+		if key == "Description" && value == "" {
+			return rest, nil // the message follows
+		}
+		switch key {
+		case "", "Source", "Date", "Task Category", "Level", "Opcode", "Keywords", "User":
+		case "Log Name":
+			if !strings.EqualFold(value, ChannelSysmon) {
+				return "", perr("sysmon-text", start, *line, nil, "Event Viewer text of the %q log: only Sysmon messages are read as text (export the log as .evtx or XML)", detection.Clip(value, 60))
+			}
+		case "Event ID":
+			u, ok := parseUint(value, 32)
+			if !ok {
+				return "", perr("sysmon-text", start, *line, nil, "Event ID %q is not a number", detection.Clip(value, 40))
+			}
+			r.EventID = uint32(u)
+		case "Computer":
+			r.Computer = value
+		default:
+			return "", perr("sysmon-text", start, *line, nil, "Event Viewer text without a \"Description:\" line before the message (got %q)", detection.Clip(strings.TrimSpace(l), 60))
+		}
+	}
+	return "", perr("sysmon-text", -1, *line, nil, "Event Viewer text without a \"Description:\" line before the message")
 }
 
 // validKey accepts Sysmon field names: a letter, then letters, digits or

@@ -680,3 +680,52 @@ func TestParseJSONSearchHits(t *testing.T) {
 		t.Errorf("two hits: %v", err)
 	}
 }
+
+// eventViewerCopy is what Event Viewer's "Copy details as text" puts on the
+// clipboard for a Sysmon event (CRLF lines, the block before the message
+// aligned with spaces, its User the account that logged, not the process's).
+const eventViewerCopy = "Log Name:      Microsoft-Windows-Sysmon/Operational\r\n" +
+	"Source:        Microsoft-Windows-Sysmon\r\n" +
+	"Date:          6/10/2025 2:30:00 AM\r\n" +
+	"Event ID:      1\r\n" +
+	"Task Category: Process Create (rule: ProcessCreate)\r\n" +
+	"Level:         Information\r\n" +
+	"Keywords:      \r\n" +
+	"User:          SYSTEM\r\n" +
+	"Computer:      WEB01.contoso.local\r\n" +
+	"Description:\r\n" +
+	"Process Create:\r\n" +
+	"RuleName: -\r\n" +
+	"UtcTime: 2025-06-10 02:30:00.123\r\n" +
+	"ProcessGuid: {12345678-abcd-1234-abcd-1234567890ab}\r\n" +
+	"ProcessId: 1234\r\n" +
+	"Image: C:\\Windows\\System32\\cmd.exe\r\n" +
+	"Description: Windows Command Processor\r\n" +
+	"CommandLine: cmd /c whoami\r\n" +
+	"User: IIS APPPOOL\\DefaultAppPool\r\n" +
+	"ParentProcessId: 5678\r\n" +
+	"ParentImage: C:\\Windows\\System32\\inetsrv\\w3wp.exe\r\n"
+
+// Event Viewer's copied text: the block before the message gives the
+// computer and the event ID; the message's own fields win (User).
+func TestParseSysmonTextEventViewerCopy(t *testing.T) {
+	r, err := ParseSysmonText(eventViewerCopy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, _ := r.EventData.Get("User")
+	desc, _ := r.EventData.Get("Description")
+	if r.EventID != 1 || r.Computer != "WEB01.contoso.local" || user != `IIS APPPOOL\DefaultAppPool` || desc != "Windows Command Processor" ||
+		r.TimeCreated.Format("15:04:05.000") != "02:30:00.123" {
+		t.Errorf("record: id %d, computer %q, user %q, description %q, time %v", r.EventID, r.Computer, user, desc, r.TimeCreated)
+	}
+	for text, want := range map[string]string{
+		strings.Replace(eventViewerCopy, "Microsoft-Windows-Sysmon/Operational", "Security", 1): `Event Viewer text of the "Security" log: only Sysmon messages`,
+		strings.Replace(eventViewerCopy, "Description:\r\n", "", 1):                             `without a "Description:" line`,
+		strings.Replace(eventViewerCopy, "Event ID:      1", "Event ID:      one", 1):           `Event ID "one" is not a number`,
+	} {
+		if _, err := ParseSysmonText(text); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v, want %q", err, want)
+		}
+	}
+}
