@@ -402,3 +402,26 @@ func TestNoRequestLine(t *testing.T) {
 		}
 	}
 }
+
+// IIS's custom X-Forwarded-For field (enhanced logging) is kept in
+// iis.access.remote_ip_list, as the combined formats' list is; a value that
+// is not a list of addresses is left out.
+func TestW3CForwardedFor(t *testing.T) {
+	w := NewW3C()
+	if _, err := w.Parse("#Fields: date time cs-uri-stem c-ip sc-status X-Forwarded-For"); err != nil {
+		t.Fatal(err)
+	}
+	for line, want := range map[string]any{
+		"2026-11-25 19:02:28 /cmd.aspx 10.0.0.1 200 203.0.113.9,+10.0.0.1": []string{"203.0.113.9", "10.0.0.1"},
+		"2026-11-25 19:02:28 /cmd.aspx 10.0.0.1 200 -":                      nil,
+		"2026-11-25 19:02:28 /cmd.aspx 10.0.0.1 200 unknown":                nil,
+	} {
+		d, err := w.Parse(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := get(d, "iis", "access", "remote_ip_list"); !reflect.DeepEqual(got, want) || get(d, "source", "ip") != "10.0.0.1" {
+			t.Errorf("%s: remote_ip_list %#v, source.ip %v; want %#v", line, got, get(d, "source", "ip"), want)
+		}
+	}
+}

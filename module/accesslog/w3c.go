@@ -174,6 +174,11 @@ func (w *W3C) doc(vals []string) (map[string]any, error) {
 			iis["site_name"] = v
 		case "s-computername":
 			iis["server_name"] = v
+		case "x-forwarded-for", "cs(x-forwarded-for)":
+			// IIS's custom field for the header (W3C writes spaces as "+").
+			if list := ipList(strings.ReplaceAll(v, "+", " ")); list != nil {
+				iis["remote_ip_list"] = list
+			}
 		}
 	}
 	if date == "" || clock == "" {
