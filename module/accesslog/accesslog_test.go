@@ -413,8 +413,8 @@ func TestW3CForwardedFor(t *testing.T) {
 	}
 	for line, want := range map[string]any{
 		"2026-11-25 19:02:28 /cmd.aspx 10.0.0.1 200 203.0.113.9,+10.0.0.1": []string{"203.0.113.9", "10.0.0.1"},
-		"2026-11-25 19:02:28 /cmd.aspx 10.0.0.1 200 -":                      nil,
-		"2026-11-25 19:02:28 /cmd.aspx 10.0.0.1 200 unknown":                nil,
+		"2026-11-25 19:02:28 /cmd.aspx 10.0.0.1 200 -":                     nil,
+		"2026-11-25 19:02:28 /cmd.aspx 10.0.0.1 200 unknown":               nil,
 	} {
 		d, err := w.Parse(line)
 		if err != nil {
