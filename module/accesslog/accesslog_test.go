@@ -191,6 +191,9 @@ func TestVariants(t *testing.T) {
 		{"user", `192.168.1.1 - user123 [08/Jun/2020:08:04:43 +0000] "GET /api/login HTTP/1.1" 200 150 "-" "curl"`, []string{"user", "name"}, "user123"},
 		{"no-ident", `192.168.1.1 - [08/Jun/2020:08:04:43 +0000] "GET /api/test HTTP/1.1" 200 100 "-" "curl"`, []string{"url", "path"}, "/api/test"},
 		{"timezone", `::1 - - [26/Dec/2016:16:16:29 +0200] "GET /favicon.ico HTTP/1.1" 404 209`, []string{"@timestamp"}, time.Date(2016, 12, 26, 14, 16, 29, 0, time.UTC)},
+		// nginx's $time_iso8601, which custom log formats use in place of $time_local.
+		{"iso8601", `203.0.113.7 - - [2026-11-25T20:02:28+01:00] "GET /a.php?c=id HTTP/1.1" 200 5 "-" "curl"`, []string{"@timestamp"}, time.Date(2026, 11, 25, 19, 2, 28, 0, time.UTC)},
+		{"iso8601-utc-fraction", `203.0.113.7 - - [2026-11-25T19:02:28.250Z] "GET /a.php?c=id HTTP/1.1" 200 5`, []string{"@timestamp"}, time.Date(2026, 11, 25, 19, 2, 28, 250e6, time.UTC)},
 		{"uppercase-ext", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /test/extensions.JPG HTTP/1.1" 500 803 "-" "UA"`, []string{"url", "extension"}, "jpg"},
 		{"target-with-space", `172.17.0.1 - - [29/Sep/2021:12:37:05 +0000] "GET /a.php?cmd=ls -al&x=1" 400 226`, []string{"webshell", "url", "params", "cmd"}, []string{"ls -al"}},
 		{"lenient-escape", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /s.php?c=%zz+id&c=cat%20%2Fetc%2Fpasswd HTTP/1.1" 200 1`, []string{"webshell", "url", "param_values"}, []string{"%zz id", "cat /etc/passwd"}},
@@ -223,6 +226,7 @@ func TestErrors(t *testing.T) {
 		{"bad-status", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET / HTTP/1.1" abc 1`, `col 59: status "abc"`},
 		{"bad-bytes", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET / HTTP/1.1" 200 x1`, `col 63: response size "x1"`},
 		{"bad-time", `1.2.3.4 - - [08/Foo/2020:08:04:43 +0000] "GET / HTTP/1.1" 200 1`, `col 14: bad timestamp`},
+		{"bad-iso-time", `1.2.3.4 - - [2020-13-08T08:04:43+00:00] "GET / HTTP/1.1" 200 1`, `col 14: bad timestamp "2020-13-08T08:04:43+00:00"`},
 		{"no-timestamp", `hello world`, "no [dd/Mon/yyyy:hh:mm:ss +zzzz] timestamp"},
 		{"error-log", `2021/12/01 13:53:33 [error] 31#31: *46 "/x" is not found`, "not an access log line"},
 		{"empty", ``, "empty line"},
@@ -321,6 +325,7 @@ func FuzzParseCombined(f *testing.F) {
 	f.Add(`192.168.1.100 - - [10/Jun/2025:02:30:00 +0000] "GET /shell.php?cmd=whoami HTTP/1.1" 200 1234`)
 	f.Add(`"a, b" 1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /s.php?c=%zz+id HTTP/1.1" 200 1 "-" "a \"q\" b" "-"`)
 	f.Add(`h:1 1.2.3.4 - u [08/Jun/2020:08:04:43 +0000] "GET http://x:1/a.b#c HTTP/1.1" 500 - "r" "u"`)
+	f.Add(`1.2.3.4 - - [2026-11-25T19:02:28.250+05:30] "GET /a.php?c=id HTTP/1.1" 200 5 "-" "u" "203.0.113.9, 10.0.0.1"`)
 	f.Fuzz(func(t *testing.T, line string) {
 		d, err := ParseCombined(line)
 		if err != nil {

@@ -101,6 +101,32 @@ func ParseCombined(line string, opts ...Option) (map[string]any, error) {
 	return c.doc(o), nil
 }
 
+// findStamp finds the bracketed time after a space: Apache's and nginx's
+// "[dd/Mon/yyyy:hh:mm:ss +zzzz]", or nginx's $time_iso8601
+// "[yyyy-mm-ddThh:mm:ss+hh:mm]" that custom formats log instead. It
+// returns the positions of the brackets, or -1.
+func findStamp(line string) (open, end int) {
+	for i := 0; i < len(line); {
+		k := strings.IndexByte(line[i:], '[')
+		if k < 0 {
+			break
+		}
+		k += i
+		if k > 0 && line[k-1] == ' ' {
+			if len(line) >= k+1+len(clfTime)+1 && line[k+1+len(clfTime)] == ']' && line[k+3] == '/' {
+				return k, k + 1 + len(clfTime)
+			}
+			// ISO 8601: at least "yyyy-mm-ddThh:mm:ssZ", at most with
+			// nanoseconds and a "+hh:mm" zone.
+			if j := strings.IndexByte(line[k:min(len(line), k+38)], ']'); j >= 21 && line[k+5] == '-' && line[k+11] == 'T' {
+				return k, k + j
+			}
+		}
+		i = k + 1
+	}
+	return -1, -1
+}
+
 func (c *clf) parse(line string) error {
 	line = strings.TrimRight(line, "\r\n")
 	if strings.TrimSpace(line) == "" {
@@ -109,29 +135,20 @@ func (c *clf) parse(line string) error {
 	if i := firstBinary(line); i >= 0 {
 		return perr(i+1, "binary byte 0x%02x: not a text log line", line[i])
 	}
-	// The timestamp: " [dd/Mon/yyyy:hh:mm:ss +zzzz]".
-	open := -1
-	for i := 0; i < len(line); {
-		k := strings.IndexByte(line[i:], '[')
-		if k < 0 {
-			break
-		}
-		k += i
-		if k > 0 && line[k-1] == ' ' && len(line) >= k+1+len(clfTime)+1 && line[k+1+len(clfTime)] == ']' && line[k+3] == '/' {
-			open = k
-			break
-		}
-		i = k + 1
-	}
+	open, end := findStamp(line)
 	if open < 0 {
 		if strings.HasPrefix(line, "[") || strings.Contains(line, "[error]") {
 			return perr(1, "not an access log line (error log format?)")
 		}
 		return perr(0, "no [dd/Mon/yyyy:hh:mm:ss +zzzz] timestamp")
 	}
-	ts, err := time.Parse(clfTime, line[open+1:open+1+len(clfTime)])
+	stamp := line[open+1 : end]
+	ts, err := time.Parse(clfTime, stamp)
+	if err != nil && stamp[4] == '-' {
+		ts, err = time.Parse(time.RFC3339Nano, stamp)
+	}
 	if err != nil {
-		return perr(open+2, "bad timestamp %q: %v", line[open+1:open+1+len(clfTime)], err)
+		return perr(open+2, "bad timestamp %q: %v", stamp, err)
 	}
 	c.stamp = ts.UTC()
 
@@ -139,7 +156,7 @@ func (c *clf) parse(line string) error {
 		return err
 	}
 
-	pos := open + len(clfTime) + 2 // after ']'
+	pos := end + 1 // after ']'
 	if pos >= len(line) || line[pos] != ' ' || pos+1 >= len(line) || line[pos+1] != '"' {
 		return perr(pos+1, "expected a quoted request after the timestamp")
 	}
