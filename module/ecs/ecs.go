@@ -21,8 +21,9 @@ import (
 )
 
 // FromJSON returns the ECS document m holds (a decoded JSON object with
-// plain maps), or why it is not one: an ECS document has an @timestamp in
-// RFC 3339 and event.* fields (nested or dotted).
+// plain maps, which becomes the document: it is changed in place), or why
+// it is not one: an ECS document has an @timestamp in RFC 3339 and event.*
+// fields (nested or dotted).
 func FromJSON(m map[string]any) (map[string]any, error) {
 	ts, ok := m["@timestamp"].(string)
 	if !ok {

@@ -131,8 +131,9 @@ func DecodeJSON(data []byte) (any, error) {
 }
 
 // SearchHits returns the hits of an Elasticsearch or OpenSearch _search
-// response ({"hits":{"hits":[...]}}), each read by its _source: winlogbeat
-// data pulled back out of a cluster can be hunted as it was indexed.
+// response ({"hits":{"hits":[...]}}); FromJSONValue reads a hit by its
+// _source, so winlogbeat data pulled back out of a cluster can be hunted as
+// it was indexed.
 func SearchHits(v any) ([]any, bool) {
 	outer, ok := dget(v, "hits")
 	if !ok || !isDict(outer) {
