@@ -3,7 +3,6 @@ package beater
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -47,7 +46,7 @@ func cliModules(c *conf.C, names string, overrides *conf.C, log *logp.Logger) er
 			return fmt.Errorf("-M %s: module %s is not in --modules %s; -M sets the inputs of the modules given there", name, name, names)
 		}
 	}
-	dir, loaded, err := moduleDir(c)
+	mods, err := moduleFilesOf(c)
 	if err != nil {
 		return err
 	}
@@ -56,7 +55,7 @@ func cliModules(c *conf.C, names string, overrides *conf.C, log *logp.Logger) er
 		n = 0 // no inputs yet
 	}
 	for _, name := range list {
-		inputs, file, err := moduleInputs(dir, name, loaded)
+		inputs, file, err := mods.inputs(name)
 		if err != nil {
 			return err
 		}
@@ -96,45 +95,72 @@ func splitNames(s string) []string {
 	return out
 }
 
-// moduleDir returns the folder of the module files (from
-// config.inputs.path) and whether config.inputs loads its enabled files.
-func moduleDir(c *conf.C) (dir string, loaded bool, err error) {
+// moduleFiles are the module files of config.inputs.path, as the modules
+// command lists them (libbeat's GlobManager: name.yml enabled,
+// name.yml.disabled not), and whether config.inputs loads the enabled ones.
+type moduleFiles struct {
+	dir    string
+	files  *cfgfile.GlobManager
+	loaded bool
+}
+
+func moduleFilesOf(c *conf.C) (moduleFiles, error) {
 	glob, err := c.String("config.inputs.path", -1)
 	if err != nil || !strings.HasSuffix(glob, "*.yml") {
-		return "", false, errors.New("--modules needs webshellbeat.config.inputs.path (the module files, ${path.config}/modules.d/*.yml)")
+		return moduleFiles{}, errors.New("--modules needs webshellbeat.config.inputs.path (the module files, ${path.config}/modules.d/*.yml)")
+	}
+	files, err := cfgfile.NewGlobManager(glob, ".yml", ".disabled", logp.NewNopLogger())
+	if err != nil {
+		return moduleFiles{}, fmt.Errorf("config.inputs.path %s: %w", glob, err)
 	}
 	sub, err := c.Child("config", -1)
 	if err == nil {
 		sub, err = sub.Child("inputs", -1)
 	}
-	return filepath.Dir(glob), err == nil && sub.Enabled(), nil
+	return moduleFiles{dir: filepath.Dir(glob), files: files, loaded: err == nil && sub.Enabled()}, nil
 }
 
-// moduleInputs reads the inputs of module name: nil when its enabled file
-// is loaded by config.inputs already.
-func moduleInputs(dir, name string, loaded bool) ([]*conf.C, string, error) {
+// inputs reads the inputs of module name: nil when its enabled file is
+// loaded by config.inputs already. An enabled file is read before a
+// disabled one of the same name.
+func (m moduleFiles) inputs(name string) ([]*conf.C, string, error) {
 	if strings.ContainsAny(name, `/\`) {
 		return nil, "", fmt.Errorf("--modules %s: not a module name", name)
 	}
-	enabled := filepath.Join(dir, name+".yml")
-	if _, err := os.Stat(enabled); err == nil && loaded {
-		return nil, enabled, nil
+	files := m.list()
+	i := slices.IndexFunc(files, func(f *cfgfile.CfgFile) bool { return f.Name == name })
+	if i < 0 {
+		return nil, "", fmt.Errorf("--modules %s: no module %s in %s (modules: %s)", name, name, m.dir, strings.Join(m.names(), ", "))
 	}
-	file := enabled
-	if _, err := os.Stat(file); err != nil {
-		file += ".disabled"
+	file := files[i]
+	if file.Enabled && m.loaded {
+		return nil, file.Path, nil
 	}
-	if _, err := os.Stat(file); err != nil {
-		return nil, "", fmt.Errorf("--modules %s: no module %s in %s (modules: %s)", name, name, dir, strings.Join(moduleNames(dir), ", "))
-	}
-	inputs, err := cfgfile.LoadList(file, logp.NewNopLogger())
+	inputs, err := cfgfile.LoadList(file.Path, logp.NewNopLogger())
 	if err != nil {
 		return nil, "", fmt.Errorf("--modules %s: %w", name, err)
 	}
 	if len(inputs) == 0 {
-		return nil, "", fmt.Errorf("--modules %s: %s has no inputs", name, file)
+		return nil, "", fmt.Errorf("--modules %s: %s has no inputs", name, file.Path)
 	}
-	return inputs, file, nil
+	return inputs, file.Path, nil
+}
+
+// list is every module file, the enabled ones first.
+func (m moduleFiles) list() []*cfgfile.CfgFile {
+	return append(m.files.ListEnabled(), m.files.ListDisabled()...)
+}
+
+// names lists the modules, enabled or not, sorted.
+func (m moduleFiles) names() []string {
+	var names []string
+	for _, f := range m.list() {
+		if !slices.Contains(names, f.Name) {
+			names = append(names, f.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // unrunnable refuses an input this build lacks (winlog off Windows, auditd
@@ -151,17 +177,16 @@ func unrunnable(c *conf.C, goos string) error {
 	if err := missingInput("webshellbeat.inputs", v.Inputs, goos); err != nil {
 		return err
 	}
-	dir, loaded, err := moduleDir(c)
-	if err != nil || !loaded {
+	mods, err := moduleFilesOf(c)
+	if err != nil || !mods.loaded {
 		return nil
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.yml"))
-	for _, f := range files {
-		inputs, err := cfgfile.LoadList(f, logp.NewNopLogger())
+	for _, f := range mods.files.ListEnabled() {
+		inputs, err := cfgfile.LoadList(f.Path, logp.NewNopLogger())
 		if err != nil {
 			continue // config.inputs reports it
 		}
-		if err := missingInput(f, inputs, goos); err != nil {
+		if err := missingInput(f.Path, inputs, goos); err != nil {
 			return err
 		}
 	}
@@ -176,20 +201,4 @@ func missingInput(where string, inputs []*conf.C, goos string) error {
 		}
 	}
 	return nil
-}
-
-// moduleNames lists the modules of dir, enabled or not.
-func moduleNames(dir string) []string {
-	var names []string
-	for _, pattern := range []string{"*.yml", "*.yml.disabled"} {
-		files, _ := filepath.Glob(filepath.Join(dir, pattern))
-		for _, f := range files {
-			name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".disabled"), ".yml")
-			if !slices.Contains(names, name) {
-				names = append(names, name)
-			}
-		}
-	}
-	slices.Sort(names)
-	return names
 }
