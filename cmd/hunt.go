@@ -123,8 +123,9 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	// saved state describes another stream.
 	cfg.State = config.State{}
 	if len(o.rules) > 0 {
-		cfg.Rules = config.Rules{Builtin: o.builtin, Paths: o.rules, Pipelines: cfg.Rules.Pipelines, Placeholders: cfg.Rules.Placeholders,
-			MinLevel: cfg.Rules.MinLevel, ExcludeStatus: cfg.Rules.ExcludeStatus}
+		// --rules replaces the rule sources only; pipelines, placeholders and
+		// the selection stay as configured (reload is the beat's alone).
+		cfg.Rules.Builtin, cfg.Rules.Paths = o.builtin, o.rules
 	}
 	if o.excludeStatus != nil {
 		cfg.Rules.ExcludeStatus = slices.DeleteFunc(o.excludeStatus, func(s string) bool { return strings.TrimSpace(s) == "" })
