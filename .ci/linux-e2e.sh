@@ -111,6 +111,13 @@ apache2ctl configtest
 
 # --- nginx + php-fpm on 127.0.0.1:18081 -----------------------------------------
 rm -f /etc/nginx/sites-enabled/default
+# Two JSON access logs beside the combined one, as sites write them: nginx's
+# variable names with escape=json, and other key names with nginx's default
+# escaping (\xHH, not JSON). TestLiveNginxJSONLog reads all three.
+cat >/etc/nginx/conf.d/wsb-json.conf <<'CONF'
+log_format wsb_json escape=json '{"time_local":"$time_local","remote_addr":"$remote_addr","remote_user":"$remote_user","request":"$request","status":$status,"body_bytes_sent":$body_bytes_sent,"http_referer":"$http_referer","http_user_agent":"$http_user_agent"}';
+log_format wsb_json_parts '{"@timestamp":"$time_iso8601","client_ip":"$remote_addr","method":"$request_method","request_uri":"$request_uri","protocol":"$server_protocol","status":"$status","bytes":"$body_bytes_sent","referer":"$http_referer","user_agent":"$http_user_agent"}';
+CONF
 cat >/etc/nginx/sites-available/wsb <<CONF
 server {
     listen 127.0.0.1:18081;
@@ -118,6 +125,8 @@ server {
     root /var/www/wsb-nginx;
     index index.php index.html;
     access_log /var/log/nginx/wsb-access.log combined;
+    access_log /var/log/nginx/wsb-access.json wsb_json;
+    access_log /var/log/nginx/wsb-access-parts.json wsb_json_parts;
     error_log /var/log/nginx/wsb-error.log;
     client_max_body_size 2m;
     location ~ \.php\$ {
@@ -161,6 +170,6 @@ http.createServer((req, res) => {
 }).listen(18083, '127.0.0.1');
 JS
 
-touch /var/log/apache2/wsb-access.log /var/log/nginx/wsb-access.log
+touch /var/log/apache2/wsb-access.log /var/log/nginx/wsb-access.log /var/log/nginx/wsb-access.json /var/log/nginx/wsb-access-parts.json
 install -o tomcat -g adm -m 0640 /dev/null /var/log/tomcat10/wsb-access.log
 echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, tomcat10 on 127.0.0.1:18082, node on 127.0.0.1:18083 (started by the test), auditd installed)"

@@ -107,3 +107,23 @@ func TestEventViewerCopiedText(t *testing.T) {
 		}
 	}
 }
+
+// A JSON access log (nginx's escape=json) is named by its file like the
+// text logs, and nginx, whose log_format escape=json is, when the name does
+// not say.
+func TestJSONAccessLogServer(t *testing.T) {
+	line := `{"time_local":"10/Jun/2025:02:30:00 +0000","remote_addr":"1.2.3.4","request":"GET /a.php?cmd=whoami HTTP/1.1","status":200}` + "\n"
+	dir := t.TempDir()
+	for name, want := range map[string]string{"access.json": "nginx.access", "apache2-access.json": "apache.access", "tomcat.json": "tomcat.access"} {
+		recs, st := records(t, writeFile(t, dir, name, []byte(line)))
+		if len(recs) != 1 || st.Formats[FormatJSON] != 1 || recs[0].Err != nil {
+			t.Fatalf("%s: records %v, stats %+v", name, recs, st)
+		}
+		if got := detection.LookupString(recs[0].Doc, "event.dataset"); got != want {
+			t.Errorf("%s: event.dataset %q, want %q", name, got, want)
+		}
+		if got := detection.LookupString(recs[0].Doc, "url.query"); got != "cmd=whoami" {
+			t.Errorf("%s: url.query %q", name, got)
+		}
+	}
+}

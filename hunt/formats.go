@@ -173,9 +173,15 @@ func readFormat(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
 
 func windowsRecord(where string, rec *windows.Record, raw string, err error) Record {
 	if err != nil {
-		return Record{Doc: detection.ErrorDoc(raw, err), Where: where, Err: fmt.Errorf("%s: %w", where, err)}
+		return errRecord(where, raw, err)
 	}
 	return Record{Doc: rec.ECS(), Where: where}
+}
+
+// errRecord is a record that could not be read: its document keeps the raw
+// text and error.message.
+func errRecord(where, raw string, err error) Record {
+	return Record{Doc: detection.ErrorDoc(raw, err), Where: where, Err: fmt.Errorf("%s: %w", where, err)}
 }
 
 func readEVTX(name string, r io.ReadSeeker) iter.Seq[Record] {
@@ -221,16 +227,29 @@ func readXML(name string, r io.Reader) iter.Seq[Record] {
 // every record of the file moves alike; documents that are ECS already (a
 // beat's, pulled back out of Elasticsearch) are read by module/ecs.
 func readJSON(name string, r io.ReadSeeker) iter.Seq[Record] {
+	access := accesslog.WithServer(serverOf(name, "nginx"))
 	return func(yield func(Record) bool) {
 		nd := ndjson(r)
 		zone := jsonZone(r, nd)
 		jsonRecords(name, r, nd, func(v any, where, raw string, err error) bool {
 			if err != nil {
+				// nginx's default escapes (\xHH) in a JSON log_format
+				// are not JSON; accesslog.ParseJSON reads them.
+				if doc, aerr := accesslog.ParseJSON(raw, access); aerr == nil {
+					return yield(Record{Doc: doc, Where: where})
+				}
 				return yield(windowsRecord(where, nil, raw, err))
 			}
 			var notECS error
 			if !windows.IsEvent(v) {
 				m, _ := windows.Plain(windows.Document(v)).(map[string]any)
+				if accesslog.IsJSON(m) {
+					doc, err := accesslog.FromJSON(m, access)
+					if err != nil {
+						return yield(errRecord(where, raw, fmt.Errorf("access log json: %w", err)))
+					}
+					return yield(Record{Doc: doc, Where: where})
+				}
 				doc, err := ecs.FromJSON(m)
 				if err == nil {
 					return yield(Record{Doc: doc, Where: where})
@@ -308,7 +327,14 @@ func ndjson(r io.ReadSeeker) bool {
 		return false
 	}
 	line = strings.TrimSpace(line)
-	return strings.HasPrefix(line, "{") && strings.HasSuffix(line, "}") && validJSON(line) && !searchResponse(line)
+	return strings.HasPrefix(line, "{") && strings.HasSuffix(line, "}") && (validJSON(line) && !searchResponse(line) || nginxJSON(line))
+}
+
+// nginxJSON reports whether line is a JSON access log line written with
+// nginx's default escapes (\xHH), which only accesslog.ParseJSON reads.
+func nginxJSON(line string) bool {
+	_, err := accesslog.ParseJSON(line)
+	return err == nil
 }
 
 // searchResponse reports whether a JSON object is an Elasticsearch or
@@ -323,17 +349,25 @@ func searchResponse(line string) bool {
 	return json.Unmarshal([]byte(line), &top) == nil && top.Hits != nil && top.Hits.Hits != nil
 }
 
-func readAccess(name string, r io.Reader) iter.Seq[Record] {
-	server := "apache"
+// serverOf names the web server of an access log by its file name, def
+// when the name does not say.
+func serverOf(name, def string) string {
 	lower := strings.ToLower(name)
 	switch {
 	case strings.Contains(lower, "nginx"):
-		server = "nginx"
+		return "nginx"
+	case strings.Contains(lower, "apache") || strings.Contains(lower, "httpd"):
+		return "apache"
 	case strings.Contains(lower, "iis") || strings.Contains(lower, "u_ex"):
-		server = "iis"
+		return "iis"
 	case strings.Contains(lower, "tomcat") || strings.Contains(lower, "localhost_access_log"):
-		server = "tomcat" // AccessLogValve's default file name
+		return "tomcat" // AccessLogValve's default file name
 	}
+	return def
+}
+
+func readAccess(name string, r io.Reader) iter.Seq[Record] {
+	server := serverOf(name, "apache")
 	return func(yield func(Record) bool) {
 		var w3c *accesslog.W3C
 		for n, line := range lines(r) {

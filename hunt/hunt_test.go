@@ -248,6 +248,12 @@ func TestBadInput(t *testing.T) {
 {"EventID": 1, "Image": "unterminated
 {"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"h","Image":"C:\\Windows\\System32\\cmd.exe","ParentImage":"C:\\Windows\\System32\\inetsrv\\w3wp.exe","CommandLine":"cmd /c ipconfig","@timestamp":"2025-06-10T02:30:05Z"}
 `)
+	// nginx's escape=json log_format, and one written with nginx's default
+	// escapes (\xHH), which are not JSON.
+	nginxJSON := write("nginx-access.json", `{"time_local":"10/Jun/2025:02:30:00 +0000","remote_addr":"1.2.3.4","request":"GET /a.php?cmd=whoami HTTP/1.1","status":200,"body_bytes_sent":12,"http_user_agent":"curl"}
+{"time_local":"10/Jun/2025:02:30:01 +0000","remote_addr":"1.2.3.4","request":"GET /b.php HTTP/1.1","status":"OK"}
+{"@timestamp":"2025-06-10T02:30:02+00:00","client_ip":"1.2.3.4","method":"GET","request_uri":"/b.php?cmd=id","status":"200","user_agent":"a \x22quoted\x22 agent"}
+`)
 	audit := write("audit.log", "type=SYSCALL msg=audit(1623379200.123:456): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=2 uid=33 euid=33 comm=\"sh\" exe=\"/bin/sh\"\nthis is not an audit record\ntype=EXECVE msg=audit(1623379200.123:456): argc=3 a0=\"sh\" a1=\"-c\" a2=\"id\"\n")
 	for _, tt := range []struct {
 		path       string
@@ -256,6 +262,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{access, 2, "access.log:2"},
 		{ndjson, 2, "events.json:2"},
+		{nginxJSON, 2, `nginx-access.json:2: access log json: status "OK" is not a 3-digit HTTP status`},
 		{audit, 1, "line 2"},
 	} {
 		t.Run(filepath.Base(tt.path), func(t *testing.T) {

@@ -21,10 +21,12 @@ func init() {
 
 type accessConfig struct {
 	Field string `config:"field"`
-	// Format is combined (Apache/nginx combined or common) or w3c (IIS).
+	// Format is combined (Apache/nginx combined or common), w3c (IIS) or
+	// json (one object per line, nginx's escape=json: accesslog.ParseJSON).
 	Format string `config:"format"`
 	// Server names the web server in event.module/event.dataset: apache,
 	// nginx, iis or tomcat (its AccessLogValve writes the common format).
+	// Unset, it is the format's usual writer: apache, iis or nginx.
 	Server string `config:"server"`
 }
 
@@ -40,14 +42,16 @@ type accessProcessor struct {
 }
 
 func newAccess(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
-	cfg := accessConfig{Field: "message", Format: "combined", Server: "apache"}
+	cfg := accessConfig{Field: "message", Format: "combined"}
 	if err := unpackStrict(c, []string{"field", "format", "server", "when"}, &cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w", accessName, err)
 	}
-	switch cfg.Format {
-	case "combined", "w3c":
-	default:
-		return nil, fmt.Errorf("%s: format %q is not one of combined, w3c", accessName, cfg.Format)
+	defaultServer := map[string]string{"combined": "apache", "w3c": "iis", "json": "nginx"}
+	if _, ok := defaultServer[cfg.Format]; !ok {
+		return nil, fmt.Errorf("%s: format %q is not one of combined, w3c, json", accessName, cfg.Format)
+	}
+	if cfg.Server == "" {
+		cfg.Server = defaultServer[cfg.Format]
 	}
 	switch cfg.Server {
 	case "apache", "nginx", "iis", "tomcat":
@@ -64,12 +68,15 @@ func (p *accessProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 		return ev, nil
 	}
 	var doc map[string]any
-	if p.cfg.Format == "w3c" {
+	switch p.cfg.Format {
+	case "w3c":
 		doc, err = p.parseW3C(ev, raw)
 		if doc == nil && err == nil {
 			return nil, nil // a #Fields or #Software directive: not an event
 		}
-	} else {
+	case "json":
+		doc, err = accesslog.ParseJSON(raw, accesslog.WithServer(p.cfg.Server))
+	default:
 		doc, err = accesslog.ParseCombined(raw, accesslog.WithServer(p.cfg.Server))
 	}
 	if err != nil {

@@ -127,6 +127,23 @@ func TestDecodeAccessLog(t *testing.T) {
 	if get(t, ev, "url.query") != "cmd=whoami" || get(t, ev, "source.ip") != "10.0.0.9" {
 		t.Errorf("w3c fields %v", ev.Fields)
 	}
+	if get(t, ev, "event.module") != "iis" {
+		t.Errorf("w3c without server: event.module %v, want iis", get(t, ev, "event.module"))
+	}
+
+	// nginx's escape=json log_format; the server defaults to nginx.
+	js := newProc(t, newAccess, map[string]any{"format": "json"})
+	ev, _ = js.Run(event(`{"time_local":"26/Nov/2026:06:55:09 +0000","remote_addr":"10.1.2.3","request":"GET /up/a.php?c=id HTTP/1.1","status":200,"body_bytes_sent":3,"http_user_agent":"curl"}`))
+	if get(t, ev, "url.path") != "/up/a.php" || get(t, ev, "event.dataset") != "nginx.access" || get(t, ev, "source.ip") != "10.1.2.3" {
+		t.Errorf("json fields %v", ev.Fields)
+	}
+	if ev.Timestamp.Format(time.RFC3339) != "2026-11-26T06:55:09Z" {
+		t.Errorf("json timestamp %v, want the line's", ev.Timestamp)
+	}
+	bad, _ = js.Run(event(`{"remote_addr":"10.1.2.3","request":"GET / HTTP/1.1","status":200}`))
+	if msg, _ := get(t, bad, "error.message").(string); !strings.Contains(msg, "no time key") {
+		t.Errorf("json line without a time: error.message %q", msg)
+	}
 }
 
 func TestDecodeAuditd(t *testing.T) {
@@ -150,7 +167,7 @@ func TestProcessorConfigErrors(t *testing.T) {
 		want string
 	}{
 		{"access unknown key", newAccess, map[string]any{"fromat": "w3c"}, `unknown option "fromat"`},
-		{"access bad format", newAccess, map[string]any{"format": "json"}, `format "json"`},
+		{"access bad format", newAccess, map[string]any{"format": "ndjson"}, `format "ndjson" is not one of combined, w3c, json`},
 		{"access unknown server", newAccess, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, iis, tomcat"},
 		{"windows wrong type", newWindows, map[string]any{"field": []string{"a", "b"}}, "field"},
 		{"webshell bad events", newWebshell, map[string]any{"events": 3}, "events"},
