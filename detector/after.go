@@ -209,7 +209,7 @@ func (d *Detector) uploadAlert(ev *event, use correlate.Use) Derived {
 	}})
 	detection.Put(doc, "message", "Script "+u.Path+" "+why+" at "+u.Time.UTC().Format(time.RFC3339)+", then "+useText(use))
 	detection.Put(doc, "webshell.doc_id", docID(doc, ev.host, use.Time))
-	sub := &event{doc: doc, host: ev.host, t: use.Time, script: script, command: "upload:" + u.Path}
+	sub := &event{doc: doc, host: ev.host, t: use.Time, script: script, noCommand: true}
 	v := d.tune(sub, Alert, nil)
 	d.routeVerdict(doc, v)
 	return Derived{Doc: doc, Verdict: v}
@@ -277,7 +277,7 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 		}
 	}
 	cmd := ev.command
-	if cmd == "" {
+	if cmd == "" && !ev.noCommand {
 		cmd = "doc:" + strconv.FormatInt(ev.ref, 10)
 	}
 	text := sub.CommandLine

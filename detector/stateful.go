@@ -144,6 +144,9 @@ type event struct {
 	script   string // the script the event belongs to (file path or URL path)
 	reqProcs []ancestry.Process
 	command  string // the command key for sessions
+	// noCommand marks the upload alert: about a file, not a command, so
+	// it neither takes a session's first-command place nor is lowered.
+	noCommand bool
 }
 
 func str(doc map[string]any, p string) string { return detection.LookupString(doc, p) }

@@ -217,16 +217,26 @@ func TestProxyLogon(t *testing.T) {
 	if upload == nil || !strings.HasSuffix(str(upload, "file.path"), `owa\auth\ohyeah.aspx`) || str(upload, "webshell.use.kind") != "compiled" {
 		t.Fatalf("upload alert %v", upload)
 	}
+	high := 0
 	for _, a := range alerts {
 		if str(a, "process.name") == "cmd.exe" && str(a, "webshell.webserver.name") == "w3wp.exe" {
 			cmds++
 			if str(a, "webshell.script.path") != str(upload, "file.path") || str(a, "webshell.session.id") != str(upload, "webshell.session.id") {
 				t.Errorf("cmd.exe alert script %q session %q, want %q %q", str(a, "webshell.script.path"), str(a, "webshell.session.id"), str(upload, "file.path"), str(upload, "webshell.session.id"))
 			}
+			if sev(a) >= 73 {
+				high++
+			}
 		}
 	}
 	if cmds == 0 {
 		t.Fatal("no w3wp.exe -> cmd.exe alert")
+	}
+	// The upload alert is about the file: the shell's first command after
+	// it is still the session's first, raised in full, not lowered as a
+	// later step.
+	if high == 0 {
+		t.Errorf("every w3wp.exe -> cmd.exe alert of the session was lowered below high")
 	}
 }
 

@@ -110,7 +110,11 @@ func NewTracker(opt Options) *Tracker {
 
 // Observe adds an alert to its session. command identifies the command the
 // alert belongs to (a request, or the shell process): alerts of one command
-// (the request, sh -c and its child) count once. summary is its readable text.
+// (the request, sh -c and its child) count once. An empty command is an
+// alert about no command (the upload of the session's script): it keeps
+// full severity and leaves the first-command place to the first command,
+// whose alerts keep theirs, so that the upload alert does not lower the
+// first thing the shell was used for. text is the command's readable text.
 func (t *Tracker) Observe(k Key, at time.Time, severity int, command, text string) Decision {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -128,7 +132,10 @@ func (t *Tracker) Observe(k Key, at time.Time, severity int, command, text strin
 	}
 	// Every alert of the session's first command (the request, its shell,
 	// the shell's child) keeps full severity.
-	d.First = command == s.firstCommand
+	if s.firstCommand == "" {
+		s.firstCommand = command
+	}
+	d.First = command == s.firstCommand || command == ""
 	if at.After(s.last) {
 		s.last = at
 	}

@@ -32,6 +32,25 @@ func TestEveryMode(t *testing.T) {
 	}
 }
 
+// An alert of no command (the upload of the session's script) keeps full
+// severity and leaves the first-command place to the first command.
+func TestUploadIsNoCommand(t *testing.T) {
+	tr := NewTracker(Options{})
+	k := Key{Host: "h", Script: "/uploads/shell.php"}
+	if d := tr.Observe(k, t0, 73, "", ""); !d.First || d.CommandCount != 0 {
+		t.Fatalf("upload: %+v", d)
+	}
+	if d := tr.Observe(k, t0.Add(time.Second), 73, "r1", "whoami"); !d.First || d.CommandCount != 1 {
+		t.Errorf("first command after the upload: %+v", d)
+	}
+	if d := tr.Observe(k, t0.Add(2*time.Second), 73, "r2", "id"); d.First || d.CommandCount != 2 {
+		t.Errorf("second command: %+v", d)
+	}
+	if d := tr.Observe(k, t0.Add(3*time.Second), 73, "", ""); !d.First || d.CommandCount != 2 {
+		t.Errorf("another upload alert: %+v", d)
+	}
+}
+
 func TestSummaryMode(t *testing.T) {
 	tr := NewTracker(Options{Mode: SummaryMode, Interval: time.Minute})
 	k := Key{Host: "h", Script: "/s.php"}
