@@ -238,7 +238,7 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 	if sub.Script == "" {
 		sub.Script = str(doc, "url.path")
 	}
-	if d.except(doc, sub) {
+	if d.duplicate(ev) || d.except(doc, sub) {
 		return Event
 	}
 	if s.baseline != nil && sub.Name != "" && str(doc, "webshell.webserver.pid") != "" || (s.baseline != nil && sub.Name != "" && num(doc, "webshell.webserver.pid") > 0) {
@@ -306,6 +306,31 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 	}
 	lower(doc, d.cfg.Sessions.LaterSeverity)
 	return v
+}
+
+// duplicate suppresses an alert on a process start that already raised an
+// alert from another source: Sysmon event 1 and Security 4688 (or Sysmon
+// for Linux and auditd) of one start, on a host that logs both. The first
+// report stays the alert; this one is indexed as an event that says which.
+func (d *Detector) duplicate(ev *event) bool {
+	doc := ev.doc
+	if !has(doc, "event.category", "process") || !has(doc, "event.type", "start") {
+		return false
+	}
+	source := str(doc, "event.provider")
+	if source == "" {
+		source = str(doc, "event.module")
+	}
+	pid := num(doc, "process.pid")
+	start := session.Start{Host: ev.host, PID: pid, PPID: num(doc, "process.parent.pid"), Executable: str(doc, "process.executable")}
+	first, at, dup := d.st.dups.Observe(start, source, ev.t)
+	if !dup {
+		return false
+	}
+	detection.Put(doc, "webshell.tuning", map[string]any{"action": "suppressed",
+		"by": "duplicate: this start of pid " + strconv.Itoa(pid) + " raised an alert from " + first + " at " + at.UTC().Format(time.RFC3339Nano)})
+	demote(doc)
+	return true
 }
 
 // except applies the first exception that matches sub to the alert doc:

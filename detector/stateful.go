@@ -39,6 +39,7 @@ type state struct {
 	corr     *correlate.Correlator
 	sessions *session.Tracker
 	baseline *session.Baseline
+	dups     *session.Duplicates
 	cfg      config.Detection
 	exts     map[string]bool
 
@@ -64,7 +65,8 @@ const (
 )
 
 func newState(cfg config.Detection) (*state, error) {
-	s := &state{cfg: cfg, exts: map[string]bool{}, held: map[int64]*heldDoc{}, maxHeld: 2 * cfg.Correlation.MaxPending}
+	s := &state{cfg: cfg, exts: map[string]bool{}, held: map[int64]*heldDoc{}, maxHeld: 2 * cfg.Correlation.MaxPending,
+		dups: session.NewDuplicates(0)}
 	for _, e := range cfg.Correlation.ScriptExtensions {
 		s.exts[strings.ToLower(e)] = true
 	}

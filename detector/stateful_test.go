@@ -1,6 +1,7 @@
 package detector_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -237,6 +238,50 @@ func TestProxyLogon(t *testing.T) {
 	// later step.
 	if high == 0 {
 		t.Errorf("every w3wp.exe -> cmd.exe alert of the session was lowered below high")
+	}
+	// The host logs each start twice (Sysmon 1 and Security 4688): one
+	// alert per process.
+	starts := map[string]int{}
+	for _, a := range alerts {
+		if pid := val(a, "process.pid"); pid != nil {
+			starts[fmt.Sprint(pid, " ", str(a, "process.executable"))]++
+		}
+	}
+	for k, n := range starts {
+		if n != 1 {
+			t.Errorf("process %s: %d alerts, want 1", k, n)
+		}
+	}
+	if len(starts) != 4 {
+		t.Errorf("%d processes alerted on (%v), want 4: two cmd.exe, two whoami.exe", len(starts), starts)
+	}
+}
+
+// A start logged by Sysmon and by Security 4688 raises one alert; the
+// second report is indexed as an event that names the first's source.
+func TestDuplicateSources(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := func(provider string, ms int) map[string]any {
+		return map[string]any{
+			"@timestamp": base.Add(time.Duration(ms) * time.Millisecond),
+			"host":       map[string]any{"name": "iis1", "os": map[string]any{"type": "windows"}},
+			"event":      map[string]any{"category": []string{"process"}, "type": []string{"start"}, "provider": provider},
+			"process": map[string]any{"pid": 700, "executable": `C:\Windows\System32\cmd.exe`, "name": "cmd.exe", "command_line": "cmd.exe /c whoami",
+				"parent": map[string]any{"pid": 3700, "executable": `C:\Windows\System32\inetsrv\w3wp.exe`, "name": "w3wp.exe"}},
+		}
+	}
+	sysmon, security, again := doc("Microsoft-Windows-Sysmon", 4), doc("Microsoft-Windows-Security-Auditing", 0), doc("Microsoft-Windows-Sysmon", 5000)
+	if v := det.Process(sysmon); v != detector.Alert {
+		t.Fatalf("Sysmon report: %v", v)
+	}
+	if v := det.Process(security); v == detector.Alert || !strings.HasPrefix(str(security, "webshell.tuning.by"), "duplicate: this start of pid 700 raised an alert from Microsoft-Windows-Sysmon at ") {
+		t.Errorf("4688 report: verdict %v, tuning %v", v, val(security, "webshell.tuning"))
+	}
+	if v := det.Process(again); v != detector.Alert {
+		t.Errorf("a start 5 s later (pid reused): verdict %v, tuning %v", v, val(again, "webshell.tuning"))
 	}
 }
 

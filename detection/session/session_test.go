@@ -113,3 +113,40 @@ func TestExceptionsAndBaseline(t *testing.T) {
 		t.Errorf("new shape: %v", v)
 	}
 }
+
+func TestDuplicates(t *testing.T) {
+	d := NewDuplicates(3)
+	s := Start{Host: "w", PID: 23392, PPID: 10844, Executable: `C:\Windows\System32\cmd.exe`}
+	if _, _, dup := d.Observe(s, "Microsoft-Windows-Sysmon", t0); dup {
+		t.Fatal("first report is a duplicate")
+	}
+	upper := s
+	upper.Executable = `C:\WINDOWS\system32\CMD.EXE`
+	if src, at, dup := d.Observe(upper, "Microsoft-Windows-Security-Auditing", t0.Add(-4*time.Millisecond)); !dup || src != "Microsoft-Windows-Sysmon" || !at.Equal(t0) {
+		t.Errorf("4688 of the same start, 4 ms before: %q %v %v", src, at, dup)
+	}
+	if _, _, dup := d.Observe(s, "Microsoft-Windows-Sysmon", t0.Add(time.Millisecond)); dup {
+		t.Error("the same source again is no duplicate")
+	}
+	if _, _, dup := d.Observe(s, "Microsoft-Windows-Security-Auditing", t0.Add(time.Minute)); dup {
+		t.Error("a report a minute later is another start (pid reused)")
+	}
+	other := s
+	other.PPID = 1
+	if _, _, dup := d.Observe(other, "Microsoft-Windows-Security-Auditing", t0); dup {
+		t.Error("another parent is another start")
+	}
+	if _, _, dup := d.Observe(Start{Host: "w", Executable: "x"}, "a", t0); dup {
+		t.Error("no pid: nothing to compare")
+	}
+	// The bound: old starts are dropped, the newest kept.
+	for i := range 10 {
+		d.Observe(Start{Host: "w", PID: 100 + i, Executable: "e"}, "a", t0.Add(time.Duration(i)*time.Hour))
+	}
+	if len(d.seen) > 3 {
+		t.Errorf("%d starts remembered, bound 3", len(d.seen))
+	}
+	if _, _, dup := d.Observe(Start{Host: "w", PID: 109, Executable: "e"}, "b", t0.Add(9*time.Hour)); !dup {
+		t.Error("the newest start was dropped")
+	}
+}
