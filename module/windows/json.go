@@ -72,7 +72,8 @@ func DetectJSON(m any) JSONShape {
 	_, hasID := dget(m, "EventID")
 	_, hasCh := dget(m, "Channel")
 	_, hasSrc := dget(m, "SourceName")
-	if hasID && (hasCh || hasSrc) {
+	_, hasLog := dget(m, "EventLog") // Log Analytics' Event table
+	if hasID && (hasCh || hasSrc || hasLog) {
 		return ShapeOTRF
 	}
 	_, hasID = dget(m, "event_id")
@@ -619,8 +620,8 @@ func backfill(r *Record, v any) {
 	}
 }
 
-// otrfMeta are the top-level keys of OTRF (NXLog / Azure Sentinel export)
-// records that are not event data.
+// otrfMeta are the top-level keys of OTRF's flat (NXLog export) records that
+// are not event data.
 var otrfMeta = map[string]bool{
 	"SourceName": true, "ProviderGuid": true, "Level": true, "Keywords": true, "Channel": true,
 	"Hostname": true, "TimeCreated": true, "@timestamp": true, "EventID": true, "Message": true,
@@ -630,6 +631,21 @@ var otrfMeta = map[string]bool{
 	"EventType": true, "Category": true, "Domain": true, "AccountName": true, "UserID": true,
 	"AccountType": true, "host": true, "port": true, "@version": true, "tags": true, "EventIdx": false,
 	"ActivityID": true, "RelatedActivityID": true,
+}
+
+// laMeta are the columns of Log Analytics' SecurityEvent, Event and
+// WindowsEvent tables (rows as Microsoft Sentinel's API and "az monitor
+// log-analytics query" return them; every table has TimeGenerated) that are
+// not event data: the agent's, and those the table computes (Account,
+// Process, ...) from the event data it also holds.
+var laMeta = map[string]bool{
+	"TenantId": true, "SourceSystem": true, "TimeGenerated": true, "Computer": true, "EventSourceName": true,
+	"Activity": true, "Type": true, "MG": true, "ManagementGroupName": true, "_ResourceId": true,
+	"EventOriginId": true, "AzureDeploymentID": true, "Role": true, "SourceComputerId": true,
+	"EventLevel": true, "EventLevelName": true, "EventLog": true, "Source": true, "RenderedDescription": true,
+	"ParameterXml": true, "EventCategory": true, "UserName": true, "TimeCollected": true,
+	"Account": true, "SubjectAccount": true, "TargetAccount": true, "Process": true, "Provider": true,
+	"EventRecordId": true, "SystemProcessId": true, "SystemThreadId": true, "SystemUserId": true, "RawEventData": true,
 }
 
 func fromOTRF(v any) (*Record, error) {
@@ -649,24 +665,32 @@ func fromOTRF(v any) (*Record, error) {
 		u, _ := uintOf(x, bits)
 		return u
 	}
-	r.Channel = s("Channel")
-	r.Provider = s("SourceName")
+	first := func(keys ...string) string {
+		for _, k := range keys {
+			if x := s(k); x != "" {
+				return x
+			}
+		}
+		return ""
+	}
+	r.Channel = first("Channel", "EventLog")
+	r.Provider = first("SourceName", "EventSourceName", "Provider", "Source")
 	r.ProviderGUID = normGUID(s("ProviderGuid"))
-	r.Computer = s("Hostname")
+	r.Computer = first("Hostname", "Computer")
 	r.Message = s("Message")
 	r.Level = uint8(n("Level", 8))
 	r.Task = uint16(n("Task", 16))
 	r.Version = uint8(n("Version", 8))
 	r.Opcode = uint8(n("OpcodeValue", 8))
 	r.Keywords = n("Keywords", 64)
-	r.RecordID = n("RecordNumber", 64)
-	r.ProcessID = uint32(n("ExecutionProcessID", 32))
-	r.ThreadID = uint32(n("ThreadID", 32))
+	r.RecordID = max(n("RecordNumber", 64), n("EventRecordId", 64))
+	r.ProcessID = uint32(max(n("ExecutionProcessID", 32), n("SystemProcessId", 32)))
+	r.ThreadID = uint32(max(n("ThreadID", 32), n("SystemThreadId", 32)))
 	r.ActivityID = normGUID(s("ActivityID"))
-	if u := s("UserID"); strings.HasPrefix(u, "S-") {
+	if u := first("UserID", "SystemUserId"); strings.HasPrefix(u, "S-") {
 		r.UserID = u
 	}
-	for _, k := range []string{"TimeCreated", "@timestamp", "EventTime"} {
+	for _, k := range []string{"TimeCreated", "@timestamp", "EventTime", "TimeGenerated"} {
 		if x, ok := dget(v, k); ok {
 			if t, ok := parseTime(x); ok {
 				r.TimeCreated = t
@@ -675,15 +699,61 @@ func fromOTRF(v any) (*Record, error) {
 		}
 	}
 	b := edBuilder{channel: r.Channel}
+	if err := logAnalyticsEventData(&b, v); err != nil {
+		return nil, err
+	}
+	_, logAnalytics := dget(v, "TimeGenerated")
 	for _, k := range dkeys(v) {
-		if otrfMeta[k] {
+		if otrfMeta[k] || logAnalytics && laMeta[k] || k == "EventData" {
 			continue
 		}
 		x, _ := dget(v, k)
-		b.flatten(k, x)
+		if _, dup := b.ed.Get(k); !dup {
+			b.flatten(k, x)
+		}
 	}
 	r.EventData = b.ed
+	if r.TimeCreated.IsZero() {
+		// Sysmon's own UtcTime, else no time to order or join the event by.
+		ut, _ := r.EventData.Get("UtcTime")
+		t, ok := parseTime(ut)
+		if !ok || !r.IsSysmon() {
+			return nil, fmt.Errorf("no event time: none of TimeCreated, @timestamp, EventTime, TimeGenerated holds an RFC 3339 time")
+		}
+		r.TimeCreated = t
+	}
 	return r, nil
+}
+
+// logAnalyticsEventData reads the "EventData" column of Log Analytics'
+// SecurityEvent and Event tables: the event's <EventData> as XML text (in
+// the Event table wrapped in a <DataItem>). It holds every field, where the
+// table's own columns hold only those the table names.
+func logAnalyticsEventData(b *edBuilder, v any) error {
+	x, _ := dget(v, "EventData")
+	text, ok := x.(string)
+	if !ok || !strings.HasPrefix(strings.TrimSpace(text), "<") {
+		if x != nil && !ok {
+			b.flatten("EventData", x) // an object: OTRF's nested layout
+		}
+		return nil
+	}
+	root := "EventData"
+	if strings.HasPrefix(strings.TrimSpace(text), "<DataItem") {
+		root = "DataItem"
+	}
+	tree, err := decodeXMLRoot([]byte(text), root)
+	if err != nil {
+		return fmt.Errorf("EventData column: %w", err)
+	}
+	ed, _ := dget(tree, "Event") // the tree names its root element Event
+	if root == "DataItem" {
+		if ed, _ = dget(ed, "EventData"); ed == nil {
+			return fmt.Errorf("EventData column: <DataItem> holds no <EventData>")
+		}
+	}
+	b.eventData(ed)
+	return nil
 }
 
 // Plain returns a decoded JSON value with its objects as map[string]any and

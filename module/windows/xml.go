@@ -26,9 +26,14 @@ func ParseXML(data []byte) (*Record, error) {
 	return r, nil
 }
 
-// decodeXMLTree reads the XML into the evtx_dump-like tree: elements become
-// dicts with "#attributes" and "#text", repeated children become lists.
-func decodeXMLTree(data []byte) (any, error) {
+// decodeXMLTree reads the XML of one <Event> into the evtx_dump-like tree:
+// elements become dicts with "#attributes" and "#text", repeated children
+// become lists.
+func decodeXMLTree(data []byte) (any, error) { return decodeXMLRoot(data, "Event") }
+
+// decodeXMLRoot is decodeXMLTree for a document whose root element is root
+// (an <Events> wrapper is accepted around <Event> only).
+func decodeXMLRoot(data []byte, root string) (any, error) {
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	d.CharsetReader = func(charset string, in io.Reader) (io.Reader, error) {
@@ -75,13 +80,13 @@ func decodeXMLTree(data []byte) (any, error) {
 		case xml.StartElement:
 			if len(stack) == 0 {
 				switch {
-				case t.Name.Local == "Events" && !inEvents && result == nil:
+				case root == "Event" && t.Name.Local == "Events" && !inEvents && result == nil:
 					inEvents = true // a wrapper: its children are the events
 					continue
-				case t.Name.Local != "Event":
-					return nil, fail(off, nil, "root element is <%s>, want <Event>", t.Name.Local)
+				case t.Name.Local != root:
+					return nil, fail(off, nil, "root element is <%s>, want <%s>", t.Name.Local, root)
 				case result != nil:
-					return nil, fail(off, nil, "more than one <Event>; use SplitXML")
+					return nil, fail(off, nil, "more than one <%s>; use SplitXML", root)
 				}
 				start = off
 			}
@@ -106,7 +111,7 @@ func decodeXMLTree(data []byte) (any, error) {
 			if len(stack) > 0 {
 				stack[len(stack)-1].text.Write(t)
 			} else if len(bytes.TrimSpace(t)) > 0 {
-				return nil, fail(off, nil, "text outside of <Event>")
+				return nil, fail(off, nil, "text outside of <%s>", root)
 			}
 		case xml.EndElement:
 			if len(stack) == 0 {
