@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"strings"
 
 	"webshellbeat/module/auditd"
+	"webshellbeat/module/windows"
 )
 
 // readAudit joins the records of each audit event with module/auditd. (Not in
@@ -41,4 +43,17 @@ func readAudit(name string, r io.Reader) iter.Seq[Record] {
 		}
 		emit(j.Flush())
 	}
+}
+
+// auomsDoc maps a Log Analytics Syslog row that holds an auoms record (the
+// audit agent of Azure Linux machines) with module/auditd. ok is false for
+// other syslog rows.
+func auomsDoc(v any) (doc map[string]any, ok bool, err error) {
+	m, _ := windows.Plain(windows.Document(v)).(map[string]any)
+	msg, _ := m["SyslogMessage"].(string)
+	if !strings.HasPrefix(msg, "type=AUOMS_") {
+		return nil, false, nil
+	}
+	doc, err = auditd.MapAUOMS(msg)
+	return doc, true, err
 }

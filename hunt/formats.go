@@ -240,6 +240,14 @@ func readJSON(name string, r io.ReadSeeker) iter.Seq[Record] {
 				}
 				return yield(windowsRecord(where, nil, raw, err))
 			}
+			if windows.DetectJSON(windows.Document(v)) == windows.ShapeSyslog {
+				if doc, ok, err := auomsDoc(v); ok {
+					if err != nil {
+						return yield(errRecord(where, raw, fmt.Errorf("auoms: %w", err)))
+					}
+					return yield(Record{Doc: doc, Where: where})
+				}
+			}
 			var notECS error
 			if !windows.IsEvent(v) {
 				m, _ := windows.Plain(windows.Document(v)).(map[string]any)

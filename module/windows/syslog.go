@@ -144,7 +144,7 @@ func syslogProgram(v any, key string) string {
 func syslogHint(msg, msgKey string) string {
 	switch {
 	case strings.HasPrefix(msg, "type=AUOMS_"):
-		return "; auoms (Azure's audit agent) records are not read: collect the host's audit.log with the auditd module"
+		return "; auoms (Azure's audit agent) records are Linux audit events: hunt reads them (module/auditd), decode_windows_event does not; in the beat, collect the host's audit.log with the auditd input"
 	case msgKey == "MESSAGE":
 		return "; export only Sysmon's entries: journalctl -t sysmon -o json"
 	}
