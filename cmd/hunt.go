@@ -48,7 +48,8 @@ func huntCommand() *cobra.Command {
 		Long: `Reads files, folders (recursively), zip, tar and tar.gz/.tgz archives and gzip-compressed
 files (.gz), each recognised by content, with the beat's own mappers and detector, as one
 stream in event-time order, and prints the alerts. No Elasticsearch needed. A truncated
-archive is read up to the cut and the cut is reported as an unreadable record.
+archive is read up to the cut and the cut is reported as an unreadable record. A PATH
+of - reads standard input (zcat access.log.*.gz | webshellbeat hunt -), named "stdin".
 
 --from and --to show only the alerts of that span of event time; every event is
 still read and detected, so that process ancestry, request links and correlation

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"iter"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -133,6 +134,9 @@ func Run(paths []string, det Detector, onAlert func(map[string]any), onError fun
 // open returns the streams of a path. named says the user gave this path
 // itself: then an unrecognised format is an error, not a skip.
 func open(path string, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
+	if path == "-" {
+		return openStdin(st)
+	}
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, nil, err
@@ -144,24 +148,49 @@ func open(path string, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, 
 	if err != nil {
 		return nil, nil, err
 	}
+	return openFile(path, f, f, info.Size(), named, st)
+}
+
+// openFile recognises an open file's format and returns its records; c
+// closes f (and, for a temporary file, removes it).
+func openFile(path string, f *os.File, c io.Closer, size int64, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 	head := make([]byte, 8192)
 	n, _ := io.ReadFull(f, head)
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
+		c.Close()
 		return nil, nil, err
 	}
 	format := Detect(head[:n])
 	switch format {
 	case FormatZip, FormatTar, FormatGzip, FormatUTF16:
-		defer f.Close() // the members (or the decoded text) are read out to temporary files
-		return openArchive(format, path, f, info.Size(), named, st)
+		defer c.Close() // the members (or the decoded text) are read out to temporary files
+		return openArchive(format, path, f, size, named, st)
 	case FormatUnknown:
-		f.Close()
+		c.Close()
 		return nil, nil, unknown(path, head[:n], named, st)
 	}
 	st.Files++
 	st.Formats[format]++
-	return []iter.Seq[Record]{read(format, path, f)}, []io.Closer{f}, nil
+	return []iter.Seq[Record]{read(format, path, f)}, []io.Closer{c}, nil
+}
+
+// stdinName names standard input ("-" on the command line) in log.file.path
+// and messages.
+const stdinName = "stdin"
+
+// openStdin reads "-", standard input (zcat access.log.*.gz | webshellbeat
+// hunt -), written out to a temporary file first: the readers seek, and
+// the format is told from the first bytes as for a file.
+func openStdin(st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
+	left := int64(math.MaxInt64 - 1)
+	t, size, err := spill(os.Stdin, &left)
+	if err != nil {
+		if t != nil {
+			t.Close()
+		}
+		return nil, nil, fmt.Errorf("%s: %w", stdinName, err)
+	}
+	return openFile(stdinName, t.File, t, size, true, st)
 }
 
 // unknown is the error for a path the user named whose format hunt does not

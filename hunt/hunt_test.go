@@ -1,6 +1,8 @@
 package hunt_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"iter"
 	"os"
@@ -349,5 +351,33 @@ func TestPowerShellScriptBlock(t *testing.T) {
 		if !slices.Contains(titles, want) {
 			t.Errorf("alerts %q lack %q", titles, want)
 		}
+	}
+}
+
+// "-" is standard input, recognised like a file (here gzip-compressed).
+func TestStdin(t *testing.T) {
+	raw, err := os.ReadFile(data + "seed/audit.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write(raw)
+	w.Close()
+	in := filepath.Join(t.TempDir(), "in")
+	if err := os.WriteFile(in, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	old := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = old }()
+	alerts, st := huntPaths(t, "-")
+	if len(alerts) != 1 || st.Formats[hunt.FormatAudit] != 1 || str(alerts[0], "log.file.path") != "stdin" {
+		t.Errorf("alerts %d, stats %+v, log.file.path %q", len(alerts), st, str(alerts[0], "log.file.path"))
 	}
 }
