@@ -7,6 +7,7 @@ import (
 	"io"
 	"iter"
 	"strings"
+	"time"
 
 	"webshellbeat/module/auditd"
 	"webshellbeat/module/windows"
@@ -56,4 +57,56 @@ func auomsDoc(v any) (doc map[string]any, ok bool, err error) {
 	}
 	doc, err = auditd.MapAUOMS(msg)
 	return doc, true, err
+}
+
+// auditJoin joins audit records that arrive one by one (Splunk results'
+// _raw) into events, as readAudit does for a file.
+type auditJoin struct {
+	name   string
+	j      *auditd.Joiner
+	n      int64
+	wheres map[int64]string // per record fed: where it came from
+}
+
+func newAuditJoin(name string) *auditJoin {
+	return &auditJoin{name: name, j: auditd.NewJoiner(auditd.JoinerConfig{}), wheres: map[int64]string{}}
+}
+
+// add feeds one record that came from where and returns the events it
+// completed; each is named by where its last record came from.
+func (a *auditJoin) add(record, where string) []Record {
+	a.n++
+	if len(a.wheres) >= maxWheres {
+		clear(a.wheres) // only open events' last records are looked up
+	}
+	a.wheres[a.n] = where
+	return a.records(a.j.Add(record, a.n))
+}
+
+// maxWheres bounds auditJoin.wheres: the records in the middle of events
+// are never looked up again.
+const maxWheres = 1 << 16
+
+func (a *auditJoin) flush() []Record { return a.records(a.j.Flush()) }
+
+// oldestOpen is the time of the oldest event still open (see
+// auditd.Joiner.OldestOpen).
+func (a *auditJoin) oldestOpen() (time.Time, bool) { return a.j.OldestOpen() }
+
+func (a *auditJoin) records(groups []auditd.Group) []Record {
+	var out []Record
+	for _, g := range groups {
+		doc, err := auditd.MapGroup(g)
+		where, ok := a.wheres[g.EndOffset]
+		if !ok {
+			where = a.name
+		}
+		delete(a.wheres, g.EndOffset)
+		rec := Record{Doc: doc, Where: where}
+		if err != nil {
+			rec.Err = fmt.Errorf("%s: %w", where, err)
+		}
+		out = append(out, rec)
+	}
+	return out
 }

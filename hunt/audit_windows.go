@@ -5,6 +5,7 @@ import (
 	"io"
 	"iter"
 	"strings"
+	"time"
 
 	"webshellbeat/module/windows"
 )
@@ -27,3 +28,17 @@ func auomsDoc(v any) (map[string]any, bool, error) {
 	}
 	return nil, true, errors.New("auoms records are Linux audit events, decoded by module/auditd, which Windows builds of webshellbeat lack; hunt them on Linux")
 }
+
+// auditJoin: audit records are decoded by module/auditd, which Windows
+// builds lack; each is reported.
+type auditJoin struct{ name string }
+
+func newAuditJoin(name string) *auditJoin { return &auditJoin{name: name} }
+
+func (a *auditJoin) add(_, where string) []Record {
+	return []Record{{Where: where, Err: errors.New(where + ": audit records are decoded by module/auditd, which Windows builds of webshellbeat lack; hunt them on Linux")}}
+}
+
+func (a *auditJoin) flush() []Record { return nil }
+
+func (a *auditJoin) oldestOpen() (time.Time, bool) { return time.Time{}, false }

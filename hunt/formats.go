@@ -12,6 +12,7 @@ import (
 	"io"
 	"iter"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -227,51 +228,86 @@ func readXML(name string, r io.Reader) iter.Seq[Record] {
 // every record of the file moves alike; documents that are ECS already (a
 // beat's, pulled back out of Elasticsearch) are read by module/ecs.
 func readJSON(name string, r io.ReadSeeker) iter.Seq[Record] {
-	access := accesslog.WithServer(serverOf(name, "nginx"))
 	return func(yield func(Record) bool) {
 		nd := ndjson(r)
-		zone := jsonZone(r, nd)
+		j := &jsonReader{name: name, access: accesslog.WithServer(serverOf(name, "nginx")), zone: jsonZone(r, nd)}
+		stopped := false
 		jsonRecords(name, r, nd, func(v any, where, raw string, err error) bool {
-			if err != nil {
-				// nginx's default escapes (\xHH) in a JSON log_format
-				// are not JSON; accesslog.ParseJSON reads them.
-				if doc, aerr := accesslog.ParseJSON(raw, access); aerr == nil {
-					return yield(Record{Doc: doc, Where: where})
-				}
-				return yield(windowsRecord(where, nil, raw, err))
-			}
-			if windows.DetectJSON(windows.Document(v)) == windows.ShapeSyslog {
-				if doc, ok, err := auomsDoc(v); ok {
-					if err != nil {
-						return yield(errRecord(where, raw, fmt.Errorf("auoms: %w", err)))
-					}
-					return yield(Record{Doc: doc, Where: where})
+			for _, rec := range j.records(v, where, raw, err) {
+				if !yield(rec) {
+					stopped = true
+					return false
 				}
 			}
-			var notECS error
-			if !windows.IsEvent(v) {
-				m, _ := windows.Plain(windows.Document(v)).(map[string]any)
-				if accesslog.IsJSON(m) {
-					doc, err := accesslog.FromJSON(m, access)
-					if err != nil {
-						return yield(errRecord(where, raw, fmt.Errorf("access log json: %w", err)))
-					}
-					return yield(Record{Doc: doc, Where: where})
-				}
-				doc, err := ecs.FromJSON(m)
-				if err == nil {
-					return yield(Record{Doc: doc, Where: where})
-				}
-				notECS = err
-			}
-			rec, err := windows.FromJSONValue(v)
-			if err != nil && notECS != nil {
-				err = fmt.Errorf("%w; %w", err, notECS)
-			}
-			rec.FixZone(zone)
-			return yield(windowsRecord(where, rec, raw, err))
+			return true
 		})
+		if !stopped && j.splunk != nil {
+			for _, rec := range j.splunk.flush() {
+				if !yield(rec) {
+					return
+				}
+			}
+		}
 	}
+}
+
+// jsonReader maps the values of one JSON file.
+type jsonReader struct {
+	name   string
+	access accesslog.Option
+	zone   time.Duration
+	splunk *splunkReader // once the file holds Splunk results
+}
+
+// records maps one JSON value (or the error of decoding it), trying in
+// turn: Splunk results (their _raw), auoms syslog rows, JSON access logs,
+// ECS documents and Windows events.
+func (j *jsonReader) records(v any, where, raw string, err error) []Record {
+	one := func(r Record) []Record { return []Record{r} }
+	if err != nil {
+		// nginx's default escapes (\xHH) in a JSON log_format are not
+		// JSON; accesslog.ParseJSON reads them.
+		if doc, aerr := accesslog.ParseJSON(raw, j.access); aerr == nil {
+			return one(Record{Doc: doc, Where: where})
+		}
+		return one(windowsRecord(where, nil, raw, err))
+	}
+	if res, ok := splunkResult(v); ok {
+		if j.splunk == nil {
+			j.splunk = newSplunkReader(j.name)
+		}
+		return slices.DeleteFunc(j.splunk.records(where, res), func(r Record) bool { return r.Doc == nil && r.Err == nil })
+	}
+	if windows.DetectJSON(windows.Document(v)) == windows.ShapeSyslog {
+		if doc, ok, err := auomsDoc(v); ok {
+			if err != nil {
+				return one(errRecord(where, raw, fmt.Errorf("auoms: %w", err)))
+			}
+			return one(Record{Doc: doc, Where: where})
+		}
+	}
+	var notECS error
+	if !windows.IsEvent(v) {
+		m, _ := windows.Plain(windows.Document(v)).(map[string]any)
+		if accesslog.IsJSON(m) {
+			doc, err := accesslog.FromJSON(m, j.access)
+			if err != nil {
+				return one(errRecord(where, raw, fmt.Errorf("access log json: %w", err)))
+			}
+			return one(Record{Doc: doc, Where: where})
+		}
+		doc, err := ecs.FromJSON(m)
+		if err == nil {
+			return one(Record{Doc: doc, Where: where})
+		}
+		notECS = err
+	}
+	rec, err := windows.FromJSONValue(v)
+	if err != nil && notECS != nil {
+		err = fmt.Errorf("%w; %w", err, notECS)
+	}
+	rec.FixZone(j.zone)
+	return one(windowsRecord(where, rec, raw, err))
 }
 
 // zoneScan is how many records of a JSON file jsonZone reads at most for
@@ -303,7 +339,11 @@ func jsonZone(r io.ReadSeeker, nd bool) time.Duration {
 // returns false.
 func jsonRecords(name string, r io.Reader, nd bool, fn func(v any, where, raw string, err error) bool) {
 	if nd {
-		for n, line := range lines(r) {
+		all := lines(r)
+		if rs, ok := r.(io.ReadSeeker); ok && newestFirst(rs) {
+			all = linesReversed(rs)
+		}
+		for n, line := range all {
 			if strings.TrimSpace(line) == "" {
 				continue
 			}

@@ -276,6 +276,17 @@ func (j *Joiner) expire(seq uint32) {
 	}
 }
 
+// OldestOpen returns the audit time of the oldest event still open (records
+// may still join it), and false when none is: a reader that interleaves
+// other sources' records with the Joiner's events holds the records newer
+// than that, so that its stream stays in time order.
+func (j *Joiner) OldestOpen() (time.Time, bool) {
+	if og := j.oldest(); og != nil {
+		return og.g.Timestamp, true
+	}
+	return time.Time{}, false
+}
+
 func (j *Joiner) oldest() *openGroup {
 	for _, og := range j.order {
 		if !og.done {

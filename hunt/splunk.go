@@ -1,0 +1,135 @@
+package hunt
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"webshellbeat/detection"
+	"webshellbeat/module/accesslog"
+	"webshellbeat/module/windows"
+)
+
+// Splunk search results exported as JSON (the search page's Export, or
+// the REST API's output_mode=json: one {"preview":false,"result":{...}}
+// per line) keep each event's original text in _raw, and the host Splunk
+// gave it in host. splunkReader reads the _raw of each result as the log it
+// came from: Windows event XML (XmlWinEventLog), audit records (joined into
+// events across results, as in audit.log), access log lines (Apache/nginx
+// combined or common; IIS W3C with its default fields or the #Fields
+// directive seen last), Sysmon for Linux syslog lines, or JSON events.
+type splunkReader struct {
+	name  string
+	audit *auditJoin
+	w3c   *accesslog.W3C
+	host  string   // Splunk's host of the result read last
+	held  []Record // records newer than an audit event still open
+}
+
+func newSplunkReader(name string) *splunkReader {
+	return &splunkReader{name: name, audit: newAuditJoin(name)}
+}
+
+// splunkResult returns the result of a decoded JSON value that is a Splunk
+// export line ({"result":{"_raw":...}}) or a result itself (_raw with
+// Splunk's _time or sourcetype).
+func splunkResult(v any) (map[string]any, bool) {
+	m, _ := windows.Plain(v).(map[string]any)
+	if r, ok := m["result"].(map[string]any); ok {
+		m = r
+	}
+	if _, ok := m["_raw"].(string); !ok {
+		return nil, false
+	}
+	_, hasTime := m["_time"]
+	_, hasType := m["sourcetype"]
+	return m, hasTime || hasType
+}
+
+// records reads one result found at where; an audit record may complete
+// none or several events.
+func (s *splunkReader) records(where string, res map[string]any) []Record {
+	raw := strings.TrimSpace(res["_raw"].(string))
+	sourcetype, _ := res["sourcetype"].(string)
+	var recs []Record
+	switch {
+	case strings.HasPrefix(raw, "type=") || strings.HasPrefix(raw, "node="):
+		for _, line := range strings.Split(raw, "\n") {
+			recs = append(recs, s.audit.add(line, where)...)
+		}
+	case strings.HasPrefix(raw, "<Event"):
+		rec, err := windows.ParseXML([]byte(raw))
+		recs = []Record{windowsRecord(where, rec, raw, err)}
+	case strings.HasPrefix(raw, "{"):
+		rec, err := windows.ParseJSON([]byte(raw))
+		recs = []Record{windowsRecord(where, rec, raw, err)}
+	case strings.Contains(raw, "<Event") && syslogLine.MatchString(raw):
+		rec, err := windows.ParseSyslog(raw)
+		recs = []Record{windowsRecord(where, rec, raw, err)}
+	default:
+		recs = []Record{s.access(where, raw, sourcetype, res)}
+	}
+	if host, _ := res["host"].(string); host != "" {
+		s.host = host
+	}
+	return s.release(s.withHost(recs), false)
+}
+
+// release returns the held records that no audit event still open can
+// precede (all of them at the end), oldest first: an audit event is
+// complete only when a later record arrives, and the records of other
+// sources read meanwhile must not come out before it.
+func (s *splunkReader) release(recs []Record, end bool) []Record {
+	s.held = append(s.held, recs...)
+	slices.SortStableFunc(s.held, func(a, b Record) int { return timeOf(a).Compare(timeOf(b)) })
+	n := len(s.held)
+	if open, ok := s.audit.oldestOpen(); ok && !end {
+		n = sort.Search(len(s.held), func(i int) bool { return timeOf(s.held[i]).After(open) })
+	}
+	out := slices.Clone(s.held[:n])
+	s.held = slices.Delete(s.held, 0, n)
+	return out
+}
+
+// withHost gives the documents that name no host the host of the result
+// read last (an audit event completes with a later record, of the same
+// host in a per-host search).
+func (s *splunkReader) withHost(recs []Record) []Record {
+	for _, r := range recs {
+		if r.Doc != nil && r.Err == nil && s.host != "" && detection.LookupString(r.Doc, "host.name") == "" {
+			detection.Put(r.Doc, "host.name", s.host)
+		}
+	}
+	return recs
+}
+
+// access reads an access log line, its server named by the sourcetype
+// (access_combined, nginx:plus:access, ms:iis:auto) or the source path.
+func (s *splunkReader) access(where, raw, sourcetype string, res map[string]any) Record {
+	source, _ := res["source"].(string)
+	server := serverOf(sourcetype+" "+source, "apache")
+	format := accesslog.Detect(raw)
+	var doc map[string]any
+	var err error
+	switch {
+	case format == accesslog.FormatW3CHeader || server == "iis":
+		if s.w3c == nil {
+			s.w3c = accesslog.NewW3C()
+		}
+		doc, err = s.w3c.Parse(raw)
+		if doc == nil && err == nil {
+			return Record{} // a directive
+		}
+	case format == accesslog.FormatCombined || format == accesslog.FormatCommon:
+		doc, err = accesslog.ParseCombined(raw, accesslog.WithServer(server))
+	default:
+		err = fmt.Errorf("splunk _raw (sourcetype %q) is not a log format hunt reads (Windows event XML, audit records, access logs, Sysmon for Linux syslog)", sourcetype)
+	}
+	if err != nil {
+		return errRecord(where, raw, err)
+	}
+	return Record{Doc: doc, Where: where}
+}
+
+func (s *splunkReader) flush() []Record { return s.release(s.withHost(s.audit.flush()), true) }

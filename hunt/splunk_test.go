@@ -1,0 +1,168 @@
+package hunt
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"webshellbeat/detection"
+)
+
+// splunkExport writes the lines of files as Splunk's JSON export does:
+// one {"preview":false,"offset":n,"result":{"_raw":...}} per line, newest
+// first, with _time, host, source and sourcetype.
+func splunkExport(t *testing.T, host string, files map[string]string) string {
+	t.Helper()
+	type row struct {
+		at         time.Time
+		n          int
+		raw, st, s string
+	}
+	auditTime := regexp.MustCompile(`audit\((\d+)\.(\d+):`)
+	var rows []row
+	for path, sourcetype := range files {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, line := range strings.Split(string(b), "\n") {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			var at time.Time
+			if m := auditTime.FindStringSubmatch(line); m != nil {
+				sec, _ := strconv.ParseInt(m[1], 10, 64)
+				ms, _ := strconv.ParseInt(m[2], 10, 64)
+				at = time.Unix(sec, ms*1e6).UTC()
+			} else if i := strings.IndexByte(line, '['); i >= 0 {
+				at, err = time.Parse("02/Jan/2006:15:04:05 -0700", line[i+1:i+27])
+				if err != nil {
+					t.Fatalf("%s:%d: %v", path, n+1, err)
+				}
+			}
+			rows = append(rows, row{at, n, line, sourcetype, path})
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b row) int {
+		if c := b.at.Compare(a.at); c != 0 {
+			return c
+		}
+		return b.n - a.n
+	})
+	var out strings.Builder
+	for i, r := range rows {
+		line, _ := json.Marshal(map[string]any{"preview": false, "offset": i, "result": map[string]any{
+			"_raw": r.raw, "_time": r.at.Format("2006-01-02T15:04:05.000-07:00"), "host": host, "source": r.s, "sourcetype": r.st, "index": "main"}})
+		out.Write(append(line, '\n'))
+	}
+	p := writeFile(t, t.TempDir(), "splunk-export.json", []byte(out.String()))
+	return p
+}
+
+// The Linux capture exported from Splunk (audit records one result each,
+// newest first, as Splunk lists them) gives the events and alerts of the
+// capture's own files: the file is read oldest first, audit records are
+// joined into events again, and every document carries Splunk's host.
+func TestSplunkExport(t *testing.T) {
+	capture := "../../shared/data/linux-capture/"
+	export := splunkExport(t, "wsb-capture", map[string]string{
+		capture + "audit.log": "linux:audit", capture + "nginx_access.log": "nginx:plus:access", capture + "apache_access.log": "access_combined"})
+	want, wantSt := records(t, capture+"audit.log", capture+"nginx_access.log", capture+"apache_access.log")
+	got, st := records(t, export)
+	if len(got) != len(want) || st.Formats[FormatJSON] != 1 {
+		t.Fatalf("%d records from the export (stats %+v), %d from the files (%+v)", len(got), st, len(want), wantSt)
+	}
+	key := func(r Record) string {
+		return fmt.Sprint(detection.LookupString(r.Doc, "event.dataset"), " ", detection.LookupString(r.Doc, "process.command_line"),
+			detection.LookupString(r.Doc, "url.original"), " ", timeOf(r).UnixNano())
+	}
+	var wantKeys, gotKeys []string
+	for i := range want {
+		wantKeys, gotKeys = append(wantKeys, key(want[i])), append(gotKeys, key(got[i]))
+		if got[i].Err != nil {
+			t.Errorf("%s: %v", got[i].Where, got[i].Err)
+		}
+		if h := detection.LookupString(got[i].Doc, "host.name"); h != "wsb-capture" {
+			t.Errorf("%s: host.name %q, want Splunk's host", got[i].Where, h)
+		}
+	}
+	// In time order (records of one second from two access logs may come
+	// in either order), and the same records.
+	for i := 1; i < len(got); i++ {
+		if timeOf(got[i]).Before(timeOf(got[i-1])) {
+			t.Errorf("record %d (%s) is older than the one before it (%s)", i, gotKeys[i], gotKeys[i-1])
+		}
+	}
+	slices.Sort(gotKeys)
+	slices.Sort(wantKeys)
+	if !slices.Equal(gotKeys, wantKeys) {
+		t.Errorf("the export's records differ from the files':\n%q\n%q", gotKeys, wantKeys)
+	}
+	if d := detection.LookupString(got[len(got)-1].Doc, "event.dataset"); d == "" {
+		t.Error("no dataset")
+	}
+	nginx := 0
+	for _, r := range got {
+		if detection.LookupString(r.Doc, "event.dataset") == "nginx.access" {
+			nginx++
+		}
+	}
+	if nginx == 0 {
+		t.Error("no nginx.access document: the sourcetype nginx:plus:access names the server")
+	}
+}
+
+// Windows event XML in _raw (XmlWinEventLog), and a _raw hunt cannot read,
+// reported with its sourcetype.
+func TestSplunkRaw(t *testing.T) {
+	xml, err := os.ReadFile("../../shared/data/seed/security-4688.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := []map[string]any{
+		{"preview": false, "result": map[string]any{"_raw": strings.TrimSpace(string(xml)), "_time": "2015-11-12T02:24:52.377+00:00", "host": "splunk-host", "sourcetype": "XmlWinEventLog"}},
+		{"preview": false, "result": map[string]any{"_raw": "Nov 26 07:00:00 fw01 kernel: DROP IN=eth0", "_time": "2015-11-12T02:24:53.000+00:00", "host": "fw01", "sourcetype": "syslog"}},
+	}
+	var text strings.Builder
+	for _, l := range lines {
+		b, _ := json.Marshal(l)
+		text.Write(append(b, '\n'))
+	}
+	recs, _ := records(t, writeFile(t, t.TempDir(), "export.json", []byte(text.String())))
+	if len(recs) != 2 || recs[0].Err != nil || detection.LookupString(recs[0].Doc, "process.name") != "cmd.exe" ||
+		detection.LookupString(recs[0].Doc, "host.name") != "WIN-GG82ULGC9GO.contoso.local" {
+		t.Fatalf("records %v", recs)
+	}
+	if recs[1].Err == nil || !strings.Contains(recs[1].Err.Error(), `export.json:2: splunk _raw (sourcetype "syslog") is not a log format hunt reads`) {
+		t.Errorf("unreadable _raw: %v", recs[1].Err)
+	}
+}
+
+func TestLinesReversed(t *testing.T) {
+	long := strings.Repeat("x", 150<<10) // longer than the 64 KiB chunk
+	for _, text := range []string{"", "a", "a\n", "a\nb", "a\nb\n", "a\n\nb\n", "a\r\nb\r\n", "a\n" + long + "\nb\n", long} {
+		f := writeFile(t, t.TempDir(), "f", []byte(text))
+		r, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fwd, rev []string
+		for n, l := range lines(r) {
+			fwd = append(fwd, fmt.Sprint(n, ":", l))
+		}
+		for n, l := range linesReversed(r) {
+			rev = append(rev, fmt.Sprint(n, ":", l))
+		}
+		r.Close()
+		slices.Reverse(rev)
+		if !slices.Equal(fwd, rev) {
+			t.Errorf("%.20q: forwards %d lines, backwards %d (first %.20q, %.20q)", text, len(fwd), len(rev), fwd, rev)
+		}
+	}
+}
