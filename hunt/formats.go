@@ -272,13 +272,8 @@ func (j *jsonReader) records(v any, where, raw string, err error) []Record {
 		}
 		return one(windowsRecord(where, nil, raw, err))
 	}
-	if res, ok := splunkResult(v); ok {
-		if j.splunk == nil {
-			j.splunk = newSplunkReader(j.name)
-		}
-		return slices.DeleteFunc(j.splunk.records(where, res), func(r Record) bool { return r.Doc == nil && r.Err == nil })
-	}
-	if windows.DetectJSON(windows.Document(v)) == windows.ShapeSyslog {
+	shape := windows.DetectJSON(windows.Document(v))
+	if shape == windows.ShapeSyslog {
 		if doc, ok, err := auomsDoc(v); ok {
 			if err != nil {
 				return one(errRecord(where, raw, fmt.Errorf("auoms: %w", err)))
@@ -287,7 +282,21 @@ func (j *jsonReader) records(v any, where, raw string, err error) []Record {
 		}
 	}
 	var notECS error
-	if !windows.IsEvent(v) {
+	if shape == windows.ShapeUnknown {
+		if results, ok := splunkResults(v); ok {
+			if j.splunk == nil {
+				j.splunk = newSplunkReader(j.name)
+			}
+			var recs []Record
+			for i, res := range results {
+				at := where
+				if len(results) > 1 {
+					at = fmt.Sprintf("%s results[%d]", where, i)
+				}
+				recs = append(recs, j.splunk.records(at, res)...)
+			}
+			return slices.DeleteFunc(recs, func(r Record) bool { return r.Doc == nil && r.Err == nil })
+		}
 		m, _ := windows.Plain(windows.Document(v)).(map[string]any)
 		if accesslog.IsJSON(m) {
 			doc, err := accesslog.FromJSON(m, j.access)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"webshellbeat/detection"
 	"webshellbeat/module/accesslog"
@@ -29,6 +30,35 @@ type splunkReader struct {
 
 func newSplunkReader(name string) *splunkReader {
 	return &splunkReader{name: name, audit: newAuditJoin(name)}
+}
+
+// splunkResults returns the results of a decoded JSON value: one for an
+// export line (see splunkResult), or the "results" list of the REST API's
+// search results ({"results":[...]}), oldest first.
+func splunkResults(v any) ([]map[string]any, bool) {
+	if res, ok := splunkResult(v); ok {
+		return []map[string]any{res}, true
+	}
+	m, _ := windows.Plain(v).(map[string]any)
+	list, _ := m["results"].([]any)
+	var out []map[string]any
+	for _, e := range list {
+		res, ok := splunkResult(e)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, res)
+	}
+	if len(out) > 1 {
+		first, _ := out[0]["_time"].(string)
+		last, _ := out[len(out)-1]["_time"].(string)
+		t1, err1 := time.Parse(time.RFC3339Nano, first)
+		t2, err2 := time.Parse(time.RFC3339Nano, last)
+		if err1 == nil && err2 == nil && t1.After(t2) {
+			slices.Reverse(out) // Splunk lists the newest first
+		}
+	}
+	return out, len(out) > 0
 }
 
 // splunkResult returns the result of a decoded JSON value that is a Splunk

@@ -166,3 +166,17 @@ func TestLinesReversed(t *testing.T) {
 		}
 	}
 }
+
+// The REST API's search results ({"results":[...]}, newest first, here
+// pretty-printed) are read like the export's lines.
+func TestSplunkResultsList(t *testing.T) {
+	results := []any{
+		map[string]any{"_raw": `10.0.0.9 - - [25/Nov/2026:19:02:29 +0000] "GET /up/a.php?cmd=id HTTP/1.1" 200 12 "-" "curl/8"`, "_time": "2026-11-25T19:02:29.000+00:00", "host": "web1", "sourcetype": "access_combined"},
+		map[string]any{"_raw": `10.0.0.9 - - [25/Nov/2026:19:02:28 +0000] "GET /up/a.php?cmd=whoami HTTP/1.1" 200 12 "-" "curl/8"`, "_time": "2026-11-25T19:02:28.000+00:00", "host": "web1", "sourcetype": "access_combined"},
+	}
+	b, _ := json.MarshalIndent(map[string]any{"preview": false, "init_offset": 0, "messages": []any{}, "results": results}, "", "  ")
+	recs, _ := records(t, writeFile(t, t.TempDir(), "results.json", b))
+	if len(recs) != 2 || detection.LookupString(recs[0].Doc, "url.query") != "cmd=whoami" || detection.LookupString(recs[1].Doc, "host.name") != "web1" {
+		t.Fatalf("records %v", recs)
+	}
+}
