@@ -94,6 +94,13 @@ func (s *splunkReader) records(where string, res map[string]any) []Record {
 	case strings.HasPrefix(raw, "{"):
 		rec, err := windows.ParseJSON([]byte(raw))
 		recs = []Record{windowsRecord(where, rec, raw, err)}
+	case strings.Contains(raw, "\nEventCode=") && strings.Contains(raw, "\nMessage="):
+		// The classic WinEventLog text: its own time line has no zone.
+		rec, err := windows.ParseWinEventLogText(raw)
+		if err == nil {
+			rec.TimeCreated, err = splunkEventTime(res)
+		}
+		recs = []Record{windowsRecord(where, rec, raw, err)}
 	case strings.Contains(raw, "<Event") && syslogLine.MatchString(raw):
 		rec, err := windows.ParseSyslog(raw)
 		recs = []Record{windowsRecord(where, rec, raw, err)}
@@ -132,6 +139,16 @@ func (s *splunkReader) withHost(recs []Record) []Record {
 		}
 	}
 	return recs
+}
+
+// splunkEventTime is a result's _time, which Splunk stores with its zone.
+func splunkEventTime(res map[string]any) (time.Time, error) {
+	s, _ := res["_time"].(string)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("splunk _time %q is not an RFC 3339 time (the event text's own time has no zone)", s)
+	}
+	return t.UTC(), nil
 }
 
 // access reads an access log line, its server named by the sourcetype

@@ -180,3 +180,25 @@ func TestSplunkResultsList(t *testing.T) {
 		t.Fatalf("records %v", recs)
 	}
 }
+
+// Splunk's classic WinEventLog text (renderXml off): the time comes from
+// _time, whose zone is known.
+func TestSplunkClassicText(t *testing.T) {
+	raw := "11/25/2026 07:00:00 PM\nLogName=Security\nSourceName=Microsoft Windows security auditing.\nEventCode=4688\nComputerName=web01.contoso.local\n" +
+		"Message=A new process has been created.\n\nCreator Subject:\n\tSecurity ID:\t\tS-1-5-82-1\n\tAccount Name:\t\tDefaultAppPool\n\tAccount Domain:\t\tIIS APPPOOL\n\n" +
+		"Process Information:\n\tNew Process ID:\t\t0x1a20\n\tNew Process Name:\tC:\\Windows\\System32\\cmd.exe\n\tCreator Process ID:\t0xe74\n" +
+		"\tCreator Process Name:\tC:\\Windows\\System32\\inetsrv\\w3wp.exe\n\tProcess Command Line:\tcmd /c whoami\n"
+	var text strings.Builder
+	for _, tm := range []string{"2026-11-25T19:00:00.000+00:00", "yesterday"} {
+		b, _ := json.Marshal(map[string]any{"preview": false, "result": map[string]any{"_raw": raw, "_time": tm, "host": "web01", "sourcetype": "WinEventLog"}})
+		text.Write(append(b, '\n'))
+	}
+	recs, _ := records(t, writeFile(t, t.TempDir(), "classic.json", []byte(text.String())))
+	if len(recs) != 2 || recs[0].Err != nil || detection.LookupString(recs[0].Doc, "process.parent.name") != "w3wp.exe" ||
+		detection.LookupString(recs[0].Doc, "user.name") != "DefaultAppPool" || timeOf(recs[0]).Format(time.RFC3339) != "2026-11-25T19:00:00Z" {
+		t.Fatalf("records %v", recs)
+	}
+	if recs[1].Err == nil || !strings.Contains(recs[1].Err.Error(), `splunk _time "yesterday" is not an RFC 3339 time`) {
+		t.Errorf("bad _time: %v", recs[1].Err)
+	}
+}

@@ -92,6 +92,11 @@ func compareFields(t *testing.T, raw []byte) map[string]any {
 	if err != nil {
 		t.Fatalf("%s: %v", raw, err)
 	}
+	return fieldsOf(r)
+}
+
+// fieldsOf returns the ECS fields of r that a detection reads.
+func fieldsOf(r *Record) map[string]any {
 	doc := r.ECS()
 	out := map[string]any{}
 	for _, k := range []string{"@timestamp", "host", "process", "user", "event.code", "event.provider", "event.module", "winlog.channel"} {
