@@ -259,64 +259,73 @@ type jsonReader struct {
 	splunk *splunkReader // once the file holds Splunk results
 }
 
-// records maps one JSON value (or the error of decoding it), trying in
-// turn: Splunk results (their _raw), auoms syslog rows, JSON access logs,
-// ECS documents and Windows events.
+// records maps one JSON value (or the error of decoding it). A value of a
+// Windows event shape is a Windows event (or, a syslog row, an auoms
+// record); another is tried as Splunk results (their _raw), a JSON access
+// log line and an ECS document, and reported with every reason when none.
 func (j *jsonReader) records(v any, where, raw string, err error) []Record {
-	one := func(r Record) []Record { return []Record{r} }
 	if err != nil {
 		// nginx's default escapes (\xHH) in a JSON log_format are not
 		// JSON; accesslog.ParseJSON reads them.
 		if doc, aerr := accesslog.ParseJSON(raw, j.access); aerr == nil {
-			return one(Record{Doc: doc, Where: where})
+			return []Record{{Doc: doc, Where: where}}
 		}
-		return one(windowsRecord(where, nil, raw, err))
-	}
-	shape := windows.DetectJSON(windows.Document(v))
-	if shape == windows.ShapeSyslog {
-		if doc, ok, err := auomsDoc(v); ok {
-			if err != nil {
-				return one(errRecord(where, raw, fmt.Errorf("auoms: %w", err)))
-			}
-			return one(Record{Doc: doc, Where: where})
-		}
+		return []Record{windowsRecord(where, nil, raw, err)}
 	}
 	var notECS error
-	if shape == windows.ShapeUnknown {
-		if results, ok := splunkResults(v); ok {
-			if j.splunk == nil {
-				j.splunk = newSplunkReader(j.name)
-			}
-			var recs []Record
-			for i, res := range results {
-				at := where
-				if len(results) > 1 {
-					at = fmt.Sprintf("%s results[%d]", where, i)
-				}
-				recs = append(recs, j.splunk.records(at, res)...)
-			}
-			return slices.DeleteFunc(recs, func(r Record) bool { return r.Doc == nil && r.Err == nil })
-		}
-		m, _ := windows.Plain(windows.Document(v)).(map[string]any)
-		if accesslog.IsJSON(m) {
-			doc, err := accesslog.FromJSON(m, j.access)
+	switch windows.DetectJSON(windows.Document(v)) {
+	case windows.ShapeSyslog:
+		if doc, ok, err := auomsDoc(v); ok {
 			if err != nil {
-				return one(errRecord(where, raw, fmt.Errorf("access log json: %w", err)))
+				return []Record{errRecord(where, raw, fmt.Errorf("auoms: %w", err))}
 			}
-			return one(Record{Doc: doc, Where: where})
+			return []Record{{Doc: doc, Where: where}}
 		}
-		doc, err := ecs.FromJSON(m)
-		if err == nil {
-			return one(Record{Doc: doc, Where: where})
+	case windows.ShapeUnknown:
+		var recs []Record
+		if recs, notECS = j.notEvent(v, where, raw); recs != nil {
+			return recs
 		}
-		notECS = err
 	}
 	rec, err := windows.FromJSONValue(v)
 	if err != nil && notECS != nil {
 		err = fmt.Errorf("%w; %w", err, notECS)
 	}
 	rec.FixZone(j.zone)
-	return one(windowsRecord(where, rec, raw, err))
+	return []Record{windowsRecord(where, rec, raw, err)}
+}
+
+// notEvent reads a value of no Windows event shape as Splunk results, a
+// JSON access log line or an ECS document; with none of them it returns
+// why it is no ECS document.
+func (j *jsonReader) notEvent(v any, where, raw string) ([]Record, error) {
+	if results, ok := splunkResults(v); ok {
+		if j.splunk == nil {
+			j.splunk = newSplunkReader(j.name)
+		}
+		recs := []Record{} // not nil: the value was read, even to nothing
+		for i, res := range results {
+			at := where
+			if len(results) > 1 {
+				at = fmt.Sprintf("%s results[%d]", where, i)
+			}
+			recs = append(recs, j.splunk.records(at, res)...)
+		}
+		return slices.DeleteFunc(recs, func(r Record) bool { return r.Doc == nil && r.Err == nil }), nil
+	}
+	m, _ := windows.Plain(windows.Document(v)).(map[string]any)
+	if accesslog.IsJSON(m) {
+		doc, err := accesslog.FromJSON(m, j.access)
+		if err != nil {
+			return []Record{errRecord(where, raw, fmt.Errorf("access log json: %w", err))}, nil
+		}
+		return []Record{{Doc: doc, Where: where}}, nil
+	}
+	doc, err := ecs.FromJSON(m)
+	if err != nil {
+		return nil, err
+	}
+	return []Record{{Doc: doc, Where: where}}, nil
 }
 
 // zoneScan is how many records of a JSON file jsonZone reads at most for

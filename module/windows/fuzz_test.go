@@ -33,6 +33,11 @@ func FuzzParseJSON(f *testing.F) {
 	// Sysmon for Linux in Azure Monitor's Syslog table and in a journal export.
 	f.Add([]byte(`{"Computer":"h","ProcessName":"sysmon","SyslogMessage":"<Event><System><Provider Name=\"Linux-Sysmon\"/><EventID>1</EventID><Channel>Linux-Sysmon/Operational</Channel></System><EventData><Data Name=\"Image\">&lt x</Data><Data Name=\"CommandLine\">sh -c i"}`))
 	f.Add([]byte(`{"_HOSTNAME":"h","SYSLOG_IDENTIFIER":"sysmon","__REALTIME_TIMESTAMP":"1","MESSAGE":"<Event><System><EventID>3</EventID><Channel>Linux-Sysmon/Operational</Channel></System><EventData><Data Name=\"DestinationIp\">::1</Data></EventData></Event>"}`))
+	// Log Analytics rows: SecurityEvent's EventData XML, the Event table's
+	// <DataItem>, WindowsEvent's object.
+	for _, line := range strings.Split(strings.TrimSpace(string(readFile(f, "testdata/loganalytics.json"))), "\n") {
+		f.Add([]byte(line))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if r, err := ParseJSON(b); err == nil {
 			r.ECS()
@@ -53,6 +58,16 @@ func FuzzParseSysmonText(f *testing.F) {
 	f.Add(eventViewerCopy)
 	f.Fuzz(func(t *testing.T, s string) {
 		if r, err := ParseSysmonText(s); err == nil {
+			r.ECS()
+		}
+	})
+}
+
+func FuzzParseWinEventLogText(f *testing.F) {
+	f.Add("11/25/2026 07:00:00 PM\nLogName=Security\nEventCode=4688\nComputerName=w\nMessage=A new process has been created.\n\nCreator Subject:\n\tSecurity ID:\t\tS-1-5-18\n\nProcess Information:\n\tNew Process Name:\tC:\\x.exe\n\tCreator Process ID:\t0xe74\n\tProcess Command Line:\tx /c y\n")
+	f.Add("LogName=Microsoft-Windows-Sysmon/Operational\r\nEventCode=1\r\nMessage=Process Create:\r\nUtcTime: 2021-03-14 06:40:15.338\r\nProcessId: 1\r\nImage: C:\\x.exe\r\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		if r, err := ParseWinEventLogText(s); err == nil {
 			r.ECS()
 		}
 	})
