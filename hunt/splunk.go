@@ -118,16 +118,25 @@ func (s *splunkReader) records(where string, res map[string]any) []Record {
 // complete only when a later record arrives, and the records of other
 // sources read meanwhile must not come out before it.
 func (s *splunkReader) release(recs []Record, end bool) []Record {
-	s.held = append(s.held, recs...)
-	slices.SortStableFunc(s.held, func(a, b Record) int { return timeOf(a).Compare(timeOf(b)) })
+	for _, r := range recs { // in time order, after records of the same time
+		t := timeOf(r)
+		i := sort.Search(len(s.held), func(i int) bool { return timeOf(s.held[i]).After(t) })
+		s.held = slices.Insert(s.held, i, r)
+	}
 	n := len(s.held)
-	if open, ok := s.audit.oldestOpen(); ok && !end {
+	if open, ok := s.audit.oldestOpen(); ok && !end && n <= maxHeld {
 		n = sort.Search(len(s.held), func(i int) bool { return timeOf(s.held[i]).After(open) })
 	}
 	out := slices.Clone(s.held[:n])
 	s.held = slices.Delete(s.held, 0, n)
 	return out
 }
+
+// maxHeld bounds the records release holds: an audit event that never
+// completes (a lone record, no later audit record to close it) must not
+// keep the rest of a large export in memory. Past it, the held records go
+// out, and that event comes later than them.
+const maxHeld = 4096
 
 // withHost gives the documents that name no host the host of the result
 // read last (an audit event completes with a later record, of the same

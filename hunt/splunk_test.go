@@ -202,3 +202,23 @@ func TestSplunkClassicText(t *testing.T) {
 		t.Errorf("bad _time: %v", recs[1].Err)
 	}
 }
+
+// An audit event that never completes (one record, no later audit record)
+// holds the records after it only up to maxHeld.
+func TestSplunkHeldBound(t *testing.T) {
+	s := newSplunkReader("x")
+	res := func(raw, at string) map[string]any {
+		return map[string]any{"_raw": raw, "_time": at, "host": "h", "sourcetype": "access_combined"}
+	}
+	out := len(s.records("x:1", res(`type=SYSCALL msg=audit(1764097200.000:7): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=2 uid=33 comm="sh" exe="/bin/sh"`, "2025-11-25T19:00:00.000+00:00")))
+	for i := range maxHeld + 10 {
+		out += len(s.records(fmt.Sprintf("x:%d", i+2), res(`10.0.0.9 - - [25/Nov/2026:19:02:28 +0000] "GET / HTTP/1.1" 200 12 "-" "curl/8"`, "2026-11-25T19:02:28.000+00:00")))
+	}
+	if out == 0 || len(s.held) > maxHeld {
+		t.Errorf("%d records out before the end, %d held", out, len(s.held))
+	}
+	out += len(s.flush())
+	if out != maxHeld+11 {
+		t.Errorf("%d records in all, want %d", out, maxHeld+11)
+	}
+}
