@@ -88,6 +88,8 @@ func Detect(head []byte) Format {
 		return FormatJSON
 	case strings.HasPrefix(first, "type=") || strings.HasPrefix(first, "node="):
 		return FormatAudit
+	case csvExport(first):
+		return FormatCSV
 	}
 	switch accesslog.Detect(first) {
 	case accesslog.FormatW3CHeader:
@@ -162,6 +164,8 @@ func readFormat(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
 		return readAudit(name, r)
 	case FormatAccess, FormatW3C:
 		return readAccess(name, r)
+	case FormatCSV:
+		return readCSV(name, r)
 	case FormatSysmonText:
 		return readSysmonText(name, r)
 	case FormatSyslog:

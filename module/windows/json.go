@@ -732,9 +732,18 @@ func fromOTRF(v any) (*Record, error) {
 func logAnalyticsEventData(b *edBuilder, v any) error {
 	x, _ := dget(v, "EventData")
 	text, ok := x.(string)
+	if ok && strings.HasPrefix(strings.TrimSpace(text), "{") {
+		// WindowsEvent's object as text: a CSV export writes dynamic
+		// columns as JSON.
+		obj, err := DecodeJSON([]byte(text))
+		if err != nil {
+			return fmt.Errorf("EventData column: %w", err)
+		}
+		x, ok = obj, false
+	}
 	if !ok || !strings.HasPrefix(strings.TrimSpace(text), "<") {
 		if x != nil && !ok {
-			b.flatten("EventData", x) // an object: OTRF's nested layout
+			b.flatten("EventData", x) // an object: WindowsEvent's, OTRF's nested layout
 		}
 		return nil
 	}
