@@ -137,3 +137,16 @@ func TestCSVErrors(t *testing.T) {
 		}
 	}
 }
+
+func FuzzReadCSV(f *testing.F) {
+	f.Add("\"TimeGenerated [UTC]\",Computer,EventID,Channel,NewProcessName,ParentProcessName,CommandLine\n\"11/20/2026, 10:15:02.447 AM\",w,4688,Security,C:\\x.exe,C:\\w3wp.exe,x /c y\n")
+	f.Add("_raw,_time,host,sourcetype\n\"type=SYSCALL msg=audit(1.0:1): syscall=59 pid=2 exe=\"\"/bin/sh\"\"\",2026-11-25T19:00:00Z,h,linux:audit\n")
+	f.Add("_raw,_time\n\"<Event><System><EventID>1</EventID></System></Event>\",x\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		for rec := range readCSV("f.csv", strings.NewReader(text)) {
+			if rec.Doc == nil && rec.Err == nil {
+				t.Fatal("a record with neither a document nor an error")
+			}
+		}
+	})
+}
