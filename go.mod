@@ -204,3 +204,7 @@ replace (
 	github.com/insomniacslk/dhcp => github.com/elastic/dhcp v0.0.0-20200227161230-57ec251c7eb3
 	github.com/meraki/dashboard-api-go/v3 => github.com/tommyers-elastic/dashboard-api-go/v3 v3.0.0-20250616163611-a325b49669a4
 )
+
+// go-libaudit v2.6.2 with one change so that it builds for Windows:
+// third_party/go-libaudit/PATCHED.md.
+replace github.com/elastic/go-libaudit/v2 => ./third_party/go-libaudit

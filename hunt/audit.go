@@ -1,5 +1,3 @@
-//go:build !windows
-
 package hunt
 
 import (
@@ -13,8 +11,7 @@ import (
 	"webshellbeat/module/windows"
 )
 
-// readAudit joins the records of each audit event with module/auditd. (Not in
-// Windows builds: go-libaudit's parser needs Unix signal names.)
+// readAudit joins the records of each audit event with module/auditd.
 func readAudit(name string, r io.Reader) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		j := auditd.NewJoiner(auditd.JoinerConfig{})

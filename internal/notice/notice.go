@@ -49,6 +49,7 @@ func Deps(dir, goos, goarch string) ([]Module, error) {
 			Module     *struct {
 				Path, Version, Dir string
 				Main               bool
+				Replace            *struct{ Path, Version string }
 			}
 		}
 		if err := dec.Decode(&p); err == io.EOF {
@@ -59,7 +60,13 @@ func Deps(dir, goos, goarch string) ([]Module, error) {
 		xpack = xpack || strings.Contains(p.ImportPath, "/x-pack/")
 		if m := p.Module; m != nil && !m.Main && !seen[m.Path] {
 			seen[m.Path] = true
-			mods = append(mods, Module{Path: m.Path, Version: m.Version, Dir: m.Dir})
+			version := m.Version
+			if r := m.Replace; r != nil && r.Version == "" {
+				// A copy in the repository, changed (Apache-2.0 asks
+				// that changes be stated): third_party/<name>/PATCHED.md.
+				version += ", modified: " + r.Path
+			}
+			mods = append(mods, Module{Path: m.Path, Version: version, Dir: m.Dir})
 		}
 	}
 	slices.SortFunc(mods, func(a, b Module) int { return strings.Compare(a.Path, b.Path) })

@@ -45,6 +45,11 @@ func TestNoCopyleftInTheBeat(t *testing.T) {
 				t.Errorf("NOTICE has no section for %s", m.Path)
 			}
 		}
+		// The patched copy (third_party/go-libaudit) is in every build,
+		// Windows's too, and NOTICE says it is modified.
+		if !strings.Contains(b.String(), "github.com/elastic/go-libaudit/v2 v2.6.2, modified: ./third_party/go-libaudit (Apache-2.0") {
+			t.Errorf("%s/%s: NOTICE does not name go-libaudit as modified", p.goos, p.goarch)
+		}
 	}
 }
 
