@@ -56,9 +56,16 @@ func TestDecodeWindowsEvent(t *testing.T) {
 	}
 	const traditional = "May 11 18:10:22 UBUNTU5 sysmon: "
 	rfc5424 := strings.Replace(javaChild, traditional, "<14>1 2022-05-11T18:10:22Z UBUNTU5 sysmon - - - ", 1)
+	// A Log Analytics SecurityEvent row (Sentinel's API), one JSON line.
+	la, err := os.ReadFile("../module/windows/testdata/loganalytics.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	securityEvent, _, _ := strings.Cut(string(la), "\n")
 	p := newProc(t, newWindows, map[string]any{})
 	for _, tt := range []struct{ name, raw, wantName, wantParent string }{
 		{"xml", string(xml), "cmd.exe", "w3wp.exe"},
+		{"log analytics securityevent", securityEvent, "cmd.exe", "w3wp.exe"},
 		{"sysmon text", string(text), "cmd.exe", "w3wp.exe"},
 		{"sysmon for linux in syslog", javaChild, "bash", "java"},
 		{"sysmon for linux in rfc 5424 syslog", rfc5424, "bash", "java"},
