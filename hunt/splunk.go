@@ -13,13 +13,15 @@ import (
 )
 
 // Splunk search results exported as JSON (the search page's Export, or
-// the REST API's output_mode=json: one {"preview":false,"result":{...}}
-// per line) keep each event's original text in _raw, and the host Splunk
-// gave it in host. splunkReader reads the _raw of each result as the log it
-// came from: Windows event XML (XmlWinEventLog), audit records (joined into
-// events across results, as in audit.log), access log lines (Apache/nginx
-// combined or common; IIS W3C with its default fields or the #Fields
-// directive seen last), Sysmon for Linux syslog lines, or JSON events.
+// the REST API's search/jobs/export with output_mode=json: one
+// {"preview":false,"result":{...}} per line; a job's {"results":[...]})
+// or CSV (csv.go) keep each event's original text in _raw, and the host
+// Splunk gave it in host. splunkReader reads the _raw of each result as the
+// log it came from: Windows event XML (XmlWinEventLog) or the classic
+// WinEventLog text, audit records (joined into events across results, as
+// in audit.log), access log lines (Apache/nginx combined or common; IIS W3C
+// with its default fields or the #Fields directive seen last), Sysmon for
+// Linux syslog lines, or JSON events.
 type splunkReader struct {
 	name  string
 	audit *auditJoin
