@@ -67,17 +67,52 @@ func AUOMSLines(msg string) ([]string, error) {
 			}
 		}
 	}
-	head := "msg=audit(" + stamp + "): "
 	node := ""
 	if n := kv["node"]; n != "" && !strings.ContainsAny(n, " \"") {
 		node = "node=" + n + " "
 	}
+	at := func(typ string) string { return node + "type=" + typ + " msg=audit(" + stamp + "): " }
+	lines := []string{at("SYSCALL") + auomsSyscall(kv)}
+	if kv["success"] == "yes" {
+		args := splitAUOMSCmdline(kv["cmdline"])
+		ex := at("EXECVE") + "argc=" + strconv.Itoa(len(args))
+		for i, a := range args {
+			ex += " a" + strconv.Itoa(i) + "=" + hexOrQuote(a)
+		}
+		lines = append(lines, ex)
+	}
+	if cwd := kv["cwd"]; cwd != "" {
+		lines = append(lines, at("CWD")+"cwd="+hexOrQuote(cwd))
+	}
+	nametypes := auomsList(kv["path_nametype"])
+	for i, name := range auomsList(kv["path_name"]) {
+		p := at("PATH") + "item=" + strconv.Itoa(i) + " name=" + hexOrQuote(name)
+		if i < len(nametypes) && nametypes[i] != "" && isBare(nametypes[i]) {
+			p += " nametype=" + nametypes[i]
+		}
+		lines = append(lines, p)
+	}
+	title := kv["proctitle"]
+	if title == "" {
+		title = kv["cmdline"]
+	}
+	if title != "" {
+		lines = append(lines, at("PROCTITLE")+"proctitle="+hexOrQuote(title))
+	}
+	return lines, nil
+}
+
+// auomsSyscall writes the fields of the SYSCALL record, then, after the
+// ENRICHED separator, the names auoms resolved. A value that cannot be
+// written bare (a damaged record's) is left out rather than let it shift
+// the fields after it.
+func auomsSyscall(kv map[string]string) string {
 	var sc strings.Builder
 	syscall := kv["syscall_r"] // the number; auoms's syscall= is the name
-	if syscall == "" {
+	if !isBare(syscall) || syscall == "" {
 		syscall = "59" // execve on x86_64
 	}
-	sc.WriteString(node + "type=SYSCALL " + head + "arch=" + auomsArch(kv["arch"]) + " syscall=" + syscall)
+	sc.WriteString("arch=" + auomsArch(kv["arch"]) + " syscall=" + syscall)
 	for _, k := range []string{"success", "exit", "a0", "a1", "a2", "a3", "ppid", "pid"} {
 		if v := kv[k]; v != "" && isBare(v) {
 			sc.WriteString(" " + k + "=" + v)
@@ -93,41 +128,13 @@ func AUOMSLines(msg string) ([]string, error) {
 			sc.WriteString(" " + k + "=" + auditQuote(k, v))
 		}
 	}
-	sc.WriteString("\x1d")
-	rich := []string{}
+	var rich []string
 	for _, id := range auomsIDs {
 		if v := kv[id.name]; v != "" && isPrintable(v) {
 			rich = append(rich, strings.ToUpper(id.id)+"="+strconv.Quote(v))
 		}
 	}
-	sc.WriteString(strings.Join(rich, " "))
-	lines := []string{sc.String()}
-	if kv["success"] == "yes" {
-		args := splitAUOMSCmdline(kv["cmdline"])
-		ex := node + "type=EXECVE " + head + "argc=" + strconv.Itoa(len(args))
-		for i, a := range args {
-			ex += " a" + strconv.Itoa(i) + "=" + hexOrQuote(a)
-		}
-		lines = append(lines, ex)
-	}
-	if cwd := kv["cwd"]; cwd != "" {
-		lines = append(lines, node+"type=CWD "+head+"cwd="+hexOrQuote(cwd))
-	}
-	for i, name := range auomsList(kv["path_name"]) {
-		p := node + "type=PATH " + head + "item=" + strconv.Itoa(i) + " name=" + hexOrQuote(name)
-		if nt := auomsList(kv["path_nametype"]); i < len(nt) && nt[i] != "" && isBare(nt[i]) {
-			p += " nametype=" + nt[i]
-		}
-		lines = append(lines, p)
-	}
-	title := kv["proctitle"]
-	if title == "" {
-		title = kv["cmdline"]
-	}
-	if title != "" {
-		lines = append(lines, node+"type=PROCTITLE "+head+"proctitle="+hexOrQuote(title))
-	}
-	return lines, nil
+	return sc.String() + "\x1d" + strings.Join(rich, " ")
 }
 
 // auomsHeader splits "type=T audit(S): body".
