@@ -97,9 +97,10 @@ func (s *splunkReader) records(where string, res map[string]any) []Record {
 		rec, err := windows.ParseJSON([]byte(raw))
 		recs = []Record{windowsRecord(where, rec, raw, err)}
 	case strings.Contains(raw, "\nEventCode=") && strings.Contains(raw, "\nMessage="):
-		// The classic WinEventLog text: its own time line has no zone.
+		// The classic WinEventLog text: its own time line has no zone, so
+		// the time is Splunk's, unless Sysmon's UtcTime gave one.
 		rec, err := windows.ParseWinEventLogText(raw)
-		if err == nil {
+		if err == nil && rec.TimeCreated.IsZero() {
 			rec.TimeCreated, err = splunkEventTime(res)
 		}
 		recs = []Record{windowsRecord(where, rec, raw, err)}
