@@ -16,13 +16,15 @@ import (
 // SIEMs export search results as CSV too: Microsoft Sentinel's Log
 // Analytics ("Export to CSV", with "TimeGenerated [UTC]" and the other
 // datetime columns in the portal's "11/20/2026, 10:15:02.447 AM") and Splunk
-// (_raw, _time, host, source, sourcetype). hunt reads such a file row by row
+// (_raw, _time, host, source, sourcetype); and so does Eric Zimmerman's
+// EvtxECmd, which KAPE runs over collected EVTX files (EventId, Channel,
+// Provider, Computer, TimeCreated, Payload). hunt reads such a file row by row
 // as the JSON rows of the same export: each row becomes an object of its
 // non-empty columns, with the datetime columns renamed ("TimeGenerated") and
 // written in RFC 3339, and goes through readJSON's jsonReader. Other CSV
 // files are not logs hunt reads.
 
-// FormatCSV is a Log Analytics or Splunk CSV export.
+// FormatCSV is a Log Analytics, Splunk or EvtxECmd CSV file.
 const FormatCSV Format = "csv"
 
 // maxCSVRows bounds the rows of one CSV export hunt reads: the rows are read
@@ -44,7 +46,17 @@ func csvExport(first string) bool {
 	if err != nil {
 		return false
 	}
-	return slices.Contains(header, "TimeGenerated [UTC]") || slices.Contains(header, "_raw") && slices.Contains(header, "_time")
+	return slices.Contains(header, "TimeGenerated [UTC]") || slices.Contains(header, "_raw") && slices.Contains(header, "_time") ||
+		slices.Contains(header, "Payload") && slices.Contains(header, "EventId") // EvtxECmd's (KAPE)
+}
+
+// parseCSVTime reads RFC 3339 (converted portal times, Splunk's _time) or
+// EvtxECmd's "2006-01-02 15:04:05.0000000", which is UTC.
+func parseCSVTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02 15:04:05.9999999", s)
 }
 
 // portalTime is the portal's CSV datetime.
@@ -113,12 +125,15 @@ func csvRows(r io.Reader) ([]csvRow, error) {
 		line, _ := cr.FieldPos(0)
 		rows = append(rows, csvObject(header, rec, line))
 	}
-	// Both SIEMs list the newest first; the stream must be oldest first.
-	// (Rows without a time, unreadable ones, do not tell.)
+	// The stream must be oldest first: both SIEMs list the newest first,
+	// and EvtxECmd writes one log file after another. Rows of the same
+	// time keep their order, oldest first; rows without a time
+	// (unreadable ones) come first.
 	timed := slices.DeleteFunc(slices.Clone(rows), func(r csvRow) bool { return r.at.IsZero() })
 	if len(timed) > 1 && timed[0].at.After(timed[len(timed)-1].at) {
 		slices.Reverse(rows)
 	}
+	slices.SortStableFunc(rows, func(a, b csvRow) int { return a.at.Compare(b.at) })
 	return rows, nil
 }
 
@@ -146,9 +161,9 @@ func csvObject(header, rec []string, line int) csvRow {
 		}
 		row.obj[col] = v
 	}
-	for _, k := range []string{"TimeGenerated", "_time"} {
+	for _, k := range []string{"TimeGenerated", "_time", "TimeCreated"} {
 		if s, ok := row.obj[k].(string); ok {
-			row.at, _ = time.Parse(time.RFC3339Nano, s)
+			row.at, _ = parseCSVTime(s)
 			break
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"webshellbeat/detection"
+	"webshellbeat/module/windows"
 )
 
 // recordKeys names each record by what a detection reads, in order.
@@ -149,4 +150,60 @@ func FuzzReadCSV(f *testing.F) {
 			}
 		}
 	})
+}
+
+// EvtxECmd's CSV (KAPE's usual output) of two real EVTX files, one after
+// the other as EvtxECmd writes them, reads as the files do, in time order.
+func TestEvtxECmdCSV(t *testing.T) {
+	files := []string{
+		"../../shared/data/sbousseaden-EVTX-ATTACK-SAMPLES/Lateral Movement/LM_typical_IIS_webshell_sysmon_1_10_traces.evtx",
+		"../../shared/data/sbousseaden-EVTX-ATTACK-SAMPLES/Lateral Movement/LM_wmiexec_impacket_sysmon_whoami.evtx",
+	}
+	var lines []string
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = windows.ReadEVTX(fh, 0, func(r *windows.Record, err error) error {
+			if err != nil {
+				return err
+			}
+			var data []map[string]any
+			for _, kv := range r.EventData {
+				data = append(data, map[string]any{"@Name": kv.Key, "#text": kv.Value})
+			}
+			payload, _ := json.Marshal(map[string]any{"EventData": map[string]any{"Data": data}})
+			line, _ := json.Marshal(map[string]any{"RecordNumber": r.RecordID, "EventRecordId": fmt.Sprint(r.RecordID),
+				"TimeCreated": r.TimeCreated.Format("2006-01-02 15:04:05.0000000"), "EventId": r.EventID, "Level": "Info",
+				"Provider": r.Provider, "Channel": r.Channel, "ProcessId": r.ProcessID, "ThreadId": r.ThreadID, "Computer": r.Computer,
+				"ChunkNumber": 0, "UserId": "", "MapDescription": "x", "UserName": "", "RemoteHost": "", "PayloadData1": "x",
+				"ExecutableInfo": "", "HiddenRecord": false, "SourceFile": f, "Keywords": "", "ExtraDataOffset": 0, "Payload": string(payload)})
+			lines = append(lines, string(line))
+			return nil
+		})
+		fh.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// toCSV writes the lines last first: rows out of time order, as in any
+	// CSV of several files.
+	csvFile := writeFile(t, t.TempDir(), "20261126_EvtxECmd_Output.csv", toCSV(t, strings.Join(lines, "\n")))
+	want, _ := records(t, files...)
+	got, st := records(t, csvFile)
+	if st.Formats[FormatCSV] != 1 || len(got) != len(want) {
+		t.Fatalf("stats %+v, %d records from CSV, %d from EVTX", st, len(got), len(want))
+	}
+	wk, gk := recordKeys(want), recordKeys(got)
+	slices.Sort(wk)
+	slices.Sort(gk)
+	if !slices.Equal(gk, wk) {
+		t.Errorf("records differ:\n got %q\nwant %q", gk, wk)
+	}
+	for i := 1; i < len(got); i++ {
+		if timeOf(got[i]).Before(timeOf(got[i-1])) {
+			t.Fatalf("record %d is older than the one before it", i)
+		}
+	}
 }

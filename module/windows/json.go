@@ -70,6 +70,9 @@ func DetectJSON(m any) JSONShape {
 		return ShapeWinlogbeat
 	}
 	_, hasID := dget(m, "EventID")
+	if _, ok := dget(m, "EventId"); ok { // EvtxECmd's
+		hasID = true
+	}
 	_, hasCh := dget(m, "Channel")
 	_, hasSrc := dget(m, "SourceName")
 	_, hasLog := dget(m, "EventLog") // Log Analytics' Event table
@@ -650,7 +653,10 @@ var laMeta = map[string]bool{
 
 func fromOTRF(v any) (*Record, error) {
 	r := &Record{}
-	idv, _ := dget(v, "EventID")
+	idv, ok := dget(v, "EventID")
+	if !ok {
+		idv, _ = dget(v, "EventId") // EvtxECmd's
+	}
 	id, ok := uintOf(idv, 32)
 	if !ok {
 		return nil, fmt.Errorf("EventID %q is not a number", scalarString(idv, false))
@@ -685,7 +691,10 @@ func fromOTRF(v any) (*Record, error) {
 	r.Keywords = n("Keywords", 64)
 	r.RecordID = max(n("RecordNumber", 64), n("EventRecordId", 64))
 	r.ProcessID = uint32(max(n("ExecutionProcessID", 32), n("SystemProcessId", 32)))
-	r.ThreadID = uint32(max(n("ThreadID", 32), n("SystemThreadId", 32)))
+	r.ThreadID = uint32(max(n("ThreadID", 32), n("SystemThreadId", 32), n("ThreadId", 32)))
+	if _, ok := dget(v, "Payload"); ok {
+		r.ProcessID = uint32(n("ProcessId", 32)) // EvtxECmd's System ProcessID
+	}
 	r.ActivityID = normGUID(s("ActivityID"))
 	if u := first("UserID", "SystemUserId"); strings.HasPrefix(u, "S-") {
 		r.UserID = u
@@ -703,8 +712,14 @@ func fromOTRF(v any) (*Record, error) {
 		return nil, err
 	}
 	_, logAnalytics := dget(v, "TimeGenerated")
+	payload, evtxECmd := dget(v, "Payload")
+	if evtxECmd {
+		if err := evtxECmdPayload(&b, payload); err != nil {
+			return nil, err
+		}
+	}
 	for _, k := range dkeys(v) {
-		if otrfMeta[k] || logAnalytics && laMeta[k] || k == "EventData" {
+		if otrfMeta[k] || logAnalytics && laMeta[k] || evtxECmd && evtxECmdMeta[k] || k == "EventData" {
 			continue
 		}
 		x, _ := dget(v, k)
@@ -723,6 +738,46 @@ func fromOTRF(v any) (*Record, error) {
 		r.TimeCreated = t
 	}
 	return r, nil
+}
+
+// evtxECmdMeta are the fields of Eric Zimmerman's EvtxECmd (the JSON and
+// CSV it writes for KAPE) besides Payload, the event's data: its map's
+// summaries (PayloadData1-6, MapDescription, ...) and the System values,
+// whose ProcessId is the logging process's, not the event data's.
+var evtxECmdMeta = map[string]bool{
+	"Payload": true, "PayloadData1": true, "PayloadData2": true, "PayloadData3": true, "PayloadData4": true,
+	"PayloadData5": true, "PayloadData6": true, "MapDescription": true, "UserName": true, "RemoteHost": true,
+	"ExecutableInfo": true, "ChunkNumber": true, "EventId": true, "EventRecordId": true, "ProcessId": true,
+	"ThreadId": true, "Provider": true, "Computer": true, "UserId": true, "SourceFile": true,
+	"ExtraDataOffset": true, "HiddenRecord": true, "RecordNumber": true, "TimeCreated": true, "Level": true,
+	"Keywords": true, "Channel": true,
+}
+
+// evtxECmdPayload reads EvtxECmd's Payload: the event's EventData (or
+// UserData) as JSON text, in Json.NET's XML convention ("@Name", "#text").
+func evtxECmdPayload(b *edBuilder, payload any) error {
+	text, ok := payload.(string)
+	if !ok || strings.TrimSpace(text) == "" {
+		return nil
+	}
+	v, err := DecodeJSON([]byte(text))
+	if err != nil {
+		return fmt.Errorf("EvtxECmd Payload: %w", err)
+	}
+	if ed, ok := dget(v, "EventData"); ok {
+		b.eventData(ed)
+		return nil
+	}
+	if ud, ok := dget(v, "UserData"); ok {
+		for _, k := range dkeys(ud) {
+			if !attrKey(k) {
+				x, _ := dget(ud, k)
+				b.flatten(k, x)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("EvtxECmd Payload holds neither EventData nor UserData")
 }
 
 // logAnalyticsEventData reads the "EventData" column of Log Analytics'

@@ -63,16 +63,24 @@ func dkeys(v any) []string {
 	return nil
 }
 
-// attr finds an XML attribute: under "#attributes" (evtx_dump) or directly
-// on the element (Velocidex).
+// attr finds an XML attribute: under "#attributes" (evtx_dump), as "@name"
+// (the XML-to-JSON convention of Python's xmltodict and .NET's Json.NET:
+// python-evtx dumps, EvtxECmd's Payload) or directly on the element
+// (Velocidex).
 func attr(n any, name string) (any, bool) {
 	if a, ok := dget(n, "#attributes"); ok {
 		if v, ok := dget(a, name); ok {
 			return v, true
 		}
 	}
+	if v, ok := dget(n, "@"+name); ok {
+		return v, true
+	}
 	return dget(n, name)
 }
+
+// attrKey reports whether an element's key holds attributes, not a child.
+func attrKey(k string) bool { return k == "#attributes" || strings.HasPrefix(k, "@") }
 
 // text returns an element's text: the value itself for scalars, "#text"
 // (evtx_dump) or "Value" (Velocidex) for elements with attributes.
@@ -345,18 +353,18 @@ func fromEventTree(root any) (*Record, error) {
 	b := edBuilder{channel: r.Channel}
 	for _, k := range dkeys(ev) {
 		v, _ := dget(ev, k)
-		switch k {
-		case "System", "#attributes", "xmlns":
-		case "EventData":
+		switch {
+		case k == "System" || k == "xmlns" || attrKey(k):
+		case k == "EventData":
 			b.eventData(v)
-		case "RenderingInfo":
+		case k == "RenderingInfo":
 			if m, ok := dget(v, "Message"); ok {
 				r.Message = textString(m)
 			}
-		case "UserData":
+		case k == "UserData":
 			// One root element (with its own xmlns) holding the fields.
 			for _, rk := range dkeys(v) {
-				if rk == "#attributes" {
+				if attrKey(rk) {
 					continue
 				}
 				rv, _ := dget(v, rk)
@@ -408,9 +416,9 @@ func (b *edBuilder) eventData(v any) {
 	}
 	for _, k := range dkeys(v) {
 		x, _ := dget(v, k)
-		switch k {
-		case "#attributes":
-		case "Data":
+		switch {
+		case attrKey(k):
+		case k == "Data":
 			if l, ok := x.([]any); ok {
 				for _, it := range l {
 					b.dataItem(it)
@@ -418,7 +426,7 @@ func (b *edBuilder) eventData(v any) {
 			} else {
 				b.dataItem(x)
 			}
-		case "#text":
+		case k == "#text":
 			b.param(x)
 		default:
 			if isDict(x) {
@@ -453,7 +461,7 @@ func (b *edBuilder) flatten(key string, v any) {
 	switch {
 	case isDict(v):
 		for _, k := range dkeys(v) {
-			if k == "#attributes" {
+			if attrKey(k) {
 				continue
 			}
 			x, _ := dget(v, k)
