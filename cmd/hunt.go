@@ -48,7 +48,7 @@ func huntCommand() *cobra.Command {
 		Long: `Reads files, folders (recursively), zip, tar and tar.gz/.tgz archives and gzip-compressed
 files (.gz), each recognised by content (EVTX, event XML, JSON of winlogbeat, Elasticsearch,
 Splunk or Sentinel exports, audit.log, Apache/nginx/IIS access logs, Sysmon text, syslog,
-Sentinel and Splunk CSV exports), with the beat's own mappers and detector, as one
+Sentinel, Splunk and EvtxECmd CSV), with the beat's own mappers and detector, as one
 stream in event-time order, and prints the alerts. No Elasticsearch needed. A truncated
 archive is read up to the cut and the cut is reported as an unreadable record. A PATH
 of - reads standard input (zcat access.log.*.gz | webshellbeat hunt -), named "stdin".

@@ -202,7 +202,7 @@ func unknown(path string, head []byte, named bool, st *Stats) error {
 		st.Skipped = append(st.Skipped, path)
 		return nil
 	}
-	return fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Sysmon text, syslog with Sysmon for Linux events, a Sentinel or Splunk CSV export, or a zip, tar, tar.gz/.tgz or .gz of these); first line: %q", path, firstLine(head))
+	return fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Sysmon text, syslog with Sysmon for Linux events, a Sentinel, Splunk or EvtxECmd CSV, or a zip, tar, tar.gz/.tgz or .gz of these); first line: %q", path, firstLine(head))
 }
 
 func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
