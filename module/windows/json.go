@@ -798,7 +798,9 @@ func logAnalyticsEventData(b *edBuilder, v any) error {
 	}
 	if !ok || !strings.HasPrefix(strings.TrimSpace(text), "<") {
 		if x != nil && !ok {
-			b.flatten("EventData", x) // an object: WindowsEvent's, OTRF's nested layout
+			// An object: WindowsEvent's names and values, OTRF's nested
+			// layout, or Data items ("@Name", "#text").
+			b.eventData(x)
 		}
 		return nil
 	}

@@ -161,3 +161,15 @@ func TestLogAnalyticsColumns(t *testing.T) {
 		}
 	}
 }
+
+// An EventData object of Data items ("@Name", "#text"), as a Json.NET
+// conversion writes it, is read item by item.
+func TestEventDataObjectOfItems(t *testing.T) {
+	r, err := ParseJSON([]byte(`{"TimeGenerated":"2026-11-20T10:15:02Z","EventID":4688,"Channel":"Security","Computer":"w","EventData":{"Data":[{"@Name":"NewProcessName","#text":"C:\\x.exe"},{"@Name":"CommandLine","#text":"x /c y"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := r.EventData.Get("NewProcessName"); v != `C:\x.exe` || r.EventData.Value("CommandLine") != "x /c y" {
+		t.Errorf("event data %v", r.EventData)
+	}
+}
