@@ -72,3 +72,27 @@ func TestXMLToDictJSON(t *testing.T) {
 		t.Errorf("xmltodict JSON:\n got %v %v\nwant %v %v", fieldsOf(got), got.EventData, fieldsOf(want), want.EventData)
 	}
 }
+
+// Every record of a real EVTX file written as a row of Velociraptor's
+// Windows.EventLogs.EvtxHunter maps to the ECS fields of the record.
+func TestVelociraptorRows(t *testing.T) {
+	for i, r := range readAll(t, iisWebshell) {
+		ed := map[string]any{}
+		for _, kv := range r.EventData {
+			ed[kv.Key] = kv.Value
+		}
+		line, err := json.Marshal(map[string]any{"EventTime": r.TimeCreated.Format(time.RFC3339Nano), "Computer": r.Computer,
+			"Channel": r.Channel, "Provider": r.Provider, "EventID": r.EventID, "EventRecordID": r.RecordID, "UserSID": r.UserID,
+			"Username": "", "EventData": ed, "UserData": nil, "Message": r.Message, "OSPath": `C:\Windows\System32\winevt\Logs\Microsoft-Windows-Sysmon%4Operational.evtx`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseJSON(line)
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if g, w := fieldsOf(got), fieldsOf(r); !reflect.DeepEqual(g, w) || got.RecordID != r.RecordID || len(got.EventData) != len(r.EventData) {
+			t.Fatalf("record %d as a Velociraptor row:\n got %v %v\nwant %v %v", i, g, got.EventData, w, r.EventData)
+		}
+	}
+}

@@ -689,7 +689,7 @@ func fromOTRF(v any) (*Record, error) {
 	r.Version = uint8(n("Version", 8))
 	r.Opcode = uint8(n("OpcodeValue", 8))
 	r.Keywords = n("Keywords", 64)
-	r.RecordID = max(n("RecordNumber", 64), n("EventRecordId", 64))
+	r.RecordID = max(n("RecordNumber", 64), n("EventRecordId", 64), n("EventRecordID", 64))
 	r.ProcessID = uint32(max(n("ExecutionProcessID", 32), n("SystemProcessId", 32)))
 	r.ThreadID = uint32(max(n("ThreadID", 32), n("SystemThreadId", 32), n("ThreadId", 32)))
 	if _, ok := dget(v, "Payload"); ok {
@@ -712,6 +712,7 @@ func fromOTRF(v any) (*Record, error) {
 		return nil, err
 	}
 	_, logAnalytics := dget(v, "TimeGenerated")
+	_, velociraptor := dget(v, "OSPath")
 	payload, evtxECmd := dget(v, "Payload")
 	if evtxECmd {
 		if err := evtxECmdPayload(&b, payload); err != nil {
@@ -719,7 +720,7 @@ func fromOTRF(v any) (*Record, error) {
 		}
 	}
 	for _, k := range dkeys(v) {
-		if otrfMeta[k] || logAnalytics && laMeta[k] || evtxECmd && evtxECmdMeta[k] || k == "EventData" {
+		if otrfMeta[k] || logAnalytics && laMeta[k] || evtxECmd && evtxECmdMeta[k] || velociraptor && velociraptorMeta[k] || k == "EventData" {
 			continue
 		}
 		x, _ := dget(v, k)
@@ -751,6 +752,15 @@ var evtxECmdMeta = map[string]bool{
 	"ThreadId": true, "Provider": true, "Computer": true, "UserId": true, "SourceFile": true,
 	"ExtraDataOffset": true, "HiddenRecord": true, "RecordNumber": true, "TimeCreated": true, "Level": true,
 	"Keywords": true, "Channel": true,
+}
+
+// velociraptorMeta are the fields of Velociraptor's event log artifacts
+// (Windows.EventLogs.EvtxHunter: EventTime, Computer, Channel, Provider,
+// EventID, EventRecordID, UserSID, Username, EventData, UserData, Message,
+// OSPath) besides the event data (EventData, and UserData, flattened).
+var velociraptorMeta = map[string]bool{
+	"Computer": true, "Provider": true, "EventRecordID": true, "UserSID": true, "Username": true,
+	"OSPath": true,
 }
 
 // evtxECmdPayload reads EvtxECmd's Payload: the event's EventData (or
