@@ -71,7 +71,7 @@ func readCSV(name string, r io.Reader) iter.Seq[Record] {
 				return
 			}
 		}
-		j := &jsonReader{name: name, access: accesslog.WithServer(serverOf(name, "nginx"))}
+		j := &jsonReader{name: name, access: accesslog.WithServer(serverOf(name, ""))}
 		for _, row := range rows {
 			for _, rec := range j.records(row.obj, fmt.Sprintf("%s:%d", name, row.line), row.raw, row.err) {
 				if !yield(rec) {

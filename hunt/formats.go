@@ -234,7 +234,7 @@ func readXML(name string, r io.Reader) iter.Seq[Record] {
 func readJSON(name string, r io.ReadSeeker) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		nd := ndjson(r)
-		j := &jsonReader{name: name, access: accesslog.WithServer(serverOf(name, "nginx")), zone: jsonZone(r, nd)}
+		j := &jsonReader{name: name, access: accesslog.WithServer(serverOf(name, "")), zone: jsonZone(r, nd)}
 		stopped := false
 		jsonRecords(name, r, nd, func(v any, where, raw string, err error) bool {
 			for _, rec := range j.records(v, where, raw, err) {
@@ -432,6 +432,10 @@ func serverOf(name, def string) string {
 		return "iis"
 	case strings.Contains(lower, "tomcat") || strings.Contains(lower, "localhost_access_log"):
 		return "tomcat" // AccessLogValve's default file name
+	case strings.Contains(lower, "caddy"):
+		return "caddy"
+	case strings.Contains(lower, "traefik"):
+		return "traefik"
 	}
 	return def
 }

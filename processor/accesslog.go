@@ -25,8 +25,10 @@ type accessConfig struct {
 	// json (one object per line, nginx's escape=json: accesslog.ParseJSON).
 	Format string `config:"format"`
 	// Server names the web server in event.module/event.dataset: apache,
-	// nginx, iis or tomcat (its AccessLogValve writes the common format).
-	// Unset, it is the format's usual writer: apache, iis or nginx.
+	// nginx, iis, tomcat (its AccessLogValve writes the common format),
+	// caddy or traefik (JSON). Unset, it is the format's usual writer:
+	// apache, iis or nginx (for JSON, caddy or traefik when the object is
+	// theirs).
 	Server string `config:"server"`
 }
 
@@ -50,13 +52,13 @@ func newAccess(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
 	if _, ok := defaultServer[cfg.Format]; !ok {
 		return nil, fmt.Errorf("%s: format %q is not one of combined, w3c, json", accessName, cfg.Format)
 	}
-	if cfg.Server == "" {
+	if cfg.Server == "" && cfg.Format != "json" { // JSON objects tell Caddy's and Traefik's
 		cfg.Server = defaultServer[cfg.Format]
 	}
 	switch cfg.Server {
-	case "apache", "nginx", "iis", "tomcat":
+	case "apache", "nginx", "iis", "tomcat", "caddy", "traefik", "":
 	default:
-		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, iis, tomcat", accessName, cfg.Server)
+		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, iis, tomcat, caddy, traefik", accessName, cfg.Server)
 	}
 	return &accessProcessor{cfg: cfg, w3c: map[string]*accesslog.W3C{}}, nil
 }
@@ -103,5 +105,9 @@ func (p *accessProcessor) parseW3C(ev *beat.Event, raw string) (map[string]any, 
 }
 
 func (p *accessProcessor) String() string {
-	return fmt.Sprintf("%s=[format=%s, server=%s]", accessName, p.cfg.Format, p.cfg.Server)
+	server := p.cfg.Server
+	if server == "" {
+		server = "by content"
+	}
+	return fmt.Sprintf("%s=[format=%s, server=%s]", accessName, p.cfg.Format, server)
 }

@@ -147,6 +147,11 @@ func TestDecodeAccessLog(t *testing.T) {
 	if ev.Timestamp.Format(time.RFC3339) != "2026-11-26T06:55:09Z" {
 		t.Errorf("json timestamp %v, want the line's", ev.Timestamp)
 	}
+	// Unset, the server is told by the object: Caddy's layout.
+	ev, _ = js.Run(event(`{"level":"info","ts":1764140109.52,"logger":"http.log.access.log0","msg":"handled request","request":{"client_ip":"203.0.113.9","method":"GET","host":"shop.example","uri":"/a.php?c=id","headers":{"User-Agent":["curl/8.5.0"]}},"size":3,"status":200}`))
+	if get(t, ev, "event.dataset") != "caddy.access" || get(t, ev, "url.path") != "/a.php" {
+		t.Errorf("caddy fields %v", ev.Fields)
+	}
 	bad, _ = js.Run(event(`{"remote_addr":"10.1.2.3","request":"GET / HTTP/1.1","status":200}`))
 	if msg, _ := get(t, bad, "error.message").(string); !strings.Contains(msg, "no time key") {
 		t.Errorf("json line without a time: error.message %q", msg)
@@ -175,7 +180,7 @@ func TestProcessorConfigErrors(t *testing.T) {
 	}{
 		{"access unknown key", newAccess, map[string]any{"fromat": "w3c"}, `unknown option "fromat"`},
 		{"access bad format", newAccess, map[string]any{"format": "ndjson"}, `format "ndjson" is not one of combined, w3c, json`},
-		{"access unknown server", newAccess, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, iis, tomcat"},
+		{"access unknown server", newAccess, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, iis, tomcat, caddy, traefik"},
 		{"windows wrong type", newWindows, map[string]any{"field": []string{"a", "b"}}, "field"},
 		{"webshell bad events", newWebshell, map[string]any{"events": 3}, "events"},
 		{"webshell missing rules", newWebshell, map[string]any{"rules": map[string]any{"builtin": false, "paths": []string{"/nonexistent"}}}, "no usable rule"},

@@ -48,14 +48,17 @@ type Option func(*options)
 
 type options struct {
 	server string
+	named  bool // WithServer gave the server: JSON objects do not override it
 }
 
 // WithServer sets event.module and event.dataset ("<server>.access"):
-// "apache" (the default for combined/common), "nginx" or "iis".
+// "apache" (the default for combined/common), "nginx" (for JSON, unless the
+// object's layout is Caddy's or Traefik's), "iis", "tomcat", "caddy" or
+// "traefik". An empty name keeps the default.
 func WithServer(name string) Option {
 	return func(o *options) {
 		if name != "" {
-			o.server = strings.ToLower(name)
+			o.server, o.named = strings.ToLower(name), true
 		}
 	}
 }

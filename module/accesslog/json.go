@@ -22,30 +22,34 @@ import (
 // words of the combined format (client_ip, method, uri, user_agent). So a key
 // is looked up by its name folded to lower case without '_', '-', '.' and
 // '@' ("remoteAddr" and "remote_addr" are one key), in the order of these
-// lists: the first present key of a list gives the field.
+// lists: the first present key of a list gives the field. Nested objects
+// are read by their paths, so the fixed layouts of two other servers match
+// too: Caddy's ("request":{"method","uri","client_ip","headers":{...}},
+// "status", "size", "ts") and Traefik's (RequestMethod, RequestPath,
+// ClientHost, DownstreamStatus, StartUTC, request_User-Agent).
 var jsonKeys = struct {
 	time, client, xff, user, request, method, target, path, query, protocol, status, bytes, referrer, agent, vhost []string
 }{
-	time:     []string{"timeiso8601", "timelocal", "timestamp", "time", "datetime", "date", "msec", "ts"},
-	client:   []string{"remoteaddr", "clientip", "remoteip", "clientaddr", "client", "ip"},
-	xff:      []string{"httpxforwardedfor", "xforwardedfor", "forwardedfor", "xff"},
-	user:     []string{"remoteuser", "user", "username"},
+	time:     []string{"timeiso8601", "timelocal", "timestamp", "startutc", "time", "datetime", "date", "msec", "ts"},
+	client:   []string{"remoteaddr", "clientip", "remoteip", "clientaddr", "client", "ip", "requestclientip", "requestremoteip", "clienthost"},
+	xff:      []string{"httpxforwardedfor", "xforwardedfor", "forwardedfor", "xff", "requestheadersxforwardedfor", "requestxforwardedfor"},
+	user:     []string{"remoteuser", "user", "username", "clientusername"},
 	request:  []string{"request", "requestline"},
 	method:   []string{"requestmethod", "method", "verb"},
-	target:   []string{"requesturi", "url"},
+	target:   []string{"requesturi", "url", "requestpath"},
 	path:     []string{"uri", "path", "documenturi"},
 	query:    []string{"args", "querystring", "query"},
-	protocol: []string{"serverprotocol", "protocol", "httpversion"},
-	status:   []string{"status", "statuscode", "responsecode", "response"},
-	bytes:    []string{"bodybytessent", "bytessent", "bytes", "size"},
-	referrer: []string{"httpreferer", "httpreferrer", "referer", "referrer"},
-	agent:    []string{"httpuseragent", "useragent", "agent"},
-	vhost:    []string{"host", "httphost", "servername", "vhost"},
+	protocol: []string{"serverprotocol", "protocol", "httpversion", "requestproto", "requestprotocol"},
+	status:   []string{"status", "statuscode", "responsecode", "response", "downstreamstatus"},
+	bytes:    []string{"bodybytessent", "bytessent", "bytes", "size", "downstreamcontentsize"},
+	referrer: []string{"httpreferer", "httpreferrer", "referer", "referrer", "requestheadersreferer", "requestreferer"},
+	agent:    []string{"httpuseragent", "useragent", "agent", "requestheadersuseragent", "requestuseragent"},
+	vhost:    []string{"host", "httphost", "servername", "vhost", "requesthost"},
 }
 
-// jsonObject is an access-log object by folded key, scalar values only
-// (as text), so that a nested ECS document is never taken for one. Each
-// value keeps its key as written, for messages.
+// jsonObject is an access-log object by folded key path, scalar values only
+// (as text; of a list of scalars, as Caddy logs headers, the first). Each
+// value keeps its key path as written, for messages.
 type jsonObject map[string][2]string
 
 func foldKey(k string) string {
@@ -64,12 +68,26 @@ func foldKey(k string) string {
 
 func newJSONObject(m map[string]any) jsonObject {
 	o := make(jsonObject, len(m))
+	o.add("", m, 0)
+	return o
+}
+
+// add puts the scalars of m under prefix, nested objects to a small depth.
+func (o jsonObject) add(prefix string, m map[string]any, depth int) {
 	for k, v := range m {
+		path := k
+		if prefix != "" {
+			path = prefix + "." + k
+		}
+		if l, ok := v.([]any); ok && len(l) > 0 {
+			v = l[0]
+		}
 		if s, ok := scalarText(v); ok {
-			o[foldKey(k)] = [2]string{k, s}
+			o[foldKey(path)] = [2]string{path, s}
+		} else if sub, ok := v.(map[string]any); ok && depth < 3 {
+			o.add(path, sub, depth+1)
 		}
 	}
-	return o
 }
 
 // scalarText returns a JSON scalar as text: numbers as written (a decoder's
@@ -168,7 +186,22 @@ func FromJSON(m map[string]any, opts ...Option) (map[string]any, error) {
 	if err := c.fromJSON(o); err != nil {
 		return nil, err
 	}
-	return c.doc(buildOptions("nginx", opts)), nil
+	opt := buildOptions("nginx", opts)
+	if !opt.named {
+		opt.server = jsonServer(o, opt.server)
+	}
+	return c.doc(opt), nil
+}
+
+// jsonServer tells Caddy's and Traefik's objects by keys only they write.
+func jsonServer(o jsonObject, def string) string {
+	if logger, _ := o.get([]string{"logger"}); strings.HasPrefix(logger, "http.log.access") {
+		return "caddy"
+	}
+	if o.has([]string{"entrypointname"}) && o.has([]string{"routername"}) {
+		return "traefik"
+	}
+	return def
 }
 
 func (c *clf) fromJSON(o jsonObject) error {

@@ -96,6 +96,37 @@ func TestJSONVariants(t *testing.T) {
 	}
 }
 
+// Caddy's and Traefik's JSON access logs have fixed layouts (these lines
+// are written after their documentation's examples, not captured).
+func TestJSONCaddyTraefik(t *testing.T) {
+	caddy := `{"level":"info","ts":1764140109.5241024,"logger":"http.log.access.log0","msg":"handled request","request":{"remote_ip":"10.0.0.2","remote_port":"41342","client_ip":"203.0.113.9","proto":"HTTP/2.0","method":"GET","host":"shop.example","uri":"/uploads/a.php?cmd=id","headers":{"User-Agent":["curl/8.5.0"],"Accept":["*/*"]}},"bytes_read":0,"user_id":"","duration":0.000929675,"size":10900,"status":200,"resp_headers":{"Server":["Caddy"]}}`
+	traefik := `{"ClientAddr":"203.0.113.9:54321","ClientHost":"203.0.113.9","ClientPort":"54321","ClientUsername":"-","DownstreamContentSize":19,"DownstreamStatus":200,"Duration":1234567,"OriginStatus":200,"RequestAddr":"shop.example","RequestHost":"shop.example","RequestMethod":"GET","RequestPath":"/uploads/a.php?cmd=id","RequestPort":"-","RequestProtocol":"HTTP/1.1","RequestScheme":"http","RouterName":"shop@docker","StartUTC":"2025-11-26T06:55:09.5241024Z","entryPointName":"web","level":"info","msg":"","time":"2025-11-26T06:55:10Z","request_User-Agent":"curl/8.5.0"}`
+	for name, line := range map[string]string{"caddy": caddy, "traefik": traefik} {
+		d, err := ParseJSON(line)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want := map[string]any{
+			"source.ip": "203.0.113.9", "http.request.method": "GET", "url.path": "/uploads/a.php", "url.domain": "shop.example",
+			"webshell.url.params.cmd": []string{"id"}, "http.response.status_code": int64(200), "user_agent.original": "curl/8.5.0",
+		}
+		for k, v := range want {
+			if got := get(d, k); !reflect.DeepEqual(got, v) {
+				t.Errorf("%s: %s = %#v, want %#v", name, k, got, v)
+			}
+		}
+		if ts, _ := d["@timestamp"].(time.Time); ts.Unix() != 1764140109 {
+			t.Errorf("%s: @timestamp %v", name, d["@timestamp"])
+		}
+		if got := get(d, "event", "dataset"); got != name+".access" {
+			t.Errorf("%s: event.dataset %v, told by the layout", name, got)
+		}
+		if d, _ := ParseJSON(line, WithServer("nginx")); get(d, "event", "dataset") != "nginx.access" {
+			t.Errorf("%s: a server named by the caller is kept", name)
+		}
+	}
+}
+
 func TestJSONErrors(t *testing.T) {
 	tests := []struct {
 		name string
