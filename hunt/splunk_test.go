@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -221,4 +222,32 @@ func TestSplunkHeldBound(t *testing.T) {
 	if out != maxHeld+11 {
 		t.Errorf("%d records in all, want %d", out, maxHeld+11)
 	}
+}
+
+// FuzzReadJSON: any JSON file hunt reads (Splunk results, auoms rows, JSON
+// access logs, Windows events, ECS documents) gives records with a document
+// or an error, and never panics.
+func FuzzReadJSON(f *testing.F) {
+	f.Add(`{"preview":false,"result":{"_raw":"type=SYSCALL msg=audit(1.0:1): arch=c000003e syscall=59 success=yes pid=2 exe=\"/bin/sh\"","_time":"2026-11-25T19:00:00Z","host":"h","sourcetype":"linux:audit"}}` + "\n" +
+		`{"preview":false,"result":{"_raw":"10.0.0.9 - - [25/Nov/2026:19:02:28 +0000] \"GET /a.php?c=id HTTP/1.1\" 200 1","_time":"2026-11-25T19:02:28Z","host":"h","sourcetype":"access_combined"}}` + "\n")
+	f.Add(`{"results":[{"_raw":"11/25/2026 07:00:00 PM\nLogName=Security\nEventCode=4688\nMessage=A new process has been created.\n\nProcess Information:\n\tNew Process Name:\tC:\\x.exe\n","_time":"2026-11-25T19:00:00Z"}]}`)
+	f.Add(`{"SyslogMessage":"type=AUOMS_EXECVE audit(1652292621.990:1): pid=2 ppid=1 success=yes exe=\"/bin/bash\" cmdline=\"bash -c \"id\"\" redactors=","ProcessName":"auoms","Computer":"h"}`)
+	f.Add(`{"time_local":"26/Nov/2026:06:55:09 +0000","remote_addr":"1.2.3.4","request":"GET /a.php?cmd=id HTTP/1.1","status":200}`)
+	f.Fuzz(func(t *testing.T, text string) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "f.json")
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fh, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		for rec := range readJSON("f.json", fh) {
+			if rec.Doc == nil && rec.Err == nil {
+				t.Fatal("a record with neither a document nor an error")
+			}
+		}
+	})
 }
