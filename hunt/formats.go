@@ -450,7 +450,7 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 			}
 			var doc map[string]any
 			var err error
-			if w3c == nil && accesslog.Detect(line) == accesslog.FormatW3CHeader {
+			if w3c == nil && accesslog.IsW3CHeader(line) {
 				w3c = accesslog.NewW3C()
 			}
 			if w3c != nil {
@@ -464,7 +464,7 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 			where := fmt.Sprintf("%s:%d", name, n)
 			rec := Record{Doc: doc, Where: where}
 			if err != nil {
-				rec = Record{Doc: detection.ErrorDoc(line, err), Where: where, Err: fmt.Errorf("%s: %w", where, err)}
+				rec = errRecord(where, line, err)
 			}
 			if !yield(rec) {
 				return

@@ -168,11 +168,9 @@ func splunkEventTime(res map[string]any) (time.Time, error) {
 func (s *splunkReader) access(where, raw, sourcetype string, res map[string]any) Record {
 	source, _ := res["source"].(string)
 	server := serverOf(sourcetype+" "+source, "apache")
-	format := accesslog.Detect(raw)
 	var doc map[string]any
 	var err error
-	switch {
-	case format == accesslog.FormatW3CHeader || server == "iis":
+	if accesslog.IsW3CHeader(raw) || server == "iis" {
 		if s.w3c == nil {
 			s.w3c = accesslog.NewW3C()
 		}
@@ -180,9 +178,8 @@ func (s *splunkReader) access(where, raw, sourcetype string, res map[string]any)
 		if doc == nil && err == nil {
 			return Record{} // a directive
 		}
-	case format == accesslog.FormatCombined || format == accesslog.FormatCommon:
-		doc, err = accesslog.ParseCombined(raw, accesslog.WithServer(server))
-	default:
+	} else if doc, err = accesslog.ParseCombined(raw, accesslog.WithServer(server)); err != nil && accesslog.Detect(raw) == accesslog.FormatUnknown {
+		// Not an access log line at all: say what the result was.
 		err = fmt.Errorf("splunk _raw (sourcetype %q) is not a log format hunt reads (Windows event XML, audit records, access logs, Sysmon for Linux syslog)", sourcetype)
 	}
 	if err != nil {

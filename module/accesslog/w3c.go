@@ -282,14 +282,24 @@ func (f Format) String() string {
 	return "unknown"
 }
 
+// IsW3CHeader reports whether line is an IIS W3C directive (#Software,
+// #Version, #Date, #Fields, #Remark): what a reader of lines checks before
+// parsing one, without Detect's trial parse of the combined format.
+func IsW3CHeader(line string) bool {
+	for _, p := range []string{"#Software:", "#Version:", "#Date:", "#Fields:", "#Remark:"} {
+		if strings.HasPrefix(line, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // Detect recognises the format of one line by its content, so a hunt over
 // files can pick a parser. Feed it a few lines and take the majority.
 func Detect(line string) Format {
 	line = strings.TrimRight(line, "\r\n")
-	for _, p := range []string{"#Software:", "#Version:", "#Date:", "#Fields:", "#Remark:"} {
-		if strings.HasPrefix(line, p) {
-			return FormatW3CHeader
-		}
+	if IsW3CHeader(line) {
+		return FormatW3CHeader
 	}
 	var c clf
 	if err := c.parse(line); err != nil {
