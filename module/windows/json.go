@@ -779,12 +779,7 @@ func evtxECmdPayload(b *edBuilder, payload any) error {
 		return nil
 	}
 	if ud, ok := dget(v, "UserData"); ok {
-		for _, k := range dkeys(ud) {
-			if !attrKey(k) {
-				x, _ := dget(ud, k)
-				b.flatten(k, x)
-			}
-		}
+		b.userData(ud)
 		return nil
 	}
 	return fmt.Errorf("EvtxECmd Payload holds neither EventData nor UserData")

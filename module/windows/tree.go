@@ -362,14 +362,7 @@ func fromEventTree(root any) (*Record, error) {
 				r.Message = textString(m)
 			}
 		case k == "UserData":
-			// One root element (with its own xmlns) holding the fields.
-			for _, rk := range dkeys(v) {
-				if attrKey(rk) {
-					continue
-				}
-				rv, _ := dget(v, rk)
-				b.flatten(rk, rv)
-			}
+			b.userData(v)
 		default:
 			b.flatten(k, v)
 		}
@@ -454,6 +447,17 @@ func (b *edBuilder) dataItem(it any) {
 	}
 	t, _ := text(it)
 	b.ed.add(name, b.value(name, t))
+}
+
+// userData adds UserData's fields: its one root element (with its own
+// xmlns) holds them, flattened by their own names.
+func (b *edBuilder) userData(v any) {
+	for _, k := range dkeys(v) {
+		if !attrKey(k) {
+			x, _ := dget(v, k)
+			b.flatten(k, x)
+		}
+	}
 }
 
 // flatten adds the leaves under key, named by their own element names.
