@@ -46,8 +46,7 @@ func splunkTime(line string) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	s, _ := res["_time"].(string)
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := splunkEventTime(res)
 	return t, err == nil
 }
 

@@ -52,10 +52,8 @@ func splunkResults(v any) ([]map[string]any, bool) {
 		out = append(out, res)
 	}
 	if len(out) > 1 {
-		first, _ := out[0]["_time"].(string)
-		last, _ := out[len(out)-1]["_time"].(string)
-		t1, err1 := time.Parse(time.RFC3339Nano, first)
-		t2, err2 := time.Parse(time.RFC3339Nano, last)
+		t1, err1 := splunkEventTime(out[0])
+		t2, err2 := splunkEventTime(out[len(out)-1])
 		if err1 == nil && err2 == nil && t1.After(t2) {
 			slices.Reverse(out) // Splunk lists the newest first
 		}
