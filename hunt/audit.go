@@ -17,16 +17,12 @@ func readAudit(name string, r io.Reader) iter.Seq[Record] {
 		j := auditd.NewJoiner(auditd.JoinerConfig{})
 		emit := func(groups []auditd.Group) bool {
 			for _, g := range groups {
-				doc, err := auditd.MapGroup(g)
 				where := name
 				if len(g.LineNumbers) > 0 {
 					where = fmt.Sprintf("%s:%d", name, g.LineNumbers[0])
 				}
-				rec := Record{Doc: doc, Where: where}
-				if err != nil {
-					rec.Err = fmt.Errorf("%s: %w", name, err)
-				}
-				if !yield(rec) {
+				// MapGroup's errors name the file's lines already.
+				if !yield(auditRecord(g, where, name)) {
 					return false
 				}
 			}
@@ -93,17 +89,23 @@ func (a *auditJoin) oldestOpen() (time.Time, bool) { return a.j.OldestOpen() }
 func (a *auditJoin) records(groups []auditd.Group) []Record {
 	var out []Record
 	for _, g := range groups {
-		doc, err := auditd.MapGroup(g)
 		where, ok := a.wheres[g.EndOffset]
 		if !ok {
 			where = a.name
 		}
 		delete(a.wheres, g.EndOffset)
-		rec := Record{Doc: doc, Where: where}
-		if err != nil {
-			rec.Err = fmt.Errorf("%s: %w", where, err)
-		}
-		out = append(out, rec)
+		out = append(out, auditRecord(g, where, where))
 	}
 	return out
+}
+
+// auditRecord maps one joined audit event; its error, if any, is prefixed
+// with prefix.
+func auditRecord(g auditd.Group, where, prefix string) Record {
+	doc, err := auditd.MapGroup(g)
+	rec := Record{Doc: doc, Where: where}
+	if err != nil {
+		rec.Err = fmt.Errorf("%s: %w", prefix, err)
+	}
+	return rec
 }

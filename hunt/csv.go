@@ -79,11 +79,9 @@ func readCSV(name string, r io.Reader) iter.Seq[Record] {
 				}
 			}
 		}
-		if j.splunk != nil {
-			for _, rec := range j.splunk.flush() {
-				if !yield(rec) {
-					return
-				}
+		for _, rec := range j.flush() {
+			if !yield(rec) {
+				return
 			}
 		}
 	}

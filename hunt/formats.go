@@ -245,11 +245,12 @@ func readJSON(name string, r io.ReadSeeker) iter.Seq[Record] {
 			}
 			return true
 		})
-		if !stopped && j.splunk != nil {
-			for _, rec := range j.splunk.flush() {
-				if !yield(rec) {
-					return
-				}
+		if stopped {
+			return
+		}
+		for _, rec := range j.flush() {
+			if !yield(rec) {
+				return
 			}
 		}
 	}
@@ -261,6 +262,15 @@ type jsonReader struct {
 	access accesslog.Option
 	zone   time.Duration
 	splunk *splunkReader // once the file holds Splunk results
+}
+
+// flush returns the records still held at the end of the file: the audit
+// events of Splunk results that no later record completed.
+func (j *jsonReader) flush() []Record {
+	if j.splunk == nil {
+		return nil
+	}
+	return j.splunk.flush()
 }
 
 // records maps one JSON value (or the error of decoding it). A value of a
