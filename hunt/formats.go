@@ -328,8 +328,7 @@ func (j *jsonReader) notEvent(v any, where, raw string) ([]Record, error) {
 		return slices.DeleteFunc(recs, func(r Record) bool { return r.Doc == nil && r.Err == nil }), nil
 	}
 	m, _ := windows.Plain(windows.Document(v)).(map[string]any)
-	if accesslog.IsJSON(m) {
-		doc, err := accesslog.FromJSON(m, j.access)
+	if doc, ok, err := accesslog.MatchJSON(m, j.access); ok {
 		if err != nil {
 			return []Record{errRecord(where, raw, fmt.Errorf("access log json: %w", err))}, nil
 		}

@@ -132,9 +132,21 @@ func (o jsonObject) has(keys []string) bool {
 // IsJSON reports whether a decoded JSON object has an access log's shape: a
 // status and a request (a request line, or a method and a URI), as scalar
 // values. Windows events and ECS documents do not.
-func IsJSON(m map[string]any) bool {
-	o := newJSONObject(m)
+func IsJSON(m map[string]any) bool { return newJSONObject(m).isAccess() }
+
+func (o jsonObject) isAccess() bool {
 	return o.has(jsonKeys.status) && (o.has(jsonKeys.request) || o.has(jsonKeys.method) && (o.has(jsonKeys.target) || o.has(jsonKeys.path)))
+}
+
+// MatchJSON maps m when it has an access log's shape (IsJSON), folding its
+// keys once for both; ok is false, with nothing mapped, when it has not.
+func MatchJSON(m map[string]any, opts ...Option) (doc map[string]any, ok bool, err error) {
+	o := newJSONObject(m)
+	if !o.isAccess() {
+		return nil, false, nil
+	}
+	doc, err = o.doc(opts)
+	return doc, true, err
 }
 
 // ParseJSON parses one access log line written as a JSON object (nginx's
@@ -181,7 +193,10 @@ func nginxEscapes(s string) string {
 
 // FromJSON maps a decoded JSON access log object (see ParseJSON).
 func FromJSON(m map[string]any, opts ...Option) (map[string]any, error) {
-	o := newJSONObject(m)
+	return newJSONObject(m).doc(opts)
+}
+
+func (o jsonObject) doc(opts []Option) (map[string]any, error) {
 	var c clf
 	if err := c.fromJSON(o); err != nil {
 		return nil, err

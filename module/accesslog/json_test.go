@@ -178,6 +178,9 @@ func TestIsJSON(t *testing.T) {
 		if got := IsJSON(m); got != tc.want {
 			t.Errorf("IsJSON(%s) = %v, want %v", tc.line, got, tc.want)
 		}
+		if _, ok, _ := MatchJSON(m); ok != tc.want {
+			t.Errorf("MatchJSON(%s): ok %v, want %v", tc.line, ok, tc.want)
+		}
 	}
 }
 
