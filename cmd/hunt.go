@@ -57,8 +57,11 @@ of - reads standard input (zcat access.log.*.gz | webshellbeat hunt -), named "s
 still read and detected, so that process ancestry, request links and correlation
 windows that begin before --from are whole.
 
-Exit status: 0 when it ran (found something or not), 1 when a path cannot be read,
-2 on a usage or configuration error.`,
+A path that cannot be read (missing, not permitted, or a named file that is no log
+format hunt reads) is reported and the other paths are hunted.
+
+Exit status: 0 when it ran (found something or not), 1 when a path could not be read
+(the others were), 2 on a usage or configuration error.`,
 		Args: cobra.MinimumNArgs(1),
 		Run: func(cmd *cobra.Command, args []string) {
 			if cmd.Flags().Changed("exclude-status") && o.excludeStatus == nil {
@@ -172,9 +175,12 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 		errorsShown++
 	}
 	st, err := hunt.Run(paths, hunt.WithHost(det, o.host), onAlert, onError)
-	if err != nil { // a named path could not be opened: nothing was read
-		fmt.Fprintf(stderr, "hunt: %v\n", err)
-		return exitInput
+	status := 0
+	if err != nil { // paths that could not be read; the others were
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "hunt: %s\n", line)
+		}
+		status = exitInput
 	}
 	all := len(alerts)
 	alerts = inSpan(alerts, from, to)
@@ -205,8 +211,27 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 		fmt.Fprintf(stderr, "hunt: %d events name no host (access logs, audit logs without node=) and the others name %s: if they are all from %[2]s, --host %[2]s joins their requests with its processes\n",
 			st.NoHost, st.Hosts[0])
 	}
+	if n := len(st.Unrecognized); n > 0 {
+		fmt.Fprintf(stderr, "hunt: %d %s skipped, not a log format hunt reads: %s\n", n, plural(n, "file"), listSome(st.Unrecognized, 5))
+	}
 	printSummary(stderr, det, st) // last, as scripts read it
-	return 0
+	return status
+}
+
+// listSome joins the first top items: "a, b, c and 4 more".
+func listSome(items []string, top int) string {
+	s := strings.Join(items[:min(top, len(items))], ", ")
+	if len(items) > top {
+		s += fmt.Sprintf(" and %d more", len(items)-top)
+	}
+	return s
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // byLevel counts alerts per level, highest first: "high 8, low 3".

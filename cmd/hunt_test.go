@@ -290,3 +290,23 @@ func ruleMeta(t *testing.T, dir string) map[string]ruleLevelStatus {
 	}
 	return out
 }
+
+// A path that cannot be read is reported and the others are hunted; the exit
+// status says something was not read (as grep's does).
+func TestHuntBadPathAmongGood(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	missing := t.TempDir() + "/gone.log"
+	code := runHunt(&stdout, &stderr, []string{missing, samplesDir}, huntOptions{format: "ndjson"})
+	if code != exitInput {
+		t.Errorf("exit %d, want %d", code, exitInput)
+	}
+	if !strings.Contains(stderr.String(), "hunt: stat "+missing+": no such file or directory\n") {
+		t.Errorf("the missing path is not reported:\n%s", &stderr)
+	}
+	if n := strings.Count(stdout.String(), "\n"); n != 17 {
+		t.Errorf("%d alerts from the samples beside the missing path, want 17", n)
+	}
+	if !strings.Contains(summaryLine(stderr.String()), " 17 alerts, ") {
+		t.Errorf("summary: %s", summaryLine(stderr.String()))
+	}
+}

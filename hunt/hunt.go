@@ -37,13 +37,17 @@ type DerivingDetector interface {
 
 // Stats counts what a hunt read and found.
 type Stats struct {
-	Files   int            // files read
-	Skipped []string       // files found in folders whose format is not a log hunt reads
-	Events  int            // documents read
-	Errors  int            // records that could not be mapped (each reported)
-	Alerts  int            // documents that became alerts
-	Derived int            // alerts the detector derived (correlations, updated copies, summaries)
-	Formats map[Format]int // files per format
+	Files   int      // files read
+	Skipped []string // files found in folders whose format is not a log hunt reads
+	// Unrecognized are the Skipped files whose content was read and is no
+	// log format hunt knows (not the empty ones, nor notes and rules
+	// skipped by their extension): the ones a user may have meant.
+	Unrecognized []string
+	Events       int            // documents read
+	Errors       int            // records that could not be mapped (each reported)
+	Alerts       int            // documents that became alerts
+	Derived      int            // alerts the detector derived (correlations, updated copies, summaries)
+	Formats      map[Format]int // files per format
 	// Hosts are the host names the documents carry (the first maxHosts
 	// seen), and NoHost counts the documents that carry none, before any
 	// WithHost: together they tell whether --host would join sources.
@@ -72,8 +76,13 @@ var skipExt = map[string]bool{".md": true, ".yml": true, ".yaml": true, ".tsv": 
 // Run reads paths (files, folders searched recursively, zip, tar, tar.gz and
 // gzip-compressed files) as one stream in event-time order, passes each
 // document to det, and calls onAlert for each alert and onError for each
-// record that could not be read (a truncated archive among them). An
-// error is returned only when a named path cannot be read at all.
+// record that could not be read (a truncated archive among them).
+//
+// A path that cannot be read at all (missing, not permitted, a named file
+// of no log format) does not stop the hunt: the others are read, as grep
+// and ripgrep go on past a bad path, since "hunt /var/log/nginx/*" names
+// error.log beside the access logs. The returned error joins one error
+// per such path (nil when every path was read).
 func Run(paths []string, det Detector, onAlert func(map[string]any), onError func(Record)) (Stats, error) {
 	st := Stats{Formats: map[Format]int{}}
 	var streams []iter.Seq[Record]
@@ -83,12 +92,11 @@ func Run(paths []string, det Detector, onAlert func(map[string]any), onError fun
 			c.Close()
 		}
 	}()
+	var errs []error
 	for _, p := range paths {
 		ss, cs, err := open(p, true, &st)
 		closers = append(closers, cs...)
-		if err != nil {
-			return st, err
-		}
+		errs = append(errs, err)
 		streams = append(streams, ss...)
 	}
 	for rec := range Merge(streams) {
@@ -128,7 +136,7 @@ func Run(paths []string, det Detector, onAlert func(map[string]any), onError fun
 			onAlert(x)
 		}
 	}
-	return st, nil
+	return st, errors.Join(errs...)
 }
 
 // open returns the streams of a path. named says the user gave this path
@@ -198,18 +206,26 @@ func openStdin(st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 // skipped and counted instead, and so is an empty file even when named (a
 // log just rotated: nothing to read, nothing wrong).
 func unknown(path string, head []byte, named bool, st *Stats) error {
-	if !named || len(bytes.TrimSpace(head)) == 0 {
+	empty := len(bytes.TrimSpace(head)) == 0
+	if !named || empty {
 		st.Skipped = append(st.Skipped, path)
+		if !empty {
+			st.Unrecognized = append(st.Unrecognized, path)
+		}
 		return nil
 	}
 	return fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Sysmon text, syslog with Sysmon for Linux events, a Sentinel, Splunk or EvtxECmd CSV, or a zip, tar, tar.gz/.tgz or .gz of these); first line: %q", path, firstLine(head))
 }
 
+// openDir opens the logs under dir; a file or folder in it that cannot be
+// read is left out and its error returned with the others', joined.
 func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 	var names []string
+	var errs []error
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			errs = append(errs, err)
+			return nil // WalkDir skips what it could not read
 		}
 		if !d.IsDir() && !skipExt[strings.ToLower(filepath.Ext(p))] {
 			names = append(names, p)
@@ -227,12 +243,10 @@ func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 	for _, n := range names {
 		ss, cs, err := open(n, false, st)
 		closers = append(closers, cs...)
-		if err != nil {
-			return streams, closers, err
-		}
+		errs = append(errs, err)
 		streams = append(streams, ss...)
 	}
-	return streams, closers, nil
+	return streams, closers, errors.Join(errs...)
 }
 
 func firstLine(b []byte) string {

@@ -222,8 +222,9 @@ func TestMergeOrder(t *testing.T) {
 	}
 }
 
-// Bad input: a named file of an unknown format is an error; malformed records
-// are reported with where and why, and the rest of the file is read.
+// Bad input: a named file of an unknown format, or a missing path, is an
+// error that does not stop the hunt; malformed records are reported with
+// where and why, and the rest of the file is read.
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
@@ -237,6 +238,32 @@ func TestBadInput(t *testing.T) {
 	det, _ := detector.New(config.Default())
 	if _, err := hunt.Run([]string{unknown}, det, func(map[string]any) {}, nil); err == nil || !strings.Contains(err.Error(), "not a log format") {
 		t.Errorf("unknown format: err = %v", err)
+	}
+	// hunt /var/log/nginx/*: error.log and a vanished path beside an access
+	// log. Both are reported, and the access log is hunted.
+	errorLog := write("error.log", "2025/06/10 02:30:00 [error] 7#7: *1 open() \"/var/www/x\" failed (2: No such file or directory)\n")
+	shell := write("access.log.2", `1.2.3.4 - - [10/Jun/2025:02:30:00 +0000] "GET /a.php?cmd=whoami HTTP/1.1" 200 12 "-" "curl"`+"\n")
+	alerts := 0
+	st, err := hunt.Run([]string{errorLog, filepath.Join(dir, "gone.log"), shell}, det, func(map[string]any) { alerts++ }, nil)
+	if err == nil || !strings.Contains(err.Error(), "error.log: not a log format") || !strings.Contains(err.Error(), "gone.log: no such file") {
+		t.Errorf("bad paths among good: err = %v", err)
+	}
+	if st.Files != 1 || st.Events != 1 || alerts != 1 {
+		t.Errorf("bad paths among good: the access log was not hunted: %d alerts, stats %+v", alerts, st)
+	}
+	// In a folder, a file of no known format is skipped and named, an empty
+	// one and notes only counted.
+	sub := filepath.Join(dir, "nginx")
+	for name, text := range map[string]string{"error.log": "2025/06/10 02:30:00 [error] oops\n", "access.log.9": "", "README.md": "# notes\n"} {
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sub, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err := hunt.Run([]string{sub}, det, func(map[string]any) {}, nil); err != nil || len(st.Skipped) != 3 || !slices.Equal(st.Unrecognized, []string{filepath.Join(sub, "error.log")}) {
+		t.Errorf("folder: %v, skipped %v, unrecognized %v", err, st.Skipped, st.Unrecognized)
 	}
 	// An empty file (a log just rotated) is skipped, even when named.
 	if st, err := hunt.Run([]string{write("access.log.1", ""), write("blank.log", "\n\n")}, det, func(map[string]any) {}, nil); err != nil || len(st.Skipped) != 2 || st.Files != 0 {
