@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -83,6 +84,7 @@ func checkArchive(t *testing.T, archive string) {
 	if out := runIn(t, home, bin, "test", "config"); !strings.Contains(out, "Config OK") {
 		t.Errorf("test config: %s", out)
 	}
+	checkServiceCommand(t, home, bin)
 	// Every module but windows (the live event log: winlog is in the
 	// Windows build only).
 	wantModules := slices.DeleteFunc(shippedModules(t), func(m string) bool { return m == "windows" })
@@ -205,4 +207,99 @@ func checkDeb(t *testing.T, deb string) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// checkServiceCommand runs the beat of the unpacked package with the command
+// line the Windows package's install-service script gives the service, its
+// PowerShell variables set to folders here and its backslashes made
+// slashes: the flags parse, the configuration loads, and the keystore the
+// service reads is the one `keystore add` writes when run in the unpacked
+// folder without flags. (PowerShell and the service manager cannot be had
+// here; this checks what the script hands them.)
+func checkServiceCommand(t *testing.T, home, bin string) {
+	programFiles := t.TempDir()
+	args := serviceCommand(t, dist.InstallServiceScript(), map[string]string{"$WorkDir": home, "$env:ProgramFiles": programFiles})
+	if len(args) < 2 || args[0] != filepath.Join(home, "webshellbeat.exe") { // the Windows package's binary
+		t.Fatalf("the service runs %q, not the package's binary", args)
+	}
+	if out := runIn(t, t.TempDir(), bin, append(args[1:], "test", "config")...); !strings.Contains(out, "Config OK") {
+		t.Errorf("test config with the service's flags: %s", out)
+	}
+	cmd := exec.Command(bin, "keystore", "add", "WSB_TEST_SECRET", "--stdin", "--force")
+	cmd.Dir, cmd.Stdin = home, strings.NewReader("s3cret")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("keystore add in the unpacked folder: %v\n%s", err, out)
+	}
+	if out := runIn(t, t.TempDir(), bin, append(args[1:], "keystore", "list")...); !strings.Contains(out, "WSB_TEST_SECRET") {
+		t.Errorf("the service's keystore is not the unpacked folder's: keystore list gave %q", out)
+	}
+}
+
+// serviceCommand evaluates the install script's string assignments in
+// order ($X = "..." and a $FullCmd summed over lines, `" an escaped quote),
+// vars given, and splits $FullCmd into arguments as Windows does: spaces
+// separate, double quotes group. Backslashes become slashes.
+func serviceCommand(t *testing.T, script string, vars map[string]string) []string {
+	variable := regexp.MustCompile(`\$(env:)?\w+`)
+	expand := func(s string) string {
+		return variable.ReplaceAllStringFunc(s, func(name string) string {
+			if v, ok := vars[name]; ok {
+				return v
+			}
+			return name
+		})
+	}
+	unquote := func(l string) string {
+		l = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(l), "+"))
+		if len(l) < 2 || l[0] != '"' || l[len(l)-1] != '"' {
+			t.Fatalf("%q is not a double-quoted string", l)
+		}
+		return strings.ReplaceAll(expand(l[1:len(l)-1]), "`\"", "\"")
+	}
+	var fullCmd string
+	lines := strings.Split(strings.ReplaceAll(script, "\r\n", "\n"), "\n")
+	for i := 0; i < len(lines); i++ {
+		name, value, ok := strings.Cut(lines[i], " = ")
+		if !ok || !strings.HasPrefix(name, "$") || strings.Contains(name, " ") || strings.HasPrefix(value, "Split-Path") {
+			continue // not a string assignment ($WorkDir is the test's)
+		}
+		v := unquote(value)
+		for strings.HasSuffix(strings.TrimSpace(lines[i]), "+") {
+			i++
+			v += unquote(lines[i])
+		}
+		vars[name] = v
+		if name == "$FullCmd" {
+			fullCmd = v
+		}
+	}
+	if fullCmd == "" {
+		t.Fatal("the install script sets no $FullCmd")
+	}
+	if strings.Contains(fullCmd, "$") {
+		t.Fatalf("$FullCmd uses a variable the script does not set: %s", fullCmd)
+	}
+	cmdline := strings.ReplaceAll(fullCmd, `\`, "/")
+	var args []string
+	var arg strings.Builder
+	quoted, started := false, false
+	for _, r := range cmdline + " " {
+		switch {
+		case r == '"':
+			quoted, started = !quoted, true
+		case r == ' ' && !quoted:
+			if started {
+				args = append(args, arg.String())
+			}
+			arg.Reset()
+			started = false
+		default:
+			arg.WriteRune(r)
+			started = true
+		}
+	}
+	if quoted {
+		t.Fatalf("$FullCmd has an unclosed quote: %s", cmdline)
+	}
+	return args
 }

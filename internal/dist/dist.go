@@ -178,6 +178,11 @@ func layout(root, bin, noticeText string, p Platform) ([]file, error) {
 		{name: "README.md", src: filepath.Join(root, "README.md"), mode: 0o644},
 		{name: "NOTICE.txt", text: noticeText, mode: 0o644},
 	}
+	if p.GOOS == "windows" {
+		files = append(files,
+			file{name: installScript, text: InstallServiceScript(), mode: 0o644},
+			file{name: uninstallScript, text: uninstallService(), mode: 0o644})
+	}
 	for _, dir := range []struct{ src, dst string }{{"modules.d", "modules.d"}, {"_meta/kibana", "kibana"}} {
 		err := filepath.WalkDir(filepath.Join(root, dir.src), func(f string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {

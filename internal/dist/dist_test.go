@@ -74,3 +74,30 @@ func TestModuleRuns(t *testing.T) {
 		}
 	}
 }
+
+// The Windows zip has the service scripts beside the binary; the Linux
+// packages, which have a systemd unit instead, do not.
+func TestServiceScriptsInWindowsZip(t *testing.T) {
+	for _, p := range Platforms {
+		files, err := layout("../..", "/tmp/"+p.exe(), "", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var scripts []string
+		for _, f := range files {
+			if strings.HasSuffix(f.name, ".ps1") {
+				scripts = append(scripts, f.name)
+				if !strings.Contains(f.text, "\r\n") || strings.Contains(strings.ReplaceAll(f.text, "\r\n", ""), "\n") {
+					t.Errorf("%v %s: want Windows line ends throughout", p, f.name)
+				}
+			}
+		}
+		want := []string{"install-service-webshellbeat.ps1", "uninstall-service-webshellbeat.ps1"}
+		if p.GOOS != "windows" {
+			want = nil
+		}
+		if !slices.Equal(scripts, want) {
+			t.Errorf("%v: scripts %v, want %v", p, scripts, want)
+		}
+	}
+}
