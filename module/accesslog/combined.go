@@ -509,6 +509,10 @@ func extension(p string) string {
 	return strings.ToLower(ext)
 }
 
+// Endpoint maps a client address ("ip", "ip:port", "[v6]:port" or a name)
+// to the source.* fields, as the access-log mappers set them.
+func Endpoint(s string) map[string]any { return endpoint(s) }
+
 // endpoint maps a client field to source.ip, or source.address/domain when
 // it is a name.
 func endpoint(s string) map[string]any {

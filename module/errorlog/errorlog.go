@@ -1,0 +1,292 @@
+// Package errorlog maps Apache httpd and nginx error log lines to nested ECS
+// documents, in the fields of filebeat's apache.error and nginx.error
+// datasets. It is a pure library: no I/O, no libbeat.
+//
+// A web shell shows there in a way no access log shows it: under mod_php,
+// a command the shell runs inherits Apache's standard error, which is the
+// error log, so "sh: 1: wget: not found" or an interactive shell's "can't
+// access tty; job control turned off" (a reverse shell) are written into
+// it as they are, without the log's own prefix. Such a line is an event of
+// its own (tags: unprefixed), as is a continued message (PHP's stack
+// traces).
+package errorlog
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"webshellbeat/module/accesslog"
+)
+
+// Server names for Parse: which server wrote the log.
+const (
+	Apache = "apache"
+	Nginx  = "nginx"
+)
+
+// ErrNoTime is returned for an unprefixed line when no time is known yet
+// (the file's first line, or the beat's first line after a restart).
+var ErrNoTime = errors.New("an error log line without its prefix, and no earlier line to date it by")
+
+// Parser maps the lines of one error log file in order. Times in error logs
+// have no zone: they are read in Zone. An unprefixed line takes the time
+// of the last prefixed one.
+type Parser struct {
+	Server string         // Apache or Nginx; "" tells by each line
+	Zone   *time.Location // nil: UTC
+	last   time.Time
+	module string
+}
+
+// Parse maps one line. A line of neither prefix is an unprefixed event of
+// the server of the earlier lines; before any, an error (ErrNoTime).
+func (p *Parser) Parse(line string) (map[string]any, error) {
+	line = strings.TrimRight(line, "\r\n")
+	server := p.Server
+	var doc map[string]any
+	var err error
+	switch {
+	case server != Nginx && strings.HasPrefix(line, "["):
+		doc, err = p.apache(line)
+		server = Apache
+	case server != Apache && len(line) >= 19 && line[4] == '/' && line[7] == '/' && line[10] == ' ':
+		doc, err = p.nginx(line)
+		server = Nginx
+	default:
+		return p.unprefixed(line)
+	}
+	if err != nil {
+		if p.module != "" || p.Server != "" { // an error log already: a line of a child's output
+			return p.unprefixed(line)
+		}
+		return nil, err
+	}
+	p.module, p.last = server, doc["@timestamp"].(time.Time)
+	ecsEvent(doc, server)
+	return doc, nil
+}
+
+// IsErrorLog reports whether line is the prefixed line of an Apache or
+// nginx error log, and whose.
+func IsErrorLog(line string) (server string, ok bool) {
+	var p Parser
+	doc, err := p.Parse(line)
+	if err != nil || doc == nil {
+		return "", false
+	}
+	return p.module, true
+}
+
+func (p *Parser) zone() *time.Location {
+	if p.Zone == nil {
+		return time.UTC
+	}
+	return p.Zone
+}
+
+// apache reads "[time] [module:level] [pid N:tid M] [client a:p] message"
+// (2.4; 2.2 has "[level]" and no pid).
+func (p *Parser) apache(line string) (map[string]any, error) {
+	stamp, rest, ok := bracket(line)
+	if !ok {
+		return nil, fmt.Errorf("col 1: no ] after the time")
+	}
+	ts, err := apacheTime(stamp, p.zone())
+	if err != nil {
+		return nil, fmt.Errorf("col 2: %v", err)
+	}
+	doc := map[string]any{"@timestamp": ts}
+	fields := map[string]any{}
+	for strings.HasPrefix(rest, "[") {
+		item, after, ok := bracket(rest)
+		if !ok {
+			break
+		}
+		switch {
+		case strings.HasPrefix(item, "pid "):
+			pid, tid, _ := strings.Cut(item[4:], ":tid ")
+			if n, err := strconv.ParseInt(pid, 10, 64); err == nil {
+				proc := map[string]any{"pid": n}
+				if t, err := strconv.ParseInt(tid, 10, 64); err == nil {
+					proc["thread"] = map[string]any{"id": t}
+				}
+				doc["process"] = proc
+			}
+		case strings.HasPrefix(item, "client "):
+			doc["source"] = accesslog.Endpoint(item[7:])
+		case fields["level"] == nil:
+			module, level, ok := strings.Cut(item, ":")
+			if !ok {
+				module, level = "", item
+			}
+			if level == "" {
+				return nil, fmt.Errorf("empty [level] after the time")
+			}
+			fields["level"] = level
+			if module != "" {
+				doc["apache"] = map[string]any{"error": map[string]any{"module": module}}
+			}
+		default:
+			return finish(doc, fields, rest), nil // a bracket of the message
+		}
+		rest = after
+	}
+	if fields["level"] == nil {
+		return nil, fmt.Errorf("no [level] after the time")
+	}
+	// 2.4 may write the source file and an error status before the client:
+	// "mod_rewrite.c(470): [client a:p] message".
+	if before, after, ok := strings.Cut(rest, ": [client "); ok && doc["source"] == nil {
+		if client, msg, ok := strings.Cut(after, "] "); ok {
+			doc["source"] = accesslog.Endpoint(client)
+			rest = before + ": " + msg
+		}
+	}
+	msg, referrer, _ := strings.Cut(rest, ", referer: ")
+	if referrer != "" {
+		doc["http"] = map[string]any{"request": map[string]any{"referrer": referrer}}
+	}
+	return finish(doc, fields, msg), nil
+}
+
+// bracket splits "[x] rest" into x and rest.
+func bracket(s string) (item, rest string, ok bool) {
+	end := strings.IndexByte(s, ']')
+	if !strings.HasPrefix(s, "[") || end < 0 {
+		return "", s, false
+	}
+	return s[1:end], strings.TrimLeft(s[end+1:], " "), true
+}
+
+// apacheTime reads "Thu Oct 13 12:24:49.880562 2022" (2.4) or
+// "Thu Oct 13 12:24:49 2022" (2.2).
+func apacheTime(s string, zone *time.Location) (time.Time, error) {
+	for _, layout := range []string{"Mon Jan _2 15:04:05.000000 2006", "Mon Jan _2 15:04:05 2006"} {
+		if t, err := time.ParseInLocation(layout, s, zone); err == nil && t.Year() >= 1970 {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q is not Apache's (Thu Oct 13 12:24:49.880562 2022)", s)
+}
+
+// nginx reads "2026/11/25 10:00:00 [error] 123#456: *7 message, client: a,
+// server: s, request: "GET / HTTP/1.1", host: "h"".
+func (p *Parser) nginx(line string) (map[string]any, error) {
+	ts, err := time.ParseInLocation("2006/01/02 15:04:05", line[:19], p.zone())
+	if err != nil {
+		return nil, fmt.Errorf("col 1: time %q is not nginx's (2026/11/25 10:00:00)", line[:19])
+	}
+	if ts.Year() < 1970 {
+		return nil, fmt.Errorf("col 1: time %q is before 1970", line[:19])
+	}
+	level, rest, ok := bracket(strings.TrimLeft(line[19:], " "))
+	if !ok || level == "" {
+		return nil, fmt.Errorf("col 21: no [level] after the time")
+	}
+	doc := map[string]any{"@timestamp": ts}
+	if ids, after, ok := strings.Cut(rest, ": "); ok && strings.Contains(ids, "#") {
+		pid, tid, _ := strings.Cut(ids, "#")
+		if n, err := strconv.ParseInt(pid, 10, 64); err == nil {
+			proc := map[string]any{"pid": n}
+			if t, err := strconv.ParseInt(tid, 10, 64); err == nil {
+				proc["thread"] = map[string]any{"id": t}
+			}
+			doc["process"] = proc
+			rest = after
+		}
+	}
+	if conn, after, ok := strings.Cut(rest, " "); ok && strings.HasPrefix(conn, "*") {
+		if n, err := strconv.ParseInt(conn[1:], 10, 64); err == nil {
+			doc["nginx"] = map[string]any{"error": map[string]any{"connection_id": n}}
+			rest = after
+		}
+	}
+	msg, ctx := nginxContext(rest)
+	if c := ctx["client"]; c != "" {
+		doc["source"] = accesslog.Endpoint(c)
+	}
+	if req := ctx["request"]; req != "" {
+		method, target, _ := strings.Cut(req, " ")
+		target, version, _ := strings.Cut(target, " ")
+		u, _ := accesslog.URLFields(target)
+		if h := ctx["host"]; h != "" {
+			u["domain"] = h
+		}
+		doc["url"] = u
+		http := map[string]any{"request": map[string]any{"method": method}}
+		if v, ok := strings.CutPrefix(version, "HTTP/"); ok {
+			http["version"] = v
+		}
+		if r := ctx["referrer"]; r != "" {
+			http["request"].(map[string]any)["referrer"] = r
+		}
+		doc["http"] = http
+	}
+	return finish(doc, map[string]any{"level": level}, msg), nil
+}
+
+// nginxContext splits nginx's trailing ", client: a, server: s, request:
+// "...", upstream: "...", host: "...", referrer: "..."" off a message.
+func nginxContext(s string) (msg string, ctx map[string]string) {
+	ctx = map[string]string{}
+	i := strings.Index(s, ", client: ")
+	if i < 0 {
+		return s, ctx
+	}
+	msg, rest := s[:i], s[i+2:]
+	for rest != "" {
+		key, after, ok := strings.Cut(rest, ": ")
+		if !ok {
+			break
+		}
+		var value string
+		if strings.HasPrefix(after, `"`) {
+			end := strings.Index(after[1:], `"`)
+			if end < 0 {
+				break
+			}
+			value, rest = after[1:end+1], after[end+2:]
+		} else {
+			value, rest, _ = strings.Cut(after, ",")
+		}
+		ctx[key] = value
+		rest = strings.TrimPrefix(strings.TrimLeft(rest, ","), " ")
+	}
+	return msg, ctx
+}
+
+func finish(doc, fields map[string]any, msg string) map[string]any {
+	doc["log"] = map[string]any{"level": fields["level"]}
+	doc["message"] = strings.TrimSpace(msg)
+	return doc
+}
+
+// unprefixed is a line without the log's prefix: output of a child process
+// (mod_php's commands) or a message's continuation, dated by the line
+// before it.
+func (p *Parser) unprefixed(line string) (map[string]any, error) {
+	if p.last.IsZero() {
+		return nil, ErrNoTime
+	}
+	server := p.module
+	if server == "" {
+		server = p.Server
+	}
+	doc := map[string]any{"@timestamp": p.last, "message": line, "tags": []string{"unprefixed"}}
+	ecsEvent(doc, server)
+	return doc, nil
+}
+
+// ecsEvent sets the event fields.
+func ecsEvent(doc map[string]any, server string) {
+	doc["event"] = map[string]any{
+		"kind":     "event",
+		"category": []string{"web"},
+		"type":     []string{"error"},
+		"module":   server,
+		"dataset":  server + ".error",
+	}
+}

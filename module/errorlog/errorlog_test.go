@@ -1,0 +1,194 @@
+package errorlog
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"webshellbeat/detection"
+)
+
+// parseFile maps every line of a test file with one Parser, as hunt and the
+// beat read a file.
+func parseFile(t *testing.T, path string, p *Parser) (docs []map[string]any, errs []error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		doc, err := p.Parse(sc.Text())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		docs = append(docs, doc)
+	}
+	return docs, errs
+}
+
+// get renders the value at path as text ("" when absent).
+func get(doc map[string]any, path string) string {
+	v, ok := detection.Lookup(doc, path)
+	if !ok {
+		return ""
+	}
+	if ts, ok := v.(time.Time); ok {
+		return ts.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprint(v)
+}
+
+// want checks fields of doc, path -> text.
+func want(t *testing.T, doc map[string]any, fields map[string]string) {
+	t.Helper()
+	for path, w := range fields {
+		if got := get(doc, path); got != w {
+			t.Errorf("%s = %q, want %q (doc %v)", path, got, w, doc)
+		}
+	}
+}
+
+// Filebeat's own apache.error test lines map to the fields its pipeline
+// gives them (its -expected.json files), Apache 2.2 and 2.4 alike.
+func TestApacheFilebeatSamples(t *testing.T) {
+	docs, errs := parseFile(t, "testdata/apache-test.log", &Parser{})
+	if len(errs) > 0 || len(docs) != 3 {
+		t.Fatalf("%d docs, errors %v", len(docs), errs)
+	}
+	common := map[string]string{"event.module": "apache", "event.dataset": "apache.error", "event.kind": "event", "event.category": "[web]", "event.type": "[error]"}
+	want(t, docs[0], common)
+	want(t, docs[0], map[string]string{"@timestamp": "2016-12-26T16:22:08Z", "log.level": "error", "source.address": "192.168.33.1", "source.ip": "192.168.33.1",
+		"message": "File does not exist: /var/www/favicon.ico", "process.pid": ""})
+	want(t, docs[1], map[string]string{"@timestamp": "2016-12-26T16:15:55.103786Z", "log.level": "notice", "apache.error.module": "core", "process.pid": "11379",
+		"message": "AH00094: Command line: '/usr/local/Cellar/httpd24/2.4.23_2/bin/httpd'", "source.address": ""})
+	want(t, docs[2], map[string]string{"@timestamp": "2011-09-09T10:42:29.902022Z", "log.level": "error", "process.pid": "35708", "process.thread.id": "4328636416",
+		"source.ip": "72.15.99.187", "message": "File does not exist: /usr/local/apache2/htdocs/favicon.ico"})
+
+	docs, errs = parseFile(t, "testdata/apache-ubuntu-2.2.22.log", &Parser{})
+	if len(errs) > 0 || len(docs) != 7 {
+		t.Fatalf("2.2: %d docs, errors %v", len(docs), errs)
+	}
+	want(t, docs[0], map[string]string{"log.level": "notice", "message": "Apache/2.2.22 (Ubuntu) configured -- resuming normal operations"})
+	want(t, docs[1], map[string]string{"message": "File does not exist: /var/www/favicon.ico", "http.request.referrer": "http://192.168.33.72/"})
+
+	docs, errs = parseFile(t, "testdata/apache-sublevel.log", &Parser{})
+	if len(errs) > 0 || len(docs) != 1 {
+		t.Fatalf("sublevel: %d docs, errors %v", len(docs), errs)
+	}
+	want(t, docs[0], map[string]string{"log.level": "trace3", "apache.error.module": "rewrite", "source.ip": "10.121.192.8", "source.port": "38350",
+		"message": "mod_rewrite.c(470): 10.121.192.8 - - [dev.elastic.co/sid#55a374e851c8][rid#7fb438083ac0/initial] applying pattern '^/import/?(.*)$' to uri '/'"})
+}
+
+// Filebeat's nginx.error lines, FastCGI's multi-line PHP warnings among
+// them: each continued line is an unprefixed event dated by the line before.
+func TestNginxFilebeatSamples(t *testing.T) {
+	docs, errs := parseFile(t, "testdata/nginx-error.log", &Parser{})
+	if len(errs) > 0 || len(docs) != 6 {
+		t.Fatalf("%d docs, errors %v", len(docs), errs)
+	}
+	want(t, docs[0], map[string]string{"@timestamp": "2016-10-25T14:49:34Z", "event.dataset": "nginx.error", "log.level": "error", "process.pid": "54053",
+		"process.thread.id": "0", "nginx.error.connection_id": "1", "source.ip": "127.0.0.1", "http.request.method": "GET", "url.original": "/favicon.ico",
+		"url.domain": "localhost:8080", "http.version": "1.1", "http.request.referrer": "http://localhost:8080/",
+		"message": `open() "/usr/local/Cellar/nginx/1.10.2_1/html/favicon.ico" failed (2: No such file or directory)`})
+	want(t, docs[2], map[string]string{"@timestamp": "2019-10-30T23:26:34Z", "nginx.error.connection_id": "180289", "tags": ""})
+	for _, d := range docs[3:5] {
+		want(t, d, map[string]string{"@timestamp": "2019-10-30T23:26:34Z", "event.dataset": "nginx.error", "tags": "[unprefixed]", "log.level": ""})
+		if !strings.HasPrefix(get(d, "message"), "PHP message: PHP Warning:  Declaration of FEE_Field_") {
+			t.Errorf("continued line: %q", get(d, "message"))
+		}
+	}
+	want(t, docs[5], map[string]string{"@timestamp": "2019-11-05T14:50:44Z", "url.original": "/pysio", "tags": ""})
+}
+
+// Real lines of crowdsec's hub tests (an access log with two error log
+// lines in it): the mod_ssl line has an error status before the client.
+func TestCrowdsecLines(t *testing.T) {
+	f, err := os.ReadFile("../../../shared/data/crowdsecurity-hub/.tests/apache2-logs/apache2-logs.log")
+	if err != nil {
+		t.Skip(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(f)), "\n")
+	var p Parser
+	auth, err := p.Parse(lines[7])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, auth, map[string]string{"apache.error.module": "auth_basic", "log.level": "error", "source.port": "50229", "message": "AH01618: user sss not found: /"})
+	ssl, err := p.Parse(lines[8])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, ssl, map[string]string{"log.level": "info", "source.ip": "192.168.1.1", "source.port": "17036", "message": "(70014)End of file found: AH02006: SSL handshake stopped: connection was closed"})
+	if _, ok := IsErrorLog(lines[0]); ok {
+		t.Errorf("an access log line is taken for an error log line: %s", lines[0])
+	}
+}
+
+// What a web shell leaves in Apache's error log under mod_php: the output
+// of its commands, unprefixed, dated by the line before; the zone is the
+// Parser's.
+func TestChildOutputAndZone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	p := &Parser{Zone: berlin}
+	if _, err := p.Parse("sh: 1: wget: not found"); !errors.Is(err, ErrNoTime) {
+		t.Errorf("first line unprefixed: err = %v, want ErrNoTime", err)
+	}
+	if _, err := p.Parse("[Wed Nov 25 10:00:00.000001 2026] [mpm_prefork:notice] [pid 1] AH00163: Apache/2.4.62 (Debian) configured -- resuming normal operations"); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"sh: 0: can't access tty; job control turned off", "[bracketed] output", "2026/11/25 output that looks like nginx's"} {
+		doc, err := p.Parse(line)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		want(t, doc, map[string]string{"@timestamp": "2026-11-25T09:00:00.000001Z", "message": line, "tags": "[unprefixed]", "event.dataset": "apache.error"})
+	}
+	// Without a line before, a line of neither form is an error in a file
+	// of unknown server, with where and why for a bad prefix.
+	var fresh Parser
+	if _, err := fresh.Parse("[Wed Nov 99 10:00:00 2026] [error] x"); err == nil || !strings.Contains(err.Error(), "not Apache's") {
+		t.Errorf("bad time: err = %v", err)
+	}
+}
+
+// FuzzParse: no line panics the parser, and a line it maps has a time and
+// a message.
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"apache-test.log", "apache-ubuntu-2.2.22.log", "apache-sublevel.log", "nginx-error.log"} {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			f.Add(l, l)
+		}
+	}
+	f.Fuzz(func(t *testing.T, first, second string) {
+		var p Parser
+		for _, line := range []string{first, second} {
+			doc, err := p.Parse(line)
+			if err != nil {
+				continue
+			}
+			if ts, ok := doc["@timestamp"].(time.Time); !ok || ts.IsZero() {
+				t.Errorf("%q: no time: %v", line, doc)
+			}
+			if _, ok := doc["message"].(string); !ok {
+				t.Errorf("%q: no message: %v", line, doc)
+			}
+		}
+	})
+}
