@@ -44,12 +44,12 @@ func huntCommand() *cobra.Command {
 	var o huntOptions
 	c := &cobra.Command{
 		Use:   "hunt PATH...",
-		Short: "Hunt for web shells offline in log files and folders (EVTX, event XML, JSON, audit.log, access logs, Sysmon for Linux syslog)",
+		Short: "Hunt for web shells offline in log files and folders (EVTX, event XML, JSON, audit.log, access and error logs, Sysmon for Linux syslog)",
 		Long: `Reads files, folders (recursively), zip, tar and tar.gz/.tgz archives and gzip-compressed
 files (.gz), each recognised by content (EVTX, event XML, JSON of winlogbeat, Elasticsearch,
-Splunk or Sentinel exports, audit.log, Apache/nginx/IIS access logs, Sysmon text, syslog,
-Sentinel, Splunk and EvtxECmd CSV), with the beat's own mappers and detector, as one
-stream in event-time order, and prints the alerts. No Elasticsearch needed. A truncated
+Splunk or Sentinel exports, audit.log, Apache/nginx/IIS access logs, Apache/nginx error
+logs, Sysmon text, syslog, Sentinel, Splunk and EvtxECmd CSV), with the beat's own
+mappers and detector, as one stream in event-time order, and prints the alerts. No Elasticsearch needed. A truncated
 archive is read up to the cut and the cut is reported as an unreadable record. A PATH
 of - reads standard input (zcat access.log.*.gz | webshellbeat hunt -), named "stdin".
 
@@ -344,6 +344,9 @@ func alertRow(a map[string]any) row {
 	}
 	if r.what == "" {
 		r.what = s("winlog.event_data.ScriptBlockText") // PowerShell 4104
+	}
+	if r.what == "" {
+		r.what = s("event.original") // an error log line (MarkAlert keeps the event's message there)
 	}
 	if r.what == "" {
 		r.what = s("message")

@@ -57,6 +57,14 @@ func MarkAlert(doc map[string]any, rules []RuleInfo) {
 	Put(doc, "event.kind", "alert")
 	Put(doc, "event.severity", sev)
 	Put(doc, "event.risk_score", float64(sev))
+	// message becomes the rule's title, as in Elastic's alerts; the event's
+	// own message (an error log line, a rendered Windows message) is what
+	// explains it, so it is kept in event.original unless that is set.
+	if msg, _ := doc["message"].(string); msg != "" && msg != top.Title {
+		if _, ok := Lookup(doc, "event.original"); !ok {
+			Put(doc, "event.original", msg)
+		}
+	}
 	Put(doc, "message", top.Title)
 	Put(doc, "rule", ruleFields(rules))
 	if threat := threatFields(rules); threat != nil {

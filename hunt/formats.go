@@ -22,6 +22,7 @@ import (
 	"webshellbeat/detection"
 	"webshellbeat/module/accesslog"
 	"webshellbeat/module/ecs"
+	"webshellbeat/module/errorlog"
 	"webshellbeat/module/windows"
 )
 
@@ -40,7 +41,8 @@ const (
 	FormatAccess     Format = "access"
 	FormatW3C        Format = "w3c"
 	FormatSysmonText Format = "sysmon-text"
-	FormatSyslog     Format = "syslog" // Sysmon for Linux's event XML, one line per event
+	FormatSyslog     Format = "syslog"    // Sysmon for Linux's event XML, one line per event
+	FormatErrorLog   Format = "error-log" // Apache's or nginx's error log
 	// FormatUTF16 is text in UTF-16, told by its byte order mark (what
 	// Windows PowerShell 5.1's ">" and Out-File write): decoded to UTF-8,
 	// then recognised like any file.
@@ -79,12 +81,15 @@ func Detect(head []byte) Format {
 	}
 	text := strings.TrimLeft(string(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))), " \t\r\n")
 	first, _, _ := strings.Cut(text, "\n")
+	if _, ok := errorlog.IsErrorLog(first); ok { // before JSON: Apache's lines begin with '['
+		return FormatErrorLog
+	}
 	switch {
 	case text == "":
 		return FormatUnknown
 	case text[0] == '<' && !windows.HasSyslogPRI(text):
 		return FormatXML
-	case text[0] == '{' || text[0] == '[':
+	case text[0] == '{' || text[0] == '[' && jsonArrayStart(text):
 		return FormatJSON
 	case strings.HasPrefix(first, "type=") || strings.HasPrefix(first, "node="):
 		return FormatAudit
@@ -104,6 +109,14 @@ func Detect(head []byte) Format {
 		return FormatSyslog
 	}
 	return FormatUnknown
+}
+
+// jsonArrayStart reports whether text, which begins with '[', goes on as a
+// JSON array of documents does, and not as a log whose lines begin with a
+// bracketed time (php-fpm's "[10-Jun-2025 02:30:00] NOTICE: ...").
+func jsonArrayStart(text string) bool {
+	rest := strings.TrimLeft(text[1:], " \t\r\n")
+	return rest == "" || strings.ContainsRune("{[]\"", rune(rest[0]))
 }
 
 // read returns the records of one file of a known format, each document
@@ -168,6 +181,8 @@ func readFormat(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
 		return readCSV(name, r)
 	case FormatSysmonText:
 		return readSysmonText(name, r)
+	case FormatErrorLog:
+		return readErrorLog(name, r)
 	case FormatSyslog:
 		return readSyslog(name, r)
 	}
@@ -470,6 +485,33 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 			} else {
 				doc, err = accesslog.ParseCombined(line, accesslog.WithServer(server))
 			}
+			where := fmt.Sprintf("%s:%d", name, n)
+			rec := Record{Doc: doc, Where: where}
+			if err != nil {
+				rec = errRecord(where, line, err)
+			}
+			if !yield(rec) {
+				return
+			}
+		}
+	}
+}
+
+// readErrorLog reads an Apache or nginx error log, whose server its first
+// line tells. Its times have no zone and are read as UTC, as every time
+// without a zone in hunt; an unprefixed line (a command's output under
+// mod_php, a continued message) takes the time of the line before.
+func readErrorLog(name string, r io.Reader) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		var p errorlog.Parser
+		for n, line := range lines(r) {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			if p.Server == "" {
+				p.Server, _ = errorlog.IsErrorLog(line)
+			}
+			doc, err := p.Parse(line)
 			where := fmt.Sprintf("%s:%d", name, n)
 			rec := Record{Doc: doc, Where: where}
 			if err != nil {

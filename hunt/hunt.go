@@ -80,8 +80,8 @@ var skipExt = map[string]bool{".md": true, ".yml": true, ".yaml": true, ".tsv": 
 //
 // A path that cannot be read at all (missing, not permitted, a named file
 // of no log format) does not stop the hunt: the others are read, as grep
-// and ripgrep go on past a bad path, since "hunt /var/log/nginx/*" names
-// error.log beside the access logs. The returned error joins one error
+// and ripgrep go on past a bad path, since "hunt /var/log/*" names files of
+// every kind. The returned error joins one error
 // per such path (nil when every path was read).
 func Run(paths []string, det Detector, onAlert func(map[string]any), onError func(Record)) (Stats, error) {
 	st := Stats{Formats: map[Format]int{}}
@@ -214,7 +214,7 @@ func unknown(path string, head []byte, named bool, st *Stats) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Sysmon text, syslog with Sysmon for Linux events, a Sentinel, Splunk or EvtxECmd CSV, or a zip, tar, tar.gz/.tgz or .gz of these); first line: %q", path, firstLine(head))
+	return fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Apache/nginx error log, Sysmon text, syslog with Sysmon for Linux events, a Sentinel, Splunk or EvtxECmd CSV, or a zip, tar, tar.gz/.tgz or .gz of these); first line: %q", path, firstLine(head))
 }
 
 // openDir opens the logs under dir; a file or folder in it that cannot be

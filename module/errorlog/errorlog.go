@@ -46,6 +46,9 @@ type Parser struct {
 func (p *Parser) Parse(line string) (map[string]any, error) {
 	line = strings.TrimRight(line, "\r\n")
 	server := p.Server
+	if server == "" {
+		server = p.module // told by an earlier line
+	}
 	var doc map[string]any
 	var err error
 	switch {
@@ -59,7 +62,10 @@ func (p *Parser) Parse(line string) (map[string]any, error) {
 		return p.unprefixed(line)
 	}
 	if err != nil {
-		if p.module != "" || p.Server != "" { // an error log already: a line of a child's output
+		// In an Apache log a bracketed line that is not the prefix is a
+		// command's output ("[*] done"); nginx's children do not write
+		// there, so there it is a damaged line.
+		if server == Apache && (p.module != "" || p.Server != "") {
 			return p.unprefixed(line)
 		}
 		return nil, err
@@ -78,6 +84,14 @@ func IsErrorLog(line string) (server string, ok bool) {
 		return "", false
 	}
 	return p.module, true
+}
+
+// DateBy sets the time of unprefixed lines until a prefixed one is read:
+// the beat dates the first line it reads of a file by when it read it.
+func (p *Parser) DateBy(t time.Time) {
+	if p.last.IsZero() {
+		p.last = t
+	}
 }
 
 func (p *Parser) zone() *time.Location {
@@ -274,6 +288,9 @@ func (p *Parser) unprefixed(line string) (map[string]any, error) {
 	server := p.module
 	if server == "" {
 		server = p.Server
+	}
+	if server == "" { // no line has told yet: a command's output is mod_php's, under Apache
+		server = Apache
 	}
 	doc := map[string]any{"@timestamp": p.last, "message": line, "tags": []string{"unprefixed"}}
 	ecsEvent(doc, server)
