@@ -1,0 +1,73 @@
+//go:build linux
+
+package tests
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"webshellbeat/config"
+	"webshellbeat/detection"
+	"webshellbeat/detector"
+	"webshellbeat/hunt"
+)
+
+// TestLiveApacheErrorLog runs commands through a PHP web shell under the CI
+// machine's real Apache + mod_php and checks the premise of the error log
+// rules: a command's standard error lands in Apache's error log without the
+// log's prefix, and hunt raises the two error log alerts from it. (Apache
+// gives its children its own standard error, the main ErrorLog, so the
+// lines are looked for in the main and in the site's error log.)
+func TestLiveApacheErrorLog(t *testing.T) {
+	fpm := liveReady(t)
+	startServers(t, fpm)
+	site := liveSites[0]
+	nonce := fmt.Sprintf("wsbmissing%d", time.Now().UnixNano())
+	shell := filepath.Join(site.root, "uploads", nonce+".php")
+	if err := os.WriteFile(shell, []byte(`<?php system($_GET["c"]); ?>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(shell) })
+	base := fmt.Sprintf("http://127.0.0.1:%d/uploads/%s?c=", site.port, filepath.Base(shell))
+	curl(t, base+nonce)
+	curl(t, base+urlQuery("sh -i </dev/null"))
+
+	var logFile string
+	for deadline := time.Now().Add(10 * time.Second); logFile == "" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		for _, f := range []string{"/var/log/apache2/error.log", "/var/log/apache2/wsb-error.log"} {
+			b, _ := os.ReadFile(f)
+			if strings.Contains(string(b), nonce+": not found") && strings.Contains(string(b), "can't access tty") {
+				logFile = f
+			}
+		}
+	}
+	if logFile == "" {
+		main, _ := os.ReadFile("/var/log/apache2/error.log")
+		site, _ := os.ReadFile("/var/log/apache2/wsb-error.log")
+		t.Fatalf("the commands' errors are in neither error log\nerror.log:\n%s\nwsb-error.log:\n%s", tail(main, 2000), tail(site, 2000))
+	}
+	t.Logf("the commands' standard error is in %s", logFile)
+
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]string{} // rule title -> line
+	st, err := hunt.Run([]string{logFile}, det, func(a map[string]any) {
+		if line := detection.LookupString(a, "event.original"); strings.Contains(line, nonce) || strings.Contains(line, "can't access tty") {
+			found[detection.LookupString(a, "message")] = line
+		}
+	}, nil)
+	if err != nil || st.Formats[hunt.FormatErrorLog] != 1 {
+		t.Fatalf("hunt %s: %v, stats %+v", logFile, err, st)
+	}
+	for _, rule := range []string{"Shell Reported a Missing Command in a Web Server Error Log", "Shell Without a Terminal in a Web Server Error Log"} {
+		if found[rule] == "" {
+			t.Errorf("no %q alert from %s; alerts: %v", rule, logFile, found)
+		}
+	}
+}
