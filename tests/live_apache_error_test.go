@@ -4,6 +4,7 @@ package tests
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,7 @@ func TestLiveApacheErrorLog(t *testing.T) {
 	t.Cleanup(func() { os.Remove(shell) })
 	base := fmt.Sprintf("http://127.0.0.1:%d/uploads/%s?c=", site.port, filepath.Base(shell))
 	curl(t, base+nonce)
-	curl(t, base+urlQuery("sh -i </dev/null"))
+	curl(t, base+url.QueryEscape("sh -i </dev/null"))
 
 	var logFile string
 	for deadline := time.Now().Add(10 * time.Second); logFile == "" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
