@@ -36,6 +36,7 @@ type huntOptions struct {
 	from, to       string // --from, --to as given
 	minLevel       string // --min-level
 	host           string // --host
+	timezone       string // --timezone
 	// excludeStatus is --exclude-status when given (nil: the configuration's).
 	excludeStatus []string
 }
@@ -77,6 +78,7 @@ Exit status: 0 when it ran (found something or not), 1 when a path could not be 
 	c.Flags().StringVar(&o.from, "from", "", "show alerts at or after this event time (RFC 3339, or a date: 2024-05-01, UTC)")
 	c.Flags().StringVar(&o.to, "to", "", "show alerts before this event time (RFC 3339, or a date: the day is excluded)")
 	c.Flags().StringVar(&o.host, "host", "", "host.name for records whose source names no host (access logs, audit logs without node=), as the beat gives them its own: joins them with that host's process events")
+	c.Flags().StringVar(&o.timezone, "timezone", "UTC", "the zone of times that logs write without one (Apache's and nginx's error logs): UTC, Local (this machine's) or an IANA name such as Europe/Berlin")
 	c.Flags().StringVar(&o.minLevel, "min-level", "", "show alerts of this level or above: info, low, medium, high, critical (after tuning, which may lower an alert)")
 	c.Flags().StringSliceVar(&o.excludeStatus, "exclude-status", nil, `leave out rules of these statuses (stable, test, experimental, deprecated, unsupported), comma-separated; "" runs every status (default: rules.exclude_status of --config, else deprecated,unsupported)`)
 	return c
@@ -109,6 +111,14 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	to, err := parseWhen("to", o.to)
 	if err != nil {
 		fmt.Fprintf(stderr, "hunt: %v\n", err)
+		return exitUsage
+	}
+	if o.timezone == "" {
+		o.timezone = "UTC"
+	}
+	zone, err := time.LoadLocation(o.timezone)
+	if err != nil {
+		fmt.Fprintf(stderr, "hunt: --timezone %q: %v\n", o.timezone, err)
 		return exitUsage
 	}
 	minLevel := 0
@@ -174,7 +184,7 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 		}
 		errorsShown++
 	}
-	st, err := hunt.Run(paths, hunt.WithHost(det, o.host), onAlert, onError)
+	st, err := hunt.Run(paths, hunt.WithHost(det, o.host), onAlert, onError, hunt.InZone(zone))
 	status := 0
 	if err != nil { // paths that could not be read; the others were
 		for _, line := range strings.Split(err.Error(), "\n") {

@@ -102,6 +102,10 @@ func TestHuntCSV(t *testing.T) {
 	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, huntOptions{format: "xml"}); code != exitUsage || !strings.Contains(stderr.String(), "table, ndjson, csv") {
 		t.Errorf("--format xml: exit %d, %q", code, &stderr)
 	}
+	stderr.Reset()
+	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, huntOptions{format: "table", timezone: "CEST"}); code != exitUsage || !strings.Contains(stderr.String(), `--timezone "CEST"`) {
+		t.Errorf("--timezone CEST: exit %d, %q", code, &stderr)
+	}
 }
 
 // --from and --to show the alerts of a span of event time; a date is its

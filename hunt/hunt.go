@@ -83,7 +83,11 @@ var skipExt = map[string]bool{".md": true, ".yml": true, ".yaml": true, ".tsv": 
 // and ripgrep go on past a bad path, since "hunt /var/log/*" names files of
 // every kind. The returned error joins one error
 // per such path (nil when every path was read).
-func Run(paths []string, det Detector, onAlert func(map[string]any), onError func(Record)) (Stats, error) {
+func Run(paths []string, det Detector, onAlert func(map[string]any), onError func(Record), opts ...Option) (Stats, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	st := Stats{Formats: map[Format]int{}}
 	var streams []iter.Seq[Record]
 	var closers []io.Closer
@@ -98,6 +102,11 @@ func Run(paths []string, det Detector, onAlert func(map[string]any), onError fun
 		closers = append(closers, cs...)
 		errs = append(errs, err)
 		streams = append(streams, ss...)
+	}
+	if o.zone != nil && o.zone != time.UTC {
+		for i, s := range streams {
+			streams[i] = inZone(s, o.zone)
+		}
 	}
 	for rec := range Merge(streams) {
 		st.Events++
@@ -137,6 +146,42 @@ func Run(paths []string, det Detector, onAlert func(map[string]any), onError fun
 		}
 	}
 	return st, errors.Join(errs...)
+}
+
+// Option configures Run.
+type Option func(*options)
+
+type options struct {
+	zone *time.Location
+}
+
+// InZone reads the times that logs write without a zone in zone instead of
+// UTC: Apache's and nginx's error logs, whose times are the server's local
+// time.
+func InZone(zone *time.Location) Option { return func(o *options) { o.zone = zone } }
+
+// inZone re-reads the wall-clock time of each zoneless document of s (read
+// as UTC) in zone, before the merge orders the streams by time.
+func inZone(s iter.Seq[Record], zone *time.Location) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		for rec := range s {
+			if t, ok := rec.Doc["@timestamp"].(time.Time); ok && zoneless(rec.Doc) {
+				rec.Doc["@timestamp"] = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), zone).UTC()
+			}
+			if !yield(rec) {
+				return
+			}
+		}
+	}
+}
+
+// zoneless reports whether doc comes from a log whose times carry no zone.
+func zoneless(doc map[string]any) bool {
+	switch detection.LookupString(doc, "event.dataset") {
+	case "apache.error", "nginx.error":
+		return true
+	}
+	return false
 }
 
 // open returns the streams of a path. named says the user gave this path

@@ -420,6 +420,7 @@ func TestErrorLogAlerts(t *testing.T) {
 [Wed Nov 25 10:05:00.000002 2026] [php:warn] [pid 9] [client 203.0.113.9:4242] PHP Warning:  Undefined array key "c" in /var/www/html/uploads/x.php on line 1
 sh: 1: nc: not found
 sh: 0: can't access tty; job control turned off
+sh: 1: ./x: Permission denied
 `
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -427,11 +428,12 @@ sh: 0: can't access tty; job control turned off
 	det, _ := detector.New(config.Default())
 	var alerts []map[string]any
 	st, err := hunt.Run([]string{path}, det, func(doc map[string]any) { alerts = append(alerts, doc) }, nil)
-	if err != nil || st.Events != 4 || st.Errors != 0 || st.Formats[hunt.FormatErrorLog] != 1 {
+	if err != nil || st.Events != 5 || st.Errors != 0 || st.Formats[hunt.FormatErrorLog] != 1 {
 		t.Fatalf("err %v, stats %+v", err, st)
 	}
 	want := map[string]string{
-		"sh: 1: nc: not found":                            "Shell Reported a Missing Command in a Web Server Error Log",
+		"sh: 1: nc: not found":                            "Shell Could Not Run a Command in a Web Server Error Log",
+		"sh: 1: ./x: Permission denied":                   "Shell Could Not Run a Command in a Web Server Error Log",
 		"sh: 0: can't access tty; job control turned off": "Shell Without a Terminal in a Web Server Error Log",
 	}
 	if len(alerts) != len(want) {
@@ -445,5 +447,27 @@ sh: 0: can't access tty; job control turned off
 		if ts, _ := a["@timestamp"].(time.Time); !ts.Equal(time.Date(2026, 11, 25, 10, 5, 0, 2000, time.UTC)) {
 			t.Errorf("%q dated %v, want the line before's", line, ts)
 		}
+	}
+	// --timezone Europe/Berlin: the same wall-clock times, an hour earlier in
+	// UTC; an access log's times (with their zone) stay.
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	access := filepath.Join(t.TempDir(), "access.log")
+	if err := os.WriteFile(access, []byte(`203.0.113.9 - - [25/Nov/2026:10:04:59 +0100] "GET /uploads/x.php?c=id HTTP/1.1" 200 12 "-" "curl"`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var times []time.Time
+	if _, err := hunt.Run([]string{path, access}, detectorFunc(func(doc map[string]any) bool {
+		ts, _ := doc["@timestamp"].(time.Time)
+		times = append(times, ts)
+		return false
+	}), func(map[string]any) {}, nil, hunt.InZone(berlin)); err != nil {
+		t.Fatal(err)
+	}
+	wantTimes := []time.Time{time.Date(2026, 11, 25, 9, 0, 0, 1000, time.UTC), time.Date(2026, 11, 25, 9, 4, 59, 0, time.UTC), time.Date(2026, 11, 25, 9, 5, 0, 2000, time.UTC)}
+	if len(times) != 6 || !times[0].Equal(wantTimes[0]) || !times[1].Equal(wantTimes[1]) || !times[2].Equal(wantTimes[2]) || !times[5].Equal(wantTimes[2]) {
+		t.Errorf("in Berlin's zone, merged: %v; want %v then the unprefixed lines at the last", times, wantTimes)
 	}
 }
