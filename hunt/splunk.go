@@ -9,6 +9,7 @@ import (
 
 	"webshellbeat/detection"
 	"webshellbeat/module/accesslog"
+	"webshellbeat/module/errorlog"
 	"webshellbeat/module/windows"
 )
 
@@ -21,13 +22,15 @@ import (
 // WinEventLog text, audit records (joined into events across results, as
 // in audit.log), access log lines (Apache/nginx combined or common; IIS W3C
 // with its default fields or the #Fields directive seen last), Sysmon for
-// Linux syslog lines, or JSON events.
+// Linux syslog lines, Apache and nginx error log lines, or JSON events.
 type splunkReader struct {
 	name  string
 	audit *auditJoin
 	w3c   *accesslog.W3C
 	host  string   // Splunk's host of the result read last
 	held  []Record // records newer than an audit event still open
+	// errorLogs are the error log parsers, by Splunk source.
+	errorLogs map[string]*errorlog.Parser
 }
 
 func newSplunkReader(name string) *splunkReader {
@@ -105,6 +108,8 @@ func (s *splunkReader) records(where string, res map[string]any) []Record {
 	case strings.Contains(raw, "<Event") && syslogLine.MatchString(raw):
 		rec, err := windows.ParseSyslog(raw)
 		recs = []Record{windowsRecord(where, rec, raw, err)}
+	case isErrorLogResult(raw, sourcetype):
+		recs = s.errorLog(where, raw, sourcetype, res)
 	default:
 		recs = []Record{s.access(where, raw, sourcetype, res)}
 	}
@@ -184,6 +189,63 @@ func (s *splunkReader) access(where, raw, sourcetype string, res map[string]any)
 		return errRecord(where, raw, err)
 	}
 	return Record{Doc: doc, Where: where}
+}
+
+// isErrorLogResult reports whether a result is of an Apache or nginx error
+// log: its first line has that prefix, or its sourcetype says so
+// (apache_error, nginx:plus:error) for a line without one.
+func isErrorLogResult(raw, sourcetype string) bool {
+	first, _, _ := strings.Cut(raw, "\n")
+	if _, ok := errorlog.IsErrorLog(first); ok {
+		return true
+	}
+	return strings.Contains(strings.ToLower(sourcetype), "error") && errorLogServer(sourcetype) != ""
+}
+
+// errorLogServer is the error log server a Splunk sourcetype or source
+// names: apache, nginx or "".
+func errorLogServer(name string) string {
+	if s := serverOf(name, ""); s == errorlog.Apache || s == errorlog.Nginx {
+		return s
+	}
+	return ""
+}
+
+// errorLog reads an error log result, one event per line: Splunk merges a
+// command's output lines into the result of the line before them. Each
+// source has its parser, so that a lone unprefixed result follows its
+// server. The events take Splunk's _time, which carries the zone the
+// line's own time lacks.
+func (s *splunkReader) errorLog(where, raw, sourcetype string, res map[string]any) []Record {
+	source, _ := res["source"].(string)
+	p := s.errorLogs[source]
+	if p == nil {
+		if s.errorLogs == nil {
+			s.errorLogs = map[string]*errorlog.Parser{}
+		}
+		p = &errorlog.Parser{Server: errorLogServer(sourcetype + " " + source)}
+		s.errorLogs[source] = p
+	}
+	at, timeErr := splunkEventTime(res)
+	if timeErr == nil {
+		p.DateBy(at)
+	}
+	var recs []Record
+	for _, line := range strings.Split(raw, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		doc, err := p.Parse(line)
+		if err != nil {
+			recs = append(recs, errRecord(where, line, err))
+			continue
+		}
+		if timeErr == nil {
+			doc["@timestamp"] = at
+		}
+		recs = append(recs, Record{Doc: doc, Where: where})
+	}
+	return recs
 }
 
 func (s *splunkReader) flush() []Record { return s.release(s.withHost(s.audit.flush()), true) }

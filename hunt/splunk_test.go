@@ -251,3 +251,38 @@ func FuzzReadJSON(f *testing.F) {
 		}
 	})
 }
+
+// Apache error log results, as Splunk's apache_error sourcetype gives them:
+// a command's output merged into the result of the line before, or a result
+// of its own. Each line is an event at the result's _time (which has the
+// zone the line lacks), and the built-in rules alert on them.
+func TestSplunkErrorLog(t *testing.T) {
+	res := func(raw, at string) map[string]any {
+		return map[string]any{"preview": false, "result": map[string]any{"_raw": raw, "_time": at, "host": "web1",
+			"source": "/var/log/apache2/error.log", "sourcetype": "apache_error"}}
+	}
+	var text strings.Builder
+	for _, l := range []map[string]any{
+		res("[Wed Nov 25 11:05:00.000002 2026] [php:warn] [pid 9] [client 203.0.113.9:4242] PHP Warning:  Undefined array key \"c\" in /var/www/html/uploads/x.php on line 1\nsh: 1: nc: not found", "2026-11-25T11:05:00.000+01:00"),
+		res("sh: 0: can't access tty; job control turned off", "2026-11-25T11:06:00.000+01:00"),
+	} {
+		b, _ := json.Marshal(l)
+		text.Write(append(b, '\n'))
+	}
+	recs, _ := records(t, writeFile(t, t.TempDir(), "export.json", []byte(text.String())))
+	if len(recs) != 3 {
+		t.Fatalf("%d records, want 3: %v", len(recs), recs)
+	}
+	for i, want := range []struct{ at, message, dataset string }{
+		{"2026-11-25T10:05:00Z", `PHP Warning:  Undefined array key "c" in /var/www/html/uploads/x.php on line 1`, "apache.error"},
+		{"2026-11-25T10:05:00Z", "sh: 1: nc: not found", "apache.error"},
+		{"2026-11-25T10:06:00Z", "sh: 0: can't access tty; job control turned off", "apache.error"},
+	} {
+		r := recs[i]
+		ts, _ := r.Doc["@timestamp"].(time.Time)
+		if r.Err != nil || ts.UTC().Format(time.RFC3339) != want.at || detection.LookupString(r.Doc, "message") != want.message ||
+			detection.LookupString(r.Doc, "event.dataset") != want.dataset || detection.LookupString(r.Doc, "host.name") != "web1" {
+			t.Errorf("record %d: %v %v; want %+v", i, r.Doc, r.Err, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package processor
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,6 +64,9 @@ func (p *errorLogProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 	if err != nil {
 		fail(ev, errorLogName, err)
 		return ev, nil
+	}
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil // a blank line (a command's output may end with one) is no event, as in hunt
 	}
 	path, _ := ev.GetValue("log.file.path")
 	key, _ := path.(string)

@@ -191,6 +191,9 @@ func TestDecodeErrorLog(t *testing.T) {
 	if !other.Timestamp.Equal(read) || get(t, other, "error.message") != nil || get(t, other, "tags") == nil {
 		t.Errorf("first line of another file: %v at %v, want read time %v", other.Fields, other.Timestamp, read)
 	}
+	if blank, err := p.Run(event("  ")); blank != nil || err != nil {
+		t.Errorf("a blank line: %v, %v; want no event, as hunt reads none", blank, err)
+	}
 	nginx := newProc(t, newErrorLog, map[string]any{"server": "nginx", "timezone": "UTC"})
 	bad, _ := nginx.Run(event("2026/13/45 99:00:00 [error] 1#1: x"))
 	if msg, _ := get(t, bad, "error.message").(string); !strings.Contains(msg, "is not nginx's") || get(t, bad, "event.original") == nil {

@@ -4,6 +4,7 @@ package tests
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -72,5 +73,25 @@ func TestLiveApacheErrorLog(t *testing.T) {
 		if found[rule] == "" {
 			t.Errorf("no %q alert from %s; alerts: %v", rule, logFile, found)
 		}
+	}
+
+	// The beat, with the shipped apache_error module pointed at a copy of the
+	// log (the live one keeps growing), gives the events and alerts hunt gives.
+	raw, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, cfgPath := shippedHome(t)
+	snapshot := filepath.Join(t.TempDir(), "error.log")
+	if err := os.WriteFile(snapshot, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wantEvents, wantAlerts := huntCounts(t, snapshot)
+	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= wantEvents },
+		append(fileOutputFlags(dir), "--modules", "apache_error", "-M", fmt.Sprintf("apache_error.paths=[%q]", snapshot),
+			"-M", "apache_error.prospector.scanner.fingerprint.length=64")...)
+	events, gotAlerts := eventAlerts(t, dir)
+	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) || len(wantAlerts) < 2 {
+		t.Errorf("the beat's apache_error module on %s: %d documents, alerts %v; hunt: %d events, alerts %v", logFile, events, gotAlerts, wantEvents, wantAlerts)
 	}
 }
