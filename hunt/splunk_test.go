@@ -232,6 +232,8 @@ func FuzzReadJSON(f *testing.F) {
 		`{"preview":false,"result":{"_raw":"10.0.0.9 - - [25/Nov/2026:19:02:28 +0000] \"GET /a.php?c=id HTTP/1.1\" 200 1","_time":"2026-11-25T19:02:28Z","host":"h","sourcetype":"access_combined"}}` + "\n")
 	f.Add(`{"results":[{"_raw":"11/25/2026 07:00:00 PM\nLogName=Security\nEventCode=4688\nMessage=A new process has been created.\n\nProcess Information:\n\tNew Process Name:\tC:\\x.exe\n","_time":"2026-11-25T19:00:00Z"}]}`)
 	f.Add(`{"SyslogMessage":"type=AUOMS_EXECVE audit(1652292621.990:1): pid=2 ppid=1 success=yes exe=\"/bin/bash\" cmdline=\"bash -c \"id\"\" redactors=","ProcessName":"auoms","Computer":"h"}`)
+	f.Add(`{"preview":false,"result":{"_raw":"[Wed Nov 25 11:05:00.000002 2026] [php:warn] [pid 9] [client 1.2.3.4:5] PHP Warning: x\nsh: 1: nc: not found","_time":"2026-11-25T11:05:00.000+01:00","source":"/var/log/apache2/error.log","sourcetype":"apache_error"}}` + "\n" +
+		`{"preview":false,"result":{"_raw":"sh: 0: can't access tty; job control turned off","_time":"2026-11-25T11:06:00Z","sourcetype":"nginx:plus:error"}}` + "\n")
 	f.Add(`{"time_local":"26/Nov/2026:06:55:09 +0000","remote_addr":"1.2.3.4","request":"GET /a.php?cmd=id HTTP/1.1","status":200}`)
 	f.Fuzz(func(t *testing.T, text string) {
 		dir := t.TempDir()
