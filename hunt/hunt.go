@@ -81,8 +81,8 @@ var skipExt = map[string]bool{".md": true, ".yml": true, ".yaml": true, ".tsv": 
 // A path that cannot be read at all (missing, not permitted, a named file
 // of no log format) does not stop the hunt: the others are read, as grep
 // and ripgrep go on past a bad path, since "hunt /var/log/*" names files of
-// every kind. The returned error joins one error
-// per such path (nil when every path was read).
+// every kind. The returned error joins one error per such path (nil when
+// every path was read).
 func Run(paths []string, det Detector, onAlert func(map[string]any), onError func(Record), opts ...Option) (Stats, error) {
 	var o options
 	for _, f := range opts {
