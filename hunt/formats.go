@@ -485,16 +485,21 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 			} else {
 				doc, err = accesslog.ParseCombined(line, accesslog.WithServer(server))
 			}
-			where := fmt.Sprintf("%s:%d", name, n)
-			rec := Record{Doc: doc, Where: where}
-			if err != nil {
-				rec = errRecord(where, line, err)
-			}
-			if !yield(rec) {
+			if !yield(lineRecord(name, n, line, doc, err)) {
 				return
 			}
 		}
 	}
+}
+
+// lineRecord is the record of line n of a text log: its document, or its
+// error.
+func lineRecord(name string, n int, line string, doc map[string]any, err error) Record {
+	where := fmt.Sprintf("%s:%d", name, n)
+	if err != nil {
+		return errRecord(where, line, err)
+	}
+	return Record{Doc: doc, Where: where}
 }
 
 // readErrorLog reads an Apache or nginx error log, whose server its first
@@ -512,12 +517,7 @@ func readErrorLog(name string, r io.Reader) iter.Seq[Record] {
 				p.Server, _ = errorlog.IsErrorLog(line)
 			}
 			doc, err := p.Parse(line)
-			where := fmt.Sprintf("%s:%d", name, n)
-			rec := Record{Doc: doc, Where: where}
-			if err != nil {
-				rec = errRecord(where, line, err)
-			}
-			if !yield(rec) {
+			if !yield(lineRecord(name, n, line, doc, err)) {
 				return
 			}
 		}
