@@ -471,3 +471,36 @@ sh: 1: ./x: Permission denied
 		t.Errorf("in Berlin's zone, merged: %v; want %v then the unprefixed lines at the last", times, wantTimes)
 	}
 }
+
+// SigmaHQ's apache and nginx service rules are error log rules: a worker's
+// segfault and core dump lines raise them, and nothing else in the web
+// folder does.
+func TestSigmaHQErrorLogRules(t *testing.T) {
+	rules := "../../shared/data/SigmaHQ-sigma/rules/web/product"
+	if _, err := os.Stat(rules); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	for name, line := range map[string]string{
+		"apache-error.log": "[Wed Nov 25 10:00:00.000001 2026] [core:notice] [pid 1] AH00052: child pid 1234 exit signal Segmentation fault (11)",
+		"nginx-error.log":  "2026/11/25 10:00:00 [alert] 1#1: worker process 1234 exited on signal 6 (core dumped)",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(line+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := config.Default()
+	cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{rules}
+	det, err := detector.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if _, err := hunt.Run([]string{dir}, det, func(a map[string]any) { got = append(got, detection.LookupString(a, "message")) }, nil); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if want := []string{"Apache Segmentation Fault", "Nginx Core Dump"}; !slices.Equal(got, want) {
+		t.Errorf("alerts %v, want %v", got, want)
+	}
+}
