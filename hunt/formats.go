@@ -468,6 +468,7 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 	server := serverOf(name, "apache")
 	return func(yield func(Record) bool) {
 		var w3c *accesslog.W3C
+		var errorLines errorlog.Parser // error log lines among the requests (a shared log file)
 		for n, line := range lines(r) {
 			if strings.TrimSpace(line) == "" {
 				continue
@@ -484,6 +485,9 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 				}
 			} else {
 				doc, err = accesslog.ParseCombined(line, accesslog.WithServer(server))
+				if _, isError := errorlog.IsErrorLog(line); err != nil && isError {
+					doc, err = errorLines.Parse(line)
+				}
 			}
 			if !yield(lineRecord(name, n, line, doc, err)) {
 				return

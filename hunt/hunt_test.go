@@ -504,3 +504,22 @@ func TestSigmaHQErrorLogRules(t *testing.T) {
 		t.Errorf("alerts %v, want %v", got, want)
 	}
 }
+
+// crowdsec's hub test file holds access log lines and two Apache error log
+// lines (one log for both, as a CustomLog and ErrorLog pointed at one file
+// give): the error lines are read as error log events, not unreadable
+// access lines.
+func TestAccessLogWithErrorLines(t *testing.T) {
+	path := "../../shared/data/crowdsecurity-hub/.tests/apache2-logs/apache2-logs.log"
+	if _, err := os.Stat(path); err != nil {
+		t.Skip(err)
+	}
+	datasets := map[string]int{}
+	st, err := hunt.Run([]string{path}, detectorFunc(func(doc map[string]any) bool {
+		datasets[detection.LookupString(doc, "event.dataset")]++
+		return false
+	}), func(map[string]any) {}, nil)
+	if err != nil || st.Errors != 0 || datasets["apache.access"] != 7 || datasets["apache.error"] != 2 {
+		t.Errorf("err %v, %d unreadable, datasets %v; want 7 apache.access and 2 apache.error", err, st.Errors, datasets)
+	}
+}
