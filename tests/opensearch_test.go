@@ -118,9 +118,19 @@ func TestOpenSearch(t *testing.T) {
 	apache := abs(t, "linux-capture/apache_access.log")
 	nginx := abs(t, "linux-capture/nginx_access.log")
 	xml := abs(t, "seed/security-4688.xml")
+	// An Apache error log with a web shell's command errors in it, so that
+	// the error log fields are indexed (and checked against fields.yml).
+	errorLog := filepath.Join(t.TempDir(), "error.log")
+	if err := os.WriteFile(errorLog, []byte(`[Wed Nov 25 10:00:00.000001 2026] [core:notice] [pid 1:tid 1] AH00094: Command line: '/usr/sbin/apache2'
+[Wed Nov 25 10:05:00.000002 2026] [php:warn] [pid 9:tid 9] [client 203.0.113.9:4242] PHP Warning:  Undefined array key "c" in /var/www/html/uploads/x.php on line 1
+sh: 1: nc: not found
+sh: 0: can't access tty; job control turned off
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// hunt over the same files: events, alert documents, alerts per rule.
-	wantEvents, wantPerRule := huntCounts(t, audit, apache, nginx, xml)
+	wantEvents, wantPerRule := huntCounts(t, audit, apache, nginx, xml, errorLog)
 	det, err := detector.New(config.Default())
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +140,7 @@ func TestOpenSearch(t *testing.T) {
 	// which the beat's inputs deliver events, which differs from hunt's
 	// event-time order: they are checked apart below.
 	var alerts []map[string]any
-	if _, err := hunt.Run([]string{audit, apache, nginx, xml}, det, func(d map[string]any) {
+	if _, err := hunt.Run([]string{audit, apache, nginx, xml, errorLog}, det, func(d map[string]any) {
 		if !isDerived(d) {
 			alerts = append(alerts, d)
 		}
@@ -148,7 +158,13 @@ func TestOpenSearch(t *testing.T) {
 
 	dir := t.TempDir()
 	httpPort := freePort(t)
-	cfg := sampleInputs("", audit, apache, nginx, xml) + fmt.Sprintf(`processors:
+	cfg := sampleInputs("", audit, apache, nginx, xml) + fmt.Sprintf(`- type: filestream
+  id: apache-error
+  paths: [%q]
+  prospector.scanner.fingerprint.enabled: false
+  processors:
+    - decode_error_log: {server: apache, timezone: UTC}
+`, errorLog) + fmt.Sprintf(`processors:
   - add_document_id: ~
   - webshell: {events: all}
 queue.mem.flush.timeout: 100ms
