@@ -175,10 +175,14 @@ func bracket(s string) (item, rest string, ok bool) {
 	return s[1:end], strings.TrimLeft(s[end+1:], " "), true
 }
 
-// apacheTime reads "Thu Oct 13 12:24:49.880562 2022" (2.4) or
-// "Thu Oct 13 12:24:49 2022" (2.2).
+// apacheLayouts are the times Apache writes: "Thu Oct 13 12:24:49.880562
+// 2022" (2.4's default %{u}t), "Thu Oct 13 12:24:49 2022" (2.2, %t) and
+// the compact ISO form of an ErrorLogFormat with %{cu}t or %{c}t.
+var apacheLayouts = []string{"Mon Jan _2 15:04:05.000000 2006", "Mon Jan _2 15:04:05 2006", "2006-01-02 15:04:05.000000", "2006-01-02 15:04:05"}
+
+// apacheTime reads one of apacheLayouts.
 func apacheTime(s string, zone *time.Location) (time.Time, error) {
-	for _, layout := range []string{"Mon Jan _2 15:04:05.000000 2006", "Mon Jan _2 15:04:05 2006"} {
+	for _, layout := range apacheLayouts {
 		if t, err := time.ParseInLocation(layout, s, zone); err == nil && t.Year() >= 1970 {
 			return t, nil
 		}

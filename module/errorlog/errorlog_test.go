@@ -156,6 +156,13 @@ func TestChildOutputAndZone(t *testing.T) {
 		}
 		want(t, doc, map[string]string{"@timestamp": "2026-11-25T09:00:00.000001Z", "message": line, "tags": "[unprefixed]", "event.dataset": "apache.error"})
 	}
+	// An ErrorLogFormat with %{cu}t writes the compact ISO time.
+	var iso Parser
+	doc, err := iso.Parse("[2026-11-25 10:00:00.123456] [core:error] [pid 7:tid 8] [client 192.0.2.1:5] AH00126: Invalid URI in request GET /x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, doc, map[string]string{"@timestamp": "2026-11-25T10:00:00.123456Z", "log.level": "error", "source.ip": "192.0.2.1", "message": "AH00126: Invalid URI in request GET /x"})
 	// Without a line before, a line of neither form is an error in a file
 	// of unknown server, with where and why for a bad prefix.
 	var fresh Parser
