@@ -6,6 +6,7 @@ package detection
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -82,6 +83,17 @@ func LookupStrings(doc map[string]any, path string) []string {
 		return out
 	}
 	return nil
+}
+
+// IsProcessStart reports whether doc is the start of a process: category
+// process, type start, and not a failed start. Audit logs record an execve
+// that failed (a shell trying each folder of PATH for a program) with the
+// shape of a start, as auditbeat maps it, plus event.outcome failure; no
+// process started then, and the record's process is the caller.
+func IsProcessStart(doc map[string]any) bool {
+	return slices.Contains(LookupStrings(doc, "event.category"), "process") &&
+		slices.Contains(LookupStrings(doc, "event.type"), "start") &&
+		LookupString(doc, "event.outcome") != "failure"
 }
 
 // ErrorDoc is the document to publish for an input (a line, a record) that

@@ -314,7 +314,7 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 // report stays the alert; this one is indexed as an event that says which.
 func (d *Detector) duplicate(ev *event) bool {
 	doc := ev.doc
-	if !has(doc, "event.category", "process") || !has(doc, "event.type", "start") {
+	if !detection.IsProcessStart(doc) {
 		return false
 	}
 	source := str(doc, "event.provider")

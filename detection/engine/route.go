@@ -144,12 +144,12 @@ func init() {
 // routeFields are the interned ids of the fields routing reads, so that
 // they come from the event's field cache (rules read most of them too).
 type routeFields struct {
-	osType, category, typ, channel, code, module int
+	osType, category, typ, outcome, channel, code, module int
 }
 
 func newRouteFields(f *compile.Fields) routeFields {
 	return routeFields{
-		osType: f.ID("host.os.type"), category: f.ID("event.category"), typ: f.ID("event.type"),
+		osType: f.ID("host.os.type"), category: f.ID("event.category"), typ: f.ID("event.type"), outcome: f.ID("event.outcome"),
 		channel: f.ID("winlog.channel"), code: f.ID("event.code"), module: f.ID("event.module"),
 	}
 }
@@ -163,7 +163,10 @@ func (rf routeFields) eventSource(ev *compile.Event, products map[string]bool) s
 	}
 	cat, _ := ev.Value(rf.category)
 	typ, _ := ev.Value(rf.typ)
-	if has(cat, "process") && has(typ, "start") {
+	// A failed execve (audit logs) has a start's shape but created no
+	// process: Sigma's process_creation is Sysmon 1 and 4688, successes only
+	// (detection.IsProcessStart).
+	if has(cat, "process") && has(typ, "start") && stringValue(ev, rf.outcome) != "failure" {
 		src.cats |= categoryBits.bit["process_creation"]
 	}
 	if has(cat, "network") {

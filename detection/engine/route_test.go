@@ -121,6 +121,10 @@ func TestRouting(t *testing.T) {
 			"host":  map[string]any{"os": map[string]any{"type": "linux"}},
 			"event": map[string]any{"module": "auditd", "category": []string{"process"}, "type": []string{"start"}},
 		}, []string{"any", "process_creation", "auditd"}},
+		{"linux auditd failed execve", map[string]any{
+			"host":  map[string]any{"os": map[string]any{"type": "linux"}},
+			"event": map[string]any{"module": "auditd", "category": []string{"process"}, "type": []string{"start"}, "outcome": "failure"},
+		}, []string{"any", "auditd"}},
 		{"linux sysmon process start", map[string]any{
 			"host":   map[string]any{"os": map[string]any{"type": "linux"}},
 			"event":  map[string]any{"module": "sysmon_linux", "code": "1", "category": []string{"process"}, "type": []string{"start"}},
