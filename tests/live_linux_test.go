@@ -308,6 +308,21 @@ func TestLiveLinuxAudit(t *testing.T) {
 		docs = readDocs(t, dir)
 	}
 	t.Logf("request links waited for: %v", time.Since(waited).Round(time.Millisecond))
+	// A shell searching PATH makes failed execve calls (the first folders
+	// lack the program): they are events, never alerts.
+	failed, failedAlerts := 0, 0
+	for _, d := range docs {
+		if detection.LookupString(d, "event.outcome") == "failure" && slices.Contains(detection.LookupStrings(d, "event.category"), "process") {
+			failed++
+			if detection.LookupString(d, "event.kind") == "alert" {
+				failedAlerts++
+			}
+		}
+	}
+	t.Logf("%d failed process events (execve along PATH), %d of them alerts", failed, failedAlerts)
+	if failedAlerts > 0 {
+		t.Errorf("%d failed execve events became alerts; a failed execve starts no process", failedAlerts)
+	}
 	benignURLs := []string{"/", "/index.php", "/login.php", "/upload.php", "/status.php"}
 	for _, d := range docs {
 		if detection.LookupString(d, "event.kind") != "alert" {
