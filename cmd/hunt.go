@@ -357,6 +357,9 @@ func alertRow(a map[string]any) row {
 	}
 	if r.what == "" {
 		r.what = s("event.original") // an error log line (MarkAlert keeps the event's message there)
+		if r.who == "" {
+			r.who = s("source.ip") // its client, when the line names one
+		}
 	}
 	if r.what == "" {
 		r.what = s("message")

@@ -422,6 +422,7 @@ func TestErrorLogAlerts(t *testing.T) {
 sh: 1: nc: not found
 sh: 0: can't access tty; job control turned off
 sh: 1: ./x: Permission denied
+[Wed Nov 25 10:05:00.000002 2026] [cgi:error] [pid 9] [client 203.0.113.9:4242] AH01215: sh: 1: nc: not found: /usr/lib/cgi-bin/x.cgi
 `
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -429,13 +430,14 @@ sh: 1: ./x: Permission denied
 	det, _ := detector.New(config.Default())
 	var alerts []map[string]any
 	st, err := hunt.Run([]string{path}, det, func(doc map[string]any) { alerts = append(alerts, doc) }, nil)
-	if err != nil || st.Events != 5 || st.Errors != 0 || st.Formats[hunt.FormatErrorLog] != 1 {
+	if err != nil || st.Events != 6 || st.Errors != 0 || st.Formats[hunt.FormatErrorLog] != 1 {
 		t.Fatalf("err %v, stats %+v", err, st)
 	}
 	want := map[string]string{
-		"sh: 1: nc: not found":                            "Shell Could Not Run a Command in a Web Server Error Log",
-		"sh: 1: ./x: Permission denied":                   "Shell Could Not Run a Command in a Web Server Error Log",
-		"sh: 0: can't access tty; job control turned off": "Shell Without a Terminal in a Web Server Error Log",
+		"sh: 1: nc: not found":                                  "Shell Could Not Run a Command in a Web Server Error Log",
+		"sh: 1: ./x: Permission denied":                         "Shell Could Not Run a Command in a Web Server Error Log",
+		"AH01215: sh: 1: nc: not found: /usr/lib/cgi-bin/x.cgi": "Shell Could Not Run a Command in a Web Server Error Log", // mod_cgi's form
+		"sh: 0: can't access tty; job control turned off":       "Shell Without a Terminal in a Web Server Error Log",
 	}
 	if len(alerts) != len(want) {
 		t.Fatalf("%d alerts, want %d: %v", len(alerts), len(want), alerts)
@@ -468,7 +470,7 @@ sh: 1: ./x: Permission denied
 		t.Fatal(err)
 	}
 	wantTimes := []time.Time{time.Date(2026, 11, 25, 9, 0, 0, 1000, time.UTC), time.Date(2026, 11, 25, 9, 4, 59, 0, time.UTC), time.Date(2026, 11, 25, 9, 5, 0, 2000, time.UTC)}
-	if len(times) != 6 || !times[0].Equal(wantTimes[0]) || !times[1].Equal(wantTimes[1]) || !times[2].Equal(wantTimes[2]) || !times[5].Equal(wantTimes[2]) {
+	if len(times) != 7 || !times[0].Equal(wantTimes[0]) || !times[1].Equal(wantTimes[1]) || !times[2].Equal(wantTimes[2]) || !times[6].Equal(wantTimes[2]) {
 		t.Errorf("in Berlin's zone, merged: %v; want %v then the unprefixed lines at the last", times, wantTimes)
 	}
 }
