@@ -55,6 +55,9 @@ type Record struct {
 	Doc   map[string]any
 	Where string // file:line or file@offset
 	Err   error
+	// Zoneless says the document's time was written without a zone and
+	// read as UTC (error logs): Run's InZone re-reads it.
+	Zoneless bool
 }
 
 // syslogLine matches the start of a syslog file's line, as rsyslog and
@@ -475,6 +478,7 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 			}
 			var doc map[string]any
 			var err error
+			zoneless := false
 			if w3c == nil && accesslog.IsW3CHeader(line) {
 				w3c = accesslog.NewW3C()
 			}
@@ -487,9 +491,12 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 				doc, err = accesslog.ParseCombined(line, accesslog.WithServer(server))
 				if _, isError := errorlog.IsErrorLog(line); err != nil && isError {
 					doc, err = errorLines.Parse(line)
+					zoneless = true
 				}
 			}
-			if !yield(lineRecord(name, n, line, doc, err)) {
+			rec := lineRecord(name, n, line, doc, err)
+			rec.Zoneless = zoneless
+			if !yield(rec) {
 				return
 			}
 		}
@@ -521,7 +528,9 @@ func readErrorLog(name string, r io.Reader) iter.Seq[Record] {
 				p.Server, _ = errorlog.IsErrorLog(line)
 			}
 			doc, err := p.Parse(line)
-			if !yield(lineRecord(name, n, line, doc, err)) {
+			rec := lineRecord(name, n, line, doc, err)
+			rec.Zoneless = true
+			if !yield(rec) {
 				return
 			}
 		}

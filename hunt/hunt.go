@@ -160,12 +160,12 @@ type options struct {
 // time.
 func InZone(zone *time.Location) Option { return func(o *options) { o.zone = zone } }
 
-// inZone re-reads the wall-clock time of each zoneless document of s (read
+// inZone re-reads the wall-clock time of each zoneless record of s (read
 // as UTC) in zone, before the merge orders the streams by time.
 func inZone(s iter.Seq[Record], zone *time.Location) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		for rec := range s {
-			if t, ok := rec.Doc["@timestamp"].(time.Time); ok && zoneless(rec.Doc) {
+			if t, ok := rec.Doc["@timestamp"].(time.Time); ok && rec.Zoneless {
 				rec.Doc["@timestamp"] = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), zone).UTC()
 			}
 			if !yield(rec) {
@@ -173,15 +173,6 @@ func inZone(s iter.Seq[Record], zone *time.Location) iter.Seq[Record] {
 			}
 		}
 	}
-}
-
-// zoneless reports whether doc comes from a log whose times carry no zone.
-func zoneless(doc map[string]any) bool {
-	switch detection.LookupString(doc, "event.dataset") {
-	case "apache.error", "nginx.error":
-		return true
-	}
-	return false
 }
 
 // open returns the streams of a path. named says the user gave this path

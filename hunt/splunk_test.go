@@ -271,9 +271,22 @@ func TestSplunkErrorLog(t *testing.T) {
 		b, _ := json.Marshal(l)
 		text.Write(append(b, '\n'))
 	}
-	recs, _ := records(t, writeFile(t, t.TempDir(), "export.json", []byte(text.String())))
+	export := writeFile(t, t.TempDir(), "export.json", []byte(text.String()))
+	recs, _ := records(t, export)
 	if len(recs) != 3 {
 		t.Fatalf("%d records, want 3: %v", len(recs), recs)
+	}
+	// Splunk's _time has its zone: --timezone leaves these times alone.
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	var times timesOf
+	if _, err := Run([]string{export}, &times, func(map[string]any) {}, nil, InZone(berlin)); err != nil {
+		t.Fatal(err)
+	}
+	if len(times) != 3 || times[0].Format(time.RFC3339) != "2026-11-25T10:05:00Z" || times[2].Format(time.RFC3339) != "2026-11-25T10:06:00Z" {
+		t.Errorf("with InZone(Berlin): %v; want Splunk's _time, unchanged", times)
 	}
 	for i, want := range []struct{ at, message, dataset string }{
 		{"2026-11-25T10:05:00Z", `PHP Warning:  Undefined array key "c" in /var/www/html/uploads/x.php on line 1`, "apache.error"},
@@ -287,4 +300,13 @@ func TestSplunkErrorLog(t *testing.T) {
 			t.Errorf("record %d: %v %v; want %+v", i, r.Doc, r.Err, want)
 		}
 	}
+}
+
+// timesOf is a Detector that notes each document's time.
+type timesOf []time.Time
+
+func (ts *timesOf) Detect(doc map[string]any) bool {
+	t, _ := doc["@timestamp"].(time.Time)
+	*ts = append(*ts, t.UTC())
+	return false
 }
