@@ -32,8 +32,9 @@ type accessConfig struct {
 	Server string `config:"server"`
 }
 
-// maxW3CFiles bounds the per-file W3C parsers kept for their #Fields state.
-const maxW3CFiles = 1024
+// maxFileParsers bounds the per-file parsers a decode processor keeps: W3C
+// files for their #Fields state, error logs for the time of their last line.
+const maxFileParsers = 1024
 
 // accessProcessor maps one access-log line to ECS. IIS W3C files declare their
 // columns in a #Fields header, so a parser is kept per log.file.path.
@@ -95,7 +96,7 @@ func (p *accessProcessor) parseW3C(ev *beat.Event, raw string) (map[string]any, 
 	defer p.mu.Unlock()
 	w, ok := p.w3c[key]
 	if !ok {
-		if len(p.w3c) >= maxW3CFiles {
+		if len(p.w3c) >= maxFileParsers {
 			clear(p.w3c) // rotated-away files; live ones re-learn at their next header
 		}
 		w = accesslog.NewW3C(accesslog.WithServer(p.cfg.Server))

@@ -73,7 +73,7 @@ func (p *errorLogProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 	p.mu.Lock()
 	parser, ok := p.parsers[key]
 	if !ok {
-		if len(p.parsers) >= maxW3CFiles {
+		if len(p.parsers) >= maxFileParsers {
 			clear(p.parsers) // rotated-away files
 		}
 		parser = &errorlog.Parser{Server: p.cfg.Server, Zone: p.zone}
