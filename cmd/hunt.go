@@ -50,9 +50,10 @@ func huntCommand() *cobra.Command {
 files (.gz), each recognised by content (EVTX, event XML, JSON of winlogbeat, Elasticsearch,
 Splunk or Sentinel exports, audit.log, Apache/nginx/IIS access logs, Apache/nginx error
 logs, Sysmon text, syslog, Sentinel, Splunk and EvtxECmd CSV), with the beat's own
-mappers and detector, as one stream in event-time order, and prints the alerts. No Elasticsearch needed. A truncated
-archive is read up to the cut and the cut is reported as an unreadable record. A PATH
-of - reads standard input (zcat access.log.*.gz | webshellbeat hunt -), named "stdin".
+mappers and detector, as one stream in event-time order, and prints the alerts. No
+Elasticsearch needed. A truncated archive is read up to the cut and the cut is reported
+as an unreadable record. A PATH of - reads standard input (zcat access.log.*.gz |
+webshellbeat hunt -), named "stdin".
 
 --from and --to show only the alerts of that span of event time; every event is
 still read and detected, so that process ancestry, request links and correlation
