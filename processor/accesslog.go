@@ -3,6 +3,7 @@ package processor
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/beats/v7/libbeat/processors"
@@ -11,6 +12,7 @@ import (
 
 	"webshellbeat/detection"
 	"webshellbeat/module/accesslog"
+	"webshellbeat/module/errorlog"
 )
 
 const accessName = "decode_access_log"
@@ -81,6 +83,13 @@ func (p *accessProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 		doc, err = accesslog.ParseJSON(raw, accesslog.WithServer(p.cfg.Server))
 	default:
 		doc, err = accesslog.ParseCombined(raw, accesslog.WithServer(p.cfg.Server))
+		if _, isError := errorlog.IsErrorLog(raw); err != nil && isError {
+			// An error log line in the same file (one log for both), read
+			// as hunt reads it; its time, which has no zone, as the
+			// machine's, as decode_error_log's default.
+			errorLine := errorlog.Parser{Zone: time.Local}
+			doc, err = errorLine.Parse(raw)
+		}
 	}
 	if err != nil {
 		doc = detection.ErrorDoc(raw, err)

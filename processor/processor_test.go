@@ -113,6 +113,11 @@ func TestDecodeAccessLog(t *testing.T) {
 	if bad == nil || get(t, bad, "error.message") == nil {
 		t.Errorf("malformed line: %v", bad)
 	}
+	// An error log line in the same file is an error log event, as in hunt.
+	errLine, _ := p.Run(event(`2026/11/25 19:02:29 [error] 7#7: *3 open() "/var/www/x" failed (2: No such file or directory), client: 127.0.0.1, server: _, request: "GET /x HTTP/1.1", host: "h"`))
+	if get(t, errLine, "event.dataset") != "nginx.error" || get(t, errLine, "error.message") != nil || get(t, errLine, "source.ip") != "127.0.0.1" {
+		t.Errorf("error log line among the requests: %v", errLine.Fields)
+	}
 
 	// Tomcat's AccessLogValve writes the common format.
 	tomcat := newProc(t, newAccess, map[string]any{"server": "tomcat"})
