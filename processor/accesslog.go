@@ -38,12 +38,40 @@ type accessConfig struct {
 // files for their #Fields state, error logs for the time of their last line.
 const maxFileParsers = 1024
 
+// fileParsers keeps a parser per log.file.path, for formats whose lines
+// depend on the lines before them, bounded by maxFileParsers.
+type fileParsers[T any] struct {
+	mu      sync.Mutex
+	parsers map[string]*T
+	new     func() *T
+}
+
+func newFileParsers[T any](new func() *T) *fileParsers[T] {
+	return &fileParsers[T]{parsers: map[string]*T{}, new: new}
+}
+
+// parse runs fn with the parser of ev's file, one event at a time.
+func (f *fileParsers[T]) parse(ev *beat.Event, fn func(*T) (map[string]any, error)) (map[string]any, error) {
+	path, _ := ev.GetValue("log.file.path")
+	key, _ := path.(string)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.parsers[key]
+	if !ok {
+		if len(f.parsers) >= maxFileParsers {
+			clear(f.parsers) // rotated-away files; live ones start again (a W3C file at its next header)
+		}
+		p = f.new()
+		f.parsers[key] = p
+	}
+	return fn(p)
+}
+
 // accessProcessor maps one access-log line to ECS. IIS W3C files declare their
 // columns in a #Fields header, so a parser is kept per log.file.path.
 type accessProcessor struct {
 	cfg accessConfig
-	mu  sync.Mutex
-	w3c map[string]*accesslog.W3C
+	w3c *fileParsers[accesslog.W3C]
 }
 
 func newAccess(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
@@ -63,7 +91,10 @@ func newAccess(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
 	default:
 		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, iis, tomcat, caddy, traefik", accessName, cfg.Server)
 	}
-	return &accessProcessor{cfg: cfg, w3c: map[string]*accesslog.W3C{}}, nil
+	server := cfg.Server
+	return &accessProcessor{cfg: cfg, w3c: newFileParsers(func() *accesslog.W3C {
+		return accesslog.NewW3C(accesslog.WithServer(server))
+	})}, nil
 }
 
 func (p *accessProcessor) Run(ev *beat.Event) (*beat.Event, error) {
@@ -99,19 +130,7 @@ func (p *accessProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 }
 
 func (p *accessProcessor) parseW3C(ev *beat.Event, raw string) (map[string]any, error) {
-	path, _ := ev.GetValue("log.file.path")
-	key, _ := path.(string)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	w, ok := p.w3c[key]
-	if !ok {
-		if len(p.w3c) >= maxFileParsers {
-			clear(p.w3c) // rotated-away files; live ones re-learn at their next header
-		}
-		w = accesslog.NewW3C(accesslog.WithServer(p.cfg.Server))
-		p.w3c[key] = w
-	}
-	return w.Parse(raw)
+	return p.w3c.parse(ev, func(w *accesslog.W3C) (map[string]any, error) { return w.Parse(raw) })
 }
 
 func (p *accessProcessor) String() string {

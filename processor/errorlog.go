@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/elastic/beats/v7/libbeat/beat"
@@ -37,9 +36,7 @@ type errorLogConfig struct {
 // in the same file, so a parser is kept per log.file.path.
 type errorLogProcessor struct {
 	cfg     errorLogConfig
-	zone    *time.Location
-	mu      sync.Mutex
-	parsers map[string]*errorlog.Parser
+	parsers *fileParsers[errorlog.Parser]
 }
 
 func newErrorLog(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
@@ -56,7 +53,9 @@ func newErrorLog(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: timezone %q: %w", errorLogName, cfg.Timezone, err)
 	}
-	return &errorLogProcessor{cfg: cfg, zone: zone, parsers: map[string]*errorlog.Parser{}}, nil
+	return &errorLogProcessor{cfg: cfg, parsers: newFileParsers(func() *errorlog.Parser {
+		return &errorlog.Parser{Server: cfg.Server, Zone: zone}
+	})}, nil
 }
 
 func (p *errorLogProcessor) Run(ev *beat.Event) (*beat.Event, error) {
@@ -68,25 +67,16 @@ func (p *errorLogProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 	if strings.TrimSpace(raw) == "" {
 		return nil, nil // a blank line (a command's output may end with one) is no event, as in hunt
 	}
-	path, _ := ev.GetValue("log.file.path")
-	key, _ := path.(string)
-	p.mu.Lock()
-	parser, ok := p.parsers[key]
-	if !ok {
-		if len(p.parsers) >= maxFileParsers {
-			clear(p.parsers) // rotated-away files
+	doc, err := p.parsers.parse(ev, func(parser *errorlog.Parser) (map[string]any, error) {
+		doc, err := parser.Parse(raw)
+		if errors.Is(err, errorlog.ErrNoTime) {
+			// The file's first line read since the beat started has no
+			// prefix: dated by when it was read.
+			parser.DateBy(ev.Timestamp)
+			doc, err = parser.Parse(raw)
 		}
-		parser = &errorlog.Parser{Server: p.cfg.Server, Zone: p.zone}
-		p.parsers[key] = parser
-	}
-	doc, err := parser.Parse(raw)
-	if errors.Is(err, errorlog.ErrNoTime) {
-		// The file's first line read since the beat started has no
-		// prefix: dated by when it was read.
-		parser.DateBy(ev.Timestamp)
-		doc, err = parser.Parse(raw)
-	}
-	p.mu.Unlock()
+		return doc, err
+	})
 	if err != nil {
 		doc = detection.ErrorDoc(raw, err)
 	}
