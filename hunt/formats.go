@@ -84,7 +84,7 @@ func Detect(head []byte) Format {
 	}
 	text := strings.TrimLeft(string(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))), " \t\r\n")
 	first, _, _ := strings.Cut(text, "\n")
-	if _, ok := errorlog.IsErrorLog(first); ok { // before JSON: Apache's lines begin with '['
+	if errorlog.IsErrorLog(first) { // before JSON: Apache's lines begin with '['
 		return FormatErrorLog
 	}
 	switch {
@@ -471,7 +471,6 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 	server := serverOf(name, "apache")
 	return func(yield func(Record) bool) {
 		var w3c *accesslog.W3C
-		var errorLines errorlog.Parser // error log lines among the requests (a shared log file)
 		for n, line := range lines(r) {
 			if strings.TrimSpace(line) == "" {
 				continue
@@ -489,9 +488,10 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 				}
 			} else {
 				doc, err = accesslog.ParseCombined(line, accesslog.WithServer(server))
-				if _, isError := errorlog.IsErrorLog(line); err != nil && isError {
-					doc, err = errorLines.Parse(line)
-					zoneless = true
+				if err != nil {
+					if errorDoc, ok := errorlog.ParsePrefixed(line, nil); ok { // an error log line among the requests
+						doc, err, zoneless = errorDoc, nil, true
+					}
 				}
 			}
 			rec := lineRecord(name, n, line, doc, err)
@@ -523,9 +523,6 @@ func readErrorLog(name string, r io.Reader) iter.Seq[Record] {
 		for n, line := range lines(r) {
 			if strings.TrimSpace(line) == "" {
 				continue
-			}
-			if p.Server == "" {
-				p.Server, _ = errorlog.IsErrorLog(line)
 			}
 			doc, err := p.Parse(line)
 			rec := lineRecord(name, n, line, doc, err)

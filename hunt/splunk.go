@@ -196,7 +196,7 @@ func (s *splunkReader) access(where, raw, sourcetype string, res map[string]any)
 // (apache_error, nginx:plus:error) for a line without one.
 func isErrorLogResult(raw, sourcetype string) bool {
 	first, _, _ := strings.Cut(raw, "\n")
-	if _, ok := errorlog.IsErrorLog(first); ok {
+	if errorlog.IsErrorLog(first) {
 		return true
 	}
 	return strings.Contains(strings.ToLower(sourcetype), "error") && errorLogServer(sourcetype) != ""

@@ -114,12 +114,13 @@ func (p *accessProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 		doc, err = accesslog.ParseJSON(raw, accesslog.WithServer(p.cfg.Server))
 	default:
 		doc, err = accesslog.ParseCombined(raw, accesslog.WithServer(p.cfg.Server))
-		if _, isError := errorlog.IsErrorLog(raw); err != nil && isError {
+		if err != nil {
 			// An error log line in the same file (one log for both), read
 			// as hunt reads it; its time, which has no zone, as the
 			// machine's, as decode_error_log's default.
-			errorLine := errorlog.Parser{Zone: time.Local}
-			doc, err = errorLine.Parse(raw)
+			if errorDoc, ok := errorlog.ParsePrefixed(raw, time.Local); ok {
+				doc, err = errorDoc, nil
+			}
 		}
 	}
 	if err != nil {

@@ -35,7 +35,7 @@ var ErrNoTime = errors.New("an error log line without its prefix, and no earlier
 // have no zone: they are read in Zone. An unprefixed line takes the time
 // of the last prefixed one.
 type Parser struct {
-	Server string         // Apache or Nginx; "" tells by each line
+	Server string         // Apache or Nginx; "": the first prefixed line tells
 	Zone   *time.Location // nil: UTC
 	last   time.Time
 	module string
@@ -75,15 +75,20 @@ func (p *Parser) Parse(line string) (map[string]any, error) {
 	return doc, nil
 }
 
-// IsErrorLog reports whether line is the prefixed line of an Apache or
-// nginx error log, and whose.
-func IsErrorLog(line string) (server string, ok bool) {
-	var p Parser
+// ParsePrefixed maps line, in zone, when it bears the prefix of an Apache
+// or nginx error log line; ok is false otherwise. It reads one line alone
+// (no earlier line dates or names it), as for a line found in another log.
+func ParsePrefixed(line string, zone *time.Location) (doc map[string]any, ok bool) {
+	p := Parser{Zone: zone}
 	doc, err := p.Parse(line)
-	if err != nil || doc == nil {
-		return "", false
-	}
-	return p.module, true
+	return doc, err == nil
+}
+
+// IsErrorLog reports whether line is the prefixed line of an Apache or
+// nginx error log.
+func IsErrorLog(line string) bool {
+	_, ok := ParsePrefixed(line, nil)
+	return ok
 }
 
 // DateBy sets the time of unprefixed lines until a prefixed one is read:
@@ -113,7 +118,7 @@ func (p *Parser) apache(line string) (map[string]any, error) {
 		return nil, fmt.Errorf("col 2: %v", err)
 	}
 	doc := map[string]any{"@timestamp": ts}
-	fields := map[string]any{}
+	level := ""
 	for strings.HasPrefix(rest, "[") {
 		item, after, ok := bracket(rest)
 		if !ok {
@@ -122,33 +127,29 @@ func (p *Parser) apache(line string) (map[string]any, error) {
 		switch {
 		case strings.HasPrefix(item, "pid "):
 			pid, tid, _ := strings.Cut(item[4:], ":tid ")
-			if n, err := strconv.ParseInt(pid, 10, 64); err == nil {
-				proc := map[string]any{"pid": n}
-				if t, err := strconv.ParseInt(tid, 10, 64); err == nil {
-					proc["thread"] = map[string]any{"id": t}
-				}
+			if proc := processFields(pid, tid); proc != nil {
 				doc["process"] = proc
 			}
 		case strings.HasPrefix(item, "client "):
 			doc["source"] = accesslog.Endpoint(item[7:])
-		case fields["level"] == nil:
-			module, level, ok := strings.Cut(item, ":")
+		case level == "":
+			module, lvl, ok := strings.Cut(item, ":")
 			if !ok {
-				module, level = "", item
+				module, lvl = "", item
 			}
-			if level == "" {
+			if lvl == "" {
 				return nil, fmt.Errorf("empty [level] after the time")
 			}
-			fields["level"] = level
+			level = lvl
 			if module != "" {
 				doc["apache"] = map[string]any{"error": map[string]any{"module": module}}
 			}
 		default:
-			return finish(doc, fields, rest), nil // a bracket of the message
+			return finish(doc, level, rest), nil // a bracket of the message
 		}
 		rest = after
 	}
-	if fields["level"] == nil {
+	if level == "" {
 		return nil, fmt.Errorf("no [level] after the time")
 	}
 	// 2.4 may write the source file and an error status before the client:
@@ -163,7 +164,22 @@ func (p *Parser) apache(line string) (map[string]any, error) {
 	if referrer != "" {
 		doc["http"] = map[string]any{"request": map[string]any{"referrer": referrer}}
 	}
-	return finish(doc, fields, msg), nil
+	return finish(doc, level, msg), nil
+}
+
+// processFields are process.pid and process.thread.id of a line's process
+// and thread numbers ("pid 7:tid 8", nginx's "7#8"); nil when pid is not a
+// number.
+func processFields(pid, tid string) map[string]any {
+	n, err := strconv.ParseInt(pid, 10, 64)
+	if err != nil {
+		return nil
+	}
+	proc := map[string]any{"pid": n}
+	if t, err := strconv.ParseInt(tid, 10, 64); err == nil {
+		proc["thread"] = map[string]any{"id": t}
+	}
+	return proc
 }
 
 // bracket splits "[x] rest" into x and rest.
@@ -207,11 +223,7 @@ func (p *Parser) nginx(line string) (map[string]any, error) {
 	doc := map[string]any{"@timestamp": ts}
 	if ids, after, ok := strings.Cut(rest, ": "); ok && strings.Contains(ids, "#") {
 		pid, tid, _ := strings.Cut(ids, "#")
-		if n, err := strconv.ParseInt(pid, 10, 64); err == nil {
-			proc := map[string]any{"pid": n}
-			if t, err := strconv.ParseInt(tid, 10, 64); err == nil {
-				proc["thread"] = map[string]any{"id": t}
-			}
+		if proc := processFields(pid, tid); proc != nil {
 			doc["process"] = proc
 			rest = after
 		}
@@ -243,7 +255,7 @@ func (p *Parser) nginx(line string) (map[string]any, error) {
 		}
 		doc["http"] = http
 	}
-	return finish(doc, map[string]any{"level": level}, msg), nil
+	return finish(doc, level, msg), nil
 }
 
 // nginxContext splits nginx's trailing ", client: a, server: s, request:
@@ -276,8 +288,8 @@ func nginxContext(s string) (msg string, ctx map[string]string) {
 	return msg, ctx
 }
 
-func finish(doc, fields map[string]any, msg string) map[string]any {
-	doc["log"] = map[string]any{"level": fields["level"]}
+func finish(doc map[string]any, level, msg string) map[string]any {
+	doc["log"] = map[string]any{"level": level}
 	doc["message"] = strings.TrimSpace(msg)
 	return doc
 }

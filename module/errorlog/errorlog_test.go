@@ -129,7 +129,7 @@ func TestCrowdsecLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	want(t, ssl, map[string]string{"log.level": "info", "source.ip": "192.168.1.1", "source.port": "17036", "message": "(70014)End of file found: AH02006: SSL handshake stopped: connection was closed"})
-	if _, ok := IsErrorLog(lines[0]); ok {
+	if IsErrorLog(lines[0]) {
 		t.Errorf("an access log line is taken for an error log line: %s", lines[0])
 	}
 }
