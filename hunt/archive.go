@@ -194,10 +194,7 @@ func (a *archive) read(name string, f *os.File) iter.Seq[Record] {
 	n, _ := f.ReadAt(head, 0)
 	switch format := Detect(head[:n]); format {
 	case FormatUnknown, FormatZip, FormatGzip, FormatTar:
-		a.st.Skipped = append(a.st.Skipped, name)
-		if len(bytes.TrimSpace(head[:n])) > 0 {
-			a.st.Unrecognized = append(a.st.Unrecognized, name)
-		}
+		a.st.skip(name, head[:n])
 		return nil
 	case FormatUTF16:
 		text, _, err := spill(utf16Text(f), &a.left)

@@ -55,6 +55,15 @@ type Stats struct {
 	NoHost int
 }
 
+// skip counts a file that is no log hunt reads (head: its first bytes), and
+// names it among the Unrecognized unless it is empty.
+func (st *Stats) skip(path string, head []byte) {
+	st.Skipped = append(st.Skipped, path)
+	if len(bytes.TrimSpace(head)) > 0 {
+		st.Unrecognized = append(st.Unrecognized, path)
+	}
+}
+
 // maxHosts bounds Stats.Hosts.
 const maxHosts = 10
 
@@ -242,12 +251,8 @@ func openStdin(st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 // skipped and counted instead, and so is an empty file even when named (a
 // log just rotated: nothing to read, nothing wrong).
 func unknown(path string, head []byte, named bool, st *Stats) error {
-	empty := len(bytes.TrimSpace(head)) == 0
-	if !named || empty {
-		st.Skipped = append(st.Skipped, path)
-		if !empty {
-			st.Unrecognized = append(st.Unrecognized, path)
-		}
+	if !named || len(bytes.TrimSpace(head)) == 0 {
+		st.skip(path, head)
 		return nil
 	}
 	return fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Apache/nginx error log, Sysmon text, syslog with Sysmon for Linux events, a Sentinel, Splunk or EvtxECmd CSV, or a zip, tar, tar.gz/.tgz or .gz of these); first line: %q", path, firstLine(head))
