@@ -21,6 +21,7 @@ import (
 
 	"webshellbeat/detection"
 	"webshellbeat/module/accesslog"
+	"webshellbeat/module/container"
 	"webshellbeat/module/ecs"
 	"webshellbeat/module/errorlog"
 	"webshellbeat/module/windows"
@@ -43,6 +44,7 @@ const (
 	FormatSysmonText Format = "sysmon-text"
 	FormatSyslog     Format = "syslog"    // Sysmon for Linux's event XML, one line per event
 	FormatErrorLog   Format = "error-log" // Apache's or nginx's error log
+	FormatContainer  Format = "container" // a container's output: Docker json-file or CRI
 	// FormatUTF16 is text in UTF-16, told by its byte order mark (what
 	// Windows PowerShell 5.1's ">" and Out-File write): decoded to UTF-8,
 	// then recognised like any file.
@@ -86,6 +88,9 @@ func Detect(head []byte) Format {
 	first, _, _ := strings.Cut(text, "\n")
 	if errorlog.IsErrorLog(first) { // before JSON: Apache's lines begin with '['
 		return FormatErrorLog
+	}
+	if container.Is(first) { // before JSON (Docker's) and syslog (CRI's time)
+		return FormatContainer
 	}
 	switch {
 	case text == "":
@@ -188,6 +193,8 @@ func readFormat(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
 		return readErrorLog(name, r)
 	case FormatSyslog:
 		return readSyslog(name, r)
+	case FormatContainer:
+		return readContainer(name, r)
 	}
 	return func(yield func(Record) bool) {
 		yield(Record{Where: name, Err: fmt.Errorf("%s: unknown format", name)})

@@ -301,16 +301,29 @@ func (p *Parser) unprefixed(line string) (map[string]any, error) {
 	if p.last.IsZero() {
 		return nil, ErrNoTime
 	}
-	server := p.module
-	if server == "" {
-		server = p.Server
+	return Output(line, p.KnownServer(), p.last), nil
+}
+
+// KnownServer is the server of the log: Server, or else the one its
+// prefixed lines told so far ("" before any).
+func (p *Parser) KnownServer() string {
+	if p.module != "" {
+		return p.module
 	}
-	if server == "" { // no line has told yet: a command's output is mod_php's, under Apache
+	return p.Server
+}
+
+// Output is a line that server's process wrote at t without the log's
+// prefix (a command's standard error under mod_php, a continued message)
+// as an event of server's error log (tags: unprefixed). With server ""
+// (no line has told yet) it is Apache's: a command's output is mod_php's.
+func Output(line, server string, t time.Time) map[string]any {
+	if server == "" {
 		server = Apache
 	}
-	doc := map[string]any{"@timestamp": p.last, "message": line, "tags": []string{"unprefixed"}}
+	doc := map[string]any{"@timestamp": t, "message": line, "tags": []string{"unprefixed"}}
 	ecsEvent(doc, server)
-	return doc, nil
+	return doc
 }
 
 // ecsEvent sets the event fields.

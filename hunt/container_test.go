@@ -1,0 +1,208 @@
+package hunt_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"webshellbeat/config"
+	"webshellbeat/detection"
+	"webshellbeat/detector"
+	"webshellbeat/hunt"
+)
+
+// containerEntry is one entry of a runtime's log, before it is written in
+// Docker's or CRI's form.
+type containerEntry struct {
+	at      time.Time
+	stream  string
+	text    string
+	partial bool
+}
+
+// containerEntries is what a runtime writes for an nginx container whose
+// output is lines: the image's start-up notice on stderr, then each line on
+// stdout at its time, every third split over two entries (the runtimes
+// split long lines so), with a stderr line between the two parts of one.
+func containerEntries(lines []string) []containerEntry {
+	t := time.Date(2026, 11, 25, 19, 0, 0, 123456789, time.UTC)
+	out := []containerEntry{{t, "stderr", `2026/11/25 19:00:00 [notice] 1#1: using the "epoll" event method`, false}}
+	for i, line := range lines {
+		t = t.Add(time.Second)
+		if i%3 != 0 {
+			out = append(out, containerEntry{t, "stdout", line, false})
+			continue
+		}
+		half := len(line) / 2
+		out = append(out, containerEntry{t, "stdout", line[:half], true})
+		if i == 3 {
+			out = append(out, containerEntry{t, "stderr", "2026/11/25 19:00:04 [notice] 1#1: signal process started", false})
+		}
+		out = append(out, containerEntry{t, "stdout", line[half:], false})
+	}
+	return out
+}
+
+// writeDocker writes entries as Docker's json-file driver does: a part of
+// a line lacks the final newline.
+func writeDocker(t *testing.T, path string, entries []containerEntry) {
+	var b strings.Builder
+	for _, e := range entries {
+		text := e.text
+		if !e.partial {
+			text += "\n"
+		}
+		raw, err := json.Marshal(map[string]string{"log": text, "stream": e.stream, "time": e.at.Format(time.RFC3339Nano)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(raw)
+		b.WriteByte('\n')
+	}
+	writeFile(t, path, b.String())
+}
+
+// writeCRI writes entries as containerd and CRI-O do: tag P for a part.
+func writeCRI(t *testing.T, path string, entries []containerEntry) {
+	var b strings.Builder
+	for _, e := range entries {
+		tag := "F"
+		if e.partial {
+			tag = "P"
+		}
+		fmt.Fprintf(&b, "%s %s %s %s\n", e.at.Format(time.RFC3339Nano), e.stream, tag, e.text)
+	}
+	writeFile(t, path, b.String())
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The Linux capture's nginx access log, as Docker and Kubernetes keep an
+// nginx container's output: every request is read as it is from the log
+// file itself (same fields, same alerts), the notices are nginx's error
+// events at the runtime's time, and the file's path names the container.
+func TestContainerLogs(t *testing.T) {
+	raw, err := os.ReadFile(data + "linux-capture/nginx_access.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "nginx_access.log")
+	writeFile(t, plain, string(raw))
+	id := strings.Repeat("3f", 32)
+	docker := filepath.Join(dir, "docker", id, id+"-json.log") // says no server: the notice tells
+	cri := filepath.Join(dir, "pods", "web-5c9f-abcde_shop_nginx-"+id+".log")
+	writeDocker(t, docker, containerEntries(lines))
+	writeCRI(t, cri, containerEntries(lines))
+
+	want := requestAlerts(t, plain)
+	if len(want) != len(lines) {
+		t.Fatalf("the plain log: %d requests, want %d", len(want), len(lines))
+	}
+	for _, path := range []string{docker, cri} {
+		var docs []map[string]any
+		st, err := hunt.Run([]string{path}, detectorFunc(func(doc map[string]any) bool {
+			docs = append(docs, doc)
+			return false
+		}), func(map[string]any) {}, nil)
+		if err != nil || st.Errors != 0 || st.Formats[hunt.FormatContainer] != 1 {
+			t.Fatalf("%s: err %v, stats %+v", path, err, st)
+		}
+		if got := requestAlerts(t, path); !slices.Equal(got, want) {
+			t.Errorf("%s: alerts by request %v, want the plain log's %v", path, got, want)
+		}
+		var access, errors int
+		for _, d := range docs {
+			switch ds := str(d, "event.dataset"); ds {
+			case "nginx.access":
+				access++
+				if str(d, "stream") != "stdout" || str(d, "container.id") != id {
+					t.Errorf("%s: access event without its stream or container: %v", path, d)
+				}
+			case "nginx.error":
+				errors++
+				if ts, _ := d["@timestamp"].(time.Time); ts.Nanosecond() != 123456789 || str(d, "stream") != "stderr" {
+					t.Errorf("%s: error event not at the runtime's time: %v", path, d)
+				}
+			default:
+				t.Errorf("%s: dataset %q: %v", path, ds, d)
+			}
+		}
+		if access != len(lines) || errors != 2 {
+			t.Errorf("%s: %d access and %d error events, want %d and 2", path, access, errors, len(lines))
+		}
+		if path == cri && (str(docs[0], "kubernetes.namespace") != "shop" || str(docs[0], "container.name") != "nginx") {
+			t.Errorf("the Kubernetes file name's pod and container: %v", docs[0])
+		}
+	}
+}
+
+// requestAlerts hunts a log with the built-in rules and returns, for each
+// request in order, its time, URL and the ids of the rules that raised an
+// alert for it.
+func requestAlerts(t *testing.T, path string) []string {
+	t.Helper()
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	_, err = hunt.Run([]string{path}, detectorFunc(func(doc map[string]any) bool {
+		alert := det.Detect(doc)
+		if str(doc, "event.dataset") == "nginx.access" {
+			ids := ruleIDs(doc)
+			slices.Sort(ids)
+			out = append(out, fmt.Sprintf("%v %s %v", doc["@timestamp"], str(doc, "url.original"), ids))
+		}
+		return alert
+	}), func(map[string]any) {}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A damaged entry is reported where it is and why, and the entries around
+// it are read; a line whose last part never came is read as far as it
+// goes.
+func TestContainerLogBadEntries(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nginx.log")
+	writeFile(t, path, `2026-11-25T19:00:01Z stdout F 203.0.113.9 - - [25/Nov/2026:19:00:01 +0000] "GET /up/x.php?c=id HTTP/1.1" 200 12 "-" "curl"
+2026-11-25T19:00:02Z stdout F 203.0.113.9 - - [25/Nov/2026:19:00:02 +0000] "GET /up/x.php?c=whoami HTTP/1.1" 200 12 "-" "curl"
+2026-11-25 19:00:03 stdout F 203.0.113.9 - - [25/Nov/2026:19:00:03 +0000] "GET / HTTP/1.1" 200 12 "-" "curl"
+2026-11-25T19:00:04Z stdout P 203.0.113.9 - - [25/Nov/2026:19:00:04 +0000] "GET /up/x.php?c=cat+/etc/pas
+`)
+	var where []string
+	det, _ := detector.New(config.Default())
+	var docs []map[string]any
+	st, err := hunt.Run([]string{path}, detectorFunc(func(doc map[string]any) bool {
+		docs = append(docs, doc)
+		return det.Detect(doc)
+	}), func(map[string]any) {}, func(r hunt.Record) { where = append(where, r.Err.Error()) })
+	if err != nil || st.Events != 4 || st.Errors != 1 || len(where) != 1 || !strings.Contains(where[0], "nginx.log:3: CRI entry: time:") {
+		t.Fatalf("err %v, stats %+v, reported %q", err, st, where)
+	}
+	if bad := docs[2]; !strings.Contains(str(bad, "error.message"), "CRI entry") || !strings.HasPrefix(str(bad, "event.original"), "2026-11-25 19:00:03") {
+		t.Errorf("the damaged entry's document: %v", bad)
+	}
+	if cut := docs[3]; !strings.HasSuffix(str(cut, "message"), "c=cat+/etc/pas") || !slices.Contains(detection.LookupStrings(cut, "tags"), "unprefixed") {
+		t.Errorf("the unfinished line: %v", cut)
+	}
+	if st.Alerts < 2 || detection.LookupString(docs[1], "event.kind") != "alert" {
+		t.Errorf("%d alerts; the web shell requests around the damaged entry: %v", st.Alerts, docs[1])
+	}
+}
