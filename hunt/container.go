@@ -9,17 +9,22 @@ import (
 
 	"webshellbeat/detection"
 	"webshellbeat/module/container"
+	"webshellbeat/module/errorlog"
 )
 
 // readContainer reads a container runtime's log file (Docker's json-file,
 // or CRI from containerd and CRI-O) of a web server container: its access
 // lines, error log lines and other output (module/container's Decoder).
 // The server is told by the file name (Kubernetes names the container) or
-// else by the error log lines. A malformed entry is reported and the rest
+// else by the file's first error log line. A malformed entry is reported and the rest
 // read; a line joined from partial entries is where its last entry is.
-func readContainer(name string, r io.Reader) iter.Seq[Record] {
+func readContainer(name string, r io.ReadSeeker) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
-		d := container.NewDecoder(serverOf(name, ""))
+		server := serverOf(name, "")
+		if server == "" {
+			server = containerServer(r)
+		}
+		d := container.NewDecoder(server)
 		meta := container.FromPath(name)
 		var j container.Joiner
 		emit := func(where string, l container.Line, cut bool) bool {
@@ -58,4 +63,30 @@ func readContainer(name string, r io.Reader) iter.Seq[Record] {
 			}
 		}
 	}
+}
+
+// serverScan is how many entries containerServer reads at most for an
+// error log line: both images log one at start-up.
+const serverScan = 1000
+
+// containerServer returns the server of the file's first error log line
+// among its first serverScan entries ("" when none), and rewinds r: so
+// that the output before it (the image's start-up messages) is the right
+// server's too.
+func containerServer(r io.ReadSeeker) string {
+	defer r.Seek(0, io.SeekStart)
+	seen := 0
+	for _, raw := range lines(r) {
+		if seen++; seen > serverScan {
+			break
+		}
+		l, _, err := container.Parse(raw)
+		if err != nil {
+			continue
+		}
+		if doc, ok := errorlog.ParsePrefixed(l.Text, nil); ok {
+			return detection.LookupString(doc, "event.module")
+		}
+	}
+	return ""
 }

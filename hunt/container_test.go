@@ -1,7 +1,6 @@
 package hunt_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,70 +15,7 @@ import (
 	"webshellbeat/hunt"
 )
 
-// containerEntry is one entry of a runtime's log, before it is written in
-// Docker's or CRI's form.
-type containerEntry struct {
-	at      time.Time
-	stream  string
-	text    string
-	partial bool
-}
-
-// containerEntries is what a runtime writes for an nginx container whose
-// output is lines: the image's start-up notice on stderr, then each line on
-// stdout at its time, every third split over two entries (the runtimes
-// split long lines so), with a stderr line between the two parts of one.
-func containerEntries(lines []string) []containerEntry {
-	t := time.Date(2026, 11, 25, 19, 0, 0, 123456789, time.UTC)
-	out := []containerEntry{{t, "stderr", `2026/11/25 19:00:00 [notice] 1#1: using the "epoll" event method`, false}}
-	for i, line := range lines {
-		t = t.Add(time.Second)
-		if i%3 != 0 {
-			out = append(out, containerEntry{t, "stdout", line, false})
-			continue
-		}
-		half := len(line) / 2
-		out = append(out, containerEntry{t, "stdout", line[:half], true})
-		if i == 3 {
-			out = append(out, containerEntry{t, "stderr", "2026/11/25 19:00:04 [notice] 1#1: signal process started", false})
-		}
-		out = append(out, containerEntry{t, "stdout", line[half:], false})
-	}
-	return out
-}
-
-// writeDocker writes entries as Docker's json-file driver does: a part of
-// a line lacks the final newline.
-func writeDocker(t *testing.T, path string, entries []containerEntry) {
-	var b strings.Builder
-	for _, e := range entries {
-		text := e.text
-		if !e.partial {
-			text += "\n"
-		}
-		raw, err := json.Marshal(map[string]string{"log": text, "stream": e.stream, "time": e.at.Format(time.RFC3339Nano)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Write(raw)
-		b.WriteByte('\n')
-	}
-	writeFile(t, path, b.String())
-}
-
-// writeCRI writes entries as containerd and CRI-O do: tag P for a part.
-func writeCRI(t *testing.T, path string, entries []containerEntry) {
-	var b strings.Builder
-	for _, e := range entries {
-		tag := "F"
-		if e.partial {
-			tag = "P"
-		}
-		fmt.Fprintf(&b, "%s %s %s %s\n", e.at.Format(time.RFC3339Nano), e.stream, tag, e.text)
-	}
-	writeFile(t, path, b.String())
-}
-
+// writeFile writes text to path, making its folder.
 func writeFile(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -90,28 +26,29 @@ func writeFile(t *testing.T, path, text string) {
 	}
 }
 
-// The Linux capture's nginx access log, as Docker and Kubernetes keep an
-// nginx container's output: every request is read as it is from the log
-// file itself (same fields, same alerts), the notices are nginx's error
-// events at the runtime's time, and the file's path names the container.
+// The Linux capture's nginx access log as Docker and Kubernetes keep an
+// nginx container's output (module/container/testdata): every request is
+// read as from the log file itself (same fields, same alerts), the image's
+// start-up messages and nginx's notices are nginx's error events at the
+// runtime's time, and the file's path names the container.
 func TestContainerLogs(t *testing.T) {
 	raw, err := os.ReadFile(data + "linux-capture/nginx_access.log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	requests := strings.Count(string(raw), "\n")
 	dir := t.TempDir()
 	plain := filepath.Join(dir, "nginx_access.log")
 	writeFile(t, plain, string(raw))
 	id := strings.Repeat("3f", 32)
-	docker := filepath.Join(dir, "docker", id, id+"-json.log") // says no server: the notice tells
+	docker := filepath.Join(dir, "docker", id, id+"-json.log") // says no server: the first error line tells
 	cri := filepath.Join(dir, "pods", "web-5c9f-abcde_shop_nginx-"+id+".log")
-	writeDocker(t, docker, containerEntries(lines))
-	writeCRI(t, cri, containerEntries(lines))
+	copyFile(t, "../module/container/testdata/nginx-docker-json.log", docker)
+	copyFile(t, "../module/container/testdata/nginx-cri.log", cri)
 
 	want := requestAlerts(t, plain)
-	if len(want) != len(lines) {
-		t.Fatalf("the plain log: %d requests, want %d", len(want), len(lines))
+	if len(want) != requests || !strings.Contains(strings.Join(want, "\n"), "debug=whoami") {
+		t.Fatalf("the plain log: %d requests, want %d: %v", len(want), requests, want)
 	}
 	for _, path := range []string{docker, cri} {
 		var docs []map[string]any
@@ -125,7 +62,7 @@ func TestContainerLogs(t *testing.T) {
 		if got := requestAlerts(t, path); !slices.Equal(got, want) {
 			t.Errorf("%s: alerts by request %v, want the plain log's %v", path, got, want)
 		}
-		var access, errors int
+		var access, errors, output int
 		for _, d := range docs {
 			switch ds := str(d, "event.dataset"); ds {
 			case "nginx.access":
@@ -135,20 +72,32 @@ func TestContainerLogs(t *testing.T) {
 				}
 			case "nginx.error":
 				errors++
-				if ts, _ := d["@timestamp"].(time.Time); ts.Nanosecond() != 123456789 || str(d, "stream") != "stderr" {
+				if slices.Contains(detection.LookupStrings(d, "tags"), "unprefixed") {
+					output++
+				}
+				if ts, _ := d["@timestamp"].(time.Time); ts.Nanosecond()%1000 != 123 {
 					t.Errorf("%s: error event not at the runtime's time: %v", path, d)
 				}
 			default:
 				t.Errorf("%s: dataset %q: %v", path, ds, d)
 			}
 		}
-		if access != len(lines) || errors != 2 {
-			t.Errorf("%s: %d access and %d error events, want %d and 2", path, access, errors, len(lines))
+		if access != requests || errors != 16 || output != 8 {
+			t.Errorf("%s: %d access and %d error events (%d output lines), want %d, 16 and 8", path, access, errors, output, requests)
 		}
 		if path == cri && (str(docs[0], "kubernetes.namespace") != "shop" || str(docs[0], "container.name") != "nginx") {
 			t.Errorf("the Kubernetes file name's pod and container: %v", docs[0])
 		}
 	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	raw, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, to, string(raw))
 }
 
 // requestAlerts hunts a log with the built-in rules and returns, for each

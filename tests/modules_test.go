@@ -245,7 +245,7 @@ func TestModulesFlag(t *testing.T) {
 	common := fileOutputFlags(dir)
 
 	out, err := exec.Command(binary, append([]string{"run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir, "--modules", "apache,nope"}, common...)...).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "--modules nope: no module nope in") || !strings.Contains(string(out), "apache, apache_error, auditd, auditd_live") {
+	if err == nil || !strings.Contains(string(out), "--modules nope: no module nope in") || !strings.Contains(string(out), "apache, apache_container, apache_error, auditd, auditd_live") {
 		t.Fatalf("run --modules apache,nope: %v\n%s", err, tail(out, 2000))
 	}
 

@@ -129,8 +129,13 @@ sh: 0: can't access tty; job control turned off
 		t.Fatal(err)
 	}
 
+	// An nginx container's output as Kubernetes keeps it, so that the
+	// container fields are indexed too.
+	pod := filepath.Join(t.TempDir(), "web-5c9f-abcde_shop_nginx-"+strings.Repeat("5e", 32)+".log")
+	copyTo(t, "../module/container/testdata/nginx-cri.log", pod)
+
 	// hunt over the same files: events, alert documents, alerts per rule.
-	wantEvents, wantPerRule := huntCounts(t, audit, apache, nginx, xml, errorLog)
+	wantEvents, wantPerRule := huntCounts(t, audit, apache, nginx, xml, errorLog, pod)
 	det, err := detector.New(config.Default())
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +145,7 @@ sh: 0: can't access tty; job control turned off
 	// which the beat's inputs deliver events, which differs from hunt's
 	// event-time order: they are checked apart below.
 	var alerts []map[string]any
-	if _, err := hunt.Run([]string{audit, apache, nginx, xml, errorLog}, det, func(d map[string]any) {
+	if _, err := hunt.Run([]string{audit, apache, nginx, xml, errorLog, pod}, det, func(d map[string]any) {
 		if !isDerived(d) {
 			alerts = append(alerts, d)
 		}
@@ -164,7 +169,14 @@ sh: 0: can't access tty; job control turned off
   prospector.scanner.fingerprint.enabled: false
   processors:
     - decode_error_log: {server: apache, timezone: UTC}
-`, errorLog) + fmt.Sprintf(`processors:
+- type: filestream
+  id: nginx-container
+  paths: [%q]
+  prospector.scanner.fingerprint.enabled: false
+  parsers: [container: ~]
+  processors:
+    - decode_container_log: {server: nginx}
+`, errorLog, pod) + fmt.Sprintf(`processors:
   - add_document_id: ~
   - webshell: {events: all}
 queue.mem.flush.timeout: 100ms
