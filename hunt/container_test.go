@@ -155,3 +155,17 @@ func TestContainerLogBadEntries(t *testing.T) {
 		t.Errorf("%d alerts; the web shell requests around the damaged entry: %v", st.Alerts, docs[1])
 	}
 }
+
+// A hunt over Docker's /var/lib/docker/containers reads each container's
+// log and passes over the state files beside it (JSON, but no log).
+func TestDockerContainersFolder(t *testing.T) {
+	dir := t.TempDir()
+	id := strings.Repeat("7c", 32)
+	copyFile(t, "../module/container/testdata/nginx-docker-json.log", filepath.Join(dir, id, id+"-json.log"))
+	writeFile(t, filepath.Join(dir, id, "config.v2.json"), `{"State":{"Running":true,"Pid":4242},"ID":"`+id+`","Path":"/docker-entrypoint.sh","Args":["nginx","-g","daemon off;"],"Config":{"Image":"nginx:1.27"},"LogPath":"/var/lib/docker/containers/`+id+`/`+id+`-json.log"}`+"\n")
+	writeFile(t, filepath.Join(dir, id, "hostconfig.json"), `{"LogConfig":{"Type":"json-file","Config":{}},"NetworkMode":"bridge"}`+"\n")
+	_, st := huntPaths(t, dir)
+	if st.Errors != 0 || st.Events != 28 || len(st.Skipped) != 2 || len(st.Unrecognized) != 0 {
+		t.Errorf("stats %+v: want 28 events, no unreadable record, the two state files skipped unread", st)
+	}
+}

@@ -82,6 +82,16 @@ func (st *Stats) countHost(doc map[string]any) {
 // truth) and are never logs.
 var skipExt = map[string]bool{".md": true, ".yml": true, ".yaml": true, ".tsv": true, ".txt~": true}
 
+// skipName are files by name that sit beside logs and are never logs:
+// Docker's state of a container, beside its json-file log in
+// /var/lib/docker/containers/<id>/.
+var skipName = map[string]bool{"config.v2.json": true, "hostconfig.json": true}
+
+// skipped reports whether a file in a folder is passed over unread.
+func skipped(p string) bool {
+	return skipExt[strings.ToLower(filepath.Ext(p))] || skipName[filepath.Base(p)]
+}
+
 // Run reads paths (files, folders searched recursively, zip, tar, tar.gz and
 // gzip-compressed files) as one stream in event-time order, passes each
 // document to det, and calls onAlert for each alert and onError for each
@@ -268,7 +278,7 @@ func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 			errs = append(errs, err)
 			return nil // WalkDir skips what it could not read
 		}
-		if !d.IsDir() && !skipExt[strings.ToLower(filepath.Ext(p))] {
+		if !d.IsDir() && !skipped(p) {
 			names = append(names, p)
 		} else if !d.IsDir() {
 			st.Skipped = append(st.Skipped, p)
