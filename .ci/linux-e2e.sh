@@ -137,6 +137,12 @@ server {
 CONF
 ln -sf /etc/nginx/sites-available/wsb /etc/nginx/sites-enabled/wsb
 nginx -t -q
+# php-fpm keeps its workers' standard error (a web shell's commands' errors)
+# in its own log only when the pool catches it; TestLivePHPFPMLog reads it.
+fpm_pool=/etc/php/${php_ver}/fpm/pool.d/www.conf
+sed -i 's/^;\?catch_workers_output = .*/catch_workers_output = yes/' "$fpm_pool"
+grep -q '^catch_workers_output = yes' "$fpm_pool" ||
+  { echo "linux-e2e: could not set catch_workers_output in $fpm_pool" >&2; exit 1; }
 
 # --- Tomcat 10 on 127.0.0.1:18082 --------------------------------------------------
 # Debian's package runs it under systemd; the test starts catalina.sh itself,

@@ -240,14 +240,14 @@ func TestBadInput(t *testing.T) {
 	if _, err := hunt.Run([]string{unknown}, det, func(map[string]any) {}, nil); err == nil || !strings.Contains(err.Error(), "not a log format") {
 		t.Errorf("unknown format: err = %v", err)
 	}
-	// hunt /var/log/*: php-fpm's log (no format hunt reads) and a vanished
+	// hunt /var/log/*: PHP's error_log (no format hunt reads) and a vanished
 	// path beside an access log. Both are reported, and the access log is
 	// hunted.
-	fpmLog := write("php8.2-fpm.log", "[10-Jun-2025 02:30:00] NOTICE: fpm is running, pid 7\n")
+	fpmLog := write("php_errors.log", "[10-Jun-2025 02:30:00 UTC] PHP Warning:  Undefined variable $x in /var/www/a.php on line 2\n")
 	shell := write("access.log.2", `1.2.3.4 - - [10/Jun/2025:02:30:00 +0000] "GET /a.php?cmd=whoami HTTP/1.1" 200 12 "-" "curl"`+"\n")
 	alerts := 0
 	st, err := hunt.Run([]string{fpmLog, filepath.Join(dir, "gone.log"), shell}, det, func(map[string]any) { alerts++ }, nil)
-	if err == nil || !strings.Contains(err.Error(), "php8.2-fpm.log: not a log format") || !strings.Contains(err.Error(), "gone.log: no such file") {
+	if err == nil || !strings.Contains(err.Error(), "php_errors.log: not a log format") || !strings.Contains(err.Error(), "gone.log: no such file") {
 		t.Errorf("bad paths among good: err = %v", err)
 	}
 	if st.Files != 1 || st.Events != 1 || alerts != 1 {
@@ -256,7 +256,7 @@ func TestBadInput(t *testing.T) {
 	// In a folder, a file of no known format is skipped and named, an empty
 	// one and notes only counted.
 	sub := filepath.Join(dir, "nginx")
-	for name, text := range map[string]string{"php8.2-fpm.log": "[10-Jun-2025 02:30:00] NOTICE: ready to handle connections\n", "access.log.9": "", "README.md": "# notes\n"} {
+	for name, text := range map[string]string{"php_errors.log": "[10-Jun-2025 02:30:00 UTC] PHP Notice:  Undefined index: c in /var/www/a.php on line 2\n", "access.log.9": "", "README.md": "# notes\n"} {
 		if err := os.MkdirAll(sub, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +264,7 @@ func TestBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if st, err := hunt.Run([]string{sub}, det, func(map[string]any) {}, nil); err != nil || len(st.Skipped) != 3 || !slices.Equal(st.Unrecognized, []string{filepath.Join(sub, "php8.2-fpm.log")}) {
+	if st, err := hunt.Run([]string{sub}, det, func(map[string]any) {}, nil); err != nil || len(st.Skipped) != 3 || !slices.Equal(st.Unrecognized, []string{filepath.Join(sub, "php_errors.log")}) {
 		t.Errorf("folder: %v, skipped %v, unrecognized %v", err, st.Skipped, st.Unrecognized)
 	}
 	// An empty file (a log just rotated) is skipped, even when named.
@@ -472,6 +472,32 @@ sh: 1: ./x: Permission denied
 	wantTimes := []time.Time{time.Date(2026, 11, 25, 9, 0, 0, 1000, time.UTC), time.Date(2026, 11, 25, 9, 4, 59, 0, time.UTC), time.Date(2026, 11, 25, 9, 5, 0, 2000, time.UTC)}
 	if len(times) != 7 || !times[0].Equal(wantTimes[0]) || !times[1].Equal(wantTimes[1]) || !times[2].Equal(wantTimes[2]) || !times[6].Equal(wantTimes[2]) {
 		t.Errorf("in Berlin's zone, merged: %v; want %v then the unprefixed lines at the last", times, wantTimes)
+	}
+}
+
+// php-fpm's own log (captured from php-fpm 8.2 behind nginx, its pool
+// catching the workers' output), decorated or not: the web shell's missing
+// command and its interactive shell raise the two error log alerts, at the
+// time of the lines, and nothing else does.
+func TestPHPFPMLogAlerts(t *testing.T) {
+	for name, at := range map[string]time.Time{
+		"php-fpm.log":             time.Date(2026, 11, 26, 11, 1, 58, 0, time.UTC), // the WARNING lines' own time
+		"php-fpm-undecorated.log": time.Date(2026, 11, 26, 11, 1, 57, 0, time.UTC), // the NOTICE line's before them
+	} {
+		alerts, st := huntPaths(t, "../module/errorlog/testdata/"+name)
+		if st.Errors != 0 || st.Events != 8 || st.Formats[hunt.FormatErrorLog] != 1 {
+			t.Errorf("%s: stats %+v", name, st)
+		}
+		got := titles(alerts)
+		slices.Sort(got)
+		if want := []string{"Shell Could Not Run a Command in a Web Server Error Log", "Shell Without a Terminal in a Web Server Error Log"}; !slices.Equal(got, want) {
+			t.Errorf("%s: alerts %v, want %v", name, got, want)
+		}
+		for _, a := range alerts {
+			if ts, _ := a["@timestamp"].(time.Time); str(a, "event.dataset") != "php_fpm.error" || !ts.Equal(at) {
+				t.Errorf("%s: %v", name, a)
+			}
+		}
 	}
 }
 

@@ -23,7 +23,8 @@ func init() {
 
 type errorLogConfig struct {
 	Field string `config:"field"`
-	// Server is apache or nginx; unset, each file's lines tell.
+	// Server is apache, nginx or php_fpm (php-fpm's own log); unset, each
+	// file's lines tell.
 	Server string `config:"server"`
 	// Timezone is the zone the server writes its times in (they carry
 	// none): Local, the machine's, by default (the beat runs on the web
@@ -45,9 +46,9 @@ func newErrorLog(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
 		return nil, fmt.Errorf("%s: %w", errorLogName, err)
 	}
 	switch cfg.Server {
-	case errorlog.Apache, errorlog.Nginx, "":
+	case errorlog.Apache, errorlog.Nginx, errorlog.PHPFPM, "":
 	default:
-		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx", errorLogName, cfg.Server)
+		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, php_fpm", errorLogName, cfg.Server)
 	}
 	zone, err := time.LoadLocation(cfg.Timezone)
 	if err != nil {

@@ -199,6 +199,11 @@ func TestDecodeErrorLog(t *testing.T) {
 	if blank, err := p.Run(event("  ")); blank != nil || err != nil {
 		t.Errorf("a blank line: %v, %v; want no event, as hunt reads none", blank, err)
 	}
+	fpm := newProc(t, newErrorLog, map[string]any{"server": "php_fpm", "timezone": "UTC"})
+	worker, _ := fpm.Run(event(`[26-Nov-2026 11:01:58] WARNING: [pool www] child 3914 said into stderr: "sh: 1: wsbnothere: not found"`))
+	if get(t, worker, "event.dataset") != "php_fpm.error" || get(t, worker, "php_fpm.pool.name") != "www" || get(t, worker, "process.pid") != int64(3914) || worker.Timestamp.Hour() != 11 {
+		t.Errorf("php-fpm worker line: %v at %v", worker.Fields, worker.Timestamp)
+	}
 	nginx := newProc(t, newErrorLog, map[string]any{"server": "nginx", "timezone": "UTC"})
 	bad, _ := nginx.Run(event("2026/13/45 99:00:00 [error] 1#1: x"))
 	if msg, _ := get(t, bad, "error.message").(string); !strings.Contains(msg, "is not nginx's") || get(t, bad, "event.original") == nil {
@@ -217,7 +222,7 @@ func TestProcessorConfigErrors(t *testing.T) {
 		{"access unknown key", newAccess, map[string]any{"fromat": "w3c"}, `unknown option "fromat"`},
 		{"access bad format", newAccess, map[string]any{"format": "ndjson"}, `format "ndjson" is not one of combined, w3c, json`},
 		{"access unknown server", newAccess, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, iis, tomcat, caddy, traefik"},
-		{"error log unknown server", newErrorLog, map[string]any{"server": "iis"}, "not one of apache, nginx"},
+		{"error log unknown server", newErrorLog, map[string]any{"server": "iis"}, "not one of apache, nginx, php_fpm"},
 		{"container unknown server", newContainer, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, iis, tomcat, caddy, traefik"},
 		{"container unknown key", newContainer, map[string]any{"timezone": "UTC"}, `unknown option "timezone"`},
 		{"error log bad zone", newErrorLog, map[string]any{"timezone": "Mars/Olympus"}, `timezone "Mars/Olympus"`},

@@ -25,9 +25,25 @@ import (
 // gives its children its own standard error, the main ErrorLog, so the
 // lines are looked for in the main and in the site's error log.)
 func TestLiveApacheErrorLog(t *testing.T) {
+	liveErrorLog(t, liveSites[0], "apache_error", "/var/log/apache2/error.log", "/var/log/apache2/wsb-error.log")
+}
+
+// TestLivePHPFPMLog is the same under nginx + php-fpm, whose pool CI sets
+// to catch its workers' output (catch_workers_output = yes): the commands'
+// errors are in php-fpm's own log, as the child's WARNING lines.
+func TestLivePHPFPMLog(t *testing.T) {
+	fpm := liveReady(t)
+	logFile := "/var/log/" + filepath.Base(strings.Replace(fpm, "php-fpm", "php", 1)) + "-fpm.log" // php-fpm8.2 -> php8.2-fpm.log
+	liveErrorLog(t, liveSites[1], "php_fpm", logFile)
+}
+
+// liveErrorLog plants a web shell in site, runs a missing command and an
+// interactive shell through it, finds their errors in one of logs, hunts
+// that log for the two error log alerts and runs the beat's module on a
+// copy of it, which must give hunt's events and alerts.
+func liveErrorLog(t *testing.T, site liveSite, module string, logs ...string) {
 	fpm := liveReady(t)
 	startServers(t, fpm)
-	site := liveSites[0]
 	nonce := fmt.Sprintf("wsbmissing%d", time.Now().UnixNano())
 	shell := filepath.Join(site.root, "uploads", nonce+".php")
 	if err := os.WriteFile(shell, []byte(`<?php system($_GET["c"]); ?>`), 0o644); err != nil {
@@ -40,7 +56,7 @@ func TestLiveApacheErrorLog(t *testing.T) {
 
 	var logFile string
 	for deadline := time.Now().Add(10 * time.Second); logFile == "" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		for _, f := range []string{"/var/log/apache2/error.log", "/var/log/apache2/wsb-error.log"} {
+		for _, f := range logs {
 			b, _ := os.ReadFile(f)
 			// "sh: 1: <nonce>: not found", or "Permission denied" where a
 			// folder of PATH is closed to www-data (Debian's CI image).
@@ -50,9 +66,12 @@ func TestLiveApacheErrorLog(t *testing.T) {
 		}
 	}
 	if logFile == "" {
-		main, _ := os.ReadFile("/var/log/apache2/error.log")
-		site, _ := os.ReadFile("/var/log/apache2/wsb-error.log")
-		t.Fatalf("the commands' errors are in neither error log\nerror.log:\n%s\nwsb-error.log:\n%s", tail(main, 2000), tail(site, 2000))
+		var text strings.Builder
+		for _, f := range logs {
+			b, _ := os.ReadFile(f)
+			fmt.Fprintf(&text, "%s:\n%s\n", f, tail(b, 2000))
+		}
+		t.Fatalf("the commands' errors are in none of the logs\n%s", text.String())
 	}
 	t.Logf("the commands' standard error is in %s", logFile)
 
@@ -75,8 +94,8 @@ func TestLiveApacheErrorLog(t *testing.T) {
 		}
 	}
 
-	// The beat, with the shipped apache_error module pointed at a copy of the
-	// log (the live one keeps growing), gives the events and alerts hunt gives.
+	// The beat, with the shipped module pointed at a copy of the log (the
+	// live one keeps growing), gives the events and alerts hunt gives.
 	raw, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)
@@ -88,10 +107,10 @@ func TestLiveApacheErrorLog(t *testing.T) {
 	}
 	wantEvents, wantAlerts := huntCounts(t, snapshot)
 	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= wantEvents },
-		append(fileOutputFlags(dir), "--modules", "apache_error", "-M", fmt.Sprintf("apache_error.paths=[%q]", snapshot),
-			"-M", "apache_error.prospector.scanner.fingerprint.length=64")...)
+		append(fileOutputFlags(dir), "--modules", module, "-M", fmt.Sprintf("%s.paths=[%q]", module, snapshot),
+			"-M", module+".prospector.scanner.fingerprint.length=64")...)
 	events, gotAlerts := eventAlerts(t, dir)
 	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) || len(wantAlerts) < 2 {
-		t.Errorf("the beat's apache_error module on %s: %d documents, alerts %v; hunt: %d events, alerts %v", logFile, events, gotAlerts, wantEvents, wantAlerts)
+		t.Errorf("the beat's %s module on %s: %d documents, alerts %v; hunt: %d events, alerts %v", module, logFile, events, gotAlerts, wantEvents, wantAlerts)
 	}
 }

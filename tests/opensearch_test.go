@@ -133,9 +133,12 @@ sh: 0: can't access tty; job control turned off
 	// container fields are indexed too.
 	pod := filepath.Join(t.TempDir(), "web-5c9f-abcde_shop_nginx-"+strings.Repeat("5e", 32)+".log")
 	copyTo(t, "../module/container/testdata/nginx-cri.log", pod)
+	// php-fpm's own log with a web shell's caught output (php_fpm.pool.name).
+	fpmLog := filepath.Join(t.TempDir(), "php8.2-fpm.log")
+	copyTo(t, "../module/errorlog/testdata/php-fpm.log", fpmLog)
 
 	// hunt over the same files: events, alert documents, alerts per rule.
-	wantEvents, wantPerRule := huntCounts(t, audit, apache, nginx, xml, errorLog, pod)
+	wantEvents, wantPerRule := huntCounts(t, audit, apache, nginx, xml, errorLog, pod, fpmLog)
 	det, err := detector.New(config.Default())
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +148,7 @@ sh: 0: can't access tty; job control turned off
 	// which the beat's inputs deliver events, which differs from hunt's
 	// event-time order: they are checked apart below.
 	var alerts []map[string]any
-	if _, err := hunt.Run([]string{audit, apache, nginx, xml, errorLog, pod}, det, func(d map[string]any) {
+	if _, err := hunt.Run([]string{audit, apache, nginx, xml, errorLog, pod, fpmLog}, det, func(d map[string]any) {
 		if !isDerived(d) {
 			alerts = append(alerts, d)
 		}
@@ -176,7 +179,13 @@ sh: 0: can't access tty; job control turned off
   parsers: [container: ~]
   processors:
     - decode_container_log: {server: nginx}
-`, errorLog, pod) + fmt.Sprintf(`processors:
+- type: filestream
+  id: php-fpm
+  paths: [%q]
+  prospector.scanner.fingerprint.enabled: false
+  processors:
+    - decode_error_log: {server: php_fpm, timezone: UTC}
+`, errorLog, pod, fpmLog) + fmt.Sprintf(`processors:
   - add_document_id: ~
   - webshell: {events: all}
 queue.mem.flush.timeout: 100ms

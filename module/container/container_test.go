@@ -196,3 +196,20 @@ func FuzzParse(f *testing.F) {
 		NewDecoder("").Decode(l)
 	})
 }
+
+// php:fpm: php-fpm's own lines on stderr tell the server, and a worker's
+// output, which the image passes on undecorated, is php-fpm's error event.
+func TestDecoderPHPFPM(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 11, 1, 58, 0, time.UTC)
+	d := NewDecoder("")
+	for i, line := range []string{
+		"[26-Nov-2026 11:01:57] NOTICE: fpm is running, pid 1",
+		`172.18.0.3 -  26/Nov/2026:11:01:58 +0000 "GET /uploads/x.php" 200`, // php-fpm's access log, on stderr too
+		"sh: 1: nc: not found",
+	} {
+		doc := d.Decode(Line{Time: t0, Stream: "stderr", Text: line})
+		if ds := detection.LookupString(doc, "event.dataset"); ds != "php_fpm.error" || doc["@timestamp"] != t0 {
+			t.Errorf("line %d: %v", i, doc)
+		}
+	}
+}

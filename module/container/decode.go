@@ -15,11 +15,12 @@ import (
 //
 //   - an access log line (combined or common, or a JSON object) is the
 //     server's access event, at the request's own time;
-//   - an Apache or nginx error log line is the server's error event;
+//   - an Apache, nginx or php-fpm log line is the server's error event;
 //   - any other line is the server's output (errorlog.Output, tags:
-//     unprefixed): what mod_php's commands write to standard error, the
-//     image's start-up messages, php-fpm's notices. Every line of the file
-//     is something the container wrote, so no line is "damaged".
+//     unprefixed): what mod_php's commands write to standard error (or
+//     php-fpm's workers', which the php:fpm image passes on as they are),
+//     the image's start-up messages. Every line of the file is something
+//     the container wrote, so no line is "damaged".
 //
 // Error and output events take the runtime's time: error log lines have no
 // zone, and the runtime's time has one, and nanoseconds.
@@ -29,18 +30,19 @@ type Decoder struct {
 }
 
 // NewDecoder returns a Decoder for the lines of one container. server is
-// apache or nginx (or another name accesslog takes: tomcat, caddy, ...);
-// "" learns it from the error log lines (the httpd and nginx images both
-// log one at start-up) and reads access lines as Apache's until then.
+// apache, nginx or php_fpm (or another name accesslog takes: tomcat,
+// caddy, ...); "" learns it from the error log lines (the httpd, nginx and
+// php:fpm images all log one at start-up) and reads access lines as
+// Apache's until then.
 func NewDecoder(server string) *Decoder {
 	d := &Decoder{server: server}
-	if server == errorlog.Apache || server == errorlog.Nginx {
+	if server == errorlog.Apache || server == errorlog.Nginx || server == errorlog.PHPFPM {
 		d.errors.Server = server
 	}
 	return d
 }
 
-// Decode maps one line; a blank line is no event (nil, nil).
+// Decode maps one line; a blank line is no event (nil).
 func (d *Decoder) Decode(l Line) map[string]any {
 	text := l.Text
 	if strings.TrimSpace(text) == "" {

@@ -21,10 +21,15 @@ import (
 	"webshellbeat/module/accesslog"
 )
 
-// Server names for Parse: which server wrote the log.
+// Server names for Parse: which server wrote the log. PHPFPM is php-fpm's
+// own log (php-fpm.conf's error_log), where a worker's standard error
+// lands when the pool catches it (catch_workers_output, which the php:fpm
+// container image sets): under nginx + php-fpm that is where a web shell's
+// commands' errors go.
 const (
 	Apache = "apache"
 	Nginx  = "nginx"
+	PHPFPM = "php_fpm"
 )
 
 // ErrNoTime is returned for an unprefixed line when no time is known yet
@@ -52,7 +57,10 @@ func (p *Parser) Parse(line string) (map[string]any, error) {
 	var doc map[string]any
 	var err error
 	switch {
-	case server != Nginx && strings.HasPrefix(line, "["):
+	case (server == "" || server == PHPFPM) && fpmPrefix(line):
+		doc, err = p.fpm(line)
+		server = PHPFPM
+	case server != Nginx && server != PHPFPM && strings.HasPrefix(line, "["):
 		doc, err = p.apache(line)
 		server = Apache
 	case server != Apache && len(line) >= 19 && line[4] == '/' && line[7] == '/' && line[10] == ' ':
@@ -62,10 +70,10 @@ func (p *Parser) Parse(line string) (map[string]any, error) {
 		return p.unprefixed(line)
 	}
 	if err != nil {
-		// In an Apache log a bracketed line that is not the prefix is a
-		// command's output ("[*] done"); nginx's children do not write
-		// there, so there it is a damaged line.
-		if server == Apache && (p.module != "" || p.Server != "") {
+		// In an Apache or php-fpm log a bracketed line that is not the
+		// prefix is a command's output ("[*] done"); nginx's children do
+		// not write there, so there it is a damaged line.
+		if server != Nginx && (p.module != "" || p.Server != "") {
 			return p.unprefixed(line)
 		}
 		return nil, err
@@ -204,6 +212,60 @@ func apacheTime(s string, zone *time.Location) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("time %q is not Apache's (Thu Oct 13 12:24:49.880562 2022)", s)
+}
+
+// fpmPrefix reports whether line begins as php-fpm's lines do:
+// "[25-Nov-2026 19:02:20".
+func fpmPrefix(line string) bool {
+	return len(line) > 21 && line[0] == '[' && line[3] == '-' && line[7] == '-' && line[12] == ' ' && line[15] == ':' && line[18] == ':'
+}
+
+// fpmLayouts are php-fpm's times: microseconds at log_level = debug.
+var fpmLayouts = []string{"02-Jan-2006 15:04:05", "02-Jan-2006 15:04:05.000000"}
+
+// fpmLevels are php-fpm's levels (zlog.c).
+var fpmLevels = map[string]bool{"DEBUG": true, "NOTICE": true, "WARNING": true, "ERROR": true, "ALERT": true}
+
+// fpm reads php-fpm's "[25-Nov-2026 19:02:20] NOTICE: message", at
+// log_level = debug "[...] DEBUG: pid 7, fpm_event_loop(), line 417:
+// message", and a worker's output as a pool that catches it logs it:
+// "[...] WARNING: [pool www] child 29 said into stderr: "sh: 1: nc: not
+// found"" (the message is kept whole; the pool and the child are fields).
+func (p *Parser) fpm(line string) (map[string]any, error) {
+	stamp, rest, _ := bracket(line)
+	var ts time.Time
+	err := fmt.Errorf("col 2: time %q is not php-fpm's (25-Nov-2026 19:02:20)", stamp)
+	for _, layout := range fpmLayouts {
+		if t, perr := time.ParseInLocation(layout, stamp, p.zone()); perr == nil && t.Year() >= 1970 {
+			ts, err = t, nil
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	level, msg, ok := strings.Cut(rest, ": ")
+	if !ok || !fpmLevels[level] {
+		return nil, fmt.Errorf("col %d: no DEBUG, NOTICE, WARNING, ERROR or ALERT after the time", len(line)-len(rest)+1)
+	}
+	doc := map[string]any{"@timestamp": ts}
+	if pid, after, ok := strings.Cut(msg, ", "); ok && strings.HasPrefix(pid, "pid ") {
+		if proc := processFields(pid[4:], ""); proc != nil {
+			doc["process"] = proc
+		}
+		if _, after, ok := strings.Cut(after, "), line "); ok { // the function and line of php-fpm's source
+			_, msg, _ = strings.Cut(after, ": ")
+		}
+	}
+	if pool, after, ok := bracket(msg); ok && strings.HasPrefix(pool, "pool ") {
+		doc["php_fpm"] = map[string]any{"pool": map[string]any{"name": pool[5:]}}
+		if child, _, ok := strings.Cut(strings.TrimPrefix(after, "child "), " said into "); ok && strings.HasPrefix(after, "child ") {
+			if proc := processFields(child, ""); proc != nil {
+				doc["process"] = proc
+			}
+		}
+	}
+	return finish(doc, strings.ToLower(level), msg), nil
 }
 
 // nginx reads "2026/11/25 10:00:00 [error] 123#456: *7 message, client: a,

@@ -174,7 +174,7 @@ func TestChildOutputAndZone(t *testing.T) {
 // FuzzParse: no line panics the parser, and a line it maps has a time and
 // a message.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"apache-test.log", "apache-ubuntu-2.2.22.log", "apache-sublevel.log", "nginx-error.log"} {
+	for _, name := range []string{"apache-test.log", "apache-ubuntu-2.2.22.log", "apache-sublevel.log", "nginx-error.log", "php-fpm.log", "php-fpm-debug.log"} {
 		b, err := os.ReadFile("testdata/" + name)
 		if err != nil {
 			f.Fatal(err)
@@ -198,4 +198,40 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// php-fpm's own log, captured from php-fpm 8.2 with its pool catching the
+// workers' output: the web shell's commands' errors are WARNING lines of
+// the child (decorated, the default) or the output lines themselves
+// (undecorated), dated by the line before; log_level = debug lines carry
+// microseconds and the master's pid.
+func TestPHPFPM(t *testing.T) {
+	docs, errs := parseFile(t, "testdata/php-fpm.log", &Parser{})
+	if len(errs) != 0 || len(docs) != 8 {
+		t.Fatalf("%d documents, errors %v", len(docs), errs)
+	}
+	want(t, docs[0], map[string]string{"@timestamp": "2026-11-26T11:01:57Z", "log.level": "notice", "message": "fpm is running, pid 3913", "event.dataset": "php_fpm.error", "event.module": "php_fpm"})
+	want(t, docs[3], map[string]string{"log.level": "warning", "process.pid": "3914", "php_fpm.pool.name": "www",
+		"message": `[pool www] child 3914 said into stderr: "sh: 1: wsbnothere: not found"`})
+
+	plain, errs := parseFile(t, "testdata/php-fpm-undecorated.log", &Parser{})
+	if len(errs) != 0 || len(plain) != 8 {
+		t.Fatalf("undecorated: %d documents, errors %v", len(plain), errs)
+	}
+	want(t, plain[3], map[string]string{"@timestamp": "2026-11-26T11:01:57Z", "message": "sh: 1: wsbnothere: not found", "tags": "[unprefixed]", "event.dataset": "php_fpm.error"})
+	want(t, plain[4], map[string]string{"message": "sh: 0: can't access tty; job control turned off", "event.dataset": "php_fpm.error"})
+
+	debug, errs := parseFile(t, "testdata/php-fpm-debug.log", &Parser{})
+	if len(errs) != 0 || len(debug) != 28 {
+		t.Fatalf("debug: %d documents, errors %v", len(debug), errs)
+	}
+	want(t, debug[4], map[string]string{"@timestamp": "2026-11-26T11:02:02.004995Z", "log.level": "notice", "process.pid": "3958", "message": "fpm is running, pid 3958"})
+	want(t, debug[9], map[string]string{"php_fpm.pool.name": "www", "process.pid": "3958", "message": "[pool www] child 3959 started"})
+
+	// PHP's own error_log has the same opening but a zone after the time:
+	// not php-fpm's, and not read as it.
+	var php Parser
+	if _, err := php.Parse("[26-Nov-2026 11:01:58 UTC] PHP Warning:  system(): Unable to fork [nc] in /var/www/x.php on line 1"); err == nil || !strings.Contains(err.Error(), "not php-fpm's") {
+		t.Errorf("PHP's error_log line: err = %v", err)
+	}
 }
