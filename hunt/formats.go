@@ -497,7 +497,8 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 				doc, err = accesslog.ParseCombined(line, accesslog.WithServer(server))
 				if err != nil {
 					if errorDoc, ok := errorlog.ParsePrefixed(line, nil); ok { // an error log line among the requests
-						doc, err, zoneless = errorDoc, nil, true
+						doc, err = errorDoc, nil
+						zoneless = detection.LookupString(doc, "event.module") != errorlog.PHP // PHP's names its zone
 					}
 				}
 			}
@@ -520,9 +521,9 @@ func lineRecord(name string, n int, line string, doc map[string]any, err error) 
 	return Record{Doc: doc, Where: where}
 }
 
-// readErrorLog reads an Apache or nginx error log, whose server its first
-// line tells. Its times have no zone and are read as UTC, as every time
-// without a zone in hunt; an unprefixed line (a command's output under
+// readErrorLog reads an Apache, nginx, php-fpm or PHP error log, whose
+// server its first line tells. Its times have no zone (but PHP's) and are
+// read as UTC, as every time without a zone in hunt; an unprefixed line (a command's output under
 // mod_php, a continued message) takes the time of the line before.
 func readErrorLog(name string, r io.Reader) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
@@ -533,7 +534,7 @@ func readErrorLog(name string, r io.Reader) iter.Seq[Record] {
 			}
 			doc, err := p.Parse(line)
 			rec := lineRecord(name, n, line, doc, err)
-			rec.Zoneless = true
+			rec.Zoneless = !p.Zoned() // PHP's error_log names its zone
 			if !yield(rec) {
 				return
 			}

@@ -240,14 +240,14 @@ func TestBadInput(t *testing.T) {
 	if _, err := hunt.Run([]string{unknown}, det, func(map[string]any) {}, nil); err == nil || !strings.Contains(err.Error(), "not a log format") {
 		t.Errorf("unknown format: err = %v", err)
 	}
-	// hunt /var/log/*: PHP's error_log (no format hunt reads) and a vanished
+	// hunt /var/log/*: dpkg's log (no format hunt reads) and a vanished
 	// path beside an access log. Both are reported, and the access log is
 	// hunted.
-	fpmLog := write("php_errors.log", "[10-Jun-2025 02:30:00 UTC] PHP Warning:  Undefined variable $x in /var/www/a.php on line 2\n")
+	dpkgLog := write("dpkg.log", "2025-06-10 02:30:00 status installed nginx:amd64 1.22.1-9\n")
 	shell := write("access.log.2", `1.2.3.4 - - [10/Jun/2025:02:30:00 +0000] "GET /a.php?cmd=whoami HTTP/1.1" 200 12 "-" "curl"`+"\n")
 	alerts := 0
-	st, err := hunt.Run([]string{fpmLog, filepath.Join(dir, "gone.log"), shell}, det, func(map[string]any) { alerts++ }, nil)
-	if err == nil || !strings.Contains(err.Error(), "php_errors.log: not a log format") || !strings.Contains(err.Error(), "gone.log: no such file") {
+	st, err := hunt.Run([]string{dpkgLog, filepath.Join(dir, "gone.log"), shell}, det, func(map[string]any) { alerts++ }, nil)
+	if err == nil || !strings.Contains(err.Error(), "dpkg.log: not a log format") || !strings.Contains(err.Error(), "gone.log: no such file") {
 		t.Errorf("bad paths among good: err = %v", err)
 	}
 	if st.Files != 1 || st.Events != 1 || alerts != 1 {
@@ -256,7 +256,7 @@ func TestBadInput(t *testing.T) {
 	// In a folder, a file of no known format is skipped and named, an empty
 	// one and notes only counted.
 	sub := filepath.Join(dir, "nginx")
-	for name, text := range map[string]string{"php_errors.log": "[10-Jun-2025 02:30:00 UTC] PHP Notice:  Undefined index: c in /var/www/a.php on line 2\n", "access.log.9": "", "README.md": "# notes\n"} {
+	for name, text := range map[string]string{"dpkg.log": "2025-06-10 02:30:00 startup archives unpack\n", "access.log.9": "", "README.md": "# notes\n"} {
 		if err := os.MkdirAll(sub, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +264,7 @@ func TestBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if st, err := hunt.Run([]string{sub}, det, func(map[string]any) {}, nil); err != nil || len(st.Skipped) != 3 || !slices.Equal(st.Unrecognized, []string{filepath.Join(sub, "php_errors.log")}) {
+	if st, err := hunt.Run([]string{sub}, det, func(map[string]any) {}, nil); err != nil || len(st.Skipped) != 3 || !slices.Equal(st.Unrecognized, []string{filepath.Join(sub, "dpkg.log")}) {
 		t.Errorf("folder: %v, skipped %v, unrecognized %v", err, st.Skipped, st.Unrecognized)
 	}
 	// An empty file (a log just rotated) is skipped, even when named.
@@ -498,6 +498,59 @@ func TestPHPFPMLogAlerts(t *testing.T) {
 				t.Errorf("%s: %v", name, a)
 			}
 		}
+	}
+}
+
+// A web shell on a server whose disable_functions removed system(): the
+// fatal error it causes, as nginx (FastCGI stderr), php-fpm (a caught
+// worker's output) and PHP's error_log logged it from php-fpm 8.2, and as
+// Apache's error log and PHP 7 word it, raises the disabled-function alert
+// once per call; the same error for an undefined function of the
+// application does not, nor does the stack trace.
+func TestDisabledCommandFunction(t *testing.T) {
+	const rule = "PHP Script Called a Disabled Command Function"
+	testdata := "../module/errorlog/testdata/"
+	apache := filepath.Join(t.TempDir(), "error.log")
+	writeFile(t, apache, `[Wed Nov 25 10:05:00.000002 2026] [php:error] [pid 9] [client 203.0.113.9:4242] PHP Fatal error:  Uncaught Error: Call to undefined function shell_exec() in /var/www/html/uploads/x.php:1
+[Wed Nov 25 10:05:01.000002 2026] [php7:warn] [pid 9] [client 203.0.113.9:4242] PHP Warning:  passthru() has been disabled for security reasons in /var/www/html/uploads/x.php on line 1
+[Wed Nov 25 10:05:02.000002 2026] [php:error] [pid 9] [client 203.0.113.9:4242] PHP Fatal error:  Uncaught Error: Call to undefined function mysql_connect() in /var/www/html/db.php:3
+`)
+	for path, want := range map[string]int{
+		testdata + "nginx-error-disabled-functions.log": 1,
+		testdata + "php-fpm-disabled-functions.log":     1,
+		testdata + "php-errors-disabled-functions.log":  1,
+		testdata + "php-errors.log":                     3, // shell_exec, system, passthru (PHP's CLI)
+		apache:                                          2,
+	} {
+		alerts, st := huntPaths(t, path)
+		got := 0
+		for _, a := range alerts {
+			if slices.Contains(detection.LookupStrings(a, "rule.name"), rule) {
+				got++
+				if orig := str(a, "event.original"); strings.Contains(orig, "undefined_helper") || strings.Contains(orig, "mysql_connect") {
+					t.Errorf("%s: an application's undefined function: %q", path, orig)
+				}
+			}
+		}
+		if got != want || st.Errors != 0 {
+			t.Errorf("%s: %d %q alerts, want %d; stats %+v", path, got, rule, want, st)
+		}
+	}
+	// PHP's error_log names its zone: --timezone leaves its times alone.
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	var times []time.Time
+	if _, err := hunt.Run([]string{testdata + "php-errors.log"}, detectorFunc(func(doc map[string]any) bool {
+		ts, _ := doc["@timestamp"].(time.Time)
+		times = append(times, ts)
+		return false
+	}), func(map[string]any) {}, nil, hunt.InZone(berlin)); err != nil {
+		t.Fatal(err)
+	}
+	if len(times) != 15 || !times[0].Equal(time.Date(2026, 11, 26, 11, 8, 11, 0, time.UTC)) || !times[14].Equal(time.Date(2026, 11, 26, 11, 8, 42, 0, time.UTC)) {
+		t.Errorf("with --timezone Europe/Berlin: %v", times)
 	}
 }
 

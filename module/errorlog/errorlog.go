@@ -26,10 +26,16 @@ import (
 // lands when the pool catches it (catch_workers_output, which the php:fpm
 // container image sets): under nginx + php-fpm that is where a web shell's
 // commands' errors go.
+//
+// PHP is PHP's own error_log (php.ini), whose lines name their zone:
+// "[26-Nov-2026 11:08:11 UTC] PHP Fatal error:  Uncaught Error: Call to
+// undefined function system()" is what a web shell leaves where
+// disable_functions took its command functions away.
 const (
 	Apache = "apache"
 	Nginx  = "nginx"
 	PHPFPM = "php_fpm"
+	PHP    = "php"
 )
 
 // ErrNoTime is returned for an unprefixed line when no time is known yet
@@ -44,6 +50,7 @@ type Parser struct {
 	Zone   *time.Location // nil: UTC
 	last   time.Time
 	module string
+	zoned  bool // the last prefixed line named its zone (PHP's)
 }
 
 // Parse maps one line. A line of neither prefix is an unprefixed event of
@@ -57,10 +64,13 @@ func (p *Parser) Parse(line string) (map[string]any, error) {
 	var doc map[string]any
 	var err error
 	switch {
+	case (server == "" || server == PHP) && fpmPrefix(line) && line[21] == ' ': // a zone after the time
+		doc, err = p.php(line)
+		server = PHP
 	case (server == "" || server == PHPFPM) && fpmPrefix(line):
 		doc, err = p.fpm(line)
 		server = PHPFPM
-	case server != Nginx && server != PHPFPM && strings.HasPrefix(line, "["):
+	case server != Nginx && server != PHPFPM && server != PHP && strings.HasPrefix(line, "["):
 		doc, err = p.apache(line)
 		server = Apache
 	case server != Apache && len(line) >= 19 && line[4] == '/' && line[7] == '/' && line[10] == ' ':
@@ -79,6 +89,9 @@ func (p *Parser) Parse(line string) (map[string]any, error) {
 		return nil, err
 	}
 	p.module, p.last = server, doc["@timestamp"].(time.Time)
+	if server != PHP {
+		p.zoned = false // php sets it
+	}
 	ecsEvent(doc, server)
 	return doc, nil
 }
@@ -268,6 +281,32 @@ func (p *Parser) fpm(line string) (map[string]any, error) {
 	return finish(doc, strings.ToLower(level), msg), nil
 }
 
+// php reads PHP's error_log: "[26-Nov-2026 11:08:11 UTC] PHP Warning:  message",
+// the time in date.timezone, which the line names (an unknown name: the
+// Parser's Zone); a line the application logged with error_log() has no
+// "PHP <level>:" and no level.
+func (p *Parser) php(line string) (map[string]any, error) {
+	stamp, rest, ok := bracket(line)
+	if !ok {
+		return nil, fmt.Errorf("col 1: no ] after the time")
+	}
+	zone, err := time.LoadLocation(stamp[21:])
+	p.zoned = err == nil
+	if err != nil {
+		zone = p.zone()
+	}
+	ts, err := time.ParseInLocation("02-Jan-2006 15:04:05", stamp[:20], zone)
+	if err != nil || ts.Year() < 1970 {
+		return nil, fmt.Errorf("col 2: time %q is not PHP's (26-Nov-2026 11:08:11 UTC)", stamp)
+	}
+	doc := map[string]any{"@timestamp": ts, "message": strings.TrimSpace(rest)}
+	if level, msg, ok := strings.Cut(rest, ":  "); ok && strings.HasPrefix(level, "PHP ") {
+		doc["log"] = map[string]any{"level": strings.ToLower(level[4:])}
+		doc["message"] = strings.TrimSpace(msg)
+	}
+	return doc, nil
+}
+
 // nginx reads "2026/11/25 10:00:00 [error] 123#456: *7 message, client: a,
 // server: s, request: "GET / HTTP/1.1", host: "h"".
 func (p *Parser) nginx(line string) (map[string]any, error) {
@@ -365,6 +404,10 @@ func (p *Parser) unprefixed(line string) (map[string]any, error) {
 	}
 	return Output(line, p.KnownServer(), p.last), nil
 }
+
+// Zoned reports whether the time of the last line Parse mapped came with
+// its zone (PHP's error_log names it), so that no zone is to be assumed.
+func (p *Parser) Zoned() bool { return p.zoned }
 
 // KnownServer is the server of the log: Server, or else the one its
 // prefixed lines told so far ("" before any).

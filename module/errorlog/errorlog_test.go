@@ -174,7 +174,7 @@ func TestChildOutputAndZone(t *testing.T) {
 // FuzzParse: no line panics the parser, and a line it maps has a time and
 // a message.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"apache-test.log", "apache-ubuntu-2.2.22.log", "apache-sublevel.log", "nginx-error.log", "php-fpm.log", "php-fpm-debug.log"} {
+	for _, name := range []string{"apache-test.log", "apache-ubuntu-2.2.22.log", "apache-sublevel.log", "nginx-error.log", "php-fpm.log", "php-fpm-debug.log", "php-errors.log"} {
 		b, err := os.ReadFile("testdata/" + name)
 		if err != nil {
 			f.Fatal(err)
@@ -227,11 +227,33 @@ func TestPHPFPM(t *testing.T) {
 	}
 	want(t, debug[4], map[string]string{"@timestamp": "2026-11-26T11:02:02.004995Z", "log.level": "notice", "process.pid": "3958", "message": "fpm is running, pid 3958"})
 	want(t, debug[9], map[string]string{"php_fpm.pool.name": "www", "process.pid": "3958", "message": "[pool www] child 3959 started"})
+}
 
-	// PHP's own error_log has the same opening but a zone after the time:
-	// not php-fpm's, and not read as it.
-	var php Parser
-	if _, err := php.Parse("[26-Nov-2026 11:01:58 UTC] PHP Warning:  system(): Unable to fork [nc] in /var/www/x.php on line 1"); err == nil || !strings.Contains(err.Error(), "not php-fpm's") {
-		t.Errorf("PHP's error_log line: err = %v", err)
+// PHP's own error_log, captured from PHP 8.2's CLI with disable_functions
+// set: the time in the zone the line names, the level out of "PHP Fatal
+// error:", an application's error_log() message without one, and the
+// stack trace's lines unprefixed, dated by the line before and zoned.
+func TestPHPErrorLog(t *testing.T) {
+	p := &Parser{}
+	docs, errs := parseFile(t, "testdata/php-errors.log", p)
+	if len(errs) != 0 || len(docs) != 15 {
+		t.Fatalf("%d documents, errors %v", len(docs), errs)
+	}
+	want(t, docs[4], map[string]string{"@timestamp": "2026-11-26T11:08:11Z", "log.level": "fatal error", "event.dataset": "php.error",
+		"message": "Uncaught Error: Call to undefined function system() in Command line code:1"})
+	want(t, docs[5], map[string]string{"message": "Stack trace:", "tags": "[unprefixed]", "event.dataset": "php.error"})
+	want(t, docs[10], map[string]string{"@timestamp": "2026-11-26T11:08:42Z", "log.level": "", "message": "backup done"})
+	want(t, docs[11], map[string]string{"@timestamp": "2026-11-26T11:08:42Z", "log.level": "fatal error"})
+	if !p.Zoned() {
+		t.Error("Zoned() = false after a line that names its zone")
+	}
+	var unknown Parser
+	doc, err := unknown.Parse("[26-Nov-2026 11:08:11 Mars/Olympus] PHP Warning:  x")
+	if err != nil || unknown.Zoned() {
+		t.Errorf("an unknown zone: %v, %v, zoned %v; want the Parser's zone, and not zoned", doc, err, unknown.Zoned())
+	}
+	var apache Parser
+	if _, err := apache.Parse("[Wed Nov 25 10:00:00 2026] [error] x"); err != nil || apache.Zoned() {
+		t.Errorf("Apache's line: %v, zoned %v", err, apache.Zoned())
 	}
 }
