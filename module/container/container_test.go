@@ -176,6 +176,11 @@ func TestFromPath(t *testing.T) {
 	if detection.LookupString(docker, "container.id") != id {
 		t.Errorf("Docker: %v", docker)
 	}
+	pod := FromPath("/var/log/pods/shop_web-7d4b9c-x2x9q_6f1c0d3e-2b7a-4c1e-9f0a-1b2c3d4e5f60/nginx/0.log.20261126-101500.gz")
+	if detection.LookupString(pod, "container.name") != "nginx" || detection.LookupString(pod, "kubernetes.pod.name") != "web-7d4b9c-x2x9q" ||
+		detection.LookupString(pod, "kubernetes.namespace") != "shop" || detection.LookupString(pod, "container.id") != "" {
+		t.Errorf("a pod folder's rotated file: %v", pod)
+	}
 	if other := FromPath("/var/log/nginx/access.log"); other != nil {
 		t.Errorf("another path: %v", other)
 	}

@@ -76,23 +76,31 @@ func withStream(doc map[string]any, l Line) map[string]any {
 	return doc
 }
 
-// Kubernetes names a container's log /var/log/containers/<pod>_<namespace>_<container>-<id>.log
-// (a link into /var/log/pods); Docker, /var/lib/docker/containers/<id>/<id>-json.log.
+// Kubernetes names a container's log /var/log/containers/<pod>_<namespace>_<container>-<id>.log,
+// a link to /var/log/pods/<namespace>_<pod>_<uid>/<container>/<restarts>.log
+// (rotated: .log.<yyyymmdd-hhmmss>[.gz]); Docker, /var/lib/docker/containers/<id>/<id>-json.log[.n].
 var (
 	kubernetesName = regexp.MustCompile(`^([a-z0-9][-a-z0-9.]*)_([a-z0-9][-a-z0-9]*)_(.+)-([0-9a-f]{64})\.log$`)
+	podPath        = regexp.MustCompile(`(?:^|/)([a-z0-9][-a-z0-9]*)_([a-z0-9][-a-z0-9.]*)_[-0-9a-f]+/([^/]+)/\d+\.log(?:\.\d{8}-\d{6}(?:\.gz)?)?$`)
 	dockerName     = regexp.MustCompile(`^([0-9a-f]{64})-json\.log`)
 )
 
 // FromPath returns what a log file's path says of its container, in the
 // fields add_kubernetes_metadata and add_docker_metadata set (container.id,
 // container.name, kubernetes.pod.name, kubernetes.namespace), or nil.
-// Rotated Docker files (ID-json.log.1) count too.
 func FromPath(p string) map[string]any {
-	base := path.Base(strings.ReplaceAll(p, `\`, "/"))
+	p = strings.ReplaceAll(p, `\`, "/")
+	base := path.Base(p)
 	if m := kubernetesName.FindStringSubmatch(base); m != nil {
 		return map[string]any{
 			"container":  map[string]any{"id": m[4], "name": m[3]},
 			"kubernetes": map[string]any{"pod": map[string]any{"name": m[1]}, "namespace": m[2]},
+		}
+	}
+	if m := podPath.FindStringSubmatch(p); m != nil { // no container id in these names
+		return map[string]any{
+			"container":  map[string]any{"name": m[3]},
+			"kubernetes": map[string]any{"pod": map[string]any{"name": m[2]}, "namespace": m[1]},
 		}
 	}
 	if m := dockerName.FindStringSubmatch(base); m != nil {
