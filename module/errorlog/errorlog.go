@@ -46,11 +46,12 @@ var ErrNoTime = errors.New("an error log line without its prefix, and no earlier
 // have no zone: they are read in Zone. An unprefixed line takes the time
 // of the last prefixed one.
 type Parser struct {
-	Server string         // Apache or Nginx; "": the first prefixed line tells
-	Zone   *time.Location // nil: UTC
-	last   time.Time
-	module string
-	zoned  bool // the last prefixed line named its zone (PHP's)
+	Server   string         // Apache or Nginx; "": the first prefixed line tells
+	Zone     *time.Location // nil: UTC
+	last     time.Time
+	module   string
+	zoned    bool           // the last prefixed line named its zone (PHP's)
+	lastZone *time.Location // the zone PHP's lines named last
 }
 
 // Parse maps one line. A line of neither prefix is an unprefixed event of
@@ -287,12 +288,12 @@ func (p *Parser) fpm(line string) (map[string]any, error) {
 // "PHP <level>:" and no level.
 func (p *Parser) php(line string) (map[string]any, error) {
 	stamp, rest, ok := bracket(line)
-	if !ok {
-		return nil, fmt.Errorf("col 1: no ] after the time")
+	if !ok || len(stamp) < 22 {
+		return nil, fmt.Errorf("col 1: no time and zone in brackets")
 	}
-	zone, err := time.LoadLocation(stamp[21:])
-	p.zoned = err == nil
-	if err != nil {
+	zone := p.namedZone(stamp[21:])
+	p.zoned = zone != nil
+	if zone == nil {
 		zone = p.zone()
 	}
 	ts, err := time.ParseInLocation("02-Jan-2006 15:04:05", stamp[:20], zone)
@@ -305,6 +306,20 @@ func (p *Parser) php(line string) (map[string]any, error) {
 		doc["message"] = strings.TrimSpace(msg)
 	}
 	return doc, nil
+}
+
+// namedZone is the zone a PHP line names, nil when unknown. The last one is
+// kept: loading a zone reads the zone database, and a log names one zone.
+func (p *Parser) namedZone(name string) *time.Location {
+	if p.lastZone != nil && p.lastZone.String() == name {
+		return p.lastZone
+	}
+	zone, err := time.LoadLocation(name)
+	if err != nil {
+		return nil
+	}
+	p.lastZone = zone
+	return zone
 }
 
 // nginx reads "2026/11/25 10:00:00 [error] 123#456: *7 message, client: a,

@@ -257,3 +257,21 @@ func TestPHPErrorLog(t *testing.T) {
 		t.Errorf("Apache's line: %v, zoned %v", err, apache.Zoned())
 	}
 }
+
+// Lines shaped almost like PHP's or php-fpm's are errors, not panics.
+func TestPHPPrefixEdges(t *testing.T) {
+	for _, line := range []string{
+		"[]1-Nov-2026 11:08:11 UTC] x",
+		"[2]-Nov-2026 11:08:11] NOTICE: x",
+		"[26-Nov-2026 11:08:11 ] PHP Warning:  x",
+		"[26-Nov-2026 11:08:11 UTC]",
+		"[26-Nov-2026 11:08:11] NOTICE:",
+		"[26-Nov-2026 11:08:11] WARNING: [pool www] child x said into stderr: \"y\"",
+	} {
+		var p Parser
+		doc, err := p.Parse(line)
+		if err == nil && doc["@timestamp"] == nil {
+			t.Errorf("%q: no time: %v", line, doc)
+		}
+	}
+}
