@@ -16,8 +16,9 @@ import (
 // or CRI from containerd and CRI-O) of a web server container: its access
 // lines, error log lines and other output (module/container's Decoder).
 // The server is told by the file name (Kubernetes names the container) or
-// else by the file's first error log line. A malformed entry is reported and the rest
-// read; a line joined from partial entries is where its last entry is.
+// else by the file's first error log line. A malformed entry is reported
+// and the rest read; a line joined from partial entries is where its last
+// entry is.
 func readContainer(name string, r io.ReadSeeker) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		server := serverOf(name, "")
@@ -25,14 +26,13 @@ func readContainer(name string, r io.ReadSeeker) iter.Seq[Record] {
 			server = containerServer(r)
 		}
 		d := container.NewDecoder(server)
-		meta := container.FromPath(name)
 		var j container.Joiner
 		emit := func(where string, l container.Line, cut bool) bool {
 			doc := d.Decode(l)
 			if doc == nil {
 				return true
 			}
-			maps.Copy(doc, meta)
+			maps.Copy(doc, container.FromPath(name)) // new maps for each document: the detector adds to them
 			if !cut {
 				return yield(Record{Doc: doc, Where: where})
 			}

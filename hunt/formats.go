@@ -523,8 +523,9 @@ func lineRecord(name string, n int, line string, doc map[string]any, err error) 
 
 // readErrorLog reads an Apache, nginx, php-fpm or PHP error log, whose
 // server its first line tells. Its times have no zone (but PHP's) and are
-// read as UTC, as every time without a zone in hunt; an unprefixed line (a command's output under
-// mod_php, a continued message) takes the time of the line before.
+// read as UTC, as every time without a zone in hunt; an unprefixed line
+// (a command's output under mod_php, a continued message) takes the time
+// of the line before.
 func readErrorLog(name string, r io.Reader) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		var p errorlog.Parser

@@ -21,10 +21,11 @@ func init() {
 
 type containerConfig struct {
 	Field string `config:"field"`
-	// Server names the web server of the container: apache, nginx, or
-	// another server decode_access_log takes. Unset, each file's error log
-	// lines tell (the httpd and nginx images log one at start-up), and
-	// access lines before them are Apache's.
+	// Server names the web server of the container: apache, nginx,
+	// php_fpm (the php:fpm image), or another server decode_access_log
+	// takes. Unset, each file's error log lines tell (the httpd, nginx and
+	// php:fpm images log one at start-up), and access lines before them
+	// are Apache's.
 	Server string `config:"server"`
 }
 
@@ -45,9 +46,9 @@ func newContainer(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
 		return nil, fmt.Errorf("%s: %w", containerName, err)
 	}
 	switch cfg.Server {
-	case "apache", "nginx", "iis", "tomcat", "caddy", "traefik", "":
+	case "apache", "nginx", "php_fpm", "iis", "tomcat", "caddy", "traefik", "":
 	default:
-		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, iis, tomcat, caddy, traefik", containerName, cfg.Server)
+		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, php_fpm, iis, tomcat, caddy, traefik", containerName, cfg.Server)
 	}
 	return &containerProcessor{cfg: cfg, decoders: newFileParsers(func() *container.Decoder {
 		return container.NewDecoder(cfg.Server)

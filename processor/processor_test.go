@@ -223,7 +223,7 @@ func TestProcessorConfigErrors(t *testing.T) {
 		{"access bad format", newAccess, map[string]any{"format": "ndjson"}, `format "ndjson" is not one of combined, w3c, json`},
 		{"access unknown server", newAccess, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, iis, tomcat, caddy, traefik"},
 		{"error log unknown server", newErrorLog, map[string]any{"server": "iis"}, "not one of apache, nginx, php_fpm, php"},
-		{"container unknown server", newContainer, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, iis, tomcat, caddy, traefik"},
+		{"container unknown server", newContainer, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, php_fpm, iis, tomcat, caddy, traefik"},
 		{"container unknown key", newContainer, map[string]any{"timezone": "UTC"}, `unknown option "timezone"`},
 		{"error log bad zone", newErrorLog, map[string]any{"timezone": "Mars/Olympus"}, `timezone "Mars/Olympus"`},
 		{"windows wrong type", newWindows, map[string]any{"field": []string{"a", "b"}}, "field"},
