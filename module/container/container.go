@@ -41,8 +41,9 @@ type Line struct {
 }
 
 // MaxLine bounds a line joined from partial entries: a process that never
-// writes a newline cannot make the reader hold its whole output. Past it,
-// the line is cut (Joiner.Add says so) and the rest starts another.
+// writes a newline cannot make the reader hold its whole output. A line
+// that reaches it and goes on is cut (Joiner.Add says so), and the rest
+// starts another.
 const MaxLine = 1 << 20
 
 // Is reports whether raw is an entry of either format (a file's first line
@@ -145,7 +146,7 @@ func (j *Joiner) Add(l Line, partial bool) (whole Line, ok, cut bool) {
 		p.Text += l.Text
 		l = *p
 	}
-	if len(l.Text) >= MaxLine {
+	if partial && len(l.Text) >= MaxLine { // a line that goes on: cut it here
 		delete(j.parts, l.Stream)
 		return l, true, true
 	}

@@ -82,7 +82,11 @@ func TestJoiner(t *testing.T) {
 	if l, ok, cut := add(5, "stdout", "tail", false); !ok || cut || l.Text != "tail" {
 		t.Errorf("after a cut: %+v, %v, %v", l, ok, cut)
 	}
-	add(6, "stderr", "unfinished", true)
+	add(6, "stdout", big, true)
+	if l, ok, cut := add(7, "stdout", big+"end", false); !ok || cut || len(l.Text) != MaxLine+3 {
+		t.Errorf("a long line that ends in its last part: %d bytes, ok %v, cut %v", len(l.Text), ok, cut)
+	}
+	add(8, "stderr", "unfinished", true)
 	if rest := j.Flush(); len(rest) != 1 || rest[0].Text != "unfinished" || rest[0].Stream != "stderr" {
 		t.Errorf("Flush = %+v", rest)
 	}
