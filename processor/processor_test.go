@@ -204,6 +204,11 @@ func TestDecodeErrorLog(t *testing.T) {
 	if get(t, worker, "event.dataset") != "php_fpm.error" || get(t, worker, "php_fpm.pool.name") != "www" || get(t, worker, "process.pid") != int64(3914) || worker.Timestamp.Hour() != 11 {
 		t.Errorf("php-fpm worker line: %v at %v", worker.Fields, worker.Timestamp)
 	}
+	php := newProc(t, newErrorLog, map[string]any{"server": "php", "timezone": "Asia/Tokyo"}) // the line's own zone wins
+	fatal, _ := php.Run(event(`[26-Nov-2026 12:08:42 Europe/Berlin] PHP Fatal error:  Uncaught Error: Call to undefined function passthru() in /var/www/x.php:1`))
+	if get(t, fatal, "event.dataset") != "php.error" || get(t, fatal, "log.level") != "fatal error" || fatal.Timestamp.UTC().Hour() != 11 {
+		t.Errorf("PHP error_log line: %v at %v", fatal.Fields, fatal.Timestamp)
+	}
 	nginx := newProc(t, newErrorLog, map[string]any{"server": "nginx", "timezone": "UTC"})
 	bad, _ := nginx.Run(event("2026/13/45 99:00:00 [error] 1#1: x"))
 	if msg, _ := get(t, bad, "error.message").(string); !strings.Contains(msg, "is not nginx's") || get(t, bad, "event.original") == nil {
