@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Start or stop a Docker daemon for webshellbeat's live container test
-# (tests/live_docker_test.go), with an image of nginx + php-fpm built from
-# this machine's own binaries (no registry is reachable here: the image is a
-# root filesystem of the host's nginx, php-fpm 8.x, dash and coreutils' id,
-# with the libraries ldd names, given to `docker import`). Needs root,
-# docker.io (dockerd) and the packages .ci/linux-e2e.sh installs.
+# (tests/live_docker_test.go), with an image of nginx + php-fpm and Apache +
+# mod_php built from this machine's own binaries (no registry is reachable
+# here: the image is a root filesystem of the host's nginx, php-fpm 8.x,
+# apache2 with mod_php, dash and coreutils' id, with the libraries ldd
+# names, given to `docker import`). Needs root, docker.io (dockerd) and the
+# packages .ci/linux-e2e.sh installs.
 #
 #   testing/docker/run.sh start   start dockerd on $DOCKER_HOST (a socket in
-#                                 target/), build the image wsb-nginx-php:test
+#                                 target/), build the image wsb-web:test
 #   testing/docker/run.sh stop    remove the test's containers, stop dockerd
 #
 # The image runs php-fpm and nginx as the php:fpm and nginx images do:
 # nginx's access log on stdout and its error log on stderr, php-fpm's log on
-# stderr with its workers' output caught and undecorated. The container is
-# started by the test, on the host's network (127.0.0.1:18095).
+# stderr with its workers' output caught and undecorated; or Apache as the
+# php:apache image does. The test starts the containers, on the host's
+# network (nginx 127.0.0.1:18095, Apache 127.0.0.1:18096).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 target="$here/target"
@@ -35,8 +37,13 @@ image() {
   fpm=$(ls /usr/sbin/php-fpm* 2>/dev/null | sort -V | tail -n1)
   [ -n "$fpm" ] && [ -x /usr/sbin/nginx ] ||
     { echo "docker: no /usr/sbin/nginx or /usr/sbin/php-fpm*: run .ci/linux-e2e.sh first" >&2; exit 1; }
+  local php_mod
+  php_mod=$(ls /usr/lib/apache2/modules/libphp*.so 2>/dev/null | sort -V | tail -n1)
+  [ -n "$php_mod" ] && [ -x /usr/sbin/apache2 ] ||
+    { echo "docker: no /usr/sbin/apache2 or mod_php: run .ci/linux-e2e.sh first" >&2; exit 1; }
   local b l
-  for b in /usr/sbin/nginx "$fpm" /bin/sh /usr/bin/id; do
+  for b in /usr/sbin/nginx "$fpm" /usr/sbin/apache2 /usr/lib/apache2/modules/mod_mpm_prefork.so \
+    /usr/lib/apache2/modules/mod_authz_core.so "$php_mod" /bin/sh /usr/bin/id; do
     mkdir -p "$root$(dirname "$b")"
     cp -L "$b" "$root$b"
     for l in $(ldd "$b" | grep -o '/[^ ]*'); do
@@ -85,10 +92,30 @@ access.log = /proc/self/fd/2
 catch_workers_output = yes
 decorate_workers_output = no
 CONF
+  # Apache + mod_php as the php:apache image runs it: the access log on
+  # stdout, the error log on stderr, where mod_php's commands write theirs.
+  cat >"$root/etc/apache2.conf" <<CONF
+ServerName wsb-apache
+Listen 127.0.0.1:18096
+LoadModule mpm_prefork_module /usr/lib/apache2/modules/mod_mpm_prefork.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule php_module $php_mod
+User www-data
+Group www-data
+PidFile /tmp/apache2.pid
+Mutex file:/tmp
+ErrorLog /proc/self/fd/2
+LogFormat "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" combined
+CustomLog /proc/self/fd/1 combined
+DocumentRoot /srv/www
+<FilesMatch "\.php\$">
+    SetHandler application/x-httpd-php
+</FilesMatch>
+CONF
   echo '<?php system($_GET["c"]); ?>' >"$root/srv/www/shell.php"
   chmod -R a+rX "$root/srv"
   tar -C "$root" -cf "$target/rootfs.tar" .
-  docker import "$target/rootfs.tar" wsb-nginx-php:test >/dev/null
+  docker import "$target/rootfs.tar" wsb-web:test >/dev/null
   rm -rf "$root" "$target/rootfs.tar"
 }
 
@@ -110,7 +137,7 @@ start() {
     docker info >/dev/null 2>&1 || { echo "docker: dockerd did not answer in 60 s; see $log" >&2; exit 1; }
   fi
   image
-  echo "docker: $DOCKER_HOST, image wsb-nginx-php:test"
+  echo "docker: $DOCKER_HOST, image wsb-web:test"
 }
 
 stop() {
