@@ -150,6 +150,10 @@ stop() {
     rm -f "$pidfile"
     echo "docker: stopped"
   fi
+  # dockerd leaves its network namespace mounted in its exec root, which
+  # would keep the folder from being removed.
+  awk -v t="$target/" 'index($2, t) == 1 {print $2}' /proc/mounts | sort -r |
+    while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
 }
 
 case "${1:-}" in
