@@ -169,3 +169,22 @@ func TestDockerContainersFolder(t *testing.T) {
 		t.Errorf("stats %+v: want 28 events, no unreadable record, the two state files skipped unread", st)
 	}
 }
+
+// A Docker log whose first entry is longer than the head hunt recognises
+// files by (a 20 KB request line, split by Docker at 16 KiB) is still a
+// container log, and the line is whole.
+func TestContainerLogLongFirstLine(t *testing.T) {
+	line := `203.0.113.9 - - [25/Nov/2026:19:00:01 +0000] "GET /up/x.php?c=id&pad=` + strings.Repeat("A", 20000) + ` HTTP/1.1" 200 12 "-" "curl"`
+	path := filepath.Join(t.TempDir(), "nginx-json.log")
+	writeFile(t, path, fmt.Sprintf(`{"log":%q,"stream":"stdout","time":"2026-11-25T19:00:01.5Z"}
+{"log":%q,"stream":"stdout","time":"2026-11-25T19:00:01.5Z"}
+`, line[:16384], line[16384:]+"\n"))
+	var docs []map[string]any
+	st, err := hunt.Run([]string{path}, detectorFunc(func(doc map[string]any) bool {
+		docs = append(docs, doc)
+		return false
+	}), func(map[string]any) {}, nil)
+	if err != nil || st.Errors != 0 || st.Formats[hunt.FormatContainer] != 1 || len(docs) != 1 || !strings.HasSuffix(str(docs[0], "url.query"), "AAA") {
+		t.Errorf("err %v, stats %+v, %d documents", err, st, len(docs))
+	}
+}

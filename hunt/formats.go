@@ -89,7 +89,9 @@ func Detect(head []byte) Format {
 	if errorlog.IsErrorLog(first) { // before JSON: Apache's lines begin with '['
 		return FormatErrorLog
 	}
-	if container.Is(first) { // before JSON (Docker's) and syslog (CRI's time)
+	// Before JSON (Docker's entries) and syslog (CRI's time). A Docker entry
+	// longer than head is cut in it: its opening tells.
+	if container.Is(first) || !strings.Contains(text, "\n") && strings.HasPrefix(first, `{"log":"`) {
 		return FormatContainer
 	}
 	switch {
