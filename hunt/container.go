@@ -15,13 +15,13 @@ import (
 // readContainer reads a container runtime's log file (Docker's json-file,
 // or CRI from containerd and CRI-O) of a web server container: its access
 // lines, error log lines and other output (module/container's Decoder).
-// The server is told by the file name (Kubernetes names the container) or
-// else by the file's first error log line. A malformed entry is reported
+// The server is told by the container's name (Kubernetes' file names
+// carry it) or else by the file's first error log line. A malformed entry is reported
 // and the rest read; a line joined from partial entries is where its last
 // entry is.
 func readContainer(name string, r io.ReadSeeker) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
-		server := serverOf(name, "")
+		server := pathServer(name)
 		if server == "" {
 			server = containerServer(r)
 		}
@@ -63,6 +63,18 @@ func readContainer(name string, r io.ReadSeeker) iter.Seq[Record] {
 			}
 		}
 	}
+}
+
+// pathServer is the server a container log's path names: Kubernetes'
+// container name (nginx, httpd, php-fpm...), not the folders above it (a
+// pod "shop-nginx-php" holds an nginx and a php-fpm container); "" for
+// Docker's file names, which are ids.
+func pathServer(name string) string {
+	cname := strings.ToLower(detection.LookupString(container.FromPath(name), "container.name"))
+	if strings.Contains(cname, "fpm") {
+		return errorlog.PHPFPM
+	}
+	return serverOf(cname, "")
 }
 
 // serverScan is how many entries containerServer reads at most for an

@@ -188,3 +188,23 @@ func TestContainerLogLongFirstLine(t *testing.T) {
 		t.Errorf("err %v, stats %+v, %d documents", err, st, len(docs))
 	}
 }
+
+// A Kubernetes pod's php-fpm container: its name tells the server, even
+// when the pod's name says nginx (hunt once took any "nginx" in the path).
+func TestContainerServerFromName(t *testing.T) {
+	id := strings.Repeat("9a", 32)
+	path := filepath.Join(t.TempDir(), "shop-nginx-php-6c8d_shop_php-fpm-"+id+".log")
+	writeFile(t, path, `2026-11-26T11:01:57.1Z stderr F sh: 1: wsbnothere: not found
+2026-11-26T11:01:58.1Z stderr F [26-Nov-2026 11:01:58] NOTICE: fpm is running, pid 1
+`)
+	var datasets []string
+	if _, err := hunt.Run([]string{path}, detectorFunc(func(doc map[string]any) bool {
+		datasets = append(datasets, str(doc, "event.dataset"))
+		return false
+	}), func(map[string]any) {}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(datasets, []string{"php_fpm.error", "php_fpm.error"}) {
+		t.Errorf("datasets %v, want php-fpm's for both lines (the output before any php-fpm line too)", datasets)
+	}
+}

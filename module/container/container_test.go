@@ -221,4 +221,10 @@ func TestDecoderPHPFPM(t *testing.T) {
 			t.Errorf("line %d: %v", i, doc)
 		}
 	}
+	// A combined line is a web server's beside php-fpm in one container,
+	// not php-fpm's.
+	access := d.Decode(Line{Time: t0, Stream: "stdout", Text: `172.18.0.3 - - [26/Nov/2026:11:01:58 +0000] "GET /uploads/x.php?c=id HTTP/1.1" 200 40 "-" "curl"`})
+	if ds := detection.LookupString(access, "event.dataset"); ds != "apache.access" {
+		t.Errorf("an access line after php-fpm's: %v", access)
+	}
 }

@@ -52,6 +52,9 @@ func (d *Decoder) Decode(l Line) map[string]any {
 	if server == "" {
 		server = d.errors.KnownServer()
 	}
+	if server == errorlog.PHPFPM || server == errorlog.PHP {
+		server = "" // php-fpm writes no such lines: a web server beside it in the container does
+	}
 	if doc, err := accesslog.ParseCombined(text, accesslog.WithServer(server)); err == nil {
 		return withStream(doc, l)
 	}

@@ -70,7 +70,7 @@ http {
       fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
       fastcgi_param QUERY_STRING $query_string;
       fastcgi_param REQUEST_METHOD $request_method;
-      fastcgi_pass unix:/tmp/fpm.sock;
+      fastcgi_pass 127.0.0.1:19000;
     }
   }
 }
@@ -84,8 +84,7 @@ daemonize = no
 [www]
 user = www-data
 group = www-data
-listen = /tmp/fpm.sock
-listen.mode = 0666
+listen = 127.0.0.1:19000
 pm = static
 pm.max_children = 1
 access.log = /proc/self/fd/2
