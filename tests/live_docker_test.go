@@ -72,24 +72,22 @@ const (
 // events and alerts.
 func TestLiveDocker(t *testing.T) {
 	env := dockerReady(t)
-	t.Run("nginx", func(t *testing.T) {
-		// nginx starts first (as a daemon), so its notices, the file's first
-		// error log lines, tell the server.
-		id, log := runContainer(t, env, "/usr/sbin/nginx -c /etc/nginx.conf && "+fpmCommand)
-		waitPort(t, 18095)
-		nonce := driveShell(t, 18095)
-		snapshot := waitLog(t, log, nonce, "can't access tty")
-		checkAlerts(t, snapshot, id, "nginx.access", "nginx.error", nonce)
-		checkModule(t, snapshot, "nginx_container", "")
-	})
-	t.Run("apache", func(t *testing.T) {
-		id, log := runContainer(t, env, apacheCommand)
-		waitPort(t, 18096)
-		nonce := driveShell(t, 18096)
-		snapshot := waitLog(t, log, nonce, "can't access tty")
-		checkAlerts(t, snapshot, id, "apache.access", "apache.error", nonce)
-		checkModule(t, snapshot, "apache_container", "")
-	})
+	// One container for both logs. nginx starts first (as a daemon), so its
+	// notices, the file's first error log lines, tell the server.
+	for _, c := range []struct{ server, command string }{
+		{"nginx", "/usr/sbin/nginx -c /etc/nginx.conf && " + fpmCommand},
+		{"apache", apacheCommand},
+	} {
+		t.Run(c.server, func(t *testing.T) {
+			port := map[string]int{"nginx": 18095, "apache": 18096}[c.server]
+			id, log := runContainer(t, env, c.command)
+			waitPort(t, port)
+			nonce := driveShell(t, port)
+			snapshot := waitLog(t, log, nonce, "can't access tty")
+			checkAlerts(t, snapshot, id, c.server+".access", c.server+".error", nonce)
+			checkModule(t, snapshot, c.server+"_container", "")
+		})
+	}
 	t.Run("php-fpm beside nginx", func(t *testing.T) {
 		fpmID, fpmLog := runContainer(t, env, fpmCommand)
 		waitPort(t, 19000)
