@@ -2,6 +2,7 @@ package hunt_test
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -206,5 +207,50 @@ func TestContainerServerFromName(t *testing.T) {
 	}
 	if !slices.Equal(datasets, []string{"php_fpm.error", "php_fpm.error"}) {
 		t.Errorf("datasets %v, want php-fpm's for both lines (the output before any php-fpm line too)", datasets)
+	}
+}
+
+// `docker logs` of a web server container (captured from the live test's
+// image) is its error log and its access log in one: the web shell
+// request's alerts and the command errors' alerts, the errors dated by the
+// request before them, not by the start-up's error lines. With the nginx
+// image's start-up messages before it (the first line of no log format),
+// the file is still recognised.
+func TestDockerLogsCapture(t *testing.T) {
+	nginx, err := os.ReadFile("testdata/docker-logs-nginx-php-fpm.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entrypoint := filepath.Join(t.TempDir(), "web.log")
+	writeFile(t, entrypoint, `/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform configuration
+/docker-entrypoint.sh: Looking for shell scripts in /docker-entrypoint.d/
+/docker-entrypoint.sh: Configuration complete; ready for start up
+`+string(nginx))
+	request := time.Date(2026, 11, 26, 12, 0, 34, 0, time.UTC)
+	for path, server := range map[string]string{
+		"testdata/docker-logs-apache.txt":        "apache",
+		"testdata/docker-logs-nginx-php-fpm.txt": "nginx",
+		entrypoint:                               "nginx",
+	} {
+		alerts, st := huntPaths(t, path)
+		if st.Errors != 0 || st.Formats[hunt.FormatErrorLog] != 1 {
+			t.Errorf("%s: stats %+v", path, st)
+		}
+		byRule := map[string]string{}
+		for _, a := range alerts {
+			ts, _ := a["@timestamp"].(time.Time)
+			byRule[str(a, "message")] += fmt.Sprintf("%s %s;", str(a, "event.dataset"), ts.Format(time.TimeOnly))
+			if !ts.Equal(request) {
+				t.Errorf("%s: %q at %v, want the requests' %v", path, str(a, "message"), ts, request)
+			}
+		}
+		want := map[string]string{
+			"OS Command in a Request Parameter of a Script Page":      server + ".access 12:00:34;" + server + ".access 12:00:34;",
+			"Shell Could Not Run a Command in a Web Server Error Log": server + ".error 12:00:34;",
+			"Shell Without a Terminal in a Web Server Error Log":      server + ".error 12:00:34;",
+		}
+		if !maps.Equal(byRule, want) {
+			t.Errorf("%s: alerts %v, want %v", path, byRule, want)
+		}
 	}
 }

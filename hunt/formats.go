@@ -118,6 +118,23 @@ func Detect(head []byte) Format {
 	if syslogLine.MatchString(first) {
 		return FormatSyslog
 	}
+	return laterLines(text)
+}
+
+// laterLines recognises a web server's whole output (`docker logs`,
+// `kubectl logs`) that opens with lines of no log format, the image's
+// start-up messages ("/docker-entrypoint.sh: ...", "AH00558: ..."): by
+// the first error log or access line among the head's next lines.
+func laterLines(text string) Format {
+	lines := strings.Split(text, "\n")
+	for _, l := range lines[1 : len(lines)-1] { // the last one may be cut
+		switch {
+		case errorlog.IsErrorLog(l):
+			return FormatErrorLog
+		case accesslog.Detect(l) == accesslog.FormatCombined || accesslog.Detect(l) == accesslog.FormatCommon:
+			return FormatAccess
+		}
+	}
 	return FormatUnknown
 }
 
@@ -527,22 +544,56 @@ func lineRecord(name string, n int, line string, doc map[string]any, err error) 
 // server its first line tells. Its times have no zone (but PHP's) and are
 // read as UTC, as every time without a zone in hunt; an unprefixed line
 // (a command's output under mod_php, a continued message) takes the time
-// of the line before.
-func readErrorLog(name string, r io.Reader) iter.Seq[Record] {
+// of the line before, and the lines before the first dated one take its.
+// Access lines in it are access events: a server's whole output, as
+// `docker logs` or `kubectl logs` capture it, or one file for both logs.
+func readErrorLog(name string, r io.ReadSeeker) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		var p errorlog.Parser
+		p.DateBy(firstErrorTime(r))
+		byAccess := false // the output lines are dated by an access line, whose time has its zone
 		for n, line := range lines(r) {
 			if strings.TrimSpace(line) == "" {
 				continue
 			}
+			if doc, err := accesslog.ParseCombined(line, accesslog.WithServer(p.WebServer())); err == nil {
+				p.SawAccess(doc["@timestamp"].(time.Time))
+				byAccess = true
+				if !yield(lineRecord(name, n, line, doc, nil)) {
+					return
+				}
+				continue
+			}
 			doc, err := p.Parse(line)
+			output := err == nil && slices.Contains(detection.LookupStrings(doc, "tags"), "unprefixed")
+			if err == nil && !output {
+				byAccess = false
+			}
 			rec := lineRecord(name, n, line, doc, err)
-			rec.Zoneless = !p.Zoned() // PHP's error_log names its zone
+			rec.Zoneless = !p.Zoned() && !(output && byAccess) // PHP's error_log names its zone
 			if !yield(rec) {
 				return
 			}
 		}
 	}
+}
+
+// firstErrorTime returns the time of the first error log line among the
+// first serverScan lines of r (zero when none), and rewinds r: the image's
+// start-up messages that open `docker logs` are dated by it.
+func firstErrorTime(r io.ReadSeeker) time.Time {
+	defer r.Seek(0, io.SeekStart)
+	n := 0
+	for _, line := range lines(r) {
+		if n++; n > serverScan {
+			break
+		}
+		if doc, ok := errorlog.ParsePrefixed(line, nil); ok {
+			t, _ := doc["@timestamp"].(time.Time)
+			return t
+		}
+	}
+	return time.Time{}
 }
 
 // readSysmonText splits rendered Sysmon messages: a record starts at an

@@ -189,6 +189,16 @@ func TestDecodeErrorLog(t *testing.T) {
 	if !out.Timestamp.Equal(ev.Timestamp) || get(t, out, "message") != "sh: 0: can't access tty; job control turned off" || get(t, out, "event.dataset") != "apache.error" {
 		t.Errorf("unprefixed line: %v at %v", out.Fields, out.Timestamp)
 	}
+	// One file for both logs (or a container's whole output): an access
+	// line is an access event, and dates the output after it.
+	access, _ := p.Run(event(`203.0.113.9 - - [25/Nov/2026:10:05:00 +0100] "GET /uploads/x.php?c=nc HTTP/1.1" 200 12 "-" "curl"`))
+	if get(t, access, "event.dataset") != "apache.access" || access.Timestamp.UTC().Format(time.RFC3339) != "2026-11-25T09:05:00Z" {
+		t.Errorf("access line in the error log: %v at %v", access.Fields, access.Timestamp)
+	}
+	after, _ := p.Run(event("sh: 1: nc: not found"))
+	if !after.Timestamp.Equal(access.Timestamp) || get(t, after, "event.dataset") != "apache.error" {
+		t.Errorf("output after the access line: %v at %v, want the request's time", after.Fields, after.Timestamp)
+	}
 	other := event("sh: 1: nc: not found")
 	other.Fields.Put("log.file.path", "/var/log/apache2/other-error.log")
 	read := other.Timestamp

@@ -49,11 +49,8 @@ func (d *Decoder) Decode(l Line) map[string]any {
 		return nil
 	}
 	server := d.server
-	if server == "" {
-		server = d.errors.KnownServer()
-	}
-	if server == errorlog.PHPFPM || server == errorlog.PHP {
-		server = "" // php-fpm writes no such lines: a web server beside it in the container does
+	if server == "" || server == errorlog.PHPFPM {
+		server = d.errors.WebServer() // php-fpm writes no access lines: a web server beside it does
 	}
 	if doc, err := accesslog.ParseCombined(text, accesslog.WithServer(server)); err == nil {
 		return withStream(doc, l)

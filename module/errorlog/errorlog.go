@@ -433,6 +433,25 @@ func (p *Parser) KnownServer() string {
 	return p.Server
 }
 
+// SawAccess dates the unprefixed lines after an access line of the same
+// output (`docker logs`, one file for both logs) by the request's time: a
+// command's output follows the request that ran it, and the last error
+// line may be days older (a container's start-up).
+func (p *Parser) SawAccess(t time.Time) {
+	p.last = t
+}
+
+// WebServer is the web server whose access lines may share this log's
+// output (`docker logs`, a container's file, one file for both logs):
+// KnownServer, but "" for php-fpm's and PHP's logs, which hold none of
+// their own.
+func (p *Parser) WebServer() string {
+	if s := p.KnownServer(); s != PHPFPM && s != PHP {
+		return s
+	}
+	return ""
+}
+
 // Output is a line that server's process wrote at t without the log's
 // prefix (a command's standard error under mod_php, a continued message)
 // as an event of server's error log (tags: unprefixed). With server ""
