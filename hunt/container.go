@@ -8,22 +8,25 @@ import (
 	"strings"
 
 	"webshellbeat/detection"
+	"webshellbeat/module/accesslog"
 	"webshellbeat/module/container"
 	"webshellbeat/module/errorlog"
 )
 
 // readContainer reads a container runtime's log file (Docker's json-file,
-// or CRI from containerd and CRI-O) of a web server container: its access
+// or CRI from containerd and CRI-O) of a web server container, or the
+// output `docker logs -t` and `kubectl logs --timestamps` print: its access
 // lines, error log lines and other output (module/container's Decoder).
 // The server is told by the container's name (Kubernetes' file names
-// carry it) or else by the file's first error log line. A malformed entry is reported
-// and the rest read; a line joined from partial entries is where its last
-// entry is.
+// carry it) or else by the file's first error log line. A malformed entry
+// is reported and the rest read; a line joined from partial entries is
+// where its last entry is.
 func readContainer(name string, r io.ReadSeeker) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
+		parse := entryParser(r)
 		server := pathServer(name)
 		if server == "" {
-			server = containerServer(r)
+			server = containerServer(r, parse)
 		}
 		d := container.NewDecoder(server)
 		var j container.Joiner
@@ -46,7 +49,7 @@ func readContainer(name string, r io.ReadSeeker) iter.Seq[Record] {
 				continue
 			}
 			last = fmt.Sprintf("%s:%d", name, n)
-			l, partial, err := container.Parse(raw)
+			l, partial, err := parse(raw)
 			if err != nil {
 				if !yield(errRecord(last, raw, err)) {
 					return
@@ -63,6 +66,50 @@ func readContainer(name string, r io.ReadSeeker) iter.Seq[Record] {
 			}
 		}
 	}
+}
+
+// entryParser reads the file's first line for its form: the runtime's
+// entries (container.Parse), or timestamped lines (container.Timestamped),
+// and rewinds r.
+func entryParser(r io.ReadSeeker) func(string) (container.Line, bool, error) {
+	defer r.Seek(0, io.SeekStart)
+	for _, raw := range lines(r) {
+		if strings.TrimSpace(raw) == "" {
+			continue
+		}
+		if container.Is(raw) {
+			break
+		}
+		return func(raw string) (container.Line, bool, error) {
+			l, err := container.Timestamped(raw)
+			return l, false, err
+		}
+	}
+	return container.Parse
+}
+
+// timestampedOutput reports whether head is a web server's output with
+// the runtime's time before each line (`docker logs -t`, `kubectl logs
+// --timestamps`): every whole line timestamped, one of them an error log
+// or access line. A syslog file's lines, whose times have an offset and
+// are followed by a host, are not.
+func timestampedOutput(text string) bool {
+	lines := strings.Split(text, "\n")
+	web := false
+	for _, raw := range lines[:max(1, len(lines)-1)] { // the last one may be cut
+		l, err := container.Timestamped(raw)
+		if err != nil {
+			return false
+		}
+		web = web || errorlog.IsErrorLog(l.Text) || isAccessLine(l.Text)
+	}
+	return web
+}
+
+// isAccessLine reports whether line is a combined or common access line.
+func isAccessLine(line string) bool {
+	f := accesslog.Detect(line)
+	return f == accesslog.FormatCombined || f == accesslog.FormatCommon
 }
 
 // pathServer is the server a container log's path names: Kubernetes'
@@ -85,14 +132,14 @@ const serverScan = 1000
 // among its first serverScan entries ("" when none), and rewinds r: so
 // that the output before it (the image's start-up messages) is the right
 // server's too.
-func containerServer(r io.ReadSeeker) string {
+func containerServer(r io.ReadSeeker, parse func(string) (container.Line, bool, error)) string {
 	defer r.Seek(0, io.SeekStart)
 	seen := 0
 	for _, raw := range lines(r) {
 		if seen++; seen > serverScan {
 			break
 		}
-		l, _, err := container.Parse(raw)
+		l, _, err := parse(raw)
 		if err != nil {
 			continue
 		}

@@ -254,3 +254,29 @@ func TestDockerLogsCapture(t *testing.T) {
 		}
 	}
 }
+
+// `docker logs -t` (as `kubectl logs --timestamps`) puts the runtime's time
+// before each line: read as the container's output, every line at that
+// time, with the alerts of the capture without it; a syslog file with
+// such times is still a syslog file.
+func TestDockerLogsTimestamped(t *testing.T) {
+	alerts, st := huntPaths(t, "testdata/docker-logs-t-apache.txt")
+	if st.Errors != 0 || st.Formats[hunt.FormatContainer] != 1 || st.Events != 8 {
+		t.Fatalf("stats %+v", st)
+	}
+	got := titles(alerts)
+	slices.Sort(got)
+	want := []string{"OS Command in a Request Parameter of a Script Page", "OS Command in a Request Parameter of a Script Page",
+		"Shell Could Not Run a Command in a Web Server Error Log", "Shell Without a Terminal in a Web Server Error Log"}
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts %v, want %v", got, want)
+	}
+	for _, a := range alerts {
+		if ts, _ := a["@timestamp"].(time.Time); str(a, "event.dataset") == "apache.error" && ts.Nanosecond() == 0 {
+			t.Errorf("an error alert not at the runtime's time: %v", a)
+		}
+	}
+	if f := hunt.Detect([]byte("2026-11-26T12:00:34.000000+00:00 web1 sshd[7]: Accepted publickey for root\n2026-11-26T12:00:35.000000+00:00 web1 nginx: 127.0.0.1 - - [26/Nov/2026:12:00:34 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"x\"\n")); f != hunt.FormatSyslog {
+		t.Errorf("a syslog file with RFC 3339 times: %q", f)
+	}
+}

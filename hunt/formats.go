@@ -91,7 +91,7 @@ func Detect(head []byte) Format {
 	}
 	// Before JSON (Docker's entries) and syslog (CRI's time). A Docker entry
 	// longer than head is cut in it: its opening tells.
-	if container.Is(first) || !strings.Contains(text, "\n") && strings.HasPrefix(first, `{"log":"`) {
+	if container.Is(first) || !strings.Contains(text, "\n") && strings.HasPrefix(first, `{"log":"`) || timestampedOutput(text) {
 		return FormatContainer
 	}
 	switch {
@@ -131,7 +131,7 @@ func laterLines(text string) Format {
 		switch {
 		case errorlog.IsErrorLog(l):
 			return FormatErrorLog
-		case accesslog.Detect(l) == accesslog.FormatCombined || accesslog.Detect(l) == accesslog.FormatCommon:
+		case isAccessLine(l):
 			return FormatAccess
 		}
 	}

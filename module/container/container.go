@@ -63,6 +63,22 @@ func Parse(raw string) (l Line, partial bool, err error) {
 	return parseCRI(raw)
 }
 
+// Timestamped reads a line of `docker logs -t` or `kubectl logs
+// --timestamps`: the runtime's time (RFC 3339 in UTC, "Z"), a space and the
+// line, of either stream (the stream is not told).
+func Timestamped(raw string) (Line, error) {
+	raw = strings.TrimRight(raw, "\r\n")
+	stamp, text, _ := strings.Cut(raw, " ")
+	if !strings.HasSuffix(stamp, "Z") {
+		return Line{}, errors.New("timestamped line: want \"<time>Z <line>\"")
+	}
+	t, err := time.Parse(time.RFC3339Nano, stamp)
+	if err != nil {
+		return Line{}, fmt.Errorf("timestamped line: time: %w", err)
+	}
+	return Line{Time: t, Text: text}, nil
+}
+
 // dockerEntry is an entry of the json-file driver. attrs (the --log-opt
 // labels and env) are not read.
 type dockerEntry struct {

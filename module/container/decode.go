@@ -70,9 +70,11 @@ func (d *Decoder) Decode(l Line) map[string]any {
 }
 
 // withStream records the stream in the top-level stream field, as
-// filebeat's container parser does.
+// filebeat's container parser does (when it is told).
 func withStream(doc map[string]any, l Line) map[string]any {
-	doc["stream"] = l.Stream
+	if l.Stream != "" {
+		doc["stream"] = l.Stream
+	}
 	return doc
 }
 
