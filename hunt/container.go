@@ -68,16 +68,18 @@ func readContainer(name string, r io.ReadSeeker) iter.Seq[Record] {
 	}
 }
 
-// entryParser reads the file's first line for its form: the runtime's
-// entries (container.Parse), or timestamped lines (container.Timestamped),
-// and rewinds r.
+// entryParser reads the file's first line for its form, and rewinds r:
+// timestamped lines (container.Timestamped) when it is one and no runtime's
+// entry, not even a damaged one (Docker's "{", CRI's stream after the
+// time); else the runtime's entries (container.Parse).
 func entryParser(r io.ReadSeeker) func(string) (container.Line, bool, error) {
 	defer r.Seek(0, io.SeekStart)
 	for _, raw := range lines(r) {
 		if strings.TrimSpace(raw) == "" {
 			continue
 		}
-		if container.Is(raw) {
+		l, err := container.Timestamped(raw)
+		if err != nil || container.Is(raw) || strings.HasPrefix(l.Text, "stdout ") || strings.HasPrefix(l.Text, "stderr ") {
 			break
 		}
 		return func(raw string) (container.Line, bool, error) {
@@ -86,6 +88,17 @@ func entryParser(r io.ReadSeeker) func(string) (container.Line, bool, error) {
 		}
 	}
 	return container.Parse
+}
+
+// containerEntries reports whether head holds a runtime's entries: its
+// first line, or the next one when the first is damaged; a Docker entry
+// longer than head is cut in it, and its opening tells.
+func containerEntries(text string) bool {
+	lines := strings.SplitN(text, "\n", 3)
+	if len(lines) == 1 {
+		return container.Is(text) || strings.HasPrefix(text, `{"log":"`)
+	}
+	return container.Is(lines[0]) || len(lines) == 3 && container.Is(lines[1])
 }
 
 // timestampedOutput reports whether head is a web server's output with

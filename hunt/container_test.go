@@ -280,3 +280,16 @@ func TestDockerLogsTimestamped(t *testing.T) {
 		t.Errorf("a syslog file with RFC 3339 times: %q", f)
 	}
 }
+
+// A container log whose first entry is damaged is still one: reported,
+// and the rest read (it was taken for syslog and read to nothing).
+func TestContainerLogDamagedFirstEntry(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web.log")
+	writeFile(t, path, `2026-11-25T19:00:01Z stdout X 203.0.113.9 - - [25/Nov/2026:19:00:01 +0000] "GET / HTTP/1.1" 200 12 "-" "curl"
+2026-11-25T19:00:02Z stdout F 203.0.113.9 - - [25/Nov/2026:19:00:02 +0000] "GET /up/x.php?c=whoami HTTP/1.1" 200 12 "-" "curl"
+`)
+	alerts, st := huntPaths(t, path)
+	if st.Formats[hunt.FormatContainer] != 1 || st.Events != 2 || st.Errors != 1 || len(alerts) != 1 {
+		t.Errorf("stats %+v, %d alerts", st, len(alerts))
+	}
+}

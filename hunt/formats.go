@@ -21,7 +21,6 @@ import (
 
 	"webshellbeat/detection"
 	"webshellbeat/module/accesslog"
-	"webshellbeat/module/container"
 	"webshellbeat/module/ecs"
 	"webshellbeat/module/errorlog"
 	"webshellbeat/module/windows"
@@ -89,9 +88,9 @@ func Detect(head []byte) Format {
 	if errorlog.IsErrorLog(first) { // before JSON: Apache's lines begin with '['
 		return FormatErrorLog
 	}
-	// Before JSON (Docker's entries) and syslog (CRI's time). A Docker entry
-	// longer than head is cut in it: its opening tells.
-	if container.Is(first) || !strings.Contains(text, "\n") && strings.HasPrefix(first, `{"log":"`) || timestampedOutput(text) {
+	// Before JSON (Docker's entries) and syslog (the times of CRI and of
+	// docker logs -t).
+	if containerEntries(text) || timestampedOutput(text) {
 		return FormatContainer
 	}
 	switch {
