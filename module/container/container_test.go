@@ -194,7 +194,11 @@ func FuzzParse(f *testing.F) {
 	f.Add(`{"log":"x\n","stream":"stdout","time":"2026-11-26T10:00:01Z"}`)
 	f.Add("2026-11-26T10:00:01Z stdout P x")
 	f.Add("2026-11-26T10:00:01Z stderr F:P ")
+	f.Add("2026-11-26T12:09:08.430540494Z sh: 1: wsbnothere: not found")
 	f.Fuzz(func(t *testing.T, raw string) {
+		if l, err := Timestamped(raw); err == nil {
+			NewDecoder("").Decode(l)
+		}
 		l, partial, err := Parse(raw)
 		if err != nil {
 			return
