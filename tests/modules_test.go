@@ -260,3 +260,29 @@ func TestModulesFlag(t *testing.T) {
 		t.Errorf("--modules apache -M apache.paths=[capture]: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
 	}
 }
+
+// The php_fpm and php_error modules on the logs captured from php-fpm 8.2
+// and PHP 8.2 (module/errorlog/testdata): the events and alerts hunt gives.
+func TestPHPModules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary")
+	}
+	fpm, err := filepath.Abs("../module/errorlog/testdata/php-fpm.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	php, err := filepath.Abs("../module/errorlog/testdata/php-errors-disabled-functions.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEvents, wantAlerts := huntCounts(t, fpm, php)
+	dir, cfgPath := shippedHome(t)
+	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= wantEvents },
+		append(fileOutputFlags(dir), "--modules", "php_fpm,php_error",
+			"-M", fmt.Sprintf("php_fpm.paths=[%q]", fpm), "-M", "php_fpm.prospector.scanner.fingerprint.length=64",
+			"-M", fmt.Sprintf("php_error.paths=[%q]", php), "-M", "php_error.prospector.scanner.fingerprint.length=64")...)
+	events, gotAlerts := eventAlerts(t, dir)
+	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) || len(wantAlerts) < 3 {
+		t.Errorf("the beat's php_fpm and php_error modules: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
+	}
+}
