@@ -550,26 +550,13 @@ func readErrorLog(name string, r io.ReadSeeker) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		var p errorlog.Parser
 		p.DateBy(firstErrorTime(r))
-		byAccess := false // the output lines are dated by an access line, whose time has its zone
 		for n, line := range lines(r) {
 			if strings.TrimSpace(line) == "" {
 				continue
 			}
-			if doc, err := accesslog.ParseCombined(line, accesslog.WithServer(p.WebServer())); err == nil {
-				p.SawAccess(doc["@timestamp"].(time.Time))
-				byAccess = true
-				if !yield(lineRecord(name, n, line, doc, nil)) {
-					return
-				}
-				continue
-			}
-			doc, err := p.Parse(line)
-			output := err == nil && slices.Contains(detection.LookupStrings(doc, "tags"), "unprefixed")
-			if err == nil && !output {
-				byAccess = false
-			}
+			doc, err := p.ParseMixed(line)
 			rec := lineRecord(name, n, line, doc, err)
-			rec.Zoneless = !p.Zoned() && !(output && byAccess) // PHP's error_log names its zone
+			rec.Zoneless = !p.Zoned() // PHP's error_log and access lines carry their zone
 			if !yield(rec) {
 				return
 			}

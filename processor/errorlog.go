@@ -12,7 +12,6 @@ import (
 	"github.com/elastic/elastic-agent-libs/logp"
 
 	"webshellbeat/detection"
-	"webshellbeat/module/accesslog"
 	"webshellbeat/module/errorlog"
 )
 
@@ -71,13 +70,9 @@ func (p *errorLogProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 		return nil, nil // a blank line (a command's output may end with one) is no event, as in hunt
 	}
 	doc, err := p.parsers.parse(ev, func(parser *errorlog.Parser) (map[string]any, error) {
-		// An access line in the same file (one file for both logs), read as
-		// hunt reads it; the output after it is dated by it.
-		if doc, err := accesslog.ParseCombined(raw, accesslog.WithServer(parser.WebServer())); err == nil {
-			parser.SawAccess(doc["@timestamp"].(time.Time))
-			return doc, nil
-		}
-		doc, err := parser.Parse(raw)
+		// Access lines in the same file (one file for both logs) are read
+		// as hunt reads them.
+		doc, err := parser.ParseMixed(raw)
 		if errors.Is(err, errorlog.ErrNoTime) {
 			// The file's first line read since the beat started has no
 			// prefix: dated by when it was read.

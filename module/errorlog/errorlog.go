@@ -50,7 +50,7 @@ type Parser struct {
 	Zone     *time.Location // nil: UTC
 	last     time.Time
 	module   string
-	zoned    bool           // the last prefixed line named its zone (PHP's)
+	zoned    bool           // the time last read came with its zone (PHP's lines, access lines)
 	lastZone *time.Location // the zone PHP's lines named last
 }
 
@@ -420,8 +420,9 @@ func (p *Parser) unprefixed(line string) (map[string]any, error) {
 	return Output(line, p.KnownServer(), p.last), nil
 }
 
-// Zoned reports whether the time of the last line Parse mapped came with
-// its zone (PHP's error_log names it), so that no zone is to be assumed.
+// Zoned reports whether the time of the last line mapped came with its
+// zone (PHP's error_log names it; an access line's has its offset), as do
+// the unprefixed lines dated by it, so that no zone is to be assumed.
 func (p *Parser) Zoned() bool { return p.zoned }
 
 // KnownServer is the server of the log: Server, or else the one its
@@ -433,12 +434,18 @@ func (p *Parser) KnownServer() string {
 	return p.Server
 }
 
-// SawAccess dates the unprefixed lines after an access line of the same
-// output (`docker logs`, one file for both logs) by the request's time: a
-// command's output follows the request that ran it, and the last error
-// line may be days older (a container's start-up).
-func (p *Parser) SawAccess(t time.Time) {
-	p.last = t
+// ParseMixed maps a line of a server's whole output (`docker logs`, one
+// file for both logs): an access line (combined or common) is an access
+// event, and its time, which has its zone, dates the unprefixed lines
+// after it (a command's output follows the request that ran it, and the
+// last error line may be days older: a container's start-up); any other
+// line is Parse's.
+func (p *Parser) ParseMixed(line string) (map[string]any, error) {
+	if doc, err := accesslog.ParseCombined(line, accesslog.WithServer(p.WebServer())); err == nil {
+		p.last, p.zoned = doc["@timestamp"].(time.Time), true
+		return doc, nil
+	}
+	return p.Parse(line)
 }
 
 // WebServer is the web server whose access lines may share this log's

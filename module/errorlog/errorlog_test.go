@@ -275,3 +275,25 @@ func TestPHPPrefixEdges(t *testing.T) {
 		}
 	}
 }
+
+// ParseMixed: an access line is an access event whose time, zone and all,
+// dates the output after it; an error log line then dates it again, with
+// no zone.
+func TestParseMixed(t *testing.T) {
+	var p Parser
+	if _, err := p.ParseMixed("[Wed Nov 25 10:00:00.000001 2026] [mpm_prefork:notice] [pid 1] AH00163: Apache/2.4.62 configured"); err != nil || p.Zoned() {
+		t.Fatalf("prefixed line: %v, zoned %v", err, p.Zoned())
+	}
+	access, err := p.ParseMixed(`203.0.113.9 - - [25/Nov/2026:11:05:00 +0100] "GET /up/x.php?c=nc HTTP/1.1" 200 12 "-" "curl"`)
+	if err != nil || get(access, "event.dataset") != "apache.access" || !p.Zoned() {
+		t.Fatalf("access line: %v, %v, zoned %v", access, err, p.Zoned())
+	}
+	out, err := p.ParseMixed("sh: 1: nc: not found")
+	if err != nil || !p.Zoned() {
+		t.Fatalf("output after it: %v, zoned %v", err, p.Zoned())
+	}
+	want(t, out, map[string]string{"@timestamp": "2026-11-25T10:05:00Z", "event.dataset": "apache.error", "tags": "[unprefixed]"})
+	if _, err := p.ParseMixed("[Wed Nov 25 10:06:00.000001 2026] [php:warn] [pid 9] x"); err != nil || p.Zoned() {
+		t.Errorf("a prefixed line after: %v, zoned %v", err, p.Zoned())
+	}
+}
