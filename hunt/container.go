@@ -137,28 +137,13 @@ func pathServer(name string) string {
 	return serverOf(cname, "")
 }
 
-// serverScan is how many entries containerServer reads at most for an
-// error log line: both images log one at start-up.
-const serverScan = 1000
-
 // containerServer returns the server of the file's first error log line
-// among its first serverScan entries ("" when none), and rewinds r: so
-// that the output before it (the image's start-up messages) is the right
-// server's too.
+// ("" when none; see firstErrorLine), so that the output before it (the
+// image's start-up messages) is the right server's too.
 func containerServer(r io.ReadSeeker, parse func(string) (container.Line, bool, error)) string {
-	defer r.Seek(0, io.SeekStart)
-	seen := 0
-	for _, raw := range lines(r) {
-		if seen++; seen > serverScan {
-			break
-		}
+	doc := firstErrorLine(r, func(raw string) (string, bool) {
 		l, _, err := parse(raw)
-		if err != nil {
-			continue
-		}
-		if doc, ok := errorlog.ParsePrefixed(l.Text, nil); ok {
-			return detection.LookupString(doc, "event.module")
-		}
-	}
-	return ""
+		return l.Text, err == nil
+	})
+	return detection.LookupString(doc, "event.module")
 }

@@ -564,22 +564,39 @@ func readErrorLog(name string, r io.ReadSeeker) iter.Seq[Record] {
 	}
 }
 
-// firstErrorTime returns the time of the first error log line among the
-// first serverScan lines of r (zero when none), and rewinds r: the image's
-// start-up messages that open `docker logs` are dated by it.
+// firstErrorTime returns the time of the first error log line of r (zero
+// when none; see firstErrorLine): the image's start-up messages that open
+// `docker logs` are dated by it.
 func firstErrorTime(r io.ReadSeeker) time.Time {
+	t, _ := firstErrorLine(r, nil)["@timestamp"].(time.Time)
+	return t
+}
+
+// errorScan is how many lines firstErrorLine reads at most: the servers
+// log an error log line at start-up.
+const errorScan = 1000
+
+// firstErrorLine returns the document of the first error log line among
+// the first errorScan lines of r (nil when none), each line's text taken
+// through text (nil: the line itself; false: no text), and rewinds r.
+func firstErrorLine(r io.ReadSeeker, text func(string) (string, bool)) map[string]any {
 	defer r.Seek(0, io.SeekStart)
 	n := 0
 	for _, line := range lines(r) {
-		if n++; n > serverScan {
+		if n++; n > errorScan {
 			break
 		}
+		if text != nil {
+			var ok bool
+			if line, ok = text(line); !ok {
+				continue
+			}
+		}
 		if doc, ok := errorlog.ParsePrefixed(line, nil); ok {
-			t, _ := doc["@timestamp"].(time.Time)
-			return t
+			return doc
 		}
 	}
-	return time.Time{}
+	return nil
 }
 
 // readSysmonText splits rendered Sysmon messages: a record starts at an
