@@ -14,18 +14,8 @@ import (
 	"webshellbeat/detection"
 	"webshellbeat/detector"
 	"webshellbeat/hunt"
+	"webshellbeat/internal/testfiles"
 )
-
-// writeFile writes text to path, making its folder.
-func writeFile(t *testing.T, path, text string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // The Linux capture's nginx access log as Docker and Kubernetes keep an
 // nginx container's output (module/container/testdata): every request is
@@ -40,12 +30,12 @@ func TestContainerLogs(t *testing.T) {
 	requests := strings.Count(string(raw), "\n")
 	dir := t.TempDir()
 	plain := filepath.Join(dir, "nginx_access.log")
-	writeFile(t, plain, string(raw))
+	testfiles.Write(t, plain, string(raw))
 	id := strings.Repeat("3f", 32)
 	docker := filepath.Join(dir, "docker", id, id+"-json.log") // says no server: the first error line tells
 	cri := filepath.Join(dir, "pods", "web-5c9f-abcde_shop_nginx-"+id+".log")
-	copyFile(t, "../module/container/testdata/nginx-docker-json.log", docker)
-	copyFile(t, "../module/container/testdata/nginx-cri.log", cri)
+	testfiles.Copy(t, "../module/container/testdata/nginx-docker-json.log", docker)
+	testfiles.Copy(t, "../module/container/testdata/nginx-cri.log", cri)
 
 	want := requestAlerts(t, plain)
 	if len(want) != requests || !strings.Contains(strings.Join(want, "\n"), "debug=whoami") {
@@ -92,15 +82,6 @@ func TestContainerLogs(t *testing.T) {
 	}
 }
 
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	raw, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, to, string(raw))
-}
-
 // requestAlerts hunts a log with the built-in rules and returns, for each
 // request in order, its time, URL and the ids of the rules that raised an
 // alert for it.
@@ -131,7 +112,7 @@ func requestAlerts(t *testing.T, path string) []string {
 // goes.
 func TestContainerLogBadEntries(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nginx.log")
-	writeFile(t, path, `2026-11-25T19:00:01Z stdout F 203.0.113.9 - - [25/Nov/2026:19:00:01 +0000] "GET /up/x.php?c=id HTTP/1.1" 200 12 "-" "curl"
+	testfiles.Write(t, path, `2026-11-25T19:00:01Z stdout F 203.0.113.9 - - [25/Nov/2026:19:00:01 +0000] "GET /up/x.php?c=id HTTP/1.1" 200 12 "-" "curl"
 2026-11-25T19:00:02Z stdout F 203.0.113.9 - - [25/Nov/2026:19:00:02 +0000] "GET /up/x.php?c=whoami HTTP/1.1" 200 12 "-" "curl"
 2026-11-25 19:00:03 stdout F 203.0.113.9 - - [25/Nov/2026:19:00:03 +0000] "GET / HTTP/1.1" 200 12 "-" "curl"
 2026-11-25T19:00:04Z stdout P 203.0.113.9 - - [25/Nov/2026:19:00:04 +0000] "GET /up/x.php?c=cat+/etc/pas
@@ -162,9 +143,9 @@ func TestContainerLogBadEntries(t *testing.T) {
 func TestDockerContainersFolder(t *testing.T) {
 	dir := t.TempDir()
 	id := strings.Repeat("7c", 32)
-	copyFile(t, "../module/container/testdata/nginx-docker-json.log", filepath.Join(dir, id, id+"-json.log"))
-	writeFile(t, filepath.Join(dir, id, "config.v2.json"), `{"State":{"Running":true,"Pid":4242},"ID":"`+id+`","Path":"/docker-entrypoint.sh","Args":["nginx","-g","daemon off;"],"Config":{"Image":"nginx:1.27"},"LogPath":"/var/lib/docker/containers/`+id+`/`+id+`-json.log"}`+"\n")
-	writeFile(t, filepath.Join(dir, id, "hostconfig.json"), `{"LogConfig":{"Type":"json-file","Config":{}},"NetworkMode":"bridge"}`+"\n")
+	testfiles.Copy(t, "../module/container/testdata/nginx-docker-json.log", filepath.Join(dir, id, id+"-json.log"))
+	testfiles.Write(t, filepath.Join(dir, id, "config.v2.json"), `{"State":{"Running":true,"Pid":4242},"ID":"`+id+`","Path":"/docker-entrypoint.sh","Args":["nginx","-g","daemon off;"],"Config":{"Image":"nginx:1.27"},"LogPath":"/var/lib/docker/containers/`+id+`/`+id+`-json.log"}`+"\n")
+	testfiles.Write(t, filepath.Join(dir, id, "hostconfig.json"), `{"LogConfig":{"Type":"json-file","Config":{}},"NetworkMode":"bridge"}`+"\n")
 	_, st := huntPaths(t, dir)
 	if st.Errors != 0 || st.Events != 28 || len(st.Skipped) != 2 || len(st.Unrecognized) != 0 {
 		t.Errorf("stats %+v: want 28 events, no unreadable record, the two state files skipped unread", st)
@@ -177,7 +158,7 @@ func TestDockerContainersFolder(t *testing.T) {
 func TestContainerLogLongFirstLine(t *testing.T) {
 	line := `203.0.113.9 - - [25/Nov/2026:19:00:01 +0000] "GET /up/x.php?c=id&pad=` + strings.Repeat("A", 20000) + ` HTTP/1.1" 200 12 "-" "curl"`
 	path := filepath.Join(t.TempDir(), "nginx-json.log")
-	writeFile(t, path, fmt.Sprintf(`{"log":%q,"stream":"stdout","time":"2026-11-25T19:00:01.5Z"}
+	testfiles.Write(t, path, fmt.Sprintf(`{"log":%q,"stream":"stdout","time":"2026-11-25T19:00:01.5Z"}
 {"log":%q,"stream":"stdout","time":"2026-11-25T19:00:01.5Z"}
 `, line[:16384], line[16384:]+"\n"))
 	var docs []map[string]any
@@ -195,7 +176,7 @@ func TestContainerLogLongFirstLine(t *testing.T) {
 func TestContainerServerFromName(t *testing.T) {
 	id := strings.Repeat("9a", 32)
 	path := filepath.Join(t.TempDir(), "shop-nginx-php-6c8d_shop_php-fpm-"+id+".log")
-	writeFile(t, path, `2026-11-26T11:01:57.1Z stderr F sh: 1: wsbnothere: not found
+	testfiles.Write(t, path, `2026-11-26T11:01:57.1Z stderr F sh: 1: wsbnothere: not found
 2026-11-26T11:01:58.1Z stderr F [26-Nov-2026 11:01:58] NOTICE: fpm is running, pid 1
 `)
 	var datasets []string
@@ -222,7 +203,7 @@ func TestDockerLogsCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	entrypoint := filepath.Join(t.TempDir(), "web.log")
-	writeFile(t, entrypoint, `/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform configuration
+	testfiles.Write(t, entrypoint, `/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform configuration
 /docker-entrypoint.sh: Looking for shell scripts in /docker-entrypoint.d/
 /docker-entrypoint.sh: Configuration complete; ready for start up
 `+string(nginx))
@@ -285,7 +266,7 @@ func TestDockerLogsTimestamped(t *testing.T) {
 // and the rest read (it was taken for syslog and read to nothing).
 func TestContainerLogDamagedFirstEntry(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "web.log")
-	writeFile(t, path, `2026-11-25T19:00:01Z stdout X 203.0.113.9 - - [25/Nov/2026:19:00:01 +0000] "GET / HTTP/1.1" 200 12 "-" "curl"
+	testfiles.Write(t, path, `2026-11-25T19:00:01Z stdout X 203.0.113.9 - - [25/Nov/2026:19:00:01 +0000] "GET / HTTP/1.1" 200 12 "-" "curl"
 2026-11-25T19:00:02Z stdout F 203.0.113.9 - - [25/Nov/2026:19:00:02 +0000] "GET /up/x.php?c=whoami HTTP/1.1" 200 12 "-" "curl"
 `)
 	alerts, st := huntPaths(t, path)

@@ -18,6 +18,7 @@ import (
 	"webshellbeat/detection"
 	"webshellbeat/detector"
 	"webshellbeat/hunt"
+	"webshellbeat/internal/testfiles"
 )
 
 const data = "../../shared/data/"
@@ -511,7 +512,7 @@ func TestDisabledCommandFunction(t *testing.T) {
 	const rule = "PHP Script Called a Disabled Command Function"
 	testdata := "../module/errorlog/testdata/"
 	apache := filepath.Join(t.TempDir(), "error.log")
-	writeFile(t, apache, `[Wed Nov 25 10:05:00.000002 2026] [php:error] [pid 9] [client 203.0.113.9:4242] PHP Fatal error:  Uncaught Error: Call to undefined function shell_exec() in /var/www/html/uploads/x.php:1
+	testfiles.Write(t, apache, `[Wed Nov 25 10:05:00.000002 2026] [php:error] [pid 9] [client 203.0.113.9:4242] PHP Fatal error:  Uncaught Error: Call to undefined function shell_exec() in /var/www/html/uploads/x.php:1
 [Wed Nov 25 10:05:01.000002 2026] [php7:warn] [pid 9] [client 203.0.113.9:4242] PHP Warning:  passthru() has been disabled for security reasons in /var/www/html/uploads/x.php on line 1
 [Wed Nov 25 10:05:02.000002 2026] [php:error] [pid 9] [client 203.0.113.9:4242] PHP Fatal error:  Uncaught Error: Call to undefined function mysql_connect() in /var/www/html/db.php:3
 `)

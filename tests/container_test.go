@@ -13,6 +13,7 @@ import (
 	"webshellbeat/detection"
 	"webshellbeat/detector"
 	"webshellbeat/hunt"
+	"webshellbeat/internal/testfiles"
 )
 
 // The shipped nginx_container module (filestream's own container parser,
@@ -29,8 +30,8 @@ func TestNginxContainerModule(t *testing.T) {
 	docker := filepath.Join(logs, "docker", id, id+"-json.log")
 	pod := filepath.Join(logs, "pods", "shop_web-5c9f-abcde_0e1d", "nginx", "0.log")
 	link := filepath.Join(logs, "containers", "web-5c9f-abcde_shop_nginx-"+id+".log")
-	copyTo(t, "../module/container/testdata/nginx-docker-json.log", docker)
-	copyTo(t, "../module/container/testdata/nginx-cri.log", pod)
+	testfiles.Copy(t, "../module/container/testdata/nginx-docker-json.log", docker)
+	testfiles.Copy(t, "../module/container/testdata/nginx-cri.log", pod)
 	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -86,18 +87,4 @@ func (f detectorFunc) Detect(doc map[string]any) bool { return f(doc) }
 func kind(d map[string]any) string {
 	s := func(k string) string { return detection.LookupString(d, k) }
 	return strings.Join([]string{s("event.dataset"), s("event.kind"), s("stream"), s("container.id")[:4], s("kubernetes.pod.name"), s("log.level"), s("url.original")}, " ")
-}
-
-func copyTo(t *testing.T, from, to string) {
-	t.Helper()
-	raw, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }

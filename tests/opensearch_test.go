@@ -19,6 +19,7 @@ import (
 	"webshellbeat/detection"
 	"webshellbeat/detector"
 	"webshellbeat/hunt"
+	"webshellbeat/internal/testfiles"
 )
 
 // openSearch returns the node's URL (OPENSEARCH_URL, default
@@ -132,10 +133,10 @@ sh: 0: can't access tty; job control turned off
 	// An nginx container's output as Kubernetes keeps it, so that the
 	// container fields are indexed too.
 	pod := filepath.Join(t.TempDir(), "web-5c9f-abcde_shop_nginx-"+strings.Repeat("5e", 32)+".log")
-	copyTo(t, "../module/container/testdata/nginx-cri.log", pod)
+	testfiles.Copy(t, "../module/container/testdata/nginx-cri.log", pod)
 	// php-fpm's own log with a web shell's caught output (php_fpm.pool.name).
 	fpmLog := filepath.Join(t.TempDir(), "php8.2-fpm.log")
-	copyTo(t, "../module/errorlog/testdata/php-fpm.log", fpmLog)
+	testfiles.Copy(t, "../module/errorlog/testdata/php-fpm.log", fpmLog)
 
 	// hunt over the same files: events, alert documents, alerts per rule.
 	wantEvents, wantPerRule := huntCounts(t, audit, apache, nginx, xml, errorLog, pod, fpmLog)

@@ -19,3 +19,24 @@ func Dir(t testing.TB, files map[string]string) string {
 	}
 	return dir
 }
+
+// Write writes text to path, making its folder.
+func Write(t testing.TB, path, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Copy copies the file from to the path to, making its folder.
+func Copy(t testing.TB, from, to string) {
+	t.Helper()
+	raw, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Write(t, to, string(raw))
+}
