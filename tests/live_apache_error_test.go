@@ -25,7 +25,7 @@ import (
 // gives its children its own standard error, the main ErrorLog, so the
 // lines are looked for in the main and in the site's error log.)
 func TestLiveApacheErrorLog(t *testing.T) {
-	liveErrorLog(t, liveSites[0], "apache_error", "/var/log/apache2/error.log", "/var/log/apache2/wsb-error.log")
+	liveErrorLog(t, liveReady(t), liveSites[0], "apache_error", "/var/log/apache2/error.log", "/var/log/apache2/wsb-error.log")
 }
 
 // TestLivePHPFPMLog is the same under nginx + php-fpm, whose pool CI sets
@@ -34,15 +34,15 @@ func TestLiveApacheErrorLog(t *testing.T) {
 func TestLivePHPFPMLog(t *testing.T) {
 	fpm := liveReady(t)
 	logFile := "/var/log/" + filepath.Base(strings.Replace(fpm, "php-fpm", "php", 1)) + "-fpm.log" // php-fpm8.2 -> php8.2-fpm.log
-	liveErrorLog(t, liveSites[1], "php_fpm", logFile)
+	liveErrorLog(t, fpm, liveSites[1], "php_fpm", logFile)
 }
 
-// liveErrorLog plants a web shell in site, runs a missing command and an
-// interactive shell through it, finds their errors in one of logs, hunts
-// that log for the two error log alerts and runs the beat's module on a
-// copy of it, which must give hunt's events and alerts.
-func liveErrorLog(t *testing.T, site liveSite, module string, logs ...string) {
-	fpm := liveReady(t)
+// liveErrorLog starts the servers (fpm is liveReady's), plants a web shell
+// in site, runs a missing command and an interactive shell through it,
+// finds their errors in one of logs, hunts that log for the two error log
+// alerts and runs the beat's module on a copy of it, which must give
+// hunt's events and alerts.
+func liveErrorLog(t *testing.T, fpm string, site liveSite, module string, logs ...string) {
 	startServers(t, fpm)
 	nonce := fmt.Sprintf("wsbmissing%d", time.Now().UnixNano())
 	shell := filepath.Join(site.root, "uploads", nonce+".php")
