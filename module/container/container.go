@@ -144,9 +144,10 @@ func checkStream(s string) error {
 	return nil
 }
 
-// Joiner joins the partial entries of a file into lines, as filebeat's
-// container parser does: each stream on its own, since a runtime writes
-// the two streams' entries as they come.
+// Joiner joins the partial entries of a file into lines, each stream on
+// its own, since a runtime writes the two streams' entries as they come
+// (filebeat's container parser joins a part with the next entry of either
+// stream).
 type Joiner struct {
 	parts map[string]*Line
 }
