@@ -530,11 +530,17 @@ func readAccess(name string, r io.Reader) iter.Seq[Record] {
 }
 
 // lineRecord is the record of line n of a text log: its document, or its
-// error.
+// error. The document keeps the line in event.original, as the beat's
+// decode processors do: an alert then shows the request's whole line, and
+// two requests that differ only in fields hunt does not map (a trailing
+// X-Forwarded-For) are told apart in webshell.doc_id.
 func lineRecord(name string, n int, line string, doc map[string]any, err error) Record {
 	where := fmt.Sprintf("%s:%d", name, n)
 	if err != nil {
 		return errRecord(where, line, err)
+	}
+	if _, ok := detection.Lookup(doc, "event.original"); !ok {
+		detection.Put(doc, "event.original", line)
 	}
 	return Record{Doc: doc, Where: where}
 }
