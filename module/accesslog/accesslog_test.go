@@ -188,6 +188,11 @@ func TestVariants(t *testing.T) {
 		{"xff-trailing-none", `10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /a?q=1 HTTP/1.1" 200 25507 "-" "UA" "-"`, []string{"apache", "access", "remote_ip_list"}, nil},
 		{"trailing-not-ips", `10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /a?q=1 HTTP/1.1" 200 25507 "-" "UA" "example.com"`, []string{"apache", "access", "remote_ip_list"}, nil},
 		{"hostname-client", `monitoring-server - - [29/May/2017:19:02:48 +0000] "GET /status HTTP/1.1" 200 612 "-" "UA" "-"`, []string{"source", "domain"}, "monitoring-server"},
+		// A client that is no address: none ("-"), nginx's Unix socket
+		// ("unix:"), a bracketed IPv6 address without a port.
+		{"no-client", `- - - [29/May/2017:19:02:48 +0000] "GET /status HTTP/1.1" 200 612`, []string{"source"}, nil},
+		{"unix-socket-client", `unix: - - [29/May/2017:19:02:48 +0000] "GET /status HTTP/1.1" 200 612`, []string{"source"}, map[string]any{"address": "unix:"}},
+		{"bracketed-v6", `[2001:db8::1] - - [29/May/2017:19:02:48 +0000] "GET /status HTTP/1.1" 200 612`, []string{"source", "ip"}, "2001:db8::1"},
 		{"user", `192.168.1.1 - user123 [08/Jun/2020:08:04:43 +0000] "GET /api/login HTTP/1.1" 200 150 "-" "curl"`, []string{"user", "name"}, "user123"},
 		{"no-ident", `192.168.1.1 - [08/Jun/2020:08:04:43 +0000] "GET /api/test HTTP/1.1" 200 100 "-" "curl"`, []string{"url", "path"}, "/api/test"},
 		{"timezone", `::1 - - [26/Dec/2016:16:16:29 +0200] "GET /favicon.ico HTTP/1.1" 404 209`, []string{"@timestamp"}, time.Date(2016, 12, 26, 14, 16, 29, 0, time.UTC)},

@@ -382,7 +382,9 @@ func (c *clf) doc(o options) map[string]any {
 	doc := map[string]any{
 		"@timestamp": c.stamp,
 		"event":      event,
-		"source":     endpoint(c.client),
+	}
+	if src := endpoint(c.client); src != nil {
+		doc["source"] = src
 	}
 	if c.user != "" {
 		doc["user"] = map[string]any{"name": c.user}
@@ -510,21 +512,48 @@ func extension(p string) string {
 }
 
 // Endpoint maps a client address ("ip", "ip:port", "[v6]:port" or a name)
-// to the source.* fields, as the access-log mappers set them.
+// to the source.* fields, as the access-log mappers set them; nil for none.
 func Endpoint(s string) map[string]any { return endpoint(s) }
 
 // endpoint maps a client field to source.ip, or source.address/domain when
-// it is a name.
+// it is a name (Apache with HostnameLookups On). Anything else is kept in
+// source.address only: nginx writes "unix:" for a client on a Unix socket,
+// and a log_format may put another header there. "-" (no client, as a
+// proxy's empty X-Forwarded-For logs it) and "" give nil.
 func endpoint(s string) map[string]any {
+	if s == "" || s == "-" {
+		return nil
+	}
 	if a, err := netip.ParseAddr(s); err == nil {
 		return map[string]any{"ip": a.Unmap().String(), "address": s}
 	}
-	if host, port := splitHostPort(s); port > 0 {
+	if host, port := splitHostPort(s); host != s || port > 0 {
 		if a, err := netip.ParseAddr(host); err == nil {
-			return map[string]any{"ip": a.String(), "port": port, "address": s}
+			src := map[string]any{"ip": a.Unmap().String(), "address": s}
+			if port > 0 {
+				src["port"] = port
+			}
+			return src
 		}
 	}
-	return map[string]any{"address": s, "domain": s}
+	if isHostname(s) {
+		return map[string]any{"address": s, "domain": s}
+	}
+	return map[string]any{"address": s}
+}
+
+// isHostname reports whether s can be a DNS name: labels of letters,
+// digits, '-' and '_', joined by dots.
+func isHostname(s string) bool {
+	if len(s) > 253 || strings.HasPrefix(s, ".") || strings.Contains(s, "..") {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func splitHostPort(s string) (string, int64) {

@@ -153,7 +153,7 @@ func (p *Parser) apache(line string) (map[string]any, error) {
 				doc["process"] = proc
 			}
 		case strings.HasPrefix(item, "client "):
-			doc["source"] = accesslog.Endpoint(item[7:])
+			putSource(doc, item[7:])
 		case level == "":
 			module, lvl, ok := strings.Cut(item, ":")
 			if !ok {
@@ -178,7 +178,7 @@ func (p *Parser) apache(line string) (map[string]any, error) {
 	// "mod_rewrite.c(470): [client a:p] message".
 	if before, after, ok := strings.Cut(rest, ": [client "); ok && doc["source"] == nil {
 		if client, msg, ok := strings.Cut(after, "] "); ok {
-			doc["source"] = accesslog.Endpoint(client)
+			putSource(doc, client)
 			rest = before + ": " + msg
 		}
 	}
@@ -352,7 +352,7 @@ func (p *Parser) nginx(line string) (map[string]any, error) {
 	}
 	msg, ctx := nginxContext(rest)
 	if c := ctx["client"]; c != "" {
-		doc["source"] = accesslog.Endpoint(c)
+		putSource(doc, c)
 	}
 	if req := ctx["request"]; req != "" {
 		method, target, _ := strings.Cut(req, " ")
@@ -480,5 +480,12 @@ func ecsEvent(doc map[string]any, server string) {
 		"type":     []string{"error"},
 		"module":   server,
 		"dataset":  server + ".error",
+	}
+}
+
+// putSource sets source.* from a client address, when there is one.
+func putSource(doc map[string]any, client string) {
+	if src := accesslog.Endpoint(client); src != nil {
+		doc["source"] = src
 	}
 }
