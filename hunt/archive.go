@@ -99,14 +99,16 @@ func (a *archive) openGzip(path string, r io.Reader, named bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	br := bufio.NewReaderSize(zr, 8192)
-	head, _ := br.Peek(8192) // a short stream's error comes again from the reads below
+	br := bufio.NewReaderSize(zr, headSize)
+	head, _ := br.Peek(headSize) // a short stream's error comes again from the reads below
 	switch format := Detect(head); format {
 	case FormatTar:
 		a.openTar(path, br)
 		return nil
 	case FormatUnknown:
-		return unknown(path, head, named, a.st)
+		if !shortHead(head) { // else the spilled text's longer head tells
+			return unknown(path, head, named, a.st)
+		}
 	}
 	a.member(path, br)
 	return nil
@@ -190,11 +192,10 @@ func (a *archive) member(name string, r io.Reader) bool {
 // it is not a log hunt reads (archives in archives included), counting it
 // in the stats either way.
 func (a *archive) read(name string, f *os.File) iter.Seq[Record] {
-	head := make([]byte, 8192)
-	n, _ := f.ReadAt(head, 0)
-	switch format := Detect(head[:n]); format {
+	head, format := sniff(f.ReadAt)
+	switch format {
 	case FormatUnknown, FormatZip, FormatGzip, FormatTar:
-		a.st.skip(name, head[:n])
+		a.st.skip(name, head)
 		return nil
 	case FormatUTF16:
 		text, _, err := spill(utf16Text(f), &a.left)

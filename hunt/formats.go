@@ -69,6 +69,32 @@ var syslogLine = regexp.MustCompile(`^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d
 
 var sysmonHeader = regexp.MustCompile(`(?m)^(EventID:\s*\d+|Process Create:|Network connection detected:|File created:)\s*$|^EventID:\s*\d+`)
 
+// headSize is how much of a file Detect is given; longHead how much when
+// those bytes hold no whole line after the first (a request line can be
+// 8 KB long: Apache's LimitRequestLine is 8,190 bytes, nginx's header
+// buffers 8 KB, and attacks fill them).
+const headSize, longHead = 8 << 10, 1 << 20
+
+// sniff reads a file's head with readAt (which reads from offset 0, as
+// os.File.ReadAt does) and recognises its format.
+func sniff(readAt func(p []byte, off int64) (int, error)) ([]byte, Format) {
+	head := make([]byte, headSize)
+	n, _ := readAt(head, 0)
+	f := Detect(head[:n])
+	if f == FormatUnknown && shortHead(head[:n]) {
+		head = make([]byte, longHead)
+		n, _ = readAt(head, 0)
+		f = Detect(head[:n])
+	}
+	return head[:n], f
+}
+
+// shortHead reports whether head fills headSize with fewer than two whole
+// lines, too few for Detect to tell.
+func shortHead(head []byte) bool {
+	return len(head) == headSize && bytes.Count(head, []byte("\n")) < 2
+}
+
 // Detect recognises a format from the first bytes of a file.
 func Detect(head []byte) Format {
 	switch {
@@ -126,6 +152,9 @@ func Detect(head []byte) Format {
 // the first error log or access line among the head's next lines.
 func laterLines(text string) Format {
 	lines := strings.Split(text, "\n")
+	if len(lines) < 3 {
+		return FormatUnknown
+	}
 	for _, l := range lines[1 : len(lines)-1] { // the last one may be cut
 		switch {
 		case errorlog.IsErrorLog(l):
@@ -229,6 +258,9 @@ func windowsRecord(where string, rec *windows.Record, raw string, err error) Rec
 // errRecord is a record that could not be read: its document keeps the raw
 // text and error.message.
 func errRecord(where, raw string, err error) Record {
+	if len(raw) == maxLine {
+		err = fmt.Errorf("%w (the line is longer than %d MiB: hunt read its first %d MiB)", err, maxLine>>20, maxLine>>20)
+	}
 	return Record{Doc: detection.ErrorDoc(raw, err), Where: where, Err: fmt.Errorf("%s: %w", where, err)}
 }
 
@@ -671,17 +703,33 @@ func isHeaderStart(buf []string, header string) bool {
 	return false
 }
 
-// lines yields the lines of r (1-based numbers), without line endings; very
-// long lines are read whole.
+// maxLine is the longest line hunt reads, filebeat's message_max_bytes
+// default: the rest of a longer line is passed over, so that one runaway
+// line (a file of binary bytes, a log of one endless request) cannot take
+// the machine's memory. A cut line that cannot be read says so (errRecord).
+const maxLine = 10 << 20
+
+// lines yields the lines of r (1-based numbers), without line endings, each
+// cut at maxLine bytes.
 func lines(r io.Reader) iter.Seq2[int, string] {
 	return func(yield func(int, string) bool) {
 		br := bufio.NewReaderSize(r, 64<<10)
+		var line []byte
 		for n := 1; ; n++ {
-			line, err := br.ReadString('\n')
-			if line == "" && err != nil {
+			line = line[:0]
+			var err error
+			for {
+				var part []byte
+				part, err = br.ReadSlice('\n')
+				line = append(line, part[:min(len(part), maxLine-len(line))]...)
+				if err != bufio.ErrBufferFull {
+					break
+				}
+			}
+			if len(line) == 0 && err != nil {
 				return
 			}
-			if !yield(n, strings.TrimRight(line, "\r\n")) {
+			if !yield(n, strings.TrimRight(string(line), "\r\n")) {
 				return
 			}
 		}

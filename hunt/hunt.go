@@ -217,20 +217,14 @@ func open(path string, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, 
 // openFile recognises an open file's format and returns its records; c
 // closes f (and, for a temporary file, removes it).
 func openFile(path string, f *os.File, c io.Closer, size int64, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
-	head := make([]byte, 8192)
-	n, _ := io.ReadFull(f, head)
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		c.Close()
-		return nil, nil, err
-	}
-	format := Detect(head[:n])
+	head, format := sniff(f.ReadAt)
 	switch format {
 	case FormatZip, FormatTar, FormatGzip, FormatUTF16:
 		defer c.Close() // the members (or the decoded text) are read out to temporary files
 		return openArchive(format, path, f, size, named, st)
 	case FormatUnknown:
 		c.Close()
-		return nil, nil, unknown(path, head[:n], named, st)
+		return nil, nil, unknown(path, head, named, st)
 	}
 	st.Files++
 	st.Formats[format]++

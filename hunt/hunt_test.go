@@ -317,6 +317,44 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// Long lines: a file whose first 8 KB hold no whole line is no panic, and
+// no "not a log format" when its first line is a long request (Apache takes
+// request lines up to 8,190 bytes); a line past 10 MiB is cut there and
+// reported, and the lines after it are read.
+func TestLongLines(t *testing.T) {
+	dir := t.TempDir()
+	request := func(sec int, target string) string {
+		return fmt.Sprintf(`203.0.113.7 - - [26/Nov/2026:10:00:%02d +0000] "GET %s HTTP/1.1" 200 31 "-" "curl/8.5.0"`, sec, target) + "\n"
+	}
+	noNewline := filepath.Join(dir, "blob")
+	testfiles.Write(t, noNewline, strings.Repeat("x", 9000))
+	longFirst := filepath.Join(dir, "long-first", "access.log")
+	testfiles.Write(t, longFirst, request(1, "/a.php?q="+strings.Repeat("A", 9000))+request(2, "/uploads/shell.php?cmd=whoami"))
+	runaway := filepath.Join(dir, "runaway", "access.log")
+	testfiles.Write(t, runaway, request(1, "/uploads/shell.php?cmd=id")+request(2, "/a.php?q="+strings.Repeat("A", 11<<20))+request(3, "/uploads/shell.php?cmd=uname"))
+
+	if st, err := hunt.Run([]string{noNewline}, detectorFunc(func(map[string]any) bool { return false }), func(map[string]any) {}, nil); err == nil || !strings.Contains(err.Error(), "not a log format") || st.Files != 0 {
+		t.Errorf("a file of one 9,000-byte line: err %v, stats %+v", err, st)
+	}
+	alerts, st := huntPaths(t, longFirst)
+	if len(alerts) != 1 || st.Events != 2 || st.Errors != 0 {
+		t.Errorf("access log opening with a 9 KB request: %d alerts, stats %+v; want 1 alert of 2 events", len(alerts), st)
+	}
+	var errs []hunt.Record
+	det, _ := detector.New(config.Default())
+	n := 0
+	st, err := hunt.Run([]string{runaway}, det, func(map[string]any) { n++ }, func(r hunt.Record) { errs = append(errs, r) })
+	if err != nil || n != 2 || len(errs) != 1 {
+		t.Fatalf("access log with an 11 MiB line: err %v, %d alerts, errors %v; want 2 alerts and the long line's error", err, n, len(errs))
+	}
+	if msg := errs[0].Err.Error(); !strings.Contains(msg, "access.log:2") || !strings.Contains(msg, "longer than 10 MiB") {
+		t.Errorf("the long line's error %q does not say where and why", msg)
+	}
+	if got := len(str(errs[0].Doc, "event.original")); got != 10<<20 {
+		t.Errorf("the long line's event.original has %d bytes, want its first 10 MiB", got)
+	}
+}
+
 type detectorFunc func(map[string]any) bool
 
 func (f detectorFunc) Detect(doc map[string]any) bool { return f(doc) }
