@@ -28,6 +28,10 @@ const (
 	exitUsage = 2
 )
 
+// maxErrorsShown is how many unreadable records hunt prints one by one; the
+// rest are counted per file.
+const maxErrorsShown = 20
+
 // huntOptions are hunt's flags.
 type huntOptions struct {
 	format, config string
@@ -179,14 +183,20 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 		alerts = append(alerts, doc)
 	}
 	errorsShown := 0
+	unshown := map[string]int{} // per file, the unreadable records past the first maxErrorsShown
 	onError := func(r hunt.Record) {
-		if errorsShown < 20 {
+		if errorsShown < maxErrorsShown {
 			fmt.Fprintf(stderr, "input: %v\n", r.Err)
+		} else {
+			unshown[detection.LookupString(r.Doc, "log.file.path")]++
 		}
 		errorsShown++
 	}
 	st, err := hunt.Run(paths, hunt.WithHost(det, o.host), onAlert, onError, hunt.InZone(zone))
 	status := 0
+	if n := errorsShown - maxErrorsShown; n > 0 {
+		fmt.Fprintf(stderr, "input: %d more unreadable records, not shown, by file: %s\n", n, mostFirst(unshown, 5))
+	}
 	if err != nil { // paths that could not be read; the others were
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintf(stderr, "hunt: %s\n", line)
@@ -269,6 +279,12 @@ func topRules(alerts []map[string]any, top int) string {
 			n[r]++
 		}
 	}
+	return mostFirst(n, top)
+}
+
+// mostFirst lists the top keys of n with their counts, most first:
+// "A 5, B 3, and 4 more".
+func mostFirst(n map[string]int, top int) string {
 	names := slices.Collect(maps.Keys(n))
 	sort.Slice(names, func(i, j int) bool {
 		if n[names[i]] != n[names[j]] {

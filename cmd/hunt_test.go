@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -312,5 +313,28 @@ func TestHuntBadPathAmongGood(t *testing.T) {
 	}
 	if !strings.Contains(summaryLine(stderr.String()), " 17 alerts, ") {
 		t.Errorf("summary: %s", summaryLine(stderr.String()))
+	}
+}
+
+// Past the first 20 unreadable records, hunt counts the rest per file
+// instead of printing them, and says so.
+func TestHuntUnshownErrors(t *testing.T) {
+	dir := t.TempDir()
+	var bad strings.Builder
+	for i := range 26 {
+		fmt.Fprintf(&bad, "1.2.3.4 - - [10/Jun/2025:02:30:%02d +0000] \"GET /broken\n", i)
+	}
+	testfiles.Write(t, filepath.Join(dir, "a", "access.log"), `1.2.3.4 - - [10/Jun/2025:02:29:00 +0000] "GET / HTTP/1.1" 200 1 "-" "curl"`+"\n"+bad.String())
+	var stderr bytes.Buffer
+	if code := runHunt(io.Discard, &stderr, []string{dir}, huntOptions{format: "table"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stderr.String()
+	if n := strings.Count(out, "input: "+dir); n != maxErrorsShown {
+		t.Errorf("%d unreadable records printed, want %d:\n%s", n, maxErrorsShown, out)
+	}
+	want := fmt.Sprintf("input: 6 more unreadable records, not shown, by file: %s 6\n", filepath.Join(dir, "a", "access.log"))
+	if !strings.Contains(out, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, out)
 	}
 }

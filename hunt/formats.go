@@ -123,7 +123,12 @@ func Detect(head []byte) Format {
 	case text == "":
 		return FormatUnknown
 	case text[0] == '<' && !windows.HasSyslogPRI(text):
+		if !strings.Contains(text, "<Event") { // other XML: configuration, documentation
+			return FormatUnknown
+		}
 		return FormatXML
+	case text[0] == '{' && ecsLoggingLine(first):
+		return FormatUnknown
 	case text[0] == '{' || text[0] == '[' && jsonArrayStart(text):
 		return FormatJSON
 	case strings.HasPrefix(first, "type=") || strings.HasPrefix(first, "node="):
@@ -164,6 +169,20 @@ func laterLines(text string) Format {
 		}
 	}
 	return FormatUnknown
+}
+
+// ecsLoggingLine reports whether line is a program's own log line as
+// Elastic's ECS logging libraries write it, with the dotted keys "log.level"
+// and "ecs.version" (the beats', Elastic Agent's and Elasticsearch's logs in
+// /var/log): not events. An indexed or exported document nests them.
+func ecsLoggingLine(line string) bool {
+	var keys map[string]json.RawMessage
+	if json.Unmarshal([]byte(line), &keys) != nil {
+		return false
+	}
+	_, level := keys["log.level"]
+	_, version := keys["ecs.version"]
+	return level && version
 }
 
 // jsonArrayStart reports whether text, which begins with '[', goes on as a

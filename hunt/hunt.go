@@ -264,18 +264,28 @@ func unknown(path string, head []byte, named bool, st *Stats) error {
 
 // openDir opens the logs under dir; a file or folder in it that cannot be
 // read is left out and its error returned with the others', joined.
+//
+// Inside dir, a symbolic link to a file is read (Kubernetes'
+// /var/log/containers holds links into /var/log/pods) and one to a folder
+// is skipped, as grep -r does: links to folders may loop (a link to its
+// own parent) or lead out of the evidence. dir itself may be such a link.
 func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 	var names []string
 	var errs []error
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
+	root := dir
+	if !strings.HasSuffix(root, string(filepath.Separator)) {
+		root += string(filepath.Separator) // Lstat follows a link that ends in a separator
+	}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
 			errs = append(errs, err)
 			return nil // WalkDir skips what it could not read
-		}
-		if !d.IsDir() && !skipped(p) {
-			names = append(names, p)
-		} else if !d.IsDir() {
+		case d.IsDir():
+		case skipped(p) || linkToDir(p, d):
 			st.Skipped = append(st.Skipped, p)
+		default:
+			names = append(names, p)
 		}
 		return nil
 	})
@@ -292,6 +302,15 @@ func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 		streams = append(streams, ss...)
 	}
 	return streams, closers, errors.Join(errs...)
+}
+
+// linkToDir reports whether d, found at p, is a symbolic link to a folder.
+func linkToDir(p string, d fs.DirEntry) bool {
+	if d.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	info, err := os.Stat(p)
+	return err == nil && info.IsDir()
 }
 
 func firstLine(b []byte) string {

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -352,6 +353,44 @@ func TestLongLines(t *testing.T) {
 	}
 	if got := len(str(errs[0].Doc, "event.original")); got != 10<<20 {
 		t.Errorf("the long line's event.original has %d bytes, want its first 10 MiB", got)
+	}
+}
+
+// In a folder, a link to a file is read and a link to a folder skipped: a
+// link to its own parent once recursed until the stack overflowed. A folder
+// named on the command line may itself be a link. Files that are no events
+// are skipped: XML without an Event element (fontconfig's), and a program's
+// own ECS log (the beats' in /var/log).
+func TestFolderLinksAndNonEvents(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symbolic links need privileges on Windows")
+	}
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	testfiles.Write(t, filepath.Join(logs, "access.log"), `1.2.3.4 - - [10/Jun/2025:02:30:00 +0000] "GET /a.php?cmd=whoami HTTP/1.1" 200 12 "-" "curl"`+"\n")
+	testfiles.Write(t, filepath.Join(dir, "elsewhere", "access.log"), `1.2.3.4 - - [10/Jun/2025:02:30:01 +0000] "GET /b.php?cmd=id HTTP/1.1" 200 12 "-" "curl"`+"\n")
+	testfiles.Write(t, filepath.Join(logs, "fonts.conf"), "<?xml version=\"1.0\"?>\n<!DOCTYPE fontconfig SYSTEM \"urn:fontconfig:fonts.dtd\">\n<fontconfig>\n</fontconfig>\n")
+	testfiles.Write(t, filepath.Join(logs, "webshellbeat", "webshellbeat-20261126.ndjson"), `{"log.level":"info","@timestamp":"2026-11-26T12:42:38.032Z","message":"Home path: [/usr/share/webshellbeat]","service.name":"webshellbeat","ecs.version":"1.6.0"}`+"\n")
+	for link, target := range map[string]string{"loop": ".", "up": "..", "current.log": "access.log"} {
+		if err := os.Symlink(target, filepath.Join(logs, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alerts, st := huntPaths(t, logs)
+	if len(alerts) != 2 || st.Files != 2 || st.Errors != 0 {
+		t.Errorf("folder with links: %d alerts, stats %+v; want the access log and its link, 2 alerts", len(alerts), st)
+	}
+	for _, want := range []string{"loop", "up", "fonts.conf", "webshellbeat-20261126.ndjson"} {
+		if !slices.ContainsFunc(st.Skipped, func(p string) bool { return filepath.Base(p) == want }) {
+			t.Errorf("%s not skipped: skipped %v", want, st.Skipped)
+		}
+	}
+	named := filepath.Join(dir, "named")
+	if err := os.Symlink(filepath.Join(dir, "elsewhere"), named); err != nil {
+		t.Fatal(err)
+	}
+	if alerts, st := huntPaths(t, named); len(alerts) != 1 || st.Files != 1 {
+		t.Errorf("a named link to a folder: %d alerts, stats %+v; want its access log read", len(alerts), st)
 	}
 }
 
