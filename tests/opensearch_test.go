@@ -138,8 +138,17 @@ sh: 0: can't access tty; job control turned off
 	fpmLog := filepath.Join(t.TempDir(), "php8.2-fpm.log")
 	testfiles.Copy(t, "../module/errorlog/testdata/php-fpm.log", fpmLog)
 
+	// Web shell requests with parameter names that are no field names ("."
+	// and "" and "a..b"): OpenSearch refused a document whose
+	// webshell.url.params held one, alert and all; the map is now kept
+	// unindexed.
+	oddParams := filepath.Join(t.TempDir(), "access.log")
+	testfiles.Write(t, oddParams, `203.0.113.66 - - [25/Nov/2026:10:06:00 +0000] "GET /uploads/x.php?cmd=whoami&.=1 HTTP/1.1" 200 12 "-" "curl/8.5.0"
+203.0.113.66 - - [25/Nov/2026:10:06:01 +0000] "GET /uploads/x.php?=1&a..b=2&+=3&cmd=uname+-a HTTP/1.1" 200 12 "-" "curl/8.5.0"
+`)
+
 	// hunt over the same files: events, alert documents, alerts per rule.
-	wantEvents, wantPerRule := huntCounts(t, audit, apache, nginx, xml, errorLog, pod, fpmLog)
+	wantEvents, wantPerRule := huntCounts(t, audit, apache, nginx, xml, errorLog, pod, fpmLog, oddParams)
 	det, err := detector.New(config.Default())
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +158,7 @@ sh: 0: can't access tty; job control turned off
 	// which the beat's inputs deliver events, which differs from hunt's
 	// event-time order: they are checked apart below.
 	var alerts []map[string]any
-	if _, err := hunt.Run([]string{audit, apache, nginx, xml, errorLog, pod, fpmLog}, det, func(d map[string]any) {
+	if _, err := hunt.Run([]string{audit, apache, nginx, xml, errorLog, pod, fpmLog, oddParams}, det, func(d map[string]any) {
 		if !isDerived(d) {
 			alerts = append(alerts, d)
 		}
@@ -186,7 +195,13 @@ sh: 0: can't access tty; job control turned off
   prospector.scanner.fingerprint.enabled: false
   processors:
     - decode_error_log: {server: php_fpm, timezone: UTC}
-`, errorLog, pod, fpmLog) + fmt.Sprintf(`processors:
+- type: filestream
+  id: odd-params
+  paths: [%q]
+  prospector.scanner.fingerprint.enabled: false
+  processors:
+    - decode_access_log: {server: apache}
+`, errorLog, pod, fpmLog, oddParams) + fmt.Sprintf(`processors:
   - add_document_id: ~
   - webshell: {events: all}
 queue.mem.flush.timeout: 100ms
@@ -293,6 +308,10 @@ path.logs: %q
 	}
 	if !maps.Equal(perRule, wantPerRule) {
 		t.Errorf("alerts per rule.id: OpenSearch %v, hunt %v", perRule, wantPerRule)
+	}
+
+	if n := osCount(t, url, alertDS, both(source, term("source.ip", "203.0.113.66"))); n != 2 {
+		t.Errorf("%d alerts of the requests with odd parameter names, want 2", n)
 	}
 
 	// The upload of shell.php and its first use: one derived alert.
