@@ -318,6 +318,13 @@ func shellDoc(sec float64, pid, ppid int, cmd string) map[string]any {
 }
 
 func requestDoc(sec int, url, param string) map[string]any {
+	params := map[string]any{}
+	if _, query, ok := strings.Cut(url, "?"); ok {
+		for _, pair := range strings.Split(query, "&") {
+			name, _, _ := strings.Cut(pair, "=")
+			params[name] = []string{param}
+		}
+	}
 	return map[string]any{
 		"@timestamp": base.Add(time.Duration(sec) * time.Second),
 		"host":       map[string]any{"name": "web1"},
@@ -325,7 +332,7 @@ func requestDoc(sec int, url, param string) map[string]any {
 		"url":        map[string]any{"original": url, "path": strings.SplitN(url, "?", 2)[0]},
 		"http":       map[string]any{"request": map[string]any{"method": "GET"}, "response": map[string]any{"status_code": 200}},
 		"source":     map[string]any{"ip": "203.0.113.9"},
-		"webshell":   map[string]any{"url": map[string]any{"param_values": []string{param}}},
+		"webshell":   map[string]any{"url": map[string]any{"param_values": []string{param}, "params": params}},
 	}
 }
 

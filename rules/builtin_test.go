@@ -9,6 +9,7 @@ import (
 	"webshellbeat/detection"
 	"webshellbeat/detector"
 	"webshellbeat/internal/testfiles"
+	"webshellbeat/module/accesslog"
 	"webshellbeat/module/windows"
 )
 
@@ -70,5 +71,58 @@ func TestScriptWriteRules(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The request rule, on access lines as the mapper gives them: a web shell's
+// commands alert; searches and sort orders that happen to begin with a
+// command's name do not.
+func TestCommandInParameter(t *testing.T) {
+	const rule = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a08"
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		target string
+		want   bool
+	}{
+		{"/uploads/shell.php?cmd=whoami", true},
+		{"/uploads/shell.php?cmd=id", true},
+		{"/uploads/shell.php?c=ls", true},
+		{"/uploads/shell.php?x=WHOAMI", true},
+		{"/app/login.php?debug=id+-a", true},
+		{"/app/login.php?debug=cat+%2fetc%2fhostname", true},
+		{"/uploads/shell.php?cmd=ps+aux", true},
+		{"/uploads/shell.aspx?q=dir+c:%5c", true},
+		{"/uploads/shell.aspx?q=type+web.config", true},
+		{"/uploads/shell.php?e=echo+test+%3e+%2ftmp%2fx", true},
+		{"/uploads/shell.php?e=ping+10.0.0.1", true},
+		{"/uploads/shell.jsp?p=net+user", true},
+		{"/uploads/shell.aspx?p=cmd.exe+%2fc+whoami", true},
+		{"/search.php?q=cat+videos", false},
+		{"/search.php?q=cat", false},
+		{"/search.php?s=ping+pong", false},
+		{"/index.php?q=echo+chamber", false},
+		{"/forum.php?search=netstat+tutorial", false},
+		{"/index.php?s=curl+example", false},
+		{"/blog.php?tag=wget", false},
+		{"/index.php?p=id", false},
+		{"/list.php?sort=id", false},
+		{"/index.php?lang=dir", false},
+		{"/index.php?r=type", false},
+		{"/x.php?view=hostname", false},
+		{"/index.php?id=5", false},
+		{"/static/cmd.txt?cmd=whoami", false}, // not a script page
+	} {
+		line := `203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "GET ` + tt.target + ` HTTP/1.1" 200 31 "-" "curl/8.5.0"`
+		doc, err := accesslog.ParseCombined(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		det.Detect(doc)
+		if got := slices.Contains(detection.LookupStrings(doc, "webshell.rule_ids"), rule); got != tt.want {
+			t.Errorf("%s: alert %v, want %v", tt.target, got, tt.want)
+		}
 	}
 }
