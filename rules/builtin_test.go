@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -123,6 +124,41 @@ func TestCommandInParameter(t *testing.T) {
 		det.Detect(doc)
 		if got := slices.Contains(detection.LookupStrings(doc, "webshell.rule_ids"), rule); got != tt.want {
 			t.Errorf("%s: alert %v, want %v", tt.target, got, tt.want)
+		}
+	}
+}
+
+// The upload-folder rule: a script answering under a folder of uploaded
+// files alerts, with or without a command in its URL (a China Chopper POST
+// shows none); the folder's images, the upload handler and a 404 do not.
+func TestScriptInUploadFolder(t *testing.T) {
+	const rule = "7d072be8-ac55-4b4a-b08a-842aa1bc44bc"
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		request string
+		status  int
+		want    bool
+	}{
+		{"POST /wp-content/uploads/2024/05/cache.php", 200, true},
+		{"POST /aspnet_client/system_web/4_0_30319/errorcheck.aspx", 200, true},
+		{"GET /sites/default/files/x.phtml?1", 200, true},
+		{"POST /Uploads/avatar.ASPX", 200, true},
+		{"GET /wp-content/uploads/2024/05/photo.jpg", 200, false},
+		{"POST /wp-admin/async-upload.php", 200, false},
+		{"POST /upload.php", 200, false},
+		{"POST /uploads/shell.php", 404, false},
+	} {
+		line := fmt.Sprintf(`203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "%s HTTP/1.1" %d 31 "-" "Mozilla/5.0"`, tt.request, tt.status)
+		doc, err := accesslog.ParseCombined(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		det.Detect(doc)
+		if got := slices.Contains(detection.LookupStrings(doc, "webshell.rule_ids"), rule); got != tt.want {
+			t.Errorf("%s %d: alert %v, want %v", tt.request, tt.status, got, tt.want)
 		}
 	}
 }
