@@ -140,9 +140,11 @@ func TestModulesCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	small := "  prospector.scanner.fingerprint.length: 64" // the captures are short files
-	pointAt(t, filepath.Join(dir, "modules.d/apache.yml"), "/var/log/apache2/access.log*", apache, "/var/log/httpd/access_log*", small)
-	pointAt(t, filepath.Join(dir, "modules.d/nginx.yml"), "/var/log/nginx/access.log*", nginx, "", small)
+	// The captures are short files: the web server modules read them as
+	// shipped (a 64-byte fingerprint); windows_text is told to.
+	small := "  prospector.scanner.fingerprint.length: 64"
+	pointAt(t, filepath.Join(dir, "modules.d/apache.yml"), "/var/log/apache2/access.log*", apache, "/var/log/httpd/access_log*", "")
+	pointAt(t, filepath.Join(dir, "modules.d/nginx.yml"), "/var/log/nginx/access.log*", nginx, "", "")
 	pointAt(t, filepath.Join(dir, "modules.d/auditd.yml"), "/var/log/audit/audit.log", audit, "", "  poll_interval: 1s")
 	pointAt(t, filepath.Join(dir, "modules.d/evtx.yml"), "/data/evtx/*.evtx", evtx, "", "  poll_interval: 1s")
 	pointAt(t, filepath.Join(dir, "modules.d/windows_text.yml"), "/data/windows/*.xml", xml, "/data/windows/*.ndjson", small)
@@ -253,8 +255,7 @@ func TestModulesFlag(t *testing.T) {
 	wantEvents, wantAlerts := huntCounts(t, apache)
 	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= wantEvents },
 		append(common, "--modules", "apache",
-			"-M", fmt.Sprintf("apache.paths=[%q]", apache),
-			"-M", "apache.prospector.scanner.fingerprint.length=64")...) // the capture is a short file
+			"-M", fmt.Sprintf("apache.paths=[%q]", apache))...)
 	events, gotAlerts := eventAlerts(t, dir)
 	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) {
 		t.Errorf("--modules apache -M apache.paths=[capture]: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
@@ -279,8 +280,8 @@ func TestPHPModules(t *testing.T) {
 	dir, cfgPath := shippedHome(t)
 	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= wantEvents },
 		append(fileOutputFlags(dir), "--modules", "php_fpm,php_error",
-			"-M", fmt.Sprintf("php_fpm.paths=[%q]", fpm), "-M", "php_fpm.prospector.scanner.fingerprint.length=64",
-			"-M", fmt.Sprintf("php_error.paths=[%q]", php), "-M", "php_error.prospector.scanner.fingerprint.length=64")...)
+			"-M", fmt.Sprintf("php_fpm.paths=[%q]", fpm),
+			"-M", fmt.Sprintf("php_error.paths=[%q]", php))...)
 	events, gotAlerts := eventAlerts(t, dir)
 	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) || len(wantAlerts) < 3 {
 		t.Errorf("the beat's php_fpm and php_error modules: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
