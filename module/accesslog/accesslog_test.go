@@ -202,6 +202,10 @@ func TestVariants(t *testing.T) {
 		{"uppercase-ext", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /test/extensions.JPG HTTP/1.1" 500 803 "-" "UA"`, []string{"url", "extension"}, "jpg"},
 		{"target-with-space", `172.17.0.1 - - [29/Sep/2021:12:37:05 +0000] "GET /a.php?cmd=ls -al&x=1" 400 226`, []string{"webshell", "url", "params", "cmd"}, []string{"ls -al"}},
 		{"lenient-escape", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /s.php?c=%zz+id&c=cat%20%2Fetc%2Fpasswd HTTP/1.1" 200 1`, []string{"webshell", "url", "param_values"}, []string{"%zz id", "cat /etc/passwd"}},
+		// IIS's %uXXXX escapes, which ASP and ASP.NET decode for the page.
+		{"iis-u-escape-param", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /up/x%u002Easpx?cmd=%u0077hoami HTTP/1.1" 200 1`, []string{"webshell", "url", "param_values"}, []string{"whoami"}},
+		{"iis-u-escape-ext", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /up/x%u002Easpx?cmd=%u0077hoami HTTP/1.1" 200 1`, []string{"url", "extension"}, "aspx"},
+		{"u-not-escape", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /x.php?q=%uzzzz%u12 HTTP/1.1" 200 1`, []string{"webshell", "url", "param_values"}, []string{"%uzzzz%u12"}},
 		{"escaped-quote", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /x HTTP/1.1" 200 1 "-" "a \"quoted\" agent"`, []string{"user_agent", "original"}, `a \"quoted\" agent`},
 		{"absolute-uri", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET http://evil.example:8080/p.php?a=b HTTP/1.1" 200 1`, []string{"url", "domain"}, "evil.example"},
 	}

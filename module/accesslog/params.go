@@ -37,8 +37,8 @@ func splitQuery(q string) (params map[string]any, names, values []string) {
 	return params, names, values
 }
 
-// lenientUnescape decodes '+' and valid %XX escapes and keeps anything else
-// as written.
+// lenientUnescape decodes '+' and valid %XX (and %uXXXX) escapes and keeps
+// anything else as written.
 func lenientUnescape(s string) string {
 	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
 		return s
@@ -50,9 +50,12 @@ func lenientUnescape(s string) string {
 		switch {
 		case c == '+':
 			b.WriteByte(' ')
-		case c == '%' && i+2 <= len(s)-1 && isHex(s[i+1]) && isHex(s[i+2]):
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
+		case c == '%':
+			if n := writeEscape(&b, s, i); n > 0 {
+				i += n - 1
+				continue
+			}
+			b.WriteByte(c)
 		default:
 			b.WriteByte(c)
 		}
@@ -60,7 +63,7 @@ func lenientUnescape(s string) string {
 	return b.String()
 }
 
-// pathUnescape decodes %XX only ('+' stays '+' in a path).
+// pathUnescape decodes %XX and %uXXXX only ('+' stays '+' in a path).
 func pathUnescape(s string) string {
 	if strings.IndexByte(s, '%') < 0 {
 		return s
@@ -69,14 +72,32 @@ func pathUnescape(s string) string {
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '%' && i+2 <= len(s)-1 && isHex(s[i+1]) && isHex(s[i+2]) {
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-			continue
+		if c == '%' {
+			if n := writeEscape(&b, s, i); n > 0 {
+				i += n - 1
+				continue
+			}
 		}
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// writeEscape decodes the escape at s[i], a '%', into b and returns how
+// many bytes of s it took (0: none, the '%' is literal). An escape is two
+// hex digits, or IIS's "%u" and four: a UTF-16 unit that ASP and ASP.NET
+// decode, so that "?cmd=%u0077hoami" reaches a web shell as "whoami" and
+// must be read as such.
+func writeEscape(b *strings.Builder, s string, i int) int {
+	switch {
+	case i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+		b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+		return 3
+	case i+5 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') && isHex(s[i+2]) && isHex(s[i+3]) && isHex(s[i+4]) && isHex(s[i+5]):
+		b.WriteRune(rune(unhex(s[i+2]))<<12 | rune(unhex(s[i+3]))<<8 | rune(unhex(s[i+4]))<<4 | rune(unhex(s[i+5])))
+		return 6
+	}
+	return 0
 }
 
 func isHex(c byte) bool {
