@@ -425,10 +425,30 @@ func printCSV(w io.Writer, alerts []map[string]any) error {
 	_ = cw.Write([]string{"timestamp", "level", "rules", "rule_ids", "host", "user", "who", "what", "session", "link", "file"})
 	for _, a := range alerts {
 		r := alertRow(a)
-		_ = cw.Write([]string{r.time, r.level, strings.Join(r.rules, "; "), strings.Join(r.ruleIDs, "; "), r.host, r.user, r.who, r.what, r.session, r.link, r.file})
+		row := []string{r.time, r.level, strings.Join(r.rules, "; "), strings.Join(r.ruleIDs, "; "), r.host, r.user, r.who, r.what, r.session, r.link, r.file}
+		for i := range row {
+			row[i] = inertCell(row[i])
+		}
+		_ = cw.Write(row)
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// inertCell keeps a spreadsheet from running a cell as a formula: a cell
+// that begins with '=', '+', '-', '@', a tab or a carriage return gets a
+// leading "'" (OWASP's CSV injection advice). The attacker writes these
+// values (a command line, a request target, a user name), and the analyst
+// opens the file in Excel. "-" alone and negative numbers are left as they
+// are.
+func inertCell(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
+	}
+	if s == "-" || s[0] == '-' && len(s) > 1 && '0' <= s[1] && s[1] <= '9' && !strings.ContainsAny(s, "=+@") {
+		return s
+	}
+	return "'" + s
 }
 
 // levels are the names levelName gives, lowest first.

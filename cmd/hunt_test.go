@@ -338,3 +338,36 @@ func TestHuntUnshownErrors(t *testing.T) {
 		t.Errorf("stderr lacks %q:\n%s", want, out)
 	}
 }
+
+// A CSV cell that a spreadsheet would run as a formula (an attacker's
+// command line or request target) is written with a leading "'".
+func TestInertCSVCells(t *testing.T) {
+	alerts := []map[string]any{{
+		"@timestamp": time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC),
+		"event":      map[string]any{"severity": 73},
+		"rule":       map[string]any{"name": "R", "id": "1"},
+		"process":    map[string]any{"command_line": `=cmd|' /C calc'!A0`, "name": "cmd.exe"},
+		"user":       map[string]any{"name": "@SUM(1+1)"},
+	}}
+	var out bytes.Buffer
+	if err := printCSV(&out, alerts); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&out).ReadAll()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("%v, %d records", err, len(recs))
+	}
+	for i, cell := range recs[1] {
+		if cell != "" && strings.ContainsRune("=+@", rune(cell[0])) {
+			t.Errorf("column %s: %q would run as a formula", recs[0][i], cell)
+		}
+	}
+	if !slices.Contains(recs[1], `'=cmd|' /C calc'!A0`) {
+		t.Errorf("row %q lacks the command line, made inert", recs[1])
+	}
+	for in, want := range map[string]string{"-": "-", "-5": "-5", "-1+1": "'-1+1", "+1": "'+1", "/bin/sh": "/bin/sh", "-c id": "'-c id"} {
+		if got := inertCell(in); got != want {
+			t.Errorf("inertCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
