@@ -186,7 +186,7 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	unshown := map[string]int{} // per file, the unreadable records past the first maxErrorsShown
 	onError := func(r hunt.Record) {
 		if errorsShown < maxErrorsShown {
-			fmt.Fprintf(stderr, "input: %v\n", r.Err)
+			fmt.Fprintf(stderr, "input: %s\n", visible(r.Err.Error()))
 		} else {
 			unshown[detection.LookupString(r.Doc, "log.file.path")]++
 		}
@@ -195,7 +195,7 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	st, err := hunt.Run(paths, hunt.WithHost(det, o.host), onAlert, onError, hunt.InZone(zone))
 	status := 0
 	if n := errorsShown - maxErrorsShown; n > 0 {
-		fmt.Fprintf(stderr, "input: %d more unreadable records, not shown, by file: %s\n", n, mostFirst(unshown, 5))
+		fmt.Fprintf(stderr, "input: %d more unreadable records, not shown, by file: %s\n", n, visible(mostFirst(unshown, 5)))
 	}
 	if err != nil { // paths that could not be read; the others were
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -233,7 +233,7 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 			st.NoHost, st.Hosts[0])
 	}
 	if n := len(st.Unrecognized); n > 0 {
-		fmt.Fprintf(stderr, "hunt: %d %s skipped, not a log format hunt reads: %s\n", n, plural(n, "file"), listSome(st.Unrecognized, 5))
+		fmt.Fprintf(stderr, "hunt: %d %s skipped, not a log format hunt reads: %s\n", n, plural(n, "file"), visible(listSome(st.Unrecognized, 5)))
 	}
 	printSummary(stderr, det, st) // last, as scripts read it
 	return status

@@ -371,3 +371,23 @@ func TestInertCSVCells(t *testing.T) {
 		}
 	}
 }
+
+// The table shows an attacker's escape sequences, newlines and direction
+// overrides as escapes, not as what they would do to the terminal.
+func TestTableShowsControls(t *testing.T) {
+	alerts := []map[string]any{{
+		"@timestamp": time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC),
+		"event":      map[string]any{"severity": 73},
+		"rule":       map[string]any{"name": "R", "id": "1"},
+		"process":    map[string]any{"command_line": "cmd /c whoami \x1b]0;pwned\x07\x1b[2J\nfake row \u202egnp.exe", "name": "cmd.exe"},
+	}}
+	var out bytes.Buffer
+	printTable(&out, alerts)
+	got := out.String()
+	if strings.ContainsAny(got, "\x1b\x07\u202e") || strings.Count(got, "\n") != 2 {
+		t.Errorf("table passes control characters through:\n%q", got)
+	}
+	if !strings.Contains(got, `cmd /c whoami \x1b]0;pwned\x07\x1b[2J fake row \u202egnp.exe`) {
+		t.Errorf("table does not show the escapes:\n%s", got)
+	}
+}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"fmt"
 	"io"
 	"strings"
 
@@ -15,7 +16,41 @@ type table struct {
 	rows [][]string
 }
 
-func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+// add appends a row of cells, each made visible.
+func (t *table) add(cells ...string) {
+	for i, c := range cells {
+		cells[i] = visible(c)
+	}
+	t.rows = append(t.rows, cells)
+}
+
+// visible shows the control characters of s as \xHH: an attacker writes the
+// command lines and requests that hunt prints, and an escape sequence in
+// one would drive the analyst's terminal (clear the screen, set the title,
+// hide the rows above). So do newlines, which would break a row, and the
+// bidirectional overrides that reorder what is shown (U+202A-U+202E,
+// U+2066-U+2069) as \uHHHH.
+func visible(s string) string {
+	if !strings.ContainsFunc(s, hidden) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !hidden(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+func hidden(r rune) bool {
+	return r < 0x20 || 0x7f <= r && r < 0xa0 || 0x202a <= r && r <= 0x202e || 0x2066 <= r && r <= 0x2069
+}
 
 // write pads every cell but the last of each row to its column's width,
 // with two spaces between columns, and no trailing spaces.
