@@ -116,7 +116,7 @@ func Run(paths []string, det Detector, onAlert func(map[string]any), onError fun
 		}
 	}()
 	var errs []error
-	for _, p := range paths {
+	for _, p := range expandGlobs(paths) {
 		ss, cs, err := open(p, true, &st)
 		closers = append(closers, cs...)
 		errs = append(errs, err)
@@ -192,6 +192,27 @@ func inZone(s iter.Seq[Record], zone *time.Location) iter.Seq[Record] {
 			}
 		}
 	}
+}
+
+// expandGlobs replaces each path that does not exist and is a pattern
+// ("C:\Logs\*.evtx") with the files it matches, in order: Windows' shells
+// pass patterns to the program unexpanded, and so does a quoted pattern in
+// a Unix shell. A pattern that matches nothing stays, and open reports it.
+func expandGlobs(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil || !strings.ContainsAny(p, "*?[") {
+			out = append(out, p)
+			continue
+		}
+		matches, err := filepath.Glob(p)
+		if err != nil || len(matches) == 0 {
+			out = append(out, p)
+			continue
+		}
+		out = append(out, matches...)
+	}
+	return out
 }
 
 // open returns the streams of a path. named says the user gave this path

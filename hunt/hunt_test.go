@@ -394,6 +394,23 @@ func TestFolderLinksAndNonEvents(t *testing.T) {
 	}
 }
 
+// A path that is a pattern and no file (what Windows' shells pass on) is
+// expanded; one that matches nothing is reported.
+func TestGlobPaths(t *testing.T) {
+	dir := t.TempDir()
+	for i, name := range []string{"access.log", "access.log.1", "error.txt"} {
+		testfiles.Write(t, filepath.Join(dir, name), fmt.Sprintf(`1.2.3.4 - - [10/Jun/2025:02:30:0%d +0000] "GET /a.php?cmd=whoami HTTP/1.1" 200 12 "-" "curl"`+"\n", i))
+	}
+	_, st := huntPaths(t, filepath.Join(dir, "access.log*"))
+	if st.Files != 2 {
+		t.Errorf("access.log*: %d files, want 2", st.Files)
+	}
+	det, _ := detector.New(config.Default())
+	if st, err := hunt.Run([]string{filepath.Join(dir, "*.evtx")}, det, func(map[string]any) {}, nil); err == nil || st.Files != 0 {
+		t.Errorf("*.evtx matching nothing: err %v, %d files", err, st.Files)
+	}
+}
+
 type detectorFunc func(map[string]any) bool
 
 func (f detectorFunc) Detect(doc map[string]any) bool { return f(doc) }
