@@ -19,6 +19,7 @@ import (
 	"webshellbeat/detection"
 	"webshellbeat/detector"
 	"webshellbeat/hunt"
+	"webshellbeat/module/errorlog"
 )
 
 // exitUsage and exitInput are hunt's exit statuses for errors; 0 means it ran,
@@ -374,7 +375,10 @@ func alertRow(a map[string]any) row {
 		r.what = s("winlog.event_data.ScriptBlockText") // PowerShell 4104
 	}
 	if r.what == "" {
-		r.what = s("event.original") // an error log line (MarkAlert keeps the event's message there)
+		r.what = s("event.original") // an error log line, whole
+		if d, ok := errorlog.ParsePrefixed(r.what, nil); ok && detection.LookupString(d, "message") != "" {
+			r.what = detection.LookupString(d, "message") // without the time and level the row shows
+		}
 		if r.who == "" {
 			r.who = s("source.ip") // its client, when the line names one
 		}

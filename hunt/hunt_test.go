@@ -602,6 +602,34 @@ func TestPHPFPMLogAlerts(t *testing.T) {
 	}
 }
 
+// PHP's warnings when a command function could not fork, captured under a
+// process limit: one alert per call, whatever the function, and one for
+// the same warning in nginx's FastCGI stderr, none for another warning
+// there; the disabled-function rule stays quiet.
+func TestCommandFunctionFailed(t *testing.T) {
+	const rule = "PHP Command Function Could Not Start Its Command"
+	nginx := filepath.Join(t.TempDir(), "error.log")
+	testfiles.Write(t, nginx, `2026/11/26 13:52:37 [error] 812#812: *3 FastCGI sent in stderr: "PHP message: PHP Warning:  system(): Unable to fork [cat /etc/passwd] in /var/www/html/uploads/x.php on line 1" while reading response header from upstream, client: 203.0.113.9, server: _, request: "GET /uploads/x.php?c=cat+/etc/passwd HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "web1"
+2026/11/26 13:52:38 [error] 812#812: *4 FastCGI sent in stderr: "PHP message: PHP Warning:  Undefined variable $x in /var/www/html/index.php on line 3" while reading response header from upstream, client: 203.0.113.10, server: _, request: "GET / HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "web1"
+`)
+	for path, want := range map[string]int{"../module/errorlog/testdata/php-errors-fork-failed.log": 7, nginx: 1} {
+		alerts, st := huntPaths(t, path)
+		got := 0
+		for _, a := range alerts {
+			names := detection.LookupStrings(a, "rule.name")
+			if slices.Contains(names, rule) {
+				got++
+			}
+			if slices.Contains(names, "PHP Script Called a Disabled Command Function") {
+				t.Errorf("%s: disabled-function alert for %q", path, str(a, "event.original"))
+			}
+		}
+		if got != want || st.Errors != 0 {
+			t.Errorf("%s: %d %q alerts, want %d; stats %+v", path, got, rule, want, st)
+		}
+	}
+}
+
 // A web shell on a server whose disable_functions removed system(): the
 // fatal error it causes, as nginx (FastCGI stderr), php-fpm (a caught
 // worker's output) and PHP's error_log logged it from php-fpm 8.2, and as
