@@ -602,6 +602,25 @@ func TestPHPFPMLogAlerts(t *testing.T) {
 	}
 }
 
+// Tomcat's log of a JSP that could not run its programs (captured): hunt
+// recognises it, and the built-in pack raises one alert per program, on
+// the cause that names it.
+func TestTomcatLogAlerts(t *testing.T) {
+	const rule = "Java Web Application Could Not Run a Program"
+	alerts, st := huntPaths(t, "../module/errorlog/testdata/tomcat-localhost.log")
+	var programs []string
+	for _, a := range alerts {
+		if slices.Contains(detection.LookupStrings(a, "rule.name"), rule) {
+			_, after, _ := strings.Cut(str(a, "event.original"), `Cannot run program "`)
+			program, _, _ := strings.Cut(after, `"`)
+			programs = append(programs, program)
+		}
+	}
+	if !slices.Equal(programs, []string{"nc", "cmd.exe", "/tmp/wsbnoexec"}) || len(alerts) != 3 || st.Formats[hunt.FormatErrorLog] != 1 || st.Errors != 0 {
+		t.Errorf("programs %q of %d alerts, stats %+v; want nc, cmd.exe, /tmp/wsbnoexec", programs, len(alerts), st)
+	}
+}
+
 // PHP's warnings when a command function could not fork, captured under a
 // process limit: one alert per call, whatever the function, and one for
 // the same warning in nginx's FastCGI stderr, none for another warning

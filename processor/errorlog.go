@@ -23,8 +23,9 @@ func init() {
 
 type errorLogConfig struct {
 	Field string `config:"field"`
-	// Server is apache, nginx, php_fpm (php-fpm's own log) or php (PHP's
-	// error_log); unset, each file's lines tell.
+	// Server is apache, nginx, php_fpm (php-fpm's own log), php (PHP's
+	// error_log) or tomcat (catalina.out, localhost.DATE.log); unset, each
+	// file's lines tell.
 	Server string `config:"server"`
 	// Timezone is the zone the server writes its times in (they carry
 	// none): Local, the machine's, by default (the beat runs on the web
@@ -47,9 +48,9 @@ func newErrorLog(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
 		return nil, fmt.Errorf("%s: %w", errorLogName, err)
 	}
 	switch cfg.Server {
-	case errorlog.Apache, errorlog.Nginx, errorlog.PHPFPM, errorlog.PHP, "":
+	case errorlog.Apache, errorlog.Nginx, errorlog.PHPFPM, errorlog.PHP, errorlog.Tomcat, "":
 	default:
-		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, php_fpm, php", errorLogName, cfg.Server)
+		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, php_fpm, php, tomcat", errorLogName, cfg.Server)
 	}
 	zone, err := time.LoadLocation(cfg.Timezone)
 	if err != nil {

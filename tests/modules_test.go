@@ -287,3 +287,23 @@ func TestPHPModules(t *testing.T) {
 		t.Errorf("the beat's php_fpm and php_error modules: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
 	}
 }
+
+// The tomcat_error module on Tomcat's log captured from Tomcat 10.1
+// (module/errorlog/testdata): the events and alerts hunt gives.
+func TestTomcatErrorModule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary")
+	}
+	log, err := filepath.Abs("../module/errorlog/testdata/tomcat-localhost.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEvents, wantAlerts := huntCounts(t, log)
+	dir, cfgPath := shippedHome(t)
+	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= wantEvents },
+		append(fileOutputFlags(dir), "--modules", "tomcat_error", "-M", fmt.Sprintf("tomcat_error.paths=[%q]", log))...)
+	events, gotAlerts := eventAlerts(t, dir)
+	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) || len(wantAlerts) != 1 {
+		t.Errorf("the beat's tomcat_error module: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
+	}
+}

@@ -31,11 +31,19 @@ import (
 // "[26-Nov-2026 11:08:11 UTC] PHP Fatal error:  Uncaught Error: Call to
 // undefined function system()" is what a web shell leaves where
 // disable_functions took its command functions away.
+//
+// Tomcat is Tomcat's own log (catalina.out, catalina.DATE.log,
+// localhost.DATE.log) in its default OneLineFormatter: "26-Nov-2026
+// 13:54:20.278 SEVERE [thread] logger message". A JSP web shell whose
+// command cannot start throws, and Tomcat logs the exception there with
+// its cause: "Caused by: java.io.IOException: Cannot run program "nc":
+// error=2, No such file or directory".
 const (
 	Apache = "apache"
 	Nginx  = "nginx"
 	PHPFPM = "php_fpm"
 	PHP    = "php"
+	Tomcat = "tomcat"
 )
 
 // ErrNoTime is returned for an unprefixed line when no time is known yet
@@ -71,10 +79,13 @@ func (p *Parser) Parse(line string) (map[string]any, error) {
 	case (server == "" || server == PHPFPM) && fpmPrefix(line):
 		doc, err = p.fpm(line)
 		server = PHPFPM
-	case server != Nginx && server != PHPFPM && server != PHP && strings.HasPrefix(line, "["):
+	case (server == "" || server == Tomcat) && tomcatPrefix(line):
+		doc, err = p.tomcat(line)
+		server = Tomcat
+	case server != Nginx && server != PHPFPM && server != PHP && server != Tomcat && strings.HasPrefix(line, "["):
 		doc, err = p.apache(line)
 		server = Apache
-	case server != Apache && len(line) >= 19 && line[4] == '/' && line[7] == '/' && line[10] == ' ':
+	case server != Apache && server != Tomcat && len(line) >= 19 && line[4] == '/' && line[7] == '/' && line[10] == ' ':
 		doc, err = p.nginx(line)
 		server = Nginx
 	default:
@@ -281,6 +292,42 @@ func (p *Parser) fpm(line string) (map[string]any, error) {
 	}
 	return finish(doc, strings.ToLower(level), msg), nil
 }
+
+// tomcatPrefix reports whether line begins as Tomcat's OneLineFormatter
+// lines do: "26-Nov-2026 13:54:20.278 ".
+func tomcatPrefix(line string) bool {
+	return len(line) > 25 && line[2] == '-' && line[6] == '-' && line[11] == ' ' && line[14] == ':' && line[17] == ':' && line[20] == '.' && line[24] == ' '
+}
+
+// tomcat reads "26-Nov-2026 13:54:20.278 SEVERE [thread] logger message"
+// (JULI's levels: SEVERE, WARNING, INFO, CONFIG, FINE, FINER, FINEST). The
+// lines of a stack trace that follow are unprefixed events.
+func (p *Parser) tomcat(line string) (map[string]any, error) {
+	ts, err := time.ParseInLocation("02-Jan-2006 15:04:05.000", line[:24], p.zone())
+	if err != nil || ts.Year() < 1970 {
+		return nil, fmt.Errorf("col 1: time %q is not Tomcat's (26-Nov-2026 13:54:20.278)", line[:24])
+	}
+	level, rest, _ := strings.Cut(line[25:], " ")
+	if !tomcatLevels[level] {
+		return nil, fmt.Errorf("col 26: no SEVERE, WARNING, INFO, CONFIG or FINE level after the time")
+	}
+	doc := map[string]any{"@timestamp": ts}
+	if thread, after, ok := bracket(rest); ok {
+		doc["process"] = map[string]any{"thread": map[string]any{"name": thread}}
+		rest = after
+	}
+	logger, msg, ok := strings.Cut(rest, " ")
+	if !ok || !strings.Contains(logger, ".") { // no class.method before the message
+		logger, msg = "", rest
+	}
+	finish(doc, strings.ToLower(level), msg)
+	if logger != "" {
+		doc["log"].(map[string]any)["logger"] = logger
+	}
+	return doc, nil
+}
+
+var tomcatLevels = map[string]bool{"SEVERE": true, "WARNING": true, "INFO": true, "CONFIG": true, "FINE": true, "FINER": true, "FINEST": true}
 
 // php reads PHP's error_log: "[26-Nov-2026 11:08:11 UTC] PHP Warning:  message",
 // the time in date.timezone, which the line names (an unknown name: the

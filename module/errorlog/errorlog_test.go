@@ -174,7 +174,7 @@ func TestChildOutputAndZone(t *testing.T) {
 // FuzzParse: no line panics the parser, and a line it maps has a time and
 // a message.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"apache-test.log", "apache-ubuntu-2.2.22.log", "apache-sublevel.log", "nginx-error.log", "php-fpm.log", "php-fpm-debug.log", "php-errors.log"} {
+	for _, name := range []string{"apache-test.log", "apache-ubuntu-2.2.22.log", "apache-sublevel.log", "nginx-error.log", "php-fpm.log", "php-fpm-debug.log", "php-errors.log", "tomcat-localhost.log"} {
 		b, err := os.ReadFile("testdata/" + name)
 		if err != nil {
 			f.Fatal(err)
@@ -255,6 +255,41 @@ func TestPHPErrorLog(t *testing.T) {
 	var apache Parser
 	if _, err := apache.Parse("[Wed Nov 25 10:00:00 2026] [error] x"); err != nil || apache.Zoned() {
 		t.Errorf("Apache's line: %v, zoned %v", err, apache.Zoned())
+	}
+}
+
+// Tomcat's localhost log, captured from Tomcat 10.1 as a JSP ran its
+// parameter as a program: the SEVERE line with its thread and logger, and
+// the stack trace's lines unprefixed, dated by it, with the cause that
+// names the program.
+func TestTomcatLog(t *testing.T) {
+	docs, errs := parseFile(t, "testdata/tomcat-localhost.log", &Parser{})
+	if len(errs) != 0 || len(docs) != 150 {
+		t.Fatalf("%d documents, errors %v", len(docs), errs)
+	}
+	want(t, docs[0], map[string]string{"@timestamp": "2026-11-26T13:54:20.278Z", "log.level": "severe", "event.dataset": "tomcat.error",
+		"process.thread.name": "http-nio-127.0.0.1-18082-exec-3", "log.logger": "org.apache.catalina.core.StandardWrapperValve.invoke",
+		"message": "Servlet.service() for servlet [jsp] in context with path [] threw exception"})
+	causes := 0
+	for _, d := range docs {
+		if msg := get(d, "message"); strings.Contains(msg, `Caused by: java.io.IOException: Cannot run program "`) {
+			causes++
+			want(t, d, map[string]string{"tags": "[unprefixed]", "event.dataset": "tomcat.error"})
+		}
+	}
+	if causes != 3 {
+		t.Errorf("%d causes naming a program, want 3", causes)
+	}
+	// The prefix alone tells the server, and a damaged time is an error.
+	var p Parser
+	if doc, err := p.Parse("26-Nov-2026 13:54:20.278 INFO [main] org.apache.catalina.startup.Catalina.start Server startup in [955] milliseconds"); err != nil || p.KnownServer() != Tomcat || get(doc, "message") != "Server startup in [955] milliseconds" {
+		t.Errorf("catalina.out's line: %v, %v, server %q", doc, err, p.KnownServer())
+	}
+	for _, bad := range []string{"99-Nov-2026 13:54:20.278 INFO [main] x.y z", "26-Nov-2026 13:54:20.278 LOUD [main] x.y z"} {
+		var q Parser
+		if _, err := q.Parse(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
 	}
 }
 
