@@ -375,7 +375,7 @@ func alertRow(a map[string]any) row {
 		r.what = s("winlog.event_data.ScriptBlockText") // PowerShell 4104
 	}
 	if r.what == "" {
-		r.what = s("event.original") // an error log line, whole
+		r.what = strings.TrimSpace(s("event.original")) // an error log line, whole
 		if d, ok := errorlog.ParsePrefixed(r.what, nil); ok && detection.LookupString(d, "message") != "" {
 			r.what = detection.LookupString(d, "message") // without the time and level the row shows
 		}

@@ -24,7 +24,7 @@ func (t *table) add(cells ...string) {
 	t.rows = append(t.rows, cells)
 }
 
-// visible shows the control characters of s as \xHH: an attacker writes the
+// visible shows the control characters of s as \xHH (a tab as a space): an attacker writes the
 // command lines and requests that hunt prints, and an escape sequence in
 // one would drive the analyst's terminal (clear the screen, set the title,
 // hide the rows above). So do newlines, which would break a row, and the
@@ -39,6 +39,8 @@ func visible(s string) string {
 		switch {
 		case !hidden(r):
 			b.WriteRune(r)
+		case r == '\t': // a stack trace's indent: harmless, but it would break the columns
+			b.WriteByte(' ')
 		case r < 0x100:
 			fmt.Fprintf(&b, `\x%02x`, r)
 		default:
