@@ -280,7 +280,7 @@ func unknown(path string, head []byte, named bool, st *Stats) error {
 		st.skip(path, head)
 		return nil
 	}
-	return fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Apache/nginx error log, Sysmon text, syslog with Sysmon for Linux events, a Sentinel, Splunk or EvtxECmd CSV, or a zip, tar, tar.gz/.tgz or .gz of these); first line: %q", path, firstLine(head))
+	return fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Apache, nginx, php-fpm, PHP or Tomcat error log, Docker or CRI container log, Sysmon text, syslog with Sysmon for Linux events, a Sentinel, Splunk or EvtxECmd CSV, or a zip, tar, tar.gz/.tgz or .gz of these); first line: %q", path, firstLine(head))
 }
 
 // openDir opens the logs under dir; a file or folder in it that cannot be
