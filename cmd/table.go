@@ -24,12 +24,12 @@ func (t *table) add(cells ...string) {
 	t.rows = append(t.rows, cells)
 }
 
-// visible shows the control characters of s as \xHH (a tab as a space): an attacker writes the
-// command lines and requests that hunt prints, and an escape sequence in
-// one would drive the analyst's terminal (clear the screen, set the title,
-// hide the rows above). So do newlines, which would break a row, and the
-// bidirectional overrides that reorder what is shown (U+202A-U+202E,
-// U+2066-U+2069) as \uHHHH.
+// visible shows the control characters of s as \xHH (a tab as a space):
+// an attacker writes the command lines and requests that hunt prints, and
+// an escape sequence in one would drive the analyst's terminal (clear the
+// screen, set the title, hide the rows above). So are newlines, which
+// would break a row, and the bidirectional overrides that reorder what is
+// shown (U+202A-U+202E, U+2066-U+2069), as \uHHHH.
 func visible(s string) string {
 	if !strings.ContainsFunc(s, hidden) {
 		return s

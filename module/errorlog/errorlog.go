@@ -1,6 +1,7 @@
-// Package errorlog maps Apache httpd and nginx error log lines to nested ECS
-// documents, in the fields of filebeat's apache.error and nginx.error
-// datasets. It is a pure library: no I/O, no libbeat.
+// Package errorlog maps the lines of Apache httpd's and nginx's error logs
+// (in the fields of filebeat's apache.error and nginx.error datasets),
+// php-fpm's and PHP's own logs and Tomcat's to nested ECS documents. It is
+// a pure library: no I/O, no libbeat.
 //
 // A web shell shows there in a way no access log shows it: under mod_php,
 // a command the shell runs inherits Apache's standard error, which is the
@@ -54,7 +55,7 @@ var ErrNoTime = errors.New("an error log line without its prefix, and no earlier
 // have no zone: they are read in Zone. An unprefixed line takes the time
 // of the last prefixed one.
 type Parser struct {
-	Server   string         // Apache or Nginx; "": the first prefixed line tells
+	Server   string         // Apache, Nginx, PHPFPM, PHP or Tomcat; "": the first prefixed line tells
 	Zone     *time.Location // nil: UTC
 	last     time.Time
 	module   string
