@@ -117,12 +117,7 @@ func TestCommandInParameter(t *testing.T) {
 		{"/static/cmd.txt?cmd=whoami", false}, // not a script page
 	} {
 		line := `203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "GET ` + tt.target + ` HTTP/1.1" 200 31 "-" "curl/8.5.0"`
-		doc, err := accesslog.ParseCombined(line)
-		if err != nil {
-			t.Fatal(err)
-		}
-		det.Detect(doc)
-		if got := slices.Contains(detection.LookupStrings(doc, "webshell.rule_ids"), rule); got != tt.want {
+		if got := requestMatches(t, det, line, rule); got != tt.want {
 			t.Errorf("%s: alert %v, want %v", tt.target, got, tt.want)
 		}
 	}
@@ -152,13 +147,20 @@ func TestScriptInUploadFolder(t *testing.T) {
 		{"POST /uploads/shell.php", 404, false},
 	} {
 		line := fmt.Sprintf(`203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "%s HTTP/1.1" %d 31 "-" "Mozilla/5.0"`, tt.request, tt.status)
-		doc, err := accesslog.ParseCombined(line)
-		if err != nil {
-			t.Fatal(err)
-		}
-		det.Detect(doc)
-		if got := slices.Contains(detection.LookupStrings(doc, "webshell.rule_ids"), rule); got != tt.want {
+		if got := requestMatches(t, det, line, rule); got != tt.want {
 			t.Errorf("%s %d: alert %v, want %v", tt.request, tt.status, got, tt.want)
 		}
 	}
+}
+
+// requestMatches maps an access line as the beat does and reports whether
+// rule (an id) matches it.
+func requestMatches(t *testing.T, det *detector.Detector, line, rule string) bool {
+	t.Helper()
+	doc, err := accesslog.ParseCombined(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	det.Detect(doc)
+	return slices.Contains(detection.LookupStrings(doc, "webshell.rule_ids"), rule)
 }
