@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"webshellbeat/config"
 	"webshellbeat/detection"
+	"webshellbeat/detector"
+	"webshellbeat/hunt"
 )
 
 // The Tomcat site of .ci/linux-e2e.sh.
@@ -224,6 +227,60 @@ func TestLiveTomcat(t *testing.T) {
 	}
 
 	stop() // and the audit rules that were there before are back
+}
+
+// A JSP web shell that runs its parameter as a program (Runtime.exec, no
+// shell) and lets the failure through, asked for a program that is not
+// there: real Tomcat logs the exception in its localhost log, hunt raises
+// "Java Web Application Could Not Run a Program" on the cause that names
+// the program, and the beat's tomcat_error module gives hunt's events and
+// alerts.
+func TestLiveTomcatErrorLog(t *testing.T) {
+	liveReady(t)
+	if _, err := os.Stat(tomcatHome + "/bin/catalina.sh"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("live Tomcat test: %v (run .ci/linux-e2e.sh as root first)", err)
+		}
+		t.Skipf("live Tomcat test: %v", err)
+	}
+	shellPath := filepath.Join(tomcatWebapps, "ROOT", "exec.jsp")
+	if err := os.WriteFile(shellPath, []byte(`<%@ page contentType="text/plain" %><% out.println(Runtime.getRuntime().exec(request.getParameter("c")).waitFor()); %>`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(shellPath) })
+	startTomcat(t)
+	nonce := fmt.Sprintf("wsbmissing%d", time.Now().UnixNano())
+	curl(t, fmt.Sprintf("http://127.0.0.1:%d/exec.jsp?c=%s", tomcatPort, nonce)) // answered 500
+
+	cause := `Cannot run program "` + nonce + `"`
+	var logFile string
+	for deadline := time.Now().Add(15 * time.Second); logFile == "" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		logs, _ := filepath.Glob("/var/log/tomcat10/localhost.*.log") // JULI's file handler writes asynchronously
+		for _, f := range logs {
+			if b, _ := os.ReadFile(f); strings.Contains(string(b), cause) {
+				logFile = f
+			}
+		}
+	}
+	if logFile == "" {
+		t.Fatalf("no %s in Tomcat's localhost log", cause)
+	}
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	if _, err := hunt.Run([]string{logFile}, det, func(a map[string]any) {
+		if strings.Contains(detection.LookupString(a, "event.original"), cause) {
+			found = append(found, detection.LookupStrings(a, "rule.name")...)
+		}
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(found, []string{"Java Web Application Could Not Run a Program"}) {
+		t.Errorf("alerts on %s in %s: %q", cause, logFile, found)
+	}
+	moduleMatchesHunt(t, "tomcat_error", logFile, 1)
 }
 
 // alertedBy describes each document that rule id alerted.
