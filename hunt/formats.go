@@ -692,14 +692,20 @@ func readSysmonText(name string, r io.Reader) iter.Seq[Record] {
 	}
 }
 
-// readSyslog reads the Sysmon for Linux events of a syslog file. Lines of
-// other programs are not events webshellbeat reads and are passed over
-// without a word (a hunt over /var/log/syslog is mostly such lines); a
-// Sysmon line that cannot be read is reported.
+// readSyslog reads the Sysmon for Linux events of a syslog file, and the
+// access lines of web servers that log to syslog (nginx's access_log
+// syslog:server=..., Apache's piped logger, collected by rsyslog), each at
+// the request's own time, of the server the program names. Other lines
+// are not events webshellbeat reads and are passed over without a word (a
+// hunt over /var/log/syslog is mostly such lines); a Sysmon line that
+// cannot be read is reported.
 func readSyslog(name string, r io.Reader) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		for n, line := range lines(r) {
 			if !strings.Contains(line, "<Event") {
+				if doc, ok := syslogAccess(line); ok && !yield(lineRecord(name, n, line, doc, nil)) {
+					return
+				}
 				continue
 			}
 			rec, err := windows.ParseSyslog(line)
@@ -708,6 +714,26 @@ func readSyslog(name string, r io.Reader) iter.Seq[Record] {
 			}
 		}
 	}
+}
+
+// syslogProgram matches a traditional or high-precision syslog line and
+// captures its host, program and message.
+var syslogProgram = regexp.MustCompile(`^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*) (\S+) ([^\s:\[]+)(?:\[\d+\])?: (.*)$`)
+
+// syslogAccess maps the message of a syslog line when it is an access
+// line (combined or common), of the server its program names, on the host
+// the line names (which joins its requests with that host's processes).
+func syslogAccess(line string) (map[string]any, bool) {
+	m := syslogProgram.FindStringSubmatch(line)
+	if m == nil || !strings.Contains(m[3], `] "`) { // no "[time] "request"": not worth a parse
+		return nil, false
+	}
+	doc, err := accesslog.ParseCombined(m[3], accesslog.WithServer(serverOf(m[2], "apache")))
+	if err != nil {
+		return nil, false
+	}
+	doc["host"] = map[string]any{"name": m[1]}
+	return doc, true
 }
 
 // isHeaderStart reports whether header starts a new record rather than

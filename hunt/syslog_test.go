@@ -214,3 +214,37 @@ func TestTomcatJSPUploadThenUse(t *testing.T) {
 		t.Errorf("no request alert from the Tomcat access log (event.module tomcat)")
 	}
 }
+
+// A web server that logs its requests to syslog (nginx's access_log
+// syslog:server=..., collected by rsyslog): hunt reads the access lines
+// among other programs' lines, at the request's time, of the server and
+// host the line names; the other lines, and a line that only looks like
+// a request, are passed over as before.
+func TestSyslogAccessLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "syslog")
+	testfiles.Write(t, path, `Nov 26 10:00:00 web1 sshd[7]: Accepted publickey for root from 10.0.0.1 port 22 ssh2
+Nov 26 10:00:05 web1 nginx: 203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "GET /uploads/shell.php?cmd=whoami HTTP/1.1" 200 31 "-" "curl/8.5.0"
+2026-11-26T10:00:06.000000+00:00 web2 apache2[812]: 203.0.113.8 - - [26/Nov/2026:10:00:02 +0000] "GET /index.php?id=5 HTTP/1.1" 200 512 "-" "Mozilla/5.0"
+Nov 26 10:00:07 web1 cron[9]: (root) CMD ([26/Nov/2026] "not a request")
+`)
+	var docs []map[string]any
+	st, err := hunt.Run([]string{path}, detectorFunc(func(doc map[string]any) bool {
+		docs = append(docs, doc)
+		return false
+	}), func(map[string]any) {}, nil)
+	if err != nil || st.Formats[hunt.FormatSyslog] != 1 || st.Errors != 0 || len(docs) != 2 {
+		t.Fatalf("err %v, stats %+v, %d documents; want the 2 access lines", err, st, len(docs))
+	}
+	for i, want := range []struct{ dataset, host, at string }{
+		{"nginx.access", "web1", "2026-11-26T10:00:01Z"},
+		{"apache.access", "web2", "2026-11-26T10:00:02Z"},
+	} {
+		ts, _ := docs[i]["@timestamp"].(time.Time)
+		if got := str(docs[i], "event.dataset") + " " + str(docs[i], "host.name") + " " + ts.Format(time.RFC3339); got != want.dataset+" "+want.host+" "+want.at {
+			t.Errorf("document %d: %s, want %v", i, got, want)
+		}
+	}
+	if alerts, _ := huntPaths(t, path); len(alerts) != 1 || str(alerts[0], "url.original") != "/uploads/shell.php?cmd=whoami" {
+		t.Errorf("%d alerts, want the web shell request's", len(alerts))
+	}
+}
