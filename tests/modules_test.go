@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"webshellbeat/detection"
+	"webshellbeat/internal/testfiles"
 )
 
 // shippedHome makes a home folder with the shipped webshellbeat.yml and
@@ -305,5 +306,39 @@ func TestTomcatErrorModule(t *testing.T) {
 	events, gotAlerts := eventAlerts(t, dir)
 	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) || len(wantAlerts) != 1 {
 		t.Errorf("the beat's tomcat_error module: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
+	}
+}
+
+// nginx's access lines in a syslog file, read as the README shows: libbeat's
+// syslog processor, then decode_access_log, give the events and alerts
+// hunt gives for the same file (other programs' lines left out with
+// include_lines, as the sysmon_linux module does).
+func TestSyslogAccessInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary")
+	}
+	dir := t.TempDir()
+	syslog := filepath.Join(dir, "syslog")
+	testfiles.Write(t, syslog, `Nov 26 10:00:00 web1 sshd[7]: Accepted publickey for root from 10.0.0.1 port 22 ssh2
+Nov 26 10:00:05 web1 nginx: 203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "GET /uploads/shell.php?cmd=whoami HTTP/1.1" 200 31 "-" "curl/8.5.0"
+2026-11-26T10:00:06.000000+00:00 web1 nginx: 203.0.113.8 - - [26/Nov/2026:10:00:02 +0000] "GET /index.php?id=5 HTTP/1.1" 200 512 "-" "Mozilla/5.0"
+`)
+	wantEvents, wantAlerts := huntCounts(t, syslog)
+	cfgPath := writeConfig(t, dir, fmt.Sprintf(`webshellbeat.inputs:
+- type: filestream
+  id: nginx-syslog
+  paths: [%q]
+  include_lines: [' nginx(\[\d+\])?: ']
+  prospector.scanner.fingerprint.length: 64
+  processors:
+    - syslog: {field: message}
+    - decode_access_log: {format: combined, server: nginx}
+processors:
+  - webshell: {events: all}
+`, syslog))
+	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= wantEvents }, fileOutputFlags(dir)...)
+	events, gotAlerts := eventAlerts(t, dir)
+	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) || wantEvents != 2 || len(wantAlerts) == 0 {
+		t.Errorf("the beat on nginx's syslog lines: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
 	}
 }
