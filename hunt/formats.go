@@ -368,8 +368,8 @@ func (j *jsonReader) flush() []Record {
 }
 
 // records maps one JSON value (or the error of decoding it). A value of a
-// Windows event shape is a Windows event (or, a syslog row, an auoms
-// record); another is tried as Splunk results (their _raw), a JSON access
+// Windows event shape is a Windows event (or, a syslog or journal row, an
+// auoms record or a web server's access line); another is tried as Splunk results (their _raw), a JSON access
 // log line and an ECS document, and reported with every reason when none.
 func (j *jsonReader) records(v any, where, raw string, err error) []Record {
 	if err != nil {
@@ -382,11 +382,14 @@ func (j *jsonReader) records(v any, where, raw string, err error) []Record {
 	}
 	var notECS error
 	switch windows.DetectJSON(windows.Document(v)) {
-	case windows.ShapeSyslog:
+	case windows.ShapeSyslog, windows.ShapeJournal:
 		if doc, ok, err := auomsDoc(v); ok {
 			if err != nil {
 				return []Record{errRecord(where, raw, fmt.Errorf("auoms: %w", err))}
 			}
+			return []Record{{Doc: doc, Where: where}}
+		}
+		if doc, ok := syslogRowAccess(v); ok {
 			return []Record{{Doc: doc, Where: where}}
 		}
 	case windows.ShapeUnknown:
@@ -721,19 +724,45 @@ func readSyslog(name string, r io.Reader) iter.Seq[Record] {
 var syslogProgram = regexp.MustCompile(`^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*) (\S+) ([^\s:\[]+)(?:\[\d+\])?: (.*)$`)
 
 // syslogAccess maps the message of a syslog line when it is an access
-// line (combined or common), of the server its program names, on the host
-// the line names (which joins its requests with that host's processes).
+// line (see accessMessage).
 func syslogAccess(line string) (map[string]any, bool) {
 	m := syslogProgram.FindStringSubmatch(line)
-	if m == nil || !strings.Contains(m[3], `] "`) { // no "[time] "request"": not worth a parse
+	if m == nil {
 		return nil, false
 	}
-	doc, err := accesslog.ParseCombined(m[3], accesslog.WithServer(serverOf(m[2], "apache")))
+	return accessMessage(m[1], m[2], m[3])
+}
+
+// accessMessage maps msg, a syslog message of program on host, when it is
+// an access line (combined or common): of the server the program names, on
+// that host (which joins its requests with the host's processes).
+func accessMessage(host, program, msg string) (map[string]any, bool) {
+	if !strings.Contains(msg, `] "`) { // no "[time] "request"": not worth a parse
+		return nil, false
+	}
+	doc, err := accesslog.ParseCombined(msg, accesslog.WithServer(serverOf(program, "apache")))
 	if err != nil {
 		return nil, false
 	}
-	doc["host"] = map[string]any{"name": m[1]}
+	if host != "" {
+		doc["host"] = map[string]any{"name": host}
+	}
 	return doc, true
+}
+
+// syslogRowAccess maps a syslog row (journalctl -o json, Log Analytics'
+// Syslog table) whose message is a web server's access line.
+func syslogRowAccess(v any) (map[string]any, bool) {
+	m, _ := windows.Plain(windows.Document(v)).(map[string]any)
+	first := func(keys ...string) string {
+		for _, k := range keys {
+			if s, ok := m[k].(string); ok && s != "" {
+				return s
+			}
+		}
+		return ""
+	}
+	return accessMessage(first("_HOSTNAME", "Computer", "HostName"), first("SYSLOG_IDENTIFIER", "ProcessName"), first("MESSAGE", "SyslogMessage"))
 }
 
 // isHeaderStart reports whether header starts a new record rather than
