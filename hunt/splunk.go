@@ -111,7 +111,11 @@ func (s *splunkReader) records(where string, res map[string]any) []Record {
 	case isErrorLogResult(raw, sourcetype):
 		recs = s.errorLog(where, raw, sourcetype, res)
 	default:
-		recs = []Record{s.access(where, raw, sourcetype, res)}
+		if doc, ok := syslogAccess(raw); ok { // a web server's access line sent to syslog
+			recs = []Record{{Doc: doc, Where: where}}
+		} else {
+			recs = []Record{s.access(where, raw, sourcetype, res)}
+		}
 	}
 	if host, _ := res["host"].(string); host != "" {
 		s.host = host

@@ -119,8 +119,9 @@ func TestSplunkExport(t *testing.T) {
 	}
 }
 
-// Windows event XML in _raw (XmlWinEventLog), and a _raw hunt cannot read,
-// reported with its sourcetype.
+// Windows event XML in _raw (XmlWinEventLog), a _raw hunt cannot read,
+// reported with its sourcetype, and a web server's access line in a syslog
+// _raw.
 func TestSplunkRaw(t *testing.T) {
 	xml, err := os.ReadFile("../../shared/data/seed/security-4688.xml")
 	if err != nil {
@@ -129,6 +130,8 @@ func TestSplunkRaw(t *testing.T) {
 	lines := []map[string]any{
 		{"preview": false, "result": map[string]any{"_raw": strings.TrimSpace(string(xml)), "_time": "2015-11-12T02:24:52.377+00:00", "host": "splunk-host", "sourcetype": "XmlWinEventLog"}},
 		{"preview": false, "result": map[string]any{"_raw": "Nov 26 07:00:00 fw01 kernel: DROP IN=eth0", "_time": "2015-11-12T02:24:53.000+00:00", "host": "fw01", "sourcetype": "syslog"}},
+		// nginx's access line sent to syslog: read as the request.
+		{"preview": false, "result": map[string]any{"_raw": `Nov 26 07:00:05 web1 nginx: 203.0.113.7 - - [12/Nov/2015:02:24:54 +0000] "GET /up/x.php?cmd=id HTTP/1.1" 200 3 "-" "curl"`, "_time": "2015-11-12T02:24:55.000+00:00", "host": "web1", "sourcetype": "syslog"}},
 	}
 	var text strings.Builder
 	for _, l := range lines {
@@ -136,12 +139,15 @@ func TestSplunkRaw(t *testing.T) {
 		text.Write(append(b, '\n'))
 	}
 	recs, _ := records(t, writeFile(t, t.TempDir(), "export.json", []byte(text.String())))
-	if len(recs) != 2 || recs[0].Err != nil || detection.LookupString(recs[0].Doc, "process.name") != "cmd.exe" ||
+	if len(recs) != 3 || recs[0].Err != nil || detection.LookupString(recs[0].Doc, "process.name") != "cmd.exe" ||
 		detection.LookupString(recs[0].Doc, "host.name") != "WIN-GG82ULGC9GO.contoso.local" {
 		t.Fatalf("records %v", recs)
 	}
 	if recs[1].Err == nil || !strings.Contains(recs[1].Err.Error(), `export.json:2: splunk _raw (sourcetype "syslog") is not a log format hunt reads`) {
 		t.Errorf("unreadable _raw: %v", recs[1].Err)
+	}
+	if d := recs[2].Doc; recs[2].Err != nil || detection.LookupString(d, "event.dataset") != "nginx.access" || detection.LookupString(d, "host.name") != "web1" {
+		t.Errorf("nginx's access line in a syslog _raw: %v, %v", d, recs[2].Err)
 	}
 }
 
