@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"webshellbeat/config"
 	"webshellbeat/detection"
 	"webshellbeat/detector"
@@ -426,4 +428,97 @@ func values(doc map[string]any, field string) []string {
 		return out
 	}
 	return nil
+}
+
+// A document the cluster refuses goes to the dead letter index the shipped
+// webshellbeat.yml names, whole and with the reason, instead of being
+// dropped: here every event of an input whose source.ip a processor makes
+// no address (OpenSearch's mapping takes only addresses there).
+func TestDeadLetterIndex(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary against OpenSearch")
+	}
+	url := openSearch(t)
+	raw, err := os.ReadFile("../webshellbeat.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shipped struct {
+		ES map[string]any `yaml:"output.elasticsearch"`
+	}
+	if err := yaml.Unmarshal(raw, &shipped); err != nil {
+		t.Fatal(err)
+	}
+	index, _ := shipped.ES["non_indexable_policy.dead_letter_index.index"].(string)
+	if index == "" {
+		t.Fatalf("the shipped webshellbeat.yml names no dead letter index: %v", shipped.ES)
+	}
+	osDo(t, http.MethodDelete, url+"/"+index, nil)
+	osDo(t, http.MethodDelete, url+"/_data_stream/logs-webshellbeat.*", nil)
+	t.Cleanup(func() {
+		osDo(t, http.MethodDelete, url+"/"+index, nil)
+		osDo(t, http.MethodDelete, url+"/_data_stream/logs-webshellbeat.*", nil)
+	})
+
+	dir := t.TempDir()
+	access := filepath.Join(dir, "access.log")
+	testfiles.Write(t, access, `203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "GET /uploads/shell.php?cmd=whoami HTTP/1.1" 200 31 "-" "curl/8.5.0"
+203.0.113.8 - - [26/Nov/2026:10:00:02 +0000] "GET /index.php HTTP/1.1" 200 31 "-" "curl/8.5.0"
+`)
+	cfgPath := writeConfig(t, dir, fmt.Sprintf(`webshellbeat.inputs:
+- type: filestream
+  id: poisoned
+  paths: [%q]
+  prospector.scanner.fingerprint.length: 64
+  processors:
+    - decode_access_log: {server: apache}
+    - add_fields: {target: "", fields: {source.ip: "not-an-address"}}
+processors:
+  - add_document_id: ~
+  - webshell: {events: all}
+queue.mem.flush.timeout: 100ms
+output.elasticsearch:
+  hosts: [%q]
+  non_indexable_policy.dead_letter_index.index: %q
+path.data: %q
+path.logs: %q
+`, access, url, index, filepath.Join(dir, "data"), filepath.Join(dir, "logs")))
+	count := func() int {
+		osDo(t, http.MethodPost, url+"/"+index+"/_refresh", nil)
+		status, out := osDo(t, http.MethodPost, url+"/"+index+"/_count", nil)
+		var r struct{ Count int }
+		if status != http.StatusOK || json.Unmarshal(out, &r) != nil {
+			return 0
+		}
+		return r.Count
+	}
+	runBeat(t, cfgPath, dir, func() bool { return count() >= 2 })
+	if n := count(); n != 2 {
+		t.Fatalf("%d documents in %s, want the 2 refused", n, index)
+	}
+	status, out := osDo(t, http.MethodPost, url+"/"+index+"/_search", map[string]any{"size": 10})
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				Source map[string]any `json:"_source"`
+			}
+		}
+	}
+	if status != http.StatusOK || json.Unmarshal(out, &res) != nil {
+		t.Fatalf("search %s: %d %s", index, status, out)
+	}
+	alerts := 0
+	for _, h := range res.Hits.Hits {
+		msg, _ := h.Source["message"].(string)
+		reason, _ := h.Source["error.message"].(string)
+		if !strings.Contains(reason, "source.ip") || !strings.Contains(msg, `"url":{`) {
+			t.Errorf("dead letter document without the original or the reason: %v", h.Source)
+		}
+		if strings.Contains(msg, `"kind":"alert"`) {
+			alerts++
+		}
+	}
+	if alerts != 1 {
+		t.Errorf("%d alerts among the refused documents, want the web shell request's", alerts)
+	}
 }
