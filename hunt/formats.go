@@ -369,8 +369,9 @@ func (j *jsonReader) flush() []Record {
 
 // records maps one JSON value (or the error of decoding it). A value of a
 // Windows event shape is a Windows event (or, a syslog or journal row, an
-// auoms record or a web server's access line); another is tried as Splunk results (their _raw), a JSON access
-// log line and an ECS document, and reported with every reason when none.
+// auoms record or a web server's access line); another is tried as Splunk
+// results (their _raw), a JSON access log line and an ECS document, and
+// reported with every reason when none.
 func (j *jsonReader) records(v any, where, raw string, err error) []Record {
 	if err != nil {
 		// nginx's default escapes (\xHH) in a JSON log_format are not
@@ -735,7 +736,9 @@ func syslogAccess(line string) (map[string]any, bool) {
 
 // accessMessage maps msg, a syslog message of program on host, when it is
 // an access line (combined or common): of the server the program names, on
-// that host (which joins its requests with the host's processes).
+// that host (which joins its requests with the host's processes), the line
+// in event.original as the beat's syslog processor and decode_access_log
+// leave it.
 func accessMessage(host, program, msg string) (map[string]any, bool) {
 	if !strings.Contains(msg, `] "`) { // no "[time] "request"": not worth a parse
 		return nil, false
@@ -744,6 +747,7 @@ func accessMessage(host, program, msg string) (map[string]any, bool) {
 	if err != nil {
 		return nil, false
 	}
+	detection.Put(doc, "event.original", msg)
 	if host != "" {
 		doc["host"] = map[string]any{"name": host}
 	}
