@@ -102,6 +102,8 @@ func TestCommandInParameter(t *testing.T) {
 		{"/uploads/shell.jsp?p=net+user", true},
 		{"/uploads/shell.aspx?p=cmd.exe+%2fc+whoami", true},
 		{"/uploads/shell.aspx?p=wmic+process+list", true},
+		{"/uploads/shell.aspx?CMD=dir", true}, // ASP.NET's Request["cmd"] reads CMD
+		{"/uploads/shell.php?CMD=id", false},  // PHP's $_GET["cmd"] does not
 		{"/uploads/shell.aspx?p=reg+query+HKLM%5cSAM", true},
 		{"/uploads/shell.aspx?p=nltest+%2fdclist:", true},
 		{"/search.php?q=cat+videos", false},

@@ -206,6 +206,11 @@ func TestVariants(t *testing.T) {
 		{"iis-u-escape-param", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /up/x%u002Easpx?cmd=%u0077hoami HTTP/1.1" 200 1`, []string{"webshell", "url", "param_values"}, []string{"whoami"}},
 		{"iis-u-escape-ext", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /up/x%u002Easpx?cmd=%u0077hoami HTTP/1.1" 200 1`, []string{"url", "extension"}, "aspx"},
 		{"u-not-escape", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /x.php?q=%uzzzz%u12 HTTP/1.1" 200 1`, []string{"webshell", "url", "param_values"}, []string{"%uzzzz%u12"}},
+		// ASP.NET reads parameter names in any case: params are keyed as
+		// the page sees them; PHP's are not.
+		{"aspx-caseless-params", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /up/x.aspx?CMD=whoami&Cmd=id HTTP/1.1" 200 1`, []string{"webshell", "url", "params", "cmd"}, []string{"whoami", "id"}},
+		{"aspx-names-as-sent", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /up/x.aspx?CMD=whoami&Cmd=id HTTP/1.1" 200 1`, []string{"webshell", "url", "param_names"}, []string{"CMD", "Cmd"}},
+		{"php-cased-params", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /up/x.php?CMD=whoami HTTP/1.1" 200 1`, []string{"webshell", "url", "params", "CMD"}, []string{"whoami"}},
 		{"escaped-quote", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET /x HTTP/1.1" 200 1 "-" "a \"quoted\" agent"`, []string{"user_agent", "original"}, `a \"quoted\" agent`},
 		{"absolute-uri", `1.2.3.4 - - [08/Jun/2020:08:04:43 +0000] "GET http://evil.example:8080/p.php?a=b HTTP/1.1" 200 1`, []string{"url", "domain"}, "evil.example"},
 	}

@@ -488,11 +488,32 @@ func urlFields(target, query string) (u map[string]any, ws map[string]any) {
 	if query != "" {
 		u["query"] = query
 		params, names, values := splitQuery(query)
+		if ext, _ := u["extension"].(string); caseless[ext] {
+			params = lowerNames(params)
+		}
 		if len(names) > 0 {
 			ws = map[string]any{"params": params, "param_names": names, "param_values": values}
 		}
 	}
 	return u, ws
+}
+
+// caseless are the extensions of pages that read their parameters by name
+// in any case (ASP's Request and ASP.NET's Request.QueryString): "?CMD=id"
+// reaches Request["cmd"], so webshell.url.params keys them in lower case,
+// as such a page sees them; param_names keeps them as sent.
+var caseless = map[string]bool{"asp": true, "aspx": true, "ashx": true, "asmx": true, "axd": true}
+
+// lowerNames rekeys params by lower-case name, the values of names that
+// differ only in case joined in order.
+func lowerNames(params map[string]any) map[string]any {
+	out := make(map[string]any, len(params))
+	for name, v := range params {
+		lower := strings.ToLower(name)
+		prev, _ := out[lower].([]string)
+		out[lower] = append(prev, v.([]string)...)
+	}
+	return out
 }
 
 // extension returns the lower-case extension of the last path segment,
