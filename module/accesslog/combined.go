@@ -489,7 +489,7 @@ func urlFields(target, query string) (u map[string]any, ws map[string]any) {
 		u["query"] = query
 		params, names, values := splitQuery(query)
 		if ext, _ := u["extension"].(string); caseless[ext] {
-			params = lowerNames(params)
+			params = lowerNames(params, names)
 		}
 		if len(names) > 0 {
 			ws = map[string]any{"params": params, "param_names": names, "param_values": values}
@@ -504,14 +504,15 @@ func urlFields(target, query string) (u map[string]any, ws map[string]any) {
 // as such a page sees them; param_names keeps them as sent.
 var caseless = map[string]bool{"asp": true, "aspx": true, "ashx": true, "asmx": true, "axd": true}
 
-// lowerNames rekeys params by lower-case name, the values of names that
-// differ only in case joined in order.
-func lowerNames(params map[string]any) map[string]any {
+// lowerNames rekeys params by lower-case name; the values of names that
+// differ only in case are joined in the order names (first appearance)
+// gives.
+func lowerNames(params map[string]any, names []string) map[string]any {
 	out := make(map[string]any, len(params))
-	for name, v := range params {
+	for _, name := range names {
 		lower := strings.ToLower(name)
 		prev, _ := out[lower].([]string)
-		out[lower] = append(prev, v.([]string)...)
+		out[lower] = append(prev, params[name].([]string)...)
 	}
 	return out
 }
