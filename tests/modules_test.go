@@ -245,22 +245,13 @@ func TestModulesFlag(t *testing.T) {
 		t.Skip("runs the beat binary")
 	}
 	dir, cfgPath := shippedHome(t)
-	common := fileOutputFlags(dir)
-
-	out, err := exec.Command(binary, append([]string{"run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir, "--modules", "apache,nope"}, common...)...).CombinedOutput()
+	out, err := exec.Command(binary, append([]string{"run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir, "--modules", "apache,nope"}, fileOutputFlags(dir)...)...).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "--modules nope: no module nope in") || !strings.Contains(string(out), "apache, apache_container, apache_error, auditd, auditd_live") {
 		t.Fatalf("run --modules apache,nope: %v\n%s", err, tail(out, 2000))
 	}
 
-	apache := abs(t, "linux-capture/apache_access.log")
-	wantEvents, wantAlerts := huntCounts(t, apache)
-	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= wantEvents },
-		append(common, "--modules", "apache",
-			"-M", fmt.Sprintf("apache.paths=[%q]", apache))...)
-	events, gotAlerts := eventAlerts(t, dir)
-	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) {
-		t.Errorf("--modules apache -M apache.paths=[capture]: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
-	}
+	// --modules apache -M apache.paths=[capture]
+	moduleMatchesHunt(t, map[string]string{"apache": abs(t, "linux-capture/apache_access.log")})
 }
 
 // The php_fpm and php_error modules on the logs captured from php-fpm 8.2
