@@ -65,7 +65,11 @@ type Record struct {
 // syslog-ng write it: the traditional "May 11 18:10:22 host prog[pid]: ",
 // the high-precision "2022-05-11T18:10:22.123456+00:00 host prog: ", or
 // RFC 5424 "<13>1 2022-05-11T18:10:22Z host prog ...".
-var syslogLine = regexp.MustCompile(`^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*|<\d{1,3}>\d \S+) \S+ \S+`)
+var syslogLine = regexp.MustCompile(`^(?:` + syslogTime + `|<\d{1,3}>\d \S+) \S+ \S+`)
+
+// syslogTime is the time that opens a traditional or high-precision
+// syslog line.
+const syslogTime = `[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*`
 
 var sysmonHeader = regexp.MustCompile(`(?m)^(EventID:\s*\d+|Process Create:|Network connection detected:|File created:)\s*$|^EventID:\s*\d+`)
 
@@ -722,7 +726,7 @@ func readSyslog(name string, r io.Reader) iter.Seq[Record] {
 
 // syslogProgram matches a traditional or high-precision syslog line and
 // captures its host, program and message.
-var syslogProgram = regexp.MustCompile(`^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*) (\S+) ([^\s:\[]+)(?:\[\d+\])?: (.*)$`)
+var syslogProgram = regexp.MustCompile(`^(?:` + syslogTime + `) (\S+) ([^\s:\[]+)(?:\[\d+\])?: (.*)$`)
 
 // syslogAccess maps the message of a syslog line when it is an access
 // line (see accessMessage).
