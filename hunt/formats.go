@@ -731,6 +731,9 @@ var syslogProgram = regexp.MustCompile(`^(?:` + syslogTime + `) (\S+) ([^\s:\[]+
 // syslogAccess maps the message of a syslog line when it is an access
 // line (see accessMessage).
 func syslogAccess(line string) (map[string]any, bool) {
+	if !strings.Contains(line, `] "`) { // most of a syslog file: spared the regexp
+		return nil, false
+	}
 	m := syslogProgram.FindStringSubmatch(line)
 	if m == nil {
 		return nil, false
