@@ -7,6 +7,7 @@
 # to run again (every step overwrites or checks first).
 #
 #   Apache + mod_php  127.0.0.1:18080  /var/www/wsb-apache  /var/log/apache2/wsb-access.log
+#                     (Host: wsb-other.localhost: /var/log/apache2/other_vhosts_access.log)
 #   nginx + php-fpm   127.0.0.1:18081  /var/www/wsb-nginx   /var/log/nginx/wsb-access.log
 #   Tomcat 10 (java)  127.0.0.1:18082  /var/lib/tomcat10/webapps/ROOT  /var/log/tomcat10/wsb-access.log
 #   Node.js           127.0.0.1:18083  /var/www/wsb-node/server.js (run as www-data by the test)
@@ -104,7 +105,16 @@ cat >/etc/apache2/sites-available/wsb.conf <<'CONF'
     CustomLog /var/log/apache2/wsb-access.log combined
     ErrorLog /var/log/apache2/wsb-error.log
 </VirtualHost>
+# A second site on the same address and root that names no CustomLog: Debian
+# logs it to other_vhosts_access.log (vhost_combined), as every site of a
+# stock install that has no log of its own (TestLiveApacheOtherVhosts).
+<VirtualHost 127.0.0.1:18080>
+    ServerName wsb-other.localhost
+    DocumentRoot /var/www/wsb-apache
+    DirectoryIndex index.php index.html
+</VirtualHost>
 CONF
+a2enconf -q other-vhosts-access-log >/dev/null
 a2dissite -q 000-default >/dev/null 2>&1 || true
 a2ensite -q wsb >/dev/null
 apache2ctl configtest

@@ -359,6 +359,9 @@ func alertRow(a map[string]any) row {
 	r.what = s("process.command_line")
 	if u := s("url.original"); r.what == "" && u != "" {
 		r.what, r.who = u, s("source.ip") // a request: its client
+		if d := s("url.domain"); d != "" && strings.HasPrefix(u, "/") {
+			r.what = d + u // the site, where one log holds several (Apache's other_vhosts_access.log)
+		}
 	}
 	if r.what == "" {
 		r.what = s("file.path")

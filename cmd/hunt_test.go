@@ -209,7 +209,8 @@ func TestHuntHostHint(t *testing.T) {
 }
 
 // A connection's row shows where it went, and keeps its process as WHO; a
-// request's row shows the client as WHO.
+// request's row shows the client as WHO, and its site when the log names
+// one.
 func TestAlertRowKinds(t *testing.T) {
 	conn := map[string]any{
 		"process":     map[string]any{"name": "bash", "parent": map[string]any{"name": "java"}},
@@ -222,6 +223,10 @@ func TestAlertRowKinds(t *testing.T) {
 	req := map[string]any{"url": map[string]any{"original": "/cmd.jsp?c=id"}, "source": map[string]any{"ip": "203.0.113.9"}}
 	if r := alertRow(req); r.who != "203.0.113.9" || r.what != "/cmd.jsp?c=id" {
 		t.Errorf("request row: who %q, what %q", r.who, r.what)
+	}
+	req["url"].(map[string]any)["domain"] = "shop.example" // a log of several sites
+	if r := alertRow(req); r.what != "shop.example/cmd.jsp?c=id" {
+		t.Errorf("request row of a named site: what %q", r.what)
 	}
 }
 

@@ -101,7 +101,7 @@ func (d *Detector) correlateAfter(ev *event) []Derived {
 		}
 		// Sessions of requests are keyed by URL path; the file, when an
 		// upload names it, is shown in webshell.script.path.
-		ev.script = r.Path
+		ev.script, ev.site = r.Path, str(doc, "url.domain")
 		if u, ok := s.corr.UploadFor(ev.host, r.Path); ok && r.Script {
 			detection.Put(doc, "webshell.script.path", u.Path)
 		}
@@ -181,14 +181,14 @@ func (d *Detector) uploadAlert(ev *event, use correlate.Use) Derived {
 	})
 	useF := map[string]any{"kind": use.Kind, "time": use.Time}
 	s := d.st
-	script := u.Path
+	script, site := u.Path, ""
 	s.heldMu.Lock()
 	if use.Kind == "request" && ev.request != nil && use.Request == ev.ref {
 		putRequest(doc, ev.doc, correlate.Link{Evidence: []string{"url_path_names_upload"}})
-		script = ev.request.Path
+		script, site = ev.request.Path, str(ev.doc, "url.domain")
 	} else if r := s.held[use.Request]; use.Request != 0 && r != nil && r.doc != nil {
 		putRequest(doc, r.doc, correlate.Link{Evidence: []string{"url_path_names_upload"}})
-		script = str(r.doc, "url.path")
+		script, site = str(r.doc, "url.path"), str(r.doc, "url.domain")
 	}
 	s.heldMu.Unlock()
 	if use.Kind != "request" {
@@ -209,7 +209,7 @@ func (d *Detector) uploadAlert(ev *event, use correlate.Use) Derived {
 	}})
 	detection.Put(doc, "message", "Script "+u.Path+" "+why+" at "+u.Time.UTC().Format(time.RFC3339)+", then "+useText(use))
 	detection.Put(doc, "webshell.doc_id", docID(doc, ev.host, use.Time))
-	sub := &event{doc: doc, host: ev.host, t: use.Time, script: script, noCommand: true}
+	sub := &event{doc: doc, host: ev.host, t: use.Time, script: script, site: site, noCommand: true}
 	v := d.tune(sub, Alert, nil)
 	d.routeVerdict(doc, v)
 	return Derived{Doc: doc, Verdict: v}
@@ -261,7 +261,7 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 	if s.sessions == nil {
 		return v
 	}
-	key := session.Key{Host: ev.host, Script: strings.ToLower(ev.script)}
+	key := session.Key{Host: ev.host, Script: strings.ToLower(ev.script), Site: strings.ToLower(ev.site)}
 	if key.Script == "" {
 		inferred, _ := detection.Lookup(doc, "webshell.webserver.inferred")
 		if sub.Root == "" && inferred != true {

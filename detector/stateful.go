@@ -144,6 +144,7 @@ type event struct {
 	request  *correlate.Request
 	link     *correlate.Link
 	script   string // the script the event belongs to (file path or URL path)
+	site     string // the virtual host of script when it is a URL path (url.domain)
 	reqProcs []ancestry.Process
 	command  string // the command key for sessions
 	// noCommand marks the upload alert: about a file, not a command, so
@@ -255,7 +256,7 @@ func (s *state) before(doc map[string]any) *event {
 			s.heldMu.Lock()
 			if r := s.held[l.Request]; r != nil && r.doc != nil {
 				putRequest(doc, r.doc, l)
-				ev.script = str(r.doc, "url.path")
+				ev.script, ev.site = str(r.doc, "url.path"), str(r.doc, "url.domain")
 				if f := str(r.doc, "webshell.script.path"); f != "" {
 					detection.Put(doc, "webshell.script.path", f)
 				}

@@ -430,3 +430,36 @@ func TestSessionsOnlyForWebShells(t *testing.T) {
 		t.Errorf("web shell requests: sessions %q %q, severities %d %d; want one session, the later lowered", s1, s2, sev(r1), sev(r2))
 	}
 }
+
+// A session is per site where the log names the site (Apache's
+// other_vhosts_access.log, IIS's cs-host): the same URL path on two
+// virtual hosts is two scripts, and the second site's first alert keeps
+// its severity. A shell that the second site's request started joins that
+// site's session.
+func TestSessionsPerSite(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := func(doc map[string]any, domain string) map[string]any {
+		doc["url"].(map[string]any)["domain"] = domain
+		doc["url"].(map[string]any)["extension"] = "php"
+		return doc
+	}
+	shop := site(requestDoc(5, "/up/x.php?c=whoami", "whoami"), "shop.example")
+	blog := site(requestDoc(60, "/up/x.php?c=id", "id"), "blog.example")
+	shell := shellDoc(60.3, 900, 800, "sh -c id")
+	later := site(requestDoc(120, "/up/x.php?c=uname+-a", "uname -a"), "Blog.example")
+	for _, doc := range []map[string]any{shop, blog, shell, later} {
+		det.ProcessAll(doc)
+	}
+	if s1, s2 := str(shop, "webshell.session.id"), str(blog, "webshell.session.id"); s1 == "" || s2 == "" || s1 == s2 || sev(blog) != sev(shop) {
+		t.Errorf("two sites' /up/x.php: sessions %q %q, severities %d %d; want two sessions at one severity", s1, s2, sev(shop), sev(blog))
+	}
+	if str(shell, "webshell.request.url.original") != "/up/x.php?c=id" || str(shell, "webshell.session.id") != str(blog, "webshell.session.id") {
+		t.Errorf("the shell of blog's request: request %q, session %q; want blog's session %q", str(shell, "webshell.request.url.original"), str(shell, "webshell.session.id"), str(blog, "webshell.session.id"))
+	}
+	if str(later, "webshell.session.id") != str(blog, "webshell.session.id") || sev(later) >= sev(blog) {
+		t.Errorf("blog's later request: session %q severity %d; want blog's session %q, lowered from %d", str(later, "webshell.session.id"), sev(later), str(blog, "webshell.session.id"), sev(blog))
+	}
+}

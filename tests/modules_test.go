@@ -144,12 +144,12 @@ func TestModulesCommand(t *testing.T) {
 	// The captures are short files: the web server modules read them as
 	// shipped (a 64-byte fingerprint); windows_text is told to.
 	small := "  prospector.scanner.fingerprint.length: 64"
-	pointAt(t, filepath.Join(dir, "modules.d/apache.yml"), "/var/log/apache2/access.log*", apache, "/var/log/httpd/access_log*", "")
-	pointAt(t, filepath.Join(dir, "modules.d/nginx.yml"), "/var/log/nginx/access.log*", nginx, "", "")
-	pointAt(t, filepath.Join(dir, "modules.d/auditd.yml"), "/var/log/audit/audit.log", audit, "", "  poll_interval: 1s")
-	pointAt(t, filepath.Join(dir, "modules.d/evtx.yml"), "/data/evtx/*.evtx", evtx, "", "  poll_interval: 1s")
-	pointAt(t, filepath.Join(dir, "modules.d/windows_text.yml"), "/data/windows/*.xml", xml, "/data/windows/*.ndjson", small)
-	pointAt(t, filepath.Join(dir, "modules.d/sysmon_linux.yml"), "- /var/log/syslog", syslog, "- /var/log/messages", "")
+	pointAt(t, filepath.Join(dir, "modules.d/apache.yml"), apache, "")
+	pointAt(t, filepath.Join(dir, "modules.d/nginx.yml"), nginx, "")
+	pointAt(t, filepath.Join(dir, "modules.d/auditd.yml"), audit, "  poll_interval: 1s")
+	pointAt(t, filepath.Join(dir, "modules.d/evtx.yml"), evtx, "  poll_interval: 1s")
+	pointAt(t, filepath.Join(dir, "modules.d/windows_text.yml"), xml, small)
+	pointAt(t, filepath.Join(dir, "modules.d/sysmon_linux.yml"), syslog, "")
 
 	wantEvents, wantAlerts := huntCounts(t, apache, nginx, audit, evtx, xml, syslog)
 	port := freePort(t)
@@ -208,31 +208,35 @@ func parseList(t *testing.T, out string) (enabled, disabled []string) {
 	return strings.Fields(strings.TrimPrefix(strings.TrimSpace(before), "Enabled:")), strings.Fields(after)
 }
 
-// pointAt replaces the example path of a module file with a test file (and
-// drops a second example path), and adds the option line extra to its
-// input.
-func pointAt(t *testing.T, file, example, path, drop, extra string) {
+// pointAt replaces the paths of a module file's input with a test file,
+// and adds the option line extra to the input.
+func pointAt(t *testing.T, file, path, extra string) {
 	t.Helper()
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var kept []string
+	replaced, inPaths := 0, false
 	for _, line := range strings.Split(string(raw), "\n") {
 		switch {
-		case drop != "" && strings.Contains(line, drop):
+		case inPaths && strings.HasPrefix(line, "    - "):
+			replaced++
 			continue
-		case strings.Contains(line, example):
-			line = fmt.Sprintf("    - %q", path)
+		case line == "  paths:":
+			inPaths = true
+			kept = append(kept, line, fmt.Sprintf("    - %q", path))
+			continue
 		case strings.HasPrefix(line, "  id: "):
-			kept = append(kept, line)
-			line = extra
+			kept = append(kept, line, extra)
+			continue
 		}
+		inPaths = false
 		kept = append(kept, line)
 	}
-	if s := strings.Join(kept, "\n"); !strings.Contains(s, path) {
-		t.Fatalf("%s: example path %q not found", file, example)
-	} else if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
+	if replaced == 0 {
+		t.Fatalf("%s: no paths list", file)
+	} else if err := os.WriteFile(file, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

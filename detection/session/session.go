@@ -18,15 +18,21 @@ import (
 // Key names a web shell: the host, the web-server root (its name and
 // application pool, not its pid, which changes with every recycle) and the
 // script path or URL path. Script is empty when no script is known: the
-// alerts of that root are grouped together.
+// alerts of that root are grouped together. Site is the virtual host of a
+// URL path, when the log names it: two sites' /index.php are two scripts.
 type Key struct {
-	Host, Root, Script string
+	Host, Root, Script, Site string
 }
 
 // ID is the session's stable id: the same key gives the same id across
-// restarts and beats.
+// restarts and beats. A key without a site keeps the id it had before
+// sites were part of keys.
 func (k Key) ID() string {
-	h := sha256.Sum256([]byte(k.Host + "\x00" + k.Root + "\x00" + k.Script))
+	text := k.Host + "\x00" + k.Root + "\x00" + k.Script
+	if k.Site != "" {
+		text += "\x00" + k.Site
+	}
+	h := sha256.Sum256([]byte(text))
 	return hex.EncodeToString(h[:12])
 }
 
