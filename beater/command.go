@@ -41,6 +41,9 @@ func Creator(hub *processor.Hub) beat.Creator {
 		if err := unrunnable(c, runtime.GOOS); err != nil {
 			return nil, err
 		}
+		if err := badProcessors(c); err != nil {
+			return nil, err
+		}
 		hub.SetPipeline(b.Publisher)
 		hub.SetMonitoring(b.Monitoring.StatsRegistry())
 		bt, err := create(b, c)

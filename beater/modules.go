@@ -3,6 +3,7 @@ package beater
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -168,29 +169,7 @@ func (m moduleFiles) names() []string {
 // it is and what to use instead. filebeat would stop on it too, with "No
 // such input type exist", which names neither.
 func unrunnable(c *conf.C, goos string) error {
-	var v struct {
-		Inputs []*conf.C `config:"inputs"`
-	}
-	if err := c.Unpack(&v); err != nil {
-		return nil // filebeat reports a malformed inputs list itself
-	}
-	if err := missingInput("webshellbeat.inputs", v.Inputs, goos); err != nil {
-		return err
-	}
-	mods, err := moduleFilesOf(c)
-	if err != nil || !mods.loaded {
-		return nil
-	}
-	for _, f := range mods.files.ListEnabled() {
-		inputs, err := cfgfile.LoadList(f.Path, logp.NewNopLogger())
-		if err != nil {
-			continue // config.inputs reports it
-		}
-		if err := missingInput(f.Path, inputs, goos); err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachInput(c, func(where string, in *conf.C) error { return missingInput(where, []*conf.C{in}, goos) })
 }
 
 func missingInput(where string, inputs []*conf.C, goos string) error {
@@ -198,6 +177,38 @@ func missingInput(where string, inputs []*conf.C, goos string) error {
 		t, _ := in.String("type", -1)
 		if o, missing := osinputs.Missing(t, goos); missing && in.Enabled() {
 			return fmt.Errorf("%s: the %s input (%s) is in the %s build of webshellbeat only; %s", where, t, o.Reads, o.GOOS, o.Instead)
+		}
+	}
+	return nil
+}
+
+// eachInput calls check on every enabled input of webshellbeat.inputs and
+// of the enabled module files, with where it is, and returns its first
+// error. A malformed list is left to filebeat and config.inputs, which
+// report it themselves.
+func eachInput(c *conf.C, check func(where string, in *conf.C) error) error {
+	var v struct {
+		Inputs []*conf.C `config:"inputs"`
+	}
+	if err := c.Unpack(&v); err != nil {
+		return nil
+	}
+	lists := map[string][]*conf.C{"webshellbeat.inputs": v.Inputs}
+	if mods, err := moduleFilesOf(c); err == nil && mods.loaded {
+		for _, f := range mods.files.ListEnabled() {
+			if inputs, err := cfgfile.LoadList(f.Path, logp.NewNopLogger()); err == nil {
+				lists[f.Path] = inputs
+			}
+		}
+	}
+	for _, where := range slices.Sorted(maps.Keys(lists)) {
+		for _, in := range lists[where] {
+			if !in.Enabled() {
+				continue
+			}
+			if err := check(where, in); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

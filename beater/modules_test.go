@@ -144,3 +144,39 @@ inputs:
 		t.Errorf("linux, winlog input: %v", err)
 	}
 }
+
+// A processor of an input that cannot be built stops test config and run,
+// with the file (or webshellbeat.inputs) and the input it is in; the same
+// inputs with good processors, the webshell processor among them, pass.
+func TestBadProcessors(t *testing.T) {
+	dir, beatCfg := moduleFixture(t)
+	if err := badProcessors(beatCfg()); err != nil {
+		t.Errorf("good processors: %v", err)
+	}
+	module := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "apache.yml"), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ processors, want string }{
+		{`[{decode_access_log: {format: combined}}, {drop_fields: {fields: [agent]}}, {webshell: {rules: {builtin: true}}}]`, ""},
+		{`[{decode_access_log: {fromat: combined}}]`, `apache.yml: input module-apache: processors: decode_access_log: unknown option "fromat"`},
+		{`[{decode_access_log: {format: combind}}]`, `format "combind" is not one of combined, w3c, json`},
+		{`[{dorp_fields: {fields: [agent]}}]`, "the processor action dorp_fields does not exist"},
+	} {
+		module("- type: filestream\n  id: module-apache\n  paths: [/x]\n  processors: " + tc.processors + "\n")
+		err := badProcessors(beatCfg())
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("processors %s: error %v, want %q", tc.processors, err, tc.want)
+		}
+	}
+	module("- type: filestream\n  id: module-apache\n  enabled: false\n  paths: [/x]\n  processors: [{decode_access_log: {fromat: combined}}]\n")
+	if err := badProcessors(beatCfg()); err != nil {
+		t.Errorf("a disabled input: %v", err)
+	}
+	own, _ := conf.NewConfigWithYAML([]byte(`inputs: [{type: filestream, paths: [/a], processors: [{decode_error_log: {server: apache2}}]}]`), "test")
+	if err := badProcessors(own); err == nil || !strings.HasPrefix(err.Error(), "webshellbeat.inputs: input filestream: processors: decode_error_log:") {
+		t.Errorf("webshellbeat.inputs: %v", err)
+	}
+}

@@ -72,6 +72,16 @@ func TestCommands(t *testing.T) {
 	if out, err := run("run", "-e", "--strict.perms=false", "-c", bad); err == nil || !strings.Contains(out, `invalid duration "often" accessing 'webshellbeat.inputs.0.poll_interval'`) {
 		t.Errorf("run with a wrong type: err %v\n%s", err, out)
 	}
+	// A misspelt option of an input's processor fails test config, which
+	// filestream would only log per file while the beat ran on and read
+	// nothing.
+	typo := dir + "/typo.yml"
+	if err := os.WriteFile(typo, []byte("webshellbeat.inputs:\n- type: filestream\n  id: web\n  paths: [/etc/hostname]\n  processors:\n    - decode_access_log: {fromat: combined}\nprocessors:\n  - webshell: {events: all}\noutput.console: {}\npath.data: "+dir+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("test", "config", "--strict.perms=false", "-c", typo); err == nil || !strings.Contains(out, `webshellbeat.inputs: input web: processors: decode_access_log: unknown option "fromat"`) {
+		t.Errorf("test config with a misspelt processor option: err %v\n%s", err, out)
+	}
 	// --once would stop at once having read nothing (filebeat waits only
 	// for its log input): it is refused, naming hunt instead.
 	good := dir + "/good.yml"
