@@ -11,7 +11,8 @@ import (
 	"webshellbeat/module/windows"
 )
 
-// readAudit joins the records of each audit event with module/auditd.
+// readAudit joins the records of each audit event with module/auditd. It
+// also reads ausearch's output (without -i), whose records are raw.
 func readAudit(name string, r io.Reader) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		j := auditd.NewJoiner(auditd.JoinerConfig{})
@@ -31,6 +32,9 @@ func readAudit(name string, r io.Reader) iter.Seq[Record] {
 		var off int64
 		for _, line := range lines(r) {
 			off += int64(len(line)) + 1
+			if line == "----" || strings.HasPrefix(line, "time->") {
+				continue // ausearch's lines between events
+			}
 			if !emit(j.Add(line, off)) {
 				return
 			}

@@ -135,7 +135,7 @@ func Detect(head []byte) Format {
 		return FormatUnknown
 	case text[0] == '{' || text[0] == '[' && jsonArrayStart(text):
 		return FormatJSON
-	case strings.HasPrefix(first, "type=") || strings.HasPrefix(first, "node="):
+	case strings.HasPrefix(first, "type=") || strings.HasPrefix(first, "node="), ausearchRecord(text) != "" && !interpretedAudit(text):
 		return FormatAudit
 	case csvExport(first):
 		return FormatCSV
@@ -188,6 +188,39 @@ func ecsLoggingLine(line string) bool {
 	_, version := keys["ecs.version"]
 	return level && version
 }
+
+// ausearchRecord returns the first audit record of ausearch's output
+// ("----" before each event, then "time->Wed Nov 25 20:07:27 2026" in its
+// default format), or "" when text is not such output.
+func ausearchRecord(text string) string {
+	if !strings.HasPrefix(text, "----") {
+		return ""
+	}
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimSuffix(l, "\r")
+		switch {
+		case l == "----" || strings.HasPrefix(l, "time->"):
+			continue
+		case strings.HasPrefix(l, "type=") || strings.HasPrefix(l, "node="):
+			return l
+		}
+		return ""
+	}
+	return ""
+}
+
+// interpretedAudit reports whether text is the output of ausearch -i: its
+// records hold the local time as the locale writes dates, and names for
+// numbers (uid=root, syscall=execve, arguments decoded and unquoted), which
+// cannot be read back into the records they came from.
+func interpretedAudit(text string) bool {
+	_, rest, ok := strings.Cut(ausearchRecord(text), "msg=audit(")
+	return ok && !rawAuditTime.MatchString(rest)
+}
+
+// rawAuditTime is a record's time as the kernel writes it, after
+// "msg=audit(": seconds.milliseconds:serial.
+var rawAuditTime = regexp.MustCompile(`^\d+\.\d+:\d+\)`)
 
 // jsonArrayStart reports whether text, which begins with '[', goes on as a
 // JSON array of documents does, and not as a log whose lines begin with a

@@ -821,3 +821,37 @@ type=SYSCALL msg=audit(1795633402.000:201): arch=c000003e syscall=59 success=yes
 		t.Errorf("alerts %q; want one, for the shell that started (sh -c id), none for the 6 failed execve", alerts)
 	}
 }
+
+// ausearch's default output of www-data's events in the shared Linux
+// capture alerts on the processes that the capture's audit.log alerts on
+// (all of them www-data's), with the same rules but those that need the
+// web server's own start, which is root's and not in the search; its -i
+// output is declined with advice.
+func TestAusearchOutput(t *testing.T) {
+	rules := func(alerts []map[string]any) map[string][]string { // by pid and command line
+		m := map[string][]string{}
+		for _, a := range alerts {
+			m[fmt.Sprintf("%v %s", a["process"].(map[string]any)["pid"], str(a, "process.command_line"))] = ruleIDs(a)
+		}
+		return m
+	}
+	want, _ := huntPaths(t, data+"linux-capture/audit.log")
+	got, st := huntPaths(t, "testdata/ausearch-www-data.txt")
+	if st.Formats[hunt.FormatAudit] != 1 || st.Errors != 0 || len(got) != len(want) || len(want) == 0 {
+		t.Fatalf("ausearch output: stats %+v, %d alerts; audit.log gives %d", st, len(got), len(want))
+	}
+	wantRules := rules(want)
+	for proc, ids := range rules(got) {
+		if w, ok := wantRules[proc]; !ok || len(ids) == 0 || slices.ContainsFunc(ids, func(id string) bool { return !slices.Contains(w, id) }) {
+			t.Errorf("ausearch output: process %s alerts with %v; audit.log with %v", proc, ids, w)
+		}
+	}
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = hunt.Run([]string{"testdata/ausearch-i-www-data.txt"}, det, func(map[string]any) {}, nil)
+	if err == nil || !strings.Contains(err.Error(), "interpreted by ausearch -i") || !strings.Contains(err.Error(), "ausearch --raw") {
+		t.Errorf("ausearch -i output: %v", err)
+	}
+}
