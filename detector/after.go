@@ -383,6 +383,9 @@ func (d *Detector) summaryDoc(sum session.Summary) Derived {
 	if sum.Key.Script != "" {
 		detection.Put(doc, "webshell.script.path", sum.Key.Script)
 	}
+	if sum.Key.Site != "" {
+		detection.Put(doc, "url.domain", sum.Key.Site)
+	}
 	detection.MarkAlert(doc, []detection.RuleInfo{{ID: ruleSessionSum, Title: "Web Shell Session Activity", Level: "low", Ruleset: "webshellbeat",
 		Description: "More commands in a web-shell session already alerted on (summary mode).", Author: "webshellbeat",
 		Tags: []string{"attack.persistence", "attack.t1505.003"}}})

@@ -462,4 +462,27 @@ func TestSessionsPerSite(t *testing.T) {
 	if str(later, "webshell.session.id") != str(blog, "webshell.session.id") || sev(later) >= sev(blog) {
 		t.Errorf("blog's later request: session %q severity %d; want blog's session %q, lowered from %d", str(later, "webshell.session.id"), sev(later), str(blog, "webshell.session.id"), sev(blog))
 	}
+
+	// In summary mode, the summary of blog's session names its site.
+	cfg := config.Default()
+	cfg.Sessions.Mode = "summary"
+	if det, err = detector.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range []map[string]any{
+		site(requestDoc(5, "/up/x.php?c=whoami", "whoami"), "shop.example"),
+		site(requestDoc(60, "/up/x.php?c=id", "id"), "blog.example"),
+		site(requestDoc(120, "/up/x.php?c=uname+-a", "uname -a"), "blog.example"),
+	} {
+		det.ProcessAll(doc)
+	}
+	var summaries []string
+	for _, d := range det.Flush() {
+		if str(d.Doc, "event.dataset") == "webshellbeat.session" {
+			summaries = append(summaries, str(d.Doc, "url.domain")+str(d.Doc, "webshell.script.path"))
+		}
+	}
+	if !slices.Equal(summaries, []string{"blog.example/up/x.php"}) {
+		t.Errorf("summary mode: summaries of %v; want one, of blog.example/up/x.php", summaries)
+	}
 }
