@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"os"
 	"slices"
@@ -55,7 +54,7 @@ func huntCommand() *cobra.Command {
 files (.gz), each recognised by content (EVTX, event XML, JSON of winlogbeat, Elasticsearch,
 Splunk or Sentinel exports, audit.log and ausearch output, Apache/nginx/IIS access logs, Apache, nginx,
 php-fpm, PHP and Tomcat error logs, Docker and CRI container logs, Sysmon text, syslog,
-Sentinel, Splunk and EvtxECmd CSV), with the beat's own
+Sentinel, Splunk and EvtxECmd CSV, Event Viewer's CSV), with the beat's own
 mappers and detector, as one stream in event-time order, and prints the alerts. No
 Elasticsearch needed. A truncated archive is read up to the cut and the cut is reported
 as an unreadable record. A PATH of - reads standard input (zcat access.log.*.gz |
@@ -86,7 +85,7 @@ Exit status: 0 when it ran (found something or not), 1 when a path could not be 
 	c.Flags().StringVar(&o.from, "from", "", "show alerts at or after this event time (RFC 3339, or a date: 2024-05-01, UTC)")
 	c.Flags().StringVar(&o.to, "to", "", "show alerts before this event time (RFC 3339, or a date: the day is excluded)")
 	c.Flags().StringVar(&o.host, "host", "", "host.name for records whose source names no host (access logs, audit logs without node=), as the beat gives them its own: joins them with that host's process events")
-	c.Flags().StringVar(&o.timezone, "timezone", "UTC", "the zone of times that logs write without one (Apache's and nginx's error logs): UTC, Local (this machine's) or an IANA name such as Europe/Berlin")
+	c.Flags().StringVar(&o.timezone, "timezone", "UTC", "the zone of times that logs write without one (Apache's and nginx's error logs, Event Viewer's CSV): UTC, Local (this machine's) or an IANA name such as Europe/Berlin")
 	c.Flags().StringVar(&o.minLevel, "min-level", "", "show alerts of this level or above: info, low, medium, high, critical (after tuning, which may lower an alert)")
 	c.Flags().StringSliceVar(&o.excludeStatus, "exclude-status", nil, `leave out rules of these statuses (stable, test, experimental, deprecated, unsupported), comma-separated; "" runs every status (default: rules.exclude_status of --config, else deprecated,unsupported)`)
 	return c
@@ -198,7 +197,7 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	st, err := hunt.Run(paths, hunt.WithHost(det, o.host), onAlert, onError, hunt.InZone(zone))
 	status := 0
 	if n := errorsShown - maxErrorsShown; n > 0 {
-		fmt.Fprintf(stderr, "input: %d more unreadable records, not shown, by file: %s\n", n, visible(mostFirst(unshown, 5)))
+		fmt.Fprintf(stderr, "input: %d more unreadable records, not shown, by file: %s\n", n, visible(hunt.MostFirst(unshown, 5)))
 	}
 	if err != nil { // paths that could not be read; the others were
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -282,27 +281,7 @@ func topRules(alerts []map[string]any, top int) string {
 			n[r]++
 		}
 	}
-	return mostFirst(n, top)
-}
-
-// mostFirst lists the top keys of n with their counts, most first:
-// "A 5, B 3, and 4 more".
-func mostFirst(n map[string]int, top int) string {
-	names := slices.Collect(maps.Keys(n))
-	sort.Slice(names, func(i, j int) bool {
-		if n[names[i]] != n[names[j]] {
-			return n[names[i]] > n[names[j]]
-		}
-		return names[i] < names[j]
-	})
-	var parts []string
-	for _, r := range names[:min(top, len(names))] {
-		parts = append(parts, fmt.Sprintf("%s %d", r, n[r]))
-	}
-	if len(names) > top {
-		parts = append(parts, fmt.Sprintf("and %d more", len(names)-top))
-	}
-	return strings.Join(parts, ", ")
+	return hunt.MostFirst(n, top)
 }
 
 // inSpan keeps the alerts whose @timestamp is at or after from and before

@@ -207,3 +207,21 @@ func TestEvtxECmdCSV(t *testing.T) {
 		}
 	}
 }
+
+func FuzzReadEventViewer(f *testing.F) {
+	for _, name := range []string{"testdata/eventviewer-security.csv", "testdata/eventviewer-sysmon.txt"} {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(raw))
+	}
+	f.Add("Level,Date and Time,Source,Event ID,Task Category\nInformation,1/2/2026 3:04:05 PM,Microsoft-Windows-Sysmon,1,x,\"Process Create:\nImage: a\"\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		for rec := range readEventViewer("f.csv", strings.NewReader(text)) {
+			if rec.Doc == nil && rec.Err == nil {
+				t.Fatal("a record with neither a document nor an error")
+			}
+		}
+	})
+}

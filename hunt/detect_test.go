@@ -22,7 +22,7 @@ func FuzzDetect(f *testing.F) {
 	}
 	known := map[Format]bool{}
 	for _, k := range []Format{FormatUnknown, FormatEVTX, FormatZip, FormatGzip, FormatTar, FormatXML, FormatJSON, FormatAudit,
-		FormatAccess, FormatW3C, FormatSysmonText, FormatSyslog, FormatErrorLog, FormatContainer, FormatUTF16, FormatCSV} {
+		FormatAccess, FormatW3C, FormatSysmonText, FormatSyslog, FormatErrorLog, FormatContainer, FormatUTF16, FormatCSV, FormatEventViewer} {
 		known[k] = true
 	}
 	f.Fuzz(func(t *testing.T, head []byte) {

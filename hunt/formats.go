@@ -139,6 +139,8 @@ func Detect(head []byte) Format {
 		return FormatAudit
 	case csvExport(first):
 		return FormatCSV
+	case isEventViewerHeader(first):
+		return FormatEventViewer
 	}
 	switch accesslog.Detect(first) {
 	case accesslog.FormatW3CHeader:
@@ -290,6 +292,8 @@ func readFormat(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
 		return readAccess(name, r)
 	case FormatCSV:
 		return readCSV(name, r)
+	case FormatEventViewer:
+		return readEventViewer(name, r)
 	case FormatSysmonText:
 		return readSysmonText(name, r)
 	case FormatErrorLog:

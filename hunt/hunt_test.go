@@ -855,3 +855,46 @@ func TestAusearchOutput(t *testing.T) {
 		t.Errorf("ausearch -i output: %v", err)
 	}
 }
+
+// Event Viewer's exports (testdata/eventviewer-*: SOURCES.md): the Security
+// 4688 row, OTRF's ProxyLogon event as Event Viewer writes it, gives the
+// alert that the same event gives as JSON, at its local time read in
+// --timezone; the tab-delimited Sysmon row gives its alert at its UtcTime
+// in any zone; the logon row is counted as not read, and a row whose time
+// no locale writes is reported with its line.
+func TestEventViewerExport(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	var errs []string
+	st, err := hunt.Run([]string{"testdata/eventviewer-security.csv", "testdata/eventviewer-sysmon.txt"}, det,
+		func(a map[string]any) { got = append(got, a) }, func(r hunt.Record) { errs = append(errs, r.Err.Error()) }, hunt.InZone(la))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := huntPaths(t, "../module/windows/testdata/otrf-proxylogon-4688.json", "../module/windows/testdata/otrf-proxylogon-sysmon1.json")
+	if st.Formats[hunt.FormatEventViewer] != 2 || len(got) != 2 || len(want) != 2 {
+		t.Fatalf("stats %+v, %d alerts, want 2 as the JSON gives %d", st, len(got), len(want))
+	}
+	for i, a := range got {
+		at, _ := a["@timestamp"].(time.Time)
+		wantAt, _ := want[i]["@timestamp"].(time.Time)
+		// Within the second: the JSON's time is the record's, a few ms after
+		// Sysmon's UtcTime, and Event Viewer writes whole seconds.
+		if d := at.Sub(wantAt); d <= -time.Second || d >= time.Second || !slices.Equal(ruleIDs(a), ruleIDs(want[i])) ||
+			str(a, "process.command_line") != "cmd /c whoami" || str(a, "process.parent.executable") != str(want[i], "process.parent.executable") {
+			t.Errorf("alert %d: %v %s <- %s, rules %v; the JSON's: %v %s, rules %v", i, at, str(a, "process.command_line"), str(a, "process.parent.executable"),
+				ruleIDs(a), wantAt, str(want[i], "process.parent.executable"), ruleIDs(want[i]))
+		}
+	}
+	if st.Errors != 2 || len(errs) != 2 || !strings.Contains(errs[0], "eventviewer-security.csv:42: column Date and Time: \"yesterday\"") ||
+		!strings.Contains(errs[1], "1 events other than Security 4688 and Sysmon not read (Microsoft-Windows-Security-Auditing 4624 1)") {
+		t.Errorf("unreadable: %d, %q", st.Errors, errs)
+	}
+}
