@@ -52,7 +52,7 @@ func huntCommand() *cobra.Command {
 		Short: "Hunt for web shells offline in log files and folders (EVTX, event XML, JSON, audit.log, access and error logs, Sysmon for Linux syslog)",
 		Long: `Reads files, folders (recursively), zip, tar and tar.gz/.tgz archives and gzip-compressed
 files (.gz), each recognised by content (EVTX, event XML, JSON of winlogbeat, Elasticsearch,
-Splunk or Sentinel exports, audit.log and ausearch output, Apache/nginx/IIS access logs, Apache, nginx,
+Splunk or Sentinel exports, PowerShell's Get-WinEvent as JSON or CSV, audit.log and ausearch output, Apache/nginx/IIS access logs, Apache, nginx,
 php-fpm, PHP and Tomcat error logs, Docker and CRI container logs, Sysmon text, syslog,
 Sentinel, Splunk and EvtxECmd CSV, Event Viewer's CSV), with the beat's own
 mappers and detector, as one stream in event-time order, and prints the alerts. No

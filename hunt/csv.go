@@ -47,7 +47,23 @@ func csvExport(first string) bool {
 		return false
 	}
 	return slices.Contains(header, "TimeGenerated [UTC]") || slices.Contains(header, "_raw") && slices.Contains(header, "_time") ||
-		slices.Contains(header, "Payload") && slices.Contains(header, "EventId") // EvtxECmd's (KAPE)
+		slices.Contains(header, "Payload") && slices.Contains(header, "EventId") || // EvtxECmd's (KAPE)
+		slices.Contains(header, "Id") && slices.Contains(header, "Message") && slices.Contains(header, "TimeCreated") &&
+			(slices.Contains(header, "LogName") || slices.Contains(header, "ProviderName")) // Get-WinEvent | Export-Csv
+}
+
+// powerShellType is the line Windows PowerShell 5.1's Export-Csv writes
+// before the header unless told -NoTypeInformation.
+const powerShellType = "#TYPE "
+
+// csvHeaderLine is the line of text that holds a CSV export's header: the
+// first, or the second after PowerShell's #TYPE line.
+func csvHeaderLine(text string) string {
+	first, rest, _ := strings.Cut(text, "\n")
+	if strings.HasPrefix(first, powerShellType) {
+		first, _, _ = strings.Cut(rest, "\n")
+	}
+	return first
 }
 
 // parseCSVTime reads RFC 3339 (converted portal times, Splunk's _time) or
@@ -74,6 +90,7 @@ func readCSV(name string, r io.Reader) iter.Seq[Record] {
 		j := &jsonReader{name: name, access: accesslog.WithServer(serverOf(name, ""))}
 		for _, row := range rows {
 			for _, rec := range j.records(row.obj, fmt.Sprintf("%s:%d", name, row.line), row.raw, row.err) {
+				rec.Zoneless = rec.Zoneless || row.zoneless
 				if !yield(rec) {
 					return
 				}
@@ -93,6 +110,8 @@ type csvRow struct {
 	raw  string
 	at   time.Time
 	err  error
+	// zoneless: the row's time was local, without a zone (Export-Csv's).
+	zoneless bool
 }
 
 // csvRows reads the rows as objects, oldest first.
@@ -102,6 +121,9 @@ func csvRows(r io.Reader) ([]csvRow, error) {
 	cr.LazyQuotes = true
 	cr.ReuseRecord = false
 	header, err := cr.Read()
+	if err == nil && len(header) == 1 && strings.HasPrefix(header[0], powerShellType) {
+		header, err = cr.Read()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("csv header: %w", err)
 	}
@@ -163,6 +185,14 @@ func csvObject(header, rec []string, line int) csvRow {
 		if s, ok := row.obj[k].(string); ok {
 			row.at, _ = parseCSVTime(s)
 			break
+		}
+	}
+	if s, ok := row.obj["TimeCreated"].(string); ok && row.at.IsZero() {
+		// Export-Csv writes the culture's local time: read as UTC here and
+		// marked zoneless, for --timezone.
+		if t, err := eventViewerTime(s); err == nil {
+			row.at, row.zoneless = t, true
+			row.obj["TimeCreated"] = t.Format(time.RFC3339Nano)
 		}
 	}
 	return row

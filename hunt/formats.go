@@ -137,7 +137,7 @@ func Detect(head []byte) Format {
 		return FormatJSON
 	case strings.HasPrefix(first, "type=") || strings.HasPrefix(first, "node="), ausearchRecord(text) != "" && !interpretedAudit(text):
 		return FormatAudit
-	case csvExport(first):
+	case csvExport(csvHeaderLine(text)):
 		return FormatCSV
 	case isEventViewerHeader(first):
 		return FormatEventViewer

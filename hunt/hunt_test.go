@@ -898,3 +898,35 @@ func TestEventViewerExport(t *testing.T) {
 		t.Errorf("unreadable: %d, %q", st.Errors, errs)
 	}
 }
+
+// Get-WinEvent's objects saved with Windows PowerShell 5.1's Export-Csv
+// (testdata/powershell-export-csv.csv: a #TYPE line, local times): the
+// 4688 and Sysmon rows give the alerts of the same events as JSON, the
+// 4688 at its local time read in --timezone; the 4624 row is an event
+// without an alert.
+func TestPowerShellExportCSV(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	st, err := hunt.Run([]string{"testdata/powershell-export-csv.csv"}, det, func(a map[string]any) { got = append(got, a) }, nil, hunt.InZone(la))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := huntPaths(t, "../module/windows/testdata/powershell-get-winevent.json")
+	if st.Formats[hunt.FormatCSV] != 1 || st.Events != 3 || st.Errors != 0 || len(got) != 2 || len(want) != 2 {
+		t.Fatalf("stats %+v, %d alerts; the JSON gives %d", st, len(got), len(want))
+	}
+	for i := range got {
+		at, _ := got[i]["@timestamp"].(time.Time)
+		wantAt, _ := want[i]["@timestamp"].(time.Time)
+		if at.Truncate(time.Second) != wantAt.Truncate(time.Second) || !slices.Equal(ruleIDs(got[i]), ruleIDs(want[i])) || str(got[i], "host.name") != "MXS01.azsentinel.local" {
+			t.Errorf("alert %d: %v on %q, rules %v; the JSON's: %v, rules %v", i, at, str(got[i], "host.name"), ruleIDs(got[i]), wantAt, ruleIDs(want[i]))
+		}
+	}
+}

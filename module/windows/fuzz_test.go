@@ -33,6 +33,9 @@ func FuzzParseJSON(f *testing.F) {
 	// Sysmon for Linux in Azure Monitor's Syslog table and in a journal export.
 	f.Add([]byte(`{"Computer":"h","ProcessName":"sysmon","SyslogMessage":"<Event><System><Provider Name=\"Linux-Sysmon\"/><EventID>1</EventID><Channel>Linux-Sysmon/Operational</Channel></System><EventData><Data Name=\"Image\">&lt x</Data><Data Name=\"CommandLine\">sh -c i"}`))
 	f.Add([]byte(`{"_HOSTNAME":"h","SYSLOG_IDENTIFIER":"sysmon","__REALTIME_TIMESTAMP":"1","MESSAGE":"<Event><System><EventID>3</EventID><Channel>Linux-Sysmon/Operational</Channel></System><EventData><Data Name=\"DestinationIp\">::1</Data></EventData></Event>"}`))
+	// Get-WinEvent's objects (ConvertTo-Json), one of them alone.
+	f.Add(readFile(f, "testdata/powershell-get-winevent.json"))
+	f.Add([]byte(`{"Id":4688,"LogName":"Security","TimeCreated":"\/Date(1615686015338)\/","Message":"x","Properties":[{"Value":1},{"Value":"a"},3,4,5,6,7,8,9]}`))
 	// xmltodict's convention, and EvtxECmd's Payload.
 	f.Add(readFile(f, "testdata/seed-4688-xmltodict.json"))
 	f.Add([]byte(`{"EventId":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Provider":"Microsoft-Windows-Sysmon","Computer":"h","TimeCreated":"2021-03-14 06:40:15.3380000","ProcessId":4,"Payload":"{\"EventData\":{\"Data\":[{\"@Name\":\"Image\",\"#text\":\"C:\\\\x.exe\"},{\"@Name\":\"ProcessId\",\"#text\":\"7\"}]}}"}`))

@@ -33,6 +33,10 @@ const (
 	// Sysmon for Linux event: systems without a syslog daemon (Debian 12)
 	// keep Sysmon's events in the journal only.
 	ShapeJournal
+	// ShapePowerShell is Get-WinEvent's EventLogRecord as ConvertTo-Json
+	// and Export-Csv write it (Id, LogName, MachineName, TimeCreated,
+	// Message, Properties): see powershell.go.
+	ShapePowerShell
 )
 
 func (s JSONShape) String() string {
@@ -49,6 +53,8 @@ func (s JSONShape) String() string {
 		return "syslog"
 	case ShapeJournal:
 		return "journal"
+	case ShapePowerShell:
+		return "powershell"
 	}
 	return "unknown"
 }
@@ -89,6 +95,9 @@ func DetectJSON(m any) JSONShape {
 		if _, ok := msg.(string); ok {
 			return ShapeSyslog
 		}
+	}
+	if isPowerShellEvent(m) {
+		return ShapePowerShell
 	}
 	if msg, ok := dget(m, "MESSAGE"); ok {
 		_, hasTime := dget(m, "__REALTIME_TIMESTAMP")
@@ -185,8 +194,10 @@ func FromJSONValue(v any) (*Record, error) {
 		r, err = fromSyslogJSON(v, "SyslogMessage", "ProcessName", "Computer")
 	case ShapeJournal:
 		r, err = fromSyslogJSON(v, "MESSAGE", "SYSLOG_IDENTIFIER", "_HOSTNAME")
+	case ShapePowerShell:
+		r, err = fromPowerShell(v)
 	default:
-		return nil, perr("json", -1, 0, nil, "unrecognised event shape: no Event.System, winlog, EventID+Channel, event_id+log_name, SyslogMessage or MESSAGE (keys: %s)", keyList(v))
+		return nil, perr("json", -1, 0, nil, "unrecognised event shape: no Event.System, winlog, EventID+Channel, event_id+log_name, SyslogMessage, MESSAGE or Id+LogName+Message (keys: %s)", keyList(v))
 	}
 	if err != nil {
 		return nil, perr("json", -1, 0, nil, "%s", err.Error())
