@@ -17,6 +17,7 @@ import (
 	"webshellbeat/config"
 	"webshellbeat/detection"
 	"webshellbeat/detector"
+	"webshellbeat/docid"
 	"webshellbeat/hunt"
 	"webshellbeat/module/errorlog"
 )
@@ -41,6 +42,7 @@ type huntOptions struct {
 	minLevel       string // --min-level
 	host           string // --host
 	timezone       string // --timezone
+	namespace      string // --namespace
 	// excludeStatus is --exclude-status when given (nil: the configuration's).
 	excludeStatus []string
 }
@@ -79,7 +81,8 @@ Exit status: 0 when it ran (found something or not), 1 when a path could not be 
 			os.Exit(runHunt(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, o))
 		},
 	}
-	c.Flags().StringVar(&o.format, "format", "table", "output: table (readable), ndjson (one ECS alert document per line) or csv (one row per alert, values whole)")
+	c.Flags().StringVar(&o.format, "format", "table", "output: table (readable), ndjson (one ECS alert document per line), bulk (ndjson with Elasticsearch's _bulk create lines, for curl --data-binary into the alert data stream) or csv (one row per alert, values whole)")
+	c.Flags().StringVar(&o.namespace, "namespace", "", "the data stream namespace of the alerts (data_stream.namespace, and --format bulk's index logs-webshellbeat.alert-NAMESPACE); default: --config's, else default")
 	c.Flags().StringVar(&o.config, "config", "", "webshellbeat.yml whose webshell processor settings to use")
 	c.Flags().StringArrayVar(&o.rules, "rules", nil, "Sigma rule file or folder, repeatable; replaces the built-in pack")
 	c.Flags().BoolVar(&o.builtin, "builtin", false, "with --rules, also run webshellbeat's built-in pack (so that correlation and filter rules may name its rules)")
@@ -107,8 +110,8 @@ func parseWhen(flag, s string) (time.Time, error) {
 }
 
 func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
-	if o.format != "table" && o.format != "ndjson" && o.format != "csv" {
-		fmt.Fprintf(stderr, "hunt: --format %q is not one of table, ndjson, csv\n", o.format)
+	if !slices.Contains([]string{"table", "ndjson", "bulk", "csv"}, o.format) {
+		fmt.Fprintf(stderr, "hunt: --format %q is not one of table, ndjson, bulk, csv\n", o.format)
 		return exitUsage
 	}
 	from, err := parseWhen("from", o.from)
@@ -140,6 +143,13 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	if o.config != "" {
 		if cfg, err = config.FromFile(o.config); err != nil {
 			fmt.Fprintf(stderr, "hunt: %v\n", err)
+			return exitUsage
+		}
+	}
+	if o.namespace != "" {
+		cfg.Namespace = o.namespace
+		if err := cfg.Validate(); err != nil {
+			fmt.Fprintf(stderr, "hunt: --namespace: %v\n", err)
 			return exitUsage
 		}
 	}
@@ -214,6 +224,11 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 		printTable(stdout, alerts)
 	case "csv":
 		_ = printCSV(stdout, alerts)
+	case "bulk":
+		for _, a := range alerts {
+			_ = enc.Encode(bulkAction(a))
+			_ = enc.Encode(a)
+		}
 	default:
 		for _, a := range alerts {
 			_ = enc.Encode(a)
@@ -240,6 +255,27 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	}
 	printSummary(stderr, det, st) // last, as scripts read it
 	return status
+}
+
+// bulkAction is the _bulk line before an alert: create (data streams take
+// no other op) in the data stream its data_stream fields name, as the beat
+// indexes it, with a deterministic _id, so that loading the same output
+// again adds nothing (the copies are refused as conflicts, 409).
+func bulkAction(alert map[string]any) map[string]any {
+	ds := func(f string) string { return detection.LookupString(alert, "data_stream."+f) }
+	return map[string]any{"create": map[string]any{"_index": ds("type") + "-" + ds("dataset") + "-" + ds("namespace"), "_id": bulkID(alert)}}
+}
+
+// bulkID is the _id the beat's add_document_id gives the same record
+// (docid: its Windows record number or audit serial, so that a record the
+// beat indexed already is not added twice), else, for a record hunt read
+// without a position (a line of Sysmon text, an error log line), the
+// detector's webshell.doc_id, a hash of the record's time and content.
+func bulkID(alert map[string]any) string {
+	if id, ok := docid.Fingerprint(alert); ok {
+		return id
+	}
+	return detection.LookupString(alert, "webshell.doc_id")
 }
 
 // listSome joins the first top items: "a, b, c and 4 more".

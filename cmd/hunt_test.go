@@ -100,7 +100,7 @@ func TestHuntCSV(t *testing.T) {
 		t.Errorf("%d ndjson alerts name their file, want %d", n, tableRows)
 	}
 	var stderr bytes.Buffer
-	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, huntOptions{format: "xml"}); code != exitUsage || !strings.Contains(stderr.String(), "table, ndjson, csv") {
+	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, huntOptions{format: "xml"}); code != exitUsage || !strings.Contains(stderr.String(), "table, ndjson, bulk, csv") {
 		t.Errorf("--format xml: exit %d, %q", code, &stderr)
 	}
 	stderr.Reset()
@@ -394,5 +394,39 @@ func TestTableShowsControls(t *testing.T) {
 	}
 	if !strings.Contains(got, `cmd /c whoami \x1b]0;pwned\x07\x1b[2J fake row \u202egnp.exe`) {
 		t.Errorf("table does not show the escapes:\n%s", got)
+	}
+}
+
+// --format bulk: each alert after its create line, into the data stream of
+// --namespace, with an _id; a namespace that is no data stream name part is
+// refused.
+func TestHuntBulkFormat(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := runHunt(&stdout, &stderr, []string{samplesDir}, huntOptions{format: "bulk", namespace: "case42"}); code != 0 {
+		t.Fatalf("exit %d\n%s", code, &stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) < 2 || len(lines)%2 != 0 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for i := 0; i < len(lines); i += 2 {
+		var action struct {
+			Create struct {
+				Index string `json:"_index"`
+				ID    string `json:"_id"`
+			}
+		}
+		var alert map[string]any
+		if json.Unmarshal([]byte(lines[i]), &action) != nil || json.Unmarshal([]byte(lines[i+1]), &alert) != nil {
+			t.Fatalf("line %d: %s / %s", i+1, lines[i], lines[i+1])
+		}
+		if action.Create.Index != "logs-webshellbeat.alert-case42" || action.Create.ID == "" || action.Create.ID != bulkID(alert) ||
+			detection.LookupString(alert, "data_stream.namespace") != "case42" {
+			t.Errorf("line %d: %s for an alert of _id %q, namespace %q", i+1, lines[i], bulkID(alert), detection.LookupString(alert, "data_stream.namespace"))
+		}
+	}
+	stderr.Reset()
+	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, huntOptions{format: "bulk", namespace: "Case-42"}); code != exitUsage || !strings.Contains(stderr.String(), "--namespace") {
+		t.Errorf("--namespace Case-42: exit %d, %q", code, &stderr)
 	}
 }

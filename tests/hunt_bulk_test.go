@@ -1,0 +1,99 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hunt --format bulk, posted as it is to a real OpenSearch node's _bulk
+// (as `curl --data-binary @alerts.bulk`) under the beat's own templates:
+// every alert is indexed, none refused by the mapping, into the alert
+// data stream of the namespace given; posting it again adds nothing (each
+// create is refused as a conflict on its _id).
+func TestHuntBulk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary against OpenSearch")
+	}
+	url := openSearch(t)
+	const stream = "logs-webshellbeat.alert-huntcase"
+	osDo(t, http.MethodDelete, url+"/_data_stream/logs-webshellbeat.*", nil)
+	osDo(t, http.MethodDelete, url+"/_index_template/logs-webshellbeat.*", nil)
+	t.Cleanup(func() {
+		osDo(t, http.MethodDelete, url+"/_data_stream/logs-webshellbeat.*", nil)
+		osDo(t, http.MethodDelete, url+"/_index_template/logs-webshellbeat.*", nil)
+	})
+	dir, cfgPath := shippedHome(t)
+	setup := exec.Command(binary, "setup", "--index-management", "--strict.perms=false", "-c", cfgPath, "--path.home", dir,
+		"-E", "output.elasticsearch.hosts=["+url+"]")
+	if out, err := setup.CombinedOutput(); err != nil || !strings.Contains(string(out), "Index setup finished") {
+		t.Fatalf("setup --index-management: %v\n%s", err, out)
+	}
+
+	// Windows and Linux process alerts, request and error log alerts (the
+	// samples hold no file twice: the same record in two files would be
+	// one document, rightly).
+	paths := []string{"../testdata/samples", "../module/errorlog/testdata/php-fpm.log", "../module/errorlog/testdata/tomcat-localhost.log"}
+	var stderr bytes.Buffer
+	cmd := exec.Command(binary, append([]string{"hunt", "--format", "bulk", "--namespace", "huntcase"}, paths...)...)
+	cmd.Stderr = &stderr
+	bulk, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("hunt --format bulk: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(string(bulk)), "\n")
+	if len(lines) < 30 || len(lines)%2 != 0 {
+		t.Fatalf("hunt --format bulk: %d lines, want pairs of action and alert, 15 alerts or more", len(lines))
+	}
+	alerts := len(lines) / 2
+
+	post := func() (conflicts int) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, url+"/_bulk?refresh=true", bytes.NewReader(bulk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Items []map[string]struct {
+				Index  string `json:"_index"`
+				Status int    `json:"status"`
+				Error  any    `json:"error"`
+			}
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK || len(r.Items) != alerts {
+			t.Fatalf("_bulk: %s, %d items for %d alerts, %v", resp.Status, len(r.Items), alerts, err)
+		}
+		for i, item := range r.Items {
+			c := item["create"]
+			switch {
+			case c.Status == http.StatusConflict:
+				conflicts++
+			case c.Status != http.StatusCreated || !strings.Contains(c.Index, stream):
+				t.Errorf("alert %d: %d into %q: %v\n%s", i, c.Status, c.Index, c.Error, lines[2*i+1])
+			}
+		}
+		return conflicts
+	}
+	if conflicts := post(); conflicts != 0 {
+		t.Errorf("first load: %d of %d alerts refused as conflicts: two alerts share a webshell.doc_id", conflicts, alerts)
+	}
+	if n := osCount(t, url, stream, nil); n != alerts {
+		t.Errorf("%s holds %d documents after the first load, want the %d alerts", stream, n, alerts)
+	}
+	if conflicts := post(); conflicts != alerts {
+		t.Errorf("second load: %d of %d alerts refused as conflicts, want all", conflicts, alerts)
+	}
+	if n := osCount(t, url, stream, nil); n != alerts {
+		t.Errorf("%s holds %d documents after loading the same output twice, want %d", stream, n, alerts)
+	}
+}
