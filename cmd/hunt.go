@@ -381,6 +381,9 @@ func alertRow(a map[string]any) row {
 	}
 	if r.what == "" {
 		r.what = s("file.path")
+		if threat := s("winlog.event_data.Threat Name"); threat != "" { // Microsoft Defender's detection
+			r.what = threat + ": " + r.what
+		}
 	}
 	if ip := s("destination.ip"); r.what == "" && ip != "" { // a connection
 		r.what = "-> " + ip

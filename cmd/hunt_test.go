@@ -30,8 +30,8 @@ func TestHuntSummaryCountsCorrelations(t *testing.T) {
 		want    string
 	}{
 		{name: "correlation loaded", rules: []string{dir}, want: "hunt: 1 rules, 1 correlation rules, "},
-		{name: "built-in pack", want: "hunt: 22 rules, 0 correlation rules, "},
-		{name: "--rules and --builtin", rules: []string{dir}, builtin: true, want: "hunt: 23 rules, 1 correlation rules, "},
+		{name: "built-in pack", want: "hunt: 23 rules, 0 correlation rules, "},
+		{name: "--rules and --builtin", rules: []string{dir}, builtin: true, want: "hunt: 24 rules, 1 correlation rules, "},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -224,6 +224,11 @@ func TestAlertRowKinds(t *testing.T) {
 	if r := alertRow(req); r.who != "203.0.113.9" || r.what != "/cmd.jsp?c=id" {
 		t.Errorf("request row: who %q, what %q", r.who, r.what)
 	}
+	defender := map[string]any{"file": map[string]any{"path": `C:\inetpub\wwwroot\x.aspx`}, "process": map[string]any{"name": "w3wp.exe"},
+		"winlog": map[string]any{"event_data": map[string]any{"Threat Name": "Backdoor:ASP/Chopper.F!dha"}}}
+	if r := alertRow(defender); r.who != "w3wp.exe" || r.what != `Backdoor:ASP/Chopper.F!dha: C:\inetpub\wwwroot\x.aspx` {
+		t.Errorf("Defender detection row: who %q, what %q", r.who, r.what)
+	}
 	req["url"].(map[string]any)["domain"] = "shop.example" // a log of several sites
 	if r := alertRow(req); r.what != "shop.example/cmd.jsp?c=id" {
 		t.Errorf("request row of a named site: what %q", r.what)
@@ -257,7 +262,7 @@ func TestHuntRuleSelection(t *testing.T) {
 	builtin := ruleMeta(t, "../rules/builtin")
 	// The pack's one stable rule is the founding Windows rule.
 	got, summary := run(huntOptions{excludeStatus: []string{"experimental"}})
-	if !strings.HasPrefix(summary, "hunt: 1 rules (21 more left out by level or status), ") {
+	if !strings.HasPrefix(summary, "hunt: 1 rules (22 more left out by level or status), ") {
 		t.Errorf("--exclude-status experimental: %s", summary)
 	}
 	if len(got) == 0 {
@@ -271,7 +276,7 @@ func TestHuntRuleSelection(t *testing.T) {
 	// min_level high from a configuration file, with --rules.
 	cfgFile := testfiles.Dir(t, map[string]string{"webshellbeat.yml": "processors:\n  - webshell:\n      rules: {min_level: high}\n"}) + "/webshellbeat.yml"
 	got, summary = run(huntOptions{config: cfgFile, rules: []string{"../rules/builtin"}})
-	if !strings.HasPrefix(summary, "hunt: 12 rules (10 more left out by level or status), ") {
+	if !strings.HasPrefix(summary, "hunt: 13 rules (10 more left out by level or status), ") {
 		t.Errorf("min_level high: %s", summary)
 	}
 	for id := range got {
@@ -295,7 +300,7 @@ func ruleMeta(t *testing.T, dir string) map[string]ruleLevelStatus {
 	for _, r := range coll.Rules {
 		out[r.ID] = ruleLevelStatus{r.Level, r.Status}
 	}
-	if len(out) != 22 {
+	if len(out) != 23 {
 		t.Fatalf("%s: %d rules", dir, len(out))
 	}
 	return out

@@ -2,7 +2,9 @@ package rules_test
 
 import (
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,4 +170,78 @@ func requestMatches(t *testing.T, det *detector.Detector, line, rule string) boo
 	}
 	det.Detect(doc)
 	return slices.Contains(detection.LookupStrings(doc, "webshell.rule_ids"), rule)
+}
+
+const winDefenderWebshell = "69683995-4795-4966-b1b2-1c75026b7040"
+
+// defenderEvent is module/windows/testdata/defender-1116.xml with another
+// event id, threat, path and process, mapped by the beat's own mapper.
+func defenderEvent(t *testing.T, id, threat, path, process string) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile("../module/windows/testdata/defender-1116.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	xml := strings.NewReplacer("<EventID>1116<", "<EventID>"+id+"<",
+		"Backdoor:ASP/Chopper.F!dha", threat,
+		`file:_C:\Program Files\Microsoft\Exchange Server\V15\FrontEnd\HttpProxy\owa\auth\web.aspx`, path,
+		`C:\Windows\System32\inetsrv\w3wp.exe`, process).Replace(string(raw))
+	rec, err := windows.ParseXML([]byte(xml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec.ECS()
+}
+
+// The Defender rule: a web shell family, any threat in a script under a
+// web root, or any threat a web server touched alerts; Defender's other
+// detections (a PUA in Downloads, EICAR on a desktop) and other events do
+// not.
+func TestDefenderWebshellRule(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, id, threat, path, process string
+		want                            bool
+	}{
+		{"chopper in owa by w3wp", "1116", "Backdoor:ASP/Chopper.F!dha", `file:_C:\Program Files\Microsoft\Exchange Server\V15\FrontEnd\HttpProxy\owa\auth\web.aspx`, `C:\Windows\System32\inetsrv\w3wp.exe`, true},
+		{"php backdoor quarantined", "1117", "Backdoor:PHP/Dirtelti.MTF", `file:_C:\xampp\htdocs\wp-content\uploads\x.php`, `Unknown`, true},
+		{"generic trojan in an aspx under inetpub", "1116", "Trojan:Win32/Wacatac.B!ml", `file:_C:\inetpub\wwwroot\aspnet_client\system_web\errorFE.aspx`, `Unknown`, true},
+		{"a miner written by w3wp", "1116", "Trojan:Win32/CoinMiner", `file:_C:\Windows\Temp\x.exe`, `C:\Windows\System32\inetsrv\w3wp.exe`, true},
+		{"a pua in downloads", "1116", "PUA:Win32/Presenoker", `file:_C:\Users\bob\Downloads\setup.exe`, `C:\Program Files\Google\Chrome\Application\chrome.exe`, false},
+		{"eicar on a desktop", "1116", "Virus:DOS/EICAR_Test_File", `file:_C:\Users\bob\Desktop\eicar.com`, `C:\Windows\explorer.exe`, false},
+		{"a scan that found the shell, not a detection event", "1001", "Backdoor:ASP/Chopper.F!dha", `file:_C:\inetpub\wwwroot\x.aspx`, `Unknown`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := defenderEvent(t, tt.id, tt.threat, tt.path, tt.process)
+			det.Detect(doc)
+			if ids := detection.LookupStrings(doc, "webshell.rule_ids"); slices.Contains(ids, winDefenderWebshell) != tt.want {
+				t.Errorf("matched %v, want %v (rules %v)", slices.Contains(ids, winDefenderWebshell), tt.want, ids)
+			}
+		})
+	}
+}
+
+// SigmaHQ's windefend rules name Defender's fields without their spaces
+// (ThreatName for "Threat Name"): the built-in Windows pipeline maps them,
+// so its RedSun rule (EventID 1119, SourceName, Path, ThreatName) fires on
+// such an event, and not on the same event of another threat.
+func TestSigmaHQDefenderFields(t *testing.T) {
+	cfg := config.Default()
+	cfg.Rules = config.Rules{Paths: []string{"../../shared/data/SigmaHQ-sigma/rules-emerging-threats/2026/Exploits/RedSun/win_defender_exploit_redsun_tiering_engine_detected_as_eicar.yml"}}
+	det, err := detector.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const redSun = "a7c3e5f2-8b1d-4e9a-b6c2-3d7f5e8a9b4c"
+	path := `file:_C:\Users\bob\AppData\Local\Temp\3\RS-{0F5C2A}\TieringEngineService.exe`
+	for threat, want := range map[string]bool{"Virus:DOS/EICAR_Test_File": true, "Trojan:Win32/Wacatac.B!ml": false} {
+		doc := defenderEvent(t, "1119", threat, path, `Unknown`)
+		det.Detect(doc)
+		if ids := detection.LookupStrings(doc, "webshell.rule_ids"); slices.Contains(ids, redSun) != want {
+			t.Errorf("%s: RedSun rule matched %v, want %v (rules %v)", threat, slices.Contains(ids, redSun), want, ids)
+		}
+	}
 }

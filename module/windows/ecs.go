@@ -90,6 +90,8 @@ func (r *Record) ECS() map[string]any {
 		m.sysmon(r.EventID)
 	case r.IsSecurity() && r.EventID == 4688:
 		m.security4688()
+	case r.isDefenderDetection():
+		m.defender()
 	}
 	return doc
 }

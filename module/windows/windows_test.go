@@ -729,3 +729,37 @@ func TestParseSysmonTextEventViewerCopy(t *testing.T) {
 		}
 	}
 }
+
+// Microsoft Defender's detection event (testdata/defender-1116.xml) maps
+// its file (Path's first file:_ resource), the process that touched it and
+// the detection user to ECS; its event data keeps Defender's own names.
+func TestDefenderDetection(t *testing.T) {
+	r, err := ParseXML(readFile(t, "testdata/defender-1116.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := r.ECS()
+	for path, want := range map[string]any{
+		"event.category":                []string{"malware"},
+		"file.path":                     `C:\Program Files\Microsoft\Exchange Server\V15\FrontEnd\HttpProxy\owa\auth\web.aspx`,
+		"file.extension":                "aspx",
+		"process.name":                  "w3wp.exe",
+		"user.name":                     "MSExchangeOWAAppPool",
+		"user.domain":                   "IIS APPPOOL",
+		"winlog.event_data.Threat Name": "Backdoor:ASP/Chopper.F!dha",
+	} {
+		if got, _ := lookupPath(doc, path); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		`file:_C:\a\x.aspx`: `C:\a\x.aspx`,
+		`containerfile:_C:\a.zip; file:_C:\a.zip->web/x.jsp`:      `C:\a.zip`,
+		`regkey:_HKLM\SOFTWARE\x; file:_C:\b.php; file:_C:\c.php`: `C:\b.php`,
+		`regkey:_HKLM\SOFTWARE\x`:                                 "",
+	} {
+		if got := defenderFile(in); got != want {
+			t.Errorf("defenderFile(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
