@@ -175,6 +175,18 @@ func TestBadProcessors(t *testing.T) {
 	if err := badProcessors(beatCfg()); err != nil {
 		t.Errorf("a disabled input: %v", err)
 	}
+	// A misspelt processors or parsers key, which an input would ignore.
+	for _, key := range []string{"procesors", "processor", "proccessors", "parser", "pasrers"} {
+		module("- type: filestream\n  id: module-apache\n  paths: [/x]\n  " + key + ": [{decode_access_log: {format: combined}}]\n")
+		if err := badProcessors(beatCfg()); err == nil || !strings.Contains(err.Error(), `apache.yml: input module-apache: unknown option "`+key+`": did you mean`) {
+			t.Errorf("key %s: %v", key, err)
+		}
+	}
+	if key, _ := misspelt([]string{"type", "id", "paths", "prospector", "parsers", "processors", "pipeline", "publisher_pipeline", "exclude_files",
+		"include_lines", "encoding", "close", "clean_removed", "harvester_limit", "file_identity", "fields", "tags", "index", "rotation", "name",
+		"event_id", "poll_interval", "socket_type", "resolve_ids", "backoff", "enabled", "message_max_bytes", "take_over", "delete", "compression"}); key != "" {
+		t.Errorf("an input option taken for a misspelling: %q", key)
+	}
 	own, _ := conf.NewConfigWithYAML([]byte(`inputs: [{type: filestream, paths: [/a], processors: [{decode_error_log: {server: apache2}}]}]`), "test")
 	if err := badProcessors(own); err == nil || !strings.HasPrefix(err.Error(), "webshellbeat.inputs: input filestream: processors: decode_error_log:") {
 		t.Errorf("webshellbeat.inputs: %v", err)

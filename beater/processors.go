@@ -8,7 +8,8 @@ import (
 	"github.com/elastic/elastic-agent-libs/logp"
 )
 
-// badProcessors builds the processors of every enabled input, of
+// badProcessors refuses a misspelt processors or parsers key of an input,
+// and builds the processors of every enabled input, of
 // webshellbeat.inputs and of the enabled modules, and returns the first
 // that cannot be built, with where it is: an unknown option of
 // decode_access_log, a format that does not exist, a misspelt processor.
@@ -21,12 +22,15 @@ import (
 // builds (and checks) itself.
 func badProcessors(c *conf.C) error {
 	return eachInput(c, func(where string, in *conf.C) error {
-		if !in.HasField("processors") {
-			return nil
-		}
 		name, err := in.String("id", -1)
 		if err != nil {
 			name, _ = in.String("type", -1)
+		}
+		if key, meant := misspelt(in.GetFields()); key != "" {
+			return fmt.Errorf("%s: input %s: unknown option %q: did you mean %s? Without it the input's lines are read undecoded", where, name, key, meant)
+		}
+		if !in.HasField("processors") {
+			return nil
 		}
 		var v struct {
 			Processors processors.PluginConfig `config:"processors"`
@@ -46,6 +50,42 @@ func badProcessors(c *conf.C) error {
 		}
 		return built.Close()
 	})
+}
+
+// misspelt returns an input's key that is one or two letters off
+// "processors" or "parsers", and which of the two it is off. Inputs ignore
+// keys they do not know, so "procesors:" left the beat running and
+// indexing raw lines, its decode processors never run.
+func misspelt(keys []string) (key, meant string) {
+	for _, k := range keys {
+		for _, want := range []string{"processors", "parsers"} {
+			if k != want && editDistance(k, want) <= 2 {
+				return k, want
+			}
+		}
+	}
+	return "", ""
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // webshellName is the webshell processor's name in configurations.
