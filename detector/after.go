@@ -229,6 +229,14 @@ func useText(use correlate.Use) string {
 func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 	s := d.st
 	doc := ev.doc
+	if f := str(doc, "log.origin.file.name"); ev.script == "" && f != "" {
+		// A PHP message names its script: the web shell whose system()
+		// failed, so that its messages are one session.
+		ev.script = f
+		if str(doc, "webshell.script.path") == "" {
+			detection.Put(doc, "webshell.script.path", f)
+		}
+	}
 	sub := session.Subject{
 		Host: str(doc, "host.name"), AppPool: str(doc, "webshell.webserver.app_pool"), Script: ev.script,
 		CommandLine: str(doc, "process.command_line"), User: str(doc, "user.name"), RuleIDs: detection.LookupStrings(doc, "webshell.rule_ids"),

@@ -13,6 +13,7 @@ import (
 	"webshellbeat/detection/session"
 	"webshellbeat/detector"
 	"webshellbeat/hunt"
+	"webshellbeat/module/errorlog"
 )
 
 const data = "../../shared/data/"
@@ -484,5 +485,40 @@ func TestSessionsPerSite(t *testing.T) {
 	}
 	if !slices.Equal(summaries, []string{"blog.example/up/x.php"}) {
 		t.Errorf("summary mode: summaries of %v; want one, of blog.example/up/x.php", summaries)
+	}
+}
+
+// The PHP warnings of one script (log.origin.file.name) are one session:
+// the first at its severity, the later ones lowered; another script's
+// warning is another session. Before, each was in no session and all kept
+// their severity.
+func TestPHPScriptSession(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []map[string]any
+	p := &errorlog.Parser{Server: errorlog.PHP}
+	for _, line := range []string{
+		"[26-Nov-2026 13:52:37 UTC] PHP Warning:  system(): Unable to fork [id] in /var/www/html/up/x.php on line 3",
+		"[26-Nov-2026 13:52:38 UTC] PHP Warning:  exec(): Unable to fork [whoami] in /var/www/html/up/x.php on line 4",
+		"[26-Nov-2026 13:52:39 UTC] PHP Warning:  system(): Unable to fork [id] in /var/www/html/up/y.php on line 3",
+	} {
+		doc, err := p.Parse(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		det.ProcessAll(doc)
+		docs = append(docs, doc)
+	}
+	x1, x2, y := docs[0], docs[1], docs[2]
+	if len(ids(x1)) == 0 || str(x1, "webshell.script.path") != "/var/www/html/up/x.php" {
+		t.Fatalf("first warning: rules %v, script %q", ids(x1), str(x1, "webshell.script.path"))
+	}
+	if s := str(x1, "webshell.session.id"); s == "" || s != str(x2, "webshell.session.id") || sev(x2) >= sev(x1) {
+		t.Errorf("x.php's warnings: sessions %q %q, severities %d %d; want one session, the later lowered", s, str(x2, "webshell.session.id"), sev(x1), sev(x2))
+	}
+	if str(y, "webshell.session.id") == str(x1, "webshell.session.id") || sev(y) != sev(x1) {
+		t.Errorf("y.php's warning: session %q severity %d; want its own session at %d", str(y, "webshell.session.id"), sev(y), sev(x1))
 	}
 }

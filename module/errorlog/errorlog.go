@@ -15,6 +15,7 @@ package errorlog
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -353,6 +354,7 @@ func (p *Parser) php(line string) (map[string]any, error) {
 		doc["log"] = map[string]any{"level": strings.ToLower(level[4:])}
 		doc["message"] = strings.TrimSpace(msg)
 	}
+	putOrigin(doc, rest)
 	return doc, nil
 }
 
@@ -455,7 +457,43 @@ func nginxContext(s string) (msg string, ctx map[string]string) {
 func finish(doc map[string]any, level, msg string) map[string]any {
 	doc["log"] = map[string]any{"level": level}
 	doc["message"] = strings.TrimSpace(msg)
+	putOrigin(doc, msg)
 	return doc
+}
+
+// putOrigin sets log.origin.file to the script a PHP message names.
+func putOrigin(doc map[string]any, msg string) {
+	file, line, ok := phpOrigin(msg)
+	if !ok {
+		return
+	}
+	log, _ := doc["log"].(map[string]any)
+	if log == nil {
+		log = map[string]any{}
+		doc["log"] = log
+	}
+	log["origin"] = map[string]any{"file": map[string]any{"name": file, "line": line}}
+}
+
+// phpScript is where a PHP message names the script that raised it:
+// "... in /var/www/html/x.php on line 3", or an uncaught exception's
+// "... in /var/www/html/x.php:3".
+var phpScript = regexp.MustCompile(`\bin ((?:/|[A-Za-z]:\\)[^"\n]*?\.(?:php[0-9]?|phtml|phar|inc))(?: on line |:)(\d{1,9})\b`)
+
+// phpOrigin returns the script and line of a PHP message (log.origin.file):
+// a web shell's own file, when it is the script whose system() failed.
+// The first one named is the script that raised it; a stack trace names
+// others after it.
+func phpOrigin(msg string) (file string, line int64, ok bool) {
+	if !strings.Contains(msg, "PHP ") {
+		return "", 0, false
+	}
+	m := phpScript.FindStringSubmatch(msg)
+	if m == nil {
+		return "", 0, false
+	}
+	n, err := strconv.ParseInt(m[2], 10, 64)
+	return m[1], n, err == nil
 }
 
 // unprefixed is a line without the log's prefix: output of a child process

@@ -332,3 +332,31 @@ func TestParseMixed(t *testing.T) {
 		t.Errorf("a prefixed line after: %v, zoned %v", err, p.Zoned())
 	}
 }
+
+// A PHP message names the script that raised it (log.origin.file), in PHP's
+// own log, Apache's, nginx's (FastCGI's stderr) and php-fpm's; a message of
+// code run from the command line, or of no PHP at all, names none.
+func TestPHPOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		server, line, file string
+		n                  int64
+	}{
+		{PHP, "[26-Nov-2026 13:52:37 UTC] PHP Warning:  system(): Unable to fork [id] in /tmp/forkfail.php on line 3", "/tmp/forkfail.php", 3},
+		{PHP, "[26-Nov-2026 11:09:34 UTC] PHP Fatal error:  Uncaught Error: Call to undefined function system() in /tmp/fpmcap/www/x.php:1", "/tmp/fpmcap/www/x.php", 1},
+		{PHP, "[26-Nov-2026 11:08:11 UTC] PHP Fatal error:  Uncaught Error: Call to undefined function system() in Command line code:1", "", 0},
+		{Apache, `[Wed Nov 25 10:05:00.000002 2026] [php:warn] [pid 9:tid 9] [client 203.0.113.9:4242] PHP Warning:  Undefined array key "c" in /var/www/html/uploads/x.php on line 1`, "/var/www/html/uploads/x.php", 1},
+		{Apache, `[Wed Nov 25 10:05:00.000002 2026] [php7:warn] [pid 9] [client 203.0.113.9:4242] PHP Warning:  exec(): Unable to fork [id] in C:\xampp\htdocs\x.phtml on line 12`, `C:\xampp\htdocs\x.phtml`, 12},
+		{Nginx, `2026/11/26 11:09:34 [error] 27#27: *3 FastCGI sent in stderr: "PHP message: PHP Fatal error:  Uncaught Error: Call to undefined function system() in /var/www/html/x.php:1` + "\n" + `Stack trace:` + `" while reading response header from upstream, client: 172.17.0.1`, "/var/www/html/x.php", 1},
+		{Apache, `[Wed Nov 25 10:00:00.000001 2026] [core:error] [pid 1] [client 203.0.113.9:4242] AH00037: Symbolic link not allowed: /var/www/html/x.php on line 3`, "", 0},
+	} {
+		p := &Parser{Server: tc.server}
+		doc, err := p.Parse(tc.line)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.line, err)
+		}
+		file, n := get(doc, "log.origin.file.name"), get(doc, "log.origin.file.line")
+		if wantN := fmt.Sprint(tc.n); file != tc.file || tc.file != "" && n != wantN || tc.file == "" && n != "" {
+			t.Errorf("%s: origin %q:%s, want %q:%d", tc.line, file, n, tc.file, tc.n)
+		}
+	}
+}
