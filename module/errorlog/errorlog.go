@@ -62,6 +62,11 @@ type Parser struct {
 	module   string
 	zoned    bool           // the time last read came with its zone (PHP's lines, access lines)
 	lastZone *time.Location // the zone PHP's lines named last
+	// jsp is the page a Tomcat exception is about ("An exception occurred
+	// processing [/x.jsp] at line [2]"), for the record's later lines,
+	// among them the "Caused by" that names the program; "" outside one.
+	jsp     string
+	jspLine int64
 }
 
 // Parse maps one line. A line of neither prefix is an unprefixed event of
@@ -103,6 +108,7 @@ func (p *Parser) Parse(line string) (map[string]any, error) {
 		return nil, err
 	}
 	p.module, p.last = server, doc["@timestamp"].(time.Time)
+	p.jsp, p.jspLine = "", 0 // a new record
 	if server != PHP {
 		p.zoned = false // php sets it
 	}
@@ -503,8 +509,24 @@ func (p *Parser) unprefixed(line string) (map[string]any, error) {
 	if p.last.IsZero() {
 		return nil, ErrNoTime
 	}
-	return Output(line, p.KnownServer(), p.last), nil
+	doc := Output(line, p.KnownServer(), p.last)
+	if p.KnownServer() == Tomcat {
+		if m := jasperPage.FindStringSubmatch(line); m != nil {
+			p.jsp, p.jspLine = m[1], 0
+			if n, err := strconv.ParseInt(m[2], 10, 64); err == nil {
+				p.jspLine = n
+			}
+		}
+		if p.jsp != "" {
+			doc["log"] = map[string]any{"origin": map[string]any{"file": map[string]any{"name": p.jsp, "line": p.jspLine}}}
+		}
+	}
+	return doc, nil
 }
+
+// jasperPage is how Tomcat's JSP engine names the page of an exception, by
+// its path in the web application.
+var jasperPage = regexp.MustCompile(`An exception occurred processing \[(/[^\]]*)\] at line \[(\d{1,9})\]`)
 
 // Zoned reports whether the time of the last line mapped came with its
 // zone (PHP's error_log names it; an access line's has its offset), as do

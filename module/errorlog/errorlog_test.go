@@ -261,7 +261,7 @@ func TestPHPErrorLog(t *testing.T) {
 // Tomcat's localhost log, captured from Tomcat 10.1 as a JSP ran its
 // parameter as a program: the SEVERE line with its thread and logger, and
 // the stack trace's lines unprefixed, dated by it, with the cause that
-// names the program.
+// names the program and the page that ran it (log.origin.file).
 func TestTomcatLog(t *testing.T) {
 	docs, errs := parseFile(t, "testdata/tomcat-localhost.log", &Parser{})
 	if len(errs) != 0 || len(docs) != 150 {
@@ -274,11 +274,24 @@ func TestTomcatLog(t *testing.T) {
 	for _, d := range docs {
 		if msg := get(d, "message"); strings.Contains(msg, `Caused by: java.io.IOException: Cannot run program "`) {
 			causes++
-			want(t, d, map[string]string{"tags": "[unprefixed]", "event.dataset": "tomcat.error"})
+			// The page Jasper named lines before, in the same record.
+			want(t, d, map[string]string{"tags": "[unprefixed]", "event.dataset": "tomcat.error", "log.origin.file.name": "/wsbexec.jsp", "log.origin.file.line": "2"})
 		}
 	}
+	want(t, docs[0], map[string]string{"log.origin.file.name": ""}) // the record's first line, before the page is named
 	if causes != 3 {
 		t.Errorf("%d causes naming a program, want 3", causes)
+	}
+	// A new record forgets the page of the one before.
+	q := &Parser{}
+	for _, l := range []string{"26-Nov-2026 13:54:20.278 SEVERE [x] a.b c", "\tjava.io.IOException: An exception occurred processing [/a.jsp] at line [2]",
+		"26-Nov-2026 13:54:21.278 SEVERE [x] a.b c"} {
+		if _, err := q.Parse(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if doc, _ := q.Parse(`Caused by: java.io.IOException: Cannot run program "nc"`); get(doc, "log.origin.file.name") != "" {
+		t.Errorf("a cause in a record that named no page: origin %q", get(doc, "log.origin.file.name"))
 	}
 	// The prefix alone tells the server, and a damaged time is an error.
 	var p Parser
