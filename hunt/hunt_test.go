@@ -856,13 +856,11 @@ func TestAusearchOutput(t *testing.T) {
 	}
 }
 
-// Event Viewer's exports (testdata/eventviewer-*: SOURCES.md): the Security
-// 4688 row, OTRF's ProxyLogon event as Event Viewer writes it, gives the
-// alert that the same event gives as JSON, at its local time read in
-// --timezone; the tab-delimited Sysmon row gives its alert at its UtcTime
-// in any zone; the logon row is counted as not read, and a row whose time
-// no locale writes is reported with its line.
-func TestEventViewerExport(t *testing.T) {
+// huntLosAngeles hunts paths with the built-in pack and --timezone
+// America/Los_Angeles (the zone of the exports' local times), and returns
+// the alerts, the unreadable records' errors and the stats.
+func huntLosAngeles(t *testing.T, paths ...string) ([]map[string]any, []string, hunt.Stats) {
+	t.Helper()
 	la, err := time.LoadLocation("America/Los_Angeles")
 	if err != nil {
 		t.Skip("no time zone database:", err)
@@ -873,11 +871,21 @@ func TestEventViewerExport(t *testing.T) {
 	}
 	var got []map[string]any
 	var errs []string
-	st, err := hunt.Run([]string{"testdata/eventviewer-security.csv", "testdata/eventviewer-sysmon.txt"}, det,
-		func(a map[string]any) { got = append(got, a) }, func(r hunt.Record) { errs = append(errs, r.Err.Error()) }, hunt.InZone(la))
+	st, err := hunt.Run(paths, det, func(a map[string]any) { got = append(got, a) }, func(r hunt.Record) { errs = append(errs, r.Err.Error()) }, hunt.InZone(la))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return got, errs, st
+}
+
+// Event Viewer's exports (testdata/eventviewer-*: SOURCES.md): the Security
+// 4688 row, OTRF's ProxyLogon event as Event Viewer writes it, gives the
+// alert that the same event gives as JSON, at its local time read in
+// --timezone; the tab-delimited Sysmon row gives its alert at its UtcTime
+// in any zone; the logon row is counted as not read, and a row whose time
+// no locale writes is reported with its line.
+func TestEventViewerExport(t *testing.T) {
+	got, errs, st := huntLosAngeles(t, "testdata/eventviewer-security.csv", "testdata/eventviewer-sysmon.txt")
 	want, _ := huntPaths(t, "../module/windows/testdata/otrf-proxylogon-4688.json", "../module/windows/testdata/otrf-proxylogon-sysmon1.json")
 	if st.Formats[hunt.FormatEventViewer] != 2 || len(got) != 2 || len(want) != 2 {
 		t.Fatalf("stats %+v, %d alerts, want 2 as the JSON gives %d", st, len(got), len(want))
@@ -905,19 +913,7 @@ func TestEventViewerExport(t *testing.T) {
 // 4688 at its local time read in --timezone; the 4624 row is an event
 // without an alert.
 func TestPowerShellExportCSV(t *testing.T) {
-	la, err := time.LoadLocation("America/Los_Angeles")
-	if err != nil {
-		t.Skip("no time zone database:", err)
-	}
-	det, err := detector.New(config.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []map[string]any
-	st, err := hunt.Run([]string{"testdata/powershell-export-csv.csv"}, det, func(a map[string]any) { got = append(got, a) }, nil, hunt.InZone(la))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, _, st := huntLosAngeles(t, "testdata/powershell-export-csv.csv")
 	want, _ := huntPaths(t, "../module/windows/testdata/powershell-get-winevent.json")
 	if st.Formats[hunt.FormatCSV] != 1 || st.Events != 3 || st.Errors != 0 || len(got) != 2 || len(want) != 2 {
 		t.Fatalf("stats %+v, %d alerts; the JSON gives %d", st, len(got), len(want))

@@ -32,15 +32,7 @@ func (m *mapper) defender() {
 	if exe := m.val("Process Name"); exe != "" && !strings.EqualFold(exe, "Unknown") {
 		m.process(m.obj("process"), exe, "", "", "")
 	}
-	if u := m.val("Detection User"); u != "" {
-		domain, name := "", u
-		if i := strings.LastIndexByte(u, '\\'); i >= 0 {
-			domain, name = u[:i], u[i+1:]
-		}
-		user := m.obj("user")
-		m.setStr(user, "name", name)
-		m.setStr(user, "domain", domain)
-	}
+	m.domainUser(m.val("Detection User"))
 }
 
 // defenderFile returns the first file of Defender's Path, a list of

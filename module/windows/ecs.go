@@ -323,20 +323,25 @@ func (m *mapper) sysmon(id uint32) {
 
 // sysmonUser maps Sysmon's "DOMAIN\name" User field.
 func (m *mapper) sysmonUser() {
-	u := m.val("User")
-	if u == "" {
-		return
+	if name := m.domainUser(m.val("User")); name != "" {
+		m.obj("related")["user"] = []string{name}
 	}
-	domain, name := "", u
-	if i := strings.LastIndexByte(u, '\\'); i >= 0 {
-		domain, name = u[:i], u[i+1:]
+}
+
+// domainUser sets user.name and user.domain from a DOMAIN\name account, and
+// returns the name.
+func (m *mapper) domainUser(account string) string {
+	if account == "" {
+		return ""
+	}
+	domain, name := "", account
+	if i := strings.LastIndexByte(account, '\\'); i >= 0 {
+		domain, name = account[:i], account[i+1:]
 	}
 	user := m.obj("user")
 	m.setStr(user, "name", name)
 	m.setStr(user, "domain", domain)
-	if name != "" {
-		m.obj("related")["user"] = []string{name}
-	}
+	return name
 }
 
 func (m *mapper) security4688() {

@@ -662,6 +662,21 @@ var laMeta = map[string]bool{
 	"EventRecordId": true, "SystemProcessId": true, "SystemThreadId": true, "SystemUserId": true, "RawEventData": true,
 }
 
+// fieldReaders returns readers of a flat object's fields: as text, and as
+// an unsigned number of bits bits (0 when absent or no number).
+func fieldReaders(v any) (s func(k string) string, n func(k string, bits int) uint64) {
+	s = func(k string) string {
+		x, _ := dget(v, k)
+		return scalarString(x, false)
+	}
+	n = func(k string, bits int) uint64 {
+		x, _ := dget(v, k)
+		u, _ := uintOf(x, bits)
+		return u
+	}
+	return s, n
+}
+
 func fromOTRF(v any) (*Record, error) {
 	r := &Record{}
 	idv, ok := dget(v, "EventID")
@@ -673,15 +688,7 @@ func fromOTRF(v any) (*Record, error) {
 		return nil, fmt.Errorf("EventID %q is not a number", scalarString(idv, false))
 	}
 	r.EventID = uint32(id)
-	s := func(k string) string {
-		x, _ := dget(v, k)
-		return scalarString(x, false)
-	}
-	n := func(k string, bits int) uint64 {
-		x, _ := dget(v, k)
-		u, _ := uintOf(x, bits)
-		return u
-	}
+	s, n := fieldReaders(v)
 	first := func(keys ...string) string {
 		for _, k := range keys {
 			if x := s(k); x != "" {

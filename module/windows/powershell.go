@@ -43,15 +43,7 @@ var fields4688 = []string{"SubjectUserSid", "SubjectUserName", "SubjectDomainNam
 	"TargetDomainName", "TargetLogonId", "ParentProcessName", "MandatoryLabel"}
 
 func fromPowerShell(v any) (*Record, error) {
-	s := func(k string) string {
-		x, _ := dget(v, k)
-		return scalarString(x, false)
-	}
-	n := func(k string, bits int) uint64 {
-		x, _ := dget(v, k)
-		u, _ := uintOf(x, bits)
-		return u
-	}
+	s, n := fieldReaders(v)
 	idv, _ := dget(v, "Id")
 	id, ok := uintOf(idv, 32)
 	if !ok {
