@@ -101,7 +101,7 @@ func (d *Detector) correlateAfter(ev *event) []Derived {
 		}
 		// Sessions of requests are keyed by URL path; the file, when an
 		// upload names it, is shown in webshell.script.path.
-		ev.script, ev.site = r.Path, str(doc, "url.domain")
+		ev.script, ev.site = r.Path, siteOf(doc)
 		if u, ok := s.corr.UploadFor(ev.host, r.Path); ok && r.Script {
 			detection.Put(doc, "webshell.script.path", u.Path)
 		}
@@ -185,10 +185,10 @@ func (d *Detector) uploadAlert(ev *event, use correlate.Use) Derived {
 	s.heldMu.Lock()
 	if use.Kind == "request" && ev.request != nil && use.Request == ev.ref {
 		putRequest(doc, ev.doc, correlate.Link{Evidence: []string{"url_path_names_upload"}})
-		script, site = ev.request.Path, str(ev.doc, "url.domain")
+		script, site = ev.request.Path, siteOf(ev.doc)
 	} else if r := s.held[use.Request]; use.Request != 0 && r != nil && r.doc != nil {
 		putRequest(doc, r.doc, correlate.Link{Evidence: []string{"url_path_names_upload"}})
-		script, site = str(r.doc, "url.path"), str(r.doc, "url.domain")
+		script, site = str(r.doc, "url.path"), siteOf(r.doc)
 	}
 	s.heldMu.Unlock()
 	if use.Kind != "request" {
@@ -298,6 +298,9 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 		"id": dec.ID, "first_seen": dec.FirstSeen, "last_seen": dec.LastSeen, "command_count": dec.CommandCount,
 		"first": dec.First,
 	})
+	if key.Site != "" {
+		detection.Put(doc, "webshell.session.site", key.Site)
+	}
 	if dec.First || dec.Escalated {
 		if dec.Escalated {
 			detection.Put(doc, "webshell.session.escalated", true)
@@ -392,7 +395,7 @@ func (d *Detector) summaryDoc(sum session.Summary) Derived {
 		detection.Put(doc, "webshell.script.path", sum.Key.Script)
 	}
 	if sum.Key.Site != "" {
-		detection.Put(doc, "url.domain", sum.Key.Site)
+		detection.Put(doc, "webshell.session.site", sum.Key.Site)
 	}
 	detection.MarkAlert(doc, []detection.RuleInfo{{ID: ruleSessionSum, Title: "Web Shell Session Activity", Level: "low", Ruleset: "webshellbeat",
 		Description: "More commands in a web-shell session already alerted on (summary mode).", Author: "webshellbeat",

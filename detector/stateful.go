@@ -154,6 +154,23 @@ type event struct {
 
 func str(doc map[string]any, p string) string { return detection.LookupString(doc, p) }
 
+// siteOf names the web site of a request, for its session: the virtual
+// host the log names (url.domain: Apache's vhost_combined, IIS's cs-host),
+// else IIS's site name (s-sitename), else the W3SVC<n> folder IIS keeps
+// each site's logs in, as its logs name no site by default.
+func siteOf(doc map[string]any) string {
+	if d := str(doc, "url.domain"); d != "" {
+		return d
+	}
+	if n := str(doc, "iis.site_name"); n != "" {
+		return n
+	}
+	return w3svc.FindString(strings.ToUpper(str(doc, "log.file.path")))
+}
+
+// w3svc is IIS's log folder of one site, W3SVC<site id>.
+var w3svc = regexp.MustCompile(`\bW3SVC\d+\b`)
+
 func num(doc map[string]any, p string) int {
 	v, _ := detection.Lookup(doc, p)
 	switch n := v.(type) {
@@ -256,7 +273,7 @@ func (s *state) before(doc map[string]any) *event {
 			s.heldMu.Lock()
 			if r := s.held[l.Request]; r != nil && r.doc != nil {
 				putRequest(doc, r.doc, l)
-				ev.script, ev.site = str(r.doc, "url.path"), str(r.doc, "url.domain")
+				ev.script, ev.site = str(r.doc, "url.path"), siteOf(r.doc)
 				if f := str(r.doc, "webshell.script.path"); f != "" {
 					detection.Put(doc, "webshell.script.path", f)
 				}

@@ -464,6 +464,32 @@ func TestSessionsPerSite(t *testing.T) {
 		t.Errorf("blog's later request: session %q severity %d; want blog's session %q, lowered from %d", str(later, "webshell.session.id"), sev(later), str(blog, "webshell.session.id"), sev(blog))
 	}
 
+	// IIS logs each site in its own W3SVC<n> folder and, by default, names
+	// no site in its lines: the folder tells them apart, and s-sitename
+	// does when logged.
+	if det, err = detector.New(config.Default()); err != nil {
+		t.Fatal(err)
+	}
+	iis := func(sec int, file, siteName string) map[string]any {
+		doc := requestDoc(sec, "/aspnet_client/x.aspx?cmd=whoami", "whoami")
+		doc["url"].(map[string]any)["extension"] = "aspx"
+		doc["log"] = map[string]any{"file": map[string]any{"path": file}}
+		if siteName != "" {
+			doc["iis"] = map[string]any{"site_name": siteName}
+		}
+		return doc
+	}
+	w1, w2 := iis(5, `C:\inetpub\logs\LogFiles\W3SVC1\u_ex261126.log`, ""), iis(6, `C:\inetpub\logs\LogFiles\W3SVC2\u_ex261126.log`, "")
+	named := iis(7, "/evidence/iis/u_ex261126.log", "Default Web Site")
+	for _, doc := range []map[string]any{w1, w2, named} {
+		det.ProcessAll(doc)
+	}
+	if str(w1, "webshell.session.site") != "w3svc1" || str(w1, "webshell.session.id") == str(w2, "webshell.session.id") || sev(w2) != sev(w1) ||
+		str(named, "webshell.session.site") != "default web site" {
+		t.Errorf("IIS sites: %q %q %q, sessions %q %q, severities %d %d", str(w1, "webshell.session.site"), str(w2, "webshell.session.site"), str(named, "webshell.session.site"),
+			str(w1, "webshell.session.id"), str(w2, "webshell.session.id"), sev(w1), sev(w2))
+	}
+
 	// In summary mode, the summary of blog's session names its site.
 	cfg := config.Default()
 	cfg.Sessions.Mode = "summary"
@@ -480,7 +506,7 @@ func TestSessionsPerSite(t *testing.T) {
 	var summaries []string
 	for _, d := range det.Flush() {
 		if str(d.Doc, "event.dataset") == "webshellbeat.session" {
-			summaries = append(summaries, str(d.Doc, "url.domain")+str(d.Doc, "webshell.script.path"))
+			summaries = append(summaries, str(d.Doc, "webshell.session.site")+str(d.Doc, "webshell.script.path"))
 		}
 	}
 	if !slices.Equal(summaries, []string{"blog.example/up/x.php"}) {
