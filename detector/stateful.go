@@ -144,7 +144,7 @@ type event struct {
 	request  *correlate.Request
 	link     *correlate.Link
 	script   string // the script the event belongs to (file path or URL path)
-	site     string // the virtual host of script when it is a URL path (url.domain)
+	site     string // the web site of script when it is a URL path (siteOf)
 	reqProcs []ancestry.Process
 	command  string // the command key for sessions
 	// noCommand marks the upload alert: about a file, not a command, so

@@ -18,8 +18,8 @@ import (
 // Key names a web shell: the host, the web-server root (its name and
 // application pool, not its pid, which changes with every recycle) and the
 // script path or URL path. Script is empty when no script is known: the
-// alerts of that root are grouped together. Site is the virtual host of a
-// URL path, when the log names it: two sites' /index.php are two scripts.
+// alerts of that root are grouped together. Site is the web site of a URL
+// path, when the log tells it: two sites' /index.php are two scripts.
 type Key struct {
 	Host, Root, Script, Site string
 }
