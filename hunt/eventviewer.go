@@ -101,7 +101,7 @@ func readEventViewer(name string, r io.Reader) iter.Seq[Record] {
 			}
 		}
 		// Event Viewer lists the newest first; the stream is oldest first.
-		slices.SortStableFunc(recs, func(a, b Record) int { return recordTime(a).Compare(recordTime(b)) })
+		sortByTime(recs)
 		for _, rec := range recs {
 			if !yield(rec) {
 				return

@@ -370,17 +370,36 @@ func readJSON(name string, r io.ReadSeeker) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		nd := ndjson(r)
 		j := &jsonReader{name: name, access: accesslog.WithServer(serverOf(name, "")), zone: jsonZone(r, nd)}
-		stopped := false
-		jsonRecords(name, r, nd, func(v any, where, raw string, err error) bool {
-			for _, rec := range j.records(v, where, raw, err) {
+		// The records of one array (or search response), which arrive with
+		// one where, are put in time order before they are yielded: such
+		// exports list the newest first as often as not (PowerShell's
+		// Get-WinEvent, a search sorted as Kibana's Discover sorts), and the
+		// merge keeps each stream's order, so a child process would come
+		// before its parent. The array is in memory already.
+		var batch []Record
+		batchWhere, stopped := "", false
+		flush := func() bool {
+			sortByTime(batch)
+			for _, rec := range batch {
 				if !yield(rec) {
-					stopped = true
 					return false
 				}
 			}
+			batch = batch[:0]
+			return true
+		}
+		jsonRecords(name, r, nd, func(v any, where, raw string, err error) bool {
+			if where != batchWhere {
+				if !flush() {
+					stopped = true
+					return false
+				}
+				batchWhere = where
+			}
+			batch = append(batch, j.records(v, where, raw, err)...)
 			return true
 		})
-		if stopped {
+		if stopped || !flush() {
 			return
 		}
 		for _, rec := range j.flush() {
@@ -389,6 +408,12 @@ func readJSON(name string, r io.ReadSeeker) iter.Seq[Record] {
 			}
 		}
 	}
+}
+
+// sortByTime puts records in @timestamp order, keeping the order of
+// records of one time; records without a time (unreadable ones) come first.
+func sortByTime(recs []Record) {
+	slices.SortStableFunc(recs, func(a, b Record) int { return recordTime(a).Compare(recordTime(b)) })
 }
 
 // jsonReader maps the values of one JSON file.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"webshellbeat/detector"
 	"webshellbeat/hunt"
 	"webshellbeat/internal/testfiles"
+	"webshellbeat/module/windows"
 )
 
 const data = "../../shared/data/"
@@ -924,5 +926,48 @@ func TestPowerShellExportCSV(t *testing.T) {
 		if at.Truncate(time.Second) != wantAt.Truncate(time.Second) || !slices.Equal(ruleIDs(got[i]), ruleIDs(want[i])) || str(got[i], "host.name") != "MXS01.azsentinel.local" {
 			t.Errorf("alert %d: %v on %q, rules %v; the JSON's: %v, rules %v", i, at, str(got[i], "host.name"), ruleIDs(got[i]), wantAt, ruleIDs(want[i]))
 		}
+	}
+}
+
+// A JSON array of events newest first (PowerShell's Get-WinEvent order, a
+// search sorted as Kibana's Discover sorts) is read oldest first: the IIS
+// web shell's events as an array of their ECS documents, last first, give
+// the alerts the EVTX gives, ancestry and all (net1.exe <- net.exe <-
+// cmd.exe <- w3wp.exe). In file order, each child came before its parent.
+func TestNewestFirstJSONArray(t *testing.T) {
+	evtx := data + "sbousseaden-EVTX-ATTACK-SAMPLES/Lateral Movement/LM_typical_IIS_webshell_sysmon_1_10_traces.evtx"
+	fh, err := os.Open(evtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	var docs []map[string]any
+	if err := windows.ReadEVTX(fh, 0, func(r *windows.Record, err error) error {
+		if err == nil {
+			docs = append(docs, r.ECS())
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(docs)
+	raw, err := json.Marshal(docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	array := filepath.Join(t.TempDir(), "export.json")
+	testfiles.Write(t, array, string(raw))
+	key := func(alerts []map[string]any) []string {
+		var keys []string
+		for _, a := range alerts {
+			keys = append(keys, fmt.Sprintf("%v %s %v", a["process"].(map[string]any)["pid"], str(a, "process.name"), ruleIDs(a)))
+		}
+		slices.Sort(keys)
+		return keys
+	}
+	want, _ := huntPaths(t, evtx)
+	got, _ := huntPaths(t, array)
+	if len(want) == 0 || !slices.Equal(key(got), key(want)) {
+		t.Errorf("newest-first array:\n%s\nthe EVTX:\n%s", strings.Join(key(got), "\n"), strings.Join(key(want), "\n"))
 	}
 }
