@@ -929,11 +929,12 @@ func TestPowerShellExportCSV(t *testing.T) {
 	}
 }
 
-// A JSON array of events newest first (PowerShell's Get-WinEvent order, a
-// search sorted as Kibana's Discover sorts) is read oldest first: the IIS
-// web shell's events as an array of their ECS documents, last first, give
-// the alerts the EVTX gives, ancestry and all (net1.exe <- net.exe <-
-// cmd.exe <- w3wp.exe). In file order, each child came before its parent.
+// A JSON array or NDJSON file of events newest first (PowerShell's
+// Get-WinEvent order, a search sorted as Kibana's Discover sorts) is read
+// oldest first: the IIS web shell's events as their ECS documents, last
+// first, give the alerts the EVTX gives, ancestry and all (net1.exe <-
+// net.exe <- cmd.exe <- w3wp.exe). In file order, each child came before
+// its parent.
 func TestNewestFirstJSONArray(t *testing.T) {
 	evtx := data + "sbousseaden-EVTX-ATTACK-SAMPLES/Lateral Movement/LM_typical_IIS_webshell_sysmon_1_10_traces.evtx"
 	fh, err := os.Open(evtx)
@@ -965,9 +966,21 @@ func TestNewestFirstJSONArray(t *testing.T) {
 		slices.Sort(keys)
 		return keys
 	}
+	var lines []string
+	for _, d := range docs {
+		line, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, string(line))
+	}
+	ndjson := filepath.Join(t.TempDir(), "export.ndjson")
+	testfiles.Write(t, ndjson, strings.Join(lines, "\n")+"\n")
 	want, _ := huntPaths(t, evtx)
-	got, _ := huntPaths(t, array)
-	if len(want) == 0 || !slices.Equal(key(got), key(want)) {
-		t.Errorf("newest-first array:\n%s\nthe EVTX:\n%s", strings.Join(key(got), "\n"), strings.Join(key(want), "\n"))
+	for _, export := range []string{array, ndjson} {
+		got, _ := huntPaths(t, export)
+		if len(want) == 0 || !slices.Equal(key(got), key(want)) {
+			t.Errorf("newest-first %s:\n%s\nthe EVTX:\n%s", filepath.Base(export), strings.Join(key(got), "\n"), strings.Join(key(want), "\n"))
+		}
 	}
 }

@@ -7,16 +7,21 @@ import (
 	"iter"
 	"strings"
 	"time"
+
+	"webshellbeat/module/accesslog"
+	"webshellbeat/module/windows"
 )
 
-// Splunk lists search results newest first, and so do its exports; hunt
-// must see each file's events oldest first (the merge keeps each stream's
-// order, and a child process before its parent has no ancestry). So an
-// NDJSON file of Splunk results whose first result is newer than its last is
-// read from its last line to its first.
+// Splunk lists search results newest first, and so do its exports, and so
+// does PowerShell's Get-WinEvent (ConvertTo-Json -Compress, one object per
+// line); hunt must see each file's events oldest first (the merge keeps each
+// stream's order, and a child process before its parent has no ancestry).
+// So an NDJSON file whose first event is newer than its last is read from
+// its last line to its first.
 
-// newestFirst reports whether the NDJSON file r holds Splunk results with the
-// first one's _time after the last one's. It rewinds r.
+// newestFirst reports whether the NDJSON file r holds events with the first
+// one's time after the last one's: Splunk results by their _time, other
+// lines by the @timestamp hunt maps them to. It rewinds r.
 func newestFirst(r io.ReadSeeker) bool {
 	defer r.Seek(0, io.SeekStart)
 	var first, last string
@@ -34,7 +39,26 @@ func newestFirst(r io.ReadSeeker) bool {
 	}
 	t1, ok1 := splunkTime(first)
 	t2, ok2 := splunkTime(last)
+	if !ok1 || !ok2 {
+		t1, ok1 = lineTime(first)
+		t2, ok2 = lineTime(last)
+	}
 	return ok1 && ok2 && t1.After(t2)
+}
+
+// lineTime is the @timestamp of the first document one JSON line maps to,
+// read alone.
+func lineTime(line string) (time.Time, bool) {
+	v, err := windows.DecodeJSON([]byte(line))
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, rec := range (&jsonReader{access: accesslog.WithServer("")}).records(v, "", line, nil) {
+		if t := recordTime(rec); !t.IsZero() {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 func splunkTime(line string) (time.Time, bool) {
