@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -43,6 +44,7 @@ type huntOptions struct {
 	host           string // --host
 	timezone       string // --timezone
 	namespace      string // --namespace
+	events         bool   // --events
 	// excludeStatus is --exclude-status when given (nil: the configuration's).
 	excludeStatus []string
 }
@@ -82,6 +84,7 @@ Exit status: 0 when it ran (found something or not), 1 when a path could not be 
 		},
 	}
 	c.Flags().StringVar(&o.format, "format", "table", "output: table (readable), ndjson (one ECS alert document per line), bulk (ndjson with Elasticsearch's _bulk create lines, for curl --data-binary into the alert data stream) or csv (one row per alert, values whole)")
+	c.Flags().BoolVar(&o.events, "events", false, "with --format ndjson or bulk, also write every event read that is not an alert (bulk: into logs-webshellbeat.event-NAMESPACE), as they are read, before the alerts: to load a whole case")
 	c.Flags().StringVar(&o.namespace, "namespace", "", "the data stream namespace of the alerts (data_stream.namespace, and --format bulk's index logs-webshellbeat.alert-NAMESPACE); default: --config's, else default")
 	c.Flags().StringVar(&o.config, "config", "", "webshellbeat.yml whose webshell processor settings to use")
 	c.Flags().StringArrayVar(&o.rules, "rules", nil, "Sigma rule file or folder, repeatable; replaces the built-in pack")
@@ -112,6 +115,10 @@ func parseWhen(flag, s string) (time.Time, error) {
 func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	if !slices.Contains([]string{"table", "ndjson", "bulk", "csv"}, o.format) {
 		fmt.Fprintf(stderr, "hunt: --format %q is not one of table, ndjson, bulk, csv\n", o.format)
+		return exitUsage
+	}
+	if o.events && o.format != "ndjson" && o.format != "bulk" {
+		fmt.Fprintf(stderr, "hunt: --events writes documents: it needs --format ndjson or bulk\n")
 		return exitUsage
 	}
 	from, err := parseWhen("from", o.from)
@@ -183,7 +190,11 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	byID := map[string]int{}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
+	ids := newBulkIDs()
 	onAlert := func(doc map[string]any) {
+		if o.format == "bulk" {
+			ids.keep(doc)
+		}
 		if of := detection.LookupString(doc, "webshell.update_of"); of != "" {
 			if i, ok := byID[of]; ok {
 				alerts[i] = doc
@@ -205,7 +216,22 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 		}
 		errorsShown++
 	}
-	st, err := hunt.Run(paths, hunt.WithHost(det, o.host), onAlert, onError, hunt.InZone(zone))
+	opts := []hunt.Option{hunt.InZone(zone)}
+	if o.events || o.format == "bulk" { // bulk counts every document of a file for the ids
+		opts = append(opts, hunt.OnEvent(func(doc map[string]any) {
+			switch {
+			case o.format == "bulk":
+				id := ids.next(doc)
+				if o.events {
+					_ = enc.Encode(bulkAction(doc, id))
+					_ = enc.Encode(doc)
+				}
+			case o.events:
+				_ = enc.Encode(doc)
+			}
+		}))
+	}
+	st, err := hunt.Run(paths, hunt.WithHost(det, o.host), onAlert, onError, opts...)
 	status := 0
 	if n := errorsShown - maxErrorsShown; n > 0 {
 		fmt.Fprintf(stderr, "input: %d more unreadable records, not shown, by file: %s\n", n, visible(hunt.MostFirst(unshown, 5)))
@@ -226,7 +252,7 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 		_ = printCSV(stdout, alerts)
 	case "bulk":
 		for _, a := range alerts {
-			_ = enc.Encode(bulkAction(a))
+			_ = enc.Encode(bulkAction(a, ids.of(a)))
 			_ = enc.Encode(a)
 		}
 	default:
@@ -257,26 +283,50 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	return status
 }
 
-// bulkAction is the _bulk line before an alert: create (data streams take
-// no other op) in the data stream its data_stream fields name, as the beat
-// indexes it, with a deterministic _id, so that loading the same output
-// again adds nothing (the copies are refused as conflicts, 409).
-func bulkAction(alert map[string]any) map[string]any {
-	ds := func(f string) string { return detection.LookupString(alert, "data_stream."+f) }
-	return map[string]any{"create": map[string]any{"_index": ds("type") + "-" + ds("dataset") + "-" + ds("namespace"), "_id": bulkID(alert)}}
+// bulkAction is the _bulk line before an alert (or, with --events, an
+// event): create (data streams take no other op) in the data stream its
+// data_stream fields name, as the beat indexes it, with the _id id, so that
+// loading the same output again adds nothing (the copies are refused as
+// conflicts, 409).
+func bulkAction(doc map[string]any, id string) map[string]any {
+	ds := func(f string) string { return detection.LookupString(doc, "data_stream."+f) }
+	return map[string]any{"create": map[string]any{"_index": ds("type") + "-" + ds("dataset") + "-" + ds("namespace"), "_id": id}}
 }
 
-// bulkID is the _id the beat's add_document_id gives the same record
-// (docid: its Windows record number or audit serial, so that a record the
-// beat indexed already is not added twice), else, for a record hunt read
-// without a position (a line of Sysmon text, an error log line), the
-// detector's webshell.doc_id, a hash of the record's time and content.
-func bulkID(alert map[string]any) string {
-	if id, ok := docid.Fingerprint(alert); ok {
+// bulkIDs gives each document a deterministic _id: the one the beat's
+// add_document_id gives the same record where the document names its record
+// (a Windows record number, an audit serial, a file and offset, or what the
+// detector derived it from: docid.Record), so that a record the beat
+// indexed already is not added again; else its position in its file, the
+// nth document read from it. Not the raw text, which two records may share
+// (a stack trace's lines, the same request twice in a second): one of them
+// would be refused as a copy of the other, and lost.
+type bulkIDs struct {
+	read map[string]int     // documents read per file
+	kept map[uintptr]string // per alert (alerts are written at the end)
+}
+
+func newBulkIDs() *bulkIDs {
+	return &bulkIDs{read: map[string]int{}, kept: map[uintptr]string{}}
+}
+
+// next gives doc its id; documents must come in the order they are read.
+func (b *bulkIDs) next(doc map[string]any) string {
+	if id, ok := docid.Record(doc); ok {
 		return id
 	}
-	return detection.LookupString(alert, "webshell.doc_id")
+	file := detection.LookupString(doc, "log.file.path")
+	b.read[file]++
+	return docid.Position(file, b.read[file])
 }
+
+// keep gives an alert its id and keeps it for of.
+func (b *bulkIDs) keep(alert map[string]any) {
+	b.kept[reflect.ValueOf(alert).Pointer()] = b.next(alert)
+}
+
+// of is the id keep gave alert.
+func (b *bulkIDs) of(alert map[string]any) string { return b.kept[reflect.ValueOf(alert).Pointer()] }
 
 // listSome joins the first top items: "a, b, c and 4 more".
 func listSome(items []string, top int) string {

@@ -402,18 +402,25 @@ func TestTableShowsControls(t *testing.T) {
 	}
 }
 
-// --format bulk: each alert after its create line, into the data stream of
-// --namespace, with an _id; a namespace that is no data stream name part is
-// refused.
+// --format bulk --events: every document read (31 from the samples) after
+// its create line, alerts into the alert data stream of --namespace and
+// events into the event one, each with its own _id, the same in a second
+// run; --events needs a document format; a namespace that is no data
+// stream name part is refused.
 func TestHuntBulkFormat(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	if code := runHunt(&stdout, &stderr, []string{samplesDir}, huntOptions{format: "bulk", namespace: "case42"}); code != 0 {
-		t.Fatalf("exit %d\n%s", code, &stderr)
+	run := func() string {
+		var stdout, stderr bytes.Buffer
+		if code := runHunt(&stdout, &stderr, []string{samplesDir}, huntOptions{format: "bulk", events: true, namespace: "case42"}); code != 0 {
+			t.Fatalf("exit %d\n%s", code, &stderr)
+		}
+		return stdout.String()
 	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if len(lines) < 2 || len(lines)%2 != 0 {
-		t.Fatalf("%d lines", len(lines))
+	out := run()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2*31 {
+		t.Fatalf("%d lines, want 62: an action and a document for each of the samples' 31 events", len(lines))
 	}
+	ids := map[string]bool{}
 	for i := 0; i < len(lines); i += 2 {
 		var action struct {
 			Create struct {
@@ -421,14 +428,25 @@ func TestHuntBulkFormat(t *testing.T) {
 				ID    string `json:"_id"`
 			}
 		}
-		var alert map[string]any
-		if json.Unmarshal([]byte(lines[i]), &action) != nil || json.Unmarshal([]byte(lines[i+1]), &alert) != nil {
+		var doc map[string]any
+		if json.Unmarshal([]byte(lines[i]), &action) != nil || json.Unmarshal([]byte(lines[i+1]), &doc) != nil {
 			t.Fatalf("line %d: %s / %s", i+1, lines[i], lines[i+1])
 		}
-		if action.Create.Index != "logs-webshellbeat.alert-case42" || action.Create.ID == "" || action.Create.ID != bulkID(alert) ||
-			detection.LookupString(alert, "data_stream.namespace") != "case42" {
-			t.Errorf("line %d: %s for an alert of _id %q, namespace %q", i+1, lines[i], bulkID(alert), detection.LookupString(alert, "data_stream.namespace"))
+		stream := "logs-webshellbeat.event-case42"
+		if detection.LookupString(doc, "event.kind") == "alert" {
+			stream = "logs-webshellbeat.alert-case42"
 		}
+		if action.Create.Index != stream || action.Create.ID == "" || ids[action.Create.ID] || detection.LookupString(doc, "data_stream.namespace") != "case42" {
+			t.Errorf("line %d: %s for a document of kind %q, namespace %q", i+1, lines[i], detection.LookupString(doc, "event.kind"), detection.LookupString(doc, "data_stream.namespace"))
+		}
+		ids[action.Create.ID] = true
+	}
+	if again := run(); again != out {
+		t.Error("a second run wrote other lines: the ids are not stable")
+	}
+	var stderr bytes.Buffer
+	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, huntOptions{format: "table", events: true}); code != exitUsage || !strings.Contains(stderr.String(), "--events") {
+		t.Errorf("--events with a table: exit %d, %q", code, &stderr)
 	}
 	stderr.Reset()
 	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, huntOptions{format: "bulk", namespace: "Case-42"}); code != exitUsage || !strings.Contains(stderr.String(), "--namespace") {

@@ -52,6 +52,20 @@ import (
 // never collide. The id is 27 characters of URL-safe base64 (160 bits of
 // SHA-256).
 func Fingerprint(doc map[string]any) (string, bool) {
+	if id, ok := Record(doc); ok {
+		return id, true
+	}
+	if orig := str(doc, "event.original"); orig != "" {
+		return hash("original", orig), true
+	}
+	return "", false
+}
+
+// Record is Fingerprint without its last resort, the raw text: the id of a
+// document made by the detector, or of a record named by its Windows record
+// number, its audit serial or its file and offset; false for a record known
+// only by its text, which another record may share (a stack trace's lines).
+func Record(doc map[string]any) (string, bool) {
 	if id, ok := derived(doc); ok {
 		return id, true
 	}
@@ -64,10 +78,14 @@ func Fingerprint(doc map[string]any) (string, bool) {
 	if path, off := str(doc, "log.file.path"), num(doc, "log.offset"); path != "" && off != "" {
 		return hash("file", path, str(doc, "log.file.device_id"), str(doc, "log.file.inode"), off), true
 	}
-	if orig := str(doc, "event.original"); orig != "" {
-		return hash("original", orig), true
-	}
 	return "", false
+}
+
+// Position is the id of the nth document read from file by a reader that
+// knows no offset (hunt): stable for the same file read again, and never
+// shared by two records of one file.
+func Position(file string, nth int) string {
+	return hash("position", file, strconv.Itoa(nth))
 }
 
 // derived identifies the documents the detector makes rather than reads: an

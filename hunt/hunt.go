@@ -146,6 +146,8 @@ func Run(paths []string, det Detector, onAlert func(map[string]any), onError fun
 			if alert {
 				st.Alerts++
 				onAlert(rec.Doc)
+			} else if o.onEvent != nil {
+				o.onEvent(rec.Doc)
 			}
 			for _, x := range derived {
 				st.Derived++
@@ -156,6 +158,8 @@ func Run(paths []string, det Detector, onAlert func(map[string]any), onError fun
 		if det.Detect(rec.Doc) {
 			st.Alerts++
 			onAlert(rec.Doc)
+		} else if o.onEvent != nil {
+			o.onEvent(rec.Doc)
 		}
 	}
 	if dd, ok := det.(DerivingDetector); ok {
@@ -171,8 +175,15 @@ func Run(paths []string, det Detector, onAlert func(map[string]any), onError fun
 type Option func(*options)
 
 type options struct {
-	zone *time.Location
+	zone    *time.Location
+	onEvent func(map[string]any)
 }
+
+// OnEvent calls fn with each document read that is not an alert, after
+// detection (with the ancestry, links and data_stream the detector gave
+// it), unreadable records' error documents among them: for loading a
+// whole case, not only its alerts.
+func OnEvent(fn func(map[string]any)) Option { return func(o *options) { o.onEvent = fn } }
 
 // InZone reads the times that logs write without a zone in zone instead of
 // UTC: Apache's and nginx's error logs, whose times are the server's local
