@@ -85,7 +85,7 @@ Exit status: 0 when it ran (found something or not), 1 when a path could not be 
 	}
 	c.Flags().StringVar(&o.format, "format", "table", "output: table (readable), ndjson (one ECS alert document per line), bulk (ndjson with Elasticsearch's _bulk create lines, for curl --data-binary into the alert data stream) or csv (one row per alert, values whole)")
 	c.Flags().BoolVar(&o.events, "events", false, "with --format ndjson or bulk, also write every event read that is not an alert (bulk: into logs-webshellbeat.event-NAMESPACE), as they are read, before the alerts: to load a whole case")
-	c.Flags().StringVar(&o.namespace, "namespace", "", "the data stream namespace of the alerts (data_stream.namespace, and --format bulk's index logs-webshellbeat.alert-NAMESPACE); default: --config's, else default")
+	c.Flags().StringVar(&o.namespace, "namespace", "", "the data stream namespace of the documents (data_stream.namespace, and --format bulk's logs-webshellbeat.alert-NAMESPACE and logs-webshellbeat.event-NAMESPACE); default: --config's, else default")
 	c.Flags().StringVar(&o.config, "config", "", "webshellbeat.yml whose webshell processor settings to use")
 	c.Flags().StringArrayVar(&o.rules, "rules", nil, "Sigma rule file or folder, repeatable; replaces the built-in pack")
 	c.Flags().BoolVar(&o.builtin, "builtin", false, "with --rules, also run webshellbeat's built-in pack (so that correlation and filter rules may name its rules)")
