@@ -31,3 +31,24 @@ func FuzzDetect(f *testing.F) {
 		}
 	})
 }
+
+// JSON whose first value no reader takes for an event (a key file, a
+// configuration) is no log; event JSON of every shape, a value longer than
+// the head, and JSON lines in nginx's escapes are read.
+func TestDetectJSONOfNoEvents(t *testing.T) {
+	for head, want := range map[string]Format{
+		`{"kty":"EC","crv":"P-256","d":"x","x":"y"}`:                                                FormatUnknown,
+		`[{"name":"app","version":"1.0.0"}]`:                                                        FormatUnknown,
+		"{\"a\":1}\n{\"a\":2}\n":                                                                    FormatUnknown,
+		`{"@timestamp":"2026-11-26T10:00:00Z","event":{"kind":"event"},"message":"x"}`:              FormatJSON,
+		`[{"winlog":{"event_id":"4688","channel":"Security"},"@timestamp":"2026-11-26T10:00:00Z"}]`: FormatJSON,
+		`{"Id":4688,"LogName":"Security","TimeCreated":"2026-11-26T10:00:00Z","Message":"x"}`:       FormatJSON,
+		`{"took":1,"hits":{"hits":[]}}`:                                                             FormatJSON,
+		`{"type":"module","modules":[{"textRaw":"Assert","desc":"cut here`:                          FormatJSON,
+		`{"time_local":"26/Nov/2026:06:55:09 +0000","request":"GET /\x22 HTTP/1.1","status":200}`:   FormatJSON,
+	} {
+		if got := Detect([]byte(head)); got != want {
+			t.Errorf("Detect(%s) = %q, want %q", head, got, want)
+		}
+	}
+}

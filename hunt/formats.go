@@ -133,8 +133,10 @@ func Detect(head []byte) Format {
 		return FormatXML
 	case text[0] == '{' && ecsLoggingLine(first):
 		return FormatUnknown
-	case text[0] == '{' || text[0] == '[' && jsonArrayStart(text):
+	case (text[0] == '{' || text[0] == '[' && jsonArrayStart(text)) && !jsonOfNoEvents(text):
 		return FormatJSON
+	case text[0] == '{' || text[0] == '[':
+		return FormatUnknown
 	case strings.HasPrefix(first, "type=") || strings.HasPrefix(first, "node="), ausearchRecord(text) != "" && !interpretedAudit(text):
 		return FormatAudit
 	case csvExport(csvHeaderLine(text)):
@@ -223,6 +225,33 @@ func interpretedAudit(text string) bool {
 // rawAuditTime is a record's time as the kernel writes it, after
 // "msg=audit(": seconds.milliseconds:serial.
 var rawAuditTime = regexp.MustCompile(`^\d+\.\d+:\d+\)`)
+
+// jsonOfNoEvents reports whether text (a file's head) opens with a whole
+// JSON value of no shape a reader takes for events (a Windows event, a
+// search response, Splunk's results, an access line, an ECS document): a
+// configuration or a document (/etc/docker/key.json), which would give one
+// unreadable record each. A malformed event of a known shape is read, and
+// reported. The first value, or an array's first
+// element, decides; a head that ends before its first value is whole, or
+// is no JSON (nginx's \xHH escapes), is taken for events and read.
+func jsonOfNoEvents(text string) bool {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	if text[0] == '[' {
+		if _, err := dec.Token(); err != nil || !dec.More() {
+			return false
+		}
+	}
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return false
+	}
+	if _, ok := windows.SearchHits(v); ok || windows.IsEvent(v) {
+		return false
+	}
+	recs, _ := (&jsonReader{access: accesslog.WithServer("")}).notEvent(v, "", "")
+	return recs == nil // neither Splunk's results, an access line nor ECS
+}
 
 // jsonArrayStart reports whether text, which begins with '[', goes on as a
 // JSON array of documents does, and not as a log whose lines begin with a
