@@ -317,7 +317,7 @@ func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 			errs = append(errs, err)
 			return nil // WalkDir skips what it could not read
 		case d.IsDir():
-		case skipped(p) || linkToDir(p, d):
+		case skipped(p) || unfollowedLink(p, d):
 			st.Skipped = append(st.Skipped, p)
 		default:
 			names = append(names, p)
@@ -339,13 +339,16 @@ func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 	return streams, closers, errors.Join(errs...)
 }
 
-// linkToDir reports whether d, found at p, is a symbolic link to a folder.
-func linkToDir(p string, d fs.DirEntry) bool {
+// unfollowedLink reports whether d, found at p, is a symbolic link hunt
+// does not follow: to a folder, or to nothing (a dangling link, such as
+// /etc's to a file a package removed), which holds no evidence and is
+// skipped, not reported as unreadable.
+func unfollowedLink(p string, d fs.DirEntry) bool {
 	if d.Type()&fs.ModeSymlink == 0 {
 		return false
 	}
 	info, err := os.Stat(p)
-	return err == nil && info.IsDir()
+	return errors.Is(err, fs.ErrNotExist) || err == nil && info.IsDir()
 }
 
 func firstLine(b []byte) string {

@@ -359,10 +359,11 @@ func TestLongLines(t *testing.T) {
 }
 
 // In a folder, a link to a file is read and a link to a folder skipped: a
-// link to its own parent once recursed until the stack overflowed. A folder
-// named on the command line may itself be a link. Files that are no events
-// are skipped: XML without an Event element (fontconfig's), and a program's
-// own ECS log (the beats' in /var/log).
+// link to its own parent once recursed until the stack overflowed. A link to
+// nothing is skipped (it made hunt /etc exit 1). A folder named on the
+// command line may itself be a link. Files that are no events are skipped:
+// XML without an Event element (fontconfig's), a program's own ECS log (the
+// beats' in /var/log) and JSON of no event shape (a Node.js app's log).
 func TestFolderLinksAndNonEvents(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("symbolic links need privileges on Windows")
@@ -373,7 +374,8 @@ func TestFolderLinksAndNonEvents(t *testing.T) {
 	testfiles.Write(t, filepath.Join(dir, "elsewhere", "access.log"), `1.2.3.4 - - [10/Jun/2025:02:30:01 +0000] "GET /b.php?cmd=id HTTP/1.1" 200 12 "-" "curl"`+"\n")
 	testfiles.Write(t, filepath.Join(logs, "fonts.conf"), "<?xml version=\"1.0\"?>\n<!DOCTYPE fontconfig SYSTEM \"urn:fontconfig:fonts.dtd\">\n<fontconfig>\n</fontconfig>\n")
 	testfiles.Write(t, filepath.Join(logs, "webshellbeat", "webshellbeat-20261126.ndjson"), `{"log.level":"info","@timestamp":"2026-11-26T12:42:38.032Z","message":"Home path: [/usr/share/webshellbeat]","service.name":"webshellbeat","ecs.version":"1.6.0"}`+"\n")
-	for link, target := range map[string]string{"loop": ".", "up": "..", "current.log": "access.log"} {
+	testfiles.Write(t, filepath.Join(logs, "app", "app.json"), `{"level":30,"time":1764151200000,"pid":7,"hostname":"web1","msg":"listening on 3000"}`+"\n")
+	for link, target := range map[string]string{"loop": ".", "up": "..", "current.log": "access.log", "dangling.log": "gone.log"} {
 		if err := os.Symlink(target, filepath.Join(logs, link)); err != nil {
 			t.Fatal(err)
 		}
@@ -382,7 +384,7 @@ func TestFolderLinksAndNonEvents(t *testing.T) {
 	if len(alerts) != 2 || st.Files != 2 || st.Errors != 0 {
 		t.Errorf("folder with links: %d alerts, stats %+v; want the access log and its link, 2 alerts", len(alerts), st)
 	}
-	for _, want := range []string{"loop", "up", "fonts.conf", "webshellbeat-20261126.ndjson"} {
+	for _, want := range []string{"loop", "up", "dangling.log", "fonts.conf", "webshellbeat-20261126.ndjson", "app.json"} {
 		if !slices.ContainsFunc(st.Skipped, func(p string) bool { return filepath.Base(p) == want }) {
 			t.Errorf("%s not skipped: skipped %v", want, st.Skipped)
 		}
