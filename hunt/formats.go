@@ -133,10 +133,11 @@ func Detect(head []byte) Format {
 		return FormatXML
 	case text[0] == '{' && ecsLoggingLine(first):
 		return FormatUnknown
-	case (text[0] == '{' || text[0] == '[' && jsonArrayStart(text)) && !jsonOfNoEvents(text):
+	case text[0] == '{' || text[0] == '[' && jsonArrayStart(text):
+		if jsonOfNoEvents(text) {
+			return FormatUnknown
+		}
 		return FormatJSON
-	case text[0] == '{' || text[0] == '[':
-		return FormatUnknown
 	case strings.HasPrefix(first, "type=") || strings.HasPrefix(first, "node="), ausearchRecord(text) != "" && !interpretedAudit(text):
 		return FormatAudit
 	case csvExport(csvHeaderLine(text)):
@@ -231,9 +232,9 @@ var rawAuditTime = regexp.MustCompile(`^\d+\.\d+:\d+\)`)
 // search response, Splunk's results, an access line, an ECS document): a
 // configuration or a document (/etc/docker/key.json), which would give one
 // unreadable record each. A malformed event of a known shape is read, and
-// reported. The first value, or an array's first
-// element, decides; a head that ends before its first value is whole, or
-// is no JSON (nginx's \xHH escapes), is taken for events and read.
+// reported. The first value, or an array's first element, decides; a head
+// that ends before its first value is whole, or is no JSON (nginx's \xHH
+// escapes), is taken for events and read.
 func jsonOfNoEvents(text string) bool {
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
