@@ -17,7 +17,8 @@ import (
 // [{"Value": ...}]; Export-Csv writes only the list's type name).
 // TimeCreated is "/Date(ms)/" in Windows PowerShell 5.1's JSON, ISO 8601 with
 // the offset in PowerShell 7's, and the culture's local time in CSV, which
-// the record leaves unset for the caller.
+// the caller (hunt's csv.go) turns into ISO 8601 first, in the zone it is
+// told.
 //
 // The event data is named as the event defines it where hunt knows the
 // order of Properties (Security 4688, by its version) and read from the
