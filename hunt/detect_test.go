@@ -46,6 +46,9 @@ func TestDetectJSONOfNoEvents(t *testing.T) {
 		`{"took":1,"hits":{"hits":[]}}`:                                                             FormatJSON,
 		`{"type":"module","modules":[{"textRaw":"Assert","desc":"cut here`:                          FormatJSON,
 		`{"time_local":"26/Nov/2026:06:55:09 +0000","request":"GET /\x22 HTTP/1.1","status":200}`:   FormatJSON,
+		// A line that opens with '[' and is no JSON goes on to the other
+		// formats: a container's output before its access lines.
+		"[*] starting\n[*] ready\n203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] \"GET /x.php?cmd=id HTTP/1.1\" 200 3 \"-\" \"curl\"\n203.0.113.7 - - [26/Nov/2026:10:00:02 +0000] \"GET / HTTP/1.1\" 200 3 \"-\" \"curl\"\n": FormatAccess,
 	} {
 		if got := Detect([]byte(head)); got != want {
 			t.Errorf("Detect(%s) = %q, want %q", head, got, want)
