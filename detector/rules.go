@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -86,15 +87,28 @@ func loadRules(cfg config.Detection) loaded {
 		files++
 	}
 	if cfg.Rules.Builtin {
+		var pack []string
 		_ = fs.WalkDir(rules.Builtin, rules.BuiltinRoot, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !isRuleFile(p) {
-				return nil
-			}
-			if data, err := fs.ReadFile(rules.Builtin, p); err == nil {
-				add(p, data, "webshellbeat")
+			if err == nil && !d.IsDir() && isRuleFile(p) {
+				pack = append(pack, p)
 			}
 			return nil
 		})
+		// The founding document's two rules (seed_*) load after the pack's
+		// own: an alert that both match is titled by the rule listed first
+		// of its level, and theirs are in Chinese.
+		seed := func(p string) int {
+			if strings.HasPrefix(path.Base(p), "seed_") {
+				return 1
+			}
+			return 0
+		}
+		slices.SortStableFunc(pack, func(a, b string) int { return seed(a) - seed(b) })
+		for _, p := range pack {
+			if data, err := fs.ReadFile(rules.Builtin, p); err == nil {
+				add(p, data, "webshellbeat")
+			}
+		}
 	}
 	for _, root := range cfg.Rules.Paths {
 		set := filepath.Base(filepath.Clean(root))
