@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,8 +21,8 @@ import (
 // with the header "Level,Date and Time,Source,Event ID,Task Category" and a
 // sixth, unnamed column: the rendered message. It is what an administrator
 // sends when asked for "the Security log" without being told to keep EVTX.
-// hunt reads its Security 4688 and Sysmon rows through the parsers of
-// Splunk's classic text (windows.ParseWinEventLogText); the message of
+// hunt reads its Security 4688 and Sysmon rows by their message
+// (windows.ParseMessage, as Splunk's classic text); the message of
 // other events is text without their fields, so they are counted, not read.
 //
 // The file names no computer (hunt's --host gives one), and its time is the
@@ -51,12 +52,6 @@ func eventViewerHeader(first string) (rune, bool) {
 		}
 	}
 	return 0, false
-}
-
-// eventViewerSources maps the Source column to the log that holds it.
-var eventViewerSources = map[string]string{
-	"Microsoft-Windows-Security-Auditing": "Security",
-	"Microsoft-Windows-Sysmon":            windows.ChannelSysmon,
 }
 
 // eventViewerTimes are the "Date and Time" layouts of the locales hunt
@@ -120,12 +115,19 @@ func eventViewerRecord(where string, row []string) (rec Record, read bool) {
 	if len(row) < 6 {
 		return errRecord(where, raw, fmt.Errorf("a row of %d fields: Event Viewer writes 6, the message last", len(row))), true
 	}
-	logName, ok := eventViewerSources[row[2]]
-	if !ok || logName == "Security" && strings.TrimSpace(row[3]) != "4688" {
-		return Record{}, false
+	logName := windows.LogOfProvider(row[2])
+	id, idErr := strconv.ParseUint(strings.TrimSpace(row[3]), 10, 32)
+	if logName == "" || idErr != nil && logName == windows.ChannelSecurity {
+		return Record{}, false // another log's event, or a Security event that is no 4688
 	}
-	r, err := windows.ParseWinEventLogText("LogName=" + logName + "\nEventCode=" + row[3] + "\nMessage=" + row[5])
-	if err != nil {
+	if idErr != nil {
+		return errRecord(where, raw, fmt.Errorf("column Event ID: %q is not a number", row[3])), true
+	}
+	r, read, err := windows.ParseMessage(logName, uint32(id), "", row[5])
+	switch {
+	case !read:
+		return Record{}, false
+	case err != nil:
 		return errRecord(where, raw, err), true
 	}
 	zoneless := r.TimeCreated.IsZero() // Sysmon's UtcTime is UTC

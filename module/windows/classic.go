@@ -42,24 +42,36 @@ func ParseWinEventLogText(raw string) (*Record, error) {
 	if !ok {
 		return nil, perr("winlog-text", -1, 0, nil, "EventCode %q is not a number", detection.Clip(kv["EventCode"], 20))
 	}
-	logName := kv["LogName"]
+	r, ok, err := ParseMessage(kv["LogName"], uint32(id), kv["ComputerName"], message)
+	if !ok {
+		return nil, perr("winlog-text", -1, 0, nil, "%s event %d as text: only Security 4688 and Sysmon messages are read as text (index the log as XML: renderXml = true in Splunk's Windows add-on)", detection.Clip(kv["LogName"], 60), id)
+	}
+	return r, err
+}
+
+// ParseMessage reads an event of log logName from its rendered message, as
+// text exports carry it (Splunk's classic text, Event Viewer's CSV,
+// PowerShell's Export-Csv): Sysmon's, and Security 4688's of English
+// Windows. ok is false for any other event, whose message hunt does not
+// read. The record has no time unless Sysmon's UtcTime gives one.
+func ParseMessage(logName string, id uint32, computer, message string) (r *Record, ok bool, err error) {
+	message = strings.ReplaceAll(message, "\r\n", "\n")
 	switch {
 	case strings.EqualFold(logName, ChannelSysmon):
 		r, err := ParseSysmonText(message)
 		if err != nil {
-			return nil, err
+			return nil, true, err
 		}
-		r.EventID, r.Computer = uint32(id), kv["ComputerName"]
-		return r, nil
-	case strings.EqualFold(logName, "Security") && id == 4688:
+		r.EventID, r.Computer = id, computer
+		return r, true, nil
+	case strings.EqualFold(logName, ChannelSecurity) && id == 4688:
 		ed, err := parse4688Message(message)
 		if err != nil {
-			return nil, err
+			return nil, true, err
 		}
-		return &Record{EventID: 4688, Channel: "Security", Provider: "Microsoft-Windows-Security-Auditing",
-			Computer: kv["ComputerName"], EventData: ed}, nil
+		return &Record{EventID: 4688, Channel: ChannelSecurity, Provider: ProviderSecAud, Computer: computer, EventData: ed}, true, nil
 	}
-	return nil, perr("winlog-text", -1, 0, nil, "%s event %d as text: only Security 4688 and Sysmon messages are read as text (index the log as XML: renderXml = true in Splunk's Windows add-on)", detection.Clip(logName, 60), id)
+	return nil, false, nil
 }
 
 // message4688 maps the labels of 4688's message, by section (English

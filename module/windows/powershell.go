@@ -54,7 +54,7 @@ func fromPowerShell(v any) (*Record, error) {
 		Message: s("Message"), RecordID: n("RecordId", 64), Version: uint8(n("Version", 8)), Level: uint8(n("Level", 8)),
 		Task: uint16(n("Task", 16)), Opcode: uint8(n("Opcode", 8)), ProcessID: uint32(n("ProcessId", 32)), ThreadID: uint32(n("ThreadId", 32))}
 	if r.Channel == "" {
-		r.Channel = providerLogs[r.Provider]
+		r.Channel = LogOfProvider(r.Provider)
 	}
 	if uid, ok := dget(v, "UserId"); ok { // a SecurityIdentifier: {"Value": "S-1-5-18", ...} in JSON
 		if val, ok := dget(uid, "Value"); ok {
@@ -77,9 +77,12 @@ func fromPowerShell(v any) (*Record, error) {
 			r.EventData.add(fields4688[i], propertyString(p, hexField(ChannelSecurity, fields4688[i])))
 		}
 	case r.IsSysmon() || strings.EqualFold(r.Channel, ChannelSecurity) && r.EventID == 4688:
-		text, err := ParseWinEventLogText("LogName=" + r.Channel + "\nEventCode=" + strconv.Itoa(int(r.EventID)) + "\nMessage=" + r.Message)
+		text, ok, err := ParseMessage(r.Channel, r.EventID, r.Computer, r.Message)
 		if err != nil {
 			return nil, err
+		}
+		if !ok { // Sysmon for Linux's channel: no message of its read as text
+			return nil, fmt.Errorf("%s event %d: only Security 4688 and Sysmon messages are read as text", r.Channel, r.EventID)
 		}
 		r.EventData = text.EventData
 		if r.TimeCreated.IsZero() {
@@ -101,11 +104,18 @@ func fromPowerShell(v any) (*Record, error) {
 	return r, nil
 }
 
-// providerLogs names the log of a provider when an object has no LogName
-// (Select-Object left it out).
-var providerLogs = map[string]string{
-	"Microsoft-Windows-Security-Auditing": ChannelSecurity,
-	"Microsoft-Windows-Sysmon":            ChannelSysmon,
+// LogOfProvider names the log of the providers whose messages ParseMessage
+// reads, for sources that name the provider and not the log (an object
+// Select-Object left without LogName, Event Viewer's Source column); "" for
+// others.
+func LogOfProvider(provider string) string {
+	switch provider {
+	case ProviderSecAud:
+		return ChannelSecurity
+	case ProviderSysmon:
+		return ChannelSysmon
+	}
+	return ""
 }
 
 // powerShellTime reads TimeCreated as ConvertTo-Json writes it: "/Date(ms)/"
