@@ -399,7 +399,8 @@ func readXML(name string, r io.Reader) iter.Seq[Record] {
 func readJSON(name string, r io.ReadSeeker) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		nd := ndjson(r)
-		j := &jsonReader{name: name, access: accesslog.WithServer(serverOf(name, "")), zone: jsonZone(r, nd)}
+		rev := nd && newestFirst(r) // once: it reads the whole file
+		j := &jsonReader{name: name, access: accesslog.WithServer(serverOf(name, "")), zone: jsonZone(r, nd, rev)}
 		// The records of one array (or search response), which arrive with
 		// one where, are put in time order before they are yielded: such
 		// exports list the newest first as often as not (PowerShell's
@@ -418,7 +419,7 @@ func readJSON(name string, r io.ReadSeeker) iter.Seq[Record] {
 			batch = batch[:0]
 			return true
 		}
-		jsonRecords(name, r, nd, func(v any, where, raw string, err error) bool {
+		jsonRecords(name, r, nd, rev, func(v any, where, raw string, err error) bool {
 			if where != batchWhere {
 				if !flush() {
 					stopped = true
@@ -542,11 +543,11 @@ const zoneScan = 1000
 
 // jsonZone returns the zone error of a JSON file's times, from the first of
 // its first zoneScan records that tells it (0 when none does), and rewinds r.
-func jsonZone(r io.ReadSeeker, nd bool) time.Duration {
+func jsonZone(r io.ReadSeeker, nd, rev bool) time.Duration {
 	defer r.Seek(0, io.SeekStart)
 	var zone time.Duration
 	seen := 0
-	jsonRecords("", r, nd, func(v any, _, _ string, err error) bool {
+	jsonRecords("", r, nd, rev, func(v any, _, _ string, err error) bool {
 		seen++
 		if err != nil || !windows.IsEvent(v) {
 			return seen < zoneScan
@@ -561,12 +562,12 @@ func jsonZone(r io.ReadSeeker, nd bool) time.Duration {
 
 // jsonRecords calls fn with each decoded event value of a JSON file (or why
 // it could not be read), where it is and, for NDJSON, its line, until fn
-// returns false.
-func jsonRecords(name string, r io.Reader, nd bool, fn func(v any, where, raw string, err error) bool) {
+// returns false. rev reads NDJSON from its last line (see newestFirst).
+func jsonRecords(name string, r io.ReadSeeker, nd, rev bool, fn func(v any, where, raw string, err error) bool) {
 	if nd {
 		all := lines(r)
-		if rs, ok := r.(io.ReadSeeker); ok && newestFirst(rs) {
-			all = linesReversed(rs)
+		if rev {
+			all = linesReversed(r)
 		}
 		for n, line := range all {
 			if strings.TrimSpace(line) == "" {
