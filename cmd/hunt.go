@@ -219,16 +219,14 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	opts := []hunt.Option{hunt.InZone(zone)}
 	if o.events || o.format == "bulk" { // bulk counts every document of a file for the ids
 		opts = append(opts, hunt.OnEvent(func(doc map[string]any) {
-			switch {
-			case o.format == "bulk":
+			if o.format == "bulk" {
 				id := ids.next(doc)
-				if o.events {
-					_ = enc.Encode(bulkAction(doc, id))
-					_ = enc.Encode(doc)
+				if !o.events {
+					return
 				}
-			case o.events:
-				_ = enc.Encode(doc)
+				_ = enc.Encode(bulkAction(doc, id))
 			}
+			_ = enc.Encode(doc)
 		}))
 	}
 	st, err := hunt.Run(paths, hunt.WithHost(det, o.host), onAlert, onError, opts...)
