@@ -469,10 +469,13 @@ func finish(doc map[string]any, level, msg string) map[string]any {
 
 // putOrigin sets log.origin.file to the script a PHP message names.
 func putOrigin(doc map[string]any, msg string) {
-	file, line, ok := phpOrigin(msg)
-	if !ok {
-		return
+	if file, line, ok := phpOrigin(msg); ok {
+		setOrigin(doc, file, line)
 	}
+}
+
+// setOrigin sets log.origin.file: the script or page a line is about.
+func setOrigin(doc map[string]any, file string, line int64) {
 	log, _ := doc["log"].(map[string]any)
 	if log == nil {
 		log = map[string]any{}
@@ -518,7 +521,7 @@ func (p *Parser) unprefixed(line string) (map[string]any, error) {
 			}
 		}
 		if p.jsp != "" {
-			doc["log"] = map[string]any{"origin": map[string]any{"file": map[string]any{"name": p.jsp, "line": p.jspLine}}}
+			setOrigin(doc, p.jsp, p.jspLine)
 		}
 	}
 	return doc, nil
