@@ -38,10 +38,7 @@ func Creator(hub *processor.Hub) beat.Creator {
 		if err := cliModules(c, flagString("modules"), flagSettings("M"), b.Info.Logger); err != nil {
 			return nil, err
 		}
-		if err := unrunnable(c, runtime.GOOS); err != nil {
-			return nil, err
-		}
-		if err := badProcessors(c); err != nil {
+		if err := checkInputs(c, runtime.GOOS); err != nil {
 			return nil, err
 		}
 		hub.SetPipeline(b.Publisher)

@@ -164,12 +164,19 @@ func (m moduleFiles) names() []string {
 	return names
 }
 
-// unrunnable refuses an input this build lacks (winlog off Windows, auditd
-// off Linux) in webshellbeat.inputs or in an enabled module, naming where
-// it is and what to use instead. filebeat would stop on it too, with "No
-// such input type exist", which names neither.
-func unrunnable(c *conf.C, goos string) error {
-	return eachInput(c, func(where string, in *conf.C) error { return missingInput(where, []*conf.C{in}, goos) })
+// checkInputs refuses, in one walk of the enabled inputs of
+// webshellbeat.inputs and of the enabled modules, naming where each is:
+//   - an input this build lacks (winlog off Windows, auditd off Linux), with
+//     what to use instead; filebeat would stop on it too, with "No such
+//     input type exist", which names neither;
+//   - an input whose processors cannot be built (inputProcessors).
+func checkInputs(c *conf.C, goos string) error {
+	return eachInput(c, func(where string, in *conf.C) error {
+		if err := missingInput(where, []*conf.C{in}, goos); err != nil {
+			return err
+		}
+		return inputProcessors(where, in)
+	})
 }
 
 func missingInput(where string, inputs []*conf.C, goos string) error {

@@ -123,10 +123,10 @@ func TestCLIModulesErrors(t *testing.T) {
 func TestUnrunnable(t *testing.T) {
 	dir, beatCfg := moduleFixture(t) // auditd.yml is enabled
 	c := beatCfg()
-	if err := unrunnable(c, "linux"); err != nil {
+	if err := checkInputs(c, "linux"); err != nil {
 		t.Errorf("linux: %v", err)
 	}
-	err := unrunnable(c, "windows")
+	err := checkInputs(c, "windows")
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "auditd.yml")+": the auditd input (Linux audit) is in the linux build of webshellbeat only") {
 		t.Errorf("windows, auditd.yml enabled: %v", err)
 	}
@@ -136,10 +136,10 @@ inputs:
 - {type: winlog, enabled: false, name: Security}
 - {type: winlog, name: Microsoft-Windows-Sysmon/Operational}
 `), "test")
-	if err := unrunnable(own, "windows"); err != nil {
+	if err := checkInputs(own, "windows"); err != nil {
 		t.Errorf("windows, winlog inputs: %v", err)
 	}
-	err = unrunnable(own, "linux")
+	err = checkInputs(own, "linux")
 	if err == nil || !strings.HasPrefix(err.Error(), "webshellbeat.inputs: the winlog input (the live Windows event log) is in the windows build of webshellbeat only; elsewhere, read exported events") {
 		t.Errorf("linux, winlog input: %v", err)
 	}
@@ -150,7 +150,7 @@ inputs:
 // inputs with good processors, the webshell processor among them, pass.
 func TestBadProcessors(t *testing.T) {
 	dir, beatCfg := moduleFixture(t)
-	if err := badProcessors(beatCfg()); err != nil {
+	if err := checkInputs(beatCfg(), "linux"); err != nil {
 		t.Errorf("good processors: %v", err)
 	}
 	module := func(body string) {
@@ -166,19 +166,19 @@ func TestBadProcessors(t *testing.T) {
 		{`[{dorp_fields: {fields: [agent]}}]`, "the processor action dorp_fields does not exist"},
 	} {
 		module("- type: filestream\n  id: module-apache\n  paths: [/x]\n  processors: " + tc.processors + "\n")
-		err := badProcessors(beatCfg())
+		err := checkInputs(beatCfg(), "linux")
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("processors %s: error %v, want %q", tc.processors, err, tc.want)
 		}
 	}
 	module("- type: filestream\n  id: module-apache\n  enabled: false\n  paths: [/x]\n  processors: [{decode_access_log: {fromat: combined}}]\n")
-	if err := badProcessors(beatCfg()); err != nil {
+	if err := checkInputs(beatCfg(), "linux"); err != nil {
 		t.Errorf("a disabled input: %v", err)
 	}
 	// A misspelt processors or parsers key, which an input would ignore.
 	for _, key := range []string{"procesors", "processor", "proccessors", "parser", "pasrers"} {
 		module("- type: filestream\n  id: module-apache\n  paths: [/x]\n  " + key + ": [{decode_access_log: {format: combined}}]\n")
-		if err := badProcessors(beatCfg()); err == nil || !strings.Contains(err.Error(), `apache.yml: input module-apache: unknown option "`+key+`": did you mean`) {
+		if err := checkInputs(beatCfg(), "linux"); err == nil || !strings.Contains(err.Error(), `apache.yml: input module-apache: unknown option "`+key+`": did you mean`) {
 			t.Errorf("key %s: %v", key, err)
 		}
 	}
@@ -188,7 +188,7 @@ func TestBadProcessors(t *testing.T) {
 		t.Errorf("an input option taken for a misspelling: %q", key)
 	}
 	own, _ := conf.NewConfigWithYAML([]byte(`inputs: [{type: filestream, paths: [/a], processors: [{decode_error_log: {server: apache2}}]}]`), "test")
-	if err := badProcessors(own); err == nil || !strings.HasPrefix(err.Error(), "webshellbeat.inputs: input filestream: processors: decode_error_log:") {
+	if err := checkInputs(own, "linux"); err == nil || !strings.HasPrefix(err.Error(), "webshellbeat.inputs: input filestream: processors: decode_error_log:") {
 		t.Errorf("webshellbeat.inputs: %v", err)
 	}
 }

@@ -8,48 +8,45 @@ import (
 	"github.com/elastic/elastic-agent-libs/logp"
 )
 
-// badProcessors refuses a misspelt processors or parsers key of an input,
-// and builds the processors of every enabled input, of
-// webshellbeat.inputs and of the enabled modules, and returns the first
-// that cannot be built, with where it is: an unknown option of
-// decode_access_log, a format that does not exist, a misspelt processor.
-// filestream builds an input's processors only when it opens a file; a
-// mistake there is then logged once per file, and the beat runs on and
-// indexes nothing from that input, while `test config` says OK.
+// inputProcessors refuses a misspelt processors or parsers key of an
+// input, at where, and builds its processors, returning why they cannot be
+// built: an unknown option of decode_access_log, a format that does not
+// exist, a misspelt processor. filestream builds an input's processors only
+// when it opens a file; a mistake there is then logged once per file, and
+// the beat runs on and indexes nothing from that input, while `test config`
+// says OK.
 //
 // The webshell processor is left out: it holds the detector's state and
 // its rules, and it belongs in the top-level processors, which libbeat
 // builds (and checks) itself.
-func badProcessors(c *conf.C) error {
-	return eachInput(c, func(where string, in *conf.C) error {
-		name, err := in.String("id", -1)
-		if err != nil {
-			name, _ = in.String("type", -1)
+func inputProcessors(where string, in *conf.C) error {
+	name, err := in.String("id", -1)
+	if err != nil {
+		name, _ = in.String("type", -1)
+	}
+	if key, meant := misspelt(in.GetFields()); key != "" {
+		return fmt.Errorf("%s: input %s: unknown option %q: did you mean %s? Without it the input's lines are read undecoded", where, name, key, meant)
+	}
+	if !in.HasField("processors") {
+		return nil
+	}
+	var v struct {
+		Processors processors.PluginConfig `config:"processors"`
+	}
+	if err := in.Unpack(&v); err != nil {
+		return fmt.Errorf("%s: input %s: processors: %w", where, name, err)
+	}
+	var list processors.PluginConfig
+	for _, p := range v.Processors {
+		if !p.HasField(webshellName) {
+			list = append(list, p)
 		}
-		if key, meant := misspelt(in.GetFields()); key != "" {
-			return fmt.Errorf("%s: input %s: unknown option %q: did you mean %s? Without it the input's lines are read undecoded", where, name, key, meant)
-		}
-		if !in.HasField("processors") {
-			return nil
-		}
-		var v struct {
-			Processors processors.PluginConfig `config:"processors"`
-		}
-		if err := in.Unpack(&v); err != nil {
-			return fmt.Errorf("%s: input %s: processors: %w", where, name, err)
-		}
-		var list processors.PluginConfig
-		for _, p := range v.Processors {
-			if !p.HasField(webshellName) {
-				list = append(list, p)
-			}
-		}
-		built, err := processors.New(list, logp.NewNopLogger())
-		if err != nil {
-			return fmt.Errorf("%s: input %s: processors: %w", where, name, err)
-		}
-		return built.Close()
-	})
+	}
+	built, err := processors.New(list, logp.NewNopLogger())
+	if err != nil {
+		return fmt.Errorf("%s: input %s: processors: %w", where, name, err)
+	}
+	return built.Close()
 }
 
 // misspelt returns an input's key that is one or two letters off
