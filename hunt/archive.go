@@ -173,7 +173,7 @@ func (a *archive) member(name string, r io.Reader) bool {
 	if f != nil {
 		var s iter.Seq[Record]
 		if size > 0 || err == nil {
-			s = a.read(name, f.File)
+			s = a.read(name, f.File, size)
 		}
 		if s != nil {
 			a.streams = append(a.streams, s)
@@ -191,23 +191,23 @@ func (a *archive) member(name string, r io.Reader) bool {
 // read recognises a member like a file and returns its records, or nil when
 // it is not a log hunt reads (archives in archives included), counting it
 // in the stats either way.
-func (a *archive) read(name string, f *os.File) iter.Seq[Record] {
+func (a *archive) read(name string, f *os.File, size int64) iter.Seq[Record] {
 	head, format := sniff(f.ReadAt)
 	switch format {
 	case FormatUnknown, FormatZip, FormatGzip, FormatTar:
 		a.st.skip(name, head)
 		return nil
 	case FormatUTF16:
-		text, _, err := spill(utf16Text(f), &a.left)
+		text, n, err := spill(utf16Text(f), &a.left)
 		if err != nil {
 			return archiveError(name, err)
 		}
 		a.closers = append(a.closers, text)
-		return a.read(name, text.File)
+		return a.read(name, text.File, n)
 	default:
 		a.st.Files++
 		a.st.Formats[format]++
-		return read(format, name, f)
+		return fromStart(format, name, f, size)
 	}
 }
 
