@@ -33,12 +33,7 @@ func (d *Detector) after(ev *event, v Verdict) (Verdict, []Derived) {
 		if ev.hasLin {
 			h.shell = ev.lin.Self
 		}
-		if ev.request != nil {
-			if p, ok := detection.Lookup(doc, "webshell.processes"); ok {
-				_ = p
-				h.procs = ev.reqProcs
-			}
-		}
+		h.procs = ev.reqProcs // the shells this request was linked to before now
 		if ev.request != nil || v == Alert {
 			h.doc = cloneDoc(doc)
 			s.hold(ev.ref, h)
