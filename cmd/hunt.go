@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/elastic/beats/v7/libbeat/cfgfile"
 	"github.com/spf13/cobra"
 
 	"webshellbeat/config"
@@ -80,13 +81,17 @@ Exit status: 0 when it ran (found something or not), 1 when a path could not be 
 			if cmd.Flags().Changed("exclude-status") && o.excludeStatus == nil {
 				o.excludeStatus = []string{} // --exclude-status "": every status
 			}
+			if err := configFlag(cmd, &o); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "hunt: %v\n", err)
+				os.Exit(exitUsage)
+			}
 			os.Exit(runHunt(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, o))
 		},
 	}
 	c.Flags().StringVar(&o.format, "format", "table", "output: table (readable), ndjson (one ECS alert document per line), bulk (ndjson with Elasticsearch's _bulk create lines, for curl --data-binary into the alert data stream) or csv (one row per alert, values whole)")
 	c.Flags().BoolVar(&o.events, "events", false, "with --format ndjson or bulk, also write every event read that is not an alert (bulk: into logs-webshellbeat.event-NAMESPACE), as they are read, before the alerts: to load a whole case")
 	c.Flags().StringVar(&o.namespace, "namespace", "", "the data stream namespace of the documents (data_stream.namespace, and --format bulk's logs-webshellbeat.alert-NAMESPACE and logs-webshellbeat.event-NAMESPACE); default: --config's, else default")
-	c.Flags().StringVar(&o.config, "config", "", "webshellbeat.yml whose webshell processor settings to use")
+	c.Flags().StringVar(&o.config, "config", "", "webshellbeat.yml whose webshell processor settings to use (-c names it as for run: relative to --path.config); default: none, the built-in settings")
 	c.Flags().StringArrayVar(&o.rules, "rules", nil, "Sigma rule file or folder, repeatable; replaces the built-in pack")
 	c.Flags().BoolVar(&o.builtin, "builtin", false, "with --rules, also run webshellbeat's built-in pack (so that correlation and filter rules may name its rules)")
 	c.Flags().StringVar(&o.from, "from", "", "show alerts at or after this event time (RFC 3339, or a date: 2024-05-01, UTC)")
@@ -96,6 +101,23 @@ Exit status: 0 when it ran (found something or not), 1 when a path could not be 
 	c.Flags().StringVar(&o.minLevel, "min-level", "", "show alerts of this level or above: info, low, medium, high, critical (after tuning, which may lower an alert)")
 	c.Flags().StringSliceVar(&o.excludeStatus, "exclude-status", nil, `leave out rules of these statuses (stable, test, experimental, deprecated, unsupported), comma-separated; "" runs every status (default: rules.exclude_status of --config, else deprecated,unsupported)`)
 	return c
+}
+
+// configFlag takes the beat's -c, when given, as --config: a filebeat user
+// types "hunt -c webshellbeat.yml", and hunt, which reads no configuration
+// unless told, would otherwise hunt with the defaults and say nothing. The
+// file is the one run and test config read for the same -c (relative to
+// --path.config, else --path.home).
+func configFlag(cmd *cobra.Command, o *huntOptions) error {
+	if f := cmd.Flag("c"); f == nil || !f.Changed {
+		return nil
+	}
+	file := cfgfile.GetDefaultCfgfile()
+	if o.config != "" && o.config != file {
+		return fmt.Errorf("-c %s and --config %s name two files: give one", file, o.config)
+	}
+	o.config = file
+	return nil
 }
 
 // parseWhen reads --from or --to: an RFC 3339 time, or a date (UTC midnight).

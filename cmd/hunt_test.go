@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -11,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/elastic/beats/v7/libbeat/cfgfile"
+	"github.com/spf13/cobra"
 
 	"webshellbeat/detection"
 	"webshellbeat/detection/sigma"
@@ -451,5 +455,46 @@ func TestHuntBulkFormat(t *testing.T) {
 	stderr.Reset()
 	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, huntOptions{format: "bulk", namespace: "Case-42"}); code != exitUsage || !strings.Contains(stderr.String(), "--namespace") {
 		t.Errorf("--namespace Case-42: exit %d, %q", code, &stderr)
+	}
+}
+
+// hunt takes the beat's -c as --config, so that a filebeat user's
+// "hunt -c webshellbeat.yml" hunts with that file's settings; -c and
+// --config naming two files is a usage error.
+func TestHuntConfigFlag(t *testing.T) {
+	dir := testfiles.Dir(t, map[string]string{"webshellbeat.yml": "processors:\n  - webshell:\n      rules: {min_level: high}\n"})
+	// The beat's global flags as libbeat's root command gives them (RootCmd
+	// itself registers global callbacks, once per process).
+	cfgfile.Initialize()
+	parse := func(args ...string) (huntOptions, error) {
+		t.Helper()
+		defer func() { _ = cfgfile.ChangeDefaultCfgfileFlag("webshellbeat") }() // -c is a global flag
+		root := &cobra.Command{Use: "webshellbeat"}
+		root.PersistentFlags().AddGoFlagSet(flag.CommandLine)
+		hunt := huntCommand()
+		root.AddCommand(hunt)
+		if err := hunt.ParseFlags(args); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { hunt.Flag("c").Changed = false }()
+		var o huntOptions
+		o.config, _ = hunt.Flags().GetString("config")
+		return o, configFlag(hunt, &o)
+	}
+	file := filepath.Join(dir, "webshellbeat.yml")
+	o, err := parse("-c", file)
+	if err != nil || o.config != file {
+		t.Fatalf("-c: config %q, %v; want %q", o.config, err, file)
+	}
+	var stderr bytes.Buffer
+	o.format = "table"
+	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, o); code != 0 || !strings.HasPrefix(summaryLine(stderr.String()), "hunt: 13 rules (10 more left out by level or status), ") {
+		t.Errorf("hunt -c: exit %d, %s", code, summaryLine(stderr.String()))
+	}
+	if o, err := parse("--format", "table"); err != nil || o.config != "" {
+		t.Errorf("no -c: config %q, %v; want none", o.config, err)
+	}
+	if _, err := parse("-c", "/a/webshellbeat.yml", "--config", "/b/webshellbeat.yml"); err == nil || !strings.Contains(err.Error(), "name two files") {
+		t.Errorf("-c and --config of two files: %v", err)
 	}
 }
