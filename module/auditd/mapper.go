@@ -329,6 +329,9 @@ func build(ev *aucoalesce.Event, recs []parsedRecord, original string) map[strin
 		for _, w := range ev.Warnings {
 			ws = append(ws, w.Error())
 		}
+		// go-libaudit gives the warnings of one record in map order: sorted,
+		// the same record maps to the same document every time.
+		slices.Sort(ws)
 		au["warnings"] = ws
 	}
 	doc["auditd"] = au

@@ -278,3 +278,26 @@ func FuzzMap(f *testing.F) {
 		}
 	})
 }
+
+// A record's warnings (here an AVC whose pid and comm repeat the SYSCALL's)
+// are in one order every time it is mapped, so that the same record gives
+// the same document.
+func TestWarningsInOneOrder(t *testing.T) {
+	var first []string
+	for range 20 {
+		gs, _ := joinFile(t, dataDir+"elastic-go-libaudit/auparse/testdata/test2.log")
+		d, err := MapGroup(gs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws, _ := get(d, "auditd", "warnings").([]string)
+		if len(ws) != 2 {
+			t.Fatalf("warnings %q, want the two duplicate keys", ws)
+		}
+		if first == nil {
+			first = ws
+		} else if !slices.Equal(ws, first) {
+			t.Fatalf("warnings %q, then %q", first, ws)
+		}
+	}
+}
