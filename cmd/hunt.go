@@ -205,6 +205,7 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	for _, p := range det.Problems {
 		fmt.Fprintf(stderr, "rule: %v\n", p)
 	}
+	det.AssumeUnchanged() // hunt writes the documents out as they are
 	// An updated copy (webshell.update_of) replaces the alert it updates:
 	// offline, the final state of each alert is what one wants to read. The
 	// beat indexes both (a data stream is append-only).

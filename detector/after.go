@@ -35,7 +35,10 @@ func (d *Detector) after(ev *event, v Verdict) (Verdict, []Derived) {
 		}
 		h.procs = ev.reqProcs // the shells this request was linked to before now
 		if ev.request != nil || v == Alert {
-			h.doc = cloneDoc(doc)
+			h.doc = doc
+			if !s.unchanged {
+				h.doc = cloneDoc(doc)
+			}
 			s.hold(ev.ref, h)
 		}
 	}

@@ -146,6 +146,16 @@ func (d *Detector) ProcessAll(doc map[string]any) (Verdict, []Derived) {
 	return Event, derived
 }
 
+// AssumeUnchanged tells the detector that its caller changes no document
+// once Process has returned it, as hunt, which only writes them out. The
+// detector then keeps the documents it may send updated copies of later
+// (every request, every alert) as they are, where it otherwise keeps deep
+// copies: those took a third of a hunt of access logs (730,000 lines:
+// 11.4-11.9 s, 7.7 s without). The beat must not call it: later processors
+// change an event, and its output encodes events while the next are
+// detected.
+func (d *Detector) AssumeUnchanged() { d.st.unchanged = true }
+
 // Detect implements hunt.Detector.
 func (d *Detector) Detect(doc map[string]any) bool { return d.Process(doc) == Alert }
 

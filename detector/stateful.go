@@ -48,6 +48,9 @@ type state struct {
 	held    map[int64]*heldDoc
 	order   []int64 // FIFO of held refs, for the bound
 	maxHeld int
+	// unchanged: the caller changes no document after the detector is done
+	// with it (AssumeUnchanged), so held documents need no copy.
+	unchanged bool
 }
 
 type heldDoc struct {

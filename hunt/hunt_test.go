@@ -986,3 +986,47 @@ func TestNewestFirstJSONArray(t *testing.T) {
 		}
 	}
 }
+
+// A detector told that hunt changes no document after it (AssumeUnchanged,
+// as the hunt command tells it) keeps its requests and alerts without
+// copying them, and gives the same documents: the events, the alerts and
+// the updated copies that link requests and processes.
+func TestAssumeUnchangedSameDocuments(t *testing.T) {
+	paths := []string{data + "linux-capture", "../testdata/samples", data + "seed"}
+	run := func(unchanged bool) (out []string, updates int) {
+		det, err := detector.New(config.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if unchanged {
+			det.AssumeUnchanged()
+		}
+		write := func(doc map[string]any) {
+			b, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, string(b))
+			if str(doc, "webshell.update_of") != "" {
+				updates++
+			}
+		}
+		if _, err := hunt.Run(paths, det, write, nil, hunt.OnEvent(write)); err != nil {
+			t.Fatal(err)
+		}
+		return out, updates
+	}
+	copied, updates := run(false)
+	shared, _ := run(true)
+	if updates == 0 {
+		t.Fatal("no updated copy: the held documents are not exercised")
+	}
+	if !slices.Equal(copied, shared) {
+		for i := range min(len(copied), len(shared)) {
+			if copied[i] != shared[i] {
+				t.Fatalf("document %d differs:\n%s\n%s", i, copied[i], shared[i])
+			}
+		}
+		t.Fatalf("%d documents, %d with AssumeUnchanged", len(copied), len(shared))
+	}
+}
