@@ -115,6 +115,15 @@ func scalarString(v any, asHex bool) string {
 	case string:
 		return x
 	case json.Number:
+		// The JSON of the Velocidex parser (Velociraptor's parse_evtx,
+		// dumpevtx) is read as its values were: an integer where Windows
+		// writes hex is hex, a fraction is FILETIME's float seconds.
+		if u, err := strconv.ParseUint(x.String(), 10, 64); err == nil {
+			return uintString(u, asHex)
+		}
+		if f, err := x.Float64(); err == nil && strings.ContainsAny(x.String(), ".eE") {
+			return scalarString(f, asHex)
+		}
 		return x.String()
 	case bool:
 		return strconv.FormatBool(x)
@@ -237,7 +246,14 @@ var timeLayouts = []string{
 // parseTime reads the time forms found in Windows event sources. Times
 // without a zone are UTC.
 func parseTime(v any) (time.Time, bool) {
-	if f, ok := v.(float64); ok {
+	switch n := v.(type) {
+	case float64: // the EVTX parser's
+		return floatTime(n)
+	case json.Number: // the same parser's JSON (Velociraptor's parse_evtx, Velocidex's dumpevtx)
+		f, err := n.Float64()
+		if err != nil {
+			return time.Time{}, false
+		}
 		return floatTime(f)
 	}
 	s := strings.TrimSpace(scalarString(v, false))

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"www.velocidex.com/golang/evtx"
+
 	"webshellbeat/detection"
 	"webshellbeat/internal/golden"
 )
@@ -760,6 +763,52 @@ func TestDefenderDetection(t *testing.T) {
 	} {
 		if got := defenderFile(in); got != want {
 			t.Errorf("defenderFile(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The JSON of Velocidex's EVTX parser, as Velociraptor's parse_evtx() and
+// Velocidex's dumpevtx write it (SystemTime as a number of seconds), is
+// read as the EVTX it came from: every record of two real EVTX files maps
+// to the same ECS document, but for the time, which the number holds to
+// two microseconds only.
+func TestVelocidexJSON(t *testing.T) {
+	for _, p := range []string{data + "omerbenamram-evtx/samples/security.evtx", iisWebshell, benignDir + "/sysmon.evtx"} {
+		want := readAll(t, p)
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks, err := evtx.GetChunks(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range chunks {
+			ers, _ := c.Parse(0)
+			for _, er := range ers {
+				b, err := json.Marshal(er.Event)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := ParseJSON(b)
+				if err != nil {
+					t.Fatalf("%s record %d: %v\n%s", p, er.Header.RecordID, err, b)
+				}
+				w := want[n]
+				n++
+				if d := got.TimeCreated.Sub(w.TimeCreated); d < -2*time.Microsecond || d > 2*time.Microsecond { // the parser's float: recordFromEVTX
+					t.Errorf("%s record %d: time %v, EVTX %v", p, w.RecordID, got.TimeCreated, w.TimeCreated)
+				}
+				got.TimeCreated = w.TimeCreated
+				if g, e := canonical(t, got.ECS()), canonical(t, w.ECS()); !bytes.Equal(g, e) {
+					t.Fatalf("%s record %d: JSON gives\n%s\nEVTX gives\n%s", p, w.RecordID, g, e)
+				}
+			}
+		}
+		f.Close()
+		if n != len(want) || n == 0 {
+			t.Errorf("%s: %d records as JSON, %d from the EVTX", p, n, len(want))
 		}
 	}
 }
