@@ -6,6 +6,7 @@ require (
 	github.com/Velocidex/ordereddict v0.0.0-20210502082334-cf5d9045c0d1
 	github.com/elastic/beats/v7 v7.0.0-alpha2.0.20251031181001-be9871f5dab9
 	github.com/elastic/mock-es v0.0.0-20250530054253-8c3b6053f9b6
+	github.com/ulikunitz/xz v0.5.17
 )
 
 require (
@@ -114,7 +115,7 @@ require (
 	github.com/jonboulle/clockwork v0.2.2 // indirect
 	github.com/josharian/intern v1.0.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
-	github.com/klauspost/compress v1.18.0 // indirect
+	github.com/klauspost/compress v1.18.0
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/lufia/plan9stats v0.0.0-20211012122336-39d0f177ccd0 // indirect
 	github.com/magefile/mage v1.15.0

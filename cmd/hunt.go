@@ -56,7 +56,7 @@ func huntCommand() *cobra.Command {
 		Use:   "hunt PATH...",
 		Short: "Hunt for web shells offline in log files and folders (EVTX, event XML, JSON, audit.log, access and error logs, Sysmon for Linux syslog)",
 		Long: `Reads files, folders (recursively), zip, tar and tar.gz/.tgz archives and gzip-compressed
-files (.gz), each recognised by content (EVTX, event XML, JSON of winlogbeat, Elasticsearch,
+files (.gz), and the same in bzip2, xz and zstd, each recognised by content (EVTX, event XML, JSON of winlogbeat, Elasticsearch,
 Splunk or Sentinel exports, PowerShell's Get-WinEvent as JSON or CSV, audit.log and
 ausearch output, Apache/nginx/IIS access logs, Apache, nginx, php-fpm, PHP and Tomcat
 error logs, Docker and CRI container logs, Sysmon text, syslog, Sentinel, Splunk,

@@ -5,6 +5,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -12,6 +13,9 @@ import (
 	"iter"
 	"os"
 	"strings"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 )
 
 // maxEntry bounds one archive member (or a gzip-compressed file), written
@@ -50,7 +54,7 @@ func openArchive(format Format, path string, f *os.File, size int64, named bool,
 	case FormatUTF16:
 		a.member(path, utf16Text(f))
 	default:
-		err = a.openGzip(path, f, named)
+		err = a.openCompressed(format, path, f, named)
 	}
 	return a.streams, a.closers, err
 }
@@ -91,27 +95,53 @@ func (a *archive) openZip(path string, r io.ReaderAt, size int64) error {
 	return nil
 }
 
-// openGzip reads a gzip-compressed file: a tar archive inside is read
-// member by member (archive.tar.gz/member), anything else as one file named
-// after the .gz.
-func (a *archive) openGzip(path string, r io.Reader, named bool) error {
-	zr, err := gzip.NewReader(r)
+// openCompressed reads a compressed file (gzip, bzip2, xz or zstd): a tar
+// archive inside is read member by member (archive.tar.gz/member), anything
+// else as one file named after the compressed one.
+func (a *archive) openCompressed(format Format, path string, r io.Reader, named bool) error {
+	zr, err := decompress(format, r)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	defer zr.Close()
 	br := bufio.NewReaderSize(zr, headSize)
-	head, _ := br.Peek(headSize) // a short stream's error comes again from the reads below
-	switch format := Detect(head); format {
-	case FormatTar:
+	head, err := br.Peek(headSize) // when some came, the error comes again from the reads below
+	switch format := Detect(head); {
+	case format == FormatTar:
 		a.openTar(path, br)
 		return nil
-	case FormatUnknown:
-		if !shortHead(head) { // else the spilled text's longer head tells
-			return unknown(path, head, named, a.st)
-		}
+	case format == FormatUnknown && err != nil && err != io.EOF:
+		// Cut or damaged before its first bytes could be told (bzip2, xz
+		// and zstd give nothing of a block until it is whole): said, not
+		// skipped as an empty file would be.
+		a.streams = append(a.streams, archiveError(path, err))
+		return nil
+	case format == FormatUnknown && !shortHead(head): // else the spilled text's longer head tells
+		return unknown(path, head, named, a.st)
 	}
 	a.member(path, br)
 	return nil
+}
+
+// decompress returns the decompressed stream of r, compressed in format.
+func decompress(format Format, r io.Reader) (io.ReadCloser, error) {
+	switch format {
+	case FormatBzip2:
+		return io.NopCloser(bzip2.NewReader(r)), nil
+	case FormatXZ:
+		xr, err := xz.NewReader(r)
+		return io.NopCloser(xr), err
+	case FormatZstd:
+		// One goroutine, and a window no larger than zstd's own default
+		// limit for decompression (128 MiB, --long=27): a crafted frame
+		// asking for more is refused, not allocated.
+		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(128<<20))
+		if err != nil {
+			return nil, err
+		}
+		return zr.IOReadCloser(), nil
+	}
+	return gzip.NewReader(r)
 }
 
 // openTar reads each regular file of a tar stream; members are named
@@ -194,7 +224,7 @@ func (a *archive) member(name string, r io.Reader) bool {
 func (a *archive) read(name string, f *os.File, size int64) iter.Seq[Record] {
 	head, format := sniff(f.ReadAt)
 	switch format {
-	case FormatUnknown, FormatZip, FormatGzip, FormatTar:
+	case FormatUnknown, FormatZip, FormatTar, FormatGzip, FormatBzip2, FormatXZ, FormatZstd:
 		a.st.skip(name, head)
 		return nil
 	case FormatUTF16:

@@ -297,3 +297,52 @@ func TestArchiveMembersSpillToTemporaryFiles(t *testing.T) {
 		t.Errorf("left in the temporary folder: %v", left)
 	}
 }
+
+// Files compressed by bzip2, xz and zstd (hunt/testdata/compressed, made
+// with those tools) are read as gzip's are: one log, or a tar's members;
+// cut in half, each says it was truncated (their blocks give nothing until
+// whole). 7-Zip and RAR archives are named as such when given.
+func TestBzip2XZAndZstd(t *testing.T) {
+	const dir = "testdata/compressed/"
+	plainLines := func(name string) []string {
+		recs, _ := records(t, "../testdata/samples/"+name)
+		ok, _ := wheres(recs)
+		for i, w := range ok {
+			ok[i] = strings.TrimPrefix(w, "../testdata/samples/"+name)
+		}
+		return ok
+	}
+	nginx, apache := plainLines("nginx_access.log"), plainLines("apache_access.log")
+	for _, ext := range []string{".bz2", ".xz", ".zst"} {
+		one := dir + "nginx_access.log" + ext
+		recs, st := records(t, one)
+		ok, failed := wheres(recs)
+		if len(ok) != len(nginx) || failed != nil || st.Formats[FormatAccess] != 1 || ok[0] != one+nginx[0] {
+			t.Errorf("%s: records %q, errors %q, stats %+v; want the %d of nginx_access.log", one, ok, failed, st, len(nginx))
+		}
+		if str := fmt.Sprint(recs[0].Doc["event"].(map[string]any)["dataset"]); str != "nginx.access" {
+			t.Errorf("%s: the server is told from the name: %v", one, recs[0].Doc)
+		}
+		tarball := dir + "logs.tar" + ext
+		recs, _ = records(t, tarball)
+		ok, failed = wheres(recs)
+		if len(ok) != len(nginx)+len(apache) || failed != nil || ok[0] != tarball+"/apache_access.log"+apache[0] {
+			t.Errorf("%s: records %q, errors %q", tarball, ok, failed)
+		}
+		raw, err := os.ReadFile(tarball)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cut := writeFile(t, t.TempDir(), "cut.tar"+ext, raw[:len(raw)/2])
+		recs, st = records(t, cut)
+		if _, failed := wheres(recs); len(failed) != 1 || !strings.Contains(failed[0], "truncated") || len(st.Skipped) != 0 {
+			t.Errorf("%s cut in half: errors %q, skipped %q; want it said truncated", tarball, failed, st.Skipped)
+		}
+	}
+	for name, head := range map[string]string{"7-Zip": "7z\xbc\xaf\x27\x1c\x00\x04", "RAR": "Rar!\x1a\x07\x01\x00"} {
+		p := writeFile(t, t.TempDir(), "evidence", []byte(head+strings.Repeat("\x00", 64)))
+		if _, _, err := open(p, true, &Stats{Formats: map[Format]int{}}); err == nil || !strings.Contains(err.Error(), "a "+name+" archive, which hunt does not open") {
+			t.Errorf("named %s archive: %v", name, err)
+		}
+	}
+}

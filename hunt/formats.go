@@ -33,7 +33,10 @@ const (
 	FormatUnknown    Format = ""
 	FormatEVTX       Format = "evtx"
 	FormatZip        Format = "zip"
-	FormatGzip       Format = "gzip" // tar.gz/.tgz, or one compressed file
+	FormatGzip       Format = "gzip"  // tar.gz/.tgz, or one compressed file
+	FormatBzip2      Format = "bzip2" // the same in bzip2, xz and zstd
+	FormatXZ         Format = "xz"
+	FormatZstd       Format = "zstd"
 	FormatTar        Format = "tar"
 	FormatXML        Format = "xml"
 	FormatJSON       Format = "json"
@@ -93,6 +96,12 @@ func sniff(readAt func(p []byte, off int64) (int, error)) ([]byte, Format) {
 	return head[:n], f
 }
 
+// compressed reports whether f is one compressed stream: a tar inside is
+// read member by member, anything else as one file.
+func compressed(f Format) bool {
+	return f == FormatGzip || f == FormatBzip2 || f == FormatXZ || f == FormatZstd
+}
+
 // shortHead reports whether head fills headSize with fewer than two whole
 // lines, too few for Detect to tell.
 func shortHead(head []byte) bool {
@@ -108,6 +117,13 @@ func Detect(head []byte) Format {
 		return FormatZip
 	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
 		return FormatGzip
+	case len(head) >= 10 && string(head[:3]) == "BZh" && head[3] >= '1' && head[3] <= '9' &&
+		(string(head[4:10]) == "1AY&SY" || string(head[4:10]) == "\x17rE8P\x90"): // a block, or the end of an empty stream
+		return FormatBzip2
+	case bytes.HasPrefix(head, []byte("\xfd7zXZ\x00")):
+		return FormatXZ
+	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return FormatZstd
 	case len(head) >= 262 && string(head[257:262]) == "ustar":
 		return FormatTar
 	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}):

@@ -93,7 +93,7 @@ func skipped(p string) bool {
 }
 
 // Run reads paths (files, folders searched recursively, zip, tar, tar.gz and
-// gzip-compressed files) as one stream in event-time order, passes each
+// gzip-compressed files, and the same in bzip2, xz and zstd) as one stream in event-time order, passes each
 // document to det, and calls onAlert for each alert and onError for each
 // record that could not be read (a truncated archive among them).
 //
@@ -252,11 +252,11 @@ func open(path string, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, 
 // its descriptor is not held meanwhile.
 func openFile(path string, f *os.File, c io.Closer, size int64, named, reopen bool, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 	head, format := sniff(f.ReadAt)
-	switch format {
-	case FormatZip, FormatTar, FormatGzip, FormatUTF16:
+	switch {
+	case format == FormatZip || format == FormatTar || format == FormatUTF16 || compressed(format):
 		defer c.Close() // the members (or the decoded text) are read out to temporary files
 		return openArchive(format, path, f, size, named, st)
-	case FormatUnknown:
+	case format == FormatUnknown:
 		c.Close()
 		return nil, nil, unknown(path, head, named, st)
 	}
@@ -332,10 +332,25 @@ func unknown(path string, head []byte, named bool, st *Stats) error {
 		st.skip(path, head)
 		return nil
 	}
+	if kind := unreadArchive(head); kind != "" {
+		return fmt.Errorf("%s: a %s archive, which hunt does not open (it reads zip, tar, and gzip, bzip2, xz or zstd files): extract it and hunt the folder", path, kind)
+	}
 	if text := strings.TrimLeft(string(head), " \t\r\n"); interpretedAudit(text) {
 		return fmt.Errorf("%s: audit records interpreted by ausearch -i (local times, names for numbers), which hunt cannot read back; hunt the audit.log itself, or ausearch's output without -i (ausearch --raw, or plain ausearch)", path)
 	}
-	return fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Apache, nginx, php-fpm, PHP or Tomcat error log, Docker or CRI container log, Sysmon text, syslog with Sysmon for Linux events, a Sentinel, Splunk, EvtxECmd or Event Viewer CSV, or a zip, tar, tar.gz/.tgz or .gz of these); first line: %q", path, firstLine(head))
+	return fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Apache, nginx, php-fpm, PHP or Tomcat error log, Docker or CRI container log, Sysmon text, syslog with Sysmon for Linux events, a Sentinel, Splunk, EvtxECmd or Event Viewer CSV, or a zip, tar, or gzip, bzip2, xz or zstd file of these); first line: %q", path, firstLine(head))
+}
+
+// unreadArchive names the archive format of head when it is one that
+// evidence comes in and hunt does not open: 7-Zip and RAR.
+func unreadArchive(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("7z\xbc\xaf\x27\x1c")):
+		return "7-Zip"
+	case bytes.HasPrefix(head, []byte("Rar!\x1a\x07")):
+		return "RAR"
+	}
+	return ""
 }
 
 // openDir opens the logs under dir; a file or folder in it that cannot be
