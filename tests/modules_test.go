@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -100,6 +101,37 @@ func TestModuleFilesAreInputLists(t *testing.T) {
 				t.Errorf("%s: input id %q (also in %s)", name, id, other)
 			}
 			ids[id] = name
+			checkCompressedRotations(t, name, in)
+		}
+	}
+}
+
+// checkCompressedRotations: a filestream input whose path pattern takes
+// rotations (access.log*) leaves out the compressed ones, which it would
+// read as lines of binary, and reads the others.
+func checkCompressedRotations(t *testing.T, module string, in map[string]any) {
+	t.Helper()
+	var excludes []*regexp.Regexp
+	list, _ := in["exclude_files"].([]any)
+	for _, e := range list {
+		excludes = append(excludes, regexp.MustCompile(e.(string)))
+	}
+	excluded := func(name string) bool {
+		return slices.ContainsFunc(excludes, func(re *regexp.Regexp) bool { return re.MatchString(name) })
+	}
+	paths, _ := in["paths"].([]any)
+	for _, p := range paths {
+		if !strings.HasSuffix(p.(string), "*") {
+			continue
+		}
+		rotated := strings.TrimSuffix(p.(string), "*") + ".2"
+		for _, ext := range []string{".gz", ".bz2", ".xz", ".zst"} {
+			if !excluded(rotated + ext) {
+				t.Errorf("%s: %s%s is read", module, rotated, ext)
+			}
+		}
+		if excluded(rotated) || excluded(strings.TrimSuffix(p.(string), "*")) {
+			t.Errorf("%s: %s or its rotation is left out", module, p)
 		}
 	}
 }
