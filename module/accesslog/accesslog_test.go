@@ -444,3 +444,27 @@ func TestW3CForwardedFor(t *testing.T) {
 		}
 	}
 }
+
+// HTTP.sys's HTTPERR log (C:\Windows\System32\LogFiles\HTTPERR, header as
+// Microsoft documents it) writes the whole URI in cs-uri: split into path
+// and query as cs-uri-stem and cs-uri-query are, so that a request refused
+// before IIS saw it keeps its URL.
+func TestW3CWholeURI(t *testing.T) {
+	w := NewW3C()
+	if _, err := w.Parse("#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid s-reason s-queuename"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := w.Parse("2021-08-10 10:00:01 203.0.113.9 51234 10.0.0.10 443 HTTP/1.1 GET /aspnet_client/x.aspx?cmd=whoami - 503 1 ConnLimit DefaultAppPool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"url.original": "/aspnet_client/x.aspx?cmd=whoami", "url.path": "/aspnet_client/x.aspx", "url.query": "cmd=whoami", "url.extension": "aspx", "http.response.status_code": int64(503)} {
+		if got := get(d, strings.Split(k, ".")...); got != want {
+			t.Errorf("%s = %#v, want %#v", k, got, want)
+		}
+	}
+	d, err = w.Parse("2021-08-10 10:00:02 203.0.113.9 51235 10.0.0.10 80 - - - - - - Timer_ConnectionIdle -")
+	if err != nil || get(d, "url") != nil {
+		t.Errorf("a connection that sent no request: url %v, %v", get(d, "url"), err)
+	}
+}

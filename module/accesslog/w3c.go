@@ -127,6 +127,12 @@ func (w *W3C) doc(vals []string) (map[string]any, error) {
 			stem = v
 		case "cs-uri-query":
 			query = v
+		case "cs-uri":
+			// The whole URI in one field (HTTP.sys's HTTPERR logs, W3C
+			// writers other than IIS): split as IIS splits its stem and query.
+			if stem == "" {
+				stem, query, _ = strings.Cut(v, "?")
+			}
 		case "cs-username":
 			user = v
 		case "cs(user-agent)":
