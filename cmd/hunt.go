@@ -64,7 +64,7 @@ EvtxECmd and Event Viewer CSV), with the beat's own mappers and detector, as one
 stream in event-time order, and prints the alerts. No
 Elasticsearch needed. A truncated archive is read up to the cut and the cut is reported
 as an unreadable record. A PATH of - reads standard input (zcat access.log.*.gz |
-webshellbeat hunt -), named "stdin". A PATH that is a pattern and no file
+webshellbeat hunt -), named "stdin"; so is a pipe given as a PATH (<(zcat ...)). A PATH that is a pattern and no file
 (C:\Logs\*.evtx, which Windows' shells pass on unexpanded) is expanded.
 
 --from and --to show only the alerts of that span of event time; every event is

@@ -239,6 +239,17 @@ func open(path string, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, 
 	if info.IsDir() {
 		return openDir(path, st)
 	}
+	if !info.Mode().IsRegular() {
+		// A pipe or device named on the command line (bash's
+		// <(zcat access.log.*.gz) gives /dev/fd/63) is read as standard
+		// input is; in a folder, openDir passes them over.
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer f.Close()
+		return openStream(path, f, st)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
@@ -312,15 +323,21 @@ const stdinName = "stdin"
 // hunt -), written out to a temporary file first: the readers seek, and
 // the format is told from the first bytes as for a file.
 func openStdin(st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
+	return openStream(stdinName, os.Stdin, st)
+}
+
+// openStream reads r, a stream that cannot seek, named name, out to a
+// temporary file first, as for standard input.
+func openStream(name string, r io.Reader, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 	left := int64(math.MaxInt64 - 1)
-	t, size, err := spill(os.Stdin, &left)
+	t, size, err := spill(r, &left)
 	if err != nil {
 		if t != nil {
 			t.Close()
 		}
-		return nil, nil, fmt.Errorf("%s: %w", stdinName, err)
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return openFile(stdinName, t.File, t, size, true, false, st)
+	return openFile(name, t.File, t, size, true, false, st)
 }
 
 // unknown is the error for a path the user named whose format hunt does not
@@ -373,7 +390,7 @@ func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 			errs = append(errs, err)
 			return nil // WalkDir skips what it could not read
 		case d.IsDir():
-		case skipped(p) || unfollowedLink(p, d):
+		case skipped(p) || unfollowedLink(p, d) || special(d.Type()):
 			st.Skipped = append(st.Skipped, p)
 		default:
 			names = append(names, p)
@@ -396,15 +413,22 @@ func openDir(dir string, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 }
 
 // unfollowedLink reports whether d, found at p, is a symbolic link hunt
-// does not follow: to a folder, or to nothing (a dangling link, such as
-// /etc's to a file a package removed), which holds no evidence and is
-// skipped, not reported as unreadable.
+// does not follow: to a folder, to no regular file (see special), or to
+// nothing (a dangling link, such as /etc's to a file a package removed),
+// which holds no evidence and is skipped, not reported as unreadable.
 func unfollowedLink(p string, d fs.DirEntry) bool {
 	if d.Type()&fs.ModeSymlink == 0 {
 		return false
 	}
 	info, err := os.Stat(p)
-	return errors.Is(err, fs.ErrNotExist) || err == nil && info.IsDir()
+	return errors.Is(err, fs.ErrNotExist) || err == nil && (info.IsDir() || special(info.Mode()))
+}
+
+// special reports whether a file found in a folder is a pipe, socket or
+// device: no log, and a pipe would block the hunt until something wrote
+// to it (containerd's and systemd's folders hold them).
+func special(m fs.FileMode) bool {
+	return m&(fs.ModeNamedPipe|fs.ModeSocket|fs.ModeDevice|fs.ModeCharDevice|fs.ModeIrregular) != 0
 }
 
 func firstLine(b []byte) string {
