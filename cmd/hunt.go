@@ -59,7 +59,7 @@ func huntCommand() *cobra.Command {
 files (.gz), and the same in bzip2, xz and zstd, each recognised by content (EVTX, event XML, JSON of winlogbeat, Elasticsearch,
 Splunk or Sentinel exports, PowerShell's Get-WinEvent as JSON or CSV, audit.log and
 ausearch output, Apache/nginx/IIS access logs, Apache, nginx, php-fpm, PHP and Tomcat
-error logs, Docker and CRI container logs, Sysmon text, syslog, Sentinel, Splunk,
+error logs, Docker and CRI container logs, Sysmon text, syslog, journal files, Sentinel, Splunk,
 EvtxECmd and Event Viewer CSV), with the beat's own mappers and detector, as one
 stream in event-time order, and prints the alerts. No
 Elasticsearch needed. A truncated archive is read up to the cut and the cut is reported

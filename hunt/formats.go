@@ -51,6 +51,9 @@ const (
 	// Windows PowerShell 5.1's ">" and Out-File write): decoded to UTF-8,
 	// then recognised like any file.
 	FormatUTF16 Format = "utf-16"
+	// FormatJournal is a systemd journal file, read through journalctl's
+	// JSON (see openJournal).
+	FormatJournal Format = "journal"
 )
 
 // Record is one document read from a file, or why a part of the file could
@@ -124,6 +127,8 @@ func Detect(head []byte) Format {
 		return FormatXZ
 	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		return FormatZstd
+	case bytes.HasPrefix(head, []byte("LPKSHHRH")):
+		return FormatJournal
 	case len(head) >= 262 && string(head[257:262]) == "ustar":
 		return FormatTar
 	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
@@ -506,7 +511,13 @@ func (j *jsonReader) records(v any, where, raw string, err error) []Record {
 		if doc, ok := syslogRowAccess(v); ok {
 			return []Record{{Doc: doc, Where: where}}
 		}
+		if !strings.Contains(syslogRowMessage(v), "<Event") {
+			return nil // another program's entry, passed over as readSyslog passes its line
+		}
 	case windows.ShapeUnknown:
+		if journalEntry(v) {
+			return nil // an entry whose message is binary (journald keeps those as bytes)
+		}
 		var recs []Record
 		if recs, notECS = j.notEvent(v, where, raw); recs != nil {
 			return recs
@@ -873,8 +884,18 @@ func accessMessage(host, program, msg string) (map[string]any, bool) {
 // syslogRowAccess maps a syslog row (journalctl -o json, Log Analytics'
 // Syslog table) whose message is a web server's access line.
 func syslogRowAccess(v any) (map[string]any, bool) {
+	first := rowField(v)
+	return accessMessage(first("_HOSTNAME", "Computer", "HostName"), first("SYSLOG_IDENTIFIER", "ProcessName"), first("MESSAGE", "SyslogMessage"))
+}
+
+// syslogRowMessage is the message of a syslog row.
+func syslogRowMessage(v any) string { return rowField(v)("MESSAGE", "SyslogMessage") }
+
+// rowField returns a function that gives the first of a row's fields that
+// is a string and not empty.
+func rowField(v any) func(keys ...string) string {
 	m, _ := windows.Plain(windows.Document(v)).(map[string]any)
-	first := func(keys ...string) string {
+	return func(keys ...string) string {
 		for _, k := range keys {
 			if s, ok := m[k].(string); ok && s != "" {
 				return s
@@ -882,7 +903,16 @@ func syslogRowAccess(v any) (map[string]any, bool) {
 		}
 		return ""
 	}
-	return accessMessage(first("_HOSTNAME", "Computer", "HostName"), first("SYSLOG_IDENTIFIER", "ProcessName"), first("MESSAGE", "SyslogMessage"))
+}
+
+// journalEntry reports whether v is an entry of journalctl -o json (it
+// has the journal's own time and cursor fields).
+func journalEntry(v any) bool {
+	m, _ := windows.Plain(windows.Document(v)).(map[string]any)
+	_, t := m["__REALTIME_TIMESTAMP"]
+	_, c := m["__CURSOR"]
+	_, msg := m["MESSAGE"]
+	return t && (c || msg)
 }
 
 // isHeaderStart reports whether header starts a new record rather than

@@ -1030,3 +1030,33 @@ func TestAssumeUnchangedSameDocuments(t *testing.T) {
 		t.Fatalf("%d documents, %d with AssumeUnchanged", len(copied), len(shared))
 	}
 }
+
+// journalctl -o json of every entry: the web server's access line and
+// Sysmon for Linux's events are read, the other programs' entries (and one
+// whose message journald kept as bytes) are passed over as their syslog
+// lines are, not reported as unreadable.
+func TestJournalExportRows(t *testing.T) {
+	dir := t.TempDir()
+	rows := `{"__CURSOR":"s=1","__REALTIME_TIMESTAMP":"1732600000000000","_HOSTNAME":"web1","SYSLOG_IDENTIFIER":"systemd","MESSAGE":"Started Session 1 of User root."}
+{"__CURSOR":"s=2","__REALTIME_TIMESTAMP":"1732600001000000","_HOSTNAME":"web1","SYSLOG_IDENTIFIER":"nginx","MESSAGE":"10.0.0.5 - - [26/Nov/2024:05:46:41 +0000] \"GET /x.php?cmd=id HTTP/1.1\" 200 5 \"-\" \"curl\""}
+{"__CURSOR":"s=3","__REALTIME_TIMESTAMP":"1732600002000000","_HOSTNAME":"web1","SYSLOG_IDENTIFIER":"kernel","MESSAGE":[65,66,67]}
+`
+	p := filepath.Join(dir, "journal.json")
+	if err := os.WriteFile(p, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alerts, st := huntPaths(t, p)
+	if st.Events != 1 || st.Errors != 0 || len(alerts) != 1 || str(alerts[0], "host.name") != "web1" {
+		t.Errorf("%d events, %d unreadable, %d alerts; want the access line only, an alert on web1", st.Events, st.Errors, len(alerts))
+	}
+	// A journal file without journalctl: named, with how to export it.
+	t.Setenv("PATH", dir)
+	j := filepath.Join(dir, "system.journal")
+	if err := os.WriteFile(j, []byte("LPKSHHRH\x00\x00\x00\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := hunt.Run([]string{j}, detectorFunc(func(map[string]any) bool { return false }), func(map[string]any) {}, nil)
+	if err == nil || !strings.Contains(err.Error(), "a systemd journal file, which hunt reads with journalctl") {
+		t.Errorf("journal file without journalctl: %v", err)
+	}
+}

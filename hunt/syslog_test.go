@@ -249,7 +249,9 @@ Nov 26 10:00:07 web1 cron[9]: (root) CMD ([26/Nov/2026] "not a request")
 	}
 	// The same from the journal (journalctl -o json) and from Log
 	// Analytics' Syslog table: the access lines are read, another
-	// program's entry is reported as before.
+	// program's entry is passed over, as its syslog line is (it was
+	// reported as unreadable before: a whole journal's export was a
+	// flood of them).
 	rows := filepath.Join(t.TempDir(), "rows.json")
 	testfiles.Write(t, rows, `{"__REALTIME_TIMESTAMP":"1764151205000000","_HOSTNAME":"web1","SYSLOG_IDENTIFIER":"nginx","MESSAGE":"203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] \"GET /uploads/shell.php?cmd=whoami HTTP/1.1\" 200 31 \"-\" \"curl/8.5.0\""}
 {"TimeGenerated":"2026-11-26T10:00:06Z","Computer":"web2","ProcessName":"httpd","SyslogMessage":"203.0.113.8 - - [26/Nov/2026:10:00:02 +0000] \"GET /uploads/x.php?c=id HTTP/1.1\" 200 5 \"-\" \"curl/8.5.0\"","Facility":"local7"}
@@ -260,7 +262,7 @@ Nov 26 10:00:07 web1 cron[9]: (root) CMD ([26/Nov/2026] "not a request")
 	for _, a := range alerts {
 		got = append(got, str(a, "event.dataset")+" "+str(a, "host.name")+" "+str(a, "url.original"))
 	}
-	if !slices.Equal(got, []string{"nginx.access web1 /uploads/shell.php?cmd=whoami", "apache.access web2 /uploads/x.php?c=id"}) || st.Errors != 1 {
-		t.Errorf("journal and Syslog table rows: alerts %q, %d unreadable; want the two requests' and sshd's entry reported", got, st.Errors)
+	if !slices.Equal(got, []string{"nginx.access web1 /uploads/shell.php?cmd=whoami", "apache.access web2 /uploads/x.php?c=id"}) || st.Errors != 0 || st.Events != 2 {
+		t.Errorf("journal and Syslog table rows: alerts %q, %d events, %d unreadable; want the two requests' and sshd's entry passed over", got, st.Events, st.Errors)
 	}
 }

@@ -118,3 +118,40 @@ processors:
 		t.Errorf("journald: %d events (%d cut short), alerts %v; hunt over the syslog file: %d events, alerts %v", events, partial, gotAlerts, wantEvents, wantAlerts)
 	}
 }
+
+// hunt reads a journal file through journalctl: a real journal file
+// (systemd-journal-remote's, from the bundled syslog sample and two other
+// programs' lines) gives the events and alerts of the syslog file, and so
+// does journalctl's JSON of it with every field; the other programs'
+// entries are passed over, as their syslog lines are, not reported.
+func TestHuntJournalFile(t *testing.T) {
+	remote := journalRemote(t)
+	sample, err := os.ReadFile("../testdata/samples/tomcat_log4shell_syslog.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	syslog := filepath.Join(dir, "syslog")
+	others := "May 11 18:10:20 UBUNTU5 systemd[1]: Started Session 1 of User root.\n" +
+		"May 11 18:10:21 UBUNTU5 CRON[4711]: (root) CMD (command -v debian-sa1 > /dev/null && debian-sa1 1 1)\n"
+	if err := os.WriteFile(syslog, append([]byte(others), sample...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	journal := filepath.Join(dir, "system.journal")
+	writeJournal(t, remote, syslog, journal)
+	wantEvents, wantAlerts := huntCounts(t, syslog)
+	if events, alerts := huntCounts(t, journal); events != wantEvents || !maps.Equal(alerts, wantAlerts) {
+		t.Errorf("journal file: %d events, alerts %v; the syslog file: %d, %v", events, alerts, wantEvents, wantAlerts)
+	}
+	out, err := exec.Command("journalctl", "--file", journal, "-o", "json", "--no-pager").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := filepath.Join(dir, "journal.json")
+	if err := os.WriteFile(export, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if events, alerts := huntCounts(t, export); events != wantEvents || !maps.Equal(alerts, wantAlerts) {
+		t.Errorf("journalctl -o json: %d events, alerts %v; the syslog file: %d, %v", events, alerts, wantEvents, wantAlerts)
+	}
+}
