@@ -93,9 +93,10 @@ func skipped(p string) bool {
 }
 
 // Run reads paths (files, folders searched recursively, zip, tar, tar.gz and
-// gzip-compressed files, and the same in bzip2, xz and zstd) as one stream in event-time order, passes each
-// document to det, and calls onAlert for each alert and onError for each
-// record that could not be read (a truncated archive among them).
+// gzip-compressed files, and the same in bzip2, xz and zstd, journal files)
+// as one stream in event-time order, passes each document to det, and calls
+// onAlert for each alert and onError for each record that could not be read
+// (a truncated archive among them).
 //
 // A path that cannot be read at all (missing, not permitted, a named file
 // of no log format) does not stop the hunt: the others are read, as grep
