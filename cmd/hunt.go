@@ -60,7 +60,7 @@ compressed with gzip, bzip2, xz or zstd, each recognised by content (EVTX, event
 JSON of winlogbeat, Elasticsearch, Splunk or Sentinel exports, PowerShell's
 Get-WinEvent as JSON or CSV, audit.log and ausearch output, Apache/nginx/IIS access
 logs, Apache, nginx, php-fpm, PHP and Tomcat error logs, Docker and CRI container logs,
-Sysmon text, syslog, systemd journal files, Sentinel, Splunk, EvtxECmd and Event
+ModSecurity's audit log, Sysmon text, syslog, systemd journal files, Sentinel, Splunk, EvtxECmd and Event
 Viewer CSV), with the beat's own mappers and detector, as one stream in event-time
 order, and prints the alerts. No Elasticsearch needed. A truncated archive is read up
 to the cut and the cut is reported as an unreadable record. A PATH of - reads standard
@@ -449,6 +449,9 @@ func alertRow(a map[string]any) row {
 		r.what, r.who = u, s("source.ip") // a request: its client
 		if d := s("url.domain"); d != "" && strings.HasPrefix(u, "/") {
 			r.what = d + u // the site, where one log holds several (Apache's other_vhosts_access.log)
+		}
+		if b := s("http.request.body.content"); b != "" { // a POST's form (ModSecurity's audit log)
+			r.what += " <- " + b
 		}
 	}
 	if r.what == "" {

@@ -237,6 +237,16 @@ func has(doc map[string]any, p, v string) bool {
 	return slices.Contains(detection.LookupStrings(doc, p), v)
 }
 
+// requestServer names the web server that logged a request, for matching
+// it with that server's processes: event.module, but for ModSecurity's
+// audit log, which runs inside Apache, nginx or IIS alike ("": any).
+func requestServer(doc map[string]any) string {
+	if m := str(doc, "event.module"); m != "modsecurity" {
+		return m
+	}
+	return ""
+}
+
 // before runs the stateful steps that come before rule matching, so that
 // rules can test what they add: ancestry, parent fields, the request link.
 func (s *state) before(doc map[string]any) *event {
@@ -252,8 +262,11 @@ func (s *state) before(doc map[string]any) *event {
 		return ev
 	}
 	if u := str(doc, "url.path"); u != "" && str(doc, "process.command_line") == "" {
-		r := &correlate.Request{Ref: ev.ref, Time: ev.t, Path: u, Params: detection.LookupStrings(doc, "webshell.url.param_values"),
-			Worker: num(doc, "process.pid"), Script: s.exts[strings.ToLower(path.Ext(u))], Server: str(doc, "event.module")}
+		// The query's values and a POST form's (ModSecurity's audit log):
+		// either may be the command the request's shell runs.
+		params := slices.Concat(detection.LookupStrings(doc, "webshell.url.param_values"), detection.LookupStrings(doc, "webshell.body.param_values"))
+		r := &correlate.Request{Ref: ev.ref, Time: ev.t, Path: u, Params: params,
+			Worker: num(doc, "process.pid"), Script: s.exts[strings.ToLower(path.Ext(u))], Server: requestServer(doc)}
 		if n := num(doc, "event.duration"); n > 0 {
 			r.Duration = time.Duration(n)
 		}

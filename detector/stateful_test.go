@@ -13,6 +13,7 @@ import (
 	"webshellbeat/detection/session"
 	"webshellbeat/detector"
 	"webshellbeat/hunt"
+	"webshellbeat/internal/testfiles"
 	"webshellbeat/module/errorlog"
 )
 
@@ -546,5 +547,35 @@ func TestPHPScriptSession(t *testing.T) {
 	}
 	if str(y, "webshell.session.id") == str(x1, "webshell.session.id") || sev(y) != sev(x1) {
 		t.Errorf("y.php's warning: session %q severity %d; want its own session at %d", str(y, "webshell.session.id"), sev(y), sev(x1))
+	}
+}
+
+// A command in a POST body (ModSecurity's audit log) links the request to
+// the shell it started as a query's command does: linux-capture's
+// "?cmd=whoami" sent instead as a form, at the same time, beside the
+// capture's audit.log.
+func TestBodyCommandLinksProcess(t *testing.T) {
+	entry := "--0a1b2c3d-A--\n[25/Nov/2026:19:02:24 +0000] AbCdEf 127.0.0.1 40000 127.0.0.1 80\n" +
+		"--0a1b2c3d-B--\nPOST /uploads/shell.php HTTP/1.1\nHost: localhost\nContent-Type: application/x-www-form-urlencoded\n\n" +
+		"--0a1b2c3d-C--\ncmd=whoami\n--0a1b2c3d-F--\nHTTP/1.1 200 OK\n\n--0a1b2c3d-Z--\n"
+	modsecLog := filepath.Join(t.TempDir(), "modsec_audit.log")
+	testfiles.Write(t, modsecLog, entry)
+	alerts := run(t, config.Default(), modsecLog, data+"linux-capture/audit.log")
+	var request map[string]any
+	linked := false
+	for _, a := range alerts {
+		if str(a, "event.module") == "modsecurity" {
+			request = a
+		}
+		if str(a, "webshell.request.url.original") == "/uploads/shell.php" && strings.HasSuffix(str(a, "process.command_line"), "whoami") {
+			linked = true
+		}
+	}
+	if request == nil {
+		t.Fatal("no alert on the POST")
+	}
+	cmds, _ := val(request, "webshell.processes.command_line").([]string)
+	if !slices.ContainsFunc(cmds, func(c string) bool { return strings.HasSuffix(c, "whoami") }) || !linked {
+		t.Errorf("POST cmd=whoami: request lists processes %q, process alert carries it %v; want both ways", cmds, linked)
 	}
 }

@@ -54,6 +54,8 @@ const (
 	// FormatJournal is a systemd journal file, read through journalctl's
 	// JSON (see openJournal).
 	FormatJournal Format = "journal"
+	// FormatModSec is ModSecurity's audit log (module/modsec).
+	FormatModSec Format = "modsec"
 )
 
 // Record is one document read from a file, or why a part of the file could
@@ -138,6 +140,9 @@ func Detect(head []byte) Format {
 	first, _, _ := strings.Cut(text, "\n")
 	if errorlog.IsErrorLog(first) { // before JSON: Apache's lines begin with '['
 		return FormatErrorLog
+	}
+	if isModSec(first) {
+		return FormatModSec
 	}
 	// Before JSON (Docker's entries) and syslog (the times of CRI and of
 	// docker logs -t).
@@ -349,6 +354,8 @@ func readFormat(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
 		return readSysmonText(name, r)
 	case FormatErrorLog:
 		return readErrorLog(name, r)
+	case FormatModSec:
+		return readModSec(name, r)
 	case FormatSyslog:
 		return readSyslog(name, r)
 	case FormatContainer:

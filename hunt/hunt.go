@@ -359,7 +359,7 @@ func unknown(path string, head []byte, named bool, st *Stats) error {
 	if text := strings.TrimLeft(string(head), " \t\r\n"); interpretedAudit(text) {
 		return fmt.Errorf("%s: audit records interpreted by ausearch -i (local times, names for numbers), which hunt cannot read back; hunt the audit.log itself, or ausearch's output without -i (ausearch --raw, or plain ausearch)", path)
 	}
-	return fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Apache, nginx, php-fpm, PHP or Tomcat error log, Docker or CRI container log, Sysmon text, syslog or a systemd journal with Sysmon for Linux events, a Sentinel, Splunk, EvtxECmd or Event Viewer CSV, or a zip, tar, or gzip, bzip2, xz or zstd file of these); first line: %q", path, firstLine(head))
+	return fmt.Errorf("%s: not a log format hunt reads (EVTX, event XML, JSON, audit.log, access log, IIS W3C, Apache, nginx, php-fpm, PHP or Tomcat error log, Docker or CRI container log, ModSecurity audit log, Sysmon text, syslog or a systemd journal with Sysmon for Linux events, a Sentinel, Splunk, EvtxECmd or Event Viewer CSV, or a zip, tar, or gzip, bzip2, xz or zstd file of these); first line: %q", path, firstLine(head))
 }
 
 // unreadArchive names the archive format of head when it is one that

@@ -1060,3 +1060,32 @@ func TestJournalExportRows(t *testing.T) {
 		t.Errorf("journal file without journalctl: %v", err)
 	}
 }
+
+// ModSecurity's audit log (a real one: module/modsec/testdata) is read by
+// content: the web shell's commands in POST bodies raise the same rule as
+// commands in a query, a search for "cat videos" does not, and the table
+// shows the body beside the page.
+func TestModSecAuditLog(t *testing.T) {
+	const commandRule = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a08"
+	alerts, st := huntPaths(t, "../module/modsec/testdata/apache-audit-on.log")
+	if st.Formats[hunt.FormatModSec] != 1 || st.Events != 6 || st.Errors != 0 {
+		t.Fatalf("stats %+v; want one modsec file of 6 entries", st)
+	}
+	var commands []string
+	for _, a := range alerts {
+		if slices.Contains(ruleIDs(a), commandRule) {
+			commands = append(commands, str(a, "http.request.method")+" "+str(a, "url.original")+" "+str(a, "http.request.body.content"))
+		}
+		if str(a, "url.path") == "/index.php" {
+			t.Errorf("alert on a page's search: %v", titles([]map[string]any{a}))
+		}
+	}
+	want := []string{
+		"POST /uploads/shell.php cmd=whoami",
+		"POST /uploads/shell.php cmd=cat+%2Fetc%2Fpasswd+%7C+head+-2",
+		"GET /uploads/shell.php?cmd=id ",
+	}
+	if !slices.Equal(commands, want) {
+		t.Errorf("command alerts %q, want %q", commands, want)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"webshellbeat/detection"
 	"webshellbeat/module/accesslog"
 	"webshellbeat/module/errorlog"
+	"webshellbeat/module/modsec"
 )
 
 const accessName = "decode_access_log"
@@ -23,8 +24,10 @@ func init() {
 
 type accessConfig struct {
 	Field string `config:"field"`
-	// Format is combined (Apache/nginx combined or common), w3c (IIS) or
-	// json (one object per line, nginx's escape=json: accesslog.ParseJSON).
+	// Format is combined (Apache/nginx combined or common), w3c (IIS),
+	// json (one object per line, nginx's escape=json: accesslog.ParseJSON)
+	// or modsec (an entry of ModSecurity's audit log, its lines joined by
+	// the input's multiline parser: module/modsec).
 	Format string `config:"format"`
 	// Server names the web server in event.module/event.dataset: apache,
 	// nginx, iis, tomcat (its AccessLogValve writes the common format),
@@ -79,9 +82,12 @@ func newAccess(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
 	if err := unpackStrict(c, []string{"field", "format", "server", "when"}, &cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w", accessName, err)
 	}
-	defaultServer := map[string]string{"combined": "apache", "w3c": "iis", "json": "nginx"}
+	defaultServer := map[string]string{"combined": "apache", "w3c": "iis", "json": "nginx", "modsec": ""}
 	if _, ok := defaultServer[cfg.Format]; !ok {
-		return nil, fmt.Errorf("%s: format %q is not one of combined, w3c, json", accessName, cfg.Format)
+		return nil, fmt.Errorf("%s: format %q is not one of combined, w3c, json, modsec", accessName, cfg.Format)
+	}
+	if cfg.Format == "modsec" && cfg.Server != "" {
+		return nil, fmt.Errorf("%s: format modsec takes no server: ModSecurity's entries are event.module modsecurity, whichever server it runs in", accessName)
 	}
 	if cfg.Server == "" && cfg.Format != "json" { // JSON objects tell Caddy's and Traefik's
 		cfg.Server = defaultServer[cfg.Format]
@@ -112,6 +118,8 @@ func (p *accessProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 		}
 	case "json":
 		doc, err = accesslog.ParseJSON(raw, accesslog.WithServer(p.cfg.Server))
+	case "modsec":
+		doc, err = modsec.Parse(raw)
 	default:
 		doc, err = accesslog.ParseCombined(raw, accesslog.WithServer(p.cfg.Server))
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"webshellbeat/detector"
 	"webshellbeat/internal/testfiles"
 	"webshellbeat/module/accesslog"
+	"webshellbeat/module/modsec"
 	"webshellbeat/module/windows"
 )
 
@@ -126,6 +127,45 @@ func TestCommandInParameter(t *testing.T) {
 		line := `203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "GET ` + tt.target + ` HTTP/1.1" 200 31 "-" "curl/8.5.0"`
 		if got := requestMatches(t, det, line, rule); got != tt.want {
 			t.Errorf("%s: alert %v, want %v", tt.target, got, tt.want)
+		}
+	}
+}
+
+// The same rule reads a POST's form body as ModSecurity's audit log keeps
+// it (module/modsec): a command there alerts as in a query, a form's
+// everyday words do not, and neither does a body that is no form.
+func TestCommandInBody(t *testing.T) {
+	const rule = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a08"
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		page, contentType, body string
+		want                    bool
+	}{
+		{"/uploads/shell.php", "application/x-www-form-urlencoded", "cmd=whoami", true},
+		{"/uploads/shell.php", "application/x-www-form-urlencoded", "cmd=id", true},
+		{"/app/login.php", "application/x-www-form-urlencoded", "user=admin&debug=cat+%2Fetc%2Fhostname", true},
+		{"/uploads/x.aspx", "", "z1=cmd.exe+%2Fc+whoami", true}, // curl -d, web shell clients: no type
+		{"/search.php", "application/x-www-form-urlencoded", "q=cat+videos", false},
+		{"/list.php", "application/x-www-form-urlencoded", "sort=id", false},
+		{"/api.php", "application/json", `{"cmd":"whoami"}`, false},
+		{"/static/x.txt", "application/x-www-form-urlencoded", "cmd=whoami", false},
+	} {
+		entry := "--0a1b2c3d-A--\n[26/Nov/2026:10:00:01 +0000] AbCdEf 203.0.113.7 40000 10.0.0.10 80\n" +
+			"--0a1b2c3d-B--\nPOST " + tt.page + " HTTP/1.1\nHost: www.example.com\n"
+		if tt.contentType != "" {
+			entry += "Content-Type: " + tt.contentType + "\n"
+		}
+		entry += "\n--0a1b2c3d-C--\n" + tt.body + "\n--0a1b2c3d-F--\nHTTP/1.1 200 OK\n\n--0a1b2c3d-Z--\n"
+		doc, err := modsec.Parse(entry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		det.Detect(doc)
+		if got := slices.Contains(detection.LookupStrings(doc, "webshell.rule_ids"), rule); got != tt.want {
+			t.Errorf("POST %s %s: alert %v, want %v", tt.page, tt.body, got, tt.want)
 		}
 	}
 }

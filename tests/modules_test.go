@@ -138,9 +138,9 @@ func checkCompressedRotations(t *testing.T, module string, in map[string]any) {
 
 // The modules command lists, enables and disables the files of modules.d
 // beside the shipped webshellbeat.yml, and the enabled modules' inputs run:
-// apache, nginx, auditd, evtx, windows_text and sysmon_linux, pointed at
-// the shared (and bundled) samples, give the documents and alerts that hunt
-// gives for the same files.
+// apache, nginx, auditd, evtx, windows_text, sysmon_linux and modsecurity,
+// pointed at the shared (and bundled) samples, give the documents and
+// alerts that hunt gives for the same files.
 func TestModulesCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the beat binary")
@@ -158,10 +158,10 @@ func TestModulesCommand(t *testing.T) {
 	if enabled, disabled := parseList(t, modules("list")); len(enabled) != 0 || !slices.Equal(disabled, all) {
 		t.Fatalf("modules list on the shipped files: enabled %v, disabled %v; want none, %v", enabled, disabled, all)
 	}
-	modules("enable", "apache", "nginx", "iis", "auditd", "evtx", "windows_text", "sysmon_linux")
+	modules("enable", "apache", "nginx", "iis", "auditd", "evtx", "windows_text", "sysmon_linux", "modsecurity")
 	modules("disable", "iis")
-	if enabled, _ := parseList(t, modules("list")); !slices.Equal(enabled, []string{"apache", "auditd", "evtx", "nginx", "sysmon_linux", "windows_text"}) {
-		t.Fatalf("after enable apache nginx iis auditd evtx windows_text sysmon_linux, disable iis: enabled %v", enabled)
+	if enabled, _ := parseList(t, modules("list")); !slices.Equal(enabled, []string{"apache", "auditd", "evtx", "modsecurity", "nginx", "sysmon_linux", "windows_text"}) {
+		t.Fatalf("after enable apache nginx iis auditd evtx windows_text sysmon_linux modsecurity, disable iis: enabled %v", enabled)
 	}
 
 	apache := abs(t, "linux-capture/apache_access.log")
@@ -182,8 +182,13 @@ func TestModulesCommand(t *testing.T) {
 	pointAt(t, filepath.Join(dir, "modules.d/evtx.yml"), evtx, "  poll_interval: 1s")
 	pointAt(t, filepath.Join(dir, "modules.d/windows_text.yml"), xml, small)
 	pointAt(t, filepath.Join(dir, "modules.d/sysmon_linux.yml"), syslog, "")
+	modsec, err := filepath.Abs("../module/modsec/testdata/apache-audit-on.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pointAt(t, filepath.Join(dir, "modules.d/modsecurity.yml"), modsec, "")
 
-	wantEvents, wantAlerts := huntCounts(t, apache, nginx, audit, evtx, xml, syslog)
+	wantEvents, wantAlerts := huntCounts(t, apache, nginx, audit, evtx, xml, syslog, modsec)
 	port := freePort(t)
 	var stats webshellStats
 	runBeat(t, cfgPath, dir, func() bool {
@@ -196,7 +201,7 @@ func TestModulesCommand(t *testing.T) {
 		append(fileOutputFlags(dir), "-E", "http.enabled=true", "-E", fmt.Sprintf("http.port=%d", port))...)
 	events, gotAlerts := eventAlerts(t, dir)
 	if events != wantEvents || !maps.Equal(gotAlerts, wantAlerts) {
-		t.Errorf("modules apache, nginx, auditd, evtx, windows_text, sysmon_linux: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
+		t.Errorf("modules apache, nginx, auditd, evtx, windows_text, sysmon_linux, modsecurity: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
 	}
 	// The beat's /stats counts what the webshell processor saw.
 	alerted := 0

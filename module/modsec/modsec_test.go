@@ -1,0 +1,128 @@
+package modsec
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"webshellbeat/detection"
+	"webshellbeat/internal/golden"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
+
+// entries cuts a Serial audit log into its entries, as hunt's reader does.
+func entries(t *testing.T, path string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(string(raw), "\n") {
+		if _, first := IsBoundary(strings.TrimRight(line, "\n")); first && b.Len() > 0 {
+			out = append(out, b.String())
+			b.Reset()
+		}
+		b.WriteString(line)
+	}
+	return append(out, b.String())
+}
+
+func parseAll(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	var docs []map[string]any
+	for i, e := range entries(t, path) {
+		d, err := Parse(e)
+		if err != nil {
+			t.Fatalf("%s entry %d: %v", path, i+1, err)
+		}
+		docs = append(docs, d)
+	}
+	return docs
+}
+
+// Every entry of a real audit log (SecAuditEngine On: six requests, an
+// upload, three web shell commands, two pages) as reviewed once.
+func TestGolden(t *testing.T) {
+	golden.JSON(t, "apache-audit-on", parseAll(t, "testdata/apache-audit-on.log"), *update)
+}
+
+// The form body's parameters are read as the query's are, decoded; the
+// response body (the command's output), the CRS rules that matched and a
+// multipart upload's file names are kept.
+func TestBodiesAndRules(t *testing.T) {
+	docs := parseAll(t, "testdata/apache-audit-relevantonly.log")
+	if len(docs) != 2 {
+		t.Fatalf("%d entries, want 2", len(docs))
+	}
+	upload, command := docs[0], docs[1]
+	if got := detection.LookupStrings(upload, "modsec.audit.files"); !slices.Equal(got, []string{"shell.php"}) {
+		t.Errorf("upload: files %q", got)
+	}
+	if got := detection.LookupStrings(command, "webshell.body.param_values"); !slices.Equal(got, []string{"cat /etc/passwd | head -2"}) {
+		t.Errorf("command: body values %q", got)
+	}
+	for path, want := range map[string]string{
+		"url.path":                   "/uploads/shell.php",
+		"url.domain":                 "wsb-apache.localhost",
+		"http.request.method":        "POST",
+		"http.request.body.content":  "cmd=cat+%2Fetc%2Fpasswd+%7C+head+-2",
+		"http.response.body.content": "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin",
+		"transaction.id":             "awh6PF6YXlhoceocmLSxdQAAAAQ",
+		"source.ip":                  "127.0.0.1",
+		"modsec.audit.engine_mode":   "DETECTION_ONLY",
+	} {
+		if got := detection.LookupString(command, path); got != want {
+			t.Errorf("command: %s = %q, want %q", path, got, want)
+		}
+	}
+	if ids := detection.LookupStrings(command, "modsec.audit.rule_ids"); !slices.Contains(ids, "932160") {
+		t.Errorf("command: rule ids %q, want CRS's 932160 among them", ids)
+	}
+	if code, _ := detection.Lookup(command, "http.response.status_code"); code != int64(200) {
+		t.Errorf("command: status %v", code)
+	}
+}
+
+// An entry cut short keeps what it has and says so; one that is no entry,
+// or whose header is bad, is an error that says where and why.
+func TestBadEntries(t *testing.T) {
+	whole := entries(t, "testdata/apache-audit-relevantonly.log")[1]
+	cut := whole[:strings.Index(whole, "-F--")]
+	d, err := Parse(cut)
+	if err != nil || detection.LookupString(d, "url.path") != "/uploads/shell.php" || !strings.Contains(detection.LookupString(d, "error.message"), "cut short") {
+		t.Errorf("cut entry: %v, error.message %q", err, detection.LookupString(d, "error.message"))
+	}
+	for name, tc := range map[string]struct{ entry, want string }{
+		"no boundary": {"hello\n", "text before the first section boundary"},
+		"no A":        {"--abcdef12-B--\nGET / HTTP/1.1\n--abcdef12-Z--\n", "no A section"},
+		"bad time":    {"--abcdef12-A--\n[yesterday] x 1.2.3.4 1 5.6.7.8 80\n--abcdef12-Z--\n", "A section: time"},
+		"short A":     {"--abcdef12-A--\n[26/Nov/2026:18:28:10 +0000] x 1.2.3.4\n--abcdef12-Z--\n", "want the unique id"},
+		"two entries": {"--abcdef12-A--\n[26/Nov/2026:18:28:10 +0000] x 1.2.3.4 1 5.6.7.8 80\n--99999999-B--\n", "inside entry abcdef12"},
+	} {
+		if _, err := Parse(tc.entry); err == nil || !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", name, err, tc.want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"testdata/apache-audit-on.log", "testdata/apache-audit-relevantonly.log"} {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(raw))
+	}
+	f.Fuzz(func(t *testing.T, entry string) {
+		d, err := Parse(entry)
+		if err == nil && d["@timestamp"] == nil {
+			t.Errorf("no time and no error: %v", d)
+		}
+	})
+}
