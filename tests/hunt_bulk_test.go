@@ -36,10 +36,11 @@ func TestHuntBulk(t *testing.T) {
 		t.Fatalf("setup --index-management: %v\n%s", err, out)
 	}
 
-	// Windows and Linux process alerts, request and error log alerts (the
+	// Windows and Linux process alerts, request, ModSecurity and error log alerts (the
 	// samples hold no file twice: the same record in two files would be
 	// one document, rightly).
-	paths := []string{"../testdata/samples", "../module/errorlog/testdata/php-fpm.log", "../module/errorlog/testdata/tomcat-localhost.log"}
+	paths := []string{"../testdata/samples", "../module/errorlog/testdata/php-fpm.log", "../module/errorlog/testdata/tomcat-localhost.log",
+		"../module/modsec/testdata/apache-audit-on.log"}
 	var stderr bytes.Buffer
 	cmd := exec.Command(binary, append([]string{"hunt", "--format", "bulk", "--events", "--namespace", "huntcase"}, paths...)...)
 	cmd.Stderr = &stderr
@@ -108,4 +109,8 @@ func TestHuntBulk(t *testing.T) {
 		t.Errorf("second load: %d of %d documents refused as conflicts, want all", conflicts, docs)
 	}
 	counts("after loading the same output twice")
+	// Every field hunt wrote is mapped as fields.yml declares it (none
+	// dynamically): the templates hold ModSecurity's body parameters as
+	// they hold the query's, unindexed.
+	checkMappings(t, url)
 }
