@@ -14,6 +14,8 @@ func FuzzDetect(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	files, _ := filepath.Glob("testdata/*")
+	compressed, _ := filepath.Glob("testdata/compressed/*")
+	files = append(files, append(compressed, "../module/modsec/testdata/apache-audit-on.log")...)
 	more, _ := filepath.Glob("../../shared/data/seed/*")
 	for _, name := range append(files, more...) {
 		if raw, err := os.ReadFile(name); err == nil {
@@ -22,7 +24,8 @@ func FuzzDetect(f *testing.F) {
 	}
 	known := map[Format]bool{}
 	for _, k := range []Format{FormatUnknown, FormatEVTX, FormatZip, FormatGzip, FormatTar, FormatXML, FormatJSON, FormatAudit,
-		FormatAccess, FormatW3C, FormatSysmonText, FormatSyslog, FormatErrorLog, FormatContainer, FormatUTF16, FormatCSV, FormatEventViewer} {
+		FormatAccess, FormatW3C, FormatSysmonText, FormatSyslog, FormatErrorLog, FormatContainer, FormatUTF16, FormatCSV, FormatEventViewer,
+		FormatBzip2, FormatXZ, FormatZstd, FormatJournal, FormatModSec} {
 		known[k] = true
 	}
 	f.Fuzz(func(t *testing.T, head []byte) {
