@@ -161,6 +161,21 @@ func TestDecodeAccessLog(t *testing.T) {
 	if msg, _ := get(t, bad, "error.message").(string); !strings.Contains(msg, "no time key") {
 		t.Errorf("json line without a time: error.message %q", msg)
 	}
+
+	// A ModSecurity audit log entry, its lines joined by the module's
+	// multiline parser.
+	ms := newProc(t, newAccess, map[string]any{"format": "modsec"})
+	ev, _ = ms.Run(event("--0a1b2c3d-A--\n[26/Nov/2026:10:00:01 +0000] AbCdEf 203.0.113.7 40000 10.0.0.10 80\n--0a1b2c3d-B--\nPOST /up/a.php HTTP/1.1\nHost: shop.example\n\n--0a1b2c3d-C--\ncmd=id\n--0a1b2c3d-F--\nHTTP/1.1 200 OK\n\n--0a1b2c3d-Z--"))
+	if get(t, ev, "url.path") != "/up/a.php" || get(t, ev, "event.dataset") != "modsecurity.audit" || get(t, ev, "webshell.body.param_values") == nil {
+		t.Errorf("modsec fields %v", ev.Fields)
+	}
+	if ev.Timestamp.Format(time.RFC3339) != "2026-11-26T10:00:01Z" {
+		t.Errorf("modsec timestamp %v, want the entry's", ev.Timestamp)
+	}
+	bad, _ = ms.Run(event("--0a1b2c3d-B--\nGET / HTTP/1.1\n"))
+	if msg, _ := get(t, bad, "error.message").(string); !strings.Contains(msg, "no A section") {
+		t.Errorf("entry without its header: error.message %q", msg)
+	}
 }
 
 func TestDecodeAuditd(t *testing.T) {
@@ -235,7 +250,8 @@ func TestProcessorConfigErrors(t *testing.T) {
 		want string
 	}{
 		{"access unknown key", newAccess, map[string]any{"fromat": "w3c"}, `unknown option "fromat"`},
-		{"access bad format", newAccess, map[string]any{"format": "ndjson"}, `format "ndjson" is not one of combined, w3c, json`},
+		{"access bad format", newAccess, map[string]any{"format": "ndjson"}, `format "ndjson" is not one of combined, w3c, json, modsec`},
+		{"access modsec server", newAccess, map[string]any{"format": "modsec", "server": "apache"}, `format modsec takes no server`},
 		{"access unknown server", newAccess, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, iis, tomcat, caddy, traefik"},
 		{"error log unknown server", newErrorLog, map[string]any{"server": "iis"}, "not one of apache, nginx, php_fpm, php"},
 		{"container unknown server", newContainer, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, php_fpm, iis, tomcat, caddy, traefik"},
