@@ -1,6 +1,7 @@
 // Package modsec maps the entries of ModSecurity's audit log (SecAuditLog,
-// the Serial and Concurrent types, in ModSecurity 2's native format) to
-// nested ECS documents. It is a pure library: no I/O, no libbeat.
+// the Serial and Concurrent types, in the native format of ModSecurity 2
+// and of libmodsecurity 3, the nginx connector's) to nested ECS documents.
+// It is a pure library: no I/O, no libbeat.
 //
 // The audit log holds what no access log holds: the request's headers and
 // body. Most web shells take their commands in a POST body (China
@@ -318,7 +319,8 @@ func response(doc map[string]any, f, e string) {
 // ruleTag matches one [name "value"] of a rule message.
 var ruleTag = regexp.MustCompile(`\[(id|msg|severity|file|data) "((?:[^"\\]|\\.)*)"\]`)
 
-// trailer reads the H section: each "Message:" of a rule that matched into
+// trailer reads the H section: each "Message:" (libmodsecurity 3:
+// "ModSecurity:") of a rule that matched into
 // modsec.audit.messages (its text up to the first tag) and its id and msg
 // into modsec.audit.rule_ids and rule_names; the handler and the engine
 // mode as written.
@@ -332,7 +334,7 @@ func trailer(doc map[string]any, h string) {
 			continue
 		}
 		switch name {
-		case "Message":
+		case "Message", "ModSecurity": // ModSecurity 2's trailer, libmodsecurity 3's
 			text := value
 			if i := strings.Index(text, " [file "); i >= 0 {
 				text = text[:i]
