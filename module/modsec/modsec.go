@@ -78,12 +78,12 @@ func Parse(entry string) (map[string]any, error) {
 	if err := header(doc, sections["A"]); err != nil {
 		return nil, err
 	}
-	req := request(doc, sections["B"])
-	body, ok := sections["I"]
+	headers := request(doc, sections["B"])
+	body, ok := sections["I"] // C's form, or a multipart body with its files left out
 	if !ok {
 		body = sections["C"]
 	}
-	requestBody(doc, req, strings.TrimRight(body, "\r\n"))
+	requestBody(doc, headers, strings.TrimRight(body, "\r\n"))
 	response(doc, sections["F"], sections["E"])
 	trailer(doc, sections["H"])
 	uploads(doc, sections["J"])
@@ -136,7 +136,6 @@ func split(entry string) (map[string]string, []string, error) {
 	if id == "" {
 		return nil, nil, malformed("no section boundary")
 	}
-	sections["id"] = id
 	return sections, order, nil
 }
 
