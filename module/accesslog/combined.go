@@ -412,17 +412,7 @@ func (c *clf) doc(o options) map[string]any {
 		return c.clientFields(doc, o)
 	}
 	u, ws := urlFields(c.target, "")
-	if c.vhost != "" {
-		host, port := splitHostPort(c.vhost)
-		if _, ok := u["domain"]; !ok {
-			u["domain"] = host
-		}
-		if port > 0 {
-			if _, ok := u["port"]; !ok {
-				u["port"] = port
-			}
-		}
-	}
+	HostFields(u, c.vhost)
 	doc["url"] = u
 	if ws != nil {
 		doc["webshell"] = map[string]any{"url": ws}
@@ -576,6 +566,22 @@ func isHostname(s string) bool {
 		}
 	}
 	return true
+}
+
+// HostFields sets url.domain and url.port in u from a host as a Host
+// header, a vhost or IIS's cs-host write it ("name", "name:port",
+// "[v6]:port"), where the request target did not set them.
+func HostFields(u map[string]any, host string) {
+	if host == "" {
+		return
+	}
+	h, p := splitHostPort(host)
+	if _, ok := u["domain"]; !ok {
+		u["domain"] = h
+	}
+	if _, ok := u["port"]; !ok && p > 0 {
+		u["port"] = p
+	}
 }
 
 func splitHostPort(s string) (string, int64) {

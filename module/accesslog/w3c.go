@@ -248,13 +248,7 @@ func (w *W3C) doc(vals []string) (map[string]any, error) {
 		} else {
 			delete(u, "extension")
 		}
-		if host != "" {
-			h, p := splitHostPort(host)
-			u["domain"] = h
-			if p > 0 {
-				u["port"] = p
-			}
-		}
+		HostFields(u, host)
 		doc["url"] = u
 		if ws != nil {
 			doc["webshell"] = map[string]any{"url": ws}

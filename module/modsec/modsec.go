@@ -201,15 +201,7 @@ func request(doc map[string]any, b string) map[string]string {
 	doc["http"] = httpm
 	if target != "" {
 		u, ws := accesslog.URLFields(target)
-		if host := headers["host"]; host != "" {
-			if _, ok := u["domain"]; !ok {
-				h, p := splitHostPort(host)
-				u["domain"] = h
-				if p > 0 {
-					u["port"] = p
-				}
-			}
-		}
+		accesslog.HostFields(u, headers["host"])
 		doc["url"] = u
 		if ws != nil {
 			doc["webshell"] = map[string]any{"url": ws}
@@ -238,15 +230,6 @@ func headerMap(lines []string) map[string]string {
 		}
 	}
 	return h
-}
-
-func splitHostPort(s string) (string, int64) {
-	if i := strings.LastIndexByte(s, ':'); i > 0 && !strings.Contains(s[i:], "]") {
-		if p, err := strconv.ParseInt(s[i+1:], 10, 64); err == nil {
-			return strings.Trim(s[:i], "[]"), p
-		}
-	}
-	return strings.Trim(s, "[]"), 0
 }
 
 // requestBody keeps the body's text (clipped) and, for a form (urlencoded,
