@@ -8,6 +8,7 @@
 #
 #   Apache + mod_php  127.0.0.1:18080  /var/www/wsb-apache  /var/log/apache2/wsb-access.log
 #                     (Host: wsb-other.localhost: /var/log/apache2/other_vhosts_access.log)
+#                     (Host: wsb-modsec.localhost: ModSecurity's audit log, /var/log/apache2/modsec_audit.log)
 #   nginx + php-fpm   127.0.0.1:18081  /var/www/wsb-nginx   /var/log/nginx/wsb-access.log
 #   Tomcat 10 (java)  127.0.0.1:18082  /var/lib/tomcat10/webapps/ROOT  /var/log/tomcat10/wsb-access.log
 #   Node.js           127.0.0.1:18083  /var/www/wsb-node/server.js (run as www-data by the test)
@@ -24,7 +25,7 @@ if ! command -v apt-get >/dev/null; then
   exit 1
 fi
 
-pkgs=(apache2 libapache2-mod-php nginx php-fpm tomcat10 nodejs auditd curl)
+pkgs=(apache2 libapache2-mod-php libapache2-mod-security2 nginx php-fpm tomcat10 nodejs auditd curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -113,7 +114,27 @@ cat >/etc/apache2/sites-available/wsb.conf <<'CONF'
     DocumentRoot /var/www/wsb-apache
     DirectoryIndex index.php index.html
 </VirtualHost>
+# A third site with ModSecurity on, detecting only, writing every request
+# and its bodies to the audit log as Debian's recommended configuration
+# would (TestLiveModSecurity); the other sites have it off, as the engine
+# is by default.
+<VirtualHost 127.0.0.1:18080>
+    ServerName wsb-modsec.localhost
+    DocumentRoot /var/www/wsb-apache
+    DirectoryIndex index.php index.html
+    CustomLog /var/log/apache2/wsb-modsec-access.log combined
+    <IfModule security2_module>
+        SecRuleEngine DetectionOnly
+        SecRequestBodyAccess On
+        SecResponseBodyAccess On
+        SecAuditEngine On
+        SecAuditLogParts ABIJDEFHZ
+        SecAuditLogType Serial
+        SecAuditLog /var/log/apache2/modsec_audit.log
+    </IfModule>
+</VirtualHost>
 CONF
+a2enmod -q security2 >/dev/null
 a2enconf -q other-vhosts-access-log >/dev/null
 a2dissite -q 000-default >/dev/null 2>&1 || true
 a2ensite -q wsb >/dev/null
