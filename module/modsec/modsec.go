@@ -44,8 +44,9 @@ import (
 var ErrMalformed = errors.New("malformed ModSecurity audit log entry")
 
 // boundary matches a section's boundary line and captures the entry's id
-// and the section's letter.
-var boundary = regexp.MustCompile(`^--([0-9a-zA-Z]{6,})-([A-Z])--\s*$`)
+// and the section's letter: "--6a3bb639-A--" (ModSecurity 2),
+// "---GNx8cPth---A--" (libmodsecurity 3).
+var boundary = regexp.MustCompile(`^-{2,3}([0-9a-zA-Z]{6,})-{1,3}([A-Z])--\s*$`)
 
 // IsBoundary reports whether line opens a section, and whether that is an
 // entry's first (A).
@@ -79,12 +80,18 @@ func Parse(entry string) (map[string]any, error) {
 		return nil, err
 	}
 	headers := request(doc, sections["B"])
-	body, ok := sections["I"] // C's form, or a multipart body with its files left out
-	if !ok {
-		body = sections["C"]
+	// I is C's form, or a multipart body with its files left out;
+	// libmodsecurity 3 writes it empty, and its body in C.
+	body := strings.TrimRight(sections["I"], "\r\n")
+	if body == "" {
+		body = strings.TrimRight(sections["C"], "\r\n")
 	}
-	requestBody(doc, headers, strings.TrimRight(body, "\r\n"))
-	response(doc, sections["F"], sections["E"])
+	requestBody(doc, headers, body)
+	responseBody := sections["E"]
+	if strings.HasPrefix(strings.TrimLeft(entry, "\r\n"), "---") {
+		responseBody = unescapeHex(responseBody) // libmodsecurity 3 writes bytes other than printable ASCII as \xHH
+	}
+	response(doc, sections["F"], responseBody)
 	trailer(doc, sections["H"])
 	uploads(doc, sections["J"])
 	doc["event"] = eventFields(doc)
@@ -92,6 +99,25 @@ func Parse(entry string) (map[string]any, error) {
 		detection.Put(doc, "error.message", "entry cut short: no Z section; its sections up to "+order[len(order)-1]+" were read")
 	}
 	return doc, nil
+}
+
+// unescapeHex decodes the \xHH escapes of s.
+func unescapeHex(s string) string {
+	if !strings.Contains(s, `\x`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
+			if n, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 func malformed(format string, args ...any) error {

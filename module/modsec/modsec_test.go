@@ -128,44 +128,23 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// libmodsecurity 3 (nginx's connector) writes the same sections, with its
-// F section's status line without a reason phrase and its H section's
-// rule lines as "ModSecurity: ...". The entry below is written by hand as
-// its toOldAuditLogFormat writes one (src/transaction.cc).
+// libmodsecurity 3 (nginx's connector; a real log) writes the same
+// sections with "---" around its boundaries' ids, its body in C (I is
+// empty), its response body with \xHH escapes, a status line without its
+// reason and its trailer's rule lines as "ModSecurity: ...".
 func TestLibModSecurity3(t *testing.T) {
-	entry := `--Yx7iKq2b-A--
-[26/Nov/2026:10:00:01 +0100] 176414760134.512873 203.0.113.7 40000 10.0.0.10 443
---Yx7iKq2b-B--
-POST /wp-content/uploads/x.php HTTP/1.1
-Host: shop.example
-Content-Type: application/x-www-form-urlencoded
-Content-Length: 14
-
---Yx7iKq2b-C--
-cmd=ls+-la+%2F
-
---Yx7iKq2b-E--
-total 64
-
---Yx7iKq2b-F--
-HTTP/1.1 200
-Content-Type: text/html
-
---Yx7iKq2b-H--
-ModSecurity: Warning. Matched "Operator ` + "`Rx'" + ` with parameter ..." against variable ` + "`ARGS:cmd'" + ` [file "/etc/nginx/modsec/coreruleset/rules/REQUEST-932-APPLICATION-ATTACK-RCE.conf"] [line "123"] [id "932100"] [rev ""] [msg "Remote Command Execution: Unix Command Injection"] [data "Matched Data: ;ls found within ARGS:cmd: ls -la /"] [severity "2"] [ver "OWASP_CRS/4.0.0"] [maturity "0"] [accuracy "0"] [hostname "10.0.0.10"] [uri "/wp-content/uploads/x.php"] [unique_id "176414760134.512873"] [ref "o0,3v24,8"]
-
---Yx7iKq2b-Z--
-
-`
-	d, err := Parse(entry)
-	if err != nil {
-		t.Fatal(err)
+	docs := parseAll(t, "testdata/nginx-libmodsecurity3-serial.log")
+	if len(docs) != 5 {
+		t.Fatalf("%d entries, want 5", len(docs))
 	}
+	d := docs[1]
 	for path, want := range map[string]string{
-		"@timestamp":              "2026-11-26 09:00:01 +0000 UTC",
-		"url.domain":              "shop.example",
-		"transaction.id":          "176414760134.512873",
-		"modsec.audit.rule_names": "Remote Command Execution: Unix Command Injection",
+		"@timestamp":                 "2026-11-26 19:02:10 +0000 UTC",
+		"url.path":                   "/uploads/shell.php",
+		"transaction.id":             "179571973058.099998",
+		"http.request.body.content":  "cmd=whoami",
+		"http.response.body.content": "www-data",
+		"modsec.audit.rule_ids":      "100001",
 	} {
 		v, _ := detection.Lookup(d, path)
 		got := fmt.Sprint(v)
@@ -179,7 +158,7 @@ ModSecurity: Warning. Matched "Operator ` + "`Rx'" + ` with parameter ..." again
 	if code, _ := detection.Lookup(d, "http.response.status_code"); code != int64(200) {
 		t.Errorf("status %v, want 200 from a status line without its reason", code)
 	}
-	if got := detection.LookupStrings(d, "webshell.body.param_values"); !slices.Equal(got, []string{"ls -la /"}) {
+	if got := detection.LookupStrings(docs[2], "webshell.body.param_values"); !slices.Equal(got, []string{"cat /etc/passwd | head -2"}) {
 		t.Errorf("body values %q", got)
 	}
 }
