@@ -23,6 +23,7 @@ import (
 	"webshellbeat/module/accesslog"
 	"webshellbeat/module/ecs"
 	"webshellbeat/module/errorlog"
+	"webshellbeat/module/modsec"
 	"webshellbeat/module/windows"
 )
 
@@ -557,6 +558,13 @@ func (j *jsonReader) notEvent(v any, where, raw string) ([]Record, error) {
 		return slices.DeleteFunc(recs, func(r Record) bool { return r.Doc == nil && r.Err == nil }), nil
 	}
 	m, _ := windows.Plain(windows.Document(v)).(map[string]any)
+	if modsec.IsJSON(m) { // SecAuditLogFormat JSON
+		doc, zoned, err := modsec.FromJSON(m, time.UTC)
+		if err != nil {
+			return []Record{errRecord(where, raw, fmt.Errorf("modsecurity json: %w", err))}, nil
+		}
+		return []Record{{Doc: doc, Where: where, Zoneless: !zoned}}, nil
+	}
 	if doc, ok, err := accesslog.MatchJSON(m, j.access); ok {
 		if err != nil {
 			return []Record{errRecord(where, raw, fmt.Errorf("access log json: %w", err))}, nil

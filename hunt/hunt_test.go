@@ -1063,10 +1063,22 @@ func TestJournalExportRows(t *testing.T) {
 
 // ModSecurity's audit log (a real one: module/modsec/testdata) is read by
 // content: the web shell's commands in POST bodies raise the same rule as
-// commands in a query, a search for "cat videos" does not, and the table
-// shows the body beside the page.
+// commands in a query, a search for "cat videos" does not. So it is from
+// the JSON format of both writers.
 func TestModSecAuditLog(t *testing.T) {
 	const commandRule = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a08"
+	for _, f := range []string{"apache-audit.json", "nginx-libmodsecurity3.json", "nginx-libmodsecurity3-serial.log"} {
+		alerts, st := huntPaths(t, "../module/modsec/testdata/"+f)
+		var bodies []string
+		for _, a := range alerts {
+			if slices.Contains(ruleIDs(a), commandRule) && str(a, "http.request.method") == "POST" {
+				bodies = append(bodies, str(a, "http.request.body.content"))
+			}
+		}
+		if st.Events != 5 || st.Errors != 0 || !slices.Equal(bodies, []string{"cmd=whoami", "cmd=cat+%2Fetc%2Fpasswd+%7C+head+-2"}) {
+			t.Errorf("%s: %d events, %d unreadable, command alerts on POST bodies %q", f, st.Events, st.Errors, bodies)
+		}
+	}
 	alerts, st := huntPaths(t, "../module/modsec/testdata/apache-audit-on.log")
 	if st.Formats[hunt.FormatModSec] != 1 || st.Events != 6 || st.Errors != 0 {
 		t.Fatalf("stats %+v; want one modsec file of 6 entries", st)

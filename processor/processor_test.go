@@ -172,6 +172,10 @@ func TestDecodeAccessLog(t *testing.T) {
 	if ev.Timestamp.Format(time.RFC3339) != "2026-11-26T10:00:01Z" {
 		t.Errorf("modsec timestamp %v, want the entry's", ev.Timestamp)
 	}
+	ev, _ = ms.Run(event(`{"transaction":{"time":"26/Nov/2026:19:02:21.157450 +0000","transaction_id":"awiCPTJo","remote_address":"127.0.0.1","remote_port":35376,"local_address":"127.0.0.1","local_port":18080},"request":{"request_line":"POST /uploads/shell.php HTTP/1.1","headers":{"Host":"wsb-modsec.localhost","Content-Type":"application/x-www-form-urlencoded"},"body":["cmd=whoami"]},"response":{"protocol":"HTTP/1.1","status":200,"headers":{},"body":"www-data\n"},"audit_data":{}}`))
+	if get(t, ev, "url.domain") != "wsb-modsec.localhost" || get(t, ev, "http.request.body.content") != "cmd=whoami" {
+		t.Errorf("modsec JSON fields %v", ev.Fields)
+	}
 	bad, _ = ms.Run(event("--0a1b2c3d-B--\nGET / HTTP/1.1\n"))
 	if msg, _ := get(t, bad, "error.message").(string); !strings.Contains(msg, "no A section") {
 		t.Errorf("entry without its header: error.message %q", msg)

@@ -378,3 +378,21 @@ processors:
 		t.Errorf("the beat on nginx's syslog lines: %d documents, alerts %v; hunt: %d events, alerts %v", events, gotAlerts, wantEvents, wantAlerts)
 	}
 }
+
+// The modsecurity module reads libmodsecurity 3's native format and the
+// JSON format (real logs of nginx's connector), one event an entry, as hunt
+// reads them.
+func TestModSecurityModuleFormats(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary")
+	}
+	for _, f := range []string{"nginx-libmodsecurity3-serial.log", "nginx-libmodsecurity3.json", "apache-audit.json"} {
+		log, err := filepath.Abs("../module/modsec/testdata/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if alerts := moduleMatchesHunt(t, map[string]string{"modsecurity": log}); len(alerts) == 0 {
+			t.Errorf("%s: no alert", f)
+		}
+	}
+}

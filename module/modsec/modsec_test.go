@@ -1,6 +1,7 @@
 package modsec
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"webshellbeat/detection"
 	"webshellbeat/internal/golden"
@@ -160,5 +162,74 @@ func TestLibModSecurity3(t *testing.T) {
 	}
 	if got := detection.LookupStrings(docs[2], "webshell.body.param_values"); !slices.Equal(got, []string{"cat /etc/passwd | head -2"}) {
 		t.Errorf("body values %q", got)
+	}
+}
+
+// jsonDocs maps each line of a JSON format audit log.
+func jsonDocs(t *testing.T, path string) (docs []map[string]any, zoned []bool) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil || !IsJSON(m) {
+			t.Fatalf("%s:%d: %v, IsJSON %v", path, i+1, err, IsJSON(m))
+		}
+		d, z, err := FromJSON(m, time.UTC)
+		if err != nil {
+			t.Fatalf("%s:%d: %v", path, i+1, err)
+		}
+		docs, zoned = append(docs, d), append(zoned, z)
+	}
+	return docs, zoned
+}
+
+// The JSON format of both writers (real logs of the same requests) maps to
+// what the native format gives: the POST's form, the command's output,
+// the status, the site; libmodsecurity 3's time names no zone.
+func TestJSONFormat(t *testing.T) {
+	for _, tc := range []struct {
+		file, domain string
+		zoned        bool
+	}{
+		{"testdata/apache-audit.json", "wsb-modsec.localhost", true},
+		{"testdata/nginx-libmodsecurity3.json", "127.0.0.1", false},
+	} {
+		docs, zoned := jsonDocs(t, tc.file)
+		if len(docs) != 5 || zoned[0] != tc.zoned {
+			t.Fatalf("%s: %d entries, zoned %v; want 5, %v", tc.file, len(docs), zoned[0], tc.zoned)
+		}
+		d := docs[1]
+		for path, want := range map[string]string{
+			"http.request.method":        "POST",
+			"url.path":                   "/uploads/shell.php",
+			"url.domain":                 tc.domain,
+			"http.request.body.content":  "cmd=whoami",
+			"http.response.body.content": "www-data",
+			"http.version":               "1.1",
+			"source.ip":                  "127.0.0.1",
+		} {
+			if got := detection.LookupString(d, path); got != want {
+				t.Errorf("%s: %s = %q, want %q", tc.file, path, got, want)
+			}
+		}
+		if got := detection.LookupStrings(d, "webshell.body.param_values"); !slices.Equal(got, []string{"whoami"}) {
+			t.Errorf("%s: body values %q", tc.file, got)
+		}
+		if code, _ := detection.Lookup(d, "http.response.status_code"); code != int64(200) {
+			t.Errorf("%s: status %v", tc.file, code)
+		}
+		if got := detection.LookupStrings(docs[3], "webshell.url.param_values"); !slices.Equal(got, []string{"id"}) {
+			t.Errorf("%s: GET ?cmd=id: query values %q", tc.file, got)
+		}
+	}
+	docs, _ := jsonDocs(t, "testdata/nginx-libmodsecurity3.json")
+	if ids := detection.LookupStrings(docs[1], "modsec.audit.rule_ids"); !slices.Equal(ids, []string{"100001"}) {
+		t.Errorf("libmodsecurity 3 JSON: rule ids %q", ids)
+	}
+	if _, _, err := FromJSON(map[string]any{"transaction": map[string]any{"unique_id": "x", "time_stamp": "yesterday", "request": map[string]any{}}}, time.UTC); err == nil || !errors.Is(err, ErrMalformed) {
+		t.Errorf("a bad time: %v", err)
 	}
 }
