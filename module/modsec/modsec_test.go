@@ -233,3 +233,24 @@ func TestJSONFormat(t *testing.T) {
 		t.Errorf("a bad time: %v", err)
 	}
 }
+
+func FuzzFromJSON(f *testing.F) {
+	for _, p := range []string{"testdata/apache-audit.json", "testdata/nginx-libmodsecurity3.json"} {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+			f.Add([]byte(line))
+		}
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var m map[string]any
+		if json.Unmarshal(line, &m) != nil || !IsJSON(m) {
+			return
+		}
+		if d, _, err := FromJSON(m, time.UTC); err == nil && d["@timestamp"] == nil {
+			t.Errorf("no time and no error: %v", d)
+		}
+	})
+}
