@@ -349,6 +349,13 @@ func openStream(name string, r io.Reader, st *Stats) ([]iter.Seq[Record], []io.C
 // skipped and counted instead, and so is an empty file even when named (a
 // log just rotated: nothing to read, nothing wrong).
 func unknown(path string, head []byte, named bool, st *Stats) error {
+	if modSecIndex(head) {
+		if named {
+			return fmt.Errorf("%s: the index of ModSecurity's Concurrent audit log (SecAuditLog, SecAuditLogType Concurrent): its entries are the files under SecAuditLogStorageDir; hunt that folder", path)
+		}
+		st.Skipped = append(st.Skipped, path) // the entries' files, in the same folder, are read
+		return nil
+	}
 	if !named || len(bytes.TrimSpace(head)) == 0 {
 		st.skip(path, head)
 		return nil

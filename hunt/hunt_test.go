@@ -1079,7 +1079,17 @@ func TestModSecAuditLog(t *testing.T) {
 			t.Errorf("%s: %d events, %d unreadable, command alerts on POST bodies %q", f, st.Events, st.Errors, bodies)
 		}
 	}
-	alerts, st := huntPaths(t, "../module/modsec/testdata/apache-audit-on.log")
+	// A Concurrent log's folder: one entry a file, read; the index, whose
+	// lines repeat the entries', passed over (and explained when named).
+	concurrent := "testdata/modsec-concurrent"
+	alerts, st := huntPaths(t, concurrent)
+	if st.Formats[hunt.FormatModSec] != 2 || len(alerts) != 2 || !slices.Equal(st.Skipped, []string{concurrent + "/index"}) || len(st.Unrecognized) != 0 {
+		t.Errorf("Concurrent log: stats %+v, %d alerts; want 2 entry files read, 2 alerts, the index passed over", st, len(alerts))
+	}
+	if _, err := hunt.Run([]string{concurrent + "/index"}, detectorFunc(func(map[string]any) bool { return false }), func(map[string]any) {}, nil); err == nil || !strings.Contains(err.Error(), "hunt that folder") {
+		t.Errorf("the index named: %v", err)
+	}
+	alerts, st = huntPaths(t, "../module/modsec/testdata/apache-audit-on.log")
 	if st.Formats[hunt.FormatModSec] != 1 || st.Events != 6 || st.Errors != 0 {
 		t.Fatalf("stats %+v; want one modsec file of 6 entries", st)
 	}

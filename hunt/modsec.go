@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"regexp"
 	"strings"
 
 	"webshellbeat/detection"
@@ -57,6 +58,18 @@ func readModSec(name string, r io.Reader) iter.Seq[Record] {
 }
 
 var errOutside = fmt.Errorf("%w: a line outside any entry (between a Z section and the next A)", modsec.ErrMalformed)
+
+// modSecIndexLine matches a line of the index that ModSecurity's
+// Concurrent audit log writes (SecAuditLog), one line per entry file:
+// an access line, then the entry's unique id, its file, offset, size and
+// md5.
+var modSecIndexLine = regexp.MustCompile(`" \S+ "[^"]*" /\S+ \d+ \d+ md5:[0-9a-f]{32}\s*$`)
+
+// modSecIndex reports whether head opens such an index.
+func modSecIndex(head []byte) bool {
+	first, _, _ := strings.Cut(string(head), "\n")
+	return modSecIndexLine.MatchString(first)
+}
 
 // isModSec reports whether the first line of a file opens a ModSecurity
 // audit log section (an entry's A, or a later one where the log was cut).
