@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"slices"
@@ -305,6 +306,18 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	return status
 }
 
+// formText is a request body as a reader wants it: a form's escapes
+// decoded ("cmd=cat /etc/passwd"), any other body as sent.
+func formText(body, mime string) string {
+	if mime != "" && mime != "application/x-www-form-urlencoded" {
+		return body
+	}
+	if text, err := url.QueryUnescape(body); err == nil {
+		return text
+	}
+	return body
+}
+
 // bulkAction is the _bulk line before an alert (or, with --events, an
 // event): create (data streams take no other op) in the data stream its
 // data_stream fields name, as the beat indexes it, with the _id id, so that
@@ -450,8 +463,8 @@ func alertRow(a map[string]any) row {
 		if d := s("url.domain"); d != "" && strings.HasPrefix(u, "/") {
 			r.what = d + u // the site, where one log holds several (Apache's other_vhosts_access.log)
 		}
-		if b := s("http.request.body.content"); b != "" { // a POST's form (ModSecurity's audit log)
-			r.what += " <- " + b
+		if b := s("http.request.body.content"); b != "" { // a POST's body (ModSecurity's audit log)
+			r.what += " <- " + formText(b, s("http.request.mime_type"))
 		}
 	}
 	if r.what == "" {

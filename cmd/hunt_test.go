@@ -237,6 +237,16 @@ func TestAlertRowKinds(t *testing.T) {
 	if r := alertRow(req); r.what != "shop.example/cmd.jsp?c=id" {
 		t.Errorf("request row of a named site: what %q", r.what)
 	}
+	// A POST's form (ModSecurity's audit log) follows the page, decoded;
+	// another body as sent.
+	req["http"] = map[string]any{"request": map[string]any{"body": map[string]any{"content": "cmd=cat+%2Fetc%2Fpasswd+%7C+head"}, "mime_type": "application/x-www-form-urlencoded"}}
+	if r := alertRow(req); r.what != "shop.example/cmd.jsp?c=id <- cmd=cat /etc/passwd | head" {
+		t.Errorf("request row with a form body: what %q", r.what)
+	}
+	req["http"] = map[string]any{"request": map[string]any{"body": map[string]any{"content": `{"q":"a+b"}`}, "mime_type": "application/json"}}
+	if r := alertRow(req); r.what != `shop.example/cmd.jsp?c=id <- {"q":"a+b"}` {
+		t.Errorf("request row with a JSON body: what %q", r.what)
+	}
 }
 
 // Rule selection: --exclude-status and a configuration's rules.min_level
