@@ -34,12 +34,12 @@ func readModSec(name string, r io.Reader) iter.Seq[Record] {
 			return yield(lineRecord(name, start, detection.Clip(text, maxEntryText), doc, err))
 		}
 		for n, line := range lines(r) {
-			section, first := modsec.IsBoundary(line)
-			if first && !flush() {
+			section := modsec.Section(line)
+			if section == "A" && !flush() {
 				return
 			}
 			if b.Len() == 0 {
-				if !section {
+				if section == "" {
 					if strings.TrimSpace(line) != "" && !yield(errRecord(fmt.Sprintf("%s:%d", name, n), line, errOutside)) {
 						return
 					}
@@ -49,7 +49,7 @@ func readModSec(name string, r io.Reader) iter.Seq[Record] {
 			}
 			b.WriteString(line)
 			b.WriteByte('\n')
-			if modsec.IsEnd(line) && !flush() {
+			if section == "Z" && !flush() {
 				return
 			}
 		}
@@ -74,6 +74,5 @@ func modSecIndex(head []byte) bool {
 // isModSec reports whether the first line of a file opens a ModSecurity
 // audit log section (an entry's A, or a later one where the log was cut).
 func isModSec(first string) bool {
-	section, _ := modsec.IsBoundary(strings.TrimRight(first, "\r"))
-	return section
+	return modsec.Section(strings.TrimRight(first, "\r")) != ""
 }

@@ -82,11 +82,12 @@ func entryNaming(t *testing.T, path, s string) string {
 	}
 	var b strings.Builder
 	for _, line := range strings.SplitAfter(string(raw), "\n") {
-		if _, first := modsec.IsBoundary(strings.TrimRight(line, "\n")); first {
+		section := modsec.Section(strings.TrimRight(line, "\n"))
+		if section == "A" {
 			b.Reset()
 		}
 		b.WriteString(line)
-		if modsec.IsEnd(strings.TrimRight(line, "\n")) && strings.Contains(b.String(), s) {
+		if section == "Z" && strings.Contains(b.String(), s) {
 			return b.String()
 		}
 	}

@@ -27,7 +27,7 @@ func entries(t *testing.T, path string) []string {
 	var out []string
 	var b strings.Builder
 	for _, line := range strings.SplitAfter(string(raw), "\n") {
-		if _, first := IsBoundary(strings.TrimRight(line, "\n")); first && b.Len() > 0 {
+		if Section(strings.TrimRight(line, "\n")) == "A" && b.Len() > 0 {
 			out = append(out, b.String())
 			b.Reset()
 		}

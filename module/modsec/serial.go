@@ -15,17 +15,22 @@ import (
 // "---GNx8cPth---A--" (libmodsecurity 3).
 var boundary = regexp.MustCompile(`^-{2,3}([0-9a-zA-Z]{6,})-{1,3}([A-Z])--\s*$`)
 
-// IsBoundary reports whether line opens a section, and whether that is an
-// entry's first (A).
-func IsBoundary(line string) (section, first bool) {
-	m := boundary.FindStringSubmatch(line)
-	return m != nil, m != nil && m[2] == "A"
+// Section returns the letter of the section line opens ("A" opens an
+// entry, "Z" ends it), or "" when line is no boundary.
+func Section(line string) string {
+	if m := boundaryOf(line); m != nil {
+		return m[2]
+	}
+	return ""
 }
 
-// IsEnd reports whether line is the boundary of an entry's Z section.
-func IsEnd(line string) bool {
-	m := boundary.FindStringSubmatch(line)
-	return m != nil && m[2] == "Z"
+// boundaryOf is boundary's match of line: nil, or the line, the entry's id
+// and the section's letter.
+func boundaryOf(line string) []string {
+	if !strings.HasPrefix(line, "--") { // most lines: spared the regexp
+		return nil
+	}
+	return boundary.FindStringSubmatch(line)
 }
 
 // Parse maps one entry of the native format, text: its lines from the A
@@ -76,7 +81,7 @@ func split(entry string) (map[string]string, []string, error) {
 	}
 	for _, line := range strings.SplitAfter(entry, "\n") {
 		trimmed := strings.TrimRight(line, "\r\n")
-		if m := boundary.FindStringSubmatch(trimmed); m != nil {
+		if m := boundaryOf(trimmed); m != nil {
 			if id == "" {
 				id = m[1]
 			} else if m[1] != id {
