@@ -1,9 +1,7 @@
 package processor
 
 import (
-	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -121,7 +119,9 @@ func (p *accessProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 	case "json":
 		doc, err = accesslog.ParseJSON(raw, accesslog.WithServer(p.cfg.Server))
 	case "modsec":
-		doc, err = parseModSec(raw)
+		// libmodsecurity 3's JSON time names no zone: the machine's, as
+		// decode_error_log's default.
+		doc, err = modsec.ParseEntry(raw, time.Local)
 	default:
 		doc, err = accesslog.ParseCombined(raw, accesslog.WithServer(p.cfg.Server))
 		if err != nil {
@@ -138,24 +138,6 @@ func (p *accessProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 	}
 	apply(ev, doc, p.cfg.Field, raw)
 	return ev, nil
-}
-
-// parseModSec maps an audit log entry: the native format's sections, or
-// one line of the JSON format, whose libmodsecurity 3 time names no zone
-// and is read as the machine's, as decode_error_log's default.
-func parseModSec(raw string) (map[string]any, error) {
-	if !strings.HasPrefix(strings.TrimSpace(raw), "{") {
-		return modsec.Parse(raw)
-	}
-	var m map[string]any
-	if err := json.Unmarshal([]byte(raw), &m); err != nil {
-		return nil, fmt.Errorf("modsecurity json: %w", err)
-	}
-	if !modsec.IsJSON(m) {
-		return nil, fmt.Errorf("modsecurity json: no transaction and request: not an audit log entry")
-	}
-	doc, _, err := modsec.FromJSON(m, time.Local)
-	return doc, err
 }
 
 func (p *accessProcessor) parseW3C(ev *beat.Event, raw string) (map[string]any, error) {

@@ -37,6 +37,24 @@ func IsJSON(m map[string]any) bool {
 	return v2 && m["request"] != nil || v3 && t["request"] != nil
 }
 
+// ParseEntry maps one entry as an input hands it over: the native
+// format's lines joined, or one line of the JSON format, whose time without
+// a zone is read in zone.
+func ParseEntry(raw string, zone *time.Location) (map[string]any, error) {
+	if !strings.HasPrefix(strings.TrimSpace(raw), "{") {
+		return Parse(raw)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil, fmt.Errorf("modsecurity json: %w", err)
+	}
+	if !IsJSON(m) {
+		return nil, fmt.Errorf("modsecurity json: no transaction and request: not an audit log entry")
+	}
+	doc, _, err := FromJSON(m, zone)
+	return doc, err
+}
+
 // FromJSON maps an entry in the JSON format. A time without a zone
 // (libmodsecurity 3's) is read in zone; zoned reports whether the entry
 // named its zone.
