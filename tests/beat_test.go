@@ -234,6 +234,20 @@ func huntCounts(t *testing.T, paths ...string) (int, map[string]int) {
 	return st.Events, alerts
 }
 
+// huntAlerts hunts paths with the default detector and returns its alerts.
+func huntAlerts(t *testing.T, paths ...string) []map[string]any {
+	t.Helper()
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts []map[string]any
+	if _, err := hunt.Run(paths, det, func(a map[string]any) { alerts = append(alerts, a) }, nil); err != nil {
+		t.Fatal(err)
+	}
+	return alerts
+}
+
 // runBeat runs the beat until done reports true (or 60 s pass), then a few
 // more seconds to catch anything extra, and stops it with SIGTERM.
 func runBeat(t *testing.T, cfgPath, dir string, done func() bool, args ...string) {

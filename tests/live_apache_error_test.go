@@ -44,12 +44,7 @@ func TestLivePHPFPMLog(t *testing.T) {
 func liveErrorLog(t *testing.T, fpm string, site liveSite, module string, logs ...string) {
 	startServers(t, fpm)
 	nonce := fmt.Sprintf("wsbmissing%d", time.Now().UnixNano())
-	shell := filepath.Join(site.root, "uploads", nonce+".php")
-	if err := os.WriteFile(shell, []byte(`<?php system($_GET["c"]); ?>`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(shell) })
-	base := fmt.Sprintf("http://127.0.0.1:%d/uploads/%s?c=", site.port, filepath.Base(shell))
+	base := fmt.Sprintf("http://127.0.0.1:%d%s?c=", site.port, plantShell(t, site, nonce, `<?php system($_GET["c"]); ?>`))
 	curl(t, base+nonce)
 	curl(t, base+url.QueryEscape("sh -i </dev/null"))
 

@@ -13,10 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"webshellbeat/config"
 	"webshellbeat/detection"
-	"webshellbeat/detector"
-	"webshellbeat/hunt"
 )
 
 // TestLiveApacheOtherVhosts sends the same web shell request to two sites
@@ -29,17 +26,10 @@ import (
 func TestLiveApacheOtherVhosts(t *testing.T) {
 	const other, otherLog = "wsb-other.localhost", "/var/log/apache2/other_vhosts_access.log"
 	startServers(t, liveReady(t))
-	if !slices.ContainsFunc(shippedPaths(t, "apache"), func(glob string) bool { ok, _ := filepath.Match(glob, otherLog); return ok }) {
-		t.Errorf("the shipped apache module does not read %s: paths %v", otherLog, shippedPaths(t, "apache"))
-	}
+	checkShippedPath(t, "apache", otherLog)
 	site := liveSites[0]
 	nonce := fmt.Sprintf("wsbvhost%d", time.Now().UnixNano())
-	shell := filepath.Join(site.root, "uploads", nonce+".php")
-	if err := os.WriteFile(shell, []byte(`<?php system($_GET["cmd"]); ?>`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(shell) })
-	target := fmt.Sprintf("http://127.0.0.1:%d/uploads/%s?cmd=id", site.port, filepath.Base(shell))
+	target := fmt.Sprintf("http://127.0.0.1:%d%s?cmd=id", site.port, plantShell(t, site, nonce, `<?php system($_GET["cmd"]); ?>`))
 	if out := curl(t, target); !strings.Contains(out, "uid=") {
 		t.Fatalf("the web shell on the default site answered %q", out)
 	}
@@ -70,14 +60,7 @@ func TestLiveApacheOtherVhosts(t *testing.T) {
 	if err := os.WriteFile(both, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	det, err := detector.New(config.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var alerts []map[string]any
-	if _, err := hunt.Run([]string{both}, det, func(a map[string]any) { alerts = append(alerts, a) }, nil); err != nil {
-		t.Fatal(err)
-	}
+	alerts := huntAlerts(t, both)
 	if len(alerts) != 2 || detection.LookupString(alerts[1], "url.domain") != other {
 		t.Fatalf("hunt %s: %d alerts, the second's site %q; want 2, the second on %s", both, len(alerts), detection.LookupString(alerts[len(alerts)-1], "url.domain"), other)
 	}
@@ -86,6 +69,28 @@ func TestLiveApacheOtherVhosts(t *testing.T) {
 		t.Errorf("the two sites' requests: sessions %q %q, severities %d %d; want two sessions at one severity", s1, s2, sev(alerts[0]), sev(alerts[1]))
 	}
 	moduleMatchesHunt(t, map[string]string{"apache": otherLog})
+}
+
+// checkShippedPath checks that the inputs of a shipped module file read
+// path, where the live test's server writes.
+func checkShippedPath(t *testing.T, module, path string) {
+	t.Helper()
+	paths := shippedPaths(t, module)
+	if !slices.ContainsFunc(paths, func(glob string) bool { ok, _ := filepath.Match(glob, path); return ok }) {
+		t.Errorf("the shipped %s module does not read %s: paths %v", module, path, paths)
+	}
+}
+
+// plantShell writes a PHP web shell, code, into the uploads folder of
+// site, named after nonce and removed at cleanup, and returns its URL path.
+func plantShell(t *testing.T, site liveSite, nonce, code string) string {
+	t.Helper()
+	shell := filepath.Join(site.root, "uploads", nonce+".php")
+	if err := os.WriteFile(shell, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(shell) })
+	return "/uploads/" + filepath.Base(shell)
 }
 
 // shippedPaths reads the paths of the inputs of a shipped module file.

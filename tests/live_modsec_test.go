@@ -11,10 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"webshellbeat/config"
 	"webshellbeat/detection"
-	"webshellbeat/detector"
-	"webshellbeat/hunt"
 	"webshellbeat/module/modsec"
 )
 
@@ -27,17 +24,9 @@ import (
 func TestLiveModSecurity(t *testing.T) {
 	const site, auditLog = "wsb-modsec.localhost", "/var/log/apache2/modsec_audit.log"
 	startServers(t, liveReady(t))
-	if !slices.ContainsFunc(shippedPaths(t, "modsecurity"), func(glob string) bool { ok, _ := filepath.Match(glob, auditLog); return ok }) {
-		t.Errorf("the shipped modsecurity module does not read %s: paths %v", auditLog, shippedPaths(t, "modsecurity"))
-	}
-	root := liveSites[0].root
+	checkShippedPath(t, "modsecurity", auditLog)
 	nonce := fmt.Sprintf("wsbmodsec%d", time.Now().UnixNano())
-	shell := filepath.Join(root, "uploads", nonce+".php")
-	if err := os.WriteFile(shell, []byte(`<?php echo shell_exec($_POST["cmd"]); ?>`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(shell) })
-	target := fmt.Sprintf("http://127.0.0.1:%d/uploads/%s", liveSites[0].port, filepath.Base(shell))
+	target := fmt.Sprintf("http://127.0.0.1:%d%s", liveSites[0].port, plantShell(t, liveSites[0], nonce, `<?php echo shell_exec($_POST["cmd"]); ?>`))
 	if out := curl(t, "-H", "Host: "+site, "-d", "cmd=id", target); !strings.Contains(out, "uid=") {
 		t.Fatalf("the web shell on %s answered %q", site, out)
 	}
@@ -55,14 +44,7 @@ func TestLiveModSecurity(t *testing.T) {
 	if err := os.WriteFile(log, []byte(entry), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	det, err := detector.New(config.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var alerts []map[string]any
-	if _, err := hunt.Run([]string{log}, det, func(a map[string]any) { alerts = append(alerts, a) }, nil); err != nil {
-		t.Fatal(err)
-	}
+	alerts := huntAlerts(t, log)
 	const commandRule = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a08"
 	if len(alerts) == 0 || !slices.Contains(detection.LookupStrings(alerts[0], "webshell.rule_ids"), commandRule) ||
 		!slices.Equal(detection.LookupStrings(alerts[0], "webshell.body.param_values"), []string{"id"}) ||
