@@ -1,6 +1,7 @@
 package hunt
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -40,6 +41,31 @@ func readAudit(name string, r io.Reader) iter.Seq[Record] {
 			}
 		}
 		emit(j.Flush())
+	}
+}
+
+// readLaurel maps each line of a LAUREL log (its JSON audit events) with
+// module/auditd, as the records it came from. A line that is no LAUREL
+// event is reported, and reading goes on.
+func readLaurel(name string, r io.Reader) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		for n, line := range lines(r) {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			where := fmt.Sprintf("%s:%d", name, n)
+			var rec Record
+			if !auditd.IsLaurel([]byte(line)) {
+				rec = errRecord(where, line, errors.New(`not a LAUREL event (no leading "ID")`))
+			} else if doc, err := auditd.MapLaurel(line); err != nil {
+				rec = Record{Doc: doc, Where: where, Err: fmt.Errorf("%s: %w", where, err)}
+			} else {
+				rec = Record{Doc: doc, Where: where}
+			}
+			if !yield(rec) {
+				return
+			}
+		}
 	}
 }
 

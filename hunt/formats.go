@@ -21,6 +21,7 @@ import (
 
 	"webshellbeat/detection"
 	"webshellbeat/module/accesslog"
+	"webshellbeat/module/auditd"
 	"webshellbeat/module/ecs"
 	"webshellbeat/module/errorlog"
 	"webshellbeat/module/modsec"
@@ -57,6 +58,9 @@ const (
 	FormatJournal Format = "journal"
 	// FormatModSec is ModSecurity's audit log (module/modsec).
 	FormatModSec Format = "modsec"
+	// FormatLaurel is LAUREL's JSON audit log, one event a line
+	// (module/auditd's MapLaurel).
+	FormatLaurel Format = "laurel"
 )
 
 // Record is one document read from a file, or why a part of the file could
@@ -158,6 +162,8 @@ func Detect(head []byte) Format {
 			return FormatUnknown
 		}
 		return FormatXML
+	case auditd.IsLaurel([]byte(first)):
+		return FormatLaurel
 	case text[0] == '{' && ecsLoggingLine(first):
 		return FormatUnknown
 	case text[0] == '{' || text[0] == '[' && jsonArrayStart(text):
@@ -357,6 +363,8 @@ func readFormat(f Format, name string, r io.ReadSeeker) iter.Seq[Record] {
 		return readErrorLog(name, r)
 	case FormatModSec:
 		return readModSec(name, r)
+	case FormatLaurel:
+		return readLaurel(name, r)
 	case FormatSyslog:
 		return readSyslog(name, r)
 	case FormatContainer:

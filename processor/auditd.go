@@ -22,7 +22,8 @@ func init() {
 
 // auditdProcessor maps the audit records of one event, held as lines in one
 // field (the auditd input, or filestream with a multiline parser, groups
-// them), to one ECS event.
+// them), to one ECS event. A LAUREL line (the laurel module), one event in
+// JSON, is mapped as the records it came from.
 type auditdProcessor struct{ cfg decodeConfig }
 
 func newAuditd(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
@@ -39,7 +40,12 @@ func (p *auditdProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 		fail(ev, auditdName, err)
 		return ev, nil
 	}
-	doc, err := auditd.Map(strings.Split(strings.TrimRight(raw, "\n"), "\n"))
+	var doc map[string]any
+	if auditd.IsLaurel([]byte(raw)) {
+		doc, err = auditd.MapLaurel(strings.TrimSpace(raw))
+	} else {
+		doc, err = auditd.Map(strings.Split(strings.TrimRight(raw, "\n"), "\n"))
+	}
 	apply(ev, doc, p.cfg.Field, raw)
 	if err != nil {
 		fail(ev, auditdName, err)

@@ -1,8 +1,10 @@
 package tests
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -394,5 +396,32 @@ func TestModSecurityModuleFormats(t *testing.T) {
 		if alerts := moduleMatchesHunt(t, map[string]string{"modsecurity": log}); len(alerts) == 0 {
 			t.Errorf("%s: no alert", f)
 		}
+	}
+}
+
+// The laurel module on the live LAUREL capture gives hunt's events and
+// alerts, the ancestry rule among them (LAUREL names the parent process).
+func TestLaurelModule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary")
+	}
+	log := filepath.Join(t.TempDir(), "audit.log")
+	f, err := os.Open("../module/auditd/testdata/laurel/laurel.log.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testfiles.Write(t, log, string(b))
+	const ancestryRule = "9c4e7b1f-2d8a-4f3c-b6e5-1a7d9c2e4f80"
+	if alerts := moduleMatchesHunt(t, map[string]string{"laurel": log}); alerts[ancestryRule] == 0 {
+		t.Errorf("no ancestry alert: %v", alerts)
 	}
 }

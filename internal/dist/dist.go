@@ -204,16 +204,18 @@ func layout(root, bin, noticeText string, p Platform) ([]file, error) {
 	return files, nil
 }
 
-// moduleRuns reports whether every input of module file f exists in the
-// build for p: a Linux package has no windows module (live event log), a
-// Windows one no auditd modules.
+// moduleRuns reports whether every input of module file f, and every
+// processor it names, exists in the build for p: a Linux package has no
+// windows module (live event log), a Windows one no auditd or laurel
+// modules.
 func moduleRuns(f string, p Platform) (bool, error) {
 	raw, err := os.ReadFile(f)
 	if err != nil {
 		return false, err
 	}
 	var inputs []struct {
-		Type string `yaml:"type"`
+		Type       string           `yaml:"type"`
+		Processors []map[string]any `yaml:"processors"`
 	}
 	if err := yaml.Unmarshal(raw, &inputs); err != nil {
 		return false, fmt.Errorf("%s: %w", f, err)
@@ -221,6 +223,13 @@ func moduleRuns(f string, p Platform) (bool, error) {
 	for _, in := range inputs {
 		if _, missing := osinputs.Missing(in.Type, p.GOOS); missing {
 			return false, nil
+		}
+		for _, proc := range in.Processors {
+			for name := range proc {
+				if osinputs.MissingProcessor(name, p.GOOS) {
+					return false, nil
+				}
+			}
 		}
 	}
 	return true, nil

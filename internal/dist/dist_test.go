@@ -59,7 +59,7 @@ func TestModuleRuns(t *testing.T) {
 			}
 		}
 	}
-	linux := "apache apache_container apache_error evtx iis modsecurity nginx nginx_container nginx_error php_error php_fpm sysmon_linux tomcat tomcat_error windows_text auditd auditd_live"
+	linux := "apache apache_container apache_error evtx iis modsecurity nginx nginx_container nginx_error php_error php_fpm sysmon_linux tomcat tomcat_error windows_text auditd auditd_live laurel"
 	for p, want := range map[Platform]string{
 		{"linux", "amd64"}:   linux,
 		{"linux", "arm64"}:   linux,

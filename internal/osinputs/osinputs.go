@@ -21,3 +21,14 @@ func Missing(t, goos string) (Input, bool) {
 	in, ok := only[t]
 	return in, ok && in.GOOS != goos
 }
+
+// processorOnly are the processors that only one GOOS's build registers
+// (processor/auditd.go is built on Unix only, as the auditd input is): a
+// module that uses one (laurel) ships with that build only.
+var processorOnly = map[string]string{"decode_auditd": "linux"}
+
+// MissingProcessor reports whether the build for goos lacks processor name.
+func MissingProcessor(name, goos string) bool {
+	only, ok := processorOnly[name]
+	return ok && only != goos
+}

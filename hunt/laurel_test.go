@@ -1,0 +1,58 @@
+package hunt_test
+
+import (
+	"slices"
+	"testing"
+
+	"webshellbeat/detection"
+	"webshellbeat/docid"
+)
+
+const laurelCapture = "../module/auditd/testdata/laurel/"
+
+// ancestryRule is lnx_webshell_ancestry_tool's id: a shell or tool with a
+// web server among its ancestors.
+const ancestryRule = "9c4e7b1f-2d8a-4f3c-b6e5-1a7d9c2e4f80"
+
+func docIDOf(doc map[string]any) string {
+	id, _ := docid.Record(doc)
+	return id
+}
+
+// TestHuntLaurel hunts the live LAUREL capture and the audit.log auditd
+// wrote beside it. Both give the php-fpm worker's sh -c whoami; only from
+// LAUREL is its parent known (the worker started before auditd, so no
+// record names it), and with it the ancestry rule fires.
+func TestHuntLaurel(t *testing.T) {
+	whoami := func(log string) map[string]any {
+		alerts, st := huntPaths(t, laurelCapture+log, laurelCapture+"apache_access.log", laurelCapture+"nginx_access.log")
+		if st.Errors != 0 {
+			t.Errorf("%s: %d unreadable records", log, st.Errors)
+		}
+		for _, a := range alerts {
+			if str(a, "process.command_line") == "sh -c whoami" && str(a, "process.working_directory") == "/var/www/wsb-nginx/uploads" {
+				return a
+			}
+		}
+		t.Fatalf("%s: no alert for php-fpm's sh -c whoami among %d", log, len(alerts))
+		return nil
+	}
+	laurel, raw := whoami("laurel.log.gz"), whoami("audit.log.gz")
+	// The same index id (the audit serial's): an event read both ways is
+	// indexed once.
+	if a, b := docIDOf(laurel), docIDOf(raw); a == "" || a != b {
+		t.Errorf("document ids %q (LAUREL) and %q (audit.log)", a, b)
+	}
+	if got := str(laurel, "process.parent.executable"); got != "/usr/sbin/php-fpm8.2" {
+		t.Errorf("LAUREL: process.parent.executable = %q", got)
+	}
+	if got := detection.LookupStrings(laurel, "webshell.ancestry.name"); !slices.Equal(got, []string{"php-fpm8.2"}) {
+		t.Errorf("LAUREL: webshell.ancestry.name = %v", got)
+	}
+	if !slices.Contains(ruleIDs(laurel), ancestryRule) {
+		t.Errorf("LAUREL: the ancestry rule did not fire: %v", ruleIDs(laurel))
+	}
+	if str(raw, "process.parent.executable") != "" || slices.Contains(ruleIDs(raw), ancestryRule) {
+		t.Errorf("audit.log: a parent executable (%q) or the ancestry rule the records cannot give", str(raw, "process.parent.executable"))
+	}
+}

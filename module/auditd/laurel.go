@@ -1,0 +1,392 @@
+package auditd
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/elastic/go-libaudit/v2/auparse"
+)
+
+// LAUREL (github.com/threathunters-io/laurel), an auditd plug-in that many
+// Linux hunters install, writes each audit event as one JSON line instead of
+// the kernel's records:
+//
+//	{"ID":"1795724220.725:88","SYSCALL":{"arch":"0xc000003e","syscall":59,
+//	 ...,"comm":"sh","exe":"/usr/bin/dash","key":"exec","ARCH":"x86_64",...,
+//	 "SPAWNED_BY":{"START_TIME":"1795724215.010","pid":23564,"comm":"apache2",
+//	 "exe":"/usr/sbin/apache2"}},"EXECVE":{"argc":3,"ARGV":["sh","-c","whoami"]},
+//	 "CWD":{"cwd":"/var/www/site/uploads"},"PATH":[{...},{...}],"PROCTITLE":{...}}
+//
+// MapLaurel writes the line again as the audit.log records it came from and
+// maps them with Map, as MapAUOMS does for auoms: a LAUREL event is the same
+// ECS document as the kernel's own records of it (TestLaurelMatchesAuditLog
+// holds that over a live capture of both). Its lowercase keys are the
+// kernel's fields, its uppercase string values the names auditd's ENRICHED
+// format gives them; LAUREL's own additions (objects and lists: PID, PPID,
+// UID_GROUPS, ENV, LABELS) are no record fields and are left out, except
+// SPAWNED_BY (PPID with ppid-verbose in older versions): the parent
+// process's name and executable, which LAUREL read from /proc when the
+// parent's own exec was never logged (a php-fpm master started before
+// auditd), and which raw audit logs never give.
+
+// laurelID matches the start of a LAUREL line: its ID comes first.
+var laurelID = regexp.MustCompile(`^\{"ID":"[0-9]+\.[0-9]+:[0-9]+"`)
+
+// IsLaurel reports whether line is a LAUREL event line.
+func IsLaurel(line []byte) bool { return laurelID.Match(bytes.TrimSpace(line)) }
+
+// MapLaurel maps one LAUREL line to ECS, with event.original the line.
+func MapLaurel(line string) (map[string]any, error) {
+	lines, parent, err := LaurelLines(line)
+	if err != nil {
+		return errorDoc(line, fmt.Errorf("laurel: %w", err)), fmt.Errorf("laurel: %w", err)
+	}
+	doc, err := Map(lines)
+	if doc == nil {
+		return doc, err
+	}
+	if ev, ok := doc["event"].(map[string]any); ok {
+		ev["original"] = line
+	}
+	addSpawnedBy(doc, parent)
+	return doc, err
+}
+
+// laurelParent is what SPAWNED_BY (or a verbose PPID) tells of the parent.
+type laurelParent struct {
+	pid       int64
+	comm, exe string
+}
+
+// LaurelLines writes a LAUREL line as raw audit.log lines (ENRICHED format)
+// and returns what it says of the parent process besides.
+func LaurelLines(line string) ([]string, laurelParent, error) {
+	var parent laurelParent
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.UseNumber()
+	v, err := decodeOrdered(dec)
+	if err != nil {
+		return nil, parent, fmt.Errorf("not a JSON object: %w", err)
+	}
+	obj, ok := v.(object)
+	if !ok {
+		return nil, parent, errors.New("not a JSON object")
+	}
+	id, _ := obj.get("ID").(string)
+	if !laurelID.MatchString(`{"ID":"` + id + `"`) {
+		return nil, parent, fmt.Errorf("no ID of the form time:serial (%q)", id)
+	}
+	node := ""
+	if n, ok := obj.get("NODE").(string); ok && isBare(n) {
+		node = "node=" + n + " "
+	}
+	var lines []string
+	for _, f := range obj {
+		var typ auparse.AuditMessageType
+		if f.key == "ID" || f.key == "NODE" || typ.UnmarshalText([]byte(f.key)) != nil {
+			continue // LAUREL's own top-level additions (PARENT_INFO, CONTAINER_INFO)
+		}
+		var recs []object
+		switch r := f.val.(type) {
+		case object:
+			recs = []object{r}
+		case []any:
+			for _, e := range r {
+				if o, ok := e.(object); ok {
+					recs = append(recs, o)
+				}
+			}
+		}
+		for _, r := range recs {
+			if f.key == "SYSCALL" {
+				parent = spawnedBy(r)
+			}
+			lines = append(lines, node+"type="+f.key+" msg=audit("+id+"): "+laurelRecord(f.key, r))
+		}
+	}
+	if len(lines) == 0 {
+		return nil, parent, fmt.Errorf("event %s holds no audit record", id)
+	}
+	return lines, parent, nil
+}
+
+// laurelRecord writes one record's fields as the kernel wrote them.
+func laurelRecord(typ string, r object) string {
+	var kv, rich []string
+	for _, f := range r {
+		switch {
+		case f.key == "ARGV":
+			kv = append(kv, argvFields(typ, f.val)...)
+			continue
+		case f.key == "ARGV_STR":
+			// execve-argv = ["string"]: the arguments joined by spaces. Split
+			// again, an argument that held a space becomes two.
+			if s, ok := f.val.(string); ok && r.get("ARGV") == nil {
+				var args []any
+				for _, a := range strings.Split(s, " ") {
+					args = append(args, a)
+				}
+				kv = append(kv, argvFields(typ, args)...)
+			}
+			continue
+		}
+		if isUpper(f.key) {
+			// The ENRICHED names (UID="root", ARCH=x86_64) are strings; LAUREL's
+			// additions are objects and lists, or in laurelOwn.
+			if s, ok := f.val.(string); ok && isPrintable(strings.ReplaceAll(s, " ", "_")) && !strings.Contains(s, `"`) && !laurelOwn[f.key] {
+				if !strings.HasPrefix(s, "{") { // SADDR={ fam=inet ... } is written bare
+					s = `"` + s + `"`
+				}
+				rich = append(rich, f.key+"="+s)
+			}
+			continue
+		}
+		if v, ok := laurelValue(typ, f.key, f.val); ok {
+			kv = append(kv, f.key+"="+v)
+		}
+	}
+	out := strings.Join(kv, " ")
+	if len(rich) > 0 {
+		out += "\x1d" + strings.Join(rich, " ")
+	}
+	return out
+}
+
+// argvFields gives a0, a1, ... of SYSCALL (numbers, written in hex) or
+// EXECVE (the arguments). PROCTITLE's ARGV is its proctitle, the arguments
+// joined by NUL bytes.
+func argvFields(typ string, v any) []string {
+	list, _ := v.([]any)
+	if typ == "PROCTITLE" {
+		var parts []string
+		for _, e := range list {
+			s, _ := e.(string)
+			parts = append(parts, percentDecode(s))
+		}
+		return []string{"proctitle=" + strings.ToUpper(hex.EncodeToString([]byte(strings.Join(parts, "\x00"))))}
+	}
+	out := make([]string, 0, len(list))
+	for i, e := range list {
+		var val string
+		switch x := e.(type) {
+		case string:
+			if typ == "EXECVE" {
+				val = hexOrQuote(percentDecode(x))
+			} else {
+				val = strings.TrimPrefix(x, "0x")
+			}
+		case json.Number:
+			val = x.String()
+		default:
+			continue
+		}
+		out = append(out, "a"+strconv.Itoa(i)+"="+val)
+	}
+	return out
+}
+
+// untrusted are the fields the kernel writes quoted, or in hex when they hold
+// a space, a quote or a control character: strings a user can choose.
+var untrusted = map[string]bool{
+	"comm": true, "exe": true, "cwd": true, "name": true, "cmd": true, "data": true, "acct": true,
+	"key": true, "ocomm": true, "path": true, "dir": true, "watch": true, "proctitle": true,
+}
+
+// laurelValue writes a value back: numbers as they are, LAUREL's "0x..." and
+// "0o..." numbers without the prefix (the kernel's hex and octal), null as
+// (null), and percent-encoded strings decoded, then quoted or hex-encoded.
+func laurelValue(typ, key string, v any) (string, bool) {
+	switch x := v.(type) {
+	case nil:
+		return "(null)", true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		return strconv.FormatBool(x), true
+	case string:
+		if key == "saddr" { // the socket address's bytes
+			return strings.ToUpper(hex.EncodeToString([]byte(percentDecode(x)))), true
+		}
+		if n, ok := radixNumber(x); ok {
+			return n, true
+		}
+		s := percentDecode(x)
+		if untrusted[key] {
+			return hexOrQuote(s), true
+		}
+		if s != "" && isPrintable(s) && !strings.Contains(s, `"`) {
+			return s, true
+		}
+		if isPrintable(strings.ReplaceAll(s, " ", "_")) && !strings.Contains(s, `"`) {
+			return `"` + s + `"`, true
+		}
+		return strings.ToUpper(hex.EncodeToString([]byte(s))), true
+	}
+	return "", false // an object or list: LAUREL's own
+}
+
+// radixNumber takes LAUREL's "0xc000003e" and "0o100755" back to the
+// kernel's c000003e and 0100755.
+func radixNumber(s string) (string, bool) {
+	digits := "0123456789abcdefABCDEF"
+	rest, ok := strings.CutPrefix(s, "0x")
+	if !ok {
+		rest, ok = strings.CutPrefix(s, "0o")
+		digits, s = "01234567", "0"+rest
+	} else {
+		s = rest
+	}
+	if !ok || rest == "" || strings.Trim(rest, digits) != "" {
+		return "", false
+	}
+	return s, true
+}
+
+// percentDecode undoes LAUREL's encoding of bytes that are not printable
+// ASCII, and of % and +, as %XX. A % not followed by two hex digits stays.
+func percentDecode(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			n, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b.WriteByte(byte(n))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// laurelOwn are the string-valued keys LAUREL adds to a record beside the
+// names auditd's ENRICHED format gives: the script an exec ran, the
+// executable's hash.
+var laurelOwn = map[string]bool{"SCRIPT": true, "EXE_HASH": true}
+
+func isUpper(k string) bool { return k != "" && 'A' <= k[0] && k[0] <= 'Z' }
+
+// spawnedBy reads SYSCALL.SPAWNED_BY, else a verbose SYSCALL.PPID, when it
+// names the parent (ppid): after a plain exec it names the process's own
+// earlier image instead.
+func spawnedBy(sc object) laurelParent {
+	ppid, _ := sc.get("ppid").(json.Number)
+	for _, k := range []string{"SPAWNED_BY", "PPID"} {
+		o, ok := sc.get(k).(object)
+		if !ok {
+			continue
+		}
+		pid, _ := o.get("pid").(json.Number)
+		if k == "PPID" {
+			pid = ppid // PPID always describes the parent
+		}
+		if pid == "" || pid != ppid {
+			continue
+		}
+		n, err := pid.Int64()
+		if err != nil {
+			continue
+		}
+		comm, _ := o.get("comm").(string)
+		exe, _ := o.get("exe").(string)
+		if comm != "" || exe != "" {
+			return laurelParent{pid: n, comm: percentDecode(comm), exe: percentDecode(exe)}
+		}
+	}
+	return laurelParent{}
+}
+
+// addSpawnedBy fills process.parent.name and .executable from SPAWNED_BY
+// where the records left them out (they always do: audit records name the
+// parent only by pid).
+func addSpawnedBy(doc map[string]any, p laurelParent) {
+	proc, _ := doc["process"].(map[string]any)
+	if proc == nil || p.pid == 0 {
+		return
+	}
+	parent, _ := proc["parent"].(map[string]any)
+	if parent == nil {
+		return
+	}
+	if pid, _ := parent["pid"].(int64); pid != p.pid {
+		return
+	}
+	if _, ok := parent["name"]; !ok && p.comm != "" {
+		parent["name"] = p.comm
+	}
+	if _, ok := parent["executable"]; !ok && p.exe != "" {
+		parent["executable"] = p.exe
+	}
+}
+
+// object is a JSON object with its keys in order: the records are written
+// back in LAUREL's order, which is the kernel's.
+type object []field
+
+type field struct {
+	key string
+	val any
+}
+
+func (o object) get(k string) any {
+	for _, f := range o {
+		if f.key == k {
+			return f.val
+		}
+	}
+	return nil
+}
+
+// decodeOrdered reads one JSON value, objects as object.
+func decodeOrdered(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			var o object
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				v, err := decodeOrdered(dec)
+				if err != nil {
+					return nil, err
+				}
+				o = append(o, field{key: k.(string), val: v})
+			}
+			_, err := dec.Token()
+			return o, err
+		case '[':
+			var l []any
+			for dec.More() {
+				v, err := decodeOrdered(dec)
+				if err != nil {
+					return nil, err
+				}
+				l = append(l, v)
+			}
+			_, err := dec.Token()
+			return l, err
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
+	default:
+		return t, nil
+	}
+}

@@ -1,0 +1,231 @@
+package auditd
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// gzLines reads the lines of a gzip-compressed test file.
+func gzLines(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var out []string
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// comparable drops what is meant to differ: the original text, the
+// parent's name and executable, which only LAUREL gives, and the zero
+// padding of BPRM_FCAPS's capability sets (000001fffeffffff), which LAUREL
+// reads as numbers and writes without.
+func comparable(doc map[string]any) string {
+	b, _ := json.Marshal(doc)
+	var c map[string]any
+	_ = json.Unmarshal(b, &c)
+	delete(c["event"].(map[string]any), "original")
+	if d, ok := get(c, "auditd", "data").(map[string]any); ok {
+		for _, k := range []string{"pp", "pi", "pe", "pa", "old_pp", "old_pi", "old_pe", "old_pa"} {
+			if v, ok := d[k].(string); ok && len(v) > 1 {
+				d[k] = strings.TrimLeft(v[:len(v)-1], "0") + v[len(v)-1:]
+			}
+		}
+	}
+	if p, ok := c["process"].(map[string]any); ok {
+		if pp, ok := p["parent"].(map[string]any); ok {
+			delete(pp, "name")
+			delete(pp, "executable")
+		}
+	}
+	b, _ = json.MarshalIndent(c, "", " ")
+	return string(b)
+}
+
+// TestLaurelMatchesAuditLog maps every event of a live LAUREL capture and
+// the same events from the audit.log auditd wrote beside it (both from one
+// auditd 3.0.9 with LAUREL 0.8.2 as its plug-in, testdata/laurel/SOURCES.md)
+// and wants the same ECS documents, but for event.original and the parent's
+// name and executable, which LAUREL adds.
+func TestLaurelMatchesAuditLog(t *testing.T) {
+	j := NewJoiner(JoinerConfig{})
+	var groups []Group
+	for i, l := range gzLines(t, "testdata/laurel/audit.log.gz") {
+		groups = append(groups, j.Add(l, int64(i))...)
+	}
+	groups = append(groups, j.Flush()...)
+	raw := map[string]Group{}
+	for _, g := range groups {
+		raw[g.ID] = g
+	}
+
+	var compared, parents, execs int
+	for n, line := range gzLines(t, "testdata/laurel/laurel.log.gz") {
+		if !IsLaurel([]byte(line)) {
+			t.Fatalf("line %d not taken for LAUREL: %.80s", n+1, line)
+		}
+		doc, err := MapLaurel(line)
+		if err != nil {
+			t.Errorf("line %d: %v", n+1, err)
+			continue
+		}
+		var head struct{ ID string }
+		_ = json.Unmarshal([]byte(line), &head)
+		g, ok := raw[head.ID]
+		if !ok {
+			t.Errorf("line %d: event %s is not in audit.log", n+1, head.ID)
+			continue
+		}
+		want, err := MapGroup(g)
+		if err != nil {
+			t.Errorf("audit.log event %s: %v", head.ID, err)
+			continue
+		}
+		if got, w := comparable(doc), comparable(want); got != w {
+			t.Errorf("event %s differs:\nlaurel:   %s\naudit.log: %s", head.ID, got, w)
+		}
+		if doc["event"].(map[string]any)["original"] != line {
+			t.Errorf("event %s: event.original is not the LAUREL line", head.ID)
+		}
+		compared++
+		if get(doc, "process", "parent", "executable") != nil {
+			parents++
+		}
+		if get(doc, "process", "args") != nil {
+			execs++
+		}
+	}
+	// 168 events, 133 of them execs. All but nine name their parent: not
+	// auditd's start, nor an mv whose parent LAUREL did not find, nor seven
+	// rm's that a bash subshell exec'd, whose SPAWNED_BY is that subshell
+	// (the rm's own pid), not the parent.
+	if compared != 168 || execs != 133 || parents != 159 {
+		t.Errorf("compared %d events (want 168), %d with arguments, %d with a parent executable", compared, execs, parents)
+	}
+}
+
+// TestLaurelWebShellChain checks what the capture's web shell command gives:
+// the php-fpm worker that started sh -c whoami was started before auditd, so
+// only LAUREL's SPAWNED_BY names it.
+func TestLaurelWebShellChain(t *testing.T) {
+	var found bool
+	for _, line := range gzLines(t, "testdata/laurel/laurel.log.gz") {
+		if !strings.Contains(line, `"ARGV":["sh","-c","whoami"]`) || !strings.Contains(line, "php-fpm") {
+			continue
+		}
+		doc, err := MapLaurel(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = true
+		for path, want := range map[string]any{
+			"process.command_line":      "sh -c whoami",
+			"process.executable":        "/usr/bin/dash",
+			"process.parent.name":       "php-fpm8.2",
+			"process.parent.executable": "/usr/sbin/php-fpm8.2",
+			"user.name":                 "www-data",
+			"process.working_directory": "/var/www/wsb-nginx/uploads",
+		} {
+			if got := get(doc, strings.Split(path, ".")...); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s = %v, want %v", path, got, want)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no php-fpm sh -c whoami in the capture")
+	}
+}
+
+// TestLaurelEncodings covers what the capture does not hold: percent-encoded
+// bytes, the ARGV_STR-only form, a verbose PPID, a plain exec's SPAWNED_BY
+// (the process's own earlier image, not its parent), and broken lines.
+func TestLaurelEncodings(t *testing.T) {
+	const head = `{"ID":"1700000000.100:42","SYSCALL":{"arch":"0xc000003e","syscall":59,"success":"yes","exit":0,"items":1,"ppid":10,"pid":11,"auid":4294967295,"uid":33,"gid":33,"euid":33,"suid":33,"fsuid":33,"egid":33,"sgid":33,"fsgid":33,"tty":"(none)","ses":4294967295,"comm":"sh","exe":"/usr/bin/dash","key":"exec","ARCH":"x86_64","SYSCALL":"execve","UID":"www-data",`
+	t.Run("percent-encoded argument", func(t *testing.T) {
+		line := head + `"SPAWNED_BY":{"pid":10,"comm":"apache2","exe":"/usr/sbin/apache2"}},"EXECVE":{"argc":3,"ARGV":["sh","-c","printf 100%25%0a | tee /tmp/x%2by"]},"CWD":{"cwd":"/var/www/a b"}}`
+		doc, err := MapLaurel(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := get(doc, "process", "args"); !reflect.DeepEqual(got, []string{"sh", "-c", "printf 100%\n | tee /tmp/x+y"}) {
+			t.Errorf("args = %#v", got)
+		}
+		if got := get(doc, "process", "working_directory"); got != "/var/www/a b" {
+			t.Errorf("working_directory = %v", got)
+		}
+		if got := get(doc, "process", "parent", "name"); got != "apache2" {
+			t.Errorf("parent.name = %v", got)
+		}
+	})
+	t.Run("ARGV_STR only", func(t *testing.T) {
+		doc, err := MapLaurel(head + `"SPAWNED_BY":{"pid":10}},"EXECVE":{"argc":3,"ARGV_STR":"sh -c id"}}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := get(doc, "process", "command_line"); got != "sh -c id" {
+			t.Errorf("command_line = %v", got)
+		}
+	})
+	t.Run("verbose PPID", func(t *testing.T) {
+		doc, err := MapLaurel(head + `"PPID":{"EVENT_ID":"1700000000.050:40","comm":"php-fpm8.2","exe":"/usr/sbin/php-fpm8.2","ppid":1}},"EXECVE":{"argc":1,"ARGV":["id"]}}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := get(doc, "process", "parent", "executable"); got != "/usr/sbin/php-fpm8.2" {
+			t.Errorf("parent.executable = %v", got)
+		}
+	})
+	t.Run("plain exec", func(t *testing.T) {
+		doc, err := MapLaurel(head + `"SPAWNED_BY":{"EVENT_ID":"1700000000.050:40","pid":11,"comm":"bash","exe":"/usr/bin/bash"}},"EXECVE":{"argc":1,"ARGV":["id"]}}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := get(doc, "process", "parent", "name"); got != nil {
+			t.Errorf("parent.name = %v from the process's own earlier image", got)
+		}
+	})
+	for name, line := range map[string]string{
+		"not JSON":     `{"ID":"1700000000.100:42","SYSCALL":{`,
+		"no records":   `{"ID":"1700000000.100:42","PARENT_INFO":{}}`,
+		"bad ID":       `{"ID":"yesterday","SYSCALL":{}}`,
+		"not a object": `["ID"]`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			doc, err := MapLaurel(line)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.HasPrefix(err.Error(), "laurel: ") || get(doc, "error", "message") != err.Error() || get(doc, "event", "original") != line {
+				t.Errorf("err %v; doc %v", err, doc)
+			}
+		})
+	}
+}
+
+func FuzzMapLaurel(f *testing.F) {
+	f.Add(`{"ID":"1700000000.100:42","SYSCALL":{"arch":"0xc000003e","syscall":59,"pid":11,"ppid":10,"comm":"sh","SPAWNED_BY":{"pid":10,"comm":"x"}},"EXECVE":{"argc":1,"ARGV":["%41"]},"PATH":[{"name":"/x","mode":"0o100755"}],"SOCKADDR":[{"saddr":"%02%00"}]}`)
+	f.Fuzz(func(t *testing.T, line string) {
+		doc, err := MapLaurel(line)
+		if err != nil && get(doc, "error", "message") == nil {
+			t.Fatalf("error %v without error.message", err)
+		}
+	})
+}
