@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a Debian/Ubuntu machine for tests/live_*_test.go (the live Linux
 # audit end-to-end tests): installs auditd, Apache 2 with mod_php, nginx and
-# php-fpm, Tomcat 10 and Node.js from the distribution's packages and
+# php-fpm, Tomcat 10 and Node.js from the distribution's packages (and
+# LAUREL, an auditd plug-in, from crates.io) and
 # configures two small PHP sites, a Java one and a Node.js one on loopback.
 # It does not leave the servers running: the tests start and stop them. Safe
 # to run again (every step overwrites or checks first).
@@ -207,6 +208,22 @@ http.createServer((req, res) => {
 }).listen(18083, '127.0.0.1');
 JS
 
+# LAUREL 0.8.2, the auditd plug-in that writes JSON, for
+# tests/live_laurel_test.go (which runs auditd with it from a config of its
+# own, nothing in /etc/audit changes): built from crates.io with its own
+# Cargo.lock; its bindgen needs libclang, its exacl libacl.
+export PATH="$PATH:$HOME/.cargo/bin"
+if ! /usr/local/bin/laurel --version 2>/dev/null | grep -q '^0\.8\.2 '; then
+  if ! command -v cargo >/dev/null; then
+    echo "linux-e2e: cargo not found: LAUREL is built with it (rustup's toolchain)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends libclang-dev libacl1-dev ||
+    { apt-get update -q && apt-get install -y -q --no-install-recommends libclang-dev libacl1-dev; }
+  cargo install laurel --version 0.8.2 --locked --root /usr/local
+fi
+
 touch /var/log/apache2/wsb-access.log /var/log/nginx/wsb-access.log /var/log/nginx/wsb-access.json /var/log/nginx/wsb-access-parts.json
 install -o tomcat -g adm -m 0640 /dev/null /var/log/tomcat10/wsb-access.log
-echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, tomcat10 on 127.0.0.1:18082, node on 127.0.0.1:18083 (started by the test), auditd installed)"
+echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, tomcat10 on 127.0.0.1:18082, node on 127.0.0.1:18083 (started by the test), auditd and LAUREL installed)"
