@@ -3,6 +3,8 @@ package accesslog
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -96,8 +98,42 @@ func TestJSONVariants(t *testing.T) {
 	}
 }
 
+// TestCaddyCapture reads a real Caddy 2.6.2 access log
+// (testdata/SOURCES.md): every line an access document of Caddy's, the
+// command in the query, the client's forwarded address kept apart.
+func TestCaddyCapture(t *testing.T) {
+	raw, err := os.ReadFile("testdata/caddy-2.6.2-access.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmds, methods []string
+	for i, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		d, err := ParseJSON(line)
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if get(d, "event", "dataset") != "caddy.access" || get(d, "source", "ip") != "127.0.0.1" || get(d, "url", "port") != int64(18090) {
+			t.Errorf("line %d: dataset %v, source.ip %v, url.port %v", i+1, get(d, "event", "dataset"), get(d, "source", "ip"), get(d, "url", "port"))
+		}
+		methods = append(methods, fmt.Sprint(get(d, "http", "request", "method")))
+		if c, ok := get(d, "webshell", "url", "params", "c").([]string); ok {
+			cmds = append(cmds, c...)
+		}
+		if strings.Contains(line, "X-Forwarded-For") && !reflect.DeepEqual(get(d, "caddy", "access", "remote_ip_list"), []string{"198.51.100.23"}) {
+			t.Errorf("line %d: caddy.access.remote_ip_list = %v", i+1, get(d, "caddy", "access", "remote_ip_list"))
+		}
+	}
+	if want := []string{"whoami", "cat /etc/passwd | head -2", "uname -a"}; !reflect.DeepEqual(cmds, want) {
+		t.Errorf("query commands %q, want %q (the POST's is in its body, which Caddy does not log)", cmds, want)
+	}
+	if got := strings.Join(methods, " "); got != "GET GET GET POST GET GET POST GET GET" {
+		t.Errorf("methods %s", got)
+	}
+}
+
 // Caddy's and Traefik's JSON access logs have fixed layouts (these lines
-// are written after their documentation's examples, not captured).
+// are written after their documentation's examples, not captured; Caddy's
+// client_ip came with 2.7, after the captured 2.6.2).
 func TestJSONCaddyTraefik(t *testing.T) {
 	caddy := `{"level":"info","ts":1764140109.5241024,"logger":"http.log.access.log0","msg":"handled request","request":{"remote_ip":"10.0.0.2","remote_port":"41342","client_ip":"203.0.113.9","proto":"HTTP/2.0","method":"GET","host":"shop.example","uri":"/uploads/a.php?cmd=id","headers":{"User-Agent":["curl/8.5.0"],"Accept":["*/*"]}},"bytes_read":0,"user_id":"","duration":0.000929675,"size":10900,"status":200,"resp_headers":{"Server":["Caddy"]}}`
 	traefik := `{"ClientAddr":"203.0.113.9:54321","ClientHost":"203.0.113.9","ClientPort":"54321","ClientUsername":"-","DownstreamContentSize":19,"DownstreamStatus":200,"Duration":1234567,"OriginStatus":200,"RequestAddr":"shop.example","RequestHost":"shop.example","RequestMethod":"GET","RequestPath":"/uploads/a.php?cmd=id","RequestPort":"-","RequestProtocol":"HTTP/1.1","RequestScheme":"http","RouterName":"shop@docker","StartUTC":"2025-11-26T06:55:09.5241024Z","entryPointName":"web","level":"info","msg":"","time":"2025-11-26T06:55:10Z","request_User-Agent":"curl/8.5.0"}`
