@@ -59,15 +59,16 @@ func huntCommand() *cobra.Command {
 		Long: `Reads files, folders (recursively), zip, tar and tar.gz/.tgz archives, and files
 compressed with gzip, bzip2, xz or zstd, each recognised by content (EVTX, event XML,
 JSON of winlogbeat, Elasticsearch, Splunk or Sentinel exports, PowerShell's
-Get-WinEvent as JSON or CSV, audit.log and ausearch output, Apache/nginx/IIS access
-logs, Apache, nginx, php-fpm, PHP and Tomcat error logs, Docker and CRI container logs,
-ModSecurity's audit log, Sysmon text, syslog, systemd journal files, Sentinel, Splunk, EvtxECmd and Event
-Viewer CSV), with the beat's own mappers and detector, as one stream in event-time
-order, and prints the alerts. No Elasticsearch needed. A truncated archive is read up
-to the cut and the cut is reported as an unreadable record. A PATH of - reads standard
-input (zcat access.log.*.gz | webshellbeat hunt -), named "stdin"; so is a pipe given
-as a PATH (<(zcat ...)). A PATH that is a pattern and no file
-(C:\Logs\*.evtx, which Windows' shells pass on unexpanded) is expanded.
+Get-WinEvent as JSON or CSV, audit.log, ausearch output and LAUREL's JSON,
+Apache/nginx/IIS access logs (also nginx's, Caddy's and Traefik's JSON), Apache,
+nginx, php-fpm, PHP and Tomcat error logs, Docker and CRI container logs,
+ModSecurity's audit log, Sysmon text, syslog, systemd journal files, Sentinel,
+Splunk, EvtxECmd and Event Viewer CSV), with the beat's own mappers and detector, as
+one stream in event-time order, and prints the alerts. No Elasticsearch needed. A
+truncated archive is read up to the cut and the cut is reported as an unreadable
+record. A PATH of - reads standard input (zcat access.log.*.gz | webshellbeat hunt -),
+named "stdin"; so is a pipe given as a PATH (<(zcat ...)). A PATH that is a pattern
+and no file (C:\Logs\*.evtx, which Windows' shells pass on unexpanded) is expanded.
 
 --from and --to show only the alerts of that span of event time; every event is
 still read and detected, so that process ancestry, request links and correlation
