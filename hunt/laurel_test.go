@@ -56,3 +56,13 @@ func TestHuntLaurel(t *testing.T) {
 		t.Errorf("audit.log: a parent executable (%q) or the ancestry rule the records cannot give", str(raw, "process.parent.executable"))
 	}
 }
+
+// TestUnixSocketIsNoNetworkConnection: the capture's bash (the web shell's
+// echo > /dev/tcp/...) first connects to nscd's Unix socket. Routed as a
+// network_connection, SigmaHQ's "Linux Reverse Shell Indicator" (bash, not
+// to 127.0.0.1) raised a critical alert on it.
+func TestUnixSocketIsNoNetworkConnection(t *testing.T) {
+	if got := huntRules(t, data+"SigmaHQ-sigma/rules/linux/network_connection", laurelCapture+"laurel.log.gz"); len(got) != 0 {
+		t.Errorf("alerts on Unix socket connects: %v", got)
+	}
+}

@@ -145,12 +145,14 @@ func init() {
 // they come from the event's field cache (rules read most of them too).
 type routeFields struct {
 	osType, category, typ, outcome, channel, code, module int
+	destIP, sourceIP                                      int
 }
 
 func newRouteFields(f *compile.Fields) routeFields {
 	return routeFields{
 		osType: f.ID("host.os.type"), category: f.ID("event.category"), typ: f.ID("event.type"), outcome: f.ID("event.outcome"),
 		channel: f.ID("winlog.channel"), code: f.ID("event.code"), module: f.ID("event.module"),
+		destIP: f.ID("destination.ip"), sourceIP: f.ID("source.ip"),
 	}
 }
 
@@ -169,7 +171,11 @@ func (rf routeFields) eventSource(ev *compile.Event, products map[string]bool) s
 	if has(cat, "process") && has(typ, "start") && stringValue(ev, rf.outcome) != "failure" {
 		src.cats |= categoryBits.bit["process_creation"]
 	}
-	if has(cat, "network") {
+	// Sigma's network_connection is Sysmon 3's: TCP and UDP between IP
+	// addresses. A Unix socket's connect (audit: destination.path) is local
+	// IPC, and rules written for IP connections (bash, not to 127.0.0.1)
+	// would take every one for a remote one.
+	if has(cat, "network") && (stringValue(ev, rf.destIP) != "" || stringValue(ev, rf.sourceIP) != "") {
 		src.cats |= categoryBits.bit["network_connection"]
 	}
 	if has(cat, "file") && has(typ, "creation") {

@@ -135,7 +135,10 @@ func TestRouting(t *testing.T) {
 			"event":  map[string]any{"module": "sysmon_linux", "code": "5"},
 			"winlog": map[string]any{"channel": "Linux-Sysmon/Operational"},
 		}, []string{"any", "process_termination", "linux sysmon"}},
-		{"network", map[string]any{"event": map[string]any{"category": []string{"network"}}}, []string{"any", "network_connection"}},
+		{"network", map[string]any{"event": map[string]any{"category": []string{"network"}}, "destination": map[string]any{"ip": "203.0.113.7", "port": 443}}, []string{"any", "network_connection"}},
+		{"inbound", map[string]any{"event": map[string]any{"category": []string{"network"}}, "source": map[string]any{"ip": "203.0.113.7"}}, []string{"any", "network_connection"}},
+		// An audit connect to a Unix socket (nscd's): local IPC.
+		{"unix socket", map[string]any{"event": map[string]any{"category": []string{"network"}}, "destination": map[string]any{"path": "/var/run/nscd/socket"}}, []string{"any"}},
 		{"file creation", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"creation"}}}, []string{"any", "file_event"}},
 		{"file deletion", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"deletion"}}}, []string{"any"}},
 		{"nginx access", map[string]any{"event": map[string]any{"category": []string{"web"}, "module": "nginx"}}, []string{"any", "webserver", "nginx"}},
