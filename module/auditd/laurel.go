@@ -2,10 +2,12 @@ package auditd
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -107,7 +109,9 @@ func LaurelLines(line string) ([]string, laurelParent, error) {
 			if f.key == "SYSCALL" {
 				parent = spawnedBy(r)
 			}
-			lines = append(lines, node+"type="+f.key+" msg=audit("+id+"): "+laurelRecord(f.key, r))
+			if body := laurelRecord(f.key, r); body != "" {
+				lines = append(lines, node+"type="+f.key+" msg=audit("+id+"): "+body)
+			}
 		}
 	}
 	if len(lines) == 0 {
@@ -151,6 +155,16 @@ func laurelRecord(typ string, r object) string {
 			kv = append(kv, f.key+"="+v)
 		}
 	}
+	if typ == "SYSCALL" {
+		kv = append(droppedRaw(r), kv...)
+	}
+	if typ == "SOCKADDR" && r.get("saddr") == nil {
+		sa, ok := sockaddr(r.get("SADDR"))
+		if !ok {
+			return "" // no address to write: the record is left out
+		}
+		kv = append(kv, "saddr="+sa)
+	}
 	out := strings.Join(kv, " ")
 	if len(rich) > 0 {
 		out += "\x1d" + strings.Join(rich, " ")
@@ -189,6 +203,85 @@ func argvFields(typ string, v any) []string {
 		out = append(out, "a"+strconv.Itoa(i)+"="+val)
 	}
 	return out
+}
+
+// droppedRaw gives back a SYSCALL record's arch and syscall numbers from
+// their names when LAUREL dropped them (translate.drop-raw, with universal):
+// the record cannot be read without them. The ids it drops (uid, gid, ...)
+// cannot be had from their names; user.name still comes from UID.
+func droppedRaw(r object) []string {
+	var out []string
+	archName, _ := r.get("ARCH").(string)
+	if r.get("arch") == nil && archName != "" {
+		for code, name := range auparse.AuditArchNames {
+			if name == archName {
+				out = append(out, "arch="+strconv.FormatUint(uint64(code), 16))
+			}
+		}
+	}
+	if name, _ := r.get("SYSCALL").(string); r.get("syscall") == nil && name != "" {
+		for n, sc := range auparse.AuditSyscalls[archName] {
+			if sc == name {
+				out = append(out, "syscall="+strconv.Itoa(n))
+				break
+			}
+		}
+	}
+	return out
+}
+
+// sockaddr writes the socket address LAUREL translated (SADDR: {saddr_fam,
+// addr, port} or {saddr_fam: local, path}) as the kernel's saddr bytes, in
+// hex, when translate.drop-raw left out the raw ones: inet, inet6, local
+// (Unix) and netlink addresses. Another family's record is left out.
+func sockaddr(v any) (string, bool) {
+	o, _ := v.(object)
+	fam, _ := o.get("saddr_fam").(string)
+	var b []byte
+	switch fam {
+	case "local":
+		path, _ := o.get("path").(string)
+		b = append([]byte{1, 0}, append([]byte(percentDecode(path)), 0)...)
+	case "inet", "inet6":
+		addr, _ := o.get("addr").(string)
+		ip, err := netip.ParseAddr(addr)
+		port, pok := jsonInt(o.get("port"))
+		if err != nil || !pok || port < 0 || port > 65535 || ip.Is4() != (fam == "inet") {
+			return "", false
+		}
+		b = []byte{2, 0, byte(port >> 8), byte(port)}
+		if fam == "inet6" {
+			b[0] = 10
+			b = append(b, 0, 0, 0, 0) // flowinfo
+		}
+		b = append(b, ip.AsSlice()...)
+		if fam == "inet" {
+			b = append(b, make([]byte, 8)...)
+		} else {
+			b = append(b, 0, 0, 0, 0) // scope id
+		}
+	case "netlink": // the audit rules' own socket (auditctl's)
+		pid, pok := jsonInt(o.get("pid"))
+		groups, gok := radixNumber(fmt.Sprint(o.get("groups")))
+		g, gerr := strconv.ParseUint(groups, 16, 32)
+		if !pok || !gok || gerr != nil || pid < 0 || pid > 1<<32-1 {
+			return "", false
+		}
+		b = binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32([]byte{16, 0, 0, 0}, uint32(pid)), uint32(g))
+	default:
+		return "", false
+	}
+	return strings.ToUpper(hex.EncodeToString(b)), true
+}
+
+// jsonInt reads a JSON integer.
+func jsonInt(v any) (int64, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	i, err := n.Int64()
+	return i, err == nil
 }
 
 // untrusted are the fields the kernel writes quoted, or in hex when they hold

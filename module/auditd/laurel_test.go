@@ -122,6 +122,72 @@ func TestLaurelMatchesAuditLog(t *testing.T) {
 	}
 }
 
+// TestLaurelDropRaw reads LAUREL's output with translate.universal and
+// drop-raw (testdata/laurel/SOURCES.md): no arch, syscall, ids nor saddr
+// bytes, only their names. The documents are audit.log's but for what the
+// names cannot give back: the numeric ids.
+func TestLaurelDropRaw(t *testing.T) {
+	j := NewJoiner(JoinerConfig{})
+	var groups []Group
+	for i, l := range gzLines(t, "testdata/laurel/audit.log.gz") {
+		groups = append(groups, j.Add(l, int64(i))...)
+	}
+	raw := map[string]Group{}
+	for _, g := range append(groups, j.Flush()...) {
+		raw[g.ID] = g
+	}
+	for n, line := range gzLines(t, "testdata/laurel/laurel-drop-raw.log.gz") {
+		doc, err := MapLaurel(line)
+		if err != nil {
+			t.Errorf("line %d: %v", n+1, err)
+			continue
+		}
+		var head struct{ ID string }
+		_ = json.Unmarshal([]byte(line), &head)
+		want, _ := MapGroup(raw[head.ID])
+		withoutIDs(want)
+		if got, w := comparable(doc), comparable(want); got != w {
+			t.Errorf("event %s differs:\nlaurel:   %s\naudit.log: %s", head.ID, got, w)
+		}
+	}
+}
+
+// withoutIDs drops from an audit.log document what drop-raw loses: the
+// numeric user, group and file owner ids, and the audit user (auid), of
+// which LAUREL keeps only the name.
+func withoutIDs(doc map[string]any) {
+	if f, ok := doc["file"].(map[string]any); ok {
+		delete(f, "uid")
+		delete(f, "gid")
+	}
+	for _, k := range []string{"user", "group"} {
+		if m, ok := doc[k].(map[string]any); ok {
+			delete(m, "id")
+			for _, v := range m {
+				if sub, ok := v.(map[string]any); ok {
+					delete(sub, "id")
+				}
+			}
+		}
+	}
+	if d, ok := get(doc, "auditd", "data").(map[string]any); ok {
+		for _, k := range []string{"auid", "uid", "gid", "euid", "suid", "fsuid", "egid", "sgid", "fsgid", "ouid", "ogid"} {
+			delete(d, k)
+		}
+	}
+	if s, ok := get(doc, "auditd", "summary").(map[string]any); ok {
+		delete(s, "actor")
+	}
+	if paths, ok := get(doc, "auditd", "paths").([]any); ok {
+		for _, p := range paths {
+			if m, ok := p.(map[string]any); ok {
+				delete(m, "ouid")
+				delete(m, "ogid")
+			}
+		}
+	}
+}
+
 // TestLaurelWebShellChain checks what the capture's web shell command gives:
 // the php-fpm worker that started sh -c whoami was started before auditd, so
 // only LAUREL's SPAWNED_BY names it.
@@ -222,6 +288,8 @@ func TestLaurelEncodings(t *testing.T) {
 
 func FuzzMapLaurel(f *testing.F) {
 	f.Add(`{"ID":"1700000000.100:42","SYSCALL":{"arch":"0xc000003e","syscall":59,"pid":11,"ppid":10,"comm":"sh","SPAWNED_BY":{"pid":10,"comm":"x"}},"EXECVE":{"argc":1,"ARGV":["%41"]},"PATH":[{"name":"/x","mode":"0o100755"}],"SOCKADDR":[{"saddr":"%02%00"}]}`)
+	f.Add(`{"ID":"1700000000.100:43","SYSCALL":{"success":"yes","pid":11,"comm":"bash","ARCH":"x86_64","SYSCALL":"connect","UID":"www-data"},"SOCKADDR":[{"SADDR":{"saddr_fam":"inet6","addr":"::1","port":9}}]}`)
+	f.Add(`{"ID":"1700000000.100:44","SYSCALL":{"ARCH":"x86_64","SYSCALL":"sendto"},"SOCKADDR":[{"SADDR":{"saddr_fam":"netlink","pid":0,"groups":"0x0"}}]}`)
 	f.Fuzz(func(t *testing.T, line string) {
 		doc, err := MapLaurel(line)
 		if err != nil && get(doc, "error", "message") == nil {
