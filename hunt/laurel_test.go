@@ -66,3 +66,27 @@ func TestUnixSocketIsNoNetworkConnection(t *testing.T) {
 		t.Errorf("alerts on Unix socket connects: %v", got)
 	}
 }
+
+// TestHuntDebianLaurel hunts the capture of Debian 12's LAUREL 0.5.1 (its
+// PPID names the parent): the contact form's mail() starts sh -c
+// /usr/sbin/sendmail -t -i under Apache and php-fpm and raises nothing; the
+// web shell's whoami does, with its parent.
+func TestHuntDebianLaurel(t *testing.T) {
+	dir := laurelCapture + "debian-0.5.1/"
+	alerts, st := huntPaths(t, dir+"laurel.log.gz", dir+"apache_access.log", dir+"nginx_access.log")
+	if st.Errors != 0 {
+		t.Errorf("%d unreadable records", st.Errors)
+	}
+	parents := map[string]bool{}
+	for _, a := range alerts {
+		switch cl := str(a, "process.command_line"); cl {
+		case "sh -c /usr/sbin/sendmail -t -i":
+			t.Errorf("PHP's mail() alerted: %v", detection.LookupStrings(a, "rule.name"))
+		case "sh -c whoami":
+			parents[str(a, "process.parent.name")] = true
+		}
+	}
+	if !parents["apache2"] || !parents["php-fpm8.2"] {
+		t.Errorf("sh -c whoami alerts with parents %v, want apache2 and php-fpm8.2", parents)
+	}
+}

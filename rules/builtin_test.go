@@ -285,3 +285,39 @@ func TestSigmaHQDefenderFields(t *testing.T) {
 		}
 	}
 }
+
+// The PHP mail() filter: the shell PHP starts for sendmail_path, as
+// Apache's child or a php-fpm worker, is no alert of the web-server shell
+// rules; the same line with a command after it is.
+func TestPHPMailFilter(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shellRules := []string{"6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a06", "9c4e7b1f-2d8a-4f3c-b6e5-1a7d9c2e4f80", "a23456789-abcd012345-bcd678901234"}
+	for i, tt := range []struct {
+		cmd   string
+		alert bool
+	}{
+		{"sh -c /usr/sbin/sendmail -t -i", false},
+		{"sh -c /usr/sbin/sendmail -t -i ", false},
+		{"sh -c /usr/sbin/sendmail -t -i -fwebmaster@example.org", false},
+		{"sh -c /usr/sbin/sendmail -t -i -f webmaster@example.org", false},
+		{"sh -c /usr/sbin/sendmail -t -i; id", true},
+		{"sh -c /usr/sbin/sendmail -t -i -fa@example.org|sh", true},
+		{"sh -c /usr/sbin/sendmail -t -i -f $(id)", true},
+		{"sh -c id; /usr/sbin/sendmail -t -i", true},
+	} {
+		t.Run(tt.cmd, func(t *testing.T) {
+			doc := sysmonEvent(t, true, 1, "ProcessId", fmt.Sprint(5000+i), "Image", "/usr/bin/dash", "CommandLine", tt.cmd,
+				"User", "www-data", "ParentProcessId", "4000", "ParentImage", "/usr/sbin/apache2", "ParentCommandLine", "/usr/sbin/apache2 -k start")
+			det.Detect(doc)
+			ids := detection.LookupStrings(doc, "webshell.rule_ids")
+			for _, id := range shellRules {
+				if slices.Contains(ids, id) != tt.alert {
+					t.Errorf("rule %s matched %v, want %v (rules %v)", id, slices.Contains(ids, id), tt.alert, ids)
+				}
+			}
+		})
+	}
+}

@@ -60,95 +60,91 @@ func comparable(doc map[string]any) string {
 	return string(b)
 }
 
-// TestLaurelMatchesAuditLog maps every event of a live LAUREL capture and
-// the same events from the audit.log auditd wrote beside it (both from one
-// auditd 3.0.9 with LAUREL 0.8.2 as its plug-in, testdata/laurel/SOURCES.md)
-// and wants the same ECS documents, but for event.original and the parent's
-// name and executable, which LAUREL adds.
-func TestLaurelMatchesAuditLog(t *testing.T) {
+// rawEvents maps the events of a gzip-compressed audit.log by id.
+func rawEvents(t *testing.T, path string) map[string]Group {
 	j := NewJoiner(JoinerConfig{})
 	var groups []Group
-	for i, l := range gzLines(t, "testdata/laurel/audit.log.gz") {
-		groups = append(groups, j.Add(l, int64(i))...)
-	}
-	groups = append(groups, j.Flush()...)
-	raw := map[string]Group{}
-	for _, g := range groups {
-		raw[g.ID] = g
-	}
-
-	var compared, parents, execs int
-	for n, line := range gzLines(t, "testdata/laurel/laurel.log.gz") {
-		if !IsLaurel([]byte(line)) {
-			t.Fatalf("line %d not taken for LAUREL: %.80s", n+1, line)
-		}
-		doc, err := MapLaurel(line)
-		if err != nil {
-			t.Errorf("line %d: %v", n+1, err)
-			continue
-		}
-		var head struct{ ID string }
-		_ = json.Unmarshal([]byte(line), &head)
-		g, ok := raw[head.ID]
-		if !ok {
-			t.Errorf("line %d: event %s is not in audit.log", n+1, head.ID)
-			continue
-		}
-		want, err := MapGroup(g)
-		if err != nil {
-			t.Errorf("audit.log event %s: %v", head.ID, err)
-			continue
-		}
-		if got, w := comparable(doc), comparable(want); got != w {
-			t.Errorf("event %s differs:\nlaurel:   %s\naudit.log: %s", head.ID, got, w)
-		}
-		if doc["event"].(map[string]any)["original"] != line {
-			t.Errorf("event %s: event.original is not the LAUREL line", head.ID)
-		}
-		compared++
-		if get(doc, "process", "parent", "executable") != nil {
-			parents++
-		}
-		if get(doc, "process", "args") != nil {
-			execs++
-		}
-	}
-	// 168 events, 133 of them execs. All but nine name their parent: not
-	// auditd's start, nor an mv whose parent LAUREL did not find, nor seven
-	// rm's that a bash subshell exec'd, whose SPAWNED_BY is that subshell
-	// (the rm's own pid), not the parent.
-	if compared != 168 || execs != 133 || parents != 159 {
-		t.Errorf("compared %d events (want 168), %d with arguments, %d with a parent executable", compared, execs, parents)
-	}
-}
-
-// TestLaurelDropRaw reads LAUREL's output with translate.universal and
-// drop-raw (testdata/laurel/SOURCES.md): no arch, syscall, ids nor saddr
-// bytes, only their names. The documents are audit.log's but for what the
-// names cannot give back: the numeric ids.
-func TestLaurelDropRaw(t *testing.T) {
-	j := NewJoiner(JoinerConfig{})
-	var groups []Group
-	for i, l := range gzLines(t, "testdata/laurel/audit.log.gz") {
+	for i, l := range gzLines(t, path) {
 		groups = append(groups, j.Add(l, int64(i))...)
 	}
 	raw := map[string]Group{}
 	for _, g := range append(groups, j.Flush()...) {
 		raw[g.ID] = g
 	}
-	for n, line := range gzLines(t, "testdata/laurel/laurel-drop-raw.log.gz") {
-		doc, err := MapLaurel(line)
-		if err != nil {
-			t.Errorf("line %d: %v", n+1, err)
-			continue
-		}
-		var head struct{ ID string }
-		_ = json.Unmarshal([]byte(line), &head)
-		want, _ := MapGroup(raw[head.ID])
-		withoutIDs(want)
-		if got, w := comparable(doc), comparable(want); got != w {
-			t.Errorf("event %s differs:\nlaurel:   %s\naudit.log: %s", head.ID, got, w)
-		}
+	return raw
+}
+
+// TestLaurelMatchesAuditLog maps every event of LAUREL's output and the same
+// events from the audit.log auditd wrote beside it (testdata/laurel/
+// SOURCES.md) and wants the same ECS documents, but for event.original and
+// the parent's name and executable, which LAUREL adds:
+//   - a live capture of auditd 3.0.9 with LAUREL 0.8.2 as its plug-in;
+//   - the same audit.log through LAUREL 0.8.2 with translate.drop-raw, which
+//     keeps arch, syscall, ids and socket addresses by name only: the
+//     documents lack the numeric ids, which no name gives back;
+//   - a live capture with Debian 12's LAUREL 0.5.1 and its default
+//     configuration (PPID with comm and exe, no SPAWNED_BY).
+func TestLaurelMatchesAuditLog(t *testing.T) {
+	for _, c := range []struct {
+		laurel, audit          string
+		dropRaw                bool
+		events, execs, parents int
+	}{
+		// All but nine of 0.8.2's events name their parent: not auditd's
+		// start, nor an mv whose parent LAUREL did not find, nor seven rm's
+		// that a bash subshell exec'd, whose SPAWNED_BY is that subshell (the
+		// rm's own pid), not the parent.
+		{"laurel/laurel.log.gz", "laurel/audit.log.gz", false, 168, 133, 159},
+		// Read offline: SPAWNED_BY names only the parents still running then
+		// (the capturing session's shells).
+		{"laurel/laurel-drop-raw.log.gz", "laurel/audit.log.gz", true, 169, 134, 40},
+		{"laurel/debian-0.5.1/laurel.log.gz", "laurel/debian-0.5.1/audit.log.gz", false, 78, 44, 75},
+	} {
+		t.Run(c.laurel, func(t *testing.T) {
+			raw := rawEvents(t, "testdata/"+c.audit)
+			var events, parents, execs int
+			for n, line := range gzLines(t, "testdata/"+c.laurel) {
+				if !IsLaurel([]byte(line)) {
+					t.Fatalf("line %d not taken for LAUREL: %.80s", n+1, line)
+				}
+				doc, err := MapLaurel(line)
+				if err != nil {
+					t.Errorf("line %d: %v", n+1, err)
+					continue
+				}
+				var head struct{ ID string }
+				_ = json.Unmarshal([]byte(line), &head)
+				g, ok := raw[head.ID]
+				if !ok {
+					t.Errorf("line %d: event %s is not in audit.log", n+1, head.ID)
+					continue
+				}
+				want, err := MapGroup(g)
+				if err != nil {
+					t.Errorf("audit.log event %s: %v", head.ID, err)
+					continue
+				}
+				if c.dropRaw {
+					withoutIDs(want)
+				}
+				if got, w := comparable(doc), comparable(want); got != w {
+					t.Errorf("event %s differs:\nlaurel:   %s\naudit.log: %s", head.ID, got, w)
+				}
+				if doc["event"].(map[string]any)["original"] != line {
+					t.Errorf("event %s: event.original is not the LAUREL line", head.ID)
+				}
+				events++
+				if get(doc, "process", "parent", "executable") != nil {
+					parents++
+				}
+				if get(doc, "process", "args") != nil {
+					execs++
+				}
+			}
+			if events != c.events || execs != c.execs || parents != c.parents {
+				t.Errorf("%d events, %d with arguments, %d with a parent executable; want %d, %d, %d", events, execs, parents, c.events, c.execs, c.parents)
+			}
+		})
 	}
 }
 
