@@ -40,6 +40,9 @@ import (
 // laurelID matches the start of a LAUREL line: its ID comes first.
 var laurelID = regexp.MustCompile(`^\{"ID":"[0-9]+\.[0-9]+:[0-9]+"`)
 
+// auditStamp is an event's id, "seconds.millis:serial".
+var auditStamp = regexp.MustCompile(`^[0-9]+\.[0-9]+:[0-9]+$`)
+
 // IsLaurel reports whether line is a LAUREL event line.
 func IsLaurel(line []byte) bool { return laurelID.Match(bytes.TrimSpace(line)) }
 
@@ -47,7 +50,8 @@ func IsLaurel(line []byte) bool { return laurelID.Match(bytes.TrimSpace(line)) }
 func MapLaurel(line string) (map[string]any, error) {
 	lines, parent, err := LaurelLines(line)
 	if err != nil {
-		return errorDoc(line, fmt.Errorf("laurel: %w", err)), fmt.Errorf("laurel: %w", err)
+		err = fmt.Errorf("laurel: %w", err)
+		return errorDoc(line, err), err
 	}
 	doc, err := Map(lines)
 	if doc == nil {
@@ -55,6 +59,11 @@ func MapLaurel(line string) (map[string]any, error) {
 	}
 	if ev, ok := doc["event"].(map[string]any); ok {
 		ev["original"] = line
+	}
+	if err != nil {
+		// Map names the records of the lines written back, in LAUREL's order.
+		err = fmt.Errorf("laurel: %w", err)
+		doc["error"] = map[string]any{"message": err.Error()}
 	}
 	addSpawnedBy(doc, parent)
 	return doc, err
@@ -81,7 +90,7 @@ func LaurelLines(line string) ([]string, laurelParent, error) {
 		return nil, parent, errors.New("not a JSON object")
 	}
 	id, _ := obj.get("ID").(string)
-	if !laurelID.MatchString(`{"ID":"` + id + `"`) {
+	if !auditStamp.MatchString(id) {
 		return nil, parent, fmt.Errorf("no ID of the form time:serial (%q)", id)
 	}
 	node := ""
@@ -151,7 +160,7 @@ func laurelRecord(typ string, r object) string {
 			}
 			continue
 		}
-		if v, ok := laurelValue(typ, f.key, f.val); ok {
+		if v, ok := laurelValue(f.key, f.val); ok {
 			kv = append(kv, f.key+"="+v)
 		}
 	}
@@ -216,6 +225,7 @@ func droppedRaw(r object) []string {
 		for code, name := range auparse.AuditArchNames {
 			if name == archName {
 				out = append(out, "arch="+strconv.FormatUint(uint64(code), 16))
+				break
 			}
 		}
 	}
@@ -294,7 +304,7 @@ var untrusted = map[string]bool{
 // laurelValue writes a value back: numbers as they are, LAUREL's "0x..." and
 // "0o..." numbers without the prefix (the kernel's hex and octal), null as
 // (null), and percent-encoded strings decoded, then quoted or hex-encoded.
-func laurelValue(typ, key string, v any) (string, bool) {
+func laurelValue(key string, v any) (string, bool) {
 	switch x := v.(type) {
 	case nil:
 		return "(null)", true
