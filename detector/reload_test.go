@@ -297,8 +297,8 @@ filter:
 		t.Fatal(err)
 	}
 	ri := det.Rules()
-	// Filters: this one and the pack's own (lnx_filter_php_mail.yml).
-	if ri.Correlations != 1 || ri.Filters != 2 || ri.Rejected != 0 {
+	// Filters: this one and the pack's own two (lnx_filter_*.yml).
+	if ri.Correlations != 1 || ri.Filters != 3 || ri.Rejected != 0 {
 		t.Fatalf("rules %+v, problems %v", ri, det.Problems)
 	}
 	for _, p := range det.Problems {

@@ -2,6 +2,7 @@ package hunt_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"webshellbeat/detection"
@@ -88,5 +89,29 @@ func TestHuntDebianLaurel(t *testing.T) {
 	}
 	if !parents["apache2"] || !parents["php-fpm8.2"] {
 		t.Errorf("sh -c whoami alerts with parents %v, want apache2 and php-fpm8.2", parents)
+	}
+}
+
+// TestHuntCGI hunts the capture of Apache's mod_cgi (Debian 12's LAUREL):
+// the administrator's CGIs (a Perl hello.cgi, a shell status.sh) raise
+// nothing; a CGI web shell's commands (cmd.cgi?id runs id) do.
+func TestHuntCGI(t *testing.T) {
+	dir := laurelCapture + "debian-0.5.1-cgi/"
+	alerts, st := huntPaths(t, dir+"laurel.log.gz", dir+"apache_access.log")
+	if st.Errors != 0 {
+		t.Errorf("%d unreadable records", st.Errors)
+	}
+	commands := map[string]bool{}
+	for _, a := range alerts {
+		cl := str(a, "process.command_line")
+		if strings.Contains(cl, "hello.cgi") || strings.Contains(cl, "status.sh") {
+			t.Errorf("the administrator's CGI alerted: %s: %v", cl, detection.LookupStrings(a, "rule.name"))
+		}
+		commands[cl] = true
+	}
+	for _, c := range []string{"id", "uname -a"} {
+		if !commands[c] {
+			t.Errorf("no alert for the CGI web shell's %q (alerts for %v)", c, commands)
+		}
 	}
 }

@@ -321,3 +321,36 @@ func TestPHPMailFilter(t *testing.T) {
 		})
 	}
 }
+
+// The CGI filter: a script of the CGI folder, run alone by its interpreter
+// under Apache, is no alert of the web-server shell rules; with arguments,
+// from elsewhere, or out of the folder by "..", it is.
+func TestCGIFilter(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range []struct {
+		image, cmd string
+		alert      bool
+	}{
+		{"/usr/bin/perl", "/usr/bin/perl /usr/lib/cgi-bin/hello.cgi", false},
+		{"/usr/bin/dash", "/bin/sh /usr/lib/cgi-bin/status.sh", false},
+		{"/usr/bin/python3", "python3 /var/www/cgi-bin/report.py", false},
+		{"/usr/bin/perl", "/usr/bin/perl /usr/lib/cgi-bin/nagios4/status.cgi", false},
+		{"/usr/bin/perl", "/usr/bin/perl /usr/lib/cgi-bin/cmd.cgi id", true},
+		{"/usr/bin/dash", "/bin/sh /usr/lib/cgi-bin/../../../tmp/x.sh", true},
+		{"/usr/bin/dash", "/bin/sh /var/www/html/uploads/x.sh", true},
+		{"/usr/bin/dash", "/bin/sh /usr/lib/cgi-bin/status.sh;id", true},
+	} {
+		t.Run(tt.cmd, func(t *testing.T) {
+			doc := sysmonEvent(t, true, 1, "ProcessId", fmt.Sprint(6000+i), "Image", tt.image, "CommandLine", tt.cmd,
+				"User", "www-data", "ParentProcessId", "4000", "ParentImage", "/usr/sbin/apache2", "ParentCommandLine", "/usr/sbin/apache2 -k start")
+			det.Detect(doc)
+			ids := detection.LookupStrings(doc, "webshell.rule_ids")
+			if got := slices.Contains(ids, "a23456789-abcd012345-bcd678901234") || slices.Contains(ids, "9c4e7b1f-2d8a-4f3c-b6e5-1a7d9c2e4f80") || slices.Contains(ids, "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a06"); got != tt.alert {
+				t.Errorf("alerted %v, want %v (rules %v)", got, tt.alert, ids)
+			}
+		})
+	}
+}

@@ -83,7 +83,8 @@ func rawEvents(t *testing.T, path string) map[string]Group {
 //     keeps arch, syscall, ids and socket addresses by name only: the
 //     documents lack the numeric ids, which no name gives back;
 //   - a live capture with Debian 12's LAUREL 0.5.1 and its default
-//     configuration (PPID with comm and exe, no SPAWNED_BY).
+//     configuration (PPID with comm and exe, no SPAWNED_BY), with PHP sites
+//     and with Apache's mod_cgi.
 func TestLaurelMatchesAuditLog(t *testing.T) {
 	for _, c := range []struct {
 		laurel, audit          string
@@ -99,6 +100,7 @@ func TestLaurelMatchesAuditLog(t *testing.T) {
 		// (the capturing session's shells).
 		{"laurel/laurel-drop-raw.log.gz", "laurel/audit.log.gz", true, 169, 134, 40},
 		{"laurel/debian-0.5.1/laurel.log.gz", "laurel/debian-0.5.1/audit.log.gz", false, 78, 44, 75},
+		{"laurel/debian-0.5.1-cgi/laurel.log.gz", "laurel/debian-0.5.1-cgi/audit.log.gz", false, 40, 15, 37},
 	} {
 		t.Run(c.laurel, func(t *testing.T) {
 			raw := rawEvents(t, "testdata/"+c.audit)
