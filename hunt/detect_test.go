@@ -10,7 +10,7 @@ import (
 // anywhere, with or without a line ending ("hello" alone once panicked in
 // laterLines).
 func FuzzDetect(f *testing.F) {
-	for _, seed := range []string{"", "hello", "hello\n", "\n\n", "x\ny", "[", "{", "<", "type=", "#Fields: date"} {
+	for _, seed := range []string{"", "hello", "hello\n", "\n\n", "x\ny", "[", "{", "<", "type=", "#Fields: date", `{"ID":"1700000000.100:42","SYSCALL":{}}`} {
 		f.Add([]byte(seed))
 	}
 	files, _ := filepath.Glob("testdata/*")
@@ -25,7 +25,7 @@ func FuzzDetect(f *testing.F) {
 	known := map[Format]bool{}
 	for _, k := range []Format{FormatUnknown, FormatEVTX, FormatZip, FormatGzip, FormatTar, FormatXML, FormatJSON, FormatAudit,
 		FormatAccess, FormatW3C, FormatSysmonText, FormatSyslog, FormatErrorLog, FormatContainer, FormatUTF16, FormatCSV, FormatEventViewer,
-		FormatBzip2, FormatXZ, FormatZstd, FormatJournal, FormatModSec} {
+		FormatBzip2, FormatXZ, FormatZstd, FormatJournal, FormatModSec, FormatLaurel} {
 		known[k] = true
 	}
 	f.Fuzz(func(t *testing.T, head []byte) {
