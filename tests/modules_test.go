@@ -1,10 +1,8 @@
 package tests
 
 import (
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -406,20 +404,7 @@ func TestLaurelModule(t *testing.T) {
 		t.Skip("runs the beat binary")
 	}
 	log := filepath.Join(t.TempDir(), "audit.log")
-	f, err := os.Open("../module/auditd/testdata/laurel/laurel.log.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	testfiles.Write(t, log, string(b))
+	testfiles.Write(t, log, string(testfiles.Gunzip(t, "../module/auditd/testdata/laurel/laurel.log.gz")))
 	const ancestryRule = "9c4e7b1f-2d8a-4f3c-b6e5-1a7d9c2e4f80"
 	if alerts := moduleMatchesHunt(t, map[string]string{"laurel": log}); alerts[ancestryRule] == 0 {
 		t.Errorf("no ancestry alert: %v", alerts)

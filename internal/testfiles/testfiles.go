@@ -3,6 +3,8 @@
 package testfiles
 
 import (
+	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,4 +41,24 @@ func Copy(t testing.TB, from, to string) {
 		t.Fatal(err)
 	}
 	Write(t, to, string(raw))
+}
+
+// Gunzip returns the content of a gzip-compressed file (test captures are
+// kept compressed).
+func Gunzip(t testing.TB, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return raw
 }

@@ -1,37 +1,18 @@
 package auditd
 
 import (
-	"bufio"
-	"compress/gzip"
 	"encoding/json"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	"webshellbeat/internal/testfiles"
 )
 
 // gzLines reads the lines of a gzip-compressed test file.
 func gzLines(t *testing.T, path string) []string {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var out []string
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return strings.Split(strings.TrimSuffix(string(testfiles.Gunzip(t, path)), "\n"), "\n")
 }
 
 // comparable drops what is meant to differ: the original text, the
