@@ -168,11 +168,15 @@ func (m moduleFiles) names() []string {
 // webshellbeat.inputs and of the enabled modules, naming where each is:
 //   - an input this build lacks (winlog off Windows, auditd off Linux), with
 //     what to use instead; filebeat would stop on it too, with "No such
-//     input type exist", which names neither;
+//     input type exist", which names neither; the same for a processor
+//     (decode_auditd off Linux);
 //   - an input whose processors cannot be built (inputProcessors).
 func checkInputs(c *conf.C, goos string) error {
 	return eachInput(c, func(where string, in *conf.C) error {
 		if err := missingInput(where, []*conf.C{in}, goos); err != nil {
+			return err
+		}
+		if err := missingProcessor(where, in, goos); err != nil {
 			return err
 		}
 		return inputProcessors(where, in)
@@ -184,6 +188,26 @@ func missingInput(where string, inputs []*conf.C, goos string) error {
 		t, _ := in.String("type", -1)
 		if o, missing := osinputs.Missing(t, goos); missing && in.Enabled() {
 			return fmt.Errorf("%s: the %s input (%s) is in the %s build of webshellbeat only; %s", where, t, o.Reads, o.GOOS, o.Instead)
+		}
+	}
+	return nil
+}
+
+// missingProcessor refuses an input with a processor this build lacks
+// (decode_auditd off Linux: the laurel module) with what to use instead;
+// libbeat would say only that the processor does not exist.
+func missingProcessor(where string, in *conf.C, goos string) error {
+	var v struct {
+		Processors []*conf.C `config:"processors"`
+	}
+	if err := in.Unpack(&v); err != nil {
+		return nil // inputProcessors reports it
+	}
+	for _, p := range v.Processors {
+		for _, name := range p.GetFields() {
+			if only, missing := osinputs.MissingProcessor(name, goos); missing {
+				return fmt.Errorf("%s: the %s processor is in the %s build of webshellbeat only; elsewhere, hunt reads such logs (webshellbeat hunt)", where, name, only)
+			}
 		}
 	}
 	return nil

@@ -143,6 +143,18 @@ inputs:
 	if err == nil || !strings.HasPrefix(err.Error(), "webshellbeat.inputs: the winlog input (the live Windows event log) is in the windows build of webshellbeat only; elsewhere, read exported events") {
 		t.Errorf("linux, winlog input: %v", err)
 	}
+
+	laurel, _ := conf.NewConfigWithYAML([]byte(`
+inputs:
+- {type: filestream, id: laurel, paths: [/var/log/laurel/audit.log], processors: [{decode_auditd: ~}]}
+`), "test")
+	if err := checkInputs(laurel, "linux"); err != nil {
+		t.Errorf("linux, decode_auditd: %v", err)
+	}
+	err = checkInputs(laurel, "windows")
+	if err == nil || !strings.HasPrefix(err.Error(), "webshellbeat.inputs: the decode_auditd processor is in the linux build of webshellbeat only; elsewhere, hunt reads") {
+		t.Errorf("windows, decode_auditd: %v", err)
+	}
 }
 
 // A processor of an input that cannot be built stops test config and run,

@@ -226,7 +226,7 @@ func moduleRuns(f string, p Platform) (bool, error) {
 		}
 		for _, proc := range in.Processors {
 			for name := range proc {
-				if osinputs.MissingProcessor(name, p.GOOS) {
+				if _, missing := osinputs.MissingProcessor(name, p.GOOS); missing {
 					return false, nil
 				}
 			}

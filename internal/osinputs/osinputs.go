@@ -1,5 +1,5 @@
-// Package osinputs names the inputs that only one operating system's build
-// of the beat has (see beater/inputs_windows.go and inputs_other.go), for
+// Package osinputs names the inputs (and processors) that only one operating
+// system's build of the beat has (see beater/inputs_windows.go and inputs_other.go), for
 // the packages, which ship only the modules their build can run, and for
 // the beat, which names a module it cannot run before filebeat does.
 package osinputs
@@ -27,8 +27,9 @@ func Missing(t, goos string) (Input, bool) {
 // module that uses one (laurel) ships with that build only.
 var processorOnly = map[string]string{"decode_auditd": "linux"}
 
-// MissingProcessor reports whether the build for goos lacks processor name.
-func MissingProcessor(name, goos string) bool {
+// MissingProcessor reports whether the build for goos lacks processor name,
+// and the GOOS whose build has it.
+func MissingProcessor(name, goos string) (only string, missing bool) {
 	only, ok := processorOnly[name]
-	return ok && only != goos
+	return only, ok && only != goos
 }
