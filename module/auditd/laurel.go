@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -79,15 +81,9 @@ type laurelParent struct {
 // and returns what it says of the parent process besides.
 func LaurelLines(line string) ([]string, laurelParent, error) {
 	var parent laurelParent
-	dec := json.NewDecoder(strings.NewReader(line))
-	dec.UseNumber()
-	v, err := decodeOrdered(dec)
+	obj, err := decodeEvent(line)
 	if err != nil {
 		return nil, parent, fmt.Errorf("not a JSON object: %w", err)
-	}
-	obj, ok := v.(object)
-	if !ok {
-		return nil, parent, errors.New("not a JSON object")
 	}
 	id, _ := obj.get("ID").(string)
 	if !auditStamp.MatchString(id) {
@@ -434,8 +430,7 @@ func addSpawnedBy(doc map[string]any, p laurelParent) {
 	}
 }
 
-// object is a JSON object with its keys in order: the records are written
-// back in LAUREL's order, which is the kernel's.
+// object is a JSON object with its keys in order (see decodeEvent).
 type object []field
 
 type field struct {
@@ -452,44 +447,49 @@ func (o object) get(k string) any {
 	return nil
 }
 
-// decodeOrdered reads one JSON value, objects as object.
-func decodeOrdered(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
+// decodeEvent reads a LAUREL line: its records in the line's order, which
+// is the kernel's (the first record is the event's primary), and each
+// record's fields sorted by name, their order being of no meaning. Token
+// is called for the top-level keys only: per value it is several times
+// slower than Decode.
+func decodeEvent(line string) (object, error) {
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errors.New("it does not open with {")
+	}
+	var o object
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		o = append(o, field{key: k.(string), val: sortedObjects(v)})
+	}
+	if _, err := dec.Token(); err != nil {
 		return nil, err
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			var o object
-			for dec.More() {
-				k, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				v, err := decodeOrdered(dec)
-				if err != nil {
-					return nil, err
-				}
-				o = append(o, field{key: k.(string), val: v})
-			}
-			_, err := dec.Token()
-			return o, err
-		case '[':
-			var l []any
-			for dec.More() {
-				v, err := decodeOrdered(dec)
-				if err != nil {
-					return nil, err
-				}
-				l = append(l, v)
-			}
-			_, err := dec.Token()
-			return l, err
+	return o, nil
+}
+
+// sortedObjects turns the maps of a decoded value into objects, fields
+// sorted by name.
+func sortedObjects(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		o := make(object, 0, len(x))
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			o = append(o, field{key: k, val: sortedObjects(x[k])})
 		}
-		return nil, fmt.Errorf("unexpected %v", t)
-	default:
-		return t, nil
+		return o
+	case []any:
+		for i, e := range x {
+			x[i] = sortedObjects(e)
+		}
 	}
+	return v
 }
