@@ -50,7 +50,7 @@ func IsLaurel(line []byte) bool { return laurelID.Match(bytes.TrimSpace(line)) }
 
 // MapLaurel maps one LAUREL line to ECS, with event.original the line.
 func MapLaurel(line string) (map[string]any, error) {
-	lines, parent, err := LaurelLines(line)
+	lines, more, err := laurelEvent(line)
 	if err != nil {
 		err = fmt.Errorf("laurel: %w", err)
 		return errorDoc(line, err), err
@@ -67,8 +67,21 @@ func MapLaurel(line string) (map[string]any, error) {
 		err = fmt.Errorf("laurel: %w", err)
 		doc["error"] = map[string]any{"message": err.Error()}
 	}
-	addSpawnedBy(doc, parent)
+	more.addTo(doc)
 	return doc, err
+}
+
+// LaurelLines writes a LAUREL line as the raw audit.log lines (ENRICHED
+// format) it came from.
+func LaurelLines(line string) ([]string, error) {
+	lines, _, err := laurelEvent(line)
+	return lines, err
+}
+
+// laurelMore is what a LAUREL line tells beyond its records.
+type laurelMore struct {
+	parent laurelParent
+	argc   int64 // EXECVE's argc, when LAUREL cut arguments out (see argvFields)
 }
 
 // laurelParent is what SPAWNED_BY (or a verbose PPID) tells of the parent.
@@ -77,17 +90,24 @@ type laurelParent struct {
 	comm, exe string
 }
 
-// LaurelLines writes a LAUREL line as raw audit.log lines (ENRICHED format)
-// and returns what it says of the parent process besides.
-func LaurelLines(line string) ([]string, laurelParent, error) {
-	var parent laurelParent
+// addTo sets what the records could not give: the parent's name and
+// executable, and the count of the arguments the process was started with.
+func (m laurelMore) addTo(doc map[string]any) {
+	addSpawnedBy(doc, m.parent)
+	if proc, ok := doc["process"].(map[string]any); ok && m.argc > 0 {
+		proc["args_count"] = m.argc
+	}
+}
+
+func laurelEvent(line string) ([]string, laurelMore, error) {
+	var more laurelMore
 	obj, err := decodeEvent(line)
 	if err != nil {
-		return nil, parent, fmt.Errorf("not a JSON object: %w", err)
+		return nil, more, fmt.Errorf("not a JSON object: %w", err)
 	}
 	id, _ := obj.get("ID").(string)
 	if !auditStamp.MatchString(id) {
-		return nil, parent, fmt.Errorf("no ID of the form time:serial (%q)", id)
+		return nil, more, fmt.Errorf("no ID of the form time:serial (%q)", id)
 	}
 	node := ""
 	if n, ok := obj.get("NODE").(string); ok && isBare(n) {
@@ -111,8 +131,13 @@ func LaurelLines(line string) ([]string, laurelParent, error) {
 			}
 		}
 		for _, r := range recs {
-			if f.key == "SYSCALL" {
-				parent = spawnedBy(r)
+			switch f.key {
+			case "SYSCALL":
+				more.parent = spawnedBy(r)
+			case "EXECVE":
+				if argc, ok := jsonInt(r.get("argc")); ok && skipsArgs(r.get("ARGV")) {
+					more.argc = argc
+				}
 			}
 			if body := laurelRecord(f.key, r); body != "" {
 				lines = append(lines, node+"type="+f.key+" msg=audit("+id+"): "+body)
@@ -120,9 +145,9 @@ func LaurelLines(line string) ([]string, laurelParent, error) {
 		}
 	}
 	if len(lines) == 0 {
-		return nil, parent, fmt.Errorf("event %s holds no audit record", id)
+		return nil, more, fmt.Errorf("event %s holds no audit record", id)
 	}
-	return lines, parent, nil
+	return lines, more, nil
 }
 
 // laurelRecord writes one record's fields as the kernel wrote them.
@@ -131,7 +156,14 @@ func laurelRecord(typ string, r object) string {
 	for _, f := range r {
 		switch {
 		case f.key == "ARGV":
-			kv = append(kv, argvFields(typ, f.val)...)
+			args := argvFields(typ, f.val)
+			if typ == "EXECVE" {
+				// argc counts the arguments written (see argvFields).
+				args = append([]string{"argc=" + strconv.Itoa(len(args))}, args...)
+			}
+			kv = append(kv, args...)
+			continue
+		case f.key == "argc" && typ == "EXECVE" && r.get("ARGV") != nil:
 			continue
 		case f.key == "ARGV_STR":
 			// execve-argv = ["string"]: the arguments joined by spaces. Split
@@ -179,7 +211,9 @@ func laurelRecord(typ string, r object) string {
 
 // argvFields gives a0, a1, ... of SYSCALL (numbers, written in hex) or
 // EXECVE (the arguments). PROCTITLE's ARGV is its proctitle, the arguments
-// joined by NUL bytes.
+// joined by NUL bytes. Where LAUREL cut arguments out of a long list
+// (execve-argv-limit-bytes: {"skipped_args":6,"skipped_bytes":37} in their
+// place), one argument says so, so that the command line shows the gap.
 func argvFields(typ string, v any) []string {
 	list, _ := v.([]any)
 	if typ == "PROCTITLE" {
@@ -191,7 +225,7 @@ func argvFields(typ string, v any) []string {
 		return []string{"proctitle=" + strings.ToUpper(hex.EncodeToString([]byte(strings.Join(parts, "\x00"))))}
 	}
 	out := make([]string, 0, len(list))
-	for i, e := range list {
+	for _, e := range list {
 		var val string
 		switch x := e.(type) {
 		case string:
@@ -202,12 +236,22 @@ func argvFields(typ string, v any) []string {
 			}
 		case json.Number:
 			val = x.String()
+		case object:
+			n, _ := jsonInt(x.get("skipped_args"))
+			b, _ := jsonInt(x.get("skipped_bytes"))
+			val = hexOrQuote(fmt.Sprintf("[%d arguments (%d bytes) skipped by LAUREL]", n, b))
 		default:
 			continue
 		}
-		out = append(out, "a"+strconv.Itoa(i)+"="+val)
+		out = append(out, "a"+strconv.Itoa(len(out))+"="+val)
 	}
 	return out
+}
+
+// skipsArgs reports whether LAUREL cut arguments out of an ARGV list.
+func skipsArgs(v any) bool {
+	list, _ := v.([]any)
+	return slices.ContainsFunc(list, func(e any) bool { _, ok := e.(object); return ok })
 }
 
 // droppedRaw gives back a SYSCALL record's arch and syscall numbers from

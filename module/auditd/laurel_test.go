@@ -220,6 +220,20 @@ func TestLaurelEncodings(t *testing.T) {
 			t.Errorf("parent.name = %v", got)
 		}
 	})
+	t.Run("arguments cut out", func(t *testing.T) {
+		// The shape LAUREL 0.8.2 wrote with execve-argv-limit-bytes = 40 for
+		// the capture's auditctl.
+		doc, err := MapLaurel(head + `"SPAWNED_BY":{"pid":10}},"EXECVE":{"argc":11,"ARGV":["auditctl","-a",{"skipped_args":6,"skipped_bytes":37},"euid=33","-k","webconn"]}}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := get(doc, "process", "command_line"); got != "auditctl -a [6 arguments (37 bytes) skipped by LAUREL] euid=33 -k webconn" {
+			t.Errorf("command_line = %v", got)
+		}
+		if got := get(doc, "process", "args_count"); got != int64(11) {
+			t.Errorf("args_count = %v, want the 11 the process was started with", got)
+		}
+	})
 	t.Run("ARGV_STR only", func(t *testing.T) {
 		doc, err := MapLaurel(head + `"SPAWNED_BY":{"pid":10}},"EXECVE":{"argc":3,"ARGV_STR":"sh -c id"}}`)
 		if err != nil {
