@@ -166,11 +166,16 @@ func laurelRecord(typ string, r object) string {
 		case f.key == "argc" && typ == "EXECVE" && r.get("ARGV") != nil:
 			continue
 		case f.key == "ARGV_STR":
-			// execve-argv = ["string"]: the arguments joined by spaces. Split
-			// again, an argument that held a space becomes two.
+			// execve-argv = ["string"]: the arguments joined by spaces, split
+			// again into argc: only the last may hold spaces, which is right
+			// for sh -c "cmd; cmd", a web shell's shape.
 			if s, ok := f.val.(string); ok && r.get("ARGV") == nil {
+				argc, ok := jsonInt(r.get("argc"))
+				if !ok || argc < 1 {
+					argc = -1
+				}
 				var args []any
-				for _, a := range strings.Split(s, " ") {
+				for _, a := range strings.SplitN(s, " ", int(min(argc, 1<<16))) {
 					args = append(args, a)
 				}
 				kv = append(kv, argvFields(typ, args)...)
@@ -426,13 +431,13 @@ func isUpper(k string) bool { return k != "" && 'A' <= k[0] && k[0] <= 'Z' }
 // earlier image instead.
 func spawnedBy(sc object) laurelParent {
 	ppid, _ := sc.get("ppid").(json.Number)
-	for _, k := range []string{"SPAWNED_BY", "PPID"} {
-		o, ok := sc.get(k).(object)
+	for _, k := range []string{"spawned_by", "ppid"} {
+		o, ok := enrichment(sc, k)
 		if !ok {
 			continue
 		}
 		pid, _ := o.get("pid").(json.Number)
-		if k == "PPID" {
+		if k == "ppid" {
 			pid = ppid // PPID always describes the parent
 		}
 		if pid == "" || pid != ppid {
@@ -449,6 +454,18 @@ func spawnedBy(sc object) laurelParent {
 		}
 	}
 	return laurelParent{}
+}
+
+// enrichment returns LAUREL's object named name in a record: SPAWNED_BY, or
+// enriched_spawned_by with the enrich.prefix option (a field of the kernel's
+// by that name, ppid, is a number).
+func enrichment(r object, name string) (object, bool) {
+	for _, f := range r {
+		if o, ok := f.val.(object); ok && strings.HasSuffix(strings.ToLower(f.key), name) {
+			return o, true
+		}
+	}
+	return nil, false
 }
 
 // addSpawnedBy fills process.parent.name and .executable from SPAWNED_BY
