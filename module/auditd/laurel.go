@@ -193,6 +193,12 @@ func laurelRecord(typ string, r object) string {
 			}
 			continue
 		}
+		if name, ok := prefixedName(r, f.key); ok {
+			if s, ok := f.val.(string); ok && isPrintable(s) && !strings.Contains(s, `"`) {
+				rich = append(rich, strings.ToUpper(name)+`="`+s+`"`)
+			}
+			continue
+		}
 		if v, ok := laurelValue(f.key, f.val); ok {
 			kv = append(kv, f.key+"="+v)
 		}
@@ -417,6 +423,24 @@ func percentDecode(s string) string {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// translated are the fields whose names LAUREL's translate settings add
+// (UID="www-data"), longest first: with enrich.prefix they are written in
+// lowercase after the prefix (enriched_fsuid), beside the number (fsuid).
+var translated = []string{"syscall", "fsuid", "fsgid", "arch", "auid", "euid", "suid", "egid", "sgid", "ouid", "ogid", "uid", "gid"}
+
+// prefixedName reports whether key is the prefixed name of a field of r
+// (enriched_uid beside uid), and which.
+func prefixedName(r object, key string) (string, bool) {
+	for _, n := range translated {
+		if len(key) > len(n) && strings.HasSuffix(key, n) && r.get(n) != nil {
+			if _, num := r.get(key).(json.Number); !num {
+				return n, true
+			}
+		}
+	}
+	return "", false
 }
 
 // laurelOwn are the string-valued keys LAUREL adds to a record beside the

@@ -65,6 +65,10 @@ func rawEvents(t *testing.T, path string) map[string]Group {
 //     documents lack the numeric ids, which no name gives back;
 //   - the same audit.log through LAUREL 0.8.2 with execve-argv = ["string"]
 //     (ARGV_STR: the arguments joined by spaces), and with enrich.prefix;
+//   - the same audit.log without its ENRICHED part (auditd's RAW format)
+//     through LAUREL with translate.universal, user-db and enrich.prefix:
+//     the names LAUREL adds (enriched_uid) give the documents auditd's
+//     ENRICHED names give;
 //   - a live capture with Debian 12's LAUREL 0.5.1 and its default
 //     configuration (PPID with comm and exe, no SPAWNED_BY), with PHP sites
 //     and with Apache's mod_cgi.
@@ -85,6 +89,7 @@ func TestLaurelMatchesAuditLog(t *testing.T) {
 		{"laurel/debian-0.5.1/laurel.log.gz", "laurel/debian-0.5.1/audit.log.gz", false, 78, 44, 75},
 		{"laurel/laurel-argv-string.log.gz", "laurel/audit.log.gz", false, 169, 134, 40},
 		{"laurel/laurel-prefix.log.gz", "laurel/audit.log.gz", false, 169, 134, 40},
+		{"laurel/laurel-raw-prefix.log.gz", "laurel/audit.log.gz", false, 169, 134, 40},
 		{"laurel/debian-0.5.1-cgi/laurel.log.gz", "laurel/debian-0.5.1-cgi/audit.log.gz", false, 40, 15, 37},
 	} {
 		t.Run(c.laurel, func(t *testing.T) {
