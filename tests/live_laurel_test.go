@@ -3,16 +3,19 @@ package tests
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"webshellbeat/detection"
+	"webshellbeat/internal/testfiles"
 )
 
 // TestLiveLaurel runs auditd with LAUREL as its plug-in, both from
@@ -25,13 +28,7 @@ import (
 // rule.
 func TestLiveLaurel(t *testing.T) {
 	fpm := liveReady(t)
-	laurel := "/usr/local/bin/laurel"
-	if _, err := os.Stat(laurel); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("live LAUREL test: %v (run .ci/linux-e2e.sh as root first)", err)
-		}
-		t.Skipf("live LAUREL test: %v", err)
-	}
+	laurel := laurelBinary(t)
 	if out, _ := exec.Command("pgrep", "-x", "auditd").Output(); len(bytes.TrimSpace(out)) > 0 {
 		// The kernel takes one audit daemon.
 		t.Skipf("auditd already runs (pid %s): the test starts its own", bytes.TrimSpace(out))
@@ -73,6 +70,116 @@ func TestLiveLaurel(t *testing.T) {
 	}
 	t.Logf("%s?c=whoami -> %q, parent %s, rules %v", url, detection.LookupString(found, "message"),
 		detection.LookupString(found, "process.parent.executable"), detection.LookupStrings(found, "rule.name"))
+}
+
+// laurelBinary returns the LAUREL that .ci/linux-e2e.sh builds, or skips
+// (fails under CI) without it.
+func laurelBinary(t *testing.T) string {
+	t.Helper()
+	const laurel = "/usr/local/bin/laurel"
+	if _, err := os.Stat(laurel); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("live LAUREL test: %v (run .ci/linux-e2e.sh as root first)", err)
+		}
+		t.Skipf("live LAUREL test: %v", err)
+	}
+	return laurel
+}
+
+// TestLiveLaurelRotation feeds the LAUREL capture's audit.log to the real
+// LAUREL, set to rotate its log every 40 KB (audit.log -> audit.log.1 ->
+// ...), while the beat reads it with the shipped laurel module (paths
+// audit.log*): every event LAUREL wrote, in whichever of its files, is
+// read once.
+func TestLiveLaurelRotation(t *testing.T) {
+	liveReady(t)
+	laurel := laurelBinary(t)
+	dir := t.TempDir()
+	logDir := filepath.Join(dir, "laurel")
+	if err := os.MkdirAll(logDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "laurel.toml")
+	testfiles.Write(t, conf, fmt.Sprintf("directory = %q\n[auditlog]\nfile = \"audit.log\"\nsize = 40000\ngenerations = 50\n", logDir))
+	records := strings.SplitAfter(string(testfiles.Gunzip(t, "../module/auditd/testdata/laurel/audit.log.gz")), "\n")
+
+	feed := exec.Command(laurel, "-c", conf)
+	stdin, err := feed.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := feed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var fed atomic.Bool
+	go func() {
+		defer fed.Store(true)
+		time.Sleep(2 * time.Second) // the beat is up
+		for i := 0; i < len(records); i += 50 {
+			_, _ = io.WriteString(stdin, strings.Join(records[i:min(i+50, len(records))], ""))
+			time.Sleep(300 * time.Millisecond)
+		}
+		stdin.Close()
+		_ = feed.Wait()
+	}()
+	t.Cleanup(func() { _ = feed.Process.Kill() })
+
+	written := func() map[string]int {
+		ids := map[string]int{}
+		files, _ := filepath.Glob(filepath.Join(logDir, "audit.log*"))
+		for _, f := range files {
+			raw, _ := os.ReadFile(f)
+			for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+				if id := laurelLineID(l); id != "" {
+					ids[id]++
+				}
+			}
+		}
+		return ids
+	}
+	read := func(home string) map[string]int {
+		ids := map[string]int{}
+		for _, d := range readDocs(t, home) {
+			if !isDerived(d) {
+				ids[laurelLineID(detection.LookupString(d, "event.original"))]++
+			}
+		}
+		return ids
+	}
+	home, cfgPath := shippedHome(t)
+	runBeat(t, cfgPath, home, func() bool { return fed.Load() && len(read(home)) >= len(written()) },
+		append(fileOutputFlags(home), "--modules", "laurel",
+			"-M", fmt.Sprintf("laurel.paths=[%q]", filepath.Join(logDir, "audit.log*")))...)
+
+	want, got := written(), read(home)
+	files, _ := filepath.Glob(filepath.Join(logDir, "audit.log*"))
+	if len(files) < 4 {
+		t.Errorf("LAUREL wrote %d files (%v): too few rotations to test", len(files), files)
+	}
+	if len(want) < 150 {
+		t.Fatalf("LAUREL wrote %d events", len(want))
+	}
+	for id := range want {
+		if got[id] != 1 {
+			t.Errorf("event %s read %d times", id, got[id])
+		}
+	}
+	for id := range got {
+		if want[id] == 0 {
+			t.Errorf("event %q read but not in LAUREL's files", id)
+		}
+	}
+	t.Logf("%d events in %d files, each read once", len(want), len(files))
+}
+
+// laurelLineID is the ID a LAUREL line opens with.
+func laurelLineID(line string) string {
+	rest, ok := strings.CutPrefix(line, `{"ID":"`)
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, `"`)
+	return id
 }
 
 // startAuditdWithLaurel starts auditd in the foreground with Debian's
