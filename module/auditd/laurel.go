@@ -30,14 +30,16 @@ import (
 // MapLaurel writes the line again as the audit.log records it came from and
 // maps them with Map, as MapAUOMS does for auoms: a LAUREL event is the same
 // ECS document as the kernel's own records of it (TestLaurelMatchesAuditLog
-// holds that over a live capture of both). Its lowercase keys are the
-// kernel's fields, its uppercase string values the names auditd's ENRICHED
-// format gives them; LAUREL's own additions (objects and lists: PID, PPID,
-// UID_GROUPS, ENV, LABELS) are no record fields and are left out, except
-// SPAWNED_BY (PPID with ppid-verbose in older versions): the parent
-// process's name and executable, which LAUREL read from /proc when the
-// parent's own exec was never logged (a php-fpm master started before
-// auditd), and which raw audit logs never give.
+// holds that over seven of LAUREL's outputs, each beside auditd's log of
+// the same events). Its lowercase keys are the kernel's fields, its
+// uppercase string values the names auditd's ENRICHED format gives them;
+// LAUREL's own additions (objects and lists: PID, UID_GROUPS, ENV, LABELS)
+// are no record fields and are left out, except SPAWNED_BY (PPID in 0.5,
+// and in 0.8 with ppid-verbose): the parent process's name and executable,
+// which LAUREL read from /proc when the parent's own exec was never logged
+// (a php-fpm master started before auditd), and which raw audit logs never
+// give. What LAUREL's settings change (drop-raw, execve-argv, its limit,
+// enrich.prefix) is undone where it can be; see the functions below.
 
 // laurelID matches the start of a LAUREL line: its ID comes first.
 var laurelID = regexp.MustCompile(`^\{"ID":"[0-9]+\.[0-9]+:[0-9]+"`)
