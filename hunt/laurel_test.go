@@ -115,3 +115,28 @@ func TestHuntCGI(t *testing.T) {
 		}
 	}
 }
+
+// TestHuntLaurelContainer hunts a web shell in a Docker container (nginx
+// and php-fpm in one container): LAUREL on the host names the container of
+// the shell's sh -c id, and the container's own log, read from Docker's
+// file, gives its request the same container.id.
+func TestHuntLaurelContainer(t *testing.T) {
+	const id = "b038d51204f997c807e5c9fefb1db348e434161c23be824869b2c00ddd0f2bf8"
+	dir := laurelCapture + "docker/"
+	alerts, st := huntPaths(t, dir+"laurel.log.gz", dir+"containers/"+id+"/"+id+"-json.log")
+	if st.Errors != 0 {
+		t.Errorf("%d unreadable records", st.Errors)
+	}
+	found := map[string]string{}
+	for _, a := range alerts {
+		switch {
+		case str(a, "process.command_line") == "sh -c id":
+			found["process"] = str(a, "container.id")
+		case str(a, "url.original") == "/shell.php?c=id":
+			found["request"] = str(a, "container.id")
+		}
+	}
+	if found["process"] != id || found["request"] != id {
+		t.Errorf("container.id of the process %q and of the request %q, want %s", found["process"], found["request"], id)
+	}
+}

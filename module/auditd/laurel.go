@@ -30,7 +30,7 @@ import (
 // MapLaurel writes the line again as the audit.log records it came from and
 // maps them with Map, as MapAUOMS does for auoms: a LAUREL event is the same
 // ECS document as the kernel's own records of it (TestLaurelMatchesAuditLog
-// holds that over seven of LAUREL's outputs, each beside auditd's log of
+// holds that over eight of LAUREL's outputs, each beside auditd's log of
 // the same events). Its lowercase keys are the kernel's fields, its
 // uppercase string values the names auditd's ENRICHED format gives them;
 // LAUREL's own additions (objects and lists: PID, UID_GROUPS, ENV, LABELS)
@@ -82,8 +82,9 @@ func LaurelLines(line string) ([]string, error) {
 
 // laurelMore is what a LAUREL line tells beyond its records.
 type laurelMore struct {
-	parent laurelParent
-	argc   int64 // EXECVE's argc, when LAUREL cut arguments out (see argvFields)
+	parent    laurelParent
+	argc      int64  // EXECVE's argc, when LAUREL cut arguments out (see argvFields)
+	container string // SYSCALL.PID.container.id: the process runs in a container
 }
 
 // laurelParent is what SPAWNED_BY (or a verbose PPID) tells of the parent.
@@ -93,11 +94,16 @@ type laurelParent struct {
 }
 
 // addTo sets what the records could not give: the parent's name and
-// executable, and the count of the arguments the process was started with.
+// executable, the count of the arguments the process was started with, and
+// its container's id (container.id, as the container modules give a
+// container's log lines: the request and the command it ran meet there).
 func (m laurelMore) addTo(doc map[string]any) {
 	addSpawnedBy(doc, m.parent)
 	if proc, ok := doc["process"].(map[string]any); ok && m.argc > 0 {
 		proc["args_count"] = m.argc
+	}
+	if m.container != "" {
+		doc["container"] = map[string]any{"id": m.container}
 	}
 }
 
@@ -136,6 +142,7 @@ func laurelEvent(line string) ([]string, laurelMore, error) {
 			switch f.key {
 			case "SYSCALL":
 				more.parent = spawnedBy(r)
+				more.container = containerID(r)
 			case "EXECVE":
 				if argc, ok := jsonInt(r.get("argc")); ok && skipsArgs(r.get("ARGV")) {
 					more.argc = argc
@@ -492,6 +499,22 @@ func enrichment(r object, name string) (object, bool) {
 		}
 	}
 	return nil, false
+}
+
+// containerID reads SYSCALL.PID.container.id (PID under enrich.prefix:
+// enriched_pid; not PPID).
+func containerID(sc object) string {
+	for _, f := range sc {
+		k := strings.ToLower(f.key)
+		if o, ok := f.val.(object); ok && strings.HasSuffix(k, "pid") && !strings.HasSuffix(k, "ppid") {
+			c, _ := o.get("container").(object)
+			id, _ := c.get("id").(string)
+			if id != "" && strings.Trim(id, "0123456789abcdef") == "" {
+				return id
+			}
+		}
+	}
+	return ""
 }
 
 // addSpawnedBy fills process.parent.name and .executable from SPAWNED_BY

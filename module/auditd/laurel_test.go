@@ -16,7 +16,7 @@ func gzLines(t *testing.T, path string) []string {
 }
 
 // comparable drops what is meant to differ: the original text, the
-// parent's name and executable, which only LAUREL gives, and the zero
+// parent's name and executable and the container, which only LAUREL gives, and the zero
 // padding of BPRM_FCAPS's capability sets (000001fffeffffff), which LAUREL
 // reads as numbers and writes without.
 func comparable(doc map[string]any) string {
@@ -24,6 +24,7 @@ func comparable(doc map[string]any) string {
 	var c map[string]any
 	_ = json.Unmarshal(b, &c)
 	delete(c["event"].(map[string]any), "original")
+	delete(c, "container")
 	if d, ok := get(c, "auditd", "data").(map[string]any); ok {
 		for _, k := range []string{"pp", "pi", "pe", "pa", "old_pp", "old_pi", "old_pe", "old_pa"} {
 			if v, ok := d[k].(string); ok && len(v) > 1 {
@@ -69,6 +70,8 @@ func rawEvents(t *testing.T, path string) map[string]Group {
 //     through LAUREL with translate.universal, user-db and enrich.prefix:
 //     the names LAUREL adds (enriched_uid) give the documents auditd's
 //     ENRICHED names give;
+//   - a live capture of a web shell in a Docker container (nginx +
+//     php-fpm), LAUREL 0.8.2 on the host naming its container;
 //   - a live capture with Debian 12's LAUREL 0.5.1 and its default
 //     configuration (PPID with comm and exe, no SPAWNED_BY), with PHP sites
 //     and with Apache's mod_cgi.
@@ -91,6 +94,7 @@ func TestLaurelMatchesAuditLog(t *testing.T) {
 		{"laurel/laurel-prefix.log.gz", "laurel/audit.log.gz", false, 169, 134, 40},
 		{"laurel/laurel-raw-prefix.log.gz", "laurel/audit.log.gz", false, 169, 134, 40},
 		{"laurel/debian-0.5.1-cgi/laurel.log.gz", "laurel/debian-0.5.1-cgi/audit.log.gz", false, 40, 15, 37},
+		{"laurel/docker/laurel.log.gz", "laurel/docker/audit.log.gz", false, 11, 7, 9},
 	} {
 		t.Run(c.laurel, func(t *testing.T) {
 			raw := rawEvents(t, "testdata/"+c.audit)
