@@ -221,7 +221,9 @@ if ! /usr/local/bin/laurel --version 2>/dev/null | grep -q '^0\.8\.2 '; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -q --no-install-recommends libclang-dev libacl1-dev ||
     { apt-get update -q && apt-get install -y -q --no-install-recommends libclang-dev libacl1-dev; }
-  cargo install laurel --version 0.8.2 --locked --root /usr/local
+  # Once more on failure: a registry hiccup should not fail the run.
+  cargo install laurel --version 0.8.2 --locked --root /usr/local ||
+    { sleep 10; cargo install laurel --version 0.8.2 --locked --root /usr/local; }
 fi
 
 touch /var/log/apache2/wsb-access.log /var/log/nginx/wsb-access.log /var/log/nginx/wsb-access.json /var/log/nginx/wsb-access-parts.json
