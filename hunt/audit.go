@@ -55,7 +55,7 @@ func readLaurel(name string, r io.Reader) iter.Seq[Record] {
 			}
 			where := fmt.Sprintf("%s:%d", name, n)
 			var rec Record
-			if !auditd.IsLaurel([]byte(line)) {
+			if !auditd.IsLaurel(line) {
 				rec = errRecord(where, line, errors.New(`not a LAUREL event (no leading "ID")`))
 			} else if doc, err := auditd.MapLaurel(line); err != nil {
 				rec = Record{Doc: doc, Where: where, Err: fmt.Errorf("%s: %w", where, err)}

@@ -162,7 +162,7 @@ func Detect(head []byte) Format {
 			return FormatUnknown
 		}
 		return FormatXML
-	case auditd.IsLaurel([]byte(first)):
+	case auditd.IsLaurel(first):
 		return FormatLaurel
 	case text[0] == '{' && ecsLoggingLine(first):
 		return FormatUnknown

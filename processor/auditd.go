@@ -41,7 +41,7 @@ func (p *auditdProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 		return ev, nil
 	}
 	var doc map[string]any
-	if auditd.IsLaurel([]byte(raw)) {
+	if auditd.IsLaurel(raw) {
 		doc, err = auditd.MapLaurel(strings.TrimSpace(raw))
 	} else {
 		doc, err = auditd.Map(strings.Split(strings.TrimRight(raw, "\n"), "\n"))

@@ -1,7 +1,6 @@
 package auditd
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/elastic/go-libaudit/v2/auparse"
 )
@@ -41,14 +41,23 @@ import (
 // give. What LAUREL's settings change (drop-raw, execve-argv, its limit,
 // enrich.prefix) is undone where it can be; see the functions below.
 
-// laurelID matches the start of a LAUREL line: its ID comes first.
-var laurelID = regexp.MustCompile(`^\{"ID":"[0-9]+\.[0-9]+:[0-9]+"`)
+// stamp is an event's id, "seconds.millis:serial".
+const stamp = `[0-9]+\.[0-9]+:[0-9]+`
 
-// auditStamp is an event's id, "seconds.millis:serial".
-var auditStamp = regexp.MustCompile(`^[0-9]+\.[0-9]+:[0-9]+$`)
+var (
+	// laurelID matches the start of a LAUREL line: its ID comes first.
+	laurelID   = regexp.MustCompile(`^\{"ID":"` + stamp + `"`)
+	auditStamp = regexp.MustCompile(`^` + stamp + `$`)
+)
 
-// IsLaurel reports whether line is a LAUREL event line.
-func IsLaurel(line []byte) bool { return laurelID.Match(bytes.TrimSpace(line)) }
+// IsLaurel reports whether line is a LAUREL event line. decode_auditd asks
+// it of every event it decodes (raw records read with filestream, too), so
+// text that does not open with {"ID": is answered without a copy or the
+// regexp.
+func IsLaurel(line string) bool {
+	line = strings.TrimLeftFunc(line, unicode.IsSpace)
+	return strings.HasPrefix(line, `{"ID":"`) && laurelID.MatchString(line)
+}
 
 // MapLaurel maps one LAUREL line to ECS, with event.original the line.
 func MapLaurel(line string) (map[string]any, error) {
@@ -194,7 +203,7 @@ func laurelRecord(typ string, r object) string {
 		if isUpper(f.key) {
 			// The ENRICHED names (UID="root", ARCH=x86_64) are strings; LAUREL's
 			// additions are objects and lists, or in laurelOwn.
-			if s, ok := f.val.(string); ok && isPrintable(strings.ReplaceAll(s, " ", "_")) && !strings.Contains(s, `"`) && !laurelOwn[f.key] {
+			if s, ok := f.val.(string); ok && quotable(s) && !laurelOwn[f.key] {
 				if !strings.HasPrefix(s, "{") { // SADDR={ fam=inet ... } is written bare
 					s = `"` + s + `"`
 				}
@@ -202,7 +211,7 @@ func laurelRecord(typ string, r object) string {
 			}
 			continue
 		}
-		if name, ok := prefixedName(r, f.key); ok {
+		if name, ok := prefixedName(r, f); ok {
 			if s, ok := f.val.(string); ok && isPrintable(s) && !strings.Contains(s, `"`) {
 				rich = append(rich, strings.ToUpper(name)+`="`+s+`"`)
 			}
@@ -386,7 +395,7 @@ func laurelValue(key string, v any) (string, bool) {
 		if s != "" && isPrintable(s) && !strings.Contains(s, `"`) {
 			return s, true
 		}
-		if isPrintable(strings.ReplaceAll(s, " ", "_")) && !strings.Contains(s, `"`) {
+		if quotable(s) {
 			return `"` + s + `"`, true
 		}
 		return strings.ToUpper(hex.EncodeToString([]byte(s))), true
@@ -439,17 +448,24 @@ func isHex(c byte) bool {
 // lowercase after the prefix (enriched_fsuid), beside the number (fsuid).
 var translated = []string{"syscall", "fsuid", "fsgid", "arch", "auid", "euid", "suid", "egid", "sgid", "ouid", "ogid", "uid", "gid"}
 
-// prefixedName reports whether key is the prefixed name of a field of r
+// prefixedName reports whether f is the prefixed name of a field of r
 // (enriched_uid beside uid), and which.
-func prefixedName(r object, key string) (string, bool) {
+func prefixedName(r object, f field) (string, bool) {
+	if _, num := f.val.(json.Number); num {
+		return "", false
+	}
 	for _, n := range translated {
-		if len(key) > len(n) && strings.HasSuffix(key, n) && r.get(n) != nil {
-			if _, num := r.get(key).(json.Number); !num {
-				return n, true
-			}
+		if len(f.key) > len(n) && strings.HasSuffix(f.key, n) && r.get(n) != nil {
+			return n, true
 		}
 	}
 	return "", false
+}
+
+// quotable reports whether s can be written "quoted": printable but for
+// spaces, and no quote in it.
+func quotable(s string) bool {
+	return isPrintable(strings.ReplaceAll(s, " ", "_")) && !strings.Contains(s, `"`)
 }
 
 // laurelOwn are the string-valued keys LAUREL adds to a record beside the

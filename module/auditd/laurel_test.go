@@ -100,7 +100,7 @@ func TestLaurelMatchesAuditLog(t *testing.T) {
 			raw := rawEvents(t, "testdata/"+c.audit)
 			var events, parents, execs int
 			for n, line := range gzLines(t, "testdata/"+c.laurel) {
-				if !IsLaurel([]byte(line)) {
+				if !IsLaurel(line) {
 					t.Fatalf("line %d not taken for LAUREL: %.80s", n+1, line)
 				}
 				doc, err := MapLaurel(line)
