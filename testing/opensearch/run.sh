@@ -6,8 +6,14 @@
 #   testing/opensearch/run.sh stop    stop it (SIGTERM, then SIGKILL after 30 s)
 #
 # Environment: OPENSEARCH_PORT (9200), OPENSEARCH_HOME (a fresh data folder,
-# default target/node-PORT under this folder), OPENSEARCH_OVERRIDE (true: GET /
-# reports 7.10.2), OPENSEARCH_HEAP (512m), OPENSEARCH_WAIT (120 s).
+# default target/node-PORT under this folder), OPENSEARCH_KEEP (true: start on
+# the data the folder holds, as a node restarted after a crash; default: wiped),
+# OPENSEARCH_OVERRIDE (true: GET / reports 7.10.2), OPENSEARCH_HEAP (512m),
+# OPENSEARCH_WAIT (120 s).
+#
+# The Maven build is skipped when the jars are newer than pom.xml and src/, so
+# that a second node (tests/opensearch_outage_test.go) never rewrites the jars
+# of one that is running.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 port="${OPENSEARCH_PORT:-9200}"
@@ -27,6 +33,14 @@ running() {
   [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
 }
 
+# built: the node's jar and its dependencies exist and nothing in pom.xml or
+# src/ changed since.
+built() {
+  local jar="$here/target/opensearch-node-0.1.0.jar"
+  [ -f "$jar" ] && [ -d "$here/target/lib" ] &&
+    [ -z "$(find "$here/pom.xml" "$here/src" -newer "$jar" -print -quit)" ]
+}
+
 start() {
   if running; then
     echo "opensearch: already running (pid $(cat "$pidfile"))" >&2
@@ -37,14 +51,18 @@ start() {
     exit 1
   fi
   mkdir -p "$here/target"
-  if ! (cd "$here" && mvn -B -Dstyle.color=never package -DskipTests &&
+  if built; then
+    :
+  elif ! (cd "$here" && mvn -B -Dstyle.color=never package -DskipTests &&
         mvn -B -Dstyle.color=never dependency:copy-dependencies \
           -DoutputDirectory=target/lib -DincludeScope=runtime) >"$here/target/build.log" 2>&1; then
     echo "opensearch: the Maven build failed; last lines of $here/target/build.log:" >&2
     tail -40 "$here/target/build.log" >&2
     exit 1
   fi
-  rm -rf "$home"
+  if [ "${OPENSEARCH_KEEP:-}" != true ]; then
+    rm -rf "$home"
+  fi
   mkdir -p "$home"
   local t0=$SECONDS
   nohup java -Xms"$heap" -Xmx"$heap" -XX:+UseSerialGC \

@@ -25,8 +25,9 @@ import org.opensearch.transport.Netty4Plugin;
  * distribution are needed.
  *
  * <p>Usage: OpenSearchNode HOME HTTP_PORT [OVERRIDE_MAIN_RESPONSE_VERSION]
- * <br>HOME must be empty or absent (a fresh data directory). The node stops
- * cleanly on SIGTERM.
+ * <br>HOME is the node's folder: absent or empty for a fresh node, or one a
+ * node used before (after a crash, too) to start on its data again. The node
+ * stops cleanly on SIGTERM.
  */
 public final class OpenSearchNode {
 
