@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a Debian/Ubuntu machine for tests/live_*_test.go (the live Linux
 # audit end-to-end tests): installs auditd, Apache 2 with mod_php, nginx and
-# php-fpm, Tomcat 10 and Node.js from the distribution's packages (and
-# LAUREL, an auditd plug-in, from crates.io) and
+# php-fpm, Tomcat 10, Node.js and logrotate from the distribution's packages
+# (and LAUREL, an auditd plug-in, from crates.io) and
 # configures two small PHP sites, a Java one and a Node.js one on loopback.
 # It does not leave the servers running: the tests start and stop them. Safe
 # to run again (every step overwrites or checks first).
@@ -13,6 +13,8 @@
 #   nginx + php-fpm   127.0.0.1:18081  /var/www/wsb-nginx   /var/log/nginx/wsb-access.log
 #   Tomcat 10 (java)  127.0.0.1:18082  /var/lib/tomcat10/webapps/ROOT  /var/log/tomcat10/wsb-access.log
 #   Node.js           127.0.0.1:18083  /var/www/wsb-node/server.js (run as www-data by the test)
+#   nginx             127.0.0.1:18089  /var/log/nginx/wsb-rotate.log (written and removed by
+#                     tests/live_logrotate_test.go)
 #
 # Needs root (apt-get, /etc). Exits non-zero with the reason otherwise.
 set -euo pipefail
@@ -26,7 +28,7 @@ if ! command -v apt-get >/dev/null; then
   exit 1
 fi
 
-pkgs=(apache2 libapache2-mod-php libapache2-mod-security2 nginx php-fpm tomcat10 nodejs auditd curl)
+pkgs=(apache2 libapache2-mod-php libapache2-mod-security2 nginx php-fpm tomcat10 nodejs auditd curl logrotate)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

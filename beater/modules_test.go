@@ -194,6 +194,19 @@ func TestBadProcessors(t *testing.T) {
 			t.Errorf("key %s: %v", key, err)
 		}
 	}
+	// An option of filebeat's log input at the top of a filestream input,
+	// which filestream would ignore; its own names pass.
+	for key, moved := range map[string]string{"exclude_files: ['gz$']": "prospector.scanner.exclude_files", "multiline: {pattern: '^x'}": "the multiline parser", "close_inactive: 5m": "close.on_state_change.inactive"} {
+		module("- type: filestream\n  id: module-apache\n  paths: [/x]\n  " + key + "\n")
+		name := key[:strings.Index(key, ":")]
+		if err := checkInputs(beatCfg(), "linux"); err == nil || !strings.Contains(err.Error(), `apache.yml: input module-apache: "`+name+`" is an option of filebeat's log input, which filestream ignores: filestream's is `+moved) {
+			t.Errorf("key %s: %v", name, err)
+		}
+	}
+	module("- type: filestream\n  id: module-apache\n  paths: [/x]\n  prospector.scanner.exclude_files: ['gz$']\n  prospector.scanner.symlinks: true\n")
+	if err := checkInputs(beatCfg(), "linux"); err != nil {
+		t.Errorf("filestream's own names: %v", err)
+	}
 	if key, _ := misspelt([]string{"type", "id", "paths", "prospector", "parsers", "processors", "pipeline", "publisher_pipeline", "exclude_files",
 		"include_lines", "encoding", "close", "clean_removed", "harvester_limit", "file_identity", "fields", "tags", "index", "rotation", "name",
 		"event_id", "poll_interval", "socket_type", "resolve_ids", "backoff", "enabled", "message_max_bytes", "take_over", "delete", "compression"}); key != "" {

@@ -27,6 +27,11 @@ func inputProcessors(where string, in *conf.C) error {
 	if key, meant := misspelt(in.GetFields()); key != "" {
 		return fmt.Errorf("%s: input %s: unknown option %q: did you mean %s? Without it the input's lines are read undecoded", where, name, key, meant)
 	}
+	if typ, _ := in.String("type", -1); typ == "filestream" {
+		if key, moved := logInputKey(in.GetFields()); key != "" {
+			return fmt.Errorf("%s: input %s: %q is an option of filebeat's log input, which filestream ignores: filestream's is %s", where, name, key, moved)
+		}
+	}
 	if !in.HasField("processors") {
 		return nil
 	}
@@ -59,6 +64,38 @@ func misspelt(keys []string) (key, meant string) {
 			if k != want && editDistance(k, want) <= 2 {
 				return k, want
 			}
+		}
+	}
+	return "", ""
+}
+
+// logInputOptions are options of filebeat's log input that filestream
+// takes under another name. At the top of a filestream input they are
+// ignored without a word: the shipped modules' exclude_files stood there,
+// and their compressed rotations were read as lines of binary.
+var logInputOptions = map[string]string{
+	"exclude_files":         "prospector.scanner.exclude_files",
+	"include_files":         "prospector.scanner.include_files",
+	"symlinks":              "prospector.scanner.symlinks",
+	"recursive_glob":        "prospector.scanner.recursive_glob",
+	"scan_frequency":        "prospector.scanner.check_interval",
+	"close_inactive":        "close.on_state_change.inactive",
+	"close_renamed":         "close.on_state_change.renamed",
+	"close_removed":         "close.on_state_change.removed",
+	"close_eof":             "close.reader.on_eof",
+	"close_timeout":         "close.reader.after_interval",
+	"harvester_buffer_size": "buffer_size",
+	"max_bytes":             "message_max_bytes",
+	"multiline":             "the multiline parser (parsers: [{multiline: ...}])",
+	"json":                  "the ndjson parser (parsers: [{ndjson: ...}])",
+}
+
+// logInputKey returns the first of keys that is a log input option and
+// filestream's name for it.
+func logInputKey(keys []string) (key, moved string) {
+	for _, k := range keys {
+		if m, ok := logInputOptions[k]; ok {
+			return k, m
 		}
 	}
 	return "", ""

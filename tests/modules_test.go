@@ -1,6 +1,9 @@
 package tests
 
 import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -10,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -108,11 +112,13 @@ func TestModuleFilesAreInputLists(t *testing.T) {
 
 // checkCompressedRotations: a filestream input whose path pattern takes
 // rotations (access.log*) leaves out the compressed ones, which it would
-// read as lines of binary, and reads the others.
+// read as lines of binary, and reads the others. The key is filestream's
+// (the log input's exclude_files at the top is ignored: see
+// TestCompressedRotationsSkipped, which runs them).
 func checkCompressedRotations(t *testing.T, module string, in map[string]any) {
 	t.Helper()
 	var excludes []*regexp.Regexp
-	list, _ := in["exclude_files"].([]any)
+	list, _ := in["prospector.scanner.exclude_files"].([]any)
 	for _, e := range list {
 		excludes = append(excludes, regexp.MustCompile(e.(string)))
 	}
@@ -132,6 +138,78 @@ func checkCompressedRotations(t *testing.T, module string, in map[string]any) {
 		}
 		if excluded(rotated) || excluded(strings.TrimSuffix(p.(string), "*")) {
 			t.Errorf("%s: %s or its rotation is left out", module, p)
+		}
+	}
+}
+
+// TestCompressedRotationsSkipped runs every shipped module whose paths
+// take rotations (access.log*) on a folder of its own that holds a log, its
+// plain rotation (.1, as logrotate's delaycompress leaves it) and
+// compressed ones: the beat reads the first two and none of the others.
+// The modules once set exclude_files where filestream does not read it, and
+// every compressed rotation became lines of binary, each an unreadable
+// record.
+func TestCompressedRotationsSkipped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary")
+	}
+	dir, cfgPath := shippedHome(t)
+	logs := t.TempDir()
+	args := fileOutputFlags(dir)
+	var modules []string
+	for _, module := range shippedModules(t) {
+		if !slices.ContainsFunc(shippedPaths(t, module), func(p string) bool { return strings.HasSuffix(p, "*") }) {
+			continue
+		}
+		modules = append(modules, module)
+		base := filepath.Join(logs, module, "x.log")
+		for i, name := range []string{base, base + ".1"} { // 1,200 bytes: laurel keeps filestream's 1 KB fingerprint
+			var lines strings.Builder
+			for j := range 10 {
+				fmt.Fprintf(&lines, "2026-11-26 10:00:%d%d %s line %d, long enough for the fingerprint of the %s module\n", i, j, name, j, module)
+			}
+			testfiles.Write(t, name, lines.String())
+		}
+		// Read as text, compressed bytes become lines only where a byte is
+		// a newline: each file here has some, or the test would prove nothing.
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		for j := range 300 {
+			fmt.Fprintf(zw, "2026-11-25 10:%02d:%02d %s, compressed line %d %x\n", j/60, j%60, module, j, sha256.Sum256([]byte(module+strconv.Itoa(j))))
+		}
+		zw.Close()
+		if gz.Len() < 1024 || !bytes.Contains(gz.Bytes(), []byte("\n")) {
+			t.Fatalf("the compressed sample (%d bytes) is too short or has no newline byte", gz.Len())
+		}
+		testfiles.Write(t, base+".2.gz", gz.String())
+		// The other three are left out by name: their bytes need only be
+		// binary, with newlines, and long enough to be fingerprinted.
+		for _, ext := range []string{".3.bz2", ".4.xz", ".5.zst"} {
+			testfiles.Write(t, base+ext, strings.Repeat("\x00\x1f\x8b\xfd7zXZ\x28\xb5\x2f\xfdBZh9"+ext+"\n", 80))
+		}
+		args = append(args, "-M", fmt.Sprintf("%s.paths=[%q]", module, base+"*"))
+	}
+	if len(modules) < 6 {
+		t.Fatalf("only %d modules read rotations: %v", len(modules), modules)
+	}
+	read := func() map[string]int {
+		files := map[string]int{}
+		for _, d := range readDocs(t, dir) {
+			files[detection.LookupString(d, "log.file.path")]++
+		}
+		return files
+	}
+	runBeat(t, cfgPath, dir, func() bool { return len(read()) >= 2*len(modules) }, append(args, "--modules", strings.Join(modules, ","))...)
+	files := read()
+	for _, module := range modules {
+		base := filepath.Join(logs, module, "x.log")
+		if files[base] == 0 || files[base+".1"] == 0 {
+			t.Errorf("%s: %d documents of %s and %d of its rotation .1, want some of both", module, files[base], base, files[base+".1"])
+		}
+	}
+	for f, n := range files {
+		if ext := filepath.Ext(f); ext != ".log" && ext != ".1" {
+			t.Errorf("%d documents of %s", n, f)
 		}
 	}
 }

@@ -1,0 +1,169 @@
+//go:build linux
+
+package tests
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"webshellbeat/detection"
+	"webshellbeat/internal/testfiles"
+)
+
+// TestLiveLogrotate runs the shipped nginx module on a live nginx's access
+// log while logrotate rotates it with Debian's own /etc/logrotate.d/nginx
+// (compress, delaycompress, create): every request is read once, and the
+// compressed rotations are not read as text.
+//
+// Two things are scaled down, in proportion: the log is rotated every 2.5 s
+// instead of daily, so the module's scan runs every 500 ms instead of
+// filestream's 10 s (a file renamed and compressed between two scans is not
+// seen: a rotation must not come faster than the scan). And the postrotate
+// command is `nginx -s reopen` in place of Debian's `invoke-rc.d nginx
+// rotate`, which sends the same signal but which this container's
+// policy-rc.d refuses.
+func TestLiveLogrotate(t *testing.T) {
+	fpm := liveReady(t)
+	if _, err := exec.LookPath("logrotate"); err != nil {
+		t.Fatal("logrotate not found (.ci/linux-e2e.sh installs it)")
+	}
+	const port = 18089
+	logPath := "/var/log/nginx/wsb-rotate.log"
+	clean := func() {
+		old, _ := filepath.Glob(logPath + "*")
+		for _, f := range old {
+			os.Remove(f)
+		}
+	}
+	clean()
+	t.Cleanup(clean)
+	site := "/etc/nginx/conf.d/wsb-rotate.conf"
+	testfiles.Write(t, site, fmt.Sprintf(`server {
+    listen 127.0.0.1:%d;
+    access_log %s combined;
+    location / { return 200 "ok\n"; }
+}
+`, port, logPath))
+	t.Cleanup(func() { os.Remove(site) })
+	startServers(t, fpm)
+	waitPort(t, port)
+
+	conf := filepath.Join(t.TempDir(), "nginx.logrotate")
+	testfiles.Write(t, conf, debianLogrotate(t, "/etc/logrotate.d/nginx", "/var/log/nginx/*.log", logPath,
+		"invoke-rc.d nginx rotate", "nginx -s reopen"))
+	state := filepath.Join(t.TempDir(), "logrotate.state")
+
+	// Requests at about 200/s for 10 s, numbered, and a rotation every 2.5 s.
+	const requests = 2000
+	sent := make(chan error, 1)
+	go func() {
+		c := http.Client{Timeout: 5 * time.Second}
+		for i := range requests {
+			resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/shop/item.php?id=%06d", port, i))
+			if err != nil {
+				sent <- err
+				return
+			}
+			resp.Body.Close()
+			time.Sleep(5 * time.Millisecond)
+		}
+		sent <- nil
+	}()
+	rotated := make(chan error, 1)
+	go func() {
+		for range 3 {
+			time.Sleep(2500 * time.Millisecond)
+			if out, err := exec.Command("logrotate", "-f", "-s", state, conf).CombinedOutput(); err != nil {
+				rotated <- fmt.Errorf("logrotate: %v\n%s", err, out)
+				return
+			}
+		}
+		rotated <- nil
+	}()
+
+	dir, cfgPath := shippedHome(t)
+	args := append(fileOutputFlags(dir), "--modules", "nginx",
+		"-M", fmt.Sprintf("nginx.paths=[%q]", logPath+"*"),
+		"-M", "nginx.prospector.scanner.check_interval=500ms")
+	var sendErr, rotateErr error
+	finished := 0
+	runBeat(t, cfgPath, dir, func() bool {
+		select {
+		case sendErr = <-sent:
+			finished++
+		case rotateErr = <-rotated:
+			finished++
+		default:
+		}
+		return finished == 2 && len(readDocs(t, dir)) >= requests
+	}, args...)
+	if sendErr != nil || rotateErr != nil || finished != 2 {
+		t.Fatalf("traffic: %v; rotation: %v (%d of 2 finished)", sendErr, rotateErr, finished)
+	}
+
+	files, _ := filepath.Glob(logPath + "*")
+	for _, want := range []string{logPath, logPath + ".1", logPath + ".2.gz", logPath + ".3.gz"} {
+		if _, err := os.Stat(want); err != nil {
+			t.Errorf("after three rotations: %v (files %v)", err, files)
+		}
+	}
+	seen := map[string]int{}
+	idRE := regexp.MustCompile(`id=(\d{6})`)
+	for _, d := range readDocs(t, dir) {
+		if msg := detection.LookupString(d, "error.message"); msg != "" {
+			t.Errorf("a document of %s with error.message %q (a compressed rotation read as text?): %.120q", detection.LookupString(d, "log.file.path"), msg, detection.LookupString(d, "message"))
+			continue
+		}
+		m := idRE.FindStringSubmatch(detection.LookupString(d, "url.original"))
+		if m == nil {
+			t.Errorf("a document of no request of the test: %v", d["url"])
+			continue
+		}
+		seen[m[1]]++
+	}
+	var lost, twice []string
+	for i := range requests {
+		switch id := fmt.Sprintf("%06d", i); seen[id] {
+		case 1:
+		case 0:
+			lost = append(lost, id)
+		default:
+			twice = append(twice, id)
+		}
+	}
+	if len(lost) > 0 || len(twice) > 0 {
+		t.Errorf("of %d requests over %d files, %d not read (%s) and %d read more than once (%s)",
+			requests, len(files), len(lost), head(lost), len(twice), head(twice))
+	}
+	t.Logf("%d requests, %d files after three rotations (%v): each read once", requests, len(files), files)
+}
+
+// debianLogrotate returns a distribution's logrotate file with its path and
+// one command replaced; it fails if either is no longer there.
+func debianLogrotate(t *testing.T, file, glob, path, command, with string) string {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(raw)
+	if !strings.HasPrefix(s, glob+" {") || !strings.Contains(s, command) {
+		t.Fatalf("%s no longer starts with %q or runs %q:\n%s", file, glob+" {", command, s)
+	}
+	return strings.Replace(strings.Replace(s, glob, path, 1), command, with, 1)
+}
+
+// head is the first ids of a list, for messages.
+func head(ids []string) string {
+	if len(ids) > 10 {
+		return strings.Join(ids[:10], " ") + " ..."
+	}
+	return strings.Join(ids, " ")
+}
