@@ -203,6 +203,24 @@ func TestBadProcessors(t *testing.T) {
 			t.Errorf("key %s: %v", name, err)
 		}
 	}
+	// An option of our own inputs one or two letters off, which they
+	// would ignore; their own options and libbeat's pass.
+	for _, tc := range []struct{ input, key, meant string }{
+		{"auditd", "web_root: [/var/www]", "web_roots"},
+		{"auditd", "exec_rule: false", "exec_rules"},
+		{"auditd", "path: [/var/log/audit/audit.log]", "paths"},
+		{"evtx", "pol_interval: 1s", "poll_interval"},
+	} {
+		module("- type: " + tc.input + "\n  id: module-apache\n  " + tc.key + "\n")
+		name := tc.key[:strings.Index(tc.key, ":")]
+		if err := checkInputs(beatCfg(), "linux"); err == nil || !strings.Contains(err.Error(), `apache.yml: input module-apache: unknown option "`+name+`": did you mean `+tc.meant+`? The `+tc.input+` input would ignore it`) {
+			t.Errorf("%s key %s: %v", tc.input, name, err)
+		}
+	}
+	module("- type: auditd\n  id: module-apache\n  web_roots: [/var/www]\n  exec_rules: true\n  reassembler.timeout: 3s\n  tags: [x]\n  index: y\n  fields: {a: b}\n")
+	if err := checkInputs(beatCfg(), "linux"); err != nil {
+		t.Errorf("the auditd input's own options and libbeat's: %v", err)
+	}
 	module("- type: filestream\n  id: module-apache\n  paths: [/x]\n  prospector.scanner.exclude_files: ['gz$']\n  prospector.scanner.symlinks: true\n")
 	if err := checkInputs(beatCfg(), "linux"); err != nil {
 		t.Errorf("filestream's own names: %v", err)

@@ -2,10 +2,14 @@ package beater
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/elastic/beats/v7/libbeat/processors"
 	conf "github.com/elastic/elastic-agent-libs/config"
 	"github.com/elastic/elastic-agent-libs/logp"
+
+	"webshellbeat/input/auditd"
+	"webshellbeat/input/evtx"
 )
 
 // inputProcessors refuses a misspelt processors or parsers key of an
@@ -27,10 +31,14 @@ func inputProcessors(where string, in *conf.C) error {
 	if key, meant := misspelt(in.GetFields()); key != "" {
 		return fmt.Errorf("%s: input %s: unknown option %q: did you mean %s? Without it the input's lines are read undecoded", where, name, key, meant)
 	}
-	if typ, _ := in.String("type", -1); typ == "filestream" {
+	typ, _ := in.String("type", -1)
+	if typ == "filestream" {
 		if key, moved := logInputKey(in.GetFields()); key != "" {
 			return fmt.Errorf("%s: input %s: %q is an option of filebeat's log input, which filestream ignores: filestream's is %s", where, name, key, moved)
 		}
+	}
+	if key, meant := nearOption(in.GetFields(), ownOptions[typ]); key != "" {
+		return fmt.Errorf("%s: input %s: unknown option %q: did you mean %s? The %s input would ignore it", where, name, key, meant, typ)
 	}
 	if !in.HasField("processors") {
 		return nil
@@ -96,6 +104,31 @@ func logInputKey(keys []string) (key, moved string) {
 	for _, k := range keys {
 		if m, ok := logInputOptions[k]; ok {
 			return k, m
+		}
+	}
+	return "", ""
+}
+
+// ownOptions are the options of webshellbeat's own inputs.
+var ownOptions = map[string][]string{"evtx": evtx.Options(), "auditd": auditd.Options()}
+
+// commonInputOptions are what libbeat reads of every input.
+var commonInputOptions = []string{"type", "id", "enabled", "processors", "fields", "fields_under_root", "tags", "index", "pipeline", "keep_null", "publisher_pipeline", "service", "name"}
+
+// nearOption returns a key that is none of the options known (nor
+// libbeat's) but one or two letters off one of them, and that one: path
+// for paths, web_root for web_roots. libbeat hands an input keys it does
+// not know, and the input ignores them, so a live auditd input with
+// "web_root:" would run without watching the web root, and see no upload.
+func nearOption(keys, known []string) (key, meant string) {
+	for _, k := range keys {
+		if slices.Contains(known, k) || slices.Contains(commonInputOptions, k) {
+			continue
+		}
+		for _, want := range known {
+			if editDistance(k, want) <= 2 {
+				return k, want
+			}
 		}
 	}
 	return "", ""

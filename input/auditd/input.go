@@ -44,6 +44,10 @@ type config struct {
 	Live liveConfig `config:",inline"`
 }
 
+// Options lists the input's own options, for the beat's check of misspelt
+// ones at start (libbeat ignores an option it does not know).
+func Options() []string { return files.Options(config{}) }
+
 func defaultConfig() config {
 	return config{PollInterval: 5 * time.Second, MaxLineBytes: 1 << 20, Live: defaultLiveConfig()}
 }

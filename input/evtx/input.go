@@ -35,6 +35,10 @@ type config struct {
 	PollInterval time.Duration `config:"poll_interval" validate:"positive,nonzero"`
 }
 
+// Options lists the input's own options, for the beat's check of misspelt
+// ones at start (libbeat ignores an option it does not know).
+func Options() []string { return files.Options(config{}) }
+
 func defaultConfig() config { return config{PollInterval: 10 * time.Second} }
 
 // checkpoint holds the number of the last record read from the file's record

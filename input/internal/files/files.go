@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	v2 "github.com/elastic/beats/v7/filebeat/input/v2"
@@ -91,4 +94,26 @@ func Readable(src cursor.Source) error {
 		return err
 	}
 	return f.Close()
+}
+
+// Options lists the top-level option names of an input's config struct
+// (its `config` tags, inline structs included; "reassembler.timeout" gives
+// "reassembler"), for the beat's start-time check of misspelt options.
+func Options(cfg any) []string {
+	var names []string
+	t := reflect.TypeOf(cfg)
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("config"), ",")
+		switch {
+		case strings.Contains(f.Tag.Get("config"), ",inline"):
+			names = append(names, Options(reflect.Zero(f.Type).Interface())...)
+		case tag != "" && tag != "-":
+			name, _, _ := strings.Cut(tag, ".")
+			if !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
 }
