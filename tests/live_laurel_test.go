@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -187,29 +188,41 @@ func laurelLineID(line string) string {
 // plug-in writing to logDir; both stop at cleanup.
 func startAuditdWithLaurel(t *testing.T, dir, laurel, logDir string) {
 	t.Helper()
+	plugins := filepath.Join(dir, "plugins.d")
+	if err := os.MkdirAll(logDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	laurelConf := filepath.Join(dir, "laurel.toml")
+	writeAuditdFiles(t, map[string]string{
+		filepath.Join(plugins, "laurel.conf"): fmt.Sprintf("active = yes\ndirection = out\ntype = always\nformat = string\npath = %s\nargs = --config %s\n", laurel, laurelConf),
+		laurelConf:                            fmt.Sprintf("directory = %q\n[auditlog]\nfile = \"audit.log\"\n", logDir),
+	})
+	startAuditd(t, dir, map[string]string{"log_format": "ENRICHED"}, filepath.Join(logDir, "audit.log"))
+}
+
+// startAuditd starts auditd in the foreground with Debian's auditd.conf,
+// its log (dir/audit.log) and plug-in folder (dir/plugins.d) in dir and the
+// given settings in place of the file's own, and stops it at cleanup. It
+// returns once auditd owns the kernel's audit socket and ready exists.
+func startAuditd(t *testing.T, dir string, settings map[string]string, ready string) *exec.Cmd {
+	t.Helper()
 	base, err := os.ReadFile("/etc/audit/auditd.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
 	plugins := filepath.Join(dir, "plugins.d")
-	for _, d := range []string{plugins, logDir} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.MkdirAll(plugins, 0o750); err != nil {
+		t.Fatal(err)
 	}
-	conf := regexp.MustCompile(`(?m)^(log_file|plugin_dir|log_format)\s*=.*\n`).ReplaceAllString(string(base), "")
-	conf += fmt.Sprintf("log_file = %s\nplugin_dir = %s\nlog_format = ENRICHED\n", filepath.Join(dir, "audit.log"), plugins)
-	laurelConf := filepath.Join(dir, "laurel.toml")
-	for path, text := range map[string]string{
-		filepath.Join(dir, "auditd.conf"):     conf,
-		filepath.Join(plugins, "laurel.conf"): fmt.Sprintf("active = yes\ndirection = out\ntype = always\nformat = string\npath = %s\nargs = --config %s\n", laurel, laurelConf),
-		laurelConf:                            fmt.Sprintf("directory = %q\n[auditlog]\nfile = \"audit.log\"\n", logDir),
-	} {
-		// auditd refuses configuration files others may write.
-		if err := os.WriteFile(path, []byte(text), 0o640); err != nil {
-			t.Fatal(err)
-		}
+	settings = maps.Clone(settings)
+	settings["log_file"] = filepath.Join(dir, "audit.log")
+	settings["plugin_dir"] = plugins
+	conf := string(base)
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
+		conf = regexp.MustCompile(`(?m)^`+k+`\s*=.*\n`).ReplaceAllString(conf, "")
+		conf += k + " = " + settings[k] + "\n"
 	}
+	writeAuditdFiles(t, map[string]string{filepath.Join(dir, "auditd.conf"): conf})
 	out, err := os.Create(filepath.Join(dir, "auditd.out"))
 	if err != nil {
 		t.Fatal(err)
@@ -232,13 +245,27 @@ func startAuditdWithLaurel(t *testing.T, dir, laurel, logDir string) {
 	})
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		st, _ := exec.Command("auditctl", "-s").Output()
-		_, lerr := os.Stat(filepath.Join(logDir, "audit.log"))
+		_, lerr := os.Stat(ready)
 		if bytes.Contains(st, []byte(fmt.Sprintf("pid %d\n", cmd.Process.Pid))) && lerr == nil {
-			return
+			return cmd
 		}
 		if time.Now().After(deadline) {
 			b, _ := os.ReadFile(filepath.Join(dir, "auditd.out"))
-			t.Fatalf("auditd (pid %d) with LAUREL did not start within 15 s (auditctl -s:\n%s; LAUREL's log: %v)\nauditd's output:\n%s", cmd.Process.Pid, st, lerr, b)
+			t.Fatalf("auditd (pid %d) did not start within 15 s (auditctl -s:\n%s; %v)\nauditd's output:\n%s", cmd.Process.Pid, st, lerr, b)
+		}
+	}
+}
+
+// writeAuditdFiles writes auditd's configuration files, which it refuses
+// when others may write them.
+func writeAuditdFiles(t *testing.T, files map[string]string) {
+	t.Helper()
+	for path, text := range files {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o640); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

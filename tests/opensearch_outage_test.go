@@ -237,12 +237,18 @@ type beatProcess struct {
 
 func startBeatProcess(t *testing.T, dir, cfgPath string) *beatProcess {
 	t.Helper()
+	return startBeatArgs(t, dir, "--strict.perms=false", "-c", cfgPath, "--path.home", dir)
+}
+
+// startBeatArgs starts the beat with args after "run -e", its log in dir.
+func startBeatArgs(t *testing.T, dir string, args ...string) *beatProcess {
+	t.Helper()
 	logPath := filepath.Join(dir, fmt.Sprintf("beat-%d.log", time.Now().UnixNano()))
 	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary, "run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir)
+	cmd := exec.Command(binary, append([]string{"run", "-e"}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

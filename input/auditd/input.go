@@ -1,18 +1,15 @@
 // Package auditd is webshellbeat's auditd input (type: auditd). With paths it
-// reads audit.log files (raw or ENRICHED), joins the records of each event
-// with module/auditd's Joiner and publishes one ECS event per audit event,
-// resuming from the registry after a restart. Without paths it reads the
+// reads audit.log files (raw or ENRICHED) across auditd's rotations
+// (reader.go), joins the records of each event with module/auditd's Joiner
+// and publishes one ECS event per audit event, resuming from the registry
+// after a restart. Without paths it reads the
 // kernel's audit stream live over netlink (live.go, live_linux.go): it
 // installs its audit rules, reassembles the records of each event, maps them
 // the same way and adds the process context that /proc still holds.
 package auditd
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	v2 "github.com/elastic/beats/v7/filebeat/input/v2"
@@ -52,9 +49,15 @@ func defaultConfig() config {
 	return config{PollInterval: 5 * time.Second, MaxLineBytes: 1 << 20, Live: defaultLiveConfig()}
 }
 
+// checkpoint is where reading resumes: an offset in the file whose first
+// line hashes to Head. Head names the file across auditd's rotation, which
+// renames audit.log to audit.log.1 and begins a new audit.log: the offset
+// must not be applied to whatever file the path names after a restart. A
+// checkpoint of an older release has no Head and is applied to the path.
 type checkpoint struct {
-	Version int   `json:"version"`
-	Offset  int64 `json:"offset"`
+	Version int    `json:"version"`
+	Offset  int64  `json:"offset"`
+	Head    string `json:"head,omitempty"`
 }
 
 // Plugin returns the input plugin; store keeps the per-file checkpoints.
@@ -123,9 +126,13 @@ func (in *input) Run(ctx v2.Context, src cursor.Source, cur cursor.Cursor, pub c
 			cp = checkpoint{}
 		}
 	}
-	r := &reader{path: src.Name(), cfg: in.cfg, pub: pub, offset: cp.Offset, joiner: mapper.NewJoiner(mapper.JoinerConfig{})}
+	r := &reader{path: src.Name(), cfg: in.cfg, pub: pub, log: log, joiner: mapper.NewJoiner(mapper.JoinerConfig{})}
+	defer r.close()
+	if err := r.resume(cp); err != nil {
+		return err
+	}
 	for {
-		grew, err := r.readAvailable()
+		grew, err := r.poll()
 		if err != nil {
 			return err
 		}
@@ -140,116 +147,4 @@ func (in *input) Run(ctx v2.Context, src cursor.Source, cur cursor.Cursor, pub c
 			return nil
 		}
 	}
-}
-
-// reader follows one audit.log file from a byte offset.
-type reader struct {
-	path   string
-	cfg    config
-	pub    cursor.Publisher
-	joiner *mapper.Joiner
-	offset int64 // where the next read starts: the end of the last complete line
-}
-
-// readAvailable reads the complete lines added since the last call and
-// reports whether there were any. A partial last line is left for later.
-func (r *reader) readAvailable() (bool, error) {
-	f, err := os.Open(r.path)
-	if err != nil {
-		return false, fmt.Errorf("open %s: %w", r.path, err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() < r.offset {
-		r.offset = 0 // truncated or replaced: start over
-		r.joiner = mapper.NewJoiner(mapper.JoinerConfig{})
-	}
-	if _, err := f.Seek(r.offset, io.SeekStart); err != nil {
-		return false, fmt.Errorf("seek %s to %d: %w", r.path, r.offset, err)
-	}
-	br := bufio.NewReaderSize(f, 64<<10)
-	grew := false
-	for {
-		line, err := readLine(br, r.cfg.MaxLineBytes)
-		if errors.Is(err, io.EOF) {
-			return grew, nil
-		}
-		if err != nil && !errors.Is(err, errLineTooLong) {
-			return grew, fmt.Errorf("read %s at %d: %w", r.path, r.offset, err)
-		}
-		r.offset += int64(len(line.raw))
-		grew = true
-		if errors.Is(err, errLineTooLong) {
-			doc := errorDoc(line.text, fmt.Errorf("line ending at offset %d: longer than max_line_bytes (%d)", r.offset, r.cfg.MaxLineBytes))
-			if err := r.pubDoc(doc, r.joiner.SafeOffset()); err != nil {
-				return grew, err
-			}
-			continue
-		}
-		if err := r.publish(r.joiner.Add(line.text, r.offset)); err != nil {
-			return grew, err
-		}
-	}
-}
-
-func (r *reader) publish(groups []mapper.Group) error {
-	for _, g := range groups {
-		doc, _ := mapper.MapGroup(g) // errors are inside doc as error.message
-		if err := r.pubDoc(doc, r.joiner.SafeOffset()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (r *reader) pubDoc(doc map[string]any, safe int64) error {
-	return r.pub.Publish(files.Event(r.path, doc), checkpoint{Version: checkpointVersion, Offset: safe})
-}
-
-func errorDoc(raw string, err error) map[string]any {
-	return map[string]any{
-		"event": map[string]any{"kind": "event", "original": raw, "module": "auditd"},
-		"error": map[string]any{"message": err.Error()},
-	}
-}
-
-var errLineTooLong = errors.New("line too long")
-
-type line struct {
-	raw  []byte // the bytes consumed, newline included
-	text string // the line without its newline (truncated when too long)
-}
-
-// readLine returns the next complete line. A last line without a newline is
-// not complete (the writer may still be writing it) and gives io.EOF.
-func readLine(br *bufio.Reader, max int) (line, error) {
-	var buf []byte
-	consumed := 0
-	for {
-		chunk, err := br.ReadSlice('\n')
-		consumed += len(chunk)
-		if len(buf) < max {
-			buf = append(buf, chunk...)
-		}
-		switch {
-		case err == nil:
-			raw := make([]byte, consumed)
-			text := string(trimEOL(buf))
-			if consumed > max {
-				return line{raw: raw, text: text[:min(len(text), max)]}, errLineTooLong
-			}
-			return line{raw: raw, text: text}, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		default:
-			// Incomplete last line: give the bytes back by not counting them.
-			return line{}, io.EOF
-		}
-	}
-}
-
-func trimEOL(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
 }

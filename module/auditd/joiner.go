@@ -147,6 +147,11 @@ func (j *Joiner) SafeOffset() int64 {
 	return j.lastEnd
 }
 
+// Resume tells a new Joiner that the file is read from offset on, so that
+// SafeOffset never falls behind it (to 0, a whole file read again after a
+// restart while an event was open).
+func (j *Joiner) Resume(offset int64) { j.lastEnd = offset }
+
 // Add feeds one line (without its newline) whose end, in the file, is at
 // offset (the position after its newline, where reading would resume). It
 // returns the groups completed by this line, in completion order; the slice

@@ -1,0 +1,112 @@
+//go:build linux
+
+package tests
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+
+	"webshellbeat/detection"
+)
+
+// TestLiveAuditdRotation runs the shipped auditd module on the log of a
+// real auditd that rotates it (SIGUSR1, what `service auditd rotate` and
+// max_log_file_action = ROTATE do: audit.log becomes audit.log.1, and so
+// on) while commands run, and once while the beat is stopped: every
+// command's execve event is read once. The input read its path afresh at
+// each poll (5 s), so the records auditd wrote between the last poll and a
+// rotation were lost, and after a restart its offset was applied to the new
+// audit.log.
+func TestLiveAuditdRotation(t *testing.T) {
+	liveReady(t)
+	dir := t.TempDir()
+	auditd := startAuditd(t, dir, map[string]string{"num_logs": "9", "max_log_file_action": "ROTATE"}, filepath.Join(dir, "audit.log"))
+	logPath := filepath.Join(dir, "audit.log")
+	rule := []string{"always,exit", "-F", "arch=b64", "-S", "execve", "-F", "exe=/usr/bin/true", "-k", "wsb-rotate"}
+	sh(t, "auditctl", append([]string{"-a"}, rule...)...)
+	t.Cleanup(func() { _ = exec.Command("auditctl", append([]string{"-d"}, rule...)...).Run() })
+
+	nonce := fmt.Sprintf("wsbrot%d", time.Now().UnixNano())
+	n := 0
+	run := func(count int) {
+		for range count {
+			if err := exec.Command("/usr/bin/true", fmt.Sprintf("%s-%04d", nonce, n)).Run(); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	rotate := func() {
+		before, _ := filepath.Glob(logPath + ".*")
+		if err := auditd.Process.Signal(syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if after, _ := filepath.Glob(logPath + ".*"); len(after) > len(before) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("auditd did not rotate %s within 5 s", logPath)
+			}
+		}
+	}
+
+	home, cfgPath := shippedHome(t)
+	args := append([]string{"--strict.perms=false", "-c", cfgPath, "--path.home", home}, fileOutputFlags(home)...)
+	args = append(args, "--modules", "auditd", "-M", fmt.Sprintf("auditd.paths=[%q]", logPath))
+	beat := startBeatArgs(t, home, args...)
+	time.Sleep(2 * time.Second) // the input's first poll
+	for range 3 {
+		run(60)
+		rotate()
+	}
+	run(60)
+	time.Sleep(6 * time.Second) // a poll of the newest file, so that the registry is past the start
+	beat.stop(t)
+	// While the beat is stopped: two rotations.
+	run(60)
+	rotate()
+	run(60)
+	rotate()
+	run(60)
+	beat = startBeatArgs(t, home, args...)
+	seen := map[string]int{}
+	re := regexp.MustCompile(regexp.QuoteMeta(nonce) + `-(\d{4})`)
+	for deadline := time.Now().Add(60 * time.Second); len(seen) < n && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		clear(seen)
+		for _, d := range readDocs(t, home) {
+			if m := re.FindStringSubmatch(detection.LookupString(d, "process.command_line")); m != nil {
+				seen[m[1]]++
+			}
+		}
+	}
+	time.Sleep(3 * time.Second)
+	beat.stop(t)
+	clear(seen)
+	for _, d := range readDocs(t, home) {
+		if m := re.FindStringSubmatch(detection.LookupString(d, "process.command_line")); m != nil {
+			seen[m[1]]++
+		}
+	}
+	var lost, twice []string
+	for i := range n {
+		switch id := fmt.Sprintf("%04d", i); seen[id] {
+		case 1:
+		case 0:
+			lost = append(lost, id)
+		default:
+			twice = append(twice, id)
+		}
+	}
+	files, _ := filepath.Glob(logPath + "*")
+	if len(lost) > 0 || len(twice) > 0 {
+		t.Errorf("of %d commands over %d files, %d not read (%s) and %d read more than once (%s)", n, len(files), len(lost), head(lost), len(twice), head(twice))
+		return
+	}
+	t.Logf("%d commands, 5 rotations (2 while the beat was stopped), %d files: each read once", n, len(files))
+}
