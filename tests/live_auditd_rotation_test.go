@@ -75,9 +75,9 @@ func TestLiveAuditdRotation(t *testing.T) {
 	rotate()
 	run(60)
 	beat = startBeatArgs(t, home, args...)
-	seen := map[string]int{}
+	seen := map[string]int{} // command number -> documents
 	re := regexp.MustCompile(regexp.QuoteMeta(nonce) + `-(\d{4})`)
-	for deadline := time.Now().Add(60 * time.Second); len(seen) < n && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+	count := func() {
 		clear(seen)
 		for _, d := range readDocs(t, home) {
 			if m := re.FindStringSubmatch(detection.LookupString(d, "process.command_line")); m != nil {
@@ -85,26 +85,14 @@ func TestLiveAuditdRotation(t *testing.T) {
 			}
 		}
 	}
-	time.Sleep(3 * time.Second)
+	for deadline := time.Now().Add(60 * time.Second); len(seen) < n && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		count()
+	}
+	time.Sleep(3 * time.Second) // any re-send would show by now
 	beat.stop(t)
-	clear(seen)
-	for _, d := range readDocs(t, home) {
-		if m := re.FindStringSubmatch(detection.LookupString(d, "process.command_line")); m != nil {
-			seen[m[1]]++
-		}
-	}
-	var lost, twice []string
-	for i := range n {
-		switch id := fmt.Sprintf("%04d", i); seen[id] {
-		case 1:
-		case 0:
-			lost = append(lost, id)
-		default:
-			twice = append(twice, id)
-		}
-	}
+	count()
 	files, _ := filepath.Glob(logPath + "*")
-	if len(lost) > 0 || len(twice) > 0 {
+	if lost, twice := notOnce(seen, n, "%04d"); len(lost) > 0 || len(twice) > 0 {
 		t.Errorf("of %d commands over %d files, %d not read (%s) and %d read more than once (%s)", n, len(files), len(lost), head(lost), len(twice), head(twice))
 		return
 	}

@@ -128,9 +128,19 @@ func TestLiveLogrotate(t *testing.T) {
 		}
 		seen[m[1]]++
 	}
-	var lost, twice []string
-	for i := range requests {
-		switch id := fmt.Sprintf("%06d", i); seen[id] {
+	if lost, twice := notOnce(seen, requests, "%06d"); len(lost) > 0 || len(twice) > 0 {
+		t.Errorf("of %d requests over %d files, %d not read (%s) and %d read more than once (%s)",
+			requests, len(files), len(lost), head(lost), len(twice), head(twice))
+		return
+	}
+	t.Logf("%d requests, %d files after three rotations (%v): each read once", requests, len(files), files)
+}
+
+// notOnce lists the ids 0 to n-1 (written with format) that seen counts
+// never (lost) and more than once (twice).
+func notOnce(seen map[string]int, n int, format string) (lost, twice []string) {
+	for i := range n {
+		switch id := fmt.Sprintf(format, i); seen[id] {
 		case 1:
 		case 0:
 			lost = append(lost, id)
@@ -138,11 +148,7 @@ func TestLiveLogrotate(t *testing.T) {
 			twice = append(twice, id)
 		}
 	}
-	if len(lost) > 0 || len(twice) > 0 {
-		t.Errorf("of %d requests over %d files, %d not read (%s) and %d read more than once (%s)",
-			requests, len(files), len(lost), head(lost), len(twice), head(twice))
-	}
-	t.Logf("%d requests, %d files after three rotations (%v): each read once", requests, len(files), files)
+	return lost, twice
 }
 
 // debianLogrotate returns a distribution's logrotate file with its path and

@@ -183,27 +183,13 @@ func TestReaderFollowsRotation(t *testing.T) {
 func TestReaderResumesAcrossRotations(t *testing.T) {
 	parts, serials := captureEvents(t, 4)
 	path := filepath.Join(t.TempDir(), "audit.log")
-	first := &recorder{}
-	r := newTestReader(t, path, first)
-	appendFile(t, path, parts[0])
-	if err := r.resume(checkpoint{}); err != nil {
-		t.Fatal(err)
-	}
-	poll(t, r)
-	r.close()
-	cp := first.last
+	cp := readThenStop(t, path, parts[0])
 	appendFile(t, path, parts[1])
 	rotate(t, path, 5)
 	appendFile(t, path, parts[2])
 	rotate(t, path, 5)
 	appendFile(t, path, parts[3])
-
-	second := &recorder{}
-	r = newTestReader(t, path, second)
-	if err := r.resume(cp); err != nil {
-		t.Fatal(err)
-	}
-	poll(t, r)
+	second := restart(t, path, cp)
 	want := slices.Concat(serials[1:]...)
 	if !slices.Equal(second.serials, want) {
 		t.Errorf("after the restart: %d events, want the %d not read before, once each, in order; missing %v", len(second.serials), len(want), missing(want, second.serials))
@@ -222,26 +208,13 @@ func TestReaderResumesAcrossRotations(t *testing.T) {
 func TestReaderCheckpointFileDeleted(t *testing.T) {
 	parts, serials := captureEvents(t, 4)
 	path := filepath.Join(t.TempDir(), "audit.log")
-	first := &recorder{}
-	r := newTestReader(t, path, first)
-	appendFile(t, path, parts[0])
-	if err := r.resume(checkpoint{}); err != nil {
-		t.Fatal(err)
-	}
-	poll(t, r)
-	r.close()
+	cp := readThenStop(t, path, parts[0])
 	appendFile(t, path, parts[1])
 	rotate(t, path, 2) // num_logs 2: audit.log.1 is the only rotation
 	appendFile(t, path, parts[2])
 	rotate(t, path, 2) // the file of the checkpoint is overwritten
 	appendFile(t, path, parts[3])
-
-	second := &recorder{}
-	r = newTestReader(t, path, second)
-	if err := r.resume(first.last); err != nil {
-		t.Fatal(err)
-	}
-	poll(t, r)
+	second := restart(t, path, cp)
 	want := slices.Concat(serials[2:]...)
 	if !slices.Equal(second.serials, want) {
 		t.Errorf("after the restart: %d events, want parts 3 and 4 (%d); missing %v", len(second.serials), len(want), missing(want, second.serials))
@@ -275,6 +248,33 @@ func TestReaderOldCheckpoint(t *testing.T) {
 	if !slices.Equal(rec.serials, serials[1]) {
 		t.Errorf("a file shorter than an old checkpoint: %d events, want all %d", len(rec.serials), len(serials[1]))
 	}
+}
+
+// readThenStop writes text to path, reads it as a beat that then stops
+// would, and returns the last checkpoint.
+func readThenStop(t *testing.T, path, text string) checkpoint {
+	t.Helper()
+	rec := &recorder{}
+	r := newTestReader(t, path, rec)
+	appendFile(t, path, text)
+	if err := r.resume(checkpoint{}); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, r)
+	r.close()
+	return rec.last
+}
+
+// restart reads path from checkpoint cp as a beat started again would.
+func restart(t *testing.T, path string, cp checkpoint) *recorder {
+	t.Helper()
+	rec := &recorder{}
+	r := newTestReader(t, path, rec)
+	if err := r.resume(cp); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, r)
+	return rec
 }
 
 // missing lists the first serials of want that got lacks.
