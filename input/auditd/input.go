@@ -10,6 +10,8 @@ package auditd
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	v2 "github.com/elastic/beats/v7/filebeat/input/v2"
@@ -91,7 +93,37 @@ func configure(cfg *conf.C, _ *logp.Logger) ([]cursor.Source, cursor.Input, erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("auditd input: %w", err)
 	}
-	return sources, &input{cfg: c}, nil
+	sources, history := withoutRotations(sources)
+	return sources, &input{cfg: c, history: history}, nil
+}
+
+// withoutRotations leaves out of sources the rotations of another source
+// (audit.log.1 beside audit.log, which a pattern such as audit.log* gives):
+// the reader of audit.log follows them itself, and as sources of their own
+// they would be read twice, and by a name that changes at each rotation.
+// Compressed rotations are left out too. history names the sources whose rotations were given: on a first run
+// their reader reads those rotations before the file.
+func withoutRotations(sources []cursor.Source) (kept []cursor.Source, history map[string]bool) {
+	names := map[string]bool{}
+	for _, src := range sources {
+		names[src.Name()] = true
+	}
+	history = map[string]bool{}
+	for _, src := range sources {
+		name := src.Name()
+		if compressed(name) { // audit.log.2.gz: not text; hunt reads it
+			name = strings.TrimSuffix(name, filepath.Ext(name))
+			if of, ok := rotationOf(name); names[name] || ok && names[of] {
+				continue
+			}
+		}
+		if of, ok := rotationOf(name); ok && names[of] {
+			history[of] = true
+			continue
+		}
+		kept = append(kept, src)
+	}
+	return kept, history
 }
 
 // liveSource is the one source of live mode: the kernel. It has no
@@ -103,6 +135,9 @@ func (liveSource) Name() string { return liveSourceName }
 type input struct {
 	cfg  config
 	live bool
+	// history: paths whose rotations the paths setting names too (see
+	// withoutRotations).
+	history map[string]bool
 }
 
 func (in *input) Name() string { return pluginName }
@@ -126,7 +161,7 @@ func (in *input) Run(ctx v2.Context, src cursor.Source, cur cursor.Cursor, pub c
 			cp = checkpoint{}
 		}
 	}
-	r := &reader{path: src.Name(), cfg: in.cfg, pub: pub, log: log, joiner: mapper.NewJoiner(mapper.JoinerConfig{})}
+	r := &reader{path: src.Name(), cfg: in.cfg, pub: pub, log: log, joiner: mapper.NewJoiner(mapper.JoinerConfig{}), history: in.history[src.Name()]}
 	defer r.close()
 	if err := r.resume(cp); err != nil {
 		return err

@@ -37,6 +37,9 @@ type reader struct {
 	joiner *mapper.Joiner
 	cur    *logFile   // the file being read; nil until the path exists
 	queue  []*logFile // files to read after cur, oldest first (after a restart)
+	// history: on a first run, read the path's rotations before it (the
+	// paths setting named them: audit.log*).
+	history bool
 }
 
 // logFile is one open audit log and where reading it resumes.
@@ -97,6 +100,9 @@ func (r *reader) resume(cp checkpoint) error {
 	}
 	switch {
 	case cp.Offset == 0 && cp.Head == "": // new, or nothing read yet
+		if r.history {
+			r.queue = r.rotations()
+		}
 	case cp.Head == "": // a checkpoint of an older release: by path
 		if live != nil {
 			live.offset = cp.Offset
@@ -168,8 +174,7 @@ func (r *reader) rotations() []*logFile {
 	var out []*logFile
 	for _, e := range entries {
 		name := e.Name()
-		rest, ok := strings.CutPrefix(name, base)
-		if !ok || rest == "" || rest[0] != '.' && rest[0] != '-' || compressed(name) || e.IsDir() {
+		if of, ok := rotationOf(filepath.Join(dir, name)); !ok || of != r.path || e.IsDir() {
 			continue
 		}
 		if lf, err := openLog(filepath.Join(dir, name)); err == nil {
@@ -194,6 +199,19 @@ func olderFirst(a, b *logFile, base string) int {
 		return c
 	}
 	return strings.Compare(a.name, b.name)
+}
+
+// rotationOf returns the file that name is a rotation of: audit.log for
+// audit.log.1 (auditd) or audit.log-20261126 (logrotate's dateext), not for
+// a compressed one, which is no audit.log text.
+func rotationOf(name string) (string, bool) {
+	if compressed(name) {
+		return "", false
+	}
+	if i := strings.LastIndexAny(name, ".-"); i > 0 && i < len(name)-1 && name[i+1] >= '0' && name[i+1] <= '9' {
+		return name[:i], !strings.ContainsAny(name[i+1:], "/\\")
+	}
+	return "", false
 }
 
 func compressed(name string) bool {

@@ -12,6 +12,7 @@ import (
 	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/elastic-agent-libs/logp"
 
+	"webshellbeat/input/internal/files"
 	mapper "webshellbeat/module/auditd"
 )
 
@@ -247,6 +248,44 @@ func TestReaderOldCheckpoint(t *testing.T) {
 	poll(t, r)
 	if !slices.Equal(rec.serials, serials[1]) {
 		t.Errorf("a file shorter than an old checkpoint: %d events, want all %d", len(rec.serials), len(serials[1]))
+	}
+}
+
+// A pattern that names the rotations too (audit.log*) gives one source,
+// audit.log, whose reader reads the rotations first on a first run and
+// follows the later ones itself; compressed rotations are left out.
+func TestPatternWithRotations(t *testing.T) {
+	parts, serials := captureEvents(t, 3)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.log")
+	appendFile(t, path, parts[0])
+	rotate(t, path, 5)
+	appendFile(t, path, parts[1])
+	rotate(t, path, 5)
+	appendFile(t, path, parts[2])
+	appendFile(t, path+".3.gz", "\x1f\x8b not text\n")
+	appendFile(t, filepath.Join(dir, "audit.log.bak"), "another file\n")
+	sources, err := files.Expand([]string{path + "*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, history := withoutRotations(sources)
+	var names []string
+	for _, src := range kept {
+		names = append(names, filepath.Base(src.Name()))
+	}
+	if !slices.Equal(names, []string{"audit.log", "audit.log.bak"}) || !history[path] {
+		t.Fatalf("sources %v, history %v; want audit.log (with its history) and audit.log.bak", names, history)
+	}
+	rec := &recorder{}
+	r := newTestReader(t, path, rec)
+	r.history = true
+	if err := r.resume(checkpoint{}); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, r)
+	if want := slices.Concat(serials...); !slices.Equal(rec.serials, want) {
+		t.Errorf("a first run on audit.log*: %d events, want the %d of the rotations and the file, in order", len(rec.serials), len(want))
 	}
 }
 
