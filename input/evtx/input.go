@@ -1,11 +1,14 @@
 // Package evtx is webshellbeat's EVTX file input (type: evtx): it reads
 // exported Windows event log files on any OS with the pure-Go Velocidex
 // parser, maps each record to ECS with module/windows, and resumes by record
-// number after a restart.
+// number after a restart; a file replaced at its path (an export made
+// again) is read from its start.
 package evtx
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -43,10 +46,15 @@ func defaultConfig() config { return config{PollInterval: 10 * time.Second} }
 
 // checkpoint holds the number of the last record read from the file's record
 // headers: exported logs renumber these but keep System/EventRecordID, so
-// the header number is the one that orders the file.
+// the header number is the one that orders the file. Last names that
+// record (its channel, computer, EventRecordID and time), so that a file
+// replaced at the same path (an export made again with wevtutil epl /ow,
+// renumbered from 1) is read from its start instead of from the old
+// number: the records it shares with the old file get the same _id.
 type checkpoint struct {
 	Version  int    `json:"version"`
 	RecordID uint64 `json:"record_number"`
+	Last     string `json:"last,omitempty"`
 }
 
 // Plugin returns the input plugin; store keeps the per-file checkpoints.
@@ -94,7 +102,7 @@ func (in *input) Run(ctx v2.Context, src cursor.Source, cur cursor.Cursor, pub c
 	}
 	cp.Version = checkpointVersion
 	for {
-		if err := readFile(src.Name(), &cp, pub); err != nil {
+		if err := readFile(src.Name(), &cp, pub, log); err != nil {
 			// A file that cannot be opened now may be there at the next poll.
 			log.Errorf("%v", err)
 		}
@@ -106,22 +114,50 @@ func (in *input) Run(ctx v2.Context, src cursor.Source, cur cursor.Cursor, pub c
 
 // readFile publishes the records of path after cp.RecordID and advances cp.
 // Damaged chunks and records are published as error documents and skipped.
-func readFile(path string, cp *checkpoint, pub cursor.Publisher) error {
+func readFile(path string, cp *checkpoint, pub cursor.Publisher, log *logp.Logger) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	defer f.Close()
+	if cp.RecordID > 0 && cp.Last != "" && !holdsLast(f, *cp) {
+		log.Infof("%s is not the file read before (its record %d is another event, or it has none): reading it from its start", path, cp.RecordID)
+		*cp = checkpoint{Version: checkpointVersion}
+	}
 	return windows.ReadEVTX(f, cp.RecordID, func(rec *windows.Record, err error) error {
 		var doc map[string]any
 		if err != nil {
 			doc = detection.ErrorDoc("", fmt.Errorf("%s: %w", path, err))
 		} else {
 			doc = rec.ECS()
-			cp.RecordID = max(cp.RecordID, rec.EVTXRecordNumber)
+			if rec.EVTXRecordNumber >= cp.RecordID {
+				cp.RecordID, cp.Last = rec.EVTXRecordNumber, recordName(rec)
+			}
 		}
 		return publish(pub, path, doc, *cp)
 	})
+}
+
+// recordName names a record across copies and exports of its log.
+func recordName(rec *windows.Record) string {
+	return fmt.Sprintf("%s|%s|%d|%s", rec.Channel, rec.Computer, rec.RecordID, rec.TimeCreated.UTC().Format(time.RFC3339Nano))
+}
+
+var errFound = errors.New("found")
+
+// holdsLast reports whether f is the file cp was taken from: its record
+// numbered cp.RecordID is the one cp names, or it has no record so numbered
+// but later ones (a live log copied again after it wrapped).
+func holdsLast(f io.ReadSeeker, cp checkpoint) bool {
+	same := false
+	_ = windows.ReadEVTX(f, cp.RecordID-1, func(rec *windows.Record, err error) error {
+		if err != nil {
+			return nil
+		}
+		same = rec.EVTXRecordNumber > cp.RecordID || recordName(rec) == cp.Last
+		return errFound
+	})
+	return same
 }
 
 func publish(pub cursor.Publisher, path string, doc map[string]any, cp checkpoint) error {
