@@ -41,8 +41,9 @@ var (
 // Stats.Errors (the summary's "unreadable records"), and the hunt goes on.
 
 // openArchive reads a zip, tar or gzip file (already recognised as format),
-// each member out to a temporary file (spill), and returns the streams of its
-// members and the closers that remove the files.
+// its members out to one temporary file, each in a section of its own (see
+// archive.spill), and returns the streams of its members and the closer
+// that removes the file.
 func openArchive(format Format, path string, f *os.File, size int64, named bool, st *Stats) ([]iter.Seq[Record], []io.Closer, error) {
 	a := &archive{st: st, left: maxEntry}
 	var err error
@@ -60,12 +61,18 @@ func openArchive(format Format, path string, f *os.File, size int64, named bool,
 }
 
 // archive collects the streams of one archive's members, the temporary
-// files they are read from, and what is left of the bound on their sum.
+// file they are read from, and what is left of the bound on their sum.
 type archive struct {
 	st      *Stats
 	streams []iter.Seq[Record]
 	closers []io.Closer
 	left    int64
+	// file holds every member, one after the other: one descriptor
+	// however many members (a triage collection of 3,000 logs had lost
+	// all those past the descriptor limit, one file each). end is where
+	// the next member goes.
+	file *tempFile
+	end  int64
 }
 
 // openZip reads each member of a zip archive; members are named
@@ -195,21 +202,14 @@ func fits(size, left int64) error {
 	return nil
 }
 
-// member writes member name out to a temporary file (spill) and adds its
-// records, and, when it could not be read whole, the record that says why.
-// It reports whether r was read to its end.
+// member writes member name out to the archive's temporary file and adds
+// its records, and, when it could not be read whole, the record that says
+// why. It reports whether r was read to its end.
 func (a *archive) member(name string, r io.Reader) bool {
-	f, size, err := spill(r, &a.left)
-	if f != nil {
-		var s iter.Seq[Record]
-		if size > 0 || err == nil {
-			s = a.read(name, f.File, size)
-		}
-		if s != nil {
+	m, err := a.spill(r)
+	if m != nil {
+		if s := a.read(name, m); s != nil {
 			a.streams = append(a.streams, s)
-			a.closers = append(a.closers, f)
-		} else {
-			f.Close() // not a log: no file descriptor kept for it
 		}
 	}
 	if err != nil {
@@ -218,26 +218,59 @@ func (a *archive) member(name string, r io.Reader) bool {
 	return err == nil
 }
 
+// spill appends r to the archive's temporary file, at most a.left bytes
+// (more is an error, and nothing of the member is kept), and returns the
+// section that holds it; when reading fails part way, the section keeps
+// what was read up to the last full line (all of it for EVTX, whose reader
+// stops at a cut chunk), and the error comes with it.
+func (a *archive) spill(r io.Reader) (*io.SectionReader, error) {
+	if a.file == nil {
+		f, err := newTempFile()
+		if err != nil {
+			return nil, err
+		}
+		a.file = f
+		a.closers = append(a.closers, f)
+	}
+	start := a.end
+	if _, err := a.file.Seek(start, io.SeekStart); err != nil {
+		return nil, err
+	}
+	n, err := io.Copy(a.file, io.LimitReader(r, a.left+1))
+	if n > a.left {
+		_ = a.file.Truncate(start)
+		if a.left < maxEntry {
+			return nil, errTotalTooLarge
+		}
+		return nil, errTooLarge
+	}
+	a.left -= n
+	if err != nil {
+		n, err = cutAtLastLine(a.file.File, start, n, err)
+	}
+	a.end = start + n
+	return io.NewSectionReader(a.file, start, n), err
+}
+
 // read recognises a member like a file and returns its records, or nil when
 // it is not a log hunt reads (archives in archives included), counting it
 // in the stats either way.
-func (a *archive) read(name string, f *os.File, size int64) iter.Seq[Record] {
-	head, format := sniff(f.ReadAt)
+func (a *archive) read(name string, m *io.SectionReader) iter.Seq[Record] {
+	head, format := sniff(m.ReadAt)
 	switch format {
 	case FormatUnknown, FormatZip, FormatTar, FormatGzip, FormatBzip2, FormatXZ, FormatZstd:
 		a.st.skip(name, head)
 		return nil
 	case FormatUTF16:
-		text, n, err := spill(utf16Text(f), &a.left)
+		text, err := a.spill(utf16Text(io.NewSectionReader(m, 0, m.Size())))
 		if err != nil {
 			return archiveError(name, err)
 		}
-		a.closers = append(a.closers, text)
-		return a.read(name, text.File, n)
+		return a.read(name, text)
 	default:
 		a.st.Files++
 		a.st.Formats[format]++
-		return fromStart(format, name, f, size)
+		return fromStart(format, name, m, m.Size())
 	}
 }
 
@@ -258,19 +291,28 @@ func (t tempFile) Close() error {
 	return err
 }
 
-// spill copies r to a temporary file, at most *left bytes (the archive's
-// bound less what its members took so far; more is an error, and nothing of
-// the member is kept), and takes what it wrote from *left. When reading
-// fails part way, the file keeps what was read up to the last full line
-// (all of it for EVTX, whose reader stops at a cut chunk), and the error
-// is returned with it. The file is positioned at its start.
-func spill(r io.Reader, left *int64) (*tempFile, int64, error) {
+// newTempFile creates a temporary file, unlinked at once where the system
+// allows (Unix: it lives until closed, and a crash leaves nothing behind).
+func newTempFile() (*tempFile, error) {
 	f, err := os.CreateTemp("", "webshellbeat-hunt-*")
 	if err != nil {
-		return nil, 0, fmt.Errorf("temporary file for an archive member: %w", err)
+		return nil, fmt.Errorf("temporary file for an archive member: %w", err)
 	}
-	t := &tempFile{File: f, unlinked: os.Remove(f.Name()) == nil}
-	n, err := io.Copy(f, io.LimitReader(r, *left+1))
+	return &tempFile{File: f, unlinked: os.Remove(f.Name()) == nil}, nil
+}
+
+// spill copies r to a temporary file of its own (standard input, a
+// journal's export), at most *left bytes (more is an error, and nothing is
+// kept), and takes what it wrote from *left. When reading fails part way,
+// the file keeps what was read up to the last full line (all of it for
+// EVTX), and the error is returned with it. The file is positioned at its
+// start.
+func spill(r io.Reader, left *int64) (*tempFile, int64, error) {
+	t, err := newTempFile()
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := io.Copy(t, io.LimitReader(r, *left+1))
 	if n > *left {
 		t.Close()
 		if *left < maxEntry {
@@ -280,36 +322,37 @@ func spill(r io.Reader, left *int64) (*tempFile, int64, error) {
 	}
 	*left -= n
 	if err != nil {
-		n, err = cutAtLastLine(f, n, err)
+		n, err = cutAtLastLine(t.File, 0, n, err)
 	}
-	if _, serr := f.Seek(0, io.SeekStart); serr != nil && err == nil {
+	if _, serr := t.Seek(0, io.SeekStart); serr != nil && err == nil {
 		err = serr
 	}
 	return t, n, err
 }
 
-// cutAtLastLine truncates a member cut by readErr after its last full line,
-// unless it is EVTX, and returns its new size and readErr.
-func cutAtLastLine(f *os.File, n int64, readErr error) (int64, error) {
+// cutAtLastLine truncates a member, the n bytes of f from start, cut by
+// readErr after its last full line, unless it is EVTX, and returns its new
+// size and readErr.
+func cutAtLastLine(f *os.File, start, n int64, readErr error) (int64, error) {
 	magic := make([]byte, 8)
-	if m, _ := f.ReadAt(magic, 0); m == 8 && bytes.Equal(magic, []byte("ElfFile\x00")) {
+	if m, _ := f.ReadAt(magic, start); m == 8 && bytes.Equal(magic, []byte("ElfFile\x00")) {
 		return n, readErr
 	}
 	buf := make([]byte, 64<<10)
 	end := n
 	for end > 0 {
-		start := max(end-int64(len(buf)), 0)
-		chunk := buf[:end-start]
-		if _, err := f.ReadAt(chunk, start); err != nil && err != io.EOF {
+		from := max(end-int64(len(buf)), 0)
+		chunk := buf[:end-from]
+		if _, err := f.ReadAt(chunk, start+from); err != nil && err != io.EOF {
 			return n, readErr
 		}
 		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
-			end = start + int64(i) + 1
+			end = from + int64(i) + 1
 			break
 		}
-		end = start
+		end = from
 	}
-	if err := f.Truncate(end); err != nil {
+	if err := f.Truncate(start + end); err != nil {
 		return n, readErr
 	}
 	return end, readErr

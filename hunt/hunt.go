@@ -308,8 +308,9 @@ func reopened(format Format, path string) iter.Seq[Record] {
 }
 
 // fromStart is the stream of the first size bytes of f, a temporary file
-// kept open (an archive's member, standard input), named name.
-func fromStart(format Format, name string, f *os.File, size int64) iter.Seq[Record] {
+// kept open (standard input) or an archive member's section of one, named
+// name.
+func fromStart(format Format, name string, f io.ReaderAt, size int64) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		for rec := range read(format, name, io.NewSectionReader(f, 0, size)) {
 			if !yield(rec) {
