@@ -206,10 +206,13 @@ func fits(size, left int64) error {
 // its records, and, when it could not be read whole, the record that says
 // why. It reports whether r was read to its end.
 func (a *archive) member(name string, r io.Reader) bool {
+	start := a.end
 	m, err := a.spill(r)
-	if m != nil {
+	if m != nil && (m.Size() > 0 || err == nil) {
 		if s := a.read(name, m); s != nil {
 			a.streams = append(a.streams, s)
+		} else if a.file.Truncate(start) == nil { // not a log: its bytes are not kept
+			a.end = start
 		}
 	}
 	if err != nil {

@@ -286,6 +286,14 @@ func TestArchiveMembersSpillToOneTemporaryFile(t *testing.T) {
 	if len(closers) != 1 {
 		t.Fatalf("%d temporary files kept open for 301 log members (and a skipped one), want 1", len(closers))
 	}
+	// The skipped member's bytes are not kept.
+	fi, err := closers[0].(*tempFile).Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(len(ndjsonLines) + 300*len(accessLines)); fi.Size() != want {
+		t.Errorf("the temporary file holds %d bytes, want the log members' %d", fi.Size(), want)
+	}
 	ok, failed := wheres(slices.Collect(Merge(streams)))
 	if len(ok) != 2+300*3 || failed != nil || st.Files != 301 {
 		t.Errorf("%d records of %d files, errors %q; want 902 of 301", len(ok), st.Files, failed)
