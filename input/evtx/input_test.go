@@ -1,6 +1,7 @@
 package evtx
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,19 +21,22 @@ const (
 )
 
 type recorder struct {
-	records []uint64 // winlog.record_id of each record published
+	records []string // winlog.record_id of each record published
+	errors  int      // error documents
 	last    checkpoint
 }
 
 func (rec *recorder) Publish(e beat.Event, c any) error {
-	id, _ := e.Fields.GetValue("winlog.record_id")
-	n, _ := id.(uint64)
-	rec.records = append(rec.records, n)
+	if id, err := e.Fields.GetValue("winlog.record_id"); err == nil {
+		rec.records = append(rec.records, fmt.Sprint(id))
+	} else {
+		rec.errors++
+	}
 	rec.last = c.(checkpoint)
 	return nil
 }
 
-func readOnce(t *testing.T, path string, cp *checkpoint) []uint64 {
+func readOnce(t *testing.T, path string, cp *checkpoint) []string {
 	t.Helper()
 	rec := &recorder{}
 	if err := readFile(path, cp, rec, logp.NewNopLogger()); err != nil {
@@ -68,5 +72,40 @@ func TestReplacedExportIsReadWhole(t *testing.T) {
 	old := checkpoint{Version: checkpointVersion, RecordID: 10}
 	if got := readOnce(t, path, &old); len(got) != len(all)-10 {
 		t.Errorf("an old checkpoint at 10: %d records, want %d", len(got), len(all)-10)
+	}
+}
+
+// A file read while it is still being written (a copy in progress) ends in
+// a chunk that is not whole: that chunk is reported damaged, the checkpoint
+// does not pass its records, and they are read at the next poll. Every
+// record once, whatever the cut.
+func TestFileReadWhileWritten(t *testing.T) {
+	const live = "../../../shared/data/omerbenamram-evtx/samples/security.evtx" // 2,261 records in 33 chunks
+	raw, err := os.ReadFile(live)
+	if err != nil {
+		t.Skipf("the shared samples: %v", err)
+	}
+	all := readOnce(t, live, &checkpoint{Version: checkpointVersion})
+	path := filepath.Join(t.TempDir(), "Security.evtx")
+	for _, cut := range []int{0x1000 + 0x10000 + 0x3000, 0x1000 + 0x20000 + 0x9000, len(raw) / 2} {
+		if err := os.WriteFile(path, raw[:cut], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cp := checkpoint{Version: checkpointVersion}
+		first := &recorder{}
+		if err := readFile(path, &cp, first, logp.NewNopLogger()); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got := append(first.records, readOnce(t, path, &cp)...)
+		seen := map[string]int{}
+		for _, id := range got {
+			seen[id]++
+		}
+		if len(got) != len(all) || len(seen) != len(all) || first.errors == 0 {
+			t.Errorf("cut at %d: %d records (%d distinct) over two polls, %d error documents in the first; want the file's %d once each, and the cut reported", cut, len(got), len(seen), first.errors, len(all))
+		}
 	}
 }
