@@ -13,8 +13,9 @@
 #   nginx + php-fpm   127.0.0.1:18081  /var/www/wsb-nginx   /var/log/nginx/wsb-access.log
 #   Tomcat 10 (java)  127.0.0.1:18082  /var/lib/tomcat10/webapps/ROOT  /var/log/tomcat10/wsb-access.log
 #   Node.js           127.0.0.1:18083  /var/www/wsb-node/server.js (run as www-data by the test)
-#   nginx             127.0.0.1:18089  /var/log/nginx/wsb-rotate.log (written and removed by
-#                     tests/live_logrotate_test.go)
+#   nginx             127.0.0.1:18089  /var/log/nginx/wsb-rotate.log    (each site and log written
+#   Apache            127.0.0.1:18090  /var/log/apache2/wsb-rotate.log   and removed by
+#                                      tests/live_logrotate_test.go)
 #
 # Needs root (apt-get, /etc). Exits non-zero with the reason otherwise.
 set -euo pipefail

@@ -17,6 +17,20 @@ import (
 	"webshellbeat/internal/testfiles"
 )
 
+// rotateCase is a live server whose access log logrotate rotates with the
+// distribution's own configuration for it.
+type rotateCase struct {
+	module     string // the shipped module that reads the log
+	port       int
+	log        string
+	site, text string // a configuration file of the test's own, and its text
+	logrotate  string // the distribution's logrotate file
+	glob       string // the paths it rotates, replaced by log
+	// command is the postrotate command, replaced by with: invoke-rc.d,
+	// which this container's policy-rc.d refuses, by what it runs.
+	command, with string
+}
+
 // TestLiveLogrotate runs the shipped nginx module on a live nginx's access
 // log while logrotate rotates it with Debian's own /etc/logrotate.d/nginx
 // (compress, delaycompress, create): every request is read once, and the
@@ -30,12 +44,45 @@ import (
 // rotate`, which sends the same signal but which this container's
 // policy-rc.d refuses.
 func TestLiveLogrotate(t *testing.T) {
+	liveLogrotate(t, rotateCase{
+		module: "nginx", port: 18089, log: "/var/log/nginx/wsb-rotate.log",
+		site: "/etc/nginx/conf.d/wsb-rotate.conf",
+		text: `server {
+    listen 127.0.0.1:18089;
+    access_log /var/log/nginx/wsb-rotate.log combined;
+    location / { return 200 "ok\n"; }
+}
+`,
+		logrotate: "/etc/logrotate.d/nginx", glob: "/var/log/nginx/*.log",
+		command: "invoke-rc.d nginx rotate", with: "nginx -s reopen",
+	})
+}
+
+// TestLiveLogrotateApache is TestLiveLogrotate for Apache with Debian's
+// /etc/logrotate.d/apache2, whose postrotate is a graceful restart
+// (`apache2ctl graceful` for `invoke-rc.d apache2 reload`): children still
+// serving a request may write to the renamed file after the rotation.
+func TestLiveLogrotateApache(t *testing.T) {
+	liveLogrotate(t, rotateCase{
+		module: "apache", port: 18090, log: "/var/log/apache2/wsb-rotate.log",
+		site: "/etc/apache2/sites-enabled/wsb-rotate.conf",
+		text: `Listen 127.0.0.1:18090
+<VirtualHost 127.0.0.1:18090>
+    DocumentRoot /var/www/html
+    CustomLog /var/log/apache2/wsb-rotate.log combined
+</VirtualHost>
+`,
+		logrotate: "/etc/logrotate.d/apache2", glob: "/var/log/apache2/*.log",
+		command: "invoke-rc.d apache2 reload", with: "apache2ctl graceful",
+	})
+}
+
+func liveLogrotate(t *testing.T, c rotateCase) {
 	fpm := liveReady(t)
 	if _, err := exec.LookPath("logrotate"); err != nil {
 		t.Fatal("logrotate not found (.ci/linux-e2e.sh installs it)")
 	}
-	const port = 18089
-	logPath := "/var/log/nginx/wsb-rotate.log"
+	port, logPath, module := c.port, c.log, c.module
 	clean := func() {
 		old, _ := filepath.Glob(logPath + "*")
 		for _, f := range old {
@@ -44,20 +91,13 @@ func TestLiveLogrotate(t *testing.T) {
 	}
 	clean()
 	t.Cleanup(clean)
-	site := "/etc/nginx/conf.d/wsb-rotate.conf"
-	testfiles.Write(t, site, fmt.Sprintf(`server {
-    listen 127.0.0.1:%d;
-    access_log %s combined;
-    location / { return 200 "ok\n"; }
-}
-`, port, logPath))
-	t.Cleanup(func() { os.Remove(site) })
+	testfiles.Write(t, c.site, c.text)
+	t.Cleanup(func() { os.Remove(c.site) })
 	startServers(t, fpm)
 	waitPort(t, port)
 
-	conf := filepath.Join(t.TempDir(), "nginx.logrotate")
-	testfiles.Write(t, conf, debianLogrotate(t, "/etc/logrotate.d/nginx", "/var/log/nginx/*.log", logPath,
-		"invoke-rc.d nginx rotate", "nginx -s reopen"))
+	conf := filepath.Join(t.TempDir(), module+".logrotate")
+	testfiles.Write(t, conf, debianLogrotate(t, c.logrotate, c.glob, logPath, c.command, c.with))
 	state := filepath.Join(t.TempDir(), "logrotate.state")
 
 	// Requests at about 200/s for 10 s, numbered, and a rotation every 2.5 s.
@@ -89,9 +129,9 @@ func TestLiveLogrotate(t *testing.T) {
 	}()
 
 	dir, cfgPath := shippedHome(t)
-	args := append(fileOutputFlags(dir), "--modules", "nginx",
-		"-M", fmt.Sprintf("nginx.paths=[%q]", logPath+"*"),
-		"-M", "nginx.prospector.scanner.check_interval=500ms")
+	args := append(fileOutputFlags(dir), "--modules", module,
+		"-M", fmt.Sprintf("%s.paths=[%q]", module, logPath+"*"),
+		"-M", module+".prospector.scanner.check_interval=500ms")
 	var sendErr, rotateErr error
 	finished := 0
 	runBeat(t, cfgPath, dir, func() bool {
