@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -259,25 +258,13 @@ func runBeat(t *testing.T, cfgPath, dir string, done func() bool, args ...string
 // all of its flags given; its log goes into dir.
 func runBinary(t *testing.T, bin, dir string, done func() bool, args ...string) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"run", "-e"}, args...)...)
-	logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("beat-%d.log", time.Now().UnixNano())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	b := startBinary(t, bin, dir, args...)
 	deadline := time.Now().Add(60 * time.Second)
 	for !done() && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	time.Sleep(4 * time.Second) // polls of 1 s: any re-send would show by now
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("beat exited with %v; the end of its log (%s), errors and lines that are not log records:\n%s", err, logf.Name(), logTail(logf.Name()))
-	}
+	b.stop(t)
 }
 
 // logTail returns the last error records and non-JSON lines (a panic, a

@@ -59,7 +59,7 @@ func TestLiveAuditdRotation(t *testing.T) {
 	home, cfgPath := shippedHome(t)
 	args := append([]string{"--strict.perms=false", "-c", cfgPath, "--path.home", home}, fileOutputFlags(home)...)
 	args = append(args, "--modules", "auditd", "-M", fmt.Sprintf("auditd.paths=[%q]", logPath))
-	beat := startBeatArgs(t, home, args...)
+	beat := startBinary(t, binary, home, args...)
 	time.Sleep(2 * time.Second) // the input's first poll
 	for range 3 {
 		run(60)
@@ -74,7 +74,7 @@ func TestLiveAuditdRotation(t *testing.T) {
 	run(60)
 	rotate()
 	run(60)
-	beat = startBeatArgs(t, home, args...)
+	beat = startBinary(t, binary, home, args...)
 	seen := map[string]int{} // command number -> documents
 	re := regexp.MustCompile(regexp.QuoteMeta(nonce) + `-(\d{4})`)
 	count := func() {

@@ -3,7 +3,6 @@ package tests
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -237,18 +236,19 @@ type beatProcess struct {
 
 func startBeatProcess(t *testing.T, dir, cfgPath string) *beatProcess {
 	t.Helper()
-	return startBeatArgs(t, dir, "--strict.perms=false", "-c", cfgPath, "--path.home", dir)
+	return startBinary(t, binary, dir, "--strict.perms=false", "-c", cfgPath, "--path.home", dir)
 }
 
-// startBeatArgs starts the beat with args after "run -e", its log in dir.
-func startBeatArgs(t *testing.T, dir string, args ...string) *beatProcess {
+// startBinary starts bin, a build of the beat, with args after "run -e";
+// its log goes into dir.
+func startBinary(t *testing.T, bin, dir string, args ...string) *beatProcess {
 	t.Helper()
 	logPath := filepath.Join(dir, fmt.Sprintf("beat-%d.log", time.Now().UnixNano()))
 	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary, append([]string{"run", "-e"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"run", "-e"}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -272,11 +272,8 @@ func (b *beatProcess) stop(t *testing.T) {
 	_ = b.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-b.done:
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			t.Errorf("beat: %v", err)
-		} else if err != nil {
-			t.Errorf("beat exited with %v; the end of its log:\n%s", err, logTail(b.logPath))
+		if err != nil {
+			t.Errorf("beat exited with %v; the end of its log (%s), errors and lines that are not log records:\n%s", err, b.logPath, logTail(b.logPath))
 		}
 	case <-time.After(30 * time.Second):
 		_ = b.cmd.Process.Kill()

@@ -101,8 +101,9 @@ func configure(cfg *conf.C, _ *logp.Logger) ([]cursor.Source, cursor.Input, erro
 // (audit.log.1 beside audit.log, which a pattern such as audit.log* gives):
 // the reader of audit.log follows them itself, and as sources of their own
 // they would be read twice, and by a name that changes at each rotation.
-// Compressed rotations are left out too. history names the sources whose rotations were given: on a first run
-// their reader reads those rotations before the file.
+// Compressed rotations are left out too. history names the sources whose
+// rotations were given: on a first run their reader reads those rotations
+// before the file.
 func withoutRotations(sources []cursor.Source) (kept []cursor.Source, history map[string]bool) {
 	names := map[string]bool{}
 	for _, src := range sources {
