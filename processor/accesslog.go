@@ -2,6 +2,7 @@ package processor
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -47,6 +48,10 @@ type fileParsers[T any] struct {
 	mu      sync.Mutex
 	parsers map[string]*T
 	new     func() *T
+	// resume, when set, readies a new parser for a file whose first event
+	// it sees is not at the file's start (log.offset): the beat restarted
+	// in the middle of the file, or the file's parser was dropped.
+	resume func(p *T, path string, offset int64)
 }
 
 func newFileParsers[T any](new func() *T) *fileParsers[T] {
@@ -62,12 +67,29 @@ func (f *fileParsers[T]) parse(ev *beat.Event, fn func(*T) (map[string]any, erro
 	p, ok := f.parsers[key]
 	if !ok {
 		if len(f.parsers) >= maxFileParsers {
-			clear(f.parsers) // rotated-away files; live ones start again (a W3C file at its next header)
+			clear(f.parsers) // rotated-away files; live ones start again (resume)
 		}
 		p = f.new()
+		if off := logOffset(ev); f.resume != nil && key != "" && off > 0 {
+			f.resume(p, key, off)
+		}
 		f.parsers[key] = p
 	}
 	return fn(p)
+}
+
+// logOffset is the event's log.offset, where filestream read its line.
+func logOffset(ev *beat.Event) int64 {
+	v, _ := ev.GetValue("log.offset")
+	switch n := v.(type) {
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	case uint64:
+		return int64(n)
+	}
+	return 0
 }
 
 // accessProcessor maps one access-log line to ECS. IIS W3C files declare their
@@ -77,7 +99,7 @@ type accessProcessor struct {
 	w3c *fileParsers[accesslog.W3C]
 }
 
-func newAccess(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
+func newAccess(c *conf.C, log *logp.Logger) (beat.Processor, error) {
 	cfg := accessConfig{Field: "message", Format: "combined"}
 	if err := unpackStrict(c, []string{"field", "format", "server", "when"}, &cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w", accessName, err)
@@ -98,9 +120,25 @@ func newAccess(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
 		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, iis, tomcat, caddy, traefik", accessName, cfg.Server)
 	}
 	server := cfg.Server
-	return &accessProcessor{cfg: cfg, w3c: newFileParsers(func() *accesslog.W3C {
+	w3c := newFileParsers(func() *accesslog.W3C {
 		return accesslog.NewW3C(accesslog.WithServer(server))
-	})}, nil
+	})
+	w3c.resume = func(w *accesslog.W3C, path string, offset int64) {
+		if err := resumeW3C(w, path, offset); err != nil {
+			log.Warnf("%s: %s: the #Fields header above offset %d could not be read (%v): its lines are read with IIS's default columns until the next header", accessName, path, offset, err)
+		}
+	}
+	return &accessProcessor{cfg: cfg, w3c: w3c}, nil
+}
+
+// resumeW3C reads the directives of the W3C file at path above offset.
+func resumeW3C(w *accesslog.W3C, path string, offset int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return w.Resume(f, offset)
 }
 
 func (p *accessProcessor) Run(ev *beat.Event) (*beat.Event, error) {

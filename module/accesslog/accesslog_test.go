@@ -468,3 +468,64 @@ func TestW3CWholeURI(t *testing.T) {
 		t.Errorf("a connection that sent no request: url %v, %v", get(d, "url"), err)
 	}
 }
+
+// Resume reads the header in force above an offset, as the beat needs when
+// it restarts in the middle of an IIS file, and numbers lines as the file
+// does.
+func TestW3CResume(t *testing.T) {
+	long := "#Remark: " + strings.Repeat("x", 100_000) // longer than Resume's buffer
+	file := strings.Join([]string{
+		"#Software: Microsoft Internet Information Services 10.0",
+		"#Fields: date time c-ip cs-method cs-uri-stem sc-status",
+		"2026-11-27 10:00:00 10.0.0.2 GET /a.aspx 200",
+		long,
+		"#Fields: date time cs-method cs-uri-stem cs-uri-query sc-status cs-host", // IIS restarted with other fields
+		"2026-11-27 11:00:00 POST /up.aspx - 200 shop.example.com",
+		"2026-11-27 11:00:01 GET /b.aspx x=1 200 shop.example.com",
+		"2026-11-27 11:00:02 GET /c.aspx",
+	}, "\r\n") + "\r\n"
+	at := func(prefix string) int64 { return int64(strings.Index(file, prefix)) }
+	for _, tc := range []struct {
+		name   string
+		offset int64
+		fields int // columns in force
+		line   int // the line at offset
+	}{
+		{"start", 0, len(DefaultW3CFields), 1},
+		{"after the first header", at("2026-11-27 10:00:00"), 6, 3},
+		{"after the long remark", at("#Fields: date time cs-method"), 6, 5},
+		{"after the second header", at("2026-11-27 11:00:01"), 7, 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := NewW3C()
+			if err := w.Resume(strings.NewReader(file), tc.offset); err != nil {
+				t.Fatal(err)
+			}
+			if len(w.Fields()) != tc.fields {
+				t.Fatalf("%d columns in force, want %d: %v", len(w.Fields()), tc.fields, w.Fields())
+			}
+			var last error
+			for l := range strings.SplitSeq(file[tc.offset:], "\r\n") {
+				if _, err := w.Parse(l); err != nil {
+					last = err
+				}
+			}
+			if want := "line 8: line has 4 fields but the #Fields header on line 5 declares 7"; tc.offset > 0 && (last == nil || !strings.Contains(last.Error(), want)) {
+				t.Errorf("last line's error %v, want %q", last, want)
+			}
+		})
+	}
+	d, err := func() (map[string]any, error) {
+		w := NewW3C()
+		if err := w.Resume(strings.NewReader(file), at("2026-11-27 11:00:01")); err != nil {
+			return nil, err
+		}
+		return w.Parse("2026-11-27 11:00:01 GET /b.aspx x=1 200 shop.example.com")
+	}()
+	if err != nil || get(d, "url", "domain") != "shop.example.com" || get(d, "url", "query") != "x=1" {
+		t.Errorf("line read after Resume: %v %v", d, err)
+	}
+	if err := NewW3C().Resume(strings.NewReader(file), at("2026-11-27 10:00:00")+5); err == nil || !strings.Contains(err.Error(), "not at the start of a line") {
+		t.Errorf("offset inside a line: %v", err)
+	}
+}

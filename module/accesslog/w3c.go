@@ -1,6 +1,10 @@
 package accesslog
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +38,48 @@ func NewW3C(opts ...Option) *W3C {
 
 // Fields returns the column names in use.
 func (w *W3C) Fields() []string { return w.fields }
+
+// Resume readies the parser for a file read from offset on, as a reader
+// that restarts in the middle of a file reads it: the #Fields header in force
+// there is above offset, and without it the lines would be read with IIS's
+// default columns. It reads the lines before offset for their directives
+// only, and counts them so that errors name lines as the file numbers them.
+func (w *W3C) Resume(r io.Reader, offset int64) error {
+	br := bufio.NewReaderSize(io.LimitReader(r, offset), 64<<10)
+	var directive []byte // the line being read, when it is a #Fields line
+	atStart := true
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(chunk) > 0 {
+			if atStart {
+				directive = nil
+				if bytes.HasPrefix(chunk, []byte("#Fields:")) {
+					directive = []byte{}
+				}
+			}
+			if directive != nil {
+				directive = append(directive, chunk...)
+			}
+			if atStart = chunk[len(chunk)-1] == '\n'; atStart {
+				if directive == nil {
+					w.line++
+				} else {
+					_, _ = w.Parse(string(directive)) // counts the line; a bad header was reported when read
+				}
+			}
+		}
+		switch {
+		case err == nil || errors.Is(err, bufio.ErrBufferFull):
+		case errors.Is(err, io.EOF):
+			if !atStart {
+				return errors.New("offset " + strconv.FormatInt(offset, 10) + " is not at the start of a line")
+			}
+			return nil
+		default:
+			return err
+		}
+	}
+}
 
 // Parse parses the next line of the file. Directive lines (#Fields sets the
 // columns; #Software, #Version, #Date, #Remark are skipped) and blank lines
