@@ -363,7 +363,13 @@ func FuzzW3C(f *testing.F) {
 	f.Add("2018-01-01 08:09:10 127.0.0.1 GET / q=100 80 - 81.2.69.143 UA - 200 0 0 123")
 	f.Fuzz(func(t *testing.T, s string) {
 		w := NewW3C()
-		for _, l := range strings.Split(s, "\n") {
+		lines := strings.Split(s, "\n")
+		type result struct {
+			doc map[string]any
+			err error
+		}
+		var whole []result
+		for _, l := range lines {
 			d, err := w.Parse(l)
 			if err != nil && !errors.Is(err, ErrMalformed) {
 				t.Fatalf("unwrapped error %v", err)
@@ -373,6 +379,23 @@ func FuzzW3C(f *testing.F) {
 					t.Fatal("no @timestamp")
 				}
 			}
+			whole = append(whole, result{d, err})
+		}
+		// Resuming at a line's start reads the lines after it as reading
+		// the file from its start does.
+		offset := 0
+		for i := range min(len(lines), 8) {
+			r := NewW3C()
+			if err := r.Resume(strings.NewReader(s), int64(offset)); err != nil {
+				t.Fatalf("Resume at line %d: %v", i+1, err)
+			}
+			for j, l := range lines[i:] {
+				d, err := r.Parse(l)
+				if want := whole[i+j]; !reflect.DeepEqual(d, want.doc) || fmt.Sprint(err) != fmt.Sprint(want.err) {
+					t.Fatalf("resumed at line %d, line %d: %v %v, want %v %v", i+1, i+j+1, d, err, want.doc, want.err)
+				}
+			}
+			offset += len(lines[i]) + 1
 		}
 	})
 }
