@@ -166,16 +166,24 @@ func TestCompressedRotationsSkipped(t *testing.T) {
 		for i, name := range []string{base, base + ".1"} { // 1,200 bytes: laurel keeps filestream's 1 KB fingerprint
 			var lines strings.Builder
 			for j := range 10 {
-				fmt.Fprintf(&lines, "2026-11-26 10:00:%d%d %s line %d, long enough for the fingerprint of the %s module\n", i, j, name, j, module)
+				// Linux-Sysmon: sysmon_linux reads only the lines that name it.
+				fmt.Fprintf(&lines, "2026-11-26 10:00:%d%d %s line %d, long enough for the fingerprint of the %s module (Linux-Sysmon)\n", i, j, name, j, module)
 			}
 			testfiles.Write(t, name, lines.String())
 		}
 		// Read as text, compressed bytes become lines only where a byte is
 		// a newline: each file here has some, or the test would prove nothing.
+		// sysmon_linux reads only lines that name Linux-Sysmon, which
+		// compressed bytes would not: its file is stored uncompressed
+		// (gzip level 0), so its lines are there as written.
 		var gz bytes.Buffer
-		zw := gzip.NewWriter(&gz)
+		level := gzip.DefaultCompression
+		if module == "sysmon_linux" {
+			level = gzip.NoCompression
+		}
+		zw, _ := gzip.NewWriterLevel(&gz, level)
 		for j := range 300 {
-			fmt.Fprintf(zw, "2026-11-25 10:%02d:%02d %s, compressed line %d %x\n", j/60, j%60, module, j, sha256.Sum256([]byte(module+strconv.Itoa(j))))
+			fmt.Fprintf(zw, "2026-11-25 10:%02d:%02d %s, compressed line %d %x Linux-Sysmon\n", j/60, j%60, module, j, sha256.Sum256([]byte(module+strconv.Itoa(j))))
 		}
 		zw.Close()
 		if gz.Len() < 1024 || !bytes.Contains(gz.Bytes(), []byte("\n")) {
@@ -185,7 +193,7 @@ func TestCompressedRotationsSkipped(t *testing.T) {
 		// The other three are left out by name: their bytes need only be
 		// binary, with newlines, and long enough to be fingerprinted.
 		for _, ext := range []string{".3.bz2", ".4.xz", ".5.zst"} {
-			testfiles.Write(t, base+ext, strings.Repeat("\x00\x1f\x8b\xfd7zXZ\x28\xb5\x2f\xfdBZh9"+ext+"\n", 80))
+			testfiles.Write(t, base+ext, strings.Repeat("\x00\x1f\x8b\xfd7zXZ\x28\xb5\x2f\xfdBZh9"+ext+" Linux-Sysmon\n", 80))
 		}
 		args = append(args, "-M", fmt.Sprintf("%s.paths=[%q]", module, base+"*"))
 	}
