@@ -261,7 +261,9 @@ func TestLiveLinuxAudit(t *testing.T) {
 		}
 	}
 
-	cmds := []string{"whoami", "id", "uname -a", "cat /etc/passwd", "echo id | sh"}
+	// "sleep 3; id" runs for 3 s: nginx logs its request when it ends, 3 s
+	// after the shell started, and the link must still be made.
+	cmds := []string{"whoami", "id", "uname -a", "cat /etc/passwd", "echo id | sh", "sleep 3; id"}
 	var attacks []liveAttack
 	for _, s := range liveSites {
 		base := fmt.Sprintf("http://127.0.0.1:%d", s.port)

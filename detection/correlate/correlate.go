@@ -187,11 +187,13 @@ func (c *Correlator) expire(h *host) {
 // A decoded parameter found in the command line or the logged worker pid
 // is strong evidence; time and working directory alone are weak.
 func (c *Correlator) score(r *Request, p *Process) (int, []string) {
-	lo := r.Time.Add(-c.opt.Before)
-	hi := r.Time.Add(c.opt.Resolution + r.Duration + c.opt.After)
+	lo, hi, open := c.span(r)
 	if p.Time.Before(lo) || p.Time.After(hi) || !servedBy(r.Server, p.WebNames) {
 		return 0, nil
 	}
+	// The far part of an open span (a command that ran longer than the
+	// narrow window) takes evidence: time alone does not reach there.
+	far := open && p.Time.Before(r.Time.Add(-c.opt.Before))
 	s, ev := 0, []string(nil)
 	if r.Worker > 0 && len(p.WebPIDs) > 0 && !p.Inferred {
 		if !slices.Contains(p.WebPIDs, r.Worker) {
@@ -211,6 +213,9 @@ func (c *Correlator) score(r *Request, p *Process) (int, []string) {
 		// another request's command (or an encoded one) - no time-only link.
 		return 0, nil
 	}
+	if far && s < strong {
+		return 0, nil
+	}
 	if d := path.Dir(r.Path); p.Cwd != "" && d != "/" && d != "." && strings.HasSuffix(strings.TrimSuffix(p.Cwd, "/"), d) {
 		s += 20
 		ev = append(ev, "working_directory")
@@ -219,7 +224,7 @@ func (c *Correlator) score(r *Request, p *Process) (int, []string) {
 		s += 5 // a script page rather than a static file
 	}
 	// Time: a small bonus that prefers the closest request.
-	dt := p.Time.Sub(r.Time)
+	dt := p.Time.Sub(c.start(r))
 	if dt < 0 {
 		dt = -dt
 	}
@@ -230,6 +235,37 @@ func (c *Correlator) score(r *Request, p *Process) (int, []string) {
 	s += bonus
 	ev = append(ev, "time")
 	return s, ev
+}
+
+// endStamped are the servers whose access logs time a request when it
+// ended: nginx ($time_local is when the line is written), IIS (HTTP.sys
+// logs at the last send, time-taken before it) and Caddy (ts). Apache's %t
+// and Tomcat's are when the request arrived, as is Traefik's StartUTC.
+var endStamped = map[string]bool{"nginx": true, "iis": true, "caddy": true}
+
+// span is when a process started by r may have started. A request timed at
+// its start runs from then for its duration (unknown: 0). One timed at its
+// end ran for its duration before that; without one, for as long as a
+// process waits for its request (Reorder): the span is open, and its far
+// part takes evidence (score). A command that runs for seconds (a sleep, a
+// download, a scan) starts that long before nginx or IIS logs its request.
+func (c *Correlator) span(r *Request) (lo, hi time.Time, open bool) {
+	if !endStamped[r.Server] {
+		return r.Time.Add(-c.opt.Before), r.Time.Add(c.opt.Resolution + r.Duration + c.opt.After), false
+	}
+	hi = r.Time.Add(c.opt.Resolution + c.opt.After)
+	if r.Duration > 0 {
+		return r.Time.Add(-r.Duration - c.opt.Before), hi, false
+	}
+	return r.Time.Add(-c.opt.Reorder), hi, true
+}
+
+// start is when r began, as near as its log tells.
+func (c *Correlator) start(r *Request) time.Time {
+	if endStamped[r.Server] {
+		return r.Time.Add(-r.Duration)
+	}
+	return r.Time
 }
 
 // servedBy says whether a request logged by server can have been served by
@@ -327,7 +363,7 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 		if s < strong && (p.weak || !(s > 0 && r.Script && c.onlyScriptCandidate(h, &p.Process, &r))) {
 			continue
 		}
-		if s > bestScore || s == bestScore && best >= 0 && closer(p.Time, h.procs[best].Time, r.Time) {
+		if s > bestScore || s == bestScore && best >= 0 && closer(p.Time, h.procs[best].Time, c.start(&r)) {
 			best, bestScore, bestEv = i, s, ev
 		}
 	}

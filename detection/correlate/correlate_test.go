@@ -169,3 +169,48 @@ func TestOneShellPerRequest(t *testing.T) {
 		t.Errorf("third shell linked to %+v", l)
 	}
 }
+
+// nginx, IIS and Caddy time a request when it ends, Apache when it
+// arrives: a command that runs for seconds starts that long before nginx
+// logs its request. It links by its parameter whichever arrives first;
+// time alone does not reach that far, and an Apache request cannot have
+// started a process seconds before it arrived.
+func TestEndStampedRequests(t *testing.T) {
+	slow := Process{Ref: 10, Time: t0, ID: "a", Shell: "a", CommandLine: "sh -c sleep 5; id"}
+	logged := t0.Add(5 * time.Second) // the line nginx writes when the command is done
+	for _, tc := range []struct {
+		name string
+		r    Request
+		p    Process
+		link bool
+	}{
+		{"nginx, the command in a parameter", Request{Ref: 1, Time: logged, Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "nginx"}, slow, true},
+		{"caddy, the command in a parameter", Request{Ref: 1, Time: logged, Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "caddy"}, slow, true},
+		{"iis, with its time-taken", Request{Ref: 1, Time: logged, Duration: 5200 * time.Millisecond, Path: "/up/x.aspx", Params: []string{"ping -n 5 127.0.0.1"}, Script: true, Server: "iis"},
+			Process{Ref: 10, Time: t0, ID: "a", Shell: "a", CommandLine: `cmd.exe /c ping -n 5 127.0.0.1`}, true},
+		{"iis, time-taken shorter than the gap", Request{Ref: 1, Time: logged, Duration: 800 * time.Millisecond, Path: "/up/x.aspx", Params: []string{"ping -n 5 127.0.0.1"}, Script: true, Server: "iis"},
+			Process{Ref: 10, Time: t0, ID: "a", Shell: "a", CommandLine: `cmd.exe /c ping -n 5 127.0.0.1`}, false},
+		{"nginx, time alone", Request{Ref: 1, Time: logged, Path: "/up/x.php", Script: true, Server: "nginx"}, slow, false},
+		{"apache, the command in a parameter", Request{Ref: 1, Time: logged, Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "apache"}, slow, false},
+		{"nginx, beyond the reorder window", Request{Ref: 1, Time: t0.Add(45 * time.Second), Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "nginx"}, slow, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Process first, as the audit stream delivers it.
+			c := New(Options{})
+			if _, ok := c.AddProcess("h", tc.p); ok {
+				t.Fatal("linked with no request")
+			}
+			links := c.AddRequest("h", tc.r)
+			if got := len(links) == 1 && links[0].Process == tc.p.Ref; got != tc.link {
+				t.Errorf("process first: links %+v, want a link %v", links, tc.link)
+			}
+			// Request first (a reader of the access log ahead of the audit one).
+			c = New(Options{})
+			c.AddRequest("h", tc.r)
+			l, ok := c.AddProcess("h", tc.p)
+			if ok != tc.link || ok && l.Request != tc.r.Ref {
+				t.Errorf("request first: %+v %v, want a link %v", l, ok, tc.link)
+			}
+		})
+	}
+}
