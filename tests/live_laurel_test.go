@@ -197,7 +197,23 @@ func startAuditdWithLaurel(t *testing.T, dir, laurel, logDir string) {
 		filepath.Join(plugins, "laurel.conf"): fmt.Sprintf("active = yes\ndirection = out\ntype = always\nformat = string\npath = %s\nargs = --config %s\n", laurel, laurelConf),
 		laurelConf:                            fmt.Sprintf("directory = %q\n[auditlog]\nfile = \"audit.log\"\n", logDir),
 	})
+	// Registered before auditd's stop, so it runs after it: auditd asks its
+	// plug-in to exit but does not wait for it, and LAUREL still writing
+	// into logDir made the removal of the test's folder fail.
+	t.Cleanup(func() { waitGone(laurelConf, 10*time.Second) })
 	startAuditd(t, dir, map[string]string{"log_format": "ENRICHED"}, filepath.Join(logDir, "audit.log"))
+}
+
+// waitGone waits until no process has pattern in its command line, and
+// kills those left after timeout.
+func waitGone(pattern string, timeout time.Duration) {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if exec.Command("pgrep", "-f", pattern).Run() != nil { // exit 1: none
+			return
+		}
+	}
+	_ = exec.Command("pkill", "-KILL", "-f", pattern).Run()
+	time.Sleep(200 * time.Millisecond)
 }
 
 // startAuditd starts auditd in the foreground with Debian's auditd.conf,
