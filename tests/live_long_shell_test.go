@@ -1,0 +1,81 @@
+//go:build linux
+
+package tests
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// A reverse shell runs for as long as its attacker keeps it, and its request
+// is logged when it ends: nginx times the line then, Apache times it when
+// the request arrived but writes it then. Both come after the correlation's
+// reorder window (30 s) has passed. The shell's alert must still carry its
+// request: a command that runs 33 s, sent to a web shell on each server at
+// once.
+func TestLiveLongRunningShell(t *testing.T) {
+	fpm := liveReady(t)
+	for _, s := range liveSites {
+		shell := filepath.Join(s.root, "uploads", "long.php")
+		if err := os.WriteFile(shell, []byte("<?php echo shell_exec($_GET['c']); ?>\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Remove(shell) })
+	}
+	startServers(t, fpm)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`webshellbeat.inputs:
+- type: auditd
+  id: audit-live
+  web_roots: [%q, %q]
+`, liveSites[0].root, liveSites[1].root) +
+		liveAccessInput("apache-live", liveSites[0].log, "apache") +
+		liveAccessInput("nginx-live", liveSites[1].log, "nginx") + `processors:
+  - webshell:
+      events: all
+`
+	stop := startLiveBeat(t, dir, cfg)
+
+	const cmd = "sleep 33; id"
+	var attacks []liveAttack
+	var wg sync.WaitGroup
+	for _, s := range liveSites {
+		a := liveAttack{s, fmt.Sprintf("http://127.0.0.1:%d/uploads/long.php?c=", s.port), cmd}
+		attacks = append(attacks, a)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if out, err := exec.Command("curl", "-sS", "--max-time", "90", a.url+urlQuery(cmd)).CombinedOutput(); err != nil {
+				t.Errorf("curl %s: %v\n%s", a.url, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	docs := readDocs(t, dir)
+	for deadline := time.Now().Add(20 * time.Second); len(unlinked(docs, attacks)) > 0 && time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		docs = readDocs(t, dir)
+	}
+	for _, a := range attacks {
+		if !slicesContainsShellAlert(docs, a) {
+			t.Errorf("%s: no alert for `sh -c %s`", a.site.server, cmd)
+		}
+	}
+	for _, a := range unlinked(docs, attacks) {
+		t.Errorf("%s %s%s: no alert of its shell carries the request (webshell.request.url.original)", a.site.server, a.url, a.cmd)
+	}
+	stop()
+}
+
+func slicesContainsShellAlert(docs []map[string]any, a liveAttack) bool {
+	for _, d := range docs {
+		if isShellAlert(d, a.cmd, a.site.parent, time.Time{}) {
+			return true
+		}
+	}
+	return false
+}
