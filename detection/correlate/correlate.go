@@ -35,7 +35,8 @@ type Options struct {
 	// ends: nginx, IIS and Caddy time the line then, and Apache, which
 	// times it when it arrived, writes it then, after Reorder has passed.
 	LongRequest time.Duration
-	// MaxPending bounds the requests and the processes held per host; default 10000 each.
+	// MaxPending bounds the requests, the processes and the long-running
+	// shells held per host; default 10000 each.
 	MaxPending int
 	// UploadTTL is how long (event time) a script written under a web root
 	// waits for its first use; default 7 days. MaxUploads bounds them per host (default 10000).
