@@ -225,7 +225,9 @@ func (c *Correlator) score(r *Request, p *Process) (int, []string) {
 		return 0, nil
 	}
 	// The far part of an open span (a command that ran longer than the
-	// narrow window) takes evidence: time alone does not reach there.
+	// narrow window) takes the best evidence, the command itself or the
+	// worker pid: time alone does not reach there, nor a value that only
+	// appears among the command's words (?q=php and a php cron job).
 	far := open && p.Time.Before(r.Time.Add(-c.opt.Before))
 	s, ev := 0, []string(nil)
 	if r.Worker > 0 && len(p.WebPIDs) > 0 && !p.Inferred {
@@ -246,7 +248,7 @@ func (c *Correlator) score(r *Request, p *Process) (int, []string) {
 		// another request's command (or an encoded one) - no time-only link.
 		return 0, nil
 	}
-	if far && s < strong {
+	if far && s < farEvidence {
 		return 0, nil
 	}
 	if d := path.Dir(r.Path); p.Cwd != "" && d != "/" && d != "." && strings.HasSuffix(strings.TrimSuffix(p.Cwd, "/"), d) {
@@ -378,6 +380,10 @@ func isWordByte(b byte) bool {
 // strong is the score from which a link needs no other candidate to be
 // absent: a parameter in the command line or the worker pid.
 const strong = 50
+
+// farEvidence is the score a link beyond a request's narrow span takes: a
+// parameter that is the command (100) or the worker pid (80).
+const farEvidence = 80
 
 // AddRequest records a request and returns the links to shells that arrived
 // before it and match it.

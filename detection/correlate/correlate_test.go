@@ -193,6 +193,8 @@ func TestEndStampedRequests(t *testing.T) {
 		{"iis, time-taken shorter than the gap", Request{Ref: 1, Time: logged, Duration: 800 * time.Millisecond, Path: "/up/x.aspx", Params: []string{"ping -n 5 127.0.0.1"}, Script: true, Server: "iis"},
 			Process{Ref: 10, Time: t0, ID: "a", Shell: "a", CommandLine: `cmd.exe /c ping -n 5 127.0.0.1`}, false},
 		{"nginx, time alone", Request{Ref: 1, Time: logged, Path: "/up/x.php", Script: true, Server: "nginx"}, slow, false},
+		{"nginx, a parameter among the command's words", Request{Ref: 1, Time: logged, Path: "/search.php", Params: []string{"sleep"}, Script: true, Server: "nginx"}, slow, false},
+		{"nginx, a parameter among the command's words, in the narrow span", Request{Ref: 1, Time: t0, Path: "/search.php", Params: []string{"sleep"}, Script: true, Server: "nginx"}, slow, true},
 		{"apache, the command in a parameter", Request{Ref: 1, Time: logged, Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "apache"}, slow, false},
 		{"nginx, past LongRequest", Request{Ref: 1, Time: t0.Add(6 * time.Minute), Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "nginx"}, slow, false},
 	} {
