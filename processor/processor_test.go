@@ -4,6 +4,7 @@ package processor
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/elastic/elastic-agent-libs/logp"
 	"github.com/elastic/elastic-agent-libs/logp/logptest"
 	"github.com/elastic/elastic-agent-libs/mapstr"
+
+	"webshellbeat/internal/testfiles"
 )
 
 func newProc(t *testing.T, ctor func(*conf.C, *logp.Logger) (beat.Processor, error), cfg map[string]any) beat.Processor {
@@ -329,5 +332,30 @@ func TestWebshellDebugLogsAlerts(t *testing.T) {
 		if !strings.Contains(line, want) {
 			t.Errorf("debug line lacks %s:\n%s", want, line)
 		}
+	}
+}
+
+// A W3C file whose first event the processor sees is not at the file's
+// start (the beat resumed there) is read by the #Fields header above it;
+// a file that cannot be read there leaves IIS's default columns, with a
+// warning, and no panic.
+func TestAccessW3CResume(t *testing.T) {
+	header := "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time cs-method cs-uri-stem cs-uri-query c-ip sc-status\r\n"
+	line := "2025-06-10 02:30:00 GET /x.aspx cmd=whoami 10.0.0.9 200"
+	path := filepath.Join(t.TempDir(), "u_ex250610.log")
+	testfiles.Write(t, path, header+line+"\r\n")
+	at := func(path string, offset int64) *beat.Event {
+		ev := event(line)
+		ev.Fields["log"] = mapstr.M{"file": mapstr.M{"path": path}, "offset": offset}
+		return ev
+	}
+	w3c := newProc(t, newAccess, map[string]any{"format": "w3c"})
+	ev, _ := w3c.Run(at(path, int64(len(header))))
+	if get(t, ev, "url.query") != "cmd=whoami" || get(t, ev, "source.ip") != "10.0.0.9" || get(t, ev, "error.message") != nil {
+		t.Errorf("resumed after the header: %v", ev.Fields)
+	}
+	ev, _ = w3c.Run(at(filepath.Join(t.TempDir(), "gone.log"), int64(len(header))))
+	if msg, _ := get(t, ev, "error.message").(string); !strings.Contains(msg, "IIS's default field list declares 15") {
+		t.Errorf("resumed in a file that is gone: %v", ev.Fields)
 	}
 }

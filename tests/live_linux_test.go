@@ -71,6 +71,18 @@ func liveAccessInput(id, path, server string) string {
 `, id, path, server)
 }
 
+// liveSitesInputs are the inputs of the live sites: the live auditd input
+// watching their web roots and their access logs.
+func liveSitesInputs() string {
+	return fmt.Sprintf(`webshellbeat.inputs:
+- type: auditd
+  id: audit-live
+  web_roots: [%q, %q]
+`, liveSites[0].root, liveSites[1].root) +
+		liveAccessInput("apache-live", liveSites[0].log, "apache") +
+		liveAccessInput("nginx-live", liveSites[1].log, "nginx")
+}
+
 // liveReady skips (or, in CI with WEBSHELLBEAT_LIVE set, fails) when the
 // machine cannot run the live test. It returns the php-fpm binary.
 func liveReady(t *testing.T) string {
@@ -209,13 +221,7 @@ func TestLiveLinuxAudit(t *testing.T) {
 	startServers(t, fpm)
 
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(`webshellbeat.inputs:
-- type: auditd
-  id: audit-live
-  web_roots: [%q, %q]
-`, liveSites[0].root, liveSites[1].root) +
-		liveAccessInput("apache-live", liveSites[0].log, "apache") +
-		liveAccessInput("nginx-live", liveSites[1].log, "nginx") + `processors:
+	cfg := liveSitesInputs() + `processors:
   - webshell:
       events: all
       # The tuning a user does after the first day: the status page runs

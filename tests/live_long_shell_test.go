@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -29,13 +30,7 @@ func TestLiveLongRunningShell(t *testing.T) {
 	}
 	startServers(t, fpm)
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(`webshellbeat.inputs:
-- type: auditd
-  id: audit-live
-  web_roots: [%q, %q]
-`, liveSites[0].root, liveSites[1].root) +
-		liveAccessInput("apache-live", liveSites[0].log, "apache") +
-		liveAccessInput("nginx-live", liveSites[1].log, "nginx") + `processors:
+	cfg := liveSitesInputs() + `processors:
   - webshell:
       events: all
 `
@@ -61,7 +56,7 @@ func TestLiveLongRunningShell(t *testing.T) {
 		docs = readDocs(t, dir)
 	}
 	for _, a := range attacks {
-		if !slicesContainsShellAlert(docs, a) {
+		if !slices.ContainsFunc(docs, func(d map[string]any) bool { return isShellAlert(d, a.cmd, a.site.parent, time.Time{}) }) {
 			t.Errorf("%s: no alert for `sh -c %s`", a.site.server, cmd)
 		}
 	}
@@ -69,13 +64,4 @@ func TestLiveLongRunningShell(t *testing.T) {
 		t.Errorf("%s %s%s: no alert of its shell carries the request (webshell.request.url.original)", a.site.server, a.url, a.cmd)
 	}
 	stop()
-}
-
-func slicesContainsShellAlert(docs []map[string]any, a liveAttack) bool {
-	for _, d := range docs {
-		if isShellAlert(d, a.cmd, a.site.parent, time.Time{}) {
-			return true
-		}
-	}
-	return false
 }
