@@ -269,6 +269,9 @@ func (c *Correlator) score(r *Request, p *Process) (int, []string) {
 	}
 	s += bonus
 	ev = append(ev, "time")
+	if ownServer(r.Server, p.WebNames) {
+		s += 2 // before a php-fpm shell of the same command: it may serve another server
+	}
 	return s, ev
 }
 
@@ -332,6 +335,29 @@ func servedBy(server string, names []string) bool {
 			}
 		default:
 			return true // tomcat, node, caddy...: no access-log server to compare
+		}
+	}
+	return false
+}
+
+// ownServer says whether names include the logging server's own process
+// (apache2 or httpd for apache, nginx, w3wp for iis), not only a php-fpm
+// that may serve behind another server on the host.
+func ownServer(server string, names []string) bool {
+	for _, n := range names {
+		switch strings.TrimSuffix(strings.ToLower(n), ".exe") {
+		case "apache2", "httpd", "apache":
+			if server == "apache" {
+				return true
+			}
+		case "nginx":
+			if server == "nginx" {
+				return true
+			}
+		case "w3wp", "umworkerprocess":
+			if server == "iis" {
+				return true
+			}
 		}
 	}
 	return false
@@ -472,8 +498,12 @@ type longLink struct {
 // time has not moved on past them yet).
 func (c *Correlator) linkLong(h *host, r *Request) (longLink, bool) {
 	var best *heldProc
+	own := func(p *heldProc) bool { return ownServer(r.Server, p.WebNames) }
 	consider := func(p *heldProc) {
-		if servedBy(r.Server, p.WebNames) && c.longSpan(r, p.Time) && (best == nil || closer(p.Time, best.Time, c.start(r))) {
+		if !servedBy(r.Server, p.WebNames) || !c.longSpan(r, p.Time) {
+			return
+		}
+		if best == nil || own(p) && !own(best) || own(p) == own(best) && closer(p.Time, best.Time, c.start(r)) {
 			best = p
 		}
 	}

@@ -292,3 +292,34 @@ func TestLongShellsBounded(t *testing.T) {
 		t.Errorf("%d long shells (count %d) after LongRequest", len(h.long), h.longCount)
 	}
 }
+
+// Apache with mod_php and nginx with php-fpm on one host, the same command
+// sent to both at once: php-fpm may serve behind Apache too, so Apache's
+// request prefers the shell under apache2 itself, whichever request comes
+// first, within the reorder window or past it.
+func TestOwnServerFirst(t *testing.T) {
+	const cmd = "sleep 33; id"
+	underApache := Process{Ref: 10, Time: ms(400), ID: "a", Shell: "a", CommandLine: "sh -c " + cmd, WebNames: []string{"apache2", "apache2"}}
+	underFPM := Process{Ref: 11, Time: ms(300), ID: "f", Shell: "f", CommandLine: "sh -c " + cmd, WebNames: []string{"php-fpm8.2", "php-fpm8.2"}}
+	apache := Request{Ref: 1, Time: t0, Path: "/uploads/long.php", Params: []string{cmd}, Script: true, Server: "apache"}
+	nginx := Request{Ref: 2, Time: t0.Add(33 * time.Second), Path: "/uploads/long.php", Params: []string{cmd}, Script: true, Server: "nginx"}
+	for _, late := range []bool{false, true} {
+		for _, order := range [][]Request{{apache, nginx}, {nginx, apache}} {
+			c := New(Options{})
+			c.AddProcess("h", underApache)
+			c.AddProcess("h", underFPM)
+			if late { // the requests come once event time is past the reorder window
+				c.AddProcess("h", Process{Ref: 99, Time: t0.Add(time.Minute), ID: "z", Shell: "z", CommandLine: "sh -c uptime"})
+			}
+			got := map[int64]int64{}
+			for _, r := range order {
+				for _, l := range c.AddRequest("h", r) {
+					got[l.Request] = l.Process
+				}
+			}
+			if got[1] != 10 || got[2] != 11 {
+				t.Errorf("late %v, %s first: links %v, want apache's request to apache2's shell (10) and nginx's to php-fpm's (11)", late, order[0].Server, got)
+			}
+		}
+	}
+}
