@@ -288,6 +288,12 @@ var endStamped = map[string]bool{"nginx": true, "iis": true, "caddy": true}
 // part takes evidence (score). A command that runs for seconds (a sleep, a
 // download, a scan) starts that long before nginx or IIS logs its request.
 func (c *Correlator) span(r *Request) (lo, hi time.Time, open bool) {
+	return c.spanBack(r, c.opt.Reorder)
+}
+
+// spanBack is span with an open span reaching back reach: Reorder for the
+// held shells, LongRequest for the long-running ones (longSpan).
+func (c *Correlator) spanBack(r *Request, reach time.Duration) (lo, hi time.Time, open bool) {
 	if !endStamped[r.Server] {
 		return r.Time.Add(-c.opt.Before), r.Time.Add(c.opt.Resolution + r.Duration + c.opt.After), false
 	}
@@ -295,7 +301,7 @@ func (c *Correlator) span(r *Request) (lo, hi time.Time, open bool) {
 	if r.Duration > 0 {
 		return r.Time.Add(-r.Duration - c.opt.Before), hi, false
 	}
-	return r.Time.Add(-c.opt.Reorder), hi, true
+	return r.Time.Add(-reach), hi, true
 }
 
 // start is when r began, as near as its log tells.
@@ -367,9 +373,9 @@ func ownServer(server string, names []string) bool {
 // argument of sh -c / cmd /c), 60 when it is in it at word boundaries.
 func paramScore(params []string, cmd string) int {
 	best := 0
-	lc := strings.ToLower(strings.TrimSpace(cmd))
+	lc := paramKey(cmd)
 	for _, v := range params {
-		v = strings.ToLower(strings.TrimSpace(v))
+		v = paramKey(v)
 		if len(v) < 2 {
 			continue
 		}
@@ -470,7 +476,7 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 // long-running shell to be linked by it: the command after sh -c or cmd /c
 // (unquoted), or the whole command line, lowered; "" for none.
 func commandKey(cmd string) string {
-	lc := strings.ToLower(strings.TrimSpace(cmd))
+	lc := paramKey(cmd)
 	for _, sep := range []string{" -c ", " /c "} {
 		if i := strings.Index(lc, sep); i >= 0 {
 			lc = strings.TrimSpace(lc[i+len(sep):])
@@ -483,7 +489,8 @@ func commandKey(cmd string) string {
 	return lc
 }
 
-// paramKey is a parameter value as commandKey's are compared with it.
+// paramKey is a parameter value or a command line as they are compared
+// (paramScore, commandKey): lowered, without surrounding space.
 func paramKey(v string) string { return strings.ToLower(strings.TrimSpace(v)) }
 
 // longLink is a link to a long-running shell, with the shell's id.
@@ -542,14 +549,8 @@ func (c *Correlator) linkLong(h *host, r *Request) (longLink, bool) {
 // longSpan says whether a process started at t can be one r started and
 // that ran for up to LongRequest.
 func (c *Correlator) longSpan(r *Request, t time.Time) bool {
-	if endStamped[r.Server] {
-		reach := c.opt.LongRequest
-		if r.Duration > 0 {
-			reach = r.Duration + c.opt.Before
-		}
-		return !t.Before(r.Time.Add(-reach)) && !t.After(r.Time.Add(c.opt.Resolution+c.opt.After))
-	}
-	return !t.Before(r.Time.Add(-c.opt.Before)) && !t.After(r.Time.Add(c.opt.Resolution+r.Duration+c.opt.After))
+	lo, hi, _ := c.spanBack(r, c.opt.LongRequest)
+	return !t.Before(lo) && !t.After(hi)
 }
 
 // unlink drops a weak link of shell from the request that held it.
