@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"webshellbeat/detection"
+	"webshellbeat/internal/testfiles"
 )
 
 // iisFields is a #Fields header an IIS administrator writes by enabling
@@ -56,14 +57,7 @@ func TestIISResumeKeepsFieldsHeader(t *testing.T) {
 	if n := len(events()); n != 40 {
 		t.Fatalf("first run: %d events, want 40", n)
 	}
-	fh, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fh.WriteString(iisLines(40, 80)); err != nil {
-		t.Fatal(err)
-	}
-	fh.Close()
+	testfiles.Append(t, log, iisLines(40, 80))
 	runBeat(t, cfgPath, dir, func() bool { return len(events()) >= 80 }, args...)
 	got := events()
 	if len(got) != 80 {

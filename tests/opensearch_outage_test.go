@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"webshellbeat/internal/testfiles"
 )
 
 // TestOpenSearchOutage crashes the real parts under a running beat and
@@ -148,16 +150,7 @@ func appendAccessLines(t *testing.T, path string, first, n int) {
 		fmt.Fprintf(&b, "198.51.100.%d - - [%s] \"GET %s HTTP/1.1\" 200 %d \"-\" \"Mozilla/5.0\"\n",
 			i%250+1, base.Add(time.Duration(i)*time.Second).Format("02/Jan/2006:15:04:05 -0700"), target, 500+i%300)
 	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(b.String()); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	testfiles.Append(t, path, b.String())
 }
 
 // ownNode is an OpenSearch node started by testing/opensearch/run.sh on a

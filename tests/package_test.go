@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"webshellbeat/internal/dist"
+	"webshellbeat/internal/testfiles"
 )
 
 // TestPackage builds the release packages of this machine's platform with
@@ -181,12 +182,7 @@ func checkDeb(t *testing.T, deb string) {
 	}
 	// Installing again (as an upgrade does) keeps the user's configuration:
 	// it is a conffile.
-	f, err := os.OpenFile("/etc/webshellbeat/webshellbeat.yml", os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = f.WriteString("# edited by the package test\n")
-	f.Close()
+	testfiles.Append(t, "/etc/webshellbeat/webshellbeat.yml", "# edited by the package test\n")
 	run(t, "dpkg", "-i", deb)
 	if b, _ := os.ReadFile("/etc/webshellbeat/webshellbeat.yml"); !strings.HasSuffix(string(b), "# edited by the package test\n") {
 		t.Errorf("reinstalling replaced the edited webshellbeat.yml")

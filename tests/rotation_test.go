@@ -103,7 +103,7 @@ func TestRotationWhileStopped(t *testing.T) {
 		}
 		// The file the module's first path names (its * as "8.2").
 		logs[c.module] = filepath.Join(root, c.module, strings.ReplaceAll(shippedPaths(t, c.module)[0], "*", "8.2"))
-		writeLines(t, logs[c.module], c, 0, 20, false)
+		testfiles.Write(t, logs[c.module], c.lines(0, 20))
 		modules = append(modules, c.module)
 		args = append(args, "-M", fmt.Sprintf("%s.paths=[%s]", c.module, strings.Join(paths, ",")))
 	}
@@ -127,11 +127,11 @@ func TestRotationWhileStopped(t *testing.T) {
 	}
 	runBeat(t, cfgPath, dir, total(20*len(cases)), args...)
 	for _, c := range cases {
-		writeLines(t, logs[c.module], c, 20, 40, true)
+		testfiles.Append(t, logs[c.module], c.lines(20, 40))
 		if err := os.Rename(logs[c.module], logs[c.module]+".1"); err != nil {
 			t.Fatal(err)
 		}
-		writeLines(t, logs[c.module], c, 40, 60, false)
+		testfiles.Write(t, logs[c.module], c.lines(40, 60))
 	}
 	runBeat(t, cfgPath, dir, total(60*len(cases)), args...)
 	got := marks()
@@ -155,26 +155,13 @@ func TestRotationWhileStopped(t *testing.T) {
 	}
 }
 
-// writeLines writes lines from..to-1 of c to path, after what it holds
-// when add.
-func writeLines(t *testing.T, path string, c rotationCase, from, to int, add bool) {
-	t.Helper()
+// lines returns c's lines from..to-1, each ended.
+func (c rotationCase) lines(from, to int) string {
 	var b strings.Builder
 	for i := from; i < to; i++ {
 		b.WriteString(c.line(i) + "\n")
 	}
-	if !add {
-		testfiles.Write(t, path, b.String())
-		return
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString(b.String()); err != nil {
-		t.Fatal(err)
-	}
+	return b.String()
 }
 
 // sysmonSyslogLine is the message of the first Sysmon for Linux line of

@@ -33,6 +33,23 @@ func Write(t testing.TB, path, text string) {
 	}
 }
 
+// Append adds text at the end of path, creating the file if it is missing
+// (an existing file keeps its mode), as a program appending to its log does.
+func Append(t testing.TB, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Copy copies the file from to the path to, making its folder.
 func Copy(t testing.TB, from, to string) {
 	t.Helper()
