@@ -12,6 +12,8 @@ import (
 
 	"webshellbeat/detection"
 	"webshellbeat/internal/testfiles"
+
+	"gopkg.in/yaml.v3"
 )
 
 // rotationCase is a module whose log logrotate renames, the line it writes
@@ -55,6 +57,45 @@ func TestModulePathsKeepRotations(t *testing.T) {
 					t.Errorf("%s: a rotation of %s (%s) is not among the module's paths %v", module, p, rotated, paths)
 				}
 			}
+		}
+	}
+}
+
+// The filestream inputs of the shipped configuration files, which users
+// copy, keep rotations among their paths as the modules do. Paths under
+// /var/log/containers are the exception of the container modules, and
+// those without a /var/log/ prefix (IIS, exported files) are never renamed.
+func TestConfigExamplesKeepRotations(t *testing.T) {
+	for _, file := range []string{"../webshellbeat.yml", "../webshellbeat.reference.yml"} {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg struct {
+			Inputs []struct {
+				Type  string   `yaml:"type"`
+				ID    string   `yaml:"id"`
+				Paths []string `yaml:"paths"`
+			} `yaml:"webshellbeat.inputs"`
+		}
+		if err := yaml.Unmarshal(raw, &cfg); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		checked := 0
+		for _, in := range cfg.Inputs {
+			for _, p := range in.Paths {
+				if in.Type != "filestream" || !strings.HasPrefix(p, "/var/log/") || strings.HasPrefix(p, "/var/log/containers/") {
+					continue
+				}
+				checked++
+				log := strings.TrimSuffix(p, "*")
+				if !matchesAny(in.Paths, log+".1") || !matchesAny(in.Paths, log+"-20261127") {
+					t.Errorf("%s: input %s: a rotation of %s is not among its paths %v", file, in.ID, p, in.Paths)
+				}
+			}
+		}
+		if checked == 0 {
+			t.Errorf("%s: no filestream input reads a file under /var/log/", file)
 		}
 	}
 }
