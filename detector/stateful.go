@@ -43,15 +43,27 @@ type state struct {
 	cfg      config.Detection
 	exts     map[string]bool
 
-	refs    atomic.Int64
-	heldMu  sync.Mutex
-	held    map[int64]*heldDoc
-	order   []int64 // FIFO of held refs, for the bound
-	maxHeld int
+	refs     atomic.Int64
+	heldMu   sync.Mutex
+	held     map[int64]*heldDoc
+	heldBy   map[string]*heldHost // by host name, for the bounds
+	heldTick int64
+	maxHeld  int // per host, as the correlator bounds what it holds
 	// unchanged: the caller changes no document after the detector is done
 	// with it (AssumeUnchanged), so held documents need no copy.
 	unchanged bool
 }
+
+// heldHost is the refs held for one host, oldest first, and when the host
+// last held one (heldTick).
+type heldHost struct {
+	order   []int64
+	touched int64
+}
+
+// maxHeldHosts bounds the hosts whose documents are held, as the
+// correlator bounds its hosts (correlate.Options.MaxHosts' default).
+const maxHeldHosts = 1024
 
 type heldDoc struct {
 	doc     map[string]any
@@ -68,8 +80,9 @@ const (
 )
 
 func newState(cfg config.Detection) (*state, error) {
-	s := &state{cfg: cfg, exts: map[string]bool{}, held: map[int64]*heldDoc{}, maxHeld: 2 * cfg.Correlation.MaxPending,
-		dups: session.NewDuplicates(0)}
+	s := &state{cfg: cfg, exts: map[string]bool{}, held: map[int64]*heldDoc{}, heldBy: map[string]*heldHost{},
+		maxHeld: 2 * cfg.Correlation.MaxPending,
+		dups:    session.NewDuplicates(0)}
 	for _, e := range cfg.Correlation.ScriptExtensions {
 		s.exts[strings.ToLower(e)] = true
 	}
@@ -433,15 +446,45 @@ func docID(doc map[string]any, host string, t time.Time) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-func (s *state) hold(ref int64, h *heldDoc) {
+// hold keeps h for ref, a request or process of host, so that a later link
+// can update its document. Each host keeps its last 2*max_pending (its
+// requests and its processes, as many as the correlator may still link):
+// one bound across hosts would let busy hosts push out the documents of a
+// quiet one whose requests the correlator still holds, and a shell linked
+// to one would lose its request's URL and client. The least recently
+// active host is forgotten past maxHeldHosts.
+func (s *state) hold(host string, ref int64, h *heldDoc) {
 	s.heldMu.Lock()
 	defer s.heldMu.Unlock()
-	s.held[ref] = h
-	s.order = append(s.order, ref)
-	for len(s.order) > s.maxHeld {
-		delete(s.held, s.order[0])
-		s.order = s.order[1:]
+	hh := s.heldBy[host]
+	if hh == nil {
+		if len(s.heldBy) >= maxHeldHosts {
+			s.forgetIdlestHost()
+		}
+		hh = &heldHost{}
+		s.heldBy[host] = hh
 	}
+	s.heldTick++
+	hh.touched = s.heldTick
+	s.held[ref] = h
+	hh.order = append(hh.order, ref)
+	for len(hh.order) > s.maxHeld {
+		delete(s.held, hh.order[0])
+		hh.order = hh.order[1:]
+	}
+}
+
+func (s *state) forgetIdlestHost() {
+	idlest := ""
+	for name, hh := range s.heldBy {
+		if idlest == "" || hh.touched < s.heldBy[idlest].touched {
+			idlest = name
+		}
+	}
+	for _, ref := range s.heldBy[idlest].order {
+		delete(s.held, ref)
+	}
+	delete(s.heldBy, idlest)
 }
 
 // clone copies a document deeply enough that later changes to either do

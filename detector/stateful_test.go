@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -577,5 +578,37 @@ func TestBodyCommandLinksProcess(t *testing.T) {
 	cmds, _ := val(request, "webshell.processes.command_line").([]string)
 	if !slices.ContainsFunc(cmds, func(c string) bool { return strings.HasSuffix(c, "whoami") }) || !linked {
 		t.Errorf("POST cmd=whoami: request lists processes %q, process alert carries it %v; want both ways", cmds, linked)
+	}
+}
+
+// Requests are held for their updated copies per host, as the correlator
+// holds them (max_pending each): a host's request still pending in the
+// correlator keeps its document when other hosts are busy. Three hosts of
+// 91 requests each with max_pending 100; the shell on web1 must carry its
+// request, the first of them.
+func TestHeldRequestsPerHost(t *testing.T) {
+	cfg := config.Default()
+	cfg.Correlation.MaxPending = 100
+	det, err := detector.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := []string{"web1", "web2", "web3"}
+	onHost := func(doc map[string]any, h string) map[string]any {
+		doc["host"].(map[string]any)["name"] = h
+		return doc
+	}
+	for _, h := range hosts {
+		det.ProcessAll(onHost(requestDoc(5, "/x.php?c=id", "id"), h))
+	}
+	for i := range 90 {
+		for _, h := range hosts {
+			det.ProcessAll(onHost(requestDoc(5, fmt.Sprintf("/page/%d?q=%d", i, i), strconv.Itoa(i)), h))
+		}
+	}
+	proc := onHost(shellDoc(5.5, 900, 800, "sh -c id"), "web1")
+	det.ProcessAll(proc)
+	if got := str(proc, "webshell.request.url.original"); got != "/x.php?c=id" {
+		t.Errorf("the shell carries request %q, want /x.php?c=id (linked: %v)", got, val(proc, "webshell.request"))
 	}
 }
