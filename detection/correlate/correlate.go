@@ -182,7 +182,9 @@ func (c *Correlator) expire(h *host) {
 		if !p.Time.Before(cut) {
 			return false
 		}
-		if !p.weak && p.key != "" && h.longCount < c.opt.MaxPending {
+		// A weakly linked shell is kept too: its real request, logged when
+		// it ends, takes it over (linkLong).
+		if p.key != "" && h.longCount < c.opt.MaxPending {
 			h.long[p.key] = append(h.long[p.key], p)
 			h.longCount++
 		}
@@ -527,7 +529,7 @@ func (c *Correlator) linkLong(h *host, r *Request) (longLink, bool) {
 		return longLink{}, false
 	}
 	for _, p := range h.procs {
-		if !p.weak && slices.Contains(keys, p.key) {
+		if slices.Contains(keys, p.key) {
 			consider(p)
 		}
 	}
@@ -540,6 +542,9 @@ func (c *Correlator) linkLong(h *host, r *Request) (longLink, bool) {
 		h.longCount--
 	} else {
 		h.procs = slices.DeleteFunc(h.procs, drop)
+	}
+	if best.weak { // linked by time alone to another request: this one names its command
+		c.unlink(h, best.Shell)
 	}
 	h.linked[best.Shell] = r.Ref
 	h.linkAt[best.Shell] = best.Time

