@@ -491,9 +491,9 @@ func (s *state) forgetIdlestHost() {
 			idlest = name
 		}
 	}
-	for _, ref := range append(s.heldBy[idlest].reqs, s.heldBy[idlest].procs...) {
-		delete(s.held, ref)
-	}
+	hh := s.heldBy[idlest]
+	s.keepLast(hh.reqs, 0)
+	s.keepLast(hh.procs, 0)
 	delete(s.heldBy, idlest)
 }
 
