@@ -135,10 +135,13 @@ type host struct {
 	long      map[string][]*heldProc
 	longCount int
 	linked    map[string]int64 // shell id -> request ref
-	linkAt    map[string]time.Time
-	uploads   map[string]*Upload // by lowercased path
-	served    map[int]servedScript
-	touched   time.Time
+	// linkAt is when each link was last made or passed on to a child
+	// (event time): a shell that keeps starting children keeps its link,
+	// and ten reorder windows after its last one the link is forgotten.
+	linkAt  map[string]time.Time
+	uploads map[string]*Upload // by lowercased path
+	served  map[int]servedScript
+	touched time.Time
 }
 
 type servedScript struct {
@@ -449,7 +452,7 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 			}
 			links = append(links, Link{Request: r.Ref, Process: p.Ref, Evidence: bestEv, Score: bestScore})
 			h.linked[p.Shell] = r.Ref
-			h.linkAt[p.Shell] = p.Time
+			h.touchLink(p.Shell, h.now)
 			hr.shells = append(hr.shells, p.Shell)
 			if bestScore < strong {
 				p.weak = true
@@ -547,7 +550,7 @@ func (c *Correlator) linkLong(h *host, r *Request) (longLink, bool) {
 		c.unlink(h, best.Shell)
 	}
 	h.linked[best.Shell] = r.Ref
-	h.linkAt[best.Shell] = best.Time
+	h.touchLink(best.Shell, h.now)
 	return longLink{Link{Request: r.Ref, Process: best.Ref, Evidence: []string{"param_in_command_line", "long_running"}, Score: 100}, best.Shell}, true
 }
 
@@ -556,6 +559,13 @@ func (c *Correlator) linkLong(h *host, r *Request) (longLink, bool) {
 func (c *Correlator) longSpan(r *Request, t time.Time) bool {
 	lo, hi, _ := c.spanBack(r, c.opt.LongRequest)
 	return !t.Before(lo) && !t.After(hi)
+}
+
+// touchLink notes that shell's link was made or used at t (see linkAt).
+func (h *host) touchLink(shell string, t time.Time) {
+	if t.After(h.linkAt[shell]) {
+		h.linkAt[shell] = t
+	}
 }
 
 // unlink drops a weak link of shell from the request that held it.
@@ -597,6 +607,7 @@ func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
 	defer c.mu.Unlock()
 	h := c.host(hostName, p.Time)
 	if ref, ok := h.linked[p.Shell]; ok {
+		h.touchLink(p.Shell, p.Time)
 		return Link{Request: ref, Process: p.Ref, Evidence: []string{"parent_linked"}}, true
 	}
 	if p.ID != p.Shell {
@@ -619,7 +630,7 @@ func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
 	// for AddRequest instead.
 	if best != nil && bestScore >= strong {
 		h.linked[p.Shell] = best.Ref
-		h.linkAt[p.Shell] = p.Time
+		h.touchLink(p.Shell, h.now)
 		best.shells = append(best.shells, p.Shell)
 		return Link{Request: best.Ref, Process: p.Ref, Evidence: bestEv, Score: bestScore}, true
 	}

@@ -349,3 +349,24 @@ func TestLongShellTakesOverWeakLink(t *testing.T) {
 		t.Errorf("the shell's child follows request %d (%v), want %d", l.Request, ok, real.Ref)
 	}
 }
+
+// A linked shell that keeps running (a detached loop, a reverse shell)
+// passes its request on to children for as long as it keeps starting
+// them: the link is forgotten ten reorder windows after the shell's last
+// child, not after its start.
+func TestActiveShellKeepsItsLink(t *testing.T) {
+	c := New(Options{})
+	r := Request{Ref: 1, Time: t0, Path: "/up/x.php", Params: []string{"nohup sh loop.sh"}, Script: true, Server: "apache"}
+	c.AddRequest("h", r)
+	if l, ok := c.AddProcess("h", Process{Ref: 10, Time: ms(300), ID: "a", Shell: "a", CommandLine: "sh -c nohup sh loop.sh"}); !ok || l.Request != 1 {
+		t.Fatalf("the shell: %+v %v", l, ok)
+	}
+	for i, at := range []time.Duration{4 * time.Minute, 8 * time.Minute, 12 * time.Minute, 16 * time.Minute} {
+		if l, ok := c.AddProcess("h", Process{Ref: int64(11 + i), Time: t0.Add(at), ID: fmt.Sprint("c", i), Shell: "a", CommandLine: "id"}); !ok || l.Request != 1 {
+			t.Errorf("a child %v after the shell started: %+v %v", at, l, ok)
+		}
+	}
+	if l, ok := c.AddProcess("h", Process{Ref: 20, Time: t0.Add(16*time.Minute + 10*c.opt.Reorder + time.Second), ID: "late", Shell: "a", CommandLine: "id"}); ok {
+		t.Errorf("a child ten reorder windows after the last: linked %+v", l)
+	}
+}
