@@ -2,6 +2,7 @@ package detector
 
 import (
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,7 +87,9 @@ func (d *Detector) correlateAfter(ev *event) []Derived {
 			if p == nil {
 				continue
 			}
-			ev.reqProcs = append(ev.reqProcs, p.shell)
+			if !slices.Contains(l.Evidence, "parent_linked") { // a shell's descendant is not one the request started
+				ev.reqProcs = append(ev.reqProcs, p.shell)
+			}
 			if p.doc != nil && p.verdict == Alert {
 				up := cloneDoc(p.doc)
 				putRequest(up, doc, l)

