@@ -142,7 +142,10 @@ type host struct {
 	// kids are the descendants of shells not linked yet, by shell id: a
 	// long-running shell's commands run before its request is logged, and
 	// take its link when it comes (see kidLinks).
-	kids    map[string]*shellKids
+	kids map[string]*shellKids
+	// weak are the shells linked by time alone: their children are noted
+	// as kids too, for the request that takes the shell over.
+	weak    map[string]bool
 	uploads map[string]*Upload // by lowercased path
 	served  map[int]servedScript
 	touched time.Time
@@ -183,7 +186,7 @@ func (c *Correlator) host(name string, t time.Time) *host {
 			c.Dropped++
 		}
 		h = &host{linked: map[string]int64{}, linkAt: map[string]time.Time{}, uploads: map[string]*Upload{}, served: map[int]servedScript{}, long: map[string][]*heldProc{},
-			kids: map[string]*shellKids{}}
+			kids: map[string]*shellKids{}, weak: map[string]bool{}}
 		c.hosts[name] = h
 	}
 	if t.After(h.now) {
@@ -223,6 +226,7 @@ func (c *Correlator) expire(h *host) {
 		if t.Before(h.now.Add(-10 * c.opt.Reorder)) {
 			delete(h.linkAt, id)
 			delete(h.linked, id)
+			delete(h.weak, id)
 		}
 	}
 	for shell, k := range h.kids { // past LongRequest their shell can no longer be linked
@@ -476,7 +480,9 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 			h.touchLink(p.Shell, h.now)
 			hr.shells = append(hr.shells, p.Shell)
 			links = append(links, h.kidLinks(p.Shell, r.Ref, bestScore >= strong)...)
+			delete(h.weak, p.Shell)
 			if bestScore < strong {
+				h.weak[p.Shell] = true
 				p.weak = true
 				kept = append(kept, p)
 			}
@@ -571,6 +577,7 @@ func (c *Correlator) linkLong(h *host, r *Request) (longLink, bool) {
 	}
 	if best.weak { // linked by time alone to another request: this one names its command
 		c.unlink(h, best.Shell)
+		delete(h.weak, best.Shell)
 	}
 	h.linked[best.Shell] = r.Ref
 	h.touchLink(best.Shell, h.now)
@@ -669,6 +676,9 @@ func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
 	h := c.host(hostName, p.Time)
 	if ref, ok := h.linked[p.Shell]; ok {
 		h.touchLink(p.Shell, p.Time)
+		if h.weak[p.Shell] { // a request may take its shell over
+			h.noteKid(p, c.opt.MaxPending)
+		}
 		return Link{Request: ref, Process: p.Ref, Evidence: []string{"parent_linked"}}, true
 	}
 	if p.ID != p.Shell { // a descendant of an unlinked shell

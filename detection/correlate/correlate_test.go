@@ -428,3 +428,28 @@ func TestKidsBounded(t *testing.T) {
 		t.Errorf("%d shells noted after LongRequest, want 0", len(h.kids))
 	}
 }
+
+// A shell's child that followed a weak, time-only link follows the shell to
+// the request that takes it over: the link is made again for it.
+func TestKidsFollowTakeOver(t *testing.T) {
+	c := New(Options{})
+	c.AddProcess("h", Process{Ref: 10, Time: t0, ID: "a", Shell: "a", CommandLine: "sh -c id", WebNames: []string{"php-fpm8.2"}})
+	page := Request{Ref: 1, Time: ms(200), Path: "/index.php", Script: true, Server: "nginx"}
+	if links := c.AddRequest("h", page); len(links) != 1 || links[0].Score >= strong {
+		t.Fatalf("links %+v, want one weak link", links)
+	}
+	if l, ok := c.AddProcess("h", Process{Ref: 11, Time: ms(300), ID: "k", Shell: "a", CommandLine: "id"}); !ok || l.Request != 1 {
+		t.Fatalf("the child of the weakly linked shell: %+v %v", l, ok)
+	}
+	real := Request{Ref: 2, Time: ms(900), Path: "/up/x.php", Params: []string{"id"}, Script: true, Server: "nginx"}
+	got := map[int64]int64{}
+	for _, l := range c.AddRequest("h", real) {
+		got[l.Process] = l.Request
+	}
+	if got[10] != 2 || got[11] != 2 {
+		t.Errorf("take-over links %v, want the shell (10) and its child (11) to request 2", got)
+	}
+	if l, ok := c.AddProcess("h", Process{Ref: 12, Time: ms(950), ID: "k2", Shell: "a", CommandLine: "id"}); !ok || l.Request != 2 {
+		t.Errorf("a later child: %+v %v", l, ok)
+	}
+}
