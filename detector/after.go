@@ -284,6 +284,17 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 		if inferred == true {
 			key.Root = "inferred|" + strings.ToLower(sub.User)
 		}
+		// The folder the web server started the shell in tells web shells
+		// apart where no request names the script yet (live, a command is
+		// decided before the access log writes its request): PHP runs a
+		// page in its own folder, so an upload folder's shell and a
+		// backdoored page at the site's root are two sessions. Where the
+		// folder is always the same (w3wp's inetsrv), this changes nothing.
+		if ev.hasLin {
+			if cwd := shellOf(ev.lin).Cwd; cwd != "" {
+				key.Root += "|" + strings.ToLower(cwd)
+			}
+		}
 	}
 	cmd := ev.command
 	if cmd == "" && !ev.noCommand {

@@ -356,6 +356,7 @@ func (s *state) observeProcess(ev *event) {
 		EntityID: str(doc, "process.entity_id"), PID: num(doc, "process.pid"), PPID: num(doc, "process.parent.pid"),
 		ParentEntityID: str(doc, "process.parent.entity_id"), Executable: str(doc, "process.executable"),
 		Name: str(doc, "process.name"), CommandLine: str(doc, "process.command_line"), User: str(doc, "user.name"),
+		Cwd: str(doc, "process.working_directory"),
 	}
 	if p.User == "" {
 		p.User = str(doc, "user.id")

@@ -674,3 +674,32 @@ func TestLongShellKidsGetTheRequest(t *testing.T) {
 		t.Errorf("no updated copy of the command's alert carries the request (%d derived)", len(derived))
 	}
 }
+
+// Live, a command is decided before the access log writes its request, so
+// its session cannot be its script's: the folder the web server started
+// the shell in stands for it. A shell in the upload folder and a backdoor
+// at the site's root are two sessions, each with its first command at full
+// severity; the upload shell's second command is lowered.
+func TestSessionsByShellFolder(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := func(doc map[string]any, dir string) map[string]any {
+		doc["process"].(map[string]any)["working_directory"] = dir
+		return doc
+	}
+	first := in(shellDoc(5, 900, 800, "sh -c whoami"), "/var/www/html/uploads")
+	second := in(shellDoc(6, 901, 800, "sh -c whoami"), "/var/www/html/uploads")
+	backdoor := in(shellDoc(7, 902, 800, "sh -c whoami"), "/var/www/html")
+	for _, d := range []map[string]any{first, second, backdoor} {
+		det.ProcessAll(d)
+	}
+	if sev(first) <= 21 || sev(second) != 21 || sev(backdoor) <= 21 {
+		t.Errorf("severities: upload shell %d then %d, backdoor %d; want full, 21, full", sev(first), sev(second), sev(backdoor))
+	}
+	if id := str(first, "webshell.session.id"); id == "" || id != str(second, "webshell.session.id") || id == str(backdoor, "webshell.session.id") {
+		t.Errorf("sessions: %q %q %q; want the upload shell's two commands in one, the backdoor in another",
+			id, str(second, "webshell.session.id"), str(backdoor, "webshell.session.id"))
+	}
+}

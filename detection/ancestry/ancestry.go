@@ -40,6 +40,9 @@ type Process struct {
 	Name           string
 	CommandLine    string
 	User           string
+	// Cwd is the working directory the process started in: for a shell a
+	// PHP page started, the page's folder (see the detector's sessions).
+	Cwd string
 	// WebServer says the process matched the web-server list (set by the table).
 	WebServer bool
 	// Inferred says the table never saw the process: it was inferred from a
@@ -236,6 +239,7 @@ type entry struct {
 	pid, ppid   int32
 	exe, name   string
 	cmd, user   string
+	cwd         string
 	flags       uint8
 }
 
@@ -577,6 +581,9 @@ func (t *Table) upsert(h *hostTable, p Process, kind Kind, now int64) int32 {
 	if p.User != "" && (replace || e.user == "") {
 		e.user = h.str(p.User)
 	}
+	if p.Cwd != "" && (replace || e.cwd == "") {
+		e.cwd = h.str(p.Cwd)
+	}
 	if e.exe != "" || e.name != "" {
 		e.flags &^= fInferred | fWeb
 		if t.isWeb(e.name, e.exe, e.cmd) {
@@ -689,7 +696,7 @@ type Lineage struct {
 func (t *Table) proc(h *hostTable, i int32) Process {
 	e := &h.entries[i]
 	p := Process{PID: int(e.pid), PPID: int(e.ppid), Executable: e.exe, Name: e.name,
-		CommandLine: e.cmd, User: e.user, WebServer: e.flags&fWeb != 0, Inferred: e.flags&fInferred != 0}
+		CommandLine: e.cmd, User: e.user, Cwd: e.cwd, WebServer: e.flags&fWeb != 0, Inferred: e.flags&fInferred != 0}
 	if e.flags&fStartKnown != 0 {
 		p.Start = time.Unix(0, e.start).UTC()
 	}

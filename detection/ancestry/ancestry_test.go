@@ -169,6 +169,7 @@ func TestSaveRestore(t *testing.T) {
 	tb := New(Options{})
 	tb.Observe("iis", Process{EntityID: "{6004D249-09DA-604D-8F19-000000000900}", PID: 10844, Executable: `c:\windows\system32\inetsrv\w3wp.exe`, CommandLine: `w3wp.exe -ap "MSExchangeOWAAppPool"`}, Process{}, Seen, at(0))
 	start(tb, "lnx", 20926, 20359, "/usr/sbin/apache2", "apache2 -k start", "root", 0)
+	tb.Observe("lnx", Process{PID: 20950, PPID: 20926, Executable: "/usr/bin/dash", CommandLine: "sh -c sleep 99", User: "www-data", Cwd: "/var/www/html/up", Start: at(1)}, Process{}, Start, at(1))
 	path := filepath.Join(t.TempDir(), "webshellbeat", "processes.json")
 	if err := tb.Save(path); err != nil {
 		t.Fatal(err)
@@ -184,6 +185,11 @@ func TestSaveRestore(t *testing.T) {
 	l = start(tb2, "lnx", 21000, 20926, "/bin/sh", "sh -c id", "www-data", 86400)
 	if !l.Web || l.Root.Name != "apache2" {
 		t.Fatalf("linux after restart: %+v", l)
+	}
+	// The shell's working directory (the sessions' folder) is kept too.
+	l = start(tb2, "lnx", 21001, 20950, "/usr/bin/id", "id", "www-data", 86400)
+	if l.Parent.Cwd != "/var/www/html/up" {
+		t.Errorf("the shell's working directory after restart: %q", l.Parent.Cwd)
 	}
 	// Missing file: an empty table, no error.
 	if err := New(Options{}).Restore(filepath.Join(t.TempDir(), "none.json")); err != nil {

@@ -25,6 +25,7 @@ type savedEntry struct {
 	Name   string `json:"name,omitempty"`
 	Cmd    string `json:"cmd,omitempty"`
 	User   string `json:"user,omitempty"`
+	Cwd    string `json:"cwd,omitempty"`
 	Flags  uint8  `json:"flags"`
 }
 
@@ -50,7 +51,7 @@ func (t *Table) Save(path string) error {
 		for _, i := range h.byID {
 			e := &h.entries[i]
 			se := savedEntry{ID: e.id[:], Start: e.start, Last: e.last, PID: e.pid, PPID: e.ppid,
-				Exe: e.exe, Name: e.name, Cmd: e.cmd, User: e.user, Flags: e.flags}
+				Exe: e.exe, Name: e.name, Cmd: e.cmd, User: e.user, Cwd: e.cwd, Flags: e.flags}
 			if e.flags&fParent != 0 {
 				se.Parent = e.parent[:]
 			}
@@ -100,7 +101,7 @@ func (t *Table) Restore(path string) error {
 				continue
 			}
 			e := entry{start: se.Start, last: se.Last, pid: se.PID, ppid: se.PPID, exe: h.str(se.Exe),
-				name: h.str(se.Name), cmd: se.Cmd, user: h.str(se.User), flags: se.Flags}
+				name: h.str(se.Name), cmd: se.Cmd, user: h.str(se.User), cwd: h.str(se.Cwd), flags: se.Flags}
 			copy(e.id[:], se.ID)
 			if len(se.Parent) == 16 {
 				copy(e.parent[:], se.Parent)
