@@ -344,6 +344,7 @@ func TestLiveLinuxAudit(t *testing.T) {
 	for _, a := range unlinked(docs, attacks) {
 		t.Errorf("%s %s%s: no alert of its shell carries the request (webshell.request.url.original)", a.site.server, a.url, a.cmd)
 	}
+	checkFolderSessions(t, docs)
 	var requests int
 	for _, d := range docs {
 		if strings.Contains(detection.LookupString(d, "url.original"), "avatar.php?c=") {
@@ -356,6 +357,41 @@ func TestLiveLinuxAudit(t *testing.T) {
 	}
 
 	stop() // and the audit rules that were there before are back
+}
+
+// checkFolderSessions: on each server, the process alerts of the uploaded
+// shell (uploads/) and of the login.php backdoor (the site's root) are two
+// sessions, decided before either request was read, and the first command
+// of each keeps a severity above later_severity (21).
+func checkFolderSessions(t *testing.T, docs []map[string]any) {
+	t.Helper()
+	for _, s := range liveSites {
+		session, best := map[string]string{}, map[string]float64{}
+		for _, d := range docs {
+			cwd := detection.LookupString(d, "process.working_directory")
+			if detection.LookupString(d, "event.kind") != "alert" || isDerived(d) || detection.LookupString(d, "process.command_line") == "" ||
+				(cwd != s.root && cwd != s.root+"/uploads") {
+				continue
+			}
+			id := detection.LookupString(d, "webshell.session.id")
+			if session[cwd] == "" {
+				session[cwd] = id
+			} else if session[cwd] != id {
+				t.Errorf("%s: process alerts in %s are in sessions %s and %s", s.server, cwd, session[cwd], id)
+			}
+			sev, _ := lookup(d, "event.severity").(float64)
+			best[cwd] = max(best[cwd], sev)
+		}
+		up, root := session[s.root+"/uploads"], session[s.root]
+		if up == "" || root == "" || up == root {
+			t.Errorf("%s: sessions of the upload shell's process alerts %q and the backdoor's %q; want two", s.server, up, root)
+		}
+		for _, cwd := range []string{s.root + "/uploads", s.root} {
+			if best[cwd] <= 21 {
+				t.Errorf("%s: no process alert in %s above severity 21 (best %v): its first command was lowered", s.server, cwd, best[cwd])
+			}
+		}
+	}
 }
 
 // startLiveBeat writes cfg (inputs and processors) to dir, with an
