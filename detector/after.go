@@ -151,6 +151,12 @@ func (d *Detector) underWebRoot(doc map[string]any, lp string) bool {
 	if has(doc, "tags", "webroot") || str(doc, "auditd.data.key") == "webroot" {
 		return true
 	}
+	return d.inWebRoot(lp)
+}
+
+// inWebRoot says whether lp (lowered, with forward slashes) is under one of
+// correlation.web_roots.
+func (d *Detector) inWebRoot(lp string) bool {
 	for _, r := range d.cfg.Correlation.WebRoots {
 		if strings.Contains(lp, strings.ToLower(strings.ReplaceAll(r, `\`, "/"))) {
 			return true
@@ -288,11 +294,13 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 		// apart where no request names the script yet (live, a command is
 		// decided before the access log writes its request): PHP runs a
 		// page in its own folder, so an upload folder's shell and a
-		// backdoored page at the site's root are two sessions. Where the
-		// folder is always the same (w3wp's inetsrv), this changes nothing.
+		// backdoored page at the site's root are two sessions. Only a
+		// folder under a web root says which page: w3wp's inetsrv or a
+		// Tomcat's home says nothing, and a source without the folder
+		// (Security 4688) must land in the same session as one with it.
 		if ev.hasLin {
-			if cwd := shellOf(ev.lin).Cwd; cwd != "" {
-				key.Root += "|" + strings.ToLower(cwd)
+			if dir := shellFolder(shellOf(ev.lin).Cwd); dir != "" && d.inWebRoot(dir) {
+				key.Root += "|" + dir
 			}
 		}
 	}
@@ -329,6 +337,16 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 	}
 	lower(doc, d.cfg.Sessions.LaterSeverity)
 	return v
+}
+
+// shellFolder is a working directory lowered, with forward slashes and a
+// trailing slash (so that /var/www is under the web root /var/www/); ""
+// when unknown.
+func shellFolder(cwd string) string {
+	if cwd == "" {
+		return ""
+	}
+	return strings.TrimSuffix(strings.ToLower(strings.ReplaceAll(cwd, `\`, "/")), "/") + "/"
 }
 
 // duplicate suppresses an alert on a process start that already raised an

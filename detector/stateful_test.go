@@ -702,4 +702,20 @@ func TestSessionsByShellFolder(t *testing.T) {
 		t.Errorf("sessions: %q %q %q; want the upload shell's two commands in one, the backdoor in another",
 			id, str(second, "webshell.session.id"), str(backdoor, "webshell.session.id"))
 	}
+	// A folder outside the web roots (a Tomcat's home, w3wp's inetsrv)
+	// says nothing of the page: such shells, and one whose source gives no
+	// folder (Security 4688), share the server's session.
+	det, err = detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []map[string]any{in(shellDoc(5, 900, 800, "sh -c whoami"), "/opt/tomcat"), in(shellDoc(6, 901, 800, "sh -c whoami"), "/tmp"), shellDoc(7, 902, 800, "sh -c whoami")}
+	for _, d := range docs {
+		det.ProcessAll(d)
+	}
+	for _, d := range docs[1:] {
+		if got, want := str(d, "webshell.session.id"), str(docs[0], "webshell.session.id"); got != want || sev(d) != 21 {
+			t.Errorf("shell in %q: session %q severity %d; want the server's session %q, lowered", str(d, "process.working_directory"), got, sev(d), want)
+		}
+	}
 }
