@@ -119,10 +119,7 @@ type heldReq struct {
 
 type heldProc struct {
 	Process
-	// weak says the shell is linked by time alone: it stays held, and a
-	// request with strong evidence that arrives later takes it over.
-	weak bool
-	key  string // commandKey of the command line
+	key string // commandKey of the command line
 }
 
 type host struct {
@@ -143,8 +140,9 @@ type host struct {
 	// long-running shell's commands run before its request is logged, and
 	// take its link when it comes (see kidLinks).
 	kids map[string]*shellKids
-	// weak are the shells linked by time alone: their children are noted
-	// as kids too, for the request that takes the shell over.
+	// weak are the shells linked by time alone: such a shell stays held
+	// (procs, then long), a request with strong evidence that arrives later
+	// takes it over, and its children are noted as kids for that request.
 	weak    map[string]bool
 	uploads map[string]*Upload // by lowercased path
 	served  map[int]servedScript
@@ -351,26 +349,17 @@ func servedBy(server string, names []string) bool {
 		return true
 	}
 	for _, n := range names {
-		n = strings.ToLower(strings.TrimSuffix(strings.ToLower(n), ".exe"))
-		switch {
-		case n == "apache2" || n == "httpd" || n == "apache":
-			if server == "apache" {
-				return true
-			}
-		case n == "nginx":
-			if server == "nginx" {
-				return true
-			}
-		case n == "w3wp" || n == "umworkerprocess":
-			if server == "iis" {
-				return true
-			}
-		case strings.HasPrefix(n, "php-fpm") || strings.HasPrefix(n, "php-cgi"):
+		switch own := serverOf(n); own {
+		case "php":
 			if server == "apache" || server == "nginx" {
 				return true
 			}
-		default:
+		case "":
 			return true // tomcat, node, caddy...: no access-log server to compare
+		default:
+			if own == server {
+				return true
+			}
 		}
 	}
 	return false
@@ -381,22 +370,29 @@ func servedBy(server string, names []string) bool {
 // that may serve behind another server on the host.
 func ownServer(server string, names []string) bool {
 	for _, n := range names {
-		switch strings.TrimSuffix(strings.ToLower(n), ".exe") {
-		case "apache2", "httpd", "apache":
-			if server == "apache" {
-				return true
-			}
-		case "nginx":
-			if server == "nginx" {
-				return true
-			}
-		case "w3wp", "umworkerprocess":
-			if server == "iis" {
-				return true
-			}
+		if own := serverOf(n); own != "" && own == server {
+			return true
 		}
 	}
 	return false
+}
+
+// serverOf is the access-log server whose own process a web-server process
+// name is (apache, nginx, iis), "php" for php-fpm and php-cgi, which serve
+// behind Apache or nginx, and "" for any other (tomcat, node...).
+func serverOf(name string) string {
+	n := strings.TrimSuffix(strings.ToLower(name), ".exe")
+	switch {
+	case n == "apache2" || n == "httpd" || n == "apache":
+		return "apache"
+	case n == "nginx":
+		return "nginx"
+	case n == "w3wp" || n == "umworkerprocess":
+		return "iis"
+	case strings.HasPrefix(n, "php-fpm") || strings.HasPrefix(n, "php-cgi"):
+		return "php"
+	}
+	return ""
 }
 
 // paramScore: 100 when a parameter value is the whole command (or the
@@ -461,7 +457,7 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 	best, bestScore, bestEv := -1, 0, []string(nil)
 	for i, p := range h.procs {
 		s, ev := c.score(&r, &p.Process)
-		if s < strong && (p.weak || !(s > 0 && r.Script && c.onlyScriptCandidate(h, &p.Process, &r))) {
+		if s < strong && (h.weak[p.Shell] || !(s > 0 && r.Script && c.onlyScriptCandidate(h, &p.Process, &r))) {
 			continue
 		}
 		if s > bestScore || s == bestScore && best >= 0 && closer(p.Time, h.procs[best].Time, c.start(&r)) {
@@ -472,7 +468,7 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 	kept := h.procs[:0]
 	for i, p := range h.procs {
 		if i == best {
-			if p.weak {
+			if h.weak[p.Shell] {
 				c.unlink(h, p.Shell)
 			}
 			links = append(links, Link{Request: r.Ref, Process: p.Ref, Evidence: bestEv, Score: bestScore})
@@ -483,7 +479,6 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 			delete(h.weak, p.Shell)
 			if bestScore < strong {
 				h.weak[p.Shell] = true
-				p.weak = true
 				kept = append(kept, p)
 			}
 			continue
@@ -575,7 +570,7 @@ func (c *Correlator) linkLong(h *host, r *Request) (longLink, bool) {
 	} else {
 		h.procs = slices.DeleteFunc(h.procs, drop)
 	}
-	if best.weak { // linked by time alone to another request: this one names its command
+	if h.weak[best.Shell] { // linked by time alone to another request: this one names its command
 		c.unlink(h, best.Shell)
 		delete(h.weak, best.Shell)
 	}
