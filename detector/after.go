@@ -113,7 +113,7 @@ func (d *Detector) correlateAfter(ev *event) []Derived {
 	}
 	fp := str(doc, "file.path")
 	if fp != "" && has(doc, "event.category", "file") {
-		lp := strings.ToLower(strings.ReplaceAll(fp, `\`, "/"))
+		lp := lowerSlash(fp)
 		writerWeb := ev.hasLin && (ev.lin.Web || ev.lin.Self.WebServer)
 		switch {
 		case strings.Contains(lp, "temporary asp.net files/") && strings.HasSuffix(lp, ".compiled") && ev.hasLin && ev.lin.Self.WebServer:
@@ -158,7 +158,7 @@ func (d *Detector) underWebRoot(doc map[string]any, lp string) bool {
 // correlation.web_roots.
 func (d *Detector) inWebRoot(lp string) bool {
 	for _, r := range d.cfg.Correlation.WebRoots {
-		if strings.Contains(lp, strings.ToLower(strings.ReplaceAll(r, `\`, "/"))) {
+		if strings.Contains(lp, lowerSlash(r)) {
 			return true
 		}
 	}
@@ -346,8 +346,12 @@ func shellFolder(cwd string) string {
 	if cwd == "" {
 		return ""
 	}
-	return strings.TrimSuffix(strings.ToLower(strings.ReplaceAll(cwd, `\`, "/")), "/") + "/"
+	return strings.TrimSuffix(lowerSlash(cwd), "/") + "/"
 }
+
+// lowerSlash is a path as file paths, folders and web roots are compared:
+// lowered, with forward slashes.
+func lowerSlash(p string) string { return strings.ToLower(strings.ReplaceAll(p, `\`, "/")) }
 
 // duplicate suppresses an alert on a process start that already raised an
 // alert from another source: Sysmon event 1 and Security 4688 (or Sysmon
