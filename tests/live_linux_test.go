@@ -37,6 +37,17 @@ type liveAttack struct {
 	cmd  string
 }
 
+// waitLinked reads the beat's output in dir until an alert of every
+// attack's shell carries its request, or for 20 s, and returns it.
+func waitLinked(t *testing.T, dir string, attacks []liveAttack) []map[string]any {
+	t.Helper()
+	docs := readDocs(t, dir)
+	for deadline := time.Now().Add(20 * time.Second); len(unlinked(docs, attacks)) > 0 && time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		docs = readDocs(t, dir)
+	}
+	return docs
+}
+
 // unlinked returns the attacks whose shell has no alert among docs that
 // carries the request that drove it (webshell.request.url.original).
 func unlinked(docs []map[string]any, attacks []liveAttack) []liveAttack {
@@ -309,12 +320,8 @@ func TestLiveLinuxAudit(t *testing.T) {
 	// line arrives after the shell ran (filestream reads a quiet file after
 	// a backoff of up to 10 s), so the detector publishes an updated copy
 	// of the alert with webshell.request.* filled in. Wait for those.
-	docs := readDocs(t, dir)
 	waited := time.Now()
-	for deadline := waited.Add(20 * time.Second); len(unlinked(docs, attacks)) > 0 && time.Now().Before(deadline); {
-		time.Sleep(250 * time.Millisecond)
-		docs = readDocs(t, dir)
-	}
+	docs := waitLinked(t, dir, attacks)
 	t.Logf("request links waited for: %v", time.Since(waited).Round(time.Millisecond))
 	// dash and bash look a command up before they exec it, so these
 	// commands make no failed execve; TestLiveTomcat's do.

@@ -4,9 +4,7 @@ package tests
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -23,11 +21,7 @@ import (
 func TestLiveLongRunningShell(t *testing.T) {
 	fpm := liveReady(t)
 	for _, s := range liveSites {
-		shell := filepath.Join(s.root, "uploads", "long.php")
-		if err := os.WriteFile(shell, []byte("<?php echo shell_exec($_GET['c']); ?>\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = os.Remove(shell) })
+		plantShell(t, s, "long", "<?php echo shell_exec($_GET['c']); ?>\n")
 	}
 	startServers(t, fpm)
 	dir := t.TempDir()
@@ -58,10 +52,7 @@ func TestLiveLongRunningShell(t *testing.T) {
 	for _, a := range attacks {
 		kids = append(kids, liveAttack{a.site, a.url, "id"})
 	}
-	docs := readDocs(t, dir)
-	for deadline := time.Now().Add(20 * time.Second); len(unlinked(docs, append(attacks, kids...))) > 0 && time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		docs = readDocs(t, dir)
-	}
+	docs := waitLinked(t, dir, append(attacks, kids...))
 	for _, a := range attacks {
 		if !slices.ContainsFunc(docs, func(d map[string]any) bool { return isShellAlert(d, a.cmd, a.site.parent, time.Time{}) }) {
 			t.Errorf("%s: no alert for `sh -c %s`", a.site.server, cmd)

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,11 +22,7 @@ import (
 func TestLiveReverseShell(t *testing.T) {
 	fpm := liveReady(t)
 	for _, s := range liveSites {
-		shell := filepath.Join(s.root, "uploads", "rev.php")
-		if err := os.WriteFile(shell, []byte("<?php echo shell_exec($_GET['c']); ?>\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = os.Remove(shell) })
+		plantShell(t, s, "rev", "<?php echo shell_exec($_GET['c']); ?>\n")
 	}
 	startServers(t, fpm)
 	dir := t.TempDir()
@@ -62,10 +56,7 @@ func TestLiveReverseShell(t *testing.T) {
 	}
 	wg.Wait()
 	all := append(attacks, typed...)
-	docs := readDocs(t, dir)
-	for deadline := time.Now().Add(20 * time.Second); len(unlinked(docs, all)) > 0 && time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		docs = readDocs(t, dir)
-	}
+	docs := waitLinked(t, dir, all)
 	for _, a := range unlinked(docs, all) {
 		t.Errorf("%s: no alert of `%s` carries the request (webshell.request.url.original)", a.site.server, a.cmd)
 	}
