@@ -74,10 +74,7 @@ func runBeatUntil(b *testing.B, cfg string, want int) (wall, cpu time.Duration) 
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfgPath := filepath.Join(dir, "webshellbeat.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg+fileOutput(dir, "100ms")), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	cfgPath := writeConfig(b, dir, cfg+fileOutput(dir, "100ms"))
 	cmd := exec.Command(binary, "run", "-c", cfgPath, "--path.home", dir)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {

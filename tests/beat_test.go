@@ -145,7 +145,7 @@ func TestRunMatchesHunt(t *testing.T) {
 
 // writeConfig writes cfg as dir/webshellbeat.yml (mode 0600, as the beat's
 // strict permissions ask) and returns its path.
-func writeConfig(t *testing.T, dir, cfg string) string {
+func writeConfig(t testing.TB, dir, cfg string) string {
 	t.Helper()
 	cfgPath := filepath.Join(dir, "webshellbeat.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
