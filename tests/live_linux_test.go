@@ -410,6 +410,7 @@ func checkFolderSessions(t *testing.T, docs []map[string]any) {
 func startLiveBeat(t *testing.T, dir, cfg string) (stop func()) {
 	t.Helper()
 	rulesBefore, _ := exec.Command("auditctl", "-l").Output()
+	settingsBefore := auditSettings(t)
 	cfg += fileOutput(dir, "0s")
 	cfgPath := writeConfig(t, dir, cfg)
 	logPath := filepath.Join(dir, "beat.log")
@@ -444,6 +445,9 @@ func startLiveBeat(t *testing.T, dir, cfg string) (stop func()) {
 		if rulesAfter, _ := exec.Command("auditctl", "-l").Output(); !bytes.Equal(rulesBefore, rulesAfter) {
 			t.Errorf("audit rules not restored:\nbefore:\n%s\nafter:\n%s", rulesBefore, rulesAfter)
 		}
+		if after := auditSettings(t); after != settingsBefore {
+			t.Errorf("kernel audit settings not restored: before %s, after %s", settingsBefore, after)
+		}
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
 			t.Logf("beat log tail:\n%s", tail(b, 4000))
@@ -459,6 +463,22 @@ func startLiveBeat(t *testing.T, dir, cfg string) (stop func()) {
 			t.Fatalf("the auditd input did not start; log %s:\n%s", logPath, tail(b, 3000))
 		}
 	}
+}
+
+// auditSettings is what auditctl -s says of the kernel settings a beat in
+// unicast mode changes (and must put back when it stops).
+func auditSettings(t *testing.T) string {
+	out, err := exec.Command("auditctl", "-s").Output()
+	if err != nil {
+		t.Fatalf("auditctl -s: %v", err)
+	}
+	var kept []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if k, _, _ := strings.Cut(l, " "); k == "enabled" || k == "backlog_limit" || k == "rate_limit" || k == "backlog_wait_time" {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, ", ")
 }
 
 // waitShellAlert waits up to 20 s for the alert of the process that ran cmd

@@ -41,6 +41,17 @@ type liveSession struct {
 	replaced    bool
 	enabledByUs bool
 	lastLost    uint32
+	// undo puts back the kernel settings openData changed (unicast), in
+	// the order they were changed: after the beat stops, auditd started
+	// again (or a reboot away) must find them as they were.
+	undo []kernelSetting
+}
+
+// kernelSetting is an audit setting the beat changed and its value before.
+type kernelSetting struct {
+	name  string
+	value uint32
+	set   func(c *libaudit.AuditClient, v uint32) error
 }
 
 // preflight checks what can be checked before touching the kernel: the
@@ -215,21 +226,34 @@ func (s *liveSession) openData() error {
 	}
 	s.data = c
 	st := s.status
+	change := func(name string, before, want uint32, set func(c *libaudit.AuditClient, v uint32) error) error {
+		if err := set(c, want); err != nil {
+			return classify("set the audit "+name, err, s.state)
+		}
+		s.undo = append(s.undo, kernelSetting{name, before, set})
+		return nil
+	}
 	if st.BacklogLimit != s.cfg.BacklogLimit && s.cfg.BacklogLimit > 0 {
-		if err := c.SetBacklogLimit(s.cfg.BacklogLimit, libaudit.NoWait); err != nil {
-			return classify("set the audit backlog limit", err, s.state)
+		if err := change("backlog limit", st.BacklogLimit, s.cfg.BacklogLimit, func(c *libaudit.AuditClient, v uint32) error {
+			return c.SetBacklogLimit(v, libaudit.NoWait)
+		}); err != nil {
+			return err
 		}
 	}
 	if st.RateLimit != s.cfg.RateLimit {
-		if err := c.SetRateLimit(s.cfg.RateLimit, libaudit.NoWait); err != nil {
-			return classify("set the audit rate limit", err, s.state)
+		if err := change("rate limit", st.RateLimit, s.cfg.RateLimit, func(c *libaudit.AuditClient, v uint32) error {
+			return c.SetRateLimit(v, libaudit.NoWait)
+		}); err != nil {
+			return err
 		}
 	}
 	// Do not make audited processes (the web server) wait when the beat
 	// falls behind: the kernel drops and counts instead (the lost metric).
 	if st.FeatureBitmap&libaudit.AuditFeatureBitmapBacklogWaitTime != 0 && st.BacklogWaitTime != 0 {
-		if err := c.SetBacklogWaitTime(0, libaudit.NoWait); err != nil {
-			return classify("set the audit backlog wait time", err, s.state)
+		if err := change("backlog wait time", st.BacklogWaitTime, 0, func(c *libaudit.AuditClient, v uint32) error {
+			return c.SetBacklogWaitTime(int32(v), libaudit.NoWait)
+		}); err != nil {
+			return err
 		}
 	}
 	if st.Enabled == 0 {
@@ -279,6 +303,7 @@ func (s *liveSession) close() {
 		s.data = nil
 	}
 	s.restoreRules()
+	s.restoreSettings()
 	if s.enabledByUs && s.control != nil {
 		if err := s.control.SetEnabled(false, libaudit.WaitForReply); err != nil {
 			s.log.Warnf("auditd live: could not disable audit again: %v", err)
@@ -288,6 +313,27 @@ func (s *liveSession) close() {
 		s.control.Close()
 		s.control = nil
 	}
+}
+
+// restoreSettings puts back the kernel settings openData changed.
+func (s *liveSession) restoreSettings() {
+	if s.control == nil || len(s.undo) == 0 {
+		return
+	}
+	var restored []string
+	for _, k := range s.undo {
+		if err := k.set(s.control, k.value); err != nil {
+			s.log.Warnf("auditd live: could not restore the audit %s (%d) on exit: %v", k.name, k.value, err)
+			continue
+		}
+		restored = append(restored, fmt.Sprintf("%s %d", k.name, k.value))
+	}
+	if err := s.control.WaitForPendingACKs(); err != nil {
+		s.log.Warnf("auditd live: restoring the audit settings on exit: %v", err)
+	} else if len(restored) > 0 {
+		s.log.Infof("auditd live: restored the kernel's audit %s", strings.Join(restored, ", "))
+	}
+	s.undo = nil
 }
 
 // checkLost adds the kernel's lost-record count since the last check.
