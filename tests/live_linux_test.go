@@ -404,31 +404,63 @@ func checkFolderSessions(t *testing.T, docs []map[string]any) {
 // startLiveBeat writes cfg (inputs and processors) to dir, with an
 // unbatched file output in dir/out and its data and logs in dir, runs the
 // beat on it until its live auditd input reads from the kernel, and
-// returns a stop function (also run at cleanup). Stopping checks that the beat exits cleanly and restores the
-// audit rules loaded before it started, and logs the end of the beat's log
-// when the test has failed.
+// returns a stop function (also run at cleanup). Stopping checks that the
+// beat exits cleanly and restores the audit rules and settings the kernel
+// had before it started, and logs the end of the beat's log when the test
+// has failed.
 func startLiveBeat(t *testing.T, dir, cfg string) (stop func()) {
 	t.Helper()
-	rulesBefore, _ := exec.Command("auditctl", "-l").Output()
-	settingsBefore := auditSettings(t)
+	return launchLiveBeat(t, dir, cfg, currentAudit(t)).stop
+}
+
+// kernelAudit is the kernel's audit state as auditctl shows it: the rules
+// and the settings a beat in unicast mode changes (see auditSettings).
+type kernelAudit struct{ rules, settings string }
+
+func currentAudit(t *testing.T) kernelAudit {
+	rules, err := exec.Command("auditctl", "-l").Output()
+	if err != nil {
+		t.Fatalf("auditctl -l: %v", err)
+	}
+	return kernelAudit{string(rules), auditSettings(t)}
+}
+
+// liveBeat is a beat started by launchLiveBeat.
+type liveBeat struct {
+	cmd     *exec.Cmd
+	stop    func()
+	stopped bool
+}
+
+// kill ends the beat with SIGKILL, which it cannot clean up after.
+func (b *liveBeat) kill() {
+	b.stopped = true
+	_ = b.cmd.Process.Kill()
+	_ = b.cmd.Wait()
+}
+
+// launchLiveBeat is startLiveBeat, whose stop checks that the kernel's audit
+// state is want (a new log file in dir each time).
+func launchLiveBeat(t *testing.T, dir, cfg string, want kernelAudit) *liveBeat {
+	t.Helper()
 	cfg += fileOutput(dir, "0s")
 	cfgPath := writeConfig(t, dir, cfg)
-	logPath := filepath.Join(dir, "beat.log")
-	logf, err := os.Create(logPath)
+	logf, err := os.CreateTemp(dir, "beat*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
+	logPath := logf.Name()
 	beat := exec.Command(binary, "run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir)
 	beat.Stdout, beat.Stderr = logf, logf
 	if err := beat.Start(); err != nil {
 		t.Fatal(err)
 	}
-	stopped := false
-	stop = func() {
-		if stopped {
+	b := &liveBeat{cmd: beat}
+	b.stop = func() {
+		if b.stopped {
 			return
 		}
-		stopped = true
+		b.stopped = true
 		defer logf.Close()
 		_ = beat.Process.Signal(syscall.SIGTERM)
 		done := make(chan error, 1)
@@ -442,25 +474,24 @@ func startLiveBeat(t *testing.T, dir, cfg string) (stop func()) {
 			_ = beat.Process.Kill()
 			t.Errorf("beat did not stop within 30 s; log in %s", logPath)
 		}
-		if rulesAfter, _ := exec.Command("auditctl", "-l").Output(); !bytes.Equal(rulesBefore, rulesAfter) {
-			t.Errorf("audit rules not restored:\nbefore:\n%s\nafter:\n%s", rulesBefore, rulesAfter)
-		}
-		if after := auditSettings(t); after != settingsBefore {
-			t.Errorf("kernel audit settings not restored: before %s, after %s", settingsBefore, after)
+		if after := currentAudit(t); after.rules != want.rules {
+			t.Errorf("audit rules not restored:\nbefore:\n%s\nafter:\n%s", want.rules, after.rules)
+		} else if after.settings != want.settings {
+			t.Errorf("kernel audit settings not restored: before %s, after %s", want.settings, after.settings)
 		}
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
 			t.Logf("beat log tail:\n%s", tail(b, 4000))
 		}
 	}
-	t.Cleanup(stop)
+	t.Cleanup(b.stop)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		b, _ := os.ReadFile(logPath)
-		if bytes.Contains(b, []byte("auditd live: reading audit events from the kernel")) {
-			return stop
+		log, _ := os.ReadFile(logPath)
+		if bytes.Contains(log, []byte("auditd live: reading audit events from the kernel")) {
+			return b
 		}
 		if time.Now().After(deadline) || beat.ProcessState != nil {
-			t.Fatalf("the auditd input did not start; log %s:\n%s", logPath, tail(b, 3000))
+			t.Fatalf("the auditd input did not start; log %s:\n%s", logPath, tail(log, 3000))
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	v2 "github.com/elastic/beats/v7/filebeat/input/v2"
 	cursor "github.com/elastic/beats/v7/filebeat/input/v2/input-cursor"
 	"github.com/elastic/elastic-agent-libs/logp"
+	"github.com/elastic/elastic-agent-libs/paths"
 	libaudit "github.com/elastic/go-libaudit/v2"
 	"github.com/elastic/go-libaudit/v2/auparse"
 
@@ -34,31 +35,31 @@ type liveSession struct {
 	data    *libaudit.AuditClient // events
 	socket  string
 
-	state       kernelState
-	status      *libaudit.AuditStatus
-	savedRules  [][]byte // unicast: the rules replaced, put back on exit
-	addedRules  []auditRule
-	replaced    bool
-	enabledByUs bool
-	lastLost    uint32
-	// undo puts back the kernel settings openData changed (unicast), in
-	// the order they were changed: after the beat stops, auditd started
-	// again (or a reboot away) must find them as they were.
-	undo []kernelSetting
+	state    kernelState
+	status   *libaudit.AuditStatus
+	lastLost uint32
+
+	// undo is what the session changes in the kernel, put back on exit
+	// (unicast: the rules replaced and the settings; both: the rules
+	// added), and saved at undoPath before each change. prev is the undo
+	// log a run left that could not undo its changes (see undoLog).
+	undo      undoLog
+	undoPath  string
+	undoSaved bool
+	prev      *undoLog
 }
 
-// kernelSetting is an audit setting the beat changed and its value before.
-type kernelSetting struct {
-	name  string
-	value uint32
-	set   func(c *libaudit.AuditClient, v uint32) error
+var setters = map[string]func(c *libaudit.AuditClient, v uint32) error{
+	backlogLimit:    func(c *libaudit.AuditClient, v uint32) error { return c.SetBacklogLimit(v, libaudit.NoWait) },
+	rateLimit:       func(c *libaudit.AuditClient, v uint32) error { return c.SetRateLimit(v, libaudit.NoWait) },
+	backlogWaitTime: func(c *libaudit.AuditClient, v uint32) error { return c.SetBacklogWaitTime(int32(v), libaudit.NoWait) },
 }
 
 // preflight checks what can be checked before touching the kernel: the
 // socket choice and the capabilities it needs. It returns the session with
 // its control client open.
-func openLive(cfg liveConfig, log *logp.Logger, metrics *liveMetrics) (*liveSession, error) {
-	s := &liveSession{cfg: cfg, log: log, metrics: metrics}
+func openLive(cfg liveConfig, log *logp.Logger, metrics *liveMetrics, undoPath string) (*liveSession, error) {
+	s := &liveSession{cfg: cfg, log: log, metrics: metrics, undoPath: undoPath}
 	var uts syscall.Utsname
 	release := ""
 	if syscall.Uname(&uts) == nil {
@@ -113,13 +114,26 @@ func openLive(cfg liveConfig, log *logp.Logger, metrics *liveMetrics) (*liveSess
 	}
 	s.socket = sock
 	log.Infow("auditd live: "+why, "socket_type", sock, "kernel_audit_status", status)
+	s.undo = undoLog{PID: os.Getpid(), Socket: sock}
+	if undoPath == "" {
+		return s, nil
+	}
+	prev, err := loadUndo(undoPath)
+	if err != nil {
+		log.Warnf("auditd live: the undo log of an earlier run is unreadable, ignored: %v", err)
+	}
+	if prev != nil {
+		log.Warnf("auditd live: the run of pid %d (%s) stopped without undoing its audit changes (killed?): %s undoes them", prev.PID, prev.Socket, undoPath)
+	}
+	s.prev = prev
 	return s, nil
 }
 
 // installRules puts the configured rules in the kernel. Unicast (the beat
 // owns audit): the rules there are saved, replaced, and put back on exit.
 // Multicast (auditd beside it): the rules missing are added beside auditd's
-// and only those are deleted on exit.
+// and only those are deleted on exit. The rules an earlier run left (prev)
+// are taken out first.
 func (s *liveSession) installRules() error {
 	rules, err := s.cfg.rules()
 	if err != nil {
@@ -127,6 +141,7 @@ func (s *liveSession) installRules() error {
 	}
 	if self, err := ignoreSelfRule(os.Getpid()); err == nil {
 		rules = append([]auditRule{self}, rules...)
+		s.undo.SelfRule = self.data
 	}
 	if s.state.locked {
 		s.log.Warnf("auditd live: audit rules are locked (enabled=2): the %d configured rules are not installed; the loaded rules decide what is seen", len(rules))
@@ -136,22 +151,36 @@ func (s *liveSession) installRules() error {
 	if err != nil {
 		return classify("list the audit rules", err, s.state)
 	}
+	existing = s.dropStale(existing)
+	have := map[string]bool{}
 	if s.socket == socketUnicast {
-		s.savedRules = existing
+		s.undo.Replaced = true
+		s.undo.SavedRules = existing
+		if p := s.prev; p != nil && p.Socket == socketUnicast && p.Replaced {
+			s.undo.SavedRules = union(p.SavedRules, existing) // what the earlier run found
+		}
+	} else {
+		for _, r := range existing {
+			have[string(r)] = true
+		}
+	}
+	for _, r := range rules {
+		if !have[string(r.data)] {
+			s.undo.AddedRules = append(s.undo.AddedRules, r.data)
+		}
+	}
+	if err := s.saveUndo(); err != nil {
+		return err
+	}
+	if s.socket == socketUnicast {
 		for i, r := range existing {
 			if err := s.control.DeleteRule(r); err != nil {
 				return classify(fmt.Sprintf("delete existing audit rule %d of %d", i+1, len(existing)), err, s.state)
 			}
 		}
-		s.replaced = true
-		if len(existing) > 0 {
-			s.log.Infof("auditd live: replaced %d audit rules (restored on exit)", len(existing))
+		if n := len(s.undo.SavedRules); n > 0 {
+			s.log.Infof("auditd live: replaced %d audit rules (restored on exit)", n)
 		}
-		existing = nil
-	}
-	have := map[string]bool{}
-	for _, r := range existing {
-		have[string(r)] = true
 	}
 	failed := 0
 	for _, r := range rules {
@@ -167,7 +196,6 @@ func (s *liveSession) installRules() error {
 			s.log.Warnf("auditd live: audit rule %q not installed: %v", r.text, classify("add audit rule", err, s.state))
 			continue
 		}
-		s.addedRules = append(s.addedRules, r)
 		s.log.Infof("auditd live: audit rule installed: %s", r.text)
 	}
 	if failed == len(rules) && failed > 0 {
@@ -176,30 +204,68 @@ func (s *liveSession) installRules() error {
 	return nil
 }
 
+// dropStale deletes from the kernel the rules of existing that an earlier
+// run left and that are surely its own (see undoLog.stale), and returns the
+// others.
+func (s *liveSession) dropStale(existing [][]byte) [][]byte {
+	stale := map[string]bool{}
+	for _, r := range s.prev.stale(s.socket) {
+		stale[string(r)] = true
+	}
+	var kept [][]byte
+	dropped := 0
+	for _, r := range existing {
+		if !stale[string(r)] {
+			kept = append(kept, r)
+			continue
+		}
+		if err := s.control.DeleteRule(r); err != nil {
+			s.log.Warnf("auditd live: could not delete an audit rule an earlier run left: %v", err)
+			continue
+		}
+		dropped++
+	}
+	if dropped > 0 {
+		s.log.Infof("auditd live: deleted %d audit rules an earlier run left", dropped)
+	}
+	return kept
+}
+
+// saveUndo writes the undo log before the change it records.
+func (s *liveSession) saveUndo() error {
+	if err := s.undo.save(s.undoPath); err != nil {
+		return fmt.Errorf("auditd live: cannot write %s, which lets the next run undo the audit changes of one that is killed: %w", s.undoPath, err)
+	}
+	s.undoSaved = true
+	return nil
+}
+
 // restoreRules undoes installRules.
 func (s *liveSession) restoreRules() {
-	if s.control == nil {
+	if s.control == nil || !s.undoSaved {
 		return
 	}
-	for _, r := range s.addedRules {
-		if err := s.control.DeleteRule(r.data); err != nil {
-			s.log.Warnf("auditd live: could not delete audit rule %q on exit: %v", r.text, err)
+	deleted := 0 // the kernel's answer is not read: a rule it refused at start counts too
+	for _, r := range s.undo.AddedRules {
+		if err := s.control.DeleteRule(r); err != nil {
+			s.log.Warnf("auditd live: could not delete an audit rule on exit: %v", err)
+			continue
 		}
+		deleted++
 	}
-	if s.replaced {
-		restored := 0
-		for _, r := range s.savedRules {
-			if err := s.control.AddRule(r); err != nil {
-				s.log.Warnf("auditd live: could not restore a previous audit rule: %v", err)
-				continue
-			}
-			restored++
+	if !s.undo.Replaced {
+		s.log.Infof("auditd live: removed the %d audit rules it had added", deleted)
+		return
+	}
+	restored := 0
+	for _, r := range s.undo.SavedRules {
+		if err := s.control.AddRule(r); err != nil {
+			s.log.Warnf("auditd live: could not restore a previous audit rule: %v", err)
+			continue
 		}
-		s.log.Infof("auditd live: removed %d rules, restored %d previous audit rules", len(s.addedRules), restored)
-	} else if len(s.addedRules) > 0 {
-		s.log.Infof("auditd live: removed the %d audit rules it had added", len(s.addedRules))
+		restored++
 	}
-	s.addedRules, s.savedRules, s.replaced = nil, nil, false
+	s.log.Infof("auditd live: removed %d rules, restored %d previous audit rules", deleted, restored)
 }
 
 // openData opens the event socket and, in unicast mode, configures the
@@ -212,10 +278,13 @@ func (s *liveSession) openData() error {
 		}
 		s.data = c
 		if s.status.Enabled == 0 {
+			s.undo.EnabledByUs = true
+			if err := s.saveUndo(); err != nil {
+				return err
+			}
 			if err := s.control.SetEnabled(true, libaudit.WaitForReply); err != nil {
+				s.undo.EnabledByUs = false
 				s.log.Warnf("auditd live: audit is disabled in the kernel and could not be enabled: %v", err)
-			} else {
-				s.enabledByUs = true
 			}
 		}
 		return nil
@@ -226,33 +295,21 @@ func (s *liveSession) openData() error {
 	}
 	s.data = c
 	st := s.status
-	change := func(name string, before, want uint32, set func(c *libaudit.AuditClient, v uint32) error) error {
-		if err := set(c, want); err != nil {
-			return classify("set the audit "+name, err, s.state)
-		}
-		s.undo = append(s.undo, kernelSetting{name, before, set})
-		return nil
+	if err := s.set(c, backlogLimit, st.BacklogLimit, s.cfg.BacklogLimit, s.cfg.BacklogLimit > 0); err != nil {
+		return err
 	}
-	if st.BacklogLimit != s.cfg.BacklogLimit && s.cfg.BacklogLimit > 0 {
-		if err := change("backlog limit", st.BacklogLimit, s.cfg.BacklogLimit, func(c *libaudit.AuditClient, v uint32) error {
-			return c.SetBacklogLimit(v, libaudit.NoWait)
-		}); err != nil {
-			return err
-		}
-	}
-	if st.RateLimit != s.cfg.RateLimit {
-		if err := change("rate limit", st.RateLimit, s.cfg.RateLimit, func(c *libaudit.AuditClient, v uint32) error {
-			return c.SetRateLimit(v, libaudit.NoWait)
-		}); err != nil {
-			return err
-		}
+	if err := s.set(c, rateLimit, st.RateLimit, s.cfg.RateLimit, true); err != nil {
+		return err
 	}
 	// Do not make audited processes (the web server) wait when the beat
 	// falls behind: the kernel drops and counts instead (the lost metric).
-	if st.FeatureBitmap&libaudit.AuditFeatureBitmapBacklogWaitTime != 0 && st.BacklogWaitTime != 0 {
-		if err := change("backlog wait time", st.BacklogWaitTime, 0, func(c *libaudit.AuditClient, v uint32) error {
-			return c.SetBacklogWaitTime(int32(v), libaudit.NoWait)
-		}); err != nil {
+	if err := s.set(c, backlogWaitTime, st.BacklogWaitTime, 0, st.FeatureBitmap&libaudit.AuditFeatureBitmapBacklogWaitTime != 0); err != nil {
+		return err
+	}
+	p := s.prev
+	if st.Enabled == 0 || p != nil && p.Socket == socketUnicast && p.EnabledByUs {
+		s.undo.EnabledByUs = true
+		if err := s.saveUndo(); err != nil {
 			return err
 		}
 	}
@@ -260,7 +317,6 @@ func (s *liveSession) openData() error {
 		if err := c.SetEnabled(true, libaudit.NoWait); err != nil {
 			return classify("enable audit", err, s.state)
 		}
-		s.enabledByUs = true
 	}
 	if err := c.WaitForPendingACKs(); err != nil {
 		return classify("configure audit", err, s.state)
@@ -285,6 +341,32 @@ func (s *liveSession) openData() error {
 	return nil
 }
 
+// set sets a kernel audit setting to want (when apply), noting in the undo
+// log the value to put back: the one an earlier unicast run found, if the
+// kernel still has what that run set.
+func (s *liveSession) set(c *libaudit.AuditClient, name string, current, want uint32, apply bool) error {
+	if !apply {
+		return nil
+	}
+	before := current
+	if p, ok := s.prev.setting(name); ok && s.prev.Socket == socketUnicast && current == p.Set {
+		before = p.Before
+	}
+	if before != want {
+		s.undo.Settings = append(s.undo.Settings, savedSetting{Name: name, Before: before, Set: want})
+		if err := s.saveUndo(); err != nil {
+			return err
+		}
+	}
+	if current == want {
+		return nil
+	}
+	if err := setters[name](c, want); err != nil {
+		return classify("set the audit "+name, err, s.state)
+	}
+	return nil
+}
+
 func drain(c *libaudit.AuditClient) {
 	noParse := func([]byte) ([]syscall.NetlinkMessage, error) { return nil, nil }
 	for i := 0; i < 10000; i++ {
@@ -294,7 +376,8 @@ func drain(c *libaudit.AuditClient) {
 	}
 }
 
-// close undoes what the session changed, in reverse order.
+// close undoes what the session changed, in reverse order, and removes the
+// undo log.
 func (s *liveSession) close() {
 	if s.data != nil {
 		if err := s.data.Close(); err != nil { // unicast: clears the audit PID
@@ -302,38 +385,43 @@ func (s *liveSession) close() {
 		}
 		s.data = nil
 	}
+	if s.control == nil {
+		return
+	}
 	s.restoreRules()
 	s.restoreSettings()
-	if s.enabledByUs && s.control != nil {
+	if s.undo.EnabledByUs {
 		if err := s.control.SetEnabled(false, libaudit.WaitForReply); err != nil {
 			s.log.Warnf("auditd live: could not disable audit again: %v", err)
 		}
 	}
-	if s.control != nil {
-		s.control.Close()
-		s.control = nil
+	if s.undoSaved {
+		if err := os.Remove(s.undoPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warnf("auditd live: %v", err)
+		}
 	}
+	s.control.Close()
+	s.control = nil
 }
 
 // restoreSettings puts back the kernel settings openData changed.
 func (s *liveSession) restoreSettings() {
-	if s.control == nil || len(s.undo) == 0 {
+	if len(s.undo.Settings) == 0 {
 		return
 	}
 	var restored []string
-	for _, k := range s.undo {
-		if err := k.set(s.control, k.value); err != nil {
-			s.log.Warnf("auditd live: could not restore the audit %s (%d) on exit: %v", k.name, k.value, err)
+	for _, k := range s.undo.Settings {
+		if err := setters[k.Name](s.control, k.Before); err != nil {
+			s.log.Warnf("auditd live: could not restore the audit %s (%d) on exit: %v", k.Name, k.Before, err)
 			continue
 		}
-		restored = append(restored, fmt.Sprintf("%s %d", k.name, k.value))
+		restored = append(restored, fmt.Sprintf("%s %d", k.Name, k.Before))
 	}
 	if err := s.control.WaitForPendingACKs(); err != nil {
 		s.log.Warnf("auditd live: restoring the audit settings on exit: %v", err)
 	} else if len(restored) > 0 {
 		s.log.Infof("auditd live: restored the kernel's audit %s", strings.Join(restored, ", "))
 	}
-	s.undo = nil
 }
 
 // checkLost adds the kernel's lost-record count since the last check.
@@ -378,7 +466,7 @@ func runLive(ctx v2.Context, cfg liveConfig, pub cursor.Publisher) error {
 	log := ctx.Logger.With("source", liveSourceName)
 	metrics := newLiveMetrics(ctx.MetricsRegistry)
 
-	s, err := openLive(cfg, log, metrics)
+	s, err := openLive(cfg, log, metrics, paths.Resolve(paths.Data, undoFileName))
 	if err != nil {
 		return err
 	}
@@ -524,7 +612,7 @@ loop:
 // testLive checks that live mode could start (for `webshellbeat test config`
 // style checks): the socket choice and capabilities.
 func testLive(cfg liveConfig, log *logp.Logger) error {
-	s, err := openLive(cfg, log, newLiveMetrics(nil))
+	s, err := openLive(cfg, log, newLiveMetrics(nil), "") // changes nothing: no undo log
 	if err != nil {
 		return err
 	}
