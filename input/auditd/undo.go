@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"webshellbeat/detection"
 )
 
 // undoLog is what a live session changes in the kernel, written to path.data
@@ -67,33 +68,14 @@ func loadUndo(path string) (*undoLog, error) {
 	return &u, nil
 }
 
-// save writes u to path whole or not at all (a temporary file renamed), and
-// to disk, before the change it records is made.
+// save writes u to path whole or not at all, and to disk, before the
+// change it records is made.
 func (u *undoLog) save(path string) error {
 	b, err := json.Marshal(u)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return err
-	}
-	tmp := path + ".new"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	return detection.WriteFileAtomic(path, b)
 }
 
 // setting returns the value the run saw before it set name, if it set it.

@@ -33,7 +33,7 @@ func TestUndoLogRoundTrip(t *testing.T) {
 	if _, ok := got.setting(rateLimit); ok {
 		t.Error("setting(rate limit): found, never set")
 	}
-	if _, err := os.Stat(path + ".new"); !os.IsNotExist(err) {
+	if _, err := os.Stat(path + ".tmp"); !os.IsNotExist(err) {
 		t.Errorf("the temporary file is left: %v", err)
 	}
 }
