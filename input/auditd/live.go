@@ -50,6 +50,9 @@ type liveConfig struct {
 	ReassemblerTimeout     time.Duration `config:"reassembler.timeout"`
 	// LostCheckInterval is how often the kernel's lost counter is read.
 	LostCheckInterval time.Duration `config:"lost_check_interval"`
+	// RulesCheckInterval is how often the loaded rules are checked for the
+	// configured ones, which another process may have deleted.
+	RulesCheckInterval time.Duration `config:"rules_check_interval"`
 	// ProcessCacheSize bounds the table of processes seen (pid -> image).
 	ProcessCacheSize int `config:"process_cache_size"`
 }
@@ -63,6 +66,7 @@ func defaultLiveConfig() liveConfig {
 		ReassemblerMaxInFlight: 50,
 		ReassemblerTimeout:     2 * time.Second,
 		LostCheckInterval:      10 * time.Second,
+		RulesCheckInterval:     5 * time.Second,
 		ProcessCacheSize:       16384,
 	}
 }
@@ -84,6 +88,9 @@ func (c *liveConfig) validate() error {
 	}
 	if c.LostCheckInterval <= 0 {
 		return errors.New("lost_check_interval must be positive")
+	}
+	if c.RulesCheckInterval <= 0 {
+		return errors.New("rules_check_interval must be positive")
 	}
 	for _, r := range c.WebRoots {
 		if !filepath.IsAbs(r) {

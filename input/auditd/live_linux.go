@@ -3,9 +3,11 @@
 package auditd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,6 +49,12 @@ type liveSession struct {
 	undoPath  string
 	undoSaved bool
 	prev      *undoLog
+
+	// wanted are the configured rules, kept loaded by checkRules; refused
+	// are those the kernel would not take (at start: b32 without IA32
+	// emulation, a missing folder; later: audit locked), not tried again.
+	wanted  []auditRule
+	refused map[string]bool
 }
 
 var setters = map[string]func(c *libaudit.AuditClient, v uint32) error{
@@ -182,6 +190,7 @@ func (s *liveSession) installRules() error {
 			s.log.Infof("auditd live: replaced %d audit rules (restored on exit)", n)
 		}
 	}
+	s.wanted, s.refused = rules, map[string]bool{}
 	failed := 0
 	for _, r := range rules {
 		if have[string(r.data)] {
@@ -193,6 +202,7 @@ func (s *liveSession) installRules() error {
 				continue
 			}
 			failed++
+			s.refused[string(r.data)] = true
 			s.log.Warnf("auditd live: audit rule %q not installed: %v", r.text, classify("add audit rule", err, s.state))
 			continue
 		}
@@ -424,6 +434,50 @@ func (s *liveSession) restoreSettings() {
 	}
 }
 
+// checkRules puts back the configured rules that another process deleted.
+// An auditd restart loads its rules after -D (augenrules --load), which
+// deletes every rule, the beat's too: without them the beat would read on,
+// blind to execve, and say nothing.
+func (s *liveSession) checkRules() {
+	if len(s.wanted) == 0 {
+		return
+	}
+	loaded, err := s.control.GetRules()
+	if err != nil {
+		s.log.Debugf("auditd live: list the audit rules: %v", err)
+		return
+	}
+	have := map[string]bool{}
+	for _, r := range loaded {
+		have[string(r)] = true
+	}
+	var back []string
+	for _, r := range s.wanted {
+		if have[string(r.data)] || s.refused[string(r.data)] {
+			continue
+		}
+		// Put back, it is the beat's to delete on exit even if auditd
+		// had loaded it at start.
+		if !slices.ContainsFunc(s.undo.AddedRules, func(a []byte) bool { return bytes.Equal(a, r.data) }) {
+			s.undo.AddedRules = append(s.undo.AddedRules, r.data)
+			if err := s.saveUndo(); err != nil {
+				s.log.Warn(err)
+				return
+			}
+		}
+		if err := s.control.AddRule(r.data); err != nil && !strings.Contains(err.Error(), "rule exists") {
+			s.refused[string(r.data)] = true // once: audit may be locked now (-e 2 ends many rule files)
+			s.log.Warnf("auditd live: audit rule %q, deleted by another process, could not be put back (not tried again): %v", r.text, classify("add audit rule", err, s.state))
+			continue
+		}
+		back = append(back, r.text)
+	}
+	if len(back) > 0 {
+		s.metrics.rulesPutBack.Add(uint64(len(back)))
+		s.log.Warnf("auditd live: another process deleted %d of its audit rules (auditctl -D, or augenrules --load as auditd starts): put back %s", len(back), strings.Join(back, "; "))
+	}
+}
+
 // checkLost adds the kernel's lost-record count since the last check.
 func (s *liveSession) checkLost() {
 	st, err := s.control.GetStatus()
@@ -548,6 +602,8 @@ func runLive(ctx v2.Context, cfg liveConfig, pub cursor.Publisher) error {
 
 	lostTick := time.NewTicker(cfg.LostCheckInterval)
 	defer lostTick.Stop()
+	rulesTick := time.NewTicker(cfg.RulesCheckInterval)
+	defer rulesTick.Stop()
 
 	publish := func(msgs []*auparse.AuditMessage) error {
 		doc, _ := mapper.Map(lines(msgs, names)) // errors are inside doc as error.message
@@ -576,6 +632,8 @@ loop:
 			if s.socket == socketUnicast {
 				s.checkLost()
 			}
+		case <-rulesTick.C:
+			s.checkRules()
 		}
 	}
 

@@ -96,6 +96,11 @@ func TestRuleErrors(t *testing.T) {
 	if err := c.validate(); err == nil {
 		t.Error("socket_type broadcast accepted")
 	}
+	c = defaultLiveConfig()
+	c.RulesCheckInterval = 0
+	if err := c.validate(); err == nil || !strings.Contains(err.Error(), "rules_check_interval") {
+		t.Errorf("rules_check_interval 0: %v", err)
+	}
 }
 
 func TestChooseSocket(t *testing.T) {

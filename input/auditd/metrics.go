@@ -11,6 +11,7 @@ type liveMetrics struct {
 	published      *monitoring.Uint // events published
 	badRecords     *monitoring.Uint // records that could not be parsed
 	socketOverruns *monitoring.Uint // ENOBUFS on the netlink socket
+	rulesPutBack   *monitoring.Uint // configured rules another process deleted, put back
 }
 
 func newLiveMetrics(reg *monitoring.Registry) *liveMetrics {
@@ -30,5 +31,6 @@ func newLiveMetrics(reg *monitoring.Registry) *liveMetrics {
 		published:      get("audit_events_published_total"),
 		badRecords:     get("audit_records_invalid_total"),
 		socketOverruns: get("audit_socket_overruns_total"),
+		rulesPutBack:   get("audit_rules_put_back_total"),
 	}
 }
