@@ -122,20 +122,30 @@ func mapLines(lines []string, lineNos []int) (map[string]any, error) {
 	}
 
 	msgs := make([]*auparse.AuditMessage, len(recs))
+	// The kernel writes the arguments in EXECVE records of at most 7.5 KB:
+	// many or long arguments take several, read as one.
+	var execBodies []string
+	execAt := -1
+	for i := range recs {
+		if r := &recs[i]; r.h.typ == auparse.AUDIT_EXECVE {
+			execBodies = append(execBodies, r.h.body)
+			if execAt < 0 {
+				execAt = r.no
+			}
+		}
+	}
 	var execArgs []string
 	haveExecArgs := false
+	if len(execBodies) > 0 {
+		args, aerr := execveArgs(execBodies)
+		if aerr != nil {
+			probs.add(execAt, lineNos, "EXECVE arguments: %v", aerr)
+		}
+		execArgs, haveExecArgs = args, len(args) > 0
+	}
 	for i := range recs {
 		r := &recs[i]
 		msgs[i] = r.msg
-		if r.h.typ == auparse.AUDIT_EXECVE {
-			args, aerr := execveArgs(r.h.body)
-			if aerr != nil {
-				probs.add(r.no, lineNos, "EXECVE arguments: %v", aerr)
-			}
-			if len(args) > 0 {
-				execArgs, haveExecArgs = args, true
-			}
-		}
 		if _, derr := r.msg.Data(); derr != nil {
 			if r.h.typ == auparse.AUDIT_EXECVE && haveExecArgs {
 				continue // recovered by execveArgs
@@ -557,16 +567,21 @@ func summary(s aucoalesce.Summary) map[string]any {
 	return m
 }
 
-// execveArgs reads the arguments of an EXECVE record body itself, so that
-// records auparse rejects (argc disagreeing with the a<N> present) and long
-// arguments split as a<N>_len=... a<N>[0]=... a<N>[1]=... still give args.
-// Hex-encoded values (unquoted, even length, upper-case hex digits) are
-// decoded; quoted values are kept as written, quotes removed.
-func execveArgs(body string) ([]string, error) {
-	if i := strings.Index(body, "):"); i >= 0 {
-		body = body[i+2:]
+// execveArgs reads the arguments of an event's EXECVE records (their
+// bodies, in order) itself, so that records auparse rejects (argc
+// disagreeing with the a<N> present), arguments continued in the next record
+// and long arguments split as a<N>_len=... a<N>[0]=... a<N>[1]=... still
+// give args. Hex-encoded values (unquoted, even length, upper-case hex
+// digits) are decoded; quoted values are kept as written, quotes removed.
+func execveArgs(bodies []string) ([]string, error) {
+	fields := make([]string, len(bodies))
+	for i, b := range bodies {
+		if j := strings.Index(b, "):"); j >= 0 { // the end of msg=audit(...):
+			b = b[j+2:]
+		}
+		fields[i] = b
 	}
-	kv := scanKV(body)
+	kv := scanKV(strings.Join(fields, " "))
 	var args []string
 	var problem error
 	argc := -1
@@ -583,21 +598,24 @@ func execveArgs(body string) ([]string, error) {
 		key := "a" + strconv.Itoa(i)
 		v, ok := kv[key]
 		if !ok {
-			// split argument: a<N>[0], a<N>[1], ...
+			// split argument: a<N>[0], a<N>[1], ... (each hex-encoded or
+			// each quoted, as the whole argument needs)
 			var sb strings.Builder
+			quoted := true
 			for k := 0; ; k++ {
 				part, ok := kv[key+"["+strconv.Itoa(k)+"]"]
 				if !ok {
 					break
 				}
 				sb.WriteString(part.val)
+				quoted = quoted && part.quoted
 			}
 			if sb.Len() == 0 {
 				if _, hasLen := kv[key+"_len"]; !hasLen {
 					break
 				}
 			}
-			v = kvValue{val: sb.String()}
+			v = kvValue{val: sb.String(), quoted: quoted && sb.Len() > 0}
 		}
 		args = append(args, decodeArg(v))
 	}

