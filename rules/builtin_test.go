@@ -3,6 +3,7 @@ package rules_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -350,6 +351,39 @@ func TestCGIFilter(t *testing.T) {
 			ids := detection.LookupStrings(doc, "webshell.rule_ids")
 			if got := slices.Contains(ids, "a23456789-abcd012345-bcd678901234") || slices.Contains(ids, "9c4e7b1f-2d8a-4f3c-b6e5-1a7d9c2e4f80") || slices.Contains(ids, "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a06"); got != tt.alert {
 				t.Errorf("alerted %v, want %v (rules %v)", got, tt.alert, ids)
+			}
+		})
+	}
+}
+
+// The dropped-program rule: a program run from memory, a deleted file or a
+// temporary folder, under a web server or as its account; not the same
+// program run by an administrator, nor a web server's ordinary programs.
+func TestDroppedProgramRule(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dropped = "cc4e1c2a-8aef-4922-8b71-7eb2e69a70c4"
+	for i, tt := range []struct {
+		image, user, parent string
+		alert               bool
+	}{
+		{"/memfd:kworker (deleted)", "www-data", "/usr/bin/dash", true},
+		{"/tmp/.x/kinsing", "www-data", "/usr/bin/dash", true},
+		{"/dev/shm/xmrig", "nobody", "/usr/sbin/apache2", true}, // ancestry, whatever the account
+		{"/var/tmp/pwnkit", "www-data", "/usr/bin/bash", true},
+		{"/home/app/bin/tool (deleted)", "www-data", "/usr/bin/dash", true},
+		{"/usr/bin/id", "www-data", "/usr/bin/dash", false},
+		{"/tmp/build/configure", "root", "/usr/bin/bash", false},           // an administrator's, no web server above
+		{"/usr/lib/cgi-bin/tmp/x", "www-data", "/usr/sbin/apache2", false}, // "tmp" in the path is not /tmp
+	} {
+		t.Run(tt.image, func(t *testing.T) {
+			doc := sysmonEvent(t, true, 1, "ProcessId", fmt.Sprint(7000+i), "Image", tt.image, "CommandLine", filepath.Base(tt.image),
+				"User", tt.user, "ParentProcessId", fmt.Sprint(4000+i), "ParentImage", tt.parent, "ParentCommandLine", tt.parent)
+			det.Detect(doc)
+			if ids := detection.LookupStrings(doc, "webshell.rule_ids"); slices.Contains(ids, dropped) != tt.alert {
+				t.Errorf("alerted %v, want %v (rules %v)", slices.Contains(ids, dropped), tt.alert, ids)
 			}
 		})
 	}
