@@ -264,7 +264,9 @@ func (s *liveSession) restoreRules() {
 		deleted++
 	}
 	if !s.undo.Replaced {
-		s.log.Infof("auditd live: removed the %d audit rules it had added", deleted)
+		if deleted > 0 {
+			s.log.Infof("auditd live: removed the %d audit rules it had added", deleted)
+		}
 		return
 	}
 	restored := 0
