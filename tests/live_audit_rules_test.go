@@ -22,6 +22,11 @@ import (
 // next, and the rules and settings it replaced would never come back.
 func TestLiveAuditUndoAfterKill(t *testing.T) {
 	liveReady(t)
+	t.Cleanup(func() { // runs last: a failure must not leave the killed beat's rules to the next tests
+		if t.Failed() {
+			_ = exec.Command("auditctl", "-D").Run()
+		}
+	})
 	// A rule and settings of the machine's own, which the beat replaces.
 	mine := []string{"always,exit", "-F", "arch=b64", "-S", "ptrace", "-k", "wsb-undo-test"}
 	sh(t, "auditctl", append([]string{"-a"}, mine...)...)
