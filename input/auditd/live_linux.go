@@ -3,11 +3,9 @@
 package auditd
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -460,7 +458,7 @@ func (s *liveSession) checkRules() {
 		}
 		// Put back, it is the beat's to delete on exit even if auditd
 		// had loaded it at start.
-		if !slices.ContainsFunc(s.undo.AddedRules, func(a []byte) bool { return bytes.Equal(a, r.data) }) {
+		if !hasRule(s.undo.AddedRules, r.data) {
 			s.undo.AddedRules = append(s.undo.AddedRules, r.data)
 			if err := s.saveUndo(); err != nil {
 				s.log.Warn(err)

@@ -111,9 +111,14 @@ func (u *undoLog) stale(now string) [][]byte {
 func union(a, b [][]byte) [][]byte {
 	out := slices.Clone(a)
 	for _, r := range b {
-		if !slices.ContainsFunc(a, func(x []byte) bool { return bytes.Equal(x, r) }) {
+		if !hasRule(a, r) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// hasRule reports whether rules holds r (the kernel's wire format).
+func hasRule(rules [][]byte, r []byte) bool {
+	return slices.ContainsFunc(rules, func(x []byte) bool { return bytes.Equal(x, r) })
 }
