@@ -27,10 +27,7 @@ func TestLiveAuditBurst(t *testing.T) {
 	const n = 10000
 	marker := fmt.Sprintf("wsbburst%d-", time.Now().UnixNano())
 	start := time.Now()
-	burst := fmt.Sprintf("seq 1 %d | sed 's/^/%s/' | xargs -P 8 -n 1 /bin/true", n, marker)
-	if out, err := exec.Command("sh", "-c", burst).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", burst, err, out)
-	}
+	execBurst(t, n, marker)
 	took := time.Since(start)
 	t.Logf("%d execs in %v (%.0f/s)", n, took.Round(time.Millisecond), n/took.Seconds())
 
@@ -58,6 +55,16 @@ func TestLiveAuditBurst(t *testing.T) {
 	}
 	if orphans > 0 {
 		t.Errorf("%d of the burst's process events have no xargs parent", orphans)
+	}
+}
+
+// execBurst runs /bin/true n times from 8 parallel xargs workers, with the
+// argument marker1 ... marker<n>.
+func execBurst(t *testing.T, n int, marker string) {
+	t.Helper()
+	burst := fmt.Sprintf("seq 1 %d | sed 's/^/%s/' | xargs -P 8 -n 1 /bin/true", n, marker)
+	if out, err := exec.Command("sh", "-c", burst).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", burst, err, out)
 	}
 }
 

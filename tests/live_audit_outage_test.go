@@ -3,10 +3,8 @@
 package tests
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -44,21 +42,11 @@ path.logs: %q
 	down := time.Now()
 	before := currentAudit(t)
 	beat := startBeatProcess(t, dir, cfgPath)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if b, _ := os.ReadFile(beat.logPath); bytes.Contains(b, []byte("auditd live: reading audit events from the kernel")) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the auditd input did not start:\n%s", logTail(beat.logPath))
-		}
-	}
+	waitLiveInput(t, beat)
 
 	const n = 10000
 	marker := fmt.Sprintf("wsboutage%d-", time.Now().UnixNano())
-	burst := fmt.Sprintf("seq 1 %d | sed 's/^/%s/' | xargs -P 8 -n 1 /bin/true", n, marker)
-	if out, err := exec.Command("sh", "-c", burst).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", burst, err, out)
-	}
+	execBurst(t, n, marker)
 	time.Sleep(time.Until(down.Add(30 * time.Second)))
 	node.start(t, true)
 	t.Logf("the node was down %v, the burst within it", time.Since(down).Round(time.Second))

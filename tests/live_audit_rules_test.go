@@ -37,7 +37,7 @@ func TestLiveAuditUndoAfterKill(t *testing.T) {
 
 	killed := launchLiveBeat(t, dir, cfg, before)
 	self := fmt.Sprintf("-F pid=%d", killed.cmd.Process.Pid)
-	killed.kill()
+	killed.kill(t)
 	left := currentAudit(t)
 	if !strings.Contains(left.rules, self) || strings.Contains(left.rules, "wsb-undo-test") {
 		t.Fatalf("the killed beat's rules are not what the test expects (its own, with %s, in place of the machine's):\n%s", self, left.rules)

@@ -40,7 +40,7 @@ if ($_GET['m'] === 'tmp') {
 	}
 	startServers(t, fpm)
 	dir := t.TempDir()
-	startLiveBeat(t, dir, liveSitesInputs()+"processors:\n  - webshell:\n      events: all\n")
+	startLiveBeat(t, dir, liveSitesInputs()+detectAll)
 
 	for _, s := range liveSites {
 		for _, m := range []string{"tmp", "memfd"} {

@@ -94,6 +94,10 @@ func liveSitesInputs() string {
 		liveAccessInput("nginx-live", liveSites[1].log, "nginx")
 }
 
+// detectAll is the webshell processor with its default settings, publishing
+// every event beside the alerts.
+const detectAll = "processors:\n  - webshell:\n      events: all\n"
+
 // liveReady skips (or, in CI with WEBSHELLBEAT_LIVE set, fails) when the
 // machine cannot run the live test. It returns the php-fpm binary.
 func liveReady(t *testing.T) string {
@@ -427,71 +431,60 @@ func currentAudit(t *testing.T) kernelAudit {
 
 // liveBeat is a beat started by launchLiveBeat.
 type liveBeat struct {
-	cmd     *exec.Cmd
+	*beatProcess
 	stop    func()
 	stopped bool
 }
 
 // kill ends the beat with SIGKILL, which it cannot clean up after.
-func (b *liveBeat) kill() {
+func (b *liveBeat) kill(t *testing.T) {
 	b.stopped = true
-	_ = b.cmd.Process.Kill()
-	_ = b.cmd.Wait()
+	b.beatProcess.kill(t)
 }
 
 // launchLiveBeat is startLiveBeat, whose stop checks that the kernel's audit
 // state is want (a new log file in dir each time).
 func launchLiveBeat(t *testing.T, dir, cfg string, want kernelAudit) *liveBeat {
 	t.Helper()
-	cfg += fileOutput(dir, "0s")
-	cfgPath := writeConfig(t, dir, cfg)
-	logf, err := os.CreateTemp(dir, "beat*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	logPath := logf.Name()
-	beat := exec.Command(binary, "run", "-e", "--strict.perms=false", "-c", cfgPath, "--path.home", dir)
-	beat.Stdout, beat.Stderr = logf, logf
-	if err := beat.Start(); err != nil {
-		t.Fatal(err)
-	}
-	b := &liveBeat{cmd: beat}
+	b := &liveBeat{beatProcess: startBeatProcess(t, dir, writeConfig(t, dir, cfg+fileOutput(dir, "0s")))}
 	b.stop = func() {
 		if b.stopped {
 			return
 		}
 		b.stopped = true
-		defer logf.Close()
-		_ = beat.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- beat.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("beat exited with %v; log in %s", err, logPath)
-			}
-		case <-time.After(30 * time.Second):
-			_ = beat.Process.Kill()
-			t.Errorf("beat did not stop within 30 s; log in %s", logPath)
-		}
+		b.beatProcess.stop(t)
 		if after := currentAudit(t); after.rules != want.rules {
 			t.Errorf("audit rules not restored:\nbefore:\n%s\nafter:\n%s", want.rules, after.rules)
 		} else if after.settings != want.settings {
 			t.Errorf("kernel audit settings not restored: before %s, after %s", want.settings, after.settings)
 		}
 		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("beat log tail:\n%s", tail(b, 4000))
+			log, _ := os.ReadFile(b.logPath)
+			t.Logf("beat log tail:\n%s", tail(log, 4000))
 		}
 	}
 	t.Cleanup(b.stop)
+	waitLiveInput(t, b.beatProcess)
+	return b
+}
+
+// waitLiveInput waits up to 30 s for b's live auditd input to read from the
+// kernel.
+func waitLiveInput(t *testing.T, b *beatProcess) {
+	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		log, _ := os.ReadFile(logPath)
+		log, _ := os.ReadFile(b.logPath)
 		if bytes.Contains(log, []byte("auditd live: reading audit events from the kernel")) {
-			return b
+			return
 		}
-		if time.Now().After(deadline) || beat.ProcessState != nil {
-			t.Fatalf("the auditd input did not start; log %s:\n%s", logPath, tail(log, 3000))
+		select {
+		case err := <-b.done:
+			b.done <- err // for stop and kill
+			t.Fatalf("the beat exited (%v) before its auditd input started; log %s:\n%s", err, b.logPath, tail(log, 3000))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the auditd input did not start within 30 s; log %s:\n%s", b.logPath, tail(log, 3000))
 		}
 	}
 }

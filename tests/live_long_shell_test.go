@@ -25,11 +25,7 @@ func TestLiveLongRunningShell(t *testing.T) {
 	}
 	startServers(t, fpm)
 	dir := t.TempDir()
-	cfg := liveSitesInputs() + `processors:
-  - webshell:
-      events: all
-`
-	stop := startLiveBeat(t, dir, cfg)
+	stop := startLiveBeat(t, dir, liveSitesInputs()+detectAll)
 
 	const cmd = "sleep 33; id"
 	var attacks []liveAttack

@@ -26,7 +26,7 @@ func TestLiveReverseShell(t *testing.T) {
 	}
 	startServers(t, fpm)
 	dir := t.TempDir()
-	stop := startLiveBeat(t, dir, liveSitesInputs()+"processors:\n  - webshell:\n      events: all\n")
+	stop := startLiveBeat(t, dir, liveSitesInputs()+detectAll)
 
 	var attacks, typed []liveAttack
 	var wg sync.WaitGroup
