@@ -188,6 +188,8 @@ func runHunt(stdout, stderr io.Writer, paths []string, o huntOptions) int {
 	// A hunt starts from an empty process table and baseline: the beat's
 	// saved state describes another stream.
 	cfg.State = config.State{}
+	// A hunt reads its files merged in time order (see correlate.Options.InOrder).
+	cfg.Correlation.InOrder = true
 	if len(o.rules) > 0 {
 		// --rules replaces the rule sources only; pipelines, placeholders and
 		// the selection stay as configured (reload is the beat's alone).

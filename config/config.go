@@ -129,6 +129,9 @@ type Correlation struct {
 	UploadTTL        time.Duration `config:"upload_ttl"`
 	WebRoots         []string      `config:"web_roots"`
 	ScriptExtensions []string      `config:"script_extensions"`
+	// InOrder is set by hunt, which reads events in time order: a request
+	// comes before the shells it started (see correlate.Options.InOrder).
+	InOrder bool `config:"-"`
 }
 
 // Sessions configures detection/session.

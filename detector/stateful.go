@@ -94,7 +94,8 @@ func newState(cfg config.Detection) (*state, error) {
 	}
 	if cfg.Correlation.Enabled {
 		s.corr = correlate.New(correlate.Options{After: cfg.Correlation.Window, Reorder: cfg.Correlation.Reorder, LongRequest: cfg.Correlation.LongRequest,
-			MaxPending: cfg.Correlation.MaxPending, UploadTTL: cfg.Correlation.UploadTTL, MaxHosts: cfg.Ancestry.MaxHosts})
+			MaxPending: cfg.Correlation.MaxPending, UploadTTL: cfg.Correlation.UploadTTL, MaxHosts: cfg.Ancestry.MaxHosts,
+			InOrder: cfg.Correlation.InOrder})
 	}
 	if cfg.Sessions.Enabled {
 		s.sessions = session.NewTracker(session.Options{Mode: session.Mode(cfg.Sessions.Mode), Interval: cfg.Sessions.Interval, Idle: cfg.Sessions.Idle})

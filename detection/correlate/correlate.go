@@ -43,6 +43,13 @@ type Options struct {
 	UploadTTL  time.Duration
 	MaxUploads int
 	MaxHosts   int // default 1024
+	// InOrder says events arrive in event-time order, as in a hunt: a
+	// request (timed to the second it arrived or ended) comes before the
+	// shells it started, and a process may be linked by its working
+	// directory alone when it arrives (AddProcess). Live, a request's line
+	// is written and read after its shells, and a request held when a shell
+	// arrives is an earlier one.
+	InOrder bool
 }
 
 func (o Options) withDefaults() Options {
@@ -140,10 +147,12 @@ type host struct {
 	// long-running shell's commands run before its request is logged, and
 	// take its link when it comes (see kidLinks).
 	kids map[string]*shellKids
-	// weak are the shells linked by time alone: such a shell stays held
-	// (procs, then long), a request with strong evidence that arrives later
-	// takes it over, and its children are noted as kids for that request.
-	weak    map[string]bool
+	// weak are the shells linked by weak evidence (time, working
+	// directory), with the score of that link: such a shell stays held
+	// (procs, then long), a request with strong evidence or a better weak
+	// score that arrives later takes it over, and its children are noted as
+	// kids for that request.
+	weak    map[string]int
 	uploads map[string]*Upload // by lowercased path
 	served  map[int]servedScript
 	touched time.Time
@@ -184,7 +193,7 @@ func (c *Correlator) host(name string, t time.Time) *host {
 			c.Dropped++
 		}
 		h = &host{linked: map[string]int64{}, linkAt: map[string]time.Time{}, uploads: map[string]*Upload{}, served: map[int]servedScript{}, long: map[string][]*heldProc{},
-			kids: map[string]*shellKids{}, weak: map[string]bool{}}
+			kids: map[string]*shellKids{}, weak: map[string]int{}}
 		c.hosts[name] = h
 	}
 	if t.After(h.now) {
@@ -286,10 +295,16 @@ func (c *Correlator) score(r *Request, p *Process) (int, []string) {
 	if r.Script {
 		s += 5 // a script page rather than a static file
 	}
-	// Time: a small bonus that prefers the closest request.
-	dt := p.Time.Sub(c.start(r))
-	if dt < 0 {
-		dt = -dt
+	// Time: a small bonus that prefers the closest request. The log has
+	// whole seconds: anywhere in the logged second is as near as can be
+	// told, and a shell late in one second is not taken for the next
+	// second's request.
+	st := c.start(r)
+	dt := time.Duration(0)
+	if p.Time.Before(st) {
+		dt = st.Sub(p.Time)
+	} else if end := st.Add(c.opt.Resolution); p.Time.After(end) {
+		dt = p.Time.Sub(end)
 	}
 	bonus := 10 - int(dt/(300*time.Millisecond))
 	if bonus < 1 {
@@ -457,7 +472,7 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 	best, bestScore, bestEv := -1, 0, []string(nil)
 	for i, p := range h.procs {
 		s, ev := c.score(&r, &p.Process)
-		if s < strong && (h.weak[p.Shell] || !(s > 0 && r.Script && c.onlyScriptCandidate(h, &p.Process, &r))) {
+		if s < strong && (s <= h.weak[p.Shell] || !c.weakCandidate(h, &p.Process, &r, ev)) {
 			continue
 		}
 		if s > bestScore || s == bestScore && best >= 0 && closer(p.Time, h.procs[best].Time, c.start(&r)) {
@@ -468,7 +483,7 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 	kept := h.procs[:0]
 	for i, p := range h.procs {
 		if i == best {
-			if h.weak[p.Shell] {
+			if h.weak[p.Shell] > 0 {
 				c.unlink(h, p.Shell)
 			}
 			links = append(links, Link{Request: r.Ref, Process: p.Ref, Evidence: bestEv, Score: bestScore})
@@ -478,7 +493,7 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 			links = append(links, h.kidLinks(p.Shell, r.Ref, bestScore >= strong)...)
 			delete(h.weak, p.Shell)
 			if bestScore < strong {
-				h.weak[p.Shell] = true
+				h.weak[p.Shell] = bestScore
 				kept = append(kept, p)
 			}
 			continue
@@ -570,7 +585,7 @@ func (c *Correlator) linkLong(h *host, r *Request) (longLink, bool) {
 	} else {
 		h.procs = slices.DeleteFunc(h.procs, drop)
 	}
-	if h.weak[best.Shell] { // linked by time alone to another request: this one names its command
+	if h.weak[best.Shell] > 0 { // linked by weak evidence to another request: this one names its command
 		c.unlink(h, best.Shell)
 		delete(h.weak, best.Shell)
 	}
@@ -647,14 +662,25 @@ func closer(a, b, t time.Time) bool {
 	return max(da, -da) < max(db, -db)
 }
 
-// onlyScriptCandidate says r is the only script request whose span holds p
-// (a weak, time-only link is made only then).
-func (c *Correlator) onlyScriptCandidate(h *host, p *Process, r *Request) bool {
+// weakCandidate says a weak link of p to r (score evidence ev) may be made:
+// r is a script request, and no other script page explains p as well. A
+// request that already started a shell does not compete (one request starts
+// one shell), nor one without r's working-directory evidence, nor one for
+// the same script: a POST web shell (China Chopper's eval of the request
+// body, which no access log records, and the tools built on it) runs its
+// commands in its own folder while the site's other pages are requested in
+// the same seconds, and is sent many POSTs, not all of which start a shell.
+// Among requests for the same script, the nearest in time wins (score).
+func (c *Correlator) weakCandidate(h *host, p *Process, r *Request, ev []string) bool {
+	if !r.Script || len(ev) == 0 {
+		return false
+	}
+	cwd := slices.Contains(ev, "working_directory")
 	for _, o := range h.reqs {
-		if &o.Request == r || !o.Script || o.Ref == r.Ref {
+		if &o.Request == r || !o.Script || o.Ref == r.Ref || len(o.shells) > 0 || o.Path == r.Path {
 			continue
 		}
-		if s, _ := c.score(&o.Request, p); s > 0 {
+		if s, oev := c.score(&o.Request, p); s > 0 && (!cwd || slices.Contains(oev, "working_directory")) {
 			return false
 		}
 	}
@@ -671,7 +697,7 @@ func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
 	h := c.host(hostName, p.Time)
 	if ref, ok := h.linked[p.Shell]; ok {
 		h.touchLink(p.Shell, p.Time)
-		if h.weak[p.Shell] { // a request may take its shell over
+		if h.weak[p.Shell] > 0 { // a request may take its shell over
 			h.noteKid(p, c.opt.MaxPending)
 		}
 		return Link{Request: ref, Process: p.Ref, Evidence: []string{"parent_linked"}}, true
@@ -691,22 +717,37 @@ func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
 			best, bestScore, bestEv = r, s, ev
 		}
 	}
-	// Only a strong link is made now: the access log writes a request when
-	// it completes, after the processes it started, so a weak time-only
-	// candidate held here is usually an earlier request; the process waits
-	// for AddRequest instead.
+	// A strong link is made now. A weak one is made on the working
+	// directory (the held request is for a script in the shell's folder:
+	// the access log writes a request when it completes, after its shells,
+	// but the beat's two inputs do not keep that order: TestLivePostShell
+	// saw a POST web shell's request before its shell), and in a hunt
+	// (InOrder), where the request comes first, on time too. Live, a
+	// time-only candidate held here is usually an earlier request; the
+	// process waits for AddRequest instead. Requests are held in the order
+	// they came, and the first of equal candidates is taken: the shells of
+	// a page sent many POSTs are linked to them in turn. A later request
+	// that explains the shell better takes it over (AddRequest).
 	if best != nil && bestScore >= strong {
 		h.linked[p.Shell] = best.Ref
 		h.touchLink(p.Shell, h.now)
 		best.shells = append(best.shells, p.Shell)
 		return Link{Request: best.Ref, Process: p.Ref, Evidence: bestEv, Score: bestScore}, true
 	}
+	weak := best != nil && (c.opt.InOrder || slices.Contains(bestEv, "working_directory")) && c.weakCandidate(h, &p, &best.Request, bestEv)
 	if len(h.procs) >= c.opt.MaxPending {
 		h.procs = h.procs[1:]
 		c.Dropped++
 	}
 	h.procs = append(h.procs, &heldProc{Process: p, key: commandKey(p.CommandLine)})
-	return Link{}, false
+	if !weak {
+		return Link{}, false
+	}
+	h.linked[p.Shell] = best.Ref
+	h.weak[p.Shell] = bestScore
+	h.touchLink(p.Shell, h.now)
+	best.shells = append(best.shells, p.Shell)
+	return Link{Request: best.Ref, Process: p.Ref, Evidence: bestEv, Score: bestScore}, true
 }
 
 // Upload is a script file written under a web root.

@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -451,5 +452,104 @@ func TestKidsFollowTakeOver(t *testing.T) {
 	}
 	if l, ok := c.AddProcess("h", Process{Ref: 12, Time: ms(950), ID: "k2", Shell: "a", CommandLine: "id"}); !ok || l.Request != 2 {
 		t.Errorf("a later child: %+v %v", l, ok)
+	}
+}
+
+// A POST web shell (China Chopper's eval of the request body): no parameter
+// names the command, only the shell's folder ties it to its page, and the
+// site's other pages are requested in the same seconds. Three POSTs (two
+// logged in one second) each get their shell, in turn, in every order the
+// events may arrive: the shells first (the log writes a request when it
+// ends), each request just before its shell (the beat's two inputs do not
+// keep the first order), and the hunt's time order (InOrder).
+func TestPostShellLinks(t *testing.T) {
+	const folder = "/var/www/site/uploads/a1"
+	post := func(ref int64, at time.Time) Request {
+		return Request{Ref: ref, Time: at, Path: "/uploads/a1/image.php", Script: true, Server: "apache"}
+	}
+	page := func(ref int64, p string, at time.Time) Request {
+		return Request{Ref: ref, Time: at, Path: p, Script: true, Server: "apache"}
+	}
+	shell := func(ref int64, at int) Process {
+		id := fmt.Sprint("s", ref)
+		return Process{Ref: ref, Time: ms(at), ID: id, Shell: id, CommandLine: "sh -c id", Cwd: folder, WebNames: []string{"apache2"}}
+	}
+	p1, p2, p3 := post(1, t0), post(2, t0), post(3, ms(1000))
+	index, login, login2 := page(4, "/index.php", t0), page(5, "/login.php", t0), page(6, "/login.php", ms(1000))
+	s1, s2, s3 := shell(10, 300), shell(11, 650), shell(12, 1100)
+	for _, tc := range []struct {
+		name    string
+		inOrder bool
+		events  []any
+	}{
+		{"shells first", false, []any{s1, s2, s3, index, p1, login, p2, p3, login2}},
+		{"each request just before its shell", false, []any{index, p1, s1, login, p2, s2, p3, login2, s3}},
+		{"a page before the POSTs", false, []any{s1, index, s2, login, p1, p2, s3, p3, login2}},
+		{"hunt", true, []any{p1, p2, index, login, s1, s2, p3, login2, s3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New(Options{InOrder: tc.inOrder})
+			got := map[int64]int64{} // shell -> request, the last link made
+			for _, e := range tc.events {
+				switch e := e.(type) {
+				case Request:
+					for _, l := range c.AddRequest("h", e) {
+						got[l.Process] = l.Request
+					}
+				case Process:
+					if l, ok := c.AddProcess("h", e); ok {
+						got[e.Ref] = l.Request
+					}
+				}
+			}
+			if want := map[int64]int64{10: 1, 11: 2, 12: 3}; !maps.Equal(got, want) {
+				t.Errorf("links (shell: request) %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// A shell late in one logged second is nearer its own request than the
+// next second's: a weak link is not taken over by the next request for the
+// same page (the time bonus counts from the logged second, not its start).
+func TestWeakLinkKeptAcrossSecond(t *testing.T) {
+	c := New(Options{})
+	s := Process{Ref: 10, Time: ms(950), ID: "a", Shell: "a", CommandLine: "sh -c id", Cwd: "/var/www/site/up", WebNames: []string{"apache2"}}
+	c.AddProcess("h", s)
+	if links := c.AddRequest("h", Request{Ref: 1, Time: t0, Path: "/up/x.php", Script: true, Server: "apache"}); len(links) != 1 {
+		t.Fatalf("links %+v, want one", links)
+	}
+	if links := c.AddRequest("h", Request{Ref: 2, Time: ms(1000), Path: "/up/x.php", Script: true, Server: "apache"}); len(links) != 0 {
+		t.Errorf("the next second's request took the shell: %+v", links)
+	}
+}
+
+// Where the web server above a shell is not known (a hunt of an audit log
+// whose workers never exec'd) and two sites have a folder of the same name,
+// their pages explain the shell equally: no weak link is made.
+func TestSameFolderTwoSites(t *testing.T) {
+	c := New(Options{InOrder: true})
+	c.AddRequest("h", Request{Ref: 1, Time: t0, Path: "/uploads/a.php", Script: true, Server: "apache"})
+	c.AddRequest("h", Request{Ref: 2, Time: t0, Path: "/uploads/b.php", Script: true, Server: "nginx"})
+	s := Process{Ref: 10, Time: ms(300), ID: "a", Shell: "a", CommandLine: "sh -c id", Cwd: "/var/www/two/uploads", Inferred: true, WebNames: []string{""}}
+	if l, ok := c.AddProcess("h", s); ok {
+		t.Errorf("linked to %+v", l)
+	}
+}
+
+// In a hunt (InOrder) a page's request comes before the shell it started,
+// and a shell with only time to go by is linked when it arrives, if its
+// page is the only candidate (status.php running uptime). Live, the shell
+// waits: a request held when it arrives is usually an earlier one.
+func TestInOrderTimeLink(t *testing.T) {
+	status := Request{Ref: 1, Time: t0, Path: "/status.php", Script: true, Server: "apache"}
+	s := Process{Ref: 10, Time: ms(700), ID: "a", Shell: "a", CommandLine: "sh -c /usr/bin/uptime", Cwd: "/var/www/site", WebNames: []string{"apache2"}}
+	for _, inOrder := range []bool{true, false} {
+		c := New(Options{InOrder: inOrder})
+		c.AddRequest("h", status)
+		l, ok := c.AddProcess("h", s)
+		if ok != inOrder || ok && (l.Request != 1 || l.Score >= strong) {
+			t.Errorf("InOrder %v: %+v %v, want a weak link %v", inOrder, l, ok, inOrder)
+		}
 	}
 }
