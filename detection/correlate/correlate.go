@@ -45,10 +45,10 @@ type Options struct {
 	MaxHosts   int // default 1024
 	// InOrder says events arrive in event-time order, as in a hunt: a
 	// request (timed to the second it arrived or ended) comes before the
-	// shells it started, and a process may be linked by its working
-	// directory alone when it arrives (AddProcess). Live, a request's line
-	// is written and read after its shells, and a request held when a shell
-	// arrives is an earlier one.
+	// shells it started, and a shell may be linked by time alone when it
+	// arrives (AddProcess). Live, a request's line is written and read after
+	// its shells, and a request held when a shell arrives is usually an
+	// earlier one.
 	InOrder bool
 }
 
@@ -670,7 +670,8 @@ func closer(a, b, t time.Time) bool {
 // body, which no access log records, and the tools built on it) runs its
 // commands in its own folder while the site's other pages are requested in
 // the same seconds, and is sent many POSTs, not all of which start a shell.
-// Among requests for the same script, the nearest in time wins (score).
+// Among requests for the same script, the best score wins (the nearest in
+// time), and the first of equals.
 func (c *Correlator) weakCandidate(h *host, p *Process, r *Request, ev []string) bool {
 	if !r.Script || len(ev) == 0 {
 		return false
