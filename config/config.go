@@ -131,7 +131,7 @@ type Correlation struct {
 	ScriptExtensions []string      `config:"script_extensions"`
 	// InOrder is set by hunt, which reads events in time order: a request
 	// comes before the shells it started (see correlate.Options.InOrder).
-	InOrder bool `config:"-"`
+	InOrder bool `config:",ignore"`
 }
 
 // Sessions configures detection/session.
