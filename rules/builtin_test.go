@@ -79,6 +79,46 @@ func TestScriptWriteRules(t *testing.T) {
 	}
 }
 
+// The pack's per-folder configuration rules: a web server (or, on Linux, a
+// web-server account) writing a .htaccess, .user.ini or web.config alerts;
+// an administrator's edit and look-alike names do not.
+func TestConfigWriteRules(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		lnx = "7dbe368c-6c91-4fec-91dd-f25a43be90c7"
+		win = "d674c6e1-5f9b-48bd-a0c9-56acaa13ea3f"
+	)
+	for _, tt := range []struct {
+		name  string
+		linux bool
+		data  []string
+		want  string // the rule that must match; "" for neither
+	}{
+		{"apache writes a .htaccess into uploads", true, []string{"Image", "/usr/sbin/apache2", "User", "www-data", "TargetFilename", "/var/www/html/uploads/.htaccess"}, lnx},
+		{"php-fpm writes a .user.ini", true, []string{"Image", "/usr/sbin/php-fpm8.2", "User", "www-data", "TargetFilename", "/var/www/html/uploads/.user.ini"}, lnx},
+		{"a shell's cp as www-data", true, []string{"Image", "/usr/bin/cp", "User", "www-data", "TargetFilename", "/var/www/html/.htaccess"}, lnx},
+		{"an admin edits the site's .htaccess", true, []string{"Image", "/usr/bin/vim.basic", "User", "alice", "TargetFilename", "/var/www/html/.htaccess"}, ""},
+		{"a look-alike name", true, []string{"Image", "/usr/sbin/apache2", "User", "www-data", "TargetFilename", "/var/www/html/uploads/my.htaccess"}, ""},
+		{"iis writes a web.config into uploads", false, []string{"Image", `C:\Windows\System32\inetsrv\w3wp.exe`, "TargetFilename", `C:\inetpub\wwwroot\uploads\web.config`, "User", `IIS APPPOOL\DefaultAppPool`}, win},
+		{"an editor changes web.config", false, []string{"Image", `C:\Windows\notepad.exe`, "TargetFilename", `C:\inetpub\wwwroot\web.config`}, ""},
+		{"iis writes myweb.config", false, []string{"Image", `C:\Windows\System32\inetsrv\w3wp.exe`, "TargetFilename", `C:\inetpub\wwwroot\uploads\myweb.config`}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := sysmonEvent(t, tt.linux, 11, append([]string{"ProcessId", "4242"}, tt.data...)...)
+			det.Detect(doc)
+			ids := detection.LookupStrings(doc, "webshell.rule_ids")
+			for _, id := range []string{lnx, win} {
+				if slices.Contains(ids, id) != (id == tt.want) {
+					t.Errorf("rule %s: matched %v, want %v (rules %v)", id, slices.Contains(ids, id), id == tt.want, ids)
+				}
+			}
+		})
+	}
+}
+
 // The request rule, on access lines as the mapper gives them: a web shell's
 // commands alert; searches and sort orders that happen to begin with a
 // command's name do not.
