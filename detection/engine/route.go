@@ -145,14 +145,14 @@ func init() {
 // they come from the event's field cache (rules read most of them too).
 type routeFields struct {
 	osType, category, typ, outcome, channel, code, module int
-	destIP, sourceIP                                      int
+	destIP, sourceIP, action                              int
 }
 
 func newRouteFields(f *compile.Fields) routeFields {
 	return routeFields{
 		osType: f.ID("host.os.type"), category: f.ID("event.category"), typ: f.ID("event.type"), outcome: f.ID("event.outcome"),
 		channel: f.ID("winlog.channel"), code: f.ID("event.code"), module: f.ID("event.module"),
-		destIP: f.ID("destination.ip"), sourceIP: f.ID("source.ip"),
+		destIP: f.ID("destination.ip"), sourceIP: f.ID("source.ip"), action: f.ID("event.action"),
 	}
 }
 
@@ -178,7 +178,15 @@ func (rf routeFields) eventSource(ev *compile.Event, products map[string]bool) s
 	if has(cat, "network") && (stringValue(ev, rf.destIP) != "" || stringValue(ev, rf.sourceIP) != "") {
 		src.cats |= categoryBits.bit["network_connection"]
 	}
-	if has(cat, "file") && has(typ, "creation") {
+	// Sigma's file_event is Sysmon 11's, which logs a file created or
+	// overwritten. The audit mapper tells an open for writing of a file that
+	// exists (event.type change, go-libaudit's action opened-file, as for a
+	// truncate) from a creation: both are file events here. Otherwise a web
+	// shell's PHP that backdoors a page in place (file_put_contents on
+	// index.php) or appends to a .htaccess reached no file rule. A chmod or
+	// chown (also a change) is not: Sysmon logs neither, and an upload's
+	// chmod would be a second alert for one file.
+	if has(cat, "file") && (has(typ, "creation") || has(typ, "change") && stringValue(ev, rf.action) == "opened-file") {
 		src.cats |= categoryBits.bit["file_event"] | categoryBits.bit["file_creation"]
 	}
 	// Sigma's webserver category is the access log; an error log line

@@ -140,6 +140,9 @@ func TestRouting(t *testing.T) {
 		// An audit connect to a Unix socket (nscd's): local IPC.
 		{"unix socket", map[string]any{"event": map[string]any{"category": []string{"network"}}, "destination": map[string]any{"path": "/var/run/nscd/socket"}}, []string{"any"}},
 		{"file creation", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"creation"}}}, []string{"any", "file_event"}},
+		// An audit open for writing of a file that exists: Sysmon 11 logs an overwrite too.
+		{"file written", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"change"}, "action": "opened-file"}}, []string{"any", "file_event"}},
+		{"file chmod", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"change"}, "action": "changed-file-permissions-of"}}, []string{"any"}},
 		{"file deletion", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"deletion"}}}, []string{"any"}},
 		{"nginx access", map[string]any{"event": map[string]any{"category": []string{"web"}, "module": "nginx"}}, []string{"any", "webserver", "nginx"}},
 		{"nginx error", map[string]any{"event": map[string]any{"category": []string{"web"}, "type": []string{"error"}, "module": "nginx"}}, []string{"any", "nginx"}},
