@@ -5,6 +5,7 @@ package tests
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -198,13 +199,20 @@ func checkPostLinks(t *testing.T, from string, docs []map[string]any, attacks []
 
 // checkPostOrder checks that the POSTs to each site's shell, in the order
 // they were logged, list the shells of the commands in the order they were
-// sent, one each: no POST got another's shell. A request's last copy (the
-// detector publishes an updated copy when it links a shell) is what counts.
+// sent, one each: no POST got another's shell, and none had one taken away.
+// A request's shells are those any of its copies lists (the detector
+// publishes an updated copy when it links one). The log's order is the
+// lines' offsets (log.offset) where the documents have them: the beat's
+// output keeps neither the log's order nor a document's copies' (a POST's
+// first document came after the next two POSTs', and an updated copy
+// before its original). A hunt writes in time order and keeps each file's
+// order within a second.
 func checkPostOrder(t *testing.T, from string, docs []map[string]any, attacks []postAttack, paths map[string]string) {
 	t.Helper()
 	for _, s := range liveSites {
 		var order []string              // event.original of each POST, as first seen
-		listed := map[string][]string{} // its shells, by its last copy
+		listed := map[string][]string{} // the shells its copies list
+		offset := map[string]float64{}  // its log.offset, when the document has one
 		for _, d := range docs {
 			if detection.LookupString(d, "url.original") != paths[s.server] {
 				continue
@@ -212,8 +220,19 @@ func checkPostOrder(t *testing.T, from string, docs []map[string]any, attacks []
 			line := detection.LookupString(d, "event.original")
 			if _, seen := listed[line]; !seen {
 				order = append(order, line)
+				listed[line] = nil
 			}
-			listed[line] = detection.LookupStrings(d, "webshell.processes.command_line")
+			for _, sh := range detection.LookupStrings(d, "webshell.processes.command_line") {
+				if !slices.Contains(listed[line], sh) {
+					listed[line] = append(listed[line], sh)
+				}
+			}
+			if off, ok := lookup(d, "log.offset").(float64); ok {
+				offset[line] = off
+			}
+		}
+		if len(offset) == len(order) {
+			slices.SortFunc(order, func(a, b string) int { return cmp.Compare(offset[a], offset[b]) })
 		}
 		var want, got []string
 		for _, a := range attacks {

@@ -147,11 +147,10 @@ type host struct {
 	// long-running shell's commands run before its request is logged, and
 	// take its link when it comes (see kidLinks).
 	kids map[string]*shellKids
-	// weak are the shells linked by weak evidence (time, working
-	// directory), with the score of that link: such a shell stays held
-	// (procs, then long), a request with strong evidence or a better weak
-	// score that arrives later takes it over, and its children are noted as
-	// kids for that request.
+	// weak are the shells linked by weak evidence, with its rank
+	// (weakRank): such a shell stays held (procs, then long), a request with
+	// strong evidence or weak evidence of a higher rank that arrives later
+	// takes it over, and its children are noted as kids for that request.
 	weak    map[string]int
 	uploads map[string]*Upload // by lowercased path
 	served  map[int]servedScript
@@ -482,7 +481,7 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 	best, bestScore, bestEv := -1, 0, []string(nil)
 	for i, p := range h.procs {
 		s, ev := c.score(&r, &p.Process)
-		if s == 0 || s < strong && (s <= h.weak[p.Shell] || !c.weakCandidate(h, &p.Process, &r, ev)) {
+		if s == 0 || s < strong && (weakRank(ev) <= h.weak[p.Shell] || !c.weakCandidate(h, &p.Process, &r, ev)) {
 			continue
 		}
 		if s > bestScore || s == bestScore && best >= 0 && closer(p.Time, h.procs[best].Time, c.start(&r)) {
@@ -503,7 +502,7 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 			links = append(links, h.kidLinks(p.Shell, r.Ref, bestScore >= strong)...)
 			delete(h.weak, p.Shell)
 			if bestScore < strong {
-				h.weak[p.Shell] = bestScore
+				h.weak[p.Shell] = weakRank(bestEv)
 				kept = append(kept, p)
 			}
 			continue
@@ -672,6 +671,19 @@ func closer(a, b, t time.Time) bool {
 	return max(da, -da) < max(db, -db)
 }
 
+// weakRank ranks the evidence of a weak link: the working directory (2)
+// above time alone (1). A weak link is taken over only by better evidence,
+// not by a nearer time: in whole seconds, a shell that started late for
+// its request is as near the next request for the same page, and the
+// shells of three POSTs to one page would go round by one
+// (TestPostShellsStartLate).
+func weakRank(ev []string) int {
+	if slices.Contains(ev, "working_directory") {
+		return 2
+	}
+	return 1
+}
+
 // weakCandidate says a weak link of p to r (score evidence ev) may be made:
 // r is a script request, and no other script page explains p as well. A
 // request that already started a shell does not compete (one request starts
@@ -759,7 +771,7 @@ func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
 		return Link{}, false
 	}
 	h.linked[p.Shell] = best.Ref
-	h.weak[p.Shell] = bestScore
+	h.weak[p.Shell] = weakRank(bestEv)
 	h.touchLink(p.Shell, h.now)
 	best.shells = append(best.shells, p.Shell)
 	return Link{Request: best.Ref, Process: p.Ref, Evidence: bestEv, Score: bestScore}, true

@@ -509,6 +509,40 @@ func TestPostShellLinks(t *testing.T) {
 	}
 }
 
+// Each shell starts late for its POST (a slow machine: 400 ms after the
+// request arrived), so that a shell is nearer in time to the next POST's
+// logged second than to its own. Arriving each just before its request's
+// line, the shells must not go round by one: a later request for the same
+// page takes no weak link over (when a nearer time could, POST 1 got shell
+// 12, 2 got 10 and 3 got 11).
+func TestPostShellsStartLate(t *testing.T) {
+	post := func(ref int64, at int) Request {
+		return Request{Ref: ref, Time: ms(at).Truncate(time.Second), Path: "/uploads/a1/image.php", Script: true, Server: "apache"}
+	}
+	shell := func(ref int64, at int) Process {
+		id := fmt.Sprint("s", ref)
+		return Process{Ref: ref, Time: ms(at), ID: id, Shell: id, CommandLine: "sh -c id", Cwd: "/var/www/site/uploads/a1", WebNames: []string{"apache2"}}
+	}
+	// POSTs arrive at 900, 1400 and 1800 ms; their shells start 400 ms later.
+	c := New(Options{})
+	got := map[int64]int64{}
+	for _, e := range []any{shell(10, 1300), post(1, 900), shell(11, 1800), post(2, 1400), shell(12, 2200), post(3, 1800)} {
+		switch e := e.(type) {
+		case Request:
+			for _, l := range c.AddRequest("h", e) {
+				got[l.Process] = l.Request
+			}
+		case Process:
+			if l, ok := c.AddProcess("h", e); ok {
+				got[e.Ref] = l.Request
+			}
+		}
+	}
+	if want := map[int64]int64{10: 1, 11: 2, 12: 3}; !maps.Equal(got, want) {
+		t.Errorf("links (shell: request) %v, want %v", got, want)
+	}
+}
+
 // A shell late in one logged second is nearer its own request than the
 // next second's: a weak link is not taken over by the next request for the
 // same page (the time bonus counts from the logged second, not its start).
