@@ -488,25 +488,31 @@ func TestPostShellLinks(t *testing.T) {
 		{"hunt", true, []any{p1, p2, index, login, s1, s2, p3, login2, s3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := New(Options{InOrder: tc.inOrder})
-			got := map[int64]int64{} // shell -> request, the last link made
-			for _, e := range tc.events {
-				switch e := e.(type) {
-				case Request:
-					for _, l := range c.AddRequest("h", e) {
-						got[l.Process] = l.Request
-					}
-				case Process:
-					if l, ok := c.AddProcess("h", e); ok {
-						got[e.Ref] = l.Request
-					}
-				}
-			}
+			got := feed(New(Options{InOrder: tc.inOrder}), tc.events)
 			if want := map[int64]int64{10: 1, 11: 2, 12: 3}; !maps.Equal(got, want) {
 				t.Errorf("links (shell: request) %v, want %v", got, want)
 			}
 		})
 	}
+}
+
+// feed adds events (Request or Process) to c in order and returns the last
+// link made of each process: process ref -> request ref.
+func feed(c *Correlator, events []any) map[int64]int64 {
+	got := map[int64]int64{}
+	for _, e := range events {
+		switch e := e.(type) {
+		case Request:
+			for _, l := range c.AddRequest("h", e) {
+				got[l.Process] = l.Request
+			}
+		case Process:
+			if l, ok := c.AddProcess("h", e); ok {
+				got[e.Ref] = l.Request
+			}
+		}
+	}
+	return got
 }
 
 // Each shell starts late for its POST (a slow machine: 400 ms after the
@@ -524,20 +530,7 @@ func TestPostShellsStartLate(t *testing.T) {
 		return Process{Ref: ref, Time: ms(at), ID: id, Shell: id, CommandLine: "sh -c id", Cwd: "/var/www/site/uploads/a1", WebNames: []string{"apache2"}}
 	}
 	// POSTs arrive at 900, 1400 and 1800 ms; their shells start 400 ms later.
-	c := New(Options{})
-	got := map[int64]int64{}
-	for _, e := range []any{shell(10, 1300), post(1, 900), shell(11, 1800), post(2, 1400), shell(12, 2200), post(3, 1800)} {
-		switch e := e.(type) {
-		case Request:
-			for _, l := range c.AddRequest("h", e) {
-				got[l.Process] = l.Request
-			}
-		case Process:
-			if l, ok := c.AddProcess("h", e); ok {
-				got[e.Ref] = l.Request
-			}
-		}
-	}
+	got := feed(New(Options{}), []any{shell(10, 1300), post(1, 900), shell(11, 1800), post(2, 1400), shell(12, 2200), post(3, 1800)})
 	if want := map[int64]int64{10: 1, 11: 2, 12: 3}; !maps.Equal(got, want) {
 		t.Errorf("links (shell: request) %v, want %v", got, want)
 	}
