@@ -47,16 +47,7 @@ const (
 // server-side script alerts; its logs, ASP.NET's compiled pages and other
 // programs' scripts do not.
 func TestScriptWriteRules(t *testing.T) {
-	det, err := detector.New(config.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		name  string
-		linux bool
-		data  []string
-		want  string // the rule that must match; "" for none of the two
-	}{
+	checkFileRules(t, []string{winScriptWrite, lnxScriptWrite}, []fileCase{
 		{"iis writes an aspx", false, []string{"Image", `C:\Windows\System32\inetsrv\w3wp.exe`, "TargetFilename", `C:\inetpub\wwwroot\uploads\help.aspx`, "User", `IIS APPPOOL\DefaultAppPool`}, winScriptWrite},
 		{"iis compiles a page", false, []string{"Image", `C:\Windows\System32\inetsrv\w3wp.exe`, "TargetFilename", `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\Temporary ASP.NET Files\root\x\App_Web_a.aspx`}, ""},
 		{"an editor writes an aspx", false, []string{"Image", `C:\Windows\notepad.exe`, "TargetFilename", `C:\inetpub\wwwroot\a.aspx`}, ""},
@@ -65,12 +56,32 @@ func TestScriptWriteRules(t *testing.T) {
 		{"php-fpm writes a php", true, []string{"Image", "/usr/sbin/php-fpm8.2", "User", "root", "TargetFilename", "/var/www/html/wp-content/uploads/x.php"}, lnxScriptWrite},
 		{"curl as www-data drops a php", true, []string{"Image", "/usr/bin/curl", "User", "www-data", "TargetFilename", "/var/www/html/up.phtml"}, lnxScriptWrite},
 		{"an admin edits a php", true, []string{"Image", "/usr/bin/vim.basic", "User", "alice", "TargetFilename", "/var/www/html/index.php"}, ""},
-	} {
+	})
+}
+
+// fileCase is a Sysmon file-creation event (11) and the one rule of a
+// checkFileRules set it must match ("" for none of them).
+type fileCase struct {
+	name  string
+	linux bool
+	data  []string // EventData names and values
+	want  string
+}
+
+// checkFileRules runs each case through the default detector and checks
+// that of rules, it matches its want and no other.
+func checkFileRules(t *testing.T, rules []string, cases []fileCase) {
+	t.Helper()
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := sysmonEvent(t, tt.linux, 11, append([]string{"ProcessId", "4242"}, tt.data...)...)
 			det.Detect(doc)
 			ids := detection.LookupStrings(doc, "webshell.rule_ids")
-			for _, id := range []string{winScriptWrite, lnxScriptWrite} {
+			for _, id := range rules {
 				if slices.Contains(ids, id) != (id == tt.want) {
 					t.Errorf("rule %s: matched %v, want %v (rules %v)", id, slices.Contains(ids, id), id == tt.want, ids)
 				}
@@ -83,20 +94,11 @@ func TestScriptWriteRules(t *testing.T) {
 // web-server account) writing a .htaccess, .user.ini or web.config alerts;
 // an administrator's edit and look-alike names do not.
 func TestConfigWriteRules(t *testing.T) {
-	det, err := detector.New(config.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
 	const (
 		lnx = "7dbe368c-6c91-4fec-91dd-f25a43be90c7"
 		win = "d674c6e1-5f9b-48bd-a0c9-56acaa13ea3f"
 	)
-	for _, tt := range []struct {
-		name  string
-		linux bool
-		data  []string
-		want  string // the rule that must match; "" for neither
-	}{
+	checkFileRules(t, []string{lnx, win}, []fileCase{
 		{"apache writes a .htaccess into uploads", true, []string{"Image", "/usr/sbin/apache2", "User", "www-data", "TargetFilename", "/var/www/html/uploads/.htaccess"}, lnx},
 		{"php-fpm writes a .user.ini", true, []string{"Image", "/usr/sbin/php-fpm8.2", "User", "www-data", "TargetFilename", "/var/www/html/uploads/.user.ini"}, lnx},
 		{"a shell's cp as www-data", true, []string{"Image", "/usr/bin/cp", "User", "www-data", "TargetFilename", "/var/www/html/.htaccess"}, lnx},
@@ -105,18 +107,7 @@ func TestConfigWriteRules(t *testing.T) {
 		{"iis writes a web.config into uploads", false, []string{"Image", `C:\Windows\System32\inetsrv\w3wp.exe`, "TargetFilename", `C:\inetpub\wwwroot\uploads\web.config`, "User", `IIS APPPOOL\DefaultAppPool`}, win},
 		{"an editor changes web.config", false, []string{"Image", `C:\Windows\notepad.exe`, "TargetFilename", `C:\inetpub\wwwroot\web.config`}, ""},
 		{"iis writes myweb.config", false, []string{"Image", `C:\Windows\System32\inetsrv\w3wp.exe`, "TargetFilename", `C:\inetpub\wwwroot\uploads\myweb.config`}, ""},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			doc := sysmonEvent(t, tt.linux, 11, append([]string{"ProcessId", "4242"}, tt.data...)...)
-			det.Detect(doc)
-			ids := detection.LookupStrings(doc, "webshell.rule_ids")
-			for _, id := range []string{lnx, win} {
-				if slices.Contains(ids, id) != (id == tt.want) {
-					t.Errorf("rule %s: matched %v, want %v (rules %v)", id, slices.Contains(ids, id), id == tt.want, ids)
-				}
-			}
-		})
-	}
+	})
 }
 
 // The request rule, on access lines as the mapper gives them: a web shell's

@@ -93,6 +93,26 @@ func plantShell(t *testing.T, site liveSite, nonce, code string) string {
 	return "/uploads/" + filepath.Base(shell)
 }
 
+// plantShellIn writes code as page in a folder of its own, uploads/nonce
+// of site's root (as upload handlers that make one per upload do), made
+// with perm, and returns the folder and the page's URL path. Both go at
+// cleanup.
+func plantShellIn(t *testing.T, site liveSite, nonce, page, code string, perm os.FileMode) (folder, urlPath string) {
+	t.Helper()
+	folder = filepath.Join(site.root, "uploads", nonce)
+	if err := os.Mkdir(folder, perm); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(folder) })
+	if err := os.Chmod(folder, perm); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(folder, page), []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return folder, "/uploads/" + nonce + "/" + page
+}
+
 // shippedPaths reads the paths of the inputs of a shipped module file.
 func shippedPaths(t *testing.T, module string) []string {
 	t.Helper()

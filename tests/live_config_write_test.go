@@ -39,17 +39,8 @@ echo "written";
 	paths := map[string]string{}
 	for _, s := range liveSites {
 		nonce := fmt.Sprintf("wsbconf%s%d", s.server, time.Now().UnixNano())
-		folder := filepath.Join(s.root, "uploads", nonce)
-		if err := os.Mkdir(folder, 0o777); err != nil { // the web server writes into it, as into an upload folder
-			t.Fatal(err)
-		}
-		if err := os.Chmod(folder, 0o777); err != nil { // past the umask
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(folder) })
-		if err := os.WriteFile(filepath.Join(folder, "cfg.php"), []byte(code), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		// The web server writes into the folder, as into an upload folder.
+		folder, page := plantShellIn(t, s, nonce, "cfg.php", code, 0o777)
 		// The site's own files, there before the beat starts; the web
 		// server may write them, as a CMS's files often are.
 		for name, text := range map[string]string{".htaccess": "Options -Indexes\n", "index.php": "<?php echo 'gallery'; ?>\n"} {
@@ -61,7 +52,7 @@ echo "written";
 				t.Fatal(err)
 			}
 		}
-		paths[s.server] = "/uploads/" + nonce + "/cfg.php"
+		paths[s.server] = page
 		want[filepath.Join(folder, ".htaccess")] = configRule
 		want[filepath.Join(folder, ".user.ini")] = configRule
 		want[filepath.Join(folder, "index.php")] = scriptRule

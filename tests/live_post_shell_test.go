@@ -47,15 +47,7 @@ func TestLivePostShell(t *testing.T) {
 	paths := map[string]string{}
 	for _, s := range liveSites {
 		nonce := fmt.Sprintf("wsbpost%s%d", s.server, time.Now().UnixNano())
-		folder := filepath.Join(s.root, "uploads", nonce)
-		if err := os.Mkdir(folder, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(folder) })
-		if err := os.WriteFile(filepath.Join(folder, "image.php"), []byte("<?php @eval($_POST['z']); ?>\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		paths[s.server] = "/uploads/" + nonce + "/image.php"
+		_, paths[s.server] = plantShellIn(t, s, nonce, "image.php", "<?php @eval($_POST['z']); ?>\n", 0o755)
 	}
 	startServers(t, fpm)
 	dir := t.TempDir()
