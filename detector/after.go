@@ -43,22 +43,24 @@ func (d *Detector) after(ev *event, v Verdict) (Verdict, []Derived) {
 			s.hold(ev.host, ev.ref, h, ev.request != nil)
 		}
 	}
-	// This process linked to a request seen before: the request's document
-	// now lists it; send an updated copy.
+	// This process linked its shell to a request seen before (it is the
+	// shell, or carries the request's parameter): the request's document
+	// now lists it; send an updated copy. The processes seen before it that
+	// its link reached get copies too.
 	if ev.link != nil {
 		s.heldMu.Lock()
-		if r := s.held[ev.link.Request]; r != nil && r.doc != nil && shellOfEv(ev).ID() == ev.lin.Self.ID() {
-			r.procs = append(r.procs, shellOfEv(ev))
+		if r := s.held[ev.link.Request]; r != nil && r.doc != nil && listed(ev.link.Evidence) {
+			r.procs = append(r.procs, ev.lin.Self)
 			up := cloneDoc(r.doc)
 			putProcesses(up, r.procs)
 			out = append(out, d.update(up, r.id, r.verdict))
+			copies, _ := d.linkedCopies(ev.otherLinks, r.doc)
+			out = append(out, copies...)
 		}
 		s.heldMu.Unlock()
 	}
 	return v, out
 }
-
-func shellOfEv(ev *event) ancestry.Process { return shellOf(ev.lin) }
 
 func (d *Detector) update(doc map[string]any, id string, v Verdict) Derived {
 	detection.Put(doc, "webshell.update_of", id)
@@ -82,20 +84,9 @@ func (d *Detector) correlateAfter(ev *event) []Derived {
 		// Shells that arrived before this request.
 		links := s.corr.AddRequest(ev.host, *r)
 		s.heldMu.Lock()
-		for _, l := range links {
-			p := s.held[l.Process]
-			if p == nil {
-				continue
-			}
-			if !slices.Contains(l.Evidence, "parent_linked") { // a shell's descendant is not one the request started
-				ev.reqProcs = append(ev.reqProcs, p.shell)
-			}
-			if p.doc != nil && p.verdict == Alert {
-				up := cloneDoc(p.doc)
-				putRequest(up, doc, l)
-				out = append(out, d.update(up, p.id, p.verdict))
-			}
-		}
+		copies, shells := d.linkedCopies(links, doc)
+		out = append(out, copies...)
+		ev.reqProcs = append(ev.reqProcs, shells...)
 		s.heldMu.Unlock()
 		if len(ev.reqProcs) > 0 {
 			putProcesses(doc, ev.reqProcs)
@@ -145,6 +136,39 @@ func (d *Detector) correlateAfter(ev *event) []Derived {
 		}
 	}
 	return out
+}
+
+// listed says whether a request lists the process linked with evidence ev
+// among the processes it started (webshell.processes): the shell it
+// started, not the shell's descendants, but for the descendant that ran its
+// command when the shell did not (PHP's sendmail shell, see
+// correlate.descendantScore), which it lists instead of that shell.
+func listed(ev []string) bool {
+	if slices.Contains(ev, "param_in_command_line") {
+		return true
+	}
+	return !slices.Contains(ev, "parent_linked") && !slices.Contains(ev, "param_in_descendant")
+}
+
+// linkedCopies returns the updated copies of the held alerts of processes
+// that links tie to request document req, and the processes among them
+// that the request lists (see listed). heldMu is held.
+func (d *Detector) linkedCopies(links []correlate.Link, req map[string]any) (out []Derived, shells []ancestry.Process) {
+	for _, l := range links {
+		p := d.st.held[l.Process]
+		if p == nil {
+			continue
+		}
+		if listed(l.Evidence) {
+			shells = append(shells, p.shell)
+		}
+		if p.doc != nil && p.verdict == Alert {
+			up := cloneDoc(p.doc)
+			putRequest(up, req, l)
+			out = append(out, d.update(up, p.id, p.verdict))
+		}
+	}
+	return out, shells
 }
 
 func (d *Detector) underWebRoot(doc map[string]any, lp string) bool {

@@ -163,7 +163,10 @@ type event struct {
 	script   string // the script the event belongs to (file path or URL path)
 	site     string // the web site of script when it is a URL path (siteOf)
 	reqProcs []ancestry.Process
-	command  string // the command key for sessions
+	// otherLinks are the links this process's own made for processes seen
+	// before it (correlate.AddProcessAll): its shell's and its elders'.
+	otherLinks []correlate.Link
+	command    string // the command key for sessions
 	// noCommand marks the upload alert: about a file, not a command, so
 	// it neither takes a session's first-command place nor is lowered.
 	noCommand bool
@@ -297,8 +300,9 @@ func (s *state) before(doc map[string]any) *event {
 			}
 		}
 		ev.command = p.Shell
-		if l, ok := s.corr.AddProcess(ev.host, p); ok {
-			ev.link = &l
+		if links := s.corr.AddProcessAll(ev.host, p); len(links) > 0 {
+			l := links[0]
+			ev.link, ev.otherLinks = &l, links[1:]
 			ev.command = "request:" + strconv.FormatInt(l.Request, 10)
 			s.heldMu.Lock()
 			if r := s.held[l.Request]; r != nil && r.doc != nil {

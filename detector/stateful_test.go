@@ -719,3 +719,56 @@ func TestSessionsByShellFolder(t *testing.T) {
 		}
 	}
 }
+
+// PHP's mail() bypass of disable_functions (TestLiveMailBypass live): the
+// request's command runs under the sendmail shell PHP starts, in a child
+// of /usr/sbin/sendmail that the preloaded library started. The command's
+// alert carries the request and the request lists it (not the sendmail shell),
+// whichever comes first; the sendmail shell and sendmail raise no alert.
+func TestMailBypassLinks(t *testing.T) {
+	const cmd = "whoami > /tmp/o 2>&1"
+	for _, requestFirst := range []bool{false, true} {
+		det, err := detector.New(config.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := requestDoc(5, "/up/bypass.php?cmd=whoami", "whoami")
+		procs := []map[string]any{
+			shellDoc(5.30, 900, 800, "sh -c /usr/sbin/sendmail -t -i"),
+			shellDoc(5.31, 901, 900, "/usr/sbin/sendmail -t -i"),
+			shellDoc(5.32, 902, 901, "sh -c "+cmd),
+		}
+		procs[1]["process"].(map[string]any)["executable"] = "/usr/sbin/sendmail"
+		procs[1]["process"].(map[string]any)["name"] = "sendmail"
+		var derived []detector.Derived
+		if requestFirst {
+			det.ProcessAll(req)
+		}
+		for _, p := range procs {
+			_, d := det.ProcessAll(p)
+			derived = append(derived, d...)
+		}
+		if !requestFirst {
+			_, derived = det.ProcessAll(req)
+		}
+		for _, p := range procs[:2] {
+			if str(p, "event.kind") == "alert" {
+				t.Errorf("requestFirst=%v: %q raised an alert: %v", requestFirst, str(p, "process.command_line"), ids(p))
+			}
+		}
+		carrier := procs[2]
+		if str(carrier, "event.kind") != "alert" {
+			t.Fatalf("requestFirst=%v: the command raised no alert", requestFirst)
+		}
+		if str(carrier, "webshell.request.url.original") == "" && !slices.ContainsFunc(derived, func(d detector.Derived) bool {
+			return str(d.Doc, "process.command_line") == "sh -c "+cmd && str(d.Doc, "webshell.request.url.original") == "/up/bypass.php?cmd=whoami"
+		}) {
+			t.Errorf("requestFirst=%v: the command's alert never carries its request", requestFirst)
+		}
+		if !slices.Equal(detection.LookupStrings(req, "webshell.processes.command_line"), []string{"sh -c " + cmd}) && !slices.ContainsFunc(derived, func(d detector.Derived) bool {
+			return slices.Equal(detection.LookupStrings(d.Doc, "webshell.processes.command_line"), []string{"sh -c " + cmd}) && str(d.Doc, "url.original") == "/up/bypass.php?cmd=whoami"
+		}) {
+			t.Errorf("requestFirst=%v: the request never lists the command", requestFirst)
+		}
+	}
+}

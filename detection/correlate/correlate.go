@@ -106,7 +106,7 @@ type Process struct {
 type Link struct {
 	Request  int64    // Ref of the request
 	Process  int64    // Ref of the process
-	Evidence []string // param_in_command_line, worker_pid, working_directory, time
+	Evidence []string // param_in_command_line, param_in_descendant, worker_pid, working_directory, time, parent_linked, long_running
 	Score    int
 }
 
@@ -158,15 +158,28 @@ type host struct {
 }
 
 // shellKids are the refs of an unlinked shell's first descendants
-// (maxKids) and the time of its last.
+// (maxKids), the time and command line of the first few (maxCarriers: see
+// descendantScore) and the time of its last.
 type shellKids struct {
-	refs []int64
-	last time.Time
+	refs     []int64
+	carriers []carrier
+	last     time.Time
+}
+
+type carrier struct {
+	ref         int64
+	time        time.Time
+	commandLine string
 }
 
 // maxKids bounds the descendants noted per unlinked shell: an interactive
 // reverse shell's first commands are what an analyst reads first.
 const maxKids = 64
+
+// maxCarriers bounds the descendants per unlinked shell whose command line
+// is kept to be searched for a request's parameter: the command of a
+// mail() bypass runs in the sendmail shell's first child or grandchild.
+const maxCarriers = 8
 
 type servedScript struct {
 	path string
@@ -478,14 +491,20 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 	// shell it explains best, so that two requests with the same command
 	// (a web shell and a backdoored page, on two servers) each get their own.
 	// The shell's descendants follow it through AddProcess.
-	best, bestScore, bestEv := -1, 0, []string(nil)
+	best, bestScore, bestEv, bestKid := -1, 0, []string(nil), int64(0)
 	for i, p := range h.procs {
 		s, ev := c.score(&r, &p.Process)
+		kid := int64(0)
+		if s < strong && len(r.Params) > 0 && len(h.kids) > 0 {
+			if ks, kev, ref := c.descendantScore(h, &r, &p.Process); ks > s {
+				s, ev, kid = ks, kev, ref
+			}
+		}
 		if s == 0 || s < strong && (weakRank(ev) <= h.weak[p.Shell] || !c.weakCandidate(h, &p.Process, &r, ev)) {
 			continue
 		}
 		if s > bestScore || s == bestScore && best >= 0 && closer(p.Time, h.procs[best].Time, c.start(&r)) {
-			best, bestScore, bestEv = i, s, ev
+			best, bestScore, bestEv, bestKid = i, s, ev, kid
 		}
 	}
 	var links []Link
@@ -499,7 +518,7 @@ func (c *Correlator) AddRequest(hostName string, r Request) []Link {
 			h.linked[p.Shell] = r.Ref
 			h.touchLink(p.Shell, h.now)
 			hr.shells = append(hr.shells, p.Shell)
-			links = append(links, h.kidLinks(p.Shell, r.Ref, bestScore >= strong)...)
+			links = append(links, carrierEvidence(h.kidLinks(p.Shell, r.Ref, bestScore >= strong), bestKid)...)
 			delete(h.weak, p.Shell)
 			if bestScore < strong {
 				h.weak[p.Shell] = weakRank(bestEv)
@@ -624,6 +643,9 @@ func (h *host) noteKid(p Process, maxShells int) {
 	if len(k.refs) < maxKids {
 		k.refs = append(k.refs, p.Ref)
 	}
+	if len(k.carriers) < maxCarriers {
+		k.carriers = append(k.carriers, carrier{p.Ref, p.Time, p.CommandLine})
+	}
 	if p.Time.After(k.last) {
 		k.last = p.Time
 	}
@@ -719,6 +741,18 @@ func (c *Correlator) weakCandidate(h *host, p *Process, r *Request, ev []string)
 // held. ok is false when no request explains it yet; the shell is then held
 // for a request that arrives later.
 func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
+	links := c.AddProcessAll(hostName, p)
+	if len(links) == 0 {
+		return Link{}, false
+	}
+	return links[0], true
+}
+
+// AddProcessAll is AddProcess with the links that p's own makes for
+// others: when p, a descendant of a shell not linked yet, carries its
+// request's parameter, the shell and the descendants noted before p are
+// linked too, after p's link.
+func (c *Correlator) AddProcessAll(hostName string, p Process) []Link {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h := c.host(hostName, p.Time)
@@ -727,23 +761,16 @@ func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
 		if h.weak[p.Shell] > 0 { // a request may take its shell over
 			h.noteKid(p, c.opt.MaxPending)
 		}
-		return Link{Request: ref, Process: p.Ref, Evidence: []string{"parent_linked"}}, true
+		return []Link{{Request: ref, Process: p.Ref, Evidence: []string{"parent_linked"}}}
 	}
 	if p.ID != p.Shell { // a descendant of an unlinked shell
+		if links := c.linkByDescendant(h, p); links != nil {
+			return links
+		}
 		h.noteKid(p, c.opt.MaxPending)
-		return Link{}, false
+		return nil
 	}
-	var best *heldReq
-	bestScore, bestEv := 0, []string(nil)
-	for _, r := range h.reqs {
-		if len(r.shells) > 0 {
-			continue // one request starts one shell (see AddRequest)
-		}
-		s, ev := c.score(&r.Request, &p)
-		if s > bestScore {
-			best, bestScore, bestEv = r, s, ev
-		}
-	}
+	best, bestScore, bestEv := c.bestRequest(h, &p)
 	// A strong link is made now. A weak one is made on the working
 	// directory (the held request is for a script in the shell's folder:
 	// the access log writes a request when it completes, after its shells,
@@ -759,7 +786,7 @@ func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
 		h.linked[p.Shell] = best.Ref
 		h.touchLink(p.Shell, h.now)
 		best.shells = append(best.shells, p.Shell)
-		return Link{Request: best.Ref, Process: p.Ref, Evidence: bestEv, Score: bestScore}, true
+		return []Link{{Request: best.Ref, Process: p.Ref, Evidence: bestEv, Score: bestScore}}
 	}
 	weak := best != nil && (c.opt.InOrder || slices.Contains(bestEv, "working_directory")) && c.weakCandidate(h, &p, &best.Request, bestEv)
 	if len(h.procs) >= c.opt.MaxPending {
@@ -768,13 +795,104 @@ func (c *Correlator) AddProcess(hostName string, p Process) (Link, bool) {
 	}
 	h.procs = append(h.procs, &heldProc{Process: p, key: commandKey(p.CommandLine)})
 	if !weak {
-		return Link{}, false
+		return nil
 	}
 	h.linked[p.Shell] = best.Ref
 	h.weak[p.Shell] = weakRank(bestEv)
 	h.touchLink(p.Shell, h.now)
 	best.shells = append(best.shells, p.Shell)
-	return Link{Request: best.Ref, Process: p.Ref, Evidence: bestEv, Score: bestScore}, true
+	return []Link{{Request: best.Ref, Process: p.Ref, Evidence: bestEv, Score: bestScore}}
+}
+
+// bestRequest returns the held request that explains p best, among those
+// that started no shell yet (one request starts one shell, see AddRequest).
+func (c *Correlator) bestRequest(h *host, p *Process) (best *heldReq, bestScore int, bestEv []string) {
+	for _, r := range h.reqs {
+		if len(r.shells) > 0 {
+			continue
+		}
+		if s, ev := c.score(&r.Request, p); s > bestScore {
+			best, bestScore, bestEv = r, s, ev
+		}
+	}
+	return best, bestScore, bestEv
+}
+
+// The command of a request does not always run in the shell the web server
+// started. PHP's mail() runs its sendmail_path through sh -c, and the
+// disable_functions bypass of Chankro, AntSword's plugin and
+// bypass_disablefunc.php sets LD_PRELOAD before calling it: the library's
+// constructor runs the request's command in a child of that sendmail shell.
+// The shell's own command line then holds no parameter of the request (and
+// is ruled out by that, see score), but its child's does. So a parameter
+// found in a descendant's command line links the shell too, as strongly as
+// its own would, with evidence param_in_descendant; the descendant carries
+// param_in_command_line beside parent_linked, its siblings parent_linked.
+
+// descendantScore rates how well r explains the held shell by the first
+// noted descendant that carries one of r's parameters, and returns that
+// descendant's ref: only strong evidence counts, since time and the working
+// directory are the shell's own to give. The first, not the best: had the
+// request come first, that descendant would have linked it (AddProcessAll),
+// and the request lists the same process in either order (sh -c 'id > out'
+// rather than the id it runs).
+func (c *Correlator) descendantScore(h *host, r *Request, shell *Process) (int, []string, int64) {
+	k := h.kids[shell.Shell]
+	if k == nil {
+		return 0, nil, 0
+	}
+	kid := *shell // the web-server pids and names are the shell's
+	for _, d := range k.carriers {
+		kid.Ref, kid.Time, kid.CommandLine = d.ref, d.time, d.commandLine
+		if s, ev := c.score(r, &kid); s >= strong && slices.Contains(ev, "param_in_command_line") {
+			return s, descendantEvidence(ev), d.ref
+		}
+	}
+	return 0, nil, 0
+}
+
+// descendantEvidence is the evidence of a shell linked by its descendant's
+// command line (ev): param_in_descendant for param_in_command_line.
+func descendantEvidence(ev []string) []string {
+	out := make([]string, len(ev))
+	for i, e := range ev {
+		if e == "param_in_command_line" {
+			e = "param_in_descendant"
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// carrierEvidence marks, among a shell's kid links, the descendant whose
+// command line carried the parameter (ref; 0 for none).
+func carrierEvidence(links []Link, ref int64) []Link {
+	for i := range links {
+		if ref != 0 && links[i].Process == ref {
+			links[i].Evidence = []string{"parent_linked", "param_in_command_line"}
+		}
+	}
+	return links
+}
+
+// linkByDescendant links p's shell, not linked yet, to the held request
+// whose parameter is in p's command line, if any: p's link first, then
+// the shell's (when it is held) and those of the descendants noted before
+// p; nil when no request has strong evidence.
+func (c *Correlator) linkByDescendant(h *host, p Process) []Link {
+	best, s, ev := c.bestRequest(h, &p)
+	if best == nil || s < strong || !slices.Contains(ev, "param_in_command_line") {
+		return nil
+	}
+	links := []Link{{Request: best.Ref, Process: p.Ref, Evidence: []string{"parent_linked", "param_in_command_line"}, Score: s}}
+	if i := slices.IndexFunc(h.procs, func(q *heldProc) bool { return q.Shell == p.Shell }); i >= 0 {
+		links = append(links, Link{Request: best.Ref, Process: h.procs[i].Ref, Evidence: descendantEvidence(ev), Score: s})
+		h.procs = slices.Delete(h.procs, i, i+1)
+	}
+	h.linked[p.Shell] = best.Ref
+	h.touchLink(p.Shell, h.now)
+	best.shells = append(best.shells, p.Shell)
+	return append(links, h.kidLinks(p.Shell, best.Ref, true)...)
 }
 
 // Upload is a script file written under a web root.

@@ -580,3 +580,64 @@ func TestInOrderTimeLink(t *testing.T) {
 		}
 	}
 }
+
+// PHP's mail() bypass of disable_functions (bypass_disablefunc.php, as
+// TestLiveMailBypass runs it): the request's command runs in a child of the
+// sendmail shell that PHP starts, not in that shell. The parameter found in
+// the child links the shell, the child and its sibling, whichever of the
+// request and the processes comes first; a request whose parameters no
+// process carries links nothing.
+func TestParamInDescendant(t *testing.T) {
+	req := Request{Ref: 1, Time: t0, Path: "/uploads/bypass.php", Params: []string{"id", "/tmp/o", "/tmp/x.so"}, Script: true, Server: "apache"}
+	proc := func(ref int64, at int, id, cmd string) Process {
+		return Process{Ref: ref, Time: ms(at), ID: id, Shell: "s", CommandLine: cmd, Cwd: "/var/www/site/uploads", WebNames: []string{"apache2"}}
+	}
+	procs := []Process{
+		proc(10, 300, "s", "sh -c /usr/sbin/sendmail -t -i"),
+		proc(11, 304, "k", "sh -c id > /tmp/o 2>&1"),
+		proc(12, 305, "i", "id"), // the whole command, but the first that carries it is sh -c
+		proc(13, 310, "m", "/usr/sbin/sendmail -t -i"),
+	}
+	want := map[int64]string{
+		10: "param_in_descendant",
+		11: "parent_linked param_in_command_line",
+		12: "parent_linked",
+		13: "parent_linked",
+	}
+	for _, order := range []string{"request last", "request first", "request between"} {
+		c := New(Options{})
+		got := map[int64]string{}
+		note := func(links []Link) {
+			for _, l := range links {
+				if l.Request != 1 {
+					t.Errorf("%s: process %d linked to request %d", order, l.Process, l.Request)
+				}
+				got[l.Process] = l.Evidence[0]
+				if l.Evidence[0] == "parent_linked" && len(l.Evidence) > 1 {
+					got[l.Process] += " " + l.Evidence[1]
+				}
+			}
+		}
+		at := map[string]int{"request last": 4, "request first": 0, "request between": 1}[order]
+		for i := 0; i <= len(procs); i++ {
+			if i == at {
+				note(c.AddRequest("h", req))
+			}
+			if i < len(procs) {
+				note(c.AddProcessAll("h", procs[i]))
+			}
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%s: evidence by process %v, want %v", order, got, want)
+		}
+	}
+	// Another request's parameters: nothing links (the shell's own
+	// command line rules it out, and no child carries them).
+	c := New(Options{})
+	other := req
+	other.Params = []string{"whoami"}
+	got := feed(c, []any{procs[0], procs[1], procs[2], procs[3], other})
+	if len(got) != 0 {
+		t.Errorf("links %v to a request whose parameters no process carries", got)
+	}
+}
