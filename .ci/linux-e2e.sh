@@ -29,7 +29,8 @@ if ! command -v apt-get >/dev/null; then
   exit 1
 fi
 
-pkgs=(apache2 libapache2-mod-php libapache2-mod-security2 nginx php-fpm tomcat10 nodejs auditd curl logrotate)
+# gcc and libc6-dev build the LD_PRELOAD library of tests/live_mail_bypass_test.go.
+pkgs=(apache2 libapache2-mod-php libapache2-mod-security2 nginx php-fpm tomcat10 nodejs auditd curl logrotate gcc libc6-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
