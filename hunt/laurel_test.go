@@ -70,7 +70,8 @@ func TestUnixSocketIsNoNetworkConnection(t *testing.T) {
 
 // TestHuntDebianLaurel hunts the capture of Debian 12's LAUREL 0.5.1 (its
 // PPID names the parent): the contact form's mail() starts sh -c
-// /usr/sbin/sendmail -t -i under Apache and php-fpm and raises nothing; the
+// /usr/sbin/sendmail -t -i under Apache and php-fpm, and nullmailer's
+// sendmail under it, and raises nothing; the
 // web shell's whoami does, with its parent.
 func TestHuntDebianLaurel(t *testing.T) {
 	dir := laurelCapture + "debian-0.5.1/"
@@ -80,10 +81,13 @@ func TestHuntDebianLaurel(t *testing.T) {
 	}
 	parents := map[string]bool{}
 	for _, a := range alerts {
-		switch cl := str(a, "process.command_line"); cl {
-		case "sh -c /usr/sbin/sendmail -t -i":
-			t.Errorf("PHP's mail() alerted: %v", detection.LookupStrings(a, "rule.name"))
-		case "sh -c whoami":
+		// nullmailer's sendmail execs nullmailer-inject in place, so the
+		// sendmail shell is its parent: no mail() bypass (lnx_php_mail_bypass).
+		cl, pc := str(a, "process.command_line"), str(a, "process.parent.command_line")
+		if cl == "sh -c /usr/sbin/sendmail -t -i" || pc == "sh -c /usr/sbin/sendmail -t -i" {
+			t.Errorf("PHP's mail() alerted: %q (parent %q): %v", cl, pc, detection.LookupStrings(a, "rule.name"))
+		}
+		if cl == "sh -c whoami" {
 			parents[str(a, "process.parent.name")] = true
 		}
 	}

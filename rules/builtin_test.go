@@ -354,6 +354,45 @@ func TestPHPMailFilter(t *testing.T) {
 	}
 }
 
+// The mail() bypass rule: a child of PHP's sendmail shell other than the
+// MTA it names is the command an LD_PRELOAD library ran
+// (TestLiveMailBypass captures it live); sendmail itself, with or without
+// a sender, run directly or by its interpreter, or the injector an MTA
+// execs in place, is not, and neither is a child of another shell.
+func TestPHPMailBypassRule(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rule = "fb789679-bac3-4275-82bb-b1ef2301131e"
+	const mailShell = "sh -c /usr/sbin/sendmail -t -i"
+	for i, tt := range []struct {
+		image, cmd, parent string
+		alert              bool
+	}{
+		{"/usr/bin/dash", "sh -c id > /tmp/o 2>&1", mailShell, true},
+		{"/usr/bin/dash", "sh -c /tmp/acpid.socket", mailShell + " -fwebmaster@example.org", true},
+		{"/tmp/x", "/tmp/x", mailShell, true},
+		{"/usr/sbin/sendmail", "/usr/sbin/sendmail -t -i", mailShell, false},
+		{"/usr/sbin/exim4", "/usr/sbin/sendmail -t -i -fwebmaster@example.org", mailShell + " -fwebmaster@example.org", false},
+		{"/usr/bin/nullmailer-inject", "/usr/bin/nullmailer-inject -b", mailShell, false}, // exec'd by nullmailer's sendmail, same pid
+		{"/tmp/nullmailer-inject", "/tmp/nullmailer-inject -b", mailShell, true},
+		{"/usr/bin/dash", "/bin/sh /usr/sbin/sendmail -t -i", mailShell, false},
+		{"/usr/bin/dash", "/bin/sh /usr/sbin/sendmail -t -i; id", mailShell, true},
+		{"/usr/bin/id", "id", "sh -c id", false},
+		{"/usr/sbin/sendmail", "/usr/sbin/sendmail -t -i", "sh -c /usr/sbin/sendmail -t -i; id", false},
+	} {
+		t.Run(tt.cmd+" under "+tt.parent, func(t *testing.T) {
+			doc := sysmonEvent(t, true, 1, "ProcessId", fmt.Sprint(7000+i), "Image", tt.image, "CommandLine", tt.cmd,
+				"User", "www-data", "ParentProcessId", "4000", "ParentImage", "/usr/bin/dash", "ParentCommandLine", tt.parent)
+			det.Detect(doc)
+			if ids := detection.LookupStrings(doc, "webshell.rule_ids"); slices.Contains(ids, rule) != tt.alert {
+				t.Errorf("rule matched %v, want %v (rules %v)", slices.Contains(ids, rule), tt.alert, ids)
+			}
+		})
+	}
+}
+
 // The CGI filter: a script of the CGI folder, run alone by its interpreter
 // under Apache, is no alert of the web-server shell rules; with arguments,
 // from elsewhere, or out of the folder by "..", it is.

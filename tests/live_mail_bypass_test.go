@@ -23,9 +23,10 @@ import (
 // constructor runs the intruder's command. The sendmail shell itself is
 // what every PHP site starts for its contact form, and the PHP mail()
 // filter rule leaves it out; the test checks that this does not hide the
-// command it carried: the command's shell must raise an alert, with the
-// web server in its ancestry and its request linked, while the sendmail
-// shell raises none.
+// command it carried: the command's shell must raise an alert of the
+// mail() bypass rule, with the web server in its ancestry and its request
+// linked, and the request must list it, while the sendmail shell raises
+// none. Before, the alert carried no request on either server.
 func TestLiveMailBypass(t *testing.T) {
 	fpm := liveReady(t)
 	if _, err := exec.LookPath("gcc"); err != nil {
@@ -67,7 +68,13 @@ mail("", "", "", "");
 	for _, a := range unlinked(docs, attacks) {
 		t.Errorf("%s: no alert for the command run through mail() that carries its request %s", a.site.server, a.url)
 	}
+	const bypassRule = "fb789679-bac3-4275-82bb-b1ef2301131e"
 	for _, a := range attacks {
+		if !slices.ContainsFunc(docs, func(d map[string]any) bool {
+			return isShellAlert(d, a.cmd, a.site.parent, time.Time{}) && slices.Contains(detection.LookupStrings(d, "webshell.rule_ids"), bypassRule)
+		}) {
+			t.Errorf("%s: the mail() bypass rule did not fire on the command", a.site.server)
+		}
 		if !slices.ContainsFunc(docs, func(d map[string]any) bool {
 			return strings.HasSuffix(a.url, detection.LookupString(d, "url.original")) &&
 				slices.Contains(detection.LookupStrings(d, "webshell.processes.command_line"), "sh -c "+a.cmd)
@@ -78,6 +85,12 @@ mail("", "", "", "");
 	sendmail := 0
 	for _, d := range docs {
 		cl := detection.LookupString(d, "process.command_line")
+		// The MTA under the sendmail shell (nullmailer's sendmail, or the
+		// nullmailer-inject it execs, where nullmailer is installed) is no
+		// bypass.
+		if slices.Contains(detection.LookupStrings(d, "webshell.rule_ids"), bypassRule) && !strings.Contains(cl, nonce) {
+			t.Errorf("the mail() bypass rule fired on %q (parent %q)", cl, detection.LookupString(d, "process.parent.command_line"))
+		}
 		if !strings.HasPrefix(cl, "sh -c /usr/sbin/sendmail -t -i") {
 			continue
 		}
@@ -92,10 +105,11 @@ mail("", "", "", "");
 	if t.Failed() {
 		for _, d := range docs {
 			cl := detection.LookupString(d, "process.command_line")
-			if strings.Contains(cl, nonce) || strings.Contains(cl, "sendmail") || strings.Contains(detection.LookupString(d, "url.original"), nonce) {
-				t.Logf("%s %s %q%s rules %v ancestry %v request %q processes %v", detection.LookupString(d, "@timestamp"), detection.LookupString(d, "event.kind"),
-					cl, detection.LookupString(d, "url.original"), detection.LookupStrings(d, "webshell.rule_ids"), ancestry(d),
-					detection.LookupString(d, "webshell.request.url.original"), detection.LookupStrings(d, "webshell.processes.command_line"))
+			if strings.Contains(cl, nonce) || strings.Contains(cl, "sendmail") || cl == "id" || strings.Contains(detection.LookupString(d, "url.original"), nonce) {
+				t.Logf("%s %s %q%s pid %v ancestry %v %v rules %v request %q evidence %v processes %v update_of %q", detection.LookupString(d, "@timestamp"),
+					detection.LookupString(d, "event.kind"), cl, detection.LookupString(d, "url.original"), lookup(d, "process.pid"), ancestry(d),
+					lookup(d, "webshell.ancestry.pid"), detection.LookupStrings(d, "webshell.rule_ids"), detection.LookupString(d, "webshell.request.url.original"),
+					detection.LookupStrings(d, "webshell.request.evidence"), detection.LookupStrings(d, "webshell.processes.command_line"), detection.LookupString(d, "webshell.update_of"))
 			}
 		}
 	}

@@ -507,8 +507,8 @@ func feed(c *Correlator, events []any) map[int64]int64 {
 				got[l.Process] = l.Request
 			}
 		case Process:
-			if l, ok := c.AddProcess("h", e); ok {
-				got[e.Ref] = l.Request
+			for _, l := range c.AddProcessAll("h", e) {
+				got[l.Process] = l.Request
 			}
 		}
 	}
@@ -639,5 +639,38 @@ func TestParamInDescendant(t *testing.T) {
 	got := feed(c, []any{procs[0], procs[1], procs[2], procs[3], other})
 	if len(got) != 0 {
 		t.Errorf("links %v to a request whose parameters no process carries", got)
+	}
+}
+
+// The same bypass on Apache and on nginx + php-fpm in the same second, as
+// TestLiveMailBypass runs it: each request names its own output file and
+// both run id. php-fpm may serve either server, and the id under each
+// sendmail shell is the whole of both requests' cmd: before descendants
+// needed a value of 3 bytes or more, Apache's request (held first) took
+// php-fpm's tree by its id, and the Apache tree was linked to nothing.
+func TestParamInDescendantTwoServers(t *testing.T) {
+	req := func(ref int64, server, out string) Request {
+		return Request{Ref: ref, Time: t0, Path: "/uploads/bypass.php", Params: []string{"id", out, "/tmp/x.so"}, Script: true, Server: server}
+	}
+	tree := func(ref int64, at int, web, out string) []any {
+		proc := func(ref int64, at int, id, cmd string) Process {
+			return Process{Ref: ref, Time: ms(at), ID: web + id, Shell: web + "s", CommandLine: cmd, Cwd: "/var/www/" + web + "/uploads", WebNames: []string{web}}
+		}
+		return []any{
+			proc(ref, at, "s", "sh -c /usr/sbin/sendmail -t -i"),
+			proc(ref+1, at+4, "k", "sh -c id > "+out+" 2>&1"),
+			proc(ref+2, at+5, "i", "id"),
+		}
+	}
+	apache, nginx := req(1, "apache", "/tmp/a.out"), req(2, "nginx", "/tmp/n.out")
+	procs := slices.Concat(tree(10, 300, "apache2", "/tmp/a.out"), tree(20, 320, "php-fpm8.2", "/tmp/n.out"))
+	want := map[int64]int64{10: 1, 11: 1, 12: 1, 20: 2, 21: 2, 22: 2}
+	for name, events := range map[string][]any{
+		"requests last":  slices.Concat(procs, []any{apache, nginx}),
+		"requests first": slices.Concat([]any{apache, nginx}, procs),
+	} {
+		if got := feed(New(Options{}), events); !maps.Equal(got, want) {
+			t.Errorf("%s: links (process: request) %v, want %v", name, got, want)
+		}
 	}
 }
