@@ -232,6 +232,44 @@ func TestScriptInUploadFolder(t *testing.T) {
 	}
 }
 
+// The PUT rule: a script created by PUT, MOVE or COPY (201, or 204 for a
+// WebDAV MOVE or COPY over a file) alerts, with the suffixes servers drop
+// (Tomcat's /, a space, ::$DATA, IIS's ;.jpg); a probe answered 4xx, a
+// text file, a GET and a REST update through a front controller do not.
+func TestScriptPutRule(t *testing.T) {
+	const rule = "02369e75-bce3-4f4f-82fb-fcd3d8636d77"
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		request string
+		status  int
+		want    bool
+	}{
+		{"PUT /shell.jsp/", 201, true},
+		{"PUT /uploads/x.php", 201, true},
+		{"PUT /x.JSPX", 201, true},
+		{"PUT /x.jsp%20", 201, true},
+		{"PUT /x.aspx::$DATA", 201, true},
+		{"COPY /a.asp;.jpg", 201, true},
+		{"MOVE /dav/old.php", 204, true},
+		{"PUT /x.php", 204, false},
+		{"PUT /shell.jsp/", 405, false},
+		{"PUT /shell.jsp/", 403, false},
+		{"PUT /uploads/x.txt", 201, false},
+		{"MOVE /uploads/x.txt", 201, false},
+		{"GET /uploads/x.php", 200, false},
+		{"PUT /index.php/api/users/12", 201, false},
+		{"POST /x.php", 201, false},
+	} {
+		line := fmt.Sprintf(`203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "%s HTTP/1.1" %d 0 "-" "curl/8.0"`, tt.request, tt.status)
+		if got := requestMatches(t, det, line, rule); got != tt.want {
+			t.Errorf("%s %d: alert %v, want %v", tt.request, tt.status, got, tt.want)
+		}
+	}
+}
+
 // requestMatches maps an access line as the beat does and reports whether
 // rule (an id) matches it.
 func requestMatches(t *testing.T, det *detector.Detector, line, rule string) bool {
