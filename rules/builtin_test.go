@@ -268,6 +268,24 @@ func TestScriptPutRule(t *testing.T) {
 			t.Errorf("%s %d: alert %v, want %v", tt.request, tt.status, got, tt.want)
 		}
 	}
+	// IIS's W3C log, WebDAV's classic target.
+	w3c := accesslog.NewW3C()
+	if _, err := w3c.Parse("#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"); err != nil {
+		t.Fatal(err)
+	}
+	for line, want := range map[string]bool{
+		"2026-11-26 10:00:01 10.0.0.5 PUT /test.asp;.jpg - 80 - 203.0.113.7 curl/8.0 - 201 0 0 15": true,
+		"2026-11-26 10:00:01 10.0.0.5 PUT /test.txt - 80 - 203.0.113.7 curl/8.0 - 201 0 0 15":      false,
+	} {
+		doc, err := w3c.Parse(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		det.Detect(doc)
+		if got := slices.Contains(detection.LookupStrings(doc, "webshell.rule_ids"), rule); got != want {
+			t.Errorf("W3C %s: alert %v, want %v", line, got, want)
+		}
+	}
 }
 
 // requestMatches maps an access line as the beat does and reports whether
