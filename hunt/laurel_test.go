@@ -71,8 +71,8 @@ func TestUnixSocketIsNoNetworkConnection(t *testing.T) {
 // TestHuntDebianLaurel hunts the capture of Debian 12's LAUREL 0.5.1 (its
 // PPID names the parent): the contact form's mail() starts sh -c
 // /usr/sbin/sendmail -t -i under Apache and php-fpm, and nullmailer's
-// sendmail under it, and raises nothing; the
-// web shell's whoami does, with its parent.
+// sendmail under it, and raises nothing; the web shell's whoami does, with
+// its parent.
 func TestHuntDebianLaurel(t *testing.T) {
 	dir := laurelCapture + "debian-0.5.1/"
 	alerts, st := huntPaths(t, dir+"laurel.log.gz", dir+"apache_access.log", dir+"nginx_access.log")

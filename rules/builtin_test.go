@@ -195,8 +195,7 @@ func TestCommandInBody(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		det.Detect(doc)
-		if got := slices.Contains(detection.LookupStrings(doc, "webshell.rule_ids"), rule); got != tt.want {
+		if got := ruleMatches(det, doc, rule); got != tt.want {
 			t.Errorf("POST %s %s: alert %v, want %v", tt.page, tt.body, got, tt.want)
 		}
 	}
@@ -211,11 +210,7 @@ func TestScriptInUploadFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range []struct {
-		request string
-		status  int
-		want    bool
-	}{
+	checkRequests(t, det, rule, `203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "%s HTTP/1.1" %d 31 "-" "Mozilla/5.0"`, []requestCase{
 		{"POST /wp-content/uploads/2024/05/cache.php", 200, true},
 		{"POST /aspnet_client/system_web/4_0_30319/errorcheck.aspx", 200, true},
 		{"GET /sites/default/files/x.phtml?1", 200, true},
@@ -224,12 +219,7 @@ func TestScriptInUploadFolder(t *testing.T) {
 		{"POST /wp-admin/async-upload.php", 200, false},
 		{"POST /upload.php", 200, false},
 		{"POST /uploads/shell.php", 404, false},
-	} {
-		line := fmt.Sprintf(`203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "%s HTTP/1.1" %d 31 "-" "Mozilla/5.0"`, tt.request, tt.status)
-		if got := requestMatches(t, det, line, rule); got != tt.want {
-			t.Errorf("%s %d: alert %v, want %v", tt.request, tt.status, got, tt.want)
-		}
-	}
+	})
 }
 
 // The PUT rule: a script created by PUT, MOVE or COPY (201, or 204 for a
@@ -242,11 +232,7 @@ func TestScriptPutRule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range []struct {
-		request string
-		status  int
-		want    bool
-	}{
+	checkRequests(t, det, rule, `203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "%s HTTP/1.1" %d 0 "-" "curl/8.0"`, []requestCase{
 		{"PUT /shell.jsp/", 201, true},
 		{"PUT /uploads/x.php", 201, true},
 		{"PUT /x.JSPX", 201, true},
@@ -262,12 +248,7 @@ func TestScriptPutRule(t *testing.T) {
 		{"GET /uploads/x.php", 200, false},
 		{"PUT /index.php/api/users/12", 201, false},
 		{"POST /x.php", 201, false},
-	} {
-		line := fmt.Sprintf(`203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "%s HTTP/1.1" %d 0 "-" "curl/8.0"`, tt.request, tt.status)
-		if got := requestMatches(t, det, line, rule); got != tt.want {
-			t.Errorf("%s %d: alert %v, want %v", tt.request, tt.status, got, tt.want)
-		}
-	}
+	})
 	// IIS's W3C log, WebDAV's classic target.
 	w3c := accesslog.NewW3C()
 	if _, err := w3c.Parse("#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"); err != nil {
@@ -281,8 +262,7 @@ func TestScriptPutRule(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		det.Detect(doc)
-		if got := slices.Contains(detection.LookupStrings(doc, "webshell.rule_ids"), rule); got != want {
+		if got := ruleMatches(det, doc, rule); got != want {
 			t.Errorf("W3C %s: alert %v, want %v", line, got, want)
 		}
 	}
@@ -296,8 +276,32 @@ func requestMatches(t *testing.T, det *detector.Detector, line, rule string) boo
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ruleMatches(det, doc, rule)
+}
+
+// ruleMatches runs doc through det and reports whether rule (an id) matched.
+func ruleMatches(det *detector.Detector, doc map[string]any, rule string) bool {
 	det.Detect(doc)
 	return slices.Contains(detection.LookupStrings(doc, "webshell.rule_ids"), rule)
+}
+
+// requestCase is the request and status of an access line, and whether
+// the rule under test must match it.
+type requestCase struct {
+	request string
+	status  int
+	want    bool
+}
+
+// checkRequests writes each case into format (a combined-format line whose
+// %s is the request and %d the status) and checks rule on it.
+func checkRequests(t *testing.T, det *detector.Detector, rule, format string, cases []requestCase) {
+	t.Helper()
+	for _, tt := range cases {
+		if got := requestMatches(t, det, fmt.Sprintf(format, tt.request, tt.status), rule); got != tt.want {
+			t.Errorf("%s %d: alert %v, want %v", tt.request, tt.status, got, tt.want)
+		}
+	}
 }
 
 const winDefenderWebshell = "69683995-4795-4966-b1b2-1c75026b7040"

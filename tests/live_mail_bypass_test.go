@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"webshellbeat/detection"
+	"webshellbeat/internal/testfiles"
 )
 
 // The disable_functions bypass of Chankro and AntSword's LD_PRELOAD plugin,
@@ -130,9 +131,7 @@ __attribute__((constructor)) static void run(void) {
 	system(cmd);
 }
 `
-	if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfiles.Write(t, src, code)
 	lib := "/tmp/" + nonce + ".so"
 	if out, err := exec.Command("gcc", "-shared", "-fPIC", "-o", lib, src).CombinedOutput(); err != nil {
 		t.Fatalf("gcc: %v\n%s", err, out)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"webshellbeat/detection"
+	"webshellbeat/internal/testfiles"
 )
 
 // davPort is the WebDAV server of TestLiveWebDAVUpload, beside the nginx
@@ -148,9 +149,7 @@ func writeDavSite(t *testing.T, site liveSite) {
 }
 `, davPort, site.root, pass, site.root)
 	const path = "/etc/nginx/sites-enabled/wsb-dav"
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfiles.Write(t, path, conf)
 	t.Cleanup(func() { os.Remove(path) })
 	if out, err := exec.Command("nginx", "-t").CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t with the WebDAV site: %v\n%s", err, out)

@@ -876,13 +876,21 @@ func descendantEvidence(ev []string) []string {
 // carrierEvidence marks, among a shell's kid links, the descendant whose
 // command line carried the parameter (ref; 0 for none).
 func carrierEvidence(links []Link, ref int64) []Link {
+	if ref == 0 {
+		return links
+	}
 	for i := range links {
-		if ref != 0 && links[i].Process == ref {
-			links[i].Evidence = []string{"parent_linked", "param_in_command_line"}
+		if links[i].Process == ref {
+			links[i].Evidence = carried()
 		}
 	}
 	return links
 }
+
+// carried is the evidence of the descendant whose command line carried its
+// shell's request parameter: it follows its shell, and it is why the shell
+// was linked (the detector lists it in the request, see listed).
+func carried() []string { return []string{"parent_linked", "param_in_command_line"} }
 
 // linkByDescendant links p's shell, not linked yet, to the held request
 // whose parameter is in p's command line, if any: p's link first, then
@@ -893,7 +901,7 @@ func (c *Correlator) linkByDescendant(h *host, p Process) []Link {
 	if best == nil || s < strong || !slices.Contains(ev, "param_in_command_line") {
 		return nil
 	}
-	links := []Link{{Request: best.Ref, Process: p.Ref, Evidence: []string{"parent_linked", "param_in_command_line"}, Score: s}}
+	links := []Link{{Request: best.Ref, Process: p.Ref, Evidence: carried(), Score: s}}
 	if i := slices.IndexFunc(h.procs, func(q *heldProc) bool { return q.Shell == p.Shell }); i >= 0 {
 		links = append(links, Link{Request: best.Ref, Process: h.procs[i].Ref, Evidence: descendantEvidence(ev), Score: s})
 		h.procs = slices.Delete(h.procs, i, i+1)
