@@ -16,6 +16,8 @@
 #   nginx             127.0.0.1:18089  /var/log/nginx/wsb-rotate.log    (each site and log written
 #   Apache            127.0.0.1:18090  /var/log/apache2/wsb-rotate.log   and removed by
 #                                      tests/live_logrotate_test.go)
+#   lighttpd + php-cgi 127.0.0.1:18092 /var/www/wsb-lighttpd /var/log/lighttpd/wsb-access.log
+#   Caddy + php-fpm   127.0.0.1:18093  /var/www/wsb-caddy    /var/log/caddy/wsb-access.log
 #
 # Needs root (apt-get, /etc). Exits non-zero with the reason otherwise.
 set -euo pipefail
@@ -30,7 +32,8 @@ if ! command -v apt-get >/dev/null; then
 fi
 
 # gcc and libc6-dev build the LD_PRELOAD library of tests/live_mail_bypass_test.go.
-pkgs=(apache2 libapache2-mod-php libapache2-mod-security2 nginx php-fpm tomcat10 nodejs auditd curl logrotate gcc libc6-dev)
+pkgs=(apache2 libapache2-mod-php libapache2-mod-security2 nginx php-fpm tomcat10 nodejs auditd curl logrotate gcc libc6-dev
+  lighttpd php-cgi caddy)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -51,7 +54,7 @@ fpm_sock=/run/php/php${php_ver}-fpm.sock
 
 # Package installs start the services where systemd runs: stop them, the
 # test starts its own (and port 80 stays free).
-for s in apache2 nginx "php${php_ver}-fpm" tomcat10; do
+for s in apache2 nginx "php${php_ver}-fpm" tomcat10 lighttpd caddy; do
   service "$s" stop >/dev/null 2>&1 || true
 done
 
@@ -98,6 +101,8 @@ PHP
 }
 write_site /var/www/wsb-apache
 write_site /var/www/wsb-nginx
+write_site /var/www/wsb-lighttpd
+write_site /var/www/wsb-caddy
 
 # --- Apache 2 + mod_php on 127.0.0.1:18080 --------------------------------------
 a2dismod -q mpm_event mpm_worker >/dev/null 2>&1 || true
@@ -212,6 +217,51 @@ http.createServer((req, res) => {
 }).listen(18083, '127.0.0.1');
 JS
 
+# --- lighttpd + php-cgi on 127.0.0.1:18092, Caddy + php-fpm on 127.0.0.1:18093 ----
+# Two servers that log differently from Apache and nginx: lighttpd writes
+# the host it served in the ident column and stamps a request when it ends;
+# Caddy writes JSON. lighttpd starts its own php-cgi (FastCGI) processes,
+# so a web shell's commands are children of php-cgi, children of lighttpd.
+# Caddy passes PHP to the php-fpm pool nginx uses. Both configurations are
+# standalone (nothing in Debian's conf-enabled folders); the tests
+# (tests/live_servers_test.go) start and stop the servers.
+cat >/etc/lighttpd/wsb.conf <<'CONF'
+server.modules = ("mod_access", "mod_accesslog", "mod_fastcgi")
+server.document-root = "/var/www/wsb-lighttpd"
+server.bind = "127.0.0.1"
+server.port = 18092
+server.username = "www-data"
+server.groupname = "www-data"
+server.pid-file = "/run/wsb-lighttpd.pid"
+server.errorlog = "/var/log/lighttpd/wsb-error.log"
+accesslog.filename = "/var/log/lighttpd/wsb-access.log"
+index-file.names = ("index.php")
+fastcgi.server = (".php" => ((
+  "bin-path" => "/usr/bin/php-cgi",
+  "socket" => "/run/lighttpd/wsb-php.socket",
+  "max-procs" => 1,
+  "bin-environment" => ("PHP_FCGI_CHILDREN" => "2", "PHP_FCGI_MAX_REQUESTS" => "1000"),
+)))
+CONF
+install -d -o www-data -g www-data -m 0750 /run/lighttpd /var/log/lighttpd
+lighttpd -tt -f /etc/lighttpd/wsb.conf
+mkdir -p /etc/caddy /var/log/caddy
+cat >/etc/caddy/wsb.Caddyfile <<CONF
+{
+	admin off
+}
+http://127.0.0.1:18093 {
+	root * /var/www/wsb-caddy
+	php_fastcgi unix/${fpm_sock}
+	file_server
+	log {
+		output file /var/log/caddy/wsb-access.log
+		format json
+	}
+}
+CONF
+caddy validate --adapter caddyfile --config /etc/caddy/wsb.Caddyfile >/dev/null
+
 # LAUREL 0.8.2, the auditd plug-in that writes JSON, for
 # tests/live_laurel_test.go (which runs auditd with it from a config of its
 # own, nothing in /etc/audit changes): built from crates.io with its own
@@ -232,4 +282,6 @@ fi
 
 touch /var/log/apache2/wsb-access.log /var/log/nginx/wsb-access.log /var/log/nginx/wsb-access.json /var/log/nginx/wsb-access-parts.json
 install -o tomcat -g adm -m 0640 /dev/null /var/log/tomcat10/wsb-access.log
-echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, tomcat10 on 127.0.0.1:18082, node on 127.0.0.1:18083 (started by the test), auditd and LAUREL installed)"
+install -o www-data -g www-data -m 0640 /dev/null /var/log/lighttpd/wsb-access.log
+touch /var/log/caddy/wsb-access.log
+echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, tomcat10 on 127.0.0.1:18082, node on 127.0.0.1:18083 (started by the test), lighttpd + php-cgi on 127.0.0.1:18092, caddy + php-fpm on 127.0.0.1:18093, auditd and LAUREL installed)"

@@ -686,6 +686,8 @@ func serverOf(name, def string) string {
 		return "iis"
 	case strings.Contains(lower, "tomcat") || strings.Contains(lower, "localhost_access_log"):
 		return "tomcat" // AccessLogValve's default file name
+	case strings.Contains(lower, "lighttpd"):
+		return "lighttpd"
 	case strings.Contains(lower, "caddy"):
 		return "caddy"
 	case strings.Contains(lower, "traefik"):

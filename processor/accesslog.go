@@ -32,7 +32,8 @@ type accessConfig struct {
 	Format string `config:"format"`
 	// Server names the web server in event.module/event.dataset: apache,
 	// nginx, iis, tomcat (its AccessLogValve writes the common format),
-	// caddy or traefik (JSON). Unset, it is the format's usual writer:
+	// lighttpd (combined, with the served host in the ident column), caddy
+	// or traefik (JSON). Unset, it is the format's usual writer:
 	// apache, iis or nginx (for JSON, caddy or traefik when the object is
 	// theirs).
 	Server string `config:"server"`
@@ -115,9 +116,9 @@ func newAccess(c *conf.C, log *logp.Logger) (beat.Processor, error) {
 		cfg.Server = defaultServer[cfg.Format]
 	}
 	switch cfg.Server {
-	case "apache", "nginx", "iis", "tomcat", "caddy", "traefik", "":
+	case "apache", "nginx", "iis", "tomcat", "lighttpd", "caddy", "traefik", "":
 	default:
-		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, iis, tomcat, caddy, traefik", accessName, cfg.Server)
+		return nil, fmt.Errorf("%s: server %q is not one of apache, nginx, iis, tomcat, lighttpd, caddy, traefik", accessName, cfg.Server)
 	}
 	server := cfg.Server
 	w3c := newFileParsers(func() *accesslog.W3C {

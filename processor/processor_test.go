@@ -259,7 +259,7 @@ func TestProcessorConfigErrors(t *testing.T) {
 		{"access unknown key", newAccess, map[string]any{"fromat": "w3c"}, `unknown option "fromat"`},
 		{"access bad format", newAccess, map[string]any{"format": "ndjson"}, `format "ndjson" is not one of combined, w3c, json, modsec`},
 		{"access modsec server", newAccess, map[string]any{"format": "modsec", "server": "apache"}, `format modsec takes no server`},
-		{"access unknown server", newAccess, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, iis, tomcat, caddy, traefik"},
+		{"access unknown server", newAccess, map[string]any{"server": "cherokee"}, "not one of apache, nginx, iis, tomcat, lighttpd, caddy, traefik"},
 		{"error log unknown server", newErrorLog, map[string]any{"server": "iis"}, "not one of apache, nginx, php_fpm, php"},
 		{"container unknown server", newContainer, map[string]any{"server": "lighttpd"}, "not one of apache, nginx, php_fpm, iis, tomcat, caddy, traefik"},
 		{"container unknown key", newContainer, map[string]any{"timezone": "UTC"}, `unknown option "timezone"`},

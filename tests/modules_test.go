@@ -407,6 +407,22 @@ func TestTomcatErrorModule(t *testing.T) {
 	}
 }
 
+// The lighttpd and caddy modules on the access logs captured from
+// lighttpd 1.4.69 and Caddy 2.6.2 (module/accesslog/testdata), each with
+// a web shell's commands in its queries: the events and alerts hunt gives.
+func TestLighttpdCaddyModules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary")
+	}
+	alerts := moduleMatchesHunt(t, map[string]string{
+		"lighttpd": "../module/accesslog/testdata/lighttpd-1.4.69-access.log",
+		"caddy":    "../module/accesslog/testdata/caddy-2.6.2-access.log",
+	})
+	if len(alerts) < 1 {
+		t.Errorf("the lighttpd and caddy modules: no alert")
+	}
+}
+
 // moduleMatchesHunt runs the beat with the shipped modules named in logs,
 // each pointed at a copy of its file (a live log keeps growing): they must
 // give the events and alerts hunt gives for the copies. It returns hunt's

@@ -341,12 +341,13 @@ func (c *Correlator) score(r *Request, p *Process) (int, []string) {
 
 // endStamped are the servers whose access logs time a request when it
 // ended: nginx ($time_local is when the line is written), IIS (HTTP.sys
-// logs at the last send, time-taken before it) and Caddy (ts). Apache's %t
+// logs at the last send, time-taken before it), Caddy (ts) and lighttpd
+// (its %t is the end of the request, measured live). Apache's %t
 // and Tomcat's are when the request arrived, as is Traefik's StartUTC. A
 // switch, not a map: every score asks it, for every held process.
 func endStamped(server string) bool {
 	switch server {
-	case "nginx", "iis", "caddy":
+	case "nginx", "iis", "caddy", "lighttpd":
 		return true
 	}
 	return false
@@ -385,16 +386,19 @@ func (c *Correlator) start(r *Request) time.Time {
 
 // servedBy says whether a request logged by server can have been served by
 // web-server processes of these names: two servers on one host (Apache on one
-// port, nginx on another) then never share requests. php-fpm serves behind
-// Apache or nginx; an unknown server or process name matches anything.
+// port, nginx on another) then never share requests. php-fpm and php-cgi
+// serve behind Apache, nginx, Caddy or lighttpd; Traefik only proxies, so
+// it serves behind nothing and fronts anything; an unknown server or process
+// name matches anything.
 func servedBy(server string, names []string) bool {
-	if server == "" || len(names) == 0 {
+	if server == "" || server == "traefik" || len(names) == 0 {
 		return true
 	}
 	for _, n := range names {
 		switch own := serverOf(n); own {
 		case "php":
-			if server == "apache" || server == "nginx" {
+			switch server {
+			case "apache", "nginx", "caddy", "lighttpd":
 				return true
 			}
 		case "":

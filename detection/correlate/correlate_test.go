@@ -118,6 +118,12 @@ func TestServedBy(t *testing.T) {
 		{"apache", []string{"nginx"}, false},
 		{"nginx", []string{"php-fpm8.2"}, true},
 		{"apache", []string{"php-fpm8.2"}, true},
+		{"caddy", []string{"php-fpm8.2", "php-fpm8.2"}, true}, // php_fastcgi: Caddy starts no PHP
+		{"lighttpd", []string{"php-cgi", "lighttpd"}, true},
+		{"lighttpd", []string{"php-fpm8.2"}, true},
+		{"caddy", []string{"apache2"}, false},
+		{"tomcat", []string{"php-fpm8.2"}, false},
+		{"traefik", []string{"apache2"}, true}, // a proxy: whatever is behind it
 		{"iis", []string{"w3wp.exe"}, true},
 		{"iis", []string{"httpd"}, false},
 		{"nginx", []string{"node"}, true}, // no access-log server to compare
@@ -173,7 +179,7 @@ func TestOneShellPerRequest(t *testing.T) {
 	}
 }
 
-// nginx, IIS and Caddy time a request when it ends, Apache when it
+// nginx, IIS, Caddy and lighttpd time a request when it ends, Apache when it
 // arrives: a command that runs for seconds starts that long before nginx
 // logs its request. It links by its parameter whichever arrives first;
 // time alone does not reach that far, and an Apache request cannot have
@@ -189,6 +195,7 @@ func TestEndStampedRequests(t *testing.T) {
 	}{
 		{"nginx, the command in a parameter", Request{Ref: 1, Time: logged, Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "nginx"}, slow, true},
 		{"caddy, the command in a parameter", Request{Ref: 1, Time: logged, Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "caddy"}, slow, true},
+		{"lighttpd, the command in a parameter", Request{Ref: 1, Time: logged, Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "lighttpd"}, slow, true},
 		{"iis, with its time-taken", Request{Ref: 1, Time: logged, Duration: 5200 * time.Millisecond, Path: "/up/x.aspx", Params: []string{"ping -n 5 127.0.0.1"}, Script: true, Server: "iis"},
 			Process{Ref: 10, Time: t0, ID: "a", Shell: "a", CommandLine: `cmd.exe /c ping -n 5 127.0.0.1`}, true},
 		{"iis, time-taken shorter than the gap", Request{Ref: 1, Time: logged, Duration: 800 * time.Millisecond, Path: "/up/x.aspx", Params: []string{"ping -n 5 127.0.0.1"}, Script: true, Server: "iis"},

@@ -59,11 +59,11 @@ func TestModuleRuns(t *testing.T) {
 			}
 		}
 	}
-	linux := "apache apache_container apache_error evtx iis modsecurity nginx nginx_container nginx_error php_error php_fpm sysmon_linux tomcat tomcat_error windows_text auditd auditd_live laurel"
+	linux := "apache apache_container apache_error caddy evtx iis lighttpd modsecurity nginx nginx_container nginx_error php_error php_fpm sysmon_linux tomcat tomcat_error windows_text auditd auditd_live laurel"
 	for p, want := range map[Platform]string{
 		{"linux", "amd64"}:   linux,
 		{"linux", "arm64"}:   linux,
-		{"windows", "amd64"}: "apache apache_container apache_error evtx iis modsecurity nginx nginx_container nginx_error php_error php_fpm sysmon_linux tomcat tomcat_error windows windows_text",
+		{"windows", "amd64"}: "apache apache_container apache_error caddy evtx iis lighttpd modsecurity nginx nginx_container nginx_error php_error php_fpm sysmon_linux tomcat tomcat_error windows windows_text",
 	} {
 		got := shipped[p]
 		slices.Sort(got)

@@ -587,3 +587,39 @@ func TestW3CResume(t *testing.T) {
 		t.Errorf("offset inside a line: %v", err)
 	}
 }
+
+// TestLighttpdCapture reads a real lighttpd 1.4.69 access log in its
+// default format (testdata/SOURCES.md), which writes the host it served
+// (%V) where combined has the ident: with server lighttpd that host is
+// url.domain and url.port, never a user; with the default server the line
+// still parses, as Apache's, and the host is dropped.
+func TestLighttpdCapture(t *testing.T) {
+	raw, err := os.ReadFile("testdata/lighttpd-1.4.69-access.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmds, hosts []string
+	for i, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		d, err := ParseCombined(line, WithServer("lighttpd"))
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if get(d, "event", "dataset") != "lighttpd.access" || get(d, "source", "ip") != "127.0.0.1" || get(d, "user") != nil {
+			t.Errorf("line %d: dataset %v, source.ip %v, user %v", i+1, get(d, "event", "dataset"), get(d, "source", "ip"), get(d, "user"))
+		}
+		hosts = append(hosts, fmt.Sprint(get(d, "url", "domain"), ":", get(d, "url", "port")))
+		if c, ok := get(d, "webshell", "url", "params", "c").([]string); ok {
+			cmds = append(cmds, c...)
+		}
+		if apache, err := ParseCombined(line); err != nil || get(apache, "url", "domain") != nil || get(apache, "user") != nil {
+			t.Errorf("line %d as Apache's: %v, url.domain %v, user %v", i+1, err, get(apache, "url", "domain"), get(apache, "user"))
+		}
+	}
+	if want := []string{"whoami", "cat /etc/passwd | head -2", "uname -a", "sleep 2"}; !reflect.DeepEqual(cmds, want) {
+		t.Errorf("query commands %q, want %q", cmds, want)
+	}
+	want := "127.0.0.1:18092 127.0.0.1:18092 127.0.0.1:18092 127.0.0.1:18092 127.0.0.1:18092 127.0.0.1:18092 shop.example:<nil> 127.0.0.1:18092 127.0.0.1:18092"
+	if got := strings.Join(hosts, " "); got != want {
+		t.Errorf("hosts %s\nwant  %s", got, want)
+	}
+}

@@ -53,8 +53,10 @@ type options struct {
 
 // WithServer sets event.module and event.dataset ("<server>.access"):
 // "apache" (the default for combined/common), "nginx" (for JSON, unless the
-// object's layout is Caddy's or Traefik's), "iis", "tomcat", "caddy" or
-// "traefik". An empty name keeps the default.
+// object's layout is Caddy's or Traefik's), "iis", "tomcat", "caddy",
+// "traefik" or "lighttpd" (whose default format writes the host it served,
+// %V, in the ident column: it becomes url.domain and url.port). An empty
+// name keeps the default.
 func WithServer(name string) Option {
 	return func(o *options) {
 		if name != "" {
@@ -76,6 +78,7 @@ const clfTime = "02/Jan/2006:15:04:05 -0700"
 // clf holds the fields of a combined/common line, as substrings of it.
 type clf struct {
 	vhost     string
+	ident     string
 	xff       []string
 	client    string
 	user      string
@@ -282,7 +285,7 @@ func (c *clf) parsePrefix(p string) error {
 	case 2:
 		c.client, c.user = toks[0], toks[1] // a missing ident column
 	default:
-		c.user = toks[len(toks)-1]
+		c.user, c.ident = toks[len(toks)-1], toks[len(toks)-2]
 		hosts := toks[:len(toks)-2]
 		// X-Forwarded-For style lists: "a, b, c" quoted or bare with commas.
 		var list []string
@@ -413,6 +416,9 @@ func (c *clf) doc(o options) map[string]any {
 	}
 	u, ws := urlFields(c.target, "")
 	HostFields(u, c.vhost)
+	if o.server == "lighttpd" && c.ident != "-" {
+		HostFields(u, c.ident)
+	}
 	doc["url"] = u
 	if ws != nil {
 		doc["webshell"] = map[string]any{"url": ws}

@@ -1,0 +1,129 @@
+//go:build linux
+
+package tests
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The lighttpd and Caddy sites of .ci/linux-e2e.sh.
+var (
+	lighttpdSite = liveSite{"lighttpd", 18092, "/var/www/wsb-lighttpd", "/var/log/lighttpd/wsb-access.log", []string{"php-cgi8.2", "php-cgi", "lighttpd"}}
+	caddySite    = liveSite{"caddy", 18093, "/var/www/wsb-caddy", "/var/log/caddy/wsb-access.log", []string{"php-fpm8.2", "php-fpm"}}
+)
+
+// TestLiveLighttpdPHPCGI runs a PHP web shell on lighttpd, whose FastCGI
+// module starts php-cgi itself (the web shell's commands are children of
+// php-cgi, children of lighttpd), and reads lighttpd's own access log: the
+// served host in the ident column, and the time a request ended, not began.
+// A quick command and one that runs for 3 s must each be linked to their
+// request.
+func TestLiveLighttpdPHPCGI(t *testing.T) {
+	liveReady(t)
+	testLiveServer(t, lighttpdSite, "combined", func(t *testing.T) {
+		startDaemon(t, "/run/wsb-lighttpd.pid", lighttpdSite.port, "lighttpd", "-f", "/etc/lighttpd/wsb.conf")
+	})
+}
+
+// TestLiveCaddyPHPFPM runs a PHP web shell behind Caddy's php_fastcgi
+// (php-fpm's pool, whose processes Caddy did not start) and reads Caddy's
+// JSON access log. A quick command and one that runs for 3 s must each be
+// linked to their request.
+func TestLiveCaddyPHPFPM(t *testing.T) {
+	fpm := liveReady(t)
+	testLiveServer(t, caddySite, "json", func(t *testing.T) {
+		startServers(t, fpm)
+		// As root: php-fpm's socket is www-data's, and Caddy's own user is
+		// not in that group on a stock install.
+		dir := t.TempDir()
+		cmd := exec.Command("caddy", "run", "--adapter", "caddyfile", "--config", "/etc/caddy/wsb.Caddyfile")
+		cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
+		log, err := os.Create(dir + "/caddy.log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = cmd.Wait()
+			log.Close()
+			if t.Failed() {
+				b, _ := os.ReadFile(log.Name())
+				t.Logf("caddy's log:\n%s", tail(b, 2000))
+			}
+		})
+		waitPort(t, caddySite.port)
+	})
+}
+
+// testLiveServer plants a web shell on site, starts it with start, runs the
+// beat on the site's web root and access log (read in format, decoded as
+// site.server's) and sends the shell two commands at once, a quick one and
+// one of 3 s; each must raise an alert that carries its request.
+func testLiveServer(t *testing.T, site liveSite, format string, start func(*testing.T)) {
+	nonce := fmt.Sprintf("wsb%s%d", site.server, time.Now().UnixNano())
+	path := plantShell(t, site, nonce, "<?php echo shell_exec($_GET['c']); ?>\n")
+	start(t)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf("webshellbeat.inputs:\n- type: auditd\n  id: audit-live\n  web_roots: [%q]\n", site.root) +
+		strings.Replace(liveAccessInput(site.server+"-live", site.log, site.server), "format: combined", "format: "+format, 1) + detectAll
+	startLiveBeat(t, dir, cfg)
+
+	url := fmt.Sprintf("http://127.0.0.1:%d%s?c=", site.port, path)
+	attacks := []liveAttack{
+		{site, url, "echo " + nonce + "; id"},
+		// lighttpd and Caddy log a request when it ends: 3 s after this
+		// command started.
+		{site, url, "sleep 3; echo " + nonce},
+	}
+	var wg sync.WaitGroup
+	for _, a := range attacks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := exec.Command("curl", "-sS", "--max-time", "20", a.url+urlQuery(a.cmd)).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), nonce) {
+				t.Errorf("curl %s: %v\n%s", a.url+a.cmd, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	docs := waitLinked(t, dir, attacks)
+	for _, a := range unlinked(docs, attacks) {
+		t.Errorf("%s: no alert of `sh -c %s` carries its request", site.server, a.cmd)
+	}
+	if t.Failed() {
+		for _, d := range docs {
+			if strings.Contains(fmt.Sprint(d["url"], d["process"]), nonce) {
+				t.Logf("%s %s %v %v rules %v request %q ancestry %v", lookup(d, "@timestamp"), lookup(d, "event.kind"), lookup(d, "url.original"),
+					lookup(d, "process.command_line"), lookup(d, "webshell.rule_ids"), lookup(d, "webshell.request.url.original"), ancestry(d))
+			}
+		}
+	}
+}
+
+// startDaemon runs a server that forks into the background and writes its
+// pid to pidFile, waits for its port, and stops it (SIGTERM) at cleanup.
+func startDaemon(t *testing.T, pidFile string, port int, name string, args ...string) {
+	t.Helper()
+	sh(t, name, args...)
+	t.Cleanup(func() {
+		b, _ := os.ReadFile(pidFile)
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+		}
+		waitClosed(port)
+	})
+	waitPort(t, port)
+}
