@@ -16,6 +16,7 @@
 #   nginx             127.0.0.1:18089  /var/log/nginx/wsb-rotate.log    (each site and log written
 #   Apache            127.0.0.1:18090  /var/log/apache2/wsb-rotate.log   and removed by
 #                                      tests/live_logrotate_test.go)
+#   Apache + php-fpm  127.0.0.1:18094  /var/www/wsb-apache-fpm /var/log/apache2/wsb-fpm-access.log
 #   lighttpd + php-cgi 127.0.0.1:18092 /var/www/wsb-lighttpd /var/log/lighttpd/wsb-access.log
 #   Caddy + php-fpm   127.0.0.1:18093  /var/www/wsb-caddy    /var/log/caddy/wsb-access.log
 #
@@ -101,13 +102,14 @@ PHP
 }
 write_site /var/www/wsb-apache
 write_site /var/www/wsb-nginx
+write_site /var/www/wsb-apache-fpm
 write_site /var/www/wsb-lighttpd
 write_site /var/www/wsb-caddy
 
 # --- Apache 2 + mod_php on 127.0.0.1:18080 --------------------------------------
 a2dismod -q mpm_event mpm_worker >/dev/null 2>&1 || true
 a2enmod -q mpm_prefork "php${php_ver}" >/dev/null
-echo "Listen 127.0.0.1:18080" >/etc/apache2/ports.conf
+printf 'Listen 127.0.0.1:18080\nListen 127.0.0.1:18094\n' >/etc/apache2/ports.conf
 cat >/etc/apache2/sites-available/wsb.conf <<'CONF'
 <VirtualHost 127.0.0.1:18080>
     ServerName wsb-apache.localhost
@@ -144,6 +146,23 @@ cat >/etc/apache2/sites-available/wsb.conf <<'CONF'
     </IfModule>
 </VirtualHost>
 CONF
+# A site of the same Apache whose PHP runs in php-fpm's pool (proxy_fcgi), as
+# Debian's php-fpm package sets Apache up (conf-available/php8.2-fpm.conf);
+# the other sites keep mod_php.
+cat >/etc/apache2/sites-available/wsb-fpm.conf <<CONF
+<VirtualHost 127.0.0.1:18094>
+    ServerName wsb-apache-fpm.localhost
+    DocumentRoot /var/www/wsb-apache-fpm
+    DirectoryIndex index.php index.html
+    CustomLog /var/log/apache2/wsb-fpm-access.log combined
+    ErrorLog /var/log/apache2/wsb-fpm-error.log
+    <FilesMatch "\.php\$">
+        SetHandler "proxy:unix:${fpm_sock}|fcgi://localhost"
+    </FilesMatch>
+</VirtualHost>
+CONF
+a2enmod -q proxy_fcgi >/dev/null
+a2ensite -q wsb-fpm >/dev/null
 a2enmod -q security2 >/dev/null
 a2enconf -q other-vhosts-access-log >/dev/null
 a2dissite -q 000-default >/dev/null 2>&1 || true
@@ -280,8 +299,8 @@ if ! /usr/local/bin/laurel --version 2>/dev/null | grep -q '^0\.8\.2 '; then
     { sleep 10; cargo install laurel --version 0.8.2 --locked --root /usr/local; }
 fi
 
-touch /var/log/apache2/wsb-access.log /var/log/nginx/wsb-access.log /var/log/nginx/wsb-access.json /var/log/nginx/wsb-access-parts.json
+touch /var/log/apache2/wsb-access.log /var/log/apache2/wsb-fpm-access.log /var/log/nginx/wsb-access.log /var/log/nginx/wsb-access.json /var/log/nginx/wsb-access-parts.json
 install -o tomcat -g adm -m 0640 /dev/null /var/log/tomcat10/wsb-access.log
 install -o www-data -g www-data -m 0640 /dev/null /var/log/lighttpd/wsb-access.log
 touch /var/log/caddy/wsb-access.log
-echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, tomcat10 on 127.0.0.1:18082, node on 127.0.0.1:18083 (started by the test), lighttpd + php-cgi on 127.0.0.1:18092, caddy + php-fpm on 127.0.0.1:18093, auditd and LAUREL installed)"
+echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, apache2 + ${php_fpm##*/} on 127.0.0.1:18094, tomcat10 on 127.0.0.1:18082, node on 127.0.0.1:18083 (started by the test), lighttpd + php-cgi on 127.0.0.1:18092, caddy + php-fpm on 127.0.0.1:18093, auditd and LAUREL installed)"

@@ -14,11 +14,21 @@ import (
 	"time"
 )
 
-// The lighttpd and Caddy sites of .ci/linux-e2e.sh.
+// The Apache + php-fpm, lighttpd and Caddy sites of .ci/linux-e2e.sh.
 var (
-	lighttpdSite = liveSite{"lighttpd", 18092, "/var/www/wsb-lighttpd", "/var/log/lighttpd/wsb-access.log", []string{"php-cgi8.2", "php-cgi", "lighttpd"}}
-	caddySite    = liveSite{"caddy", 18093, "/var/www/wsb-caddy", "/var/log/caddy/wsb-access.log", []string{"php-fpm8.2", "php-fpm"}}
+	apacheFPMSite = liveSite{"apache", 18094, "/var/www/wsb-apache-fpm", "/var/log/apache2/wsb-fpm-access.log", []string{"php-fpm8.2", "php-fpm"}}
+	lighttpdSite  = liveSite{"lighttpd", 18092, "/var/www/wsb-lighttpd", "/var/log/lighttpd/wsb-access.log", []string{"php-cgi8.2", "php-cgi", "lighttpd"}}
+	caddySite     = liveSite{"caddy", 18093, "/var/www/wsb-caddy", "/var/log/caddy/wsb-access.log", []string{"php-fpm8.2", "php-fpm"}}
 )
+
+// TestLiveApachePHPFPM runs a PHP web shell on an Apache site whose PHP
+// runs in php-fpm's pool (proxy_fcgi), as Debian's php-fpm package sets
+// Apache up: the web shell's commands are children of php-fpm, which
+// Apache did not start, and Apache's log times a request when it arrived.
+func TestLiveApachePHPFPM(t *testing.T) {
+	fpm := liveReady(t)
+	testLiveServer(t, apacheFPMSite, "combined", func(t *testing.T) { startServers(t, fpm) })
+}
 
 // TestLiveLighttpdPHPCGI runs a PHP web shell on lighttpd, whose FastCGI
 // module starts php-cgi itself (the web shell's commands are children of
@@ -84,7 +94,7 @@ func testLiveServer(t *testing.T, site liveSite, format string, start func(*test
 	attacks := []liveAttack{
 		{site, url, "echo " + nonce + "; id"},
 		// lighttpd and Caddy log a request when it ends: 3 s after this
-		// command started.
+		// command started (Apache when it arrived).
 		{site, url, "sleep 3; echo " + nonce},
 	}
 	var wg sync.WaitGroup
