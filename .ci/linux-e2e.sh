@@ -17,6 +17,8 @@
 #   Apache            127.0.0.1:18090  /var/log/apache2/wsb-rotate.log   and removed by
 #                                      tests/live_logrotate_test.go)
 #   Apache + php-fpm  127.0.0.1:18094  /var/www/wsb-apache-fpm /var/log/apache2/wsb-fpm-access.log
+#   nginx + php-fpm   127.0.0.1:18095  /var/www/wsb-site    /var/log/nginx/wsb-site-access.log
+#     (a pool of its own, run as the site's account wsbsite, as shared hosting runs PHP)
 #   lighttpd + php-cgi 127.0.0.1:18092 /var/www/wsb-lighttpd /var/log/lighttpd/wsb-access.log
 #   Caddy + php-fpm   127.0.0.1:18093  /var/www/wsb-caddy    /var/log/caddy/wsb-access.log
 #
@@ -201,6 +203,37 @@ nginx -t -q
 # in its own log only when the pool catches it; TestLivePHPFPMLog reads it.
 fpm_pool=/etc/php/${php_ver}/fpm/pool.d/www.conf
 sed -i 's/^;\?catch_workers_output = .*/catch_workers_output = yes/' "$fpm_pool"
+# A site whose PHP runs as its own account, in a pool of its own, as shared
+# hosting panels (cPanel, Plesk, ISPConfig, CloudPanel) run every site: its
+# files are the account's, and no web-server account is involved.
+id wsbsite >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin wsbsite
+write_site /var/www/wsb-site
+chown -R wsbsite:wsbsite /var/www/wsb-site
+cat >"/etc/php/${php_ver}/fpm/pool.d/wsb-site.conf" <<'CONF'
+[wsb-site]
+user = wsbsite
+group = wsbsite
+listen = /run/php/wsb-site.sock
+listen.owner = www-data
+listen.group = www-data
+pm = ondemand
+pm.max_children = 4
+CONF
+cat >/etc/nginx/sites-available/wsb-site <<'CONF'
+server {
+    listen 127.0.0.1:18095;
+    server_name wsb-site.localhost;
+    root /var/www/wsb-site;
+    index index.php index.html;
+    access_log /var/log/nginx/wsb-site-access.log combined;
+    location ~ \.php$ {
+        include snippets/fastcgi-php.conf;
+        fastcgi_pass unix:/run/php/wsb-site.sock;
+    }
+}
+CONF
+ln -sf /etc/nginx/sites-available/wsb-site /etc/nginx/sites-enabled/wsb-site
+nginx -t -q
 grep -q '^catch_workers_output = yes' "$fpm_pool" ||
   { echo "linux-e2e: could not set catch_workers_output in $fpm_pool" >&2; exit 1; }
 
@@ -299,7 +332,7 @@ if ! /usr/local/bin/laurel --version 2>/dev/null | grep -q '^0\.8\.2 '; then
     { sleep 10; cargo install laurel --version 0.8.2 --locked --root /usr/local; }
 fi
 
-touch /var/log/apache2/wsb-access.log /var/log/apache2/wsb-fpm-access.log /var/log/nginx/wsb-access.log /var/log/nginx/wsb-access.json /var/log/nginx/wsb-access-parts.json
+touch /var/log/apache2/wsb-access.log /var/log/apache2/wsb-fpm-access.log /var/log/nginx/wsb-site-access.log /var/log/nginx/wsb-access.log /var/log/nginx/wsb-access.json /var/log/nginx/wsb-access-parts.json
 install -o tomcat -g adm -m 0640 /dev/null /var/log/tomcat10/wsb-access.log
 install -o www-data -g www-data -m 0640 /dev/null /var/log/lighttpd/wsb-access.log
 touch /var/log/caddy/wsb-access.log

@@ -453,6 +453,40 @@ func TestPHPMailBypassRule(t *testing.T) {
 	}
 }
 
+// The recon rule: a discovery command as a web-server account, or under a
+// web server as any account (a shared host's per-site php-fpm pool runs as
+// the site's own); not the same command of another account with no web
+// server above it.
+func TestReconRule(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const recon = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a07"
+	for i, tt := range []struct {
+		image, cmd, user, parent string
+		alert                    bool
+	}{
+		{"/usr/bin/dash", "sh -c whoami", "www-data", "/usr/sbin/apache2", true},
+		{"/usr/bin/id", "id", "www-data", "/usr/bin/dash", true}, // the account, the parent unknown to the table
+		{"/usr/bin/dash", "sh -c echo x; id", "example_com", "/usr/sbin/php-fpm8.2", true},
+		{"/usr/bin/uname", "uname -a", "site1", "/usr/bin/php-cgi8.2", true},
+		{"/usr/bin/dash", "sh -c cat /etc/passwd", "app", "/usr/sbin/nginx", true},
+		{"/usr/bin/dash", "sh -c convert a.png b.jpg", "example_com", "/usr/sbin/php-fpm8.2", false},
+		{"/usr/bin/id", "id", "deploy", "/usr/bin/bash", false}, // an administrator's shell
+		{"/usr/bin/dash", "sh -c uname -a", "backup", "/usr/sbin/cron", false},
+	} {
+		t.Run(tt.cmd+" as "+tt.user, func(t *testing.T) {
+			doc := sysmonEvent(t, true, 1, "ProcessId", fmt.Sprint(8000+i), "Image", tt.image, "CommandLine", tt.cmd,
+				"User", tt.user, "ParentProcessId", fmt.Sprint(5000+i), "ParentImage", tt.parent, "ParentCommandLine", tt.parent)
+			det.Detect(doc)
+			if ids := detection.LookupStrings(doc, "webshell.rule_ids"); slices.Contains(ids, recon) != tt.alert {
+				t.Errorf("alerted %v, want %v (rules %v)", slices.Contains(ids, recon), tt.alert, ids)
+			}
+		})
+	}
+}
+
 // The CGI filter: a script of the CGI folder, run alone by its interpreter
 // under Apache, is no alert of the web-server shell rules; with arguments,
 // from elsewhere, or out of the folder by "..", it is.

@@ -6,18 +6,22 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"webshellbeat/detection"
 )
 
 // The Apache + php-fpm, lighttpd and Caddy sites of .ci/linux-e2e.sh.
 var (
 	apacheFPMSite = liveSite{"apache", 18094, "/var/www/wsb-apache-fpm", "/var/log/apache2/wsb-fpm-access.log", []string{"php-fpm8.2", "php-fpm"}}
 	lighttpdSite  = liveSite{"lighttpd", 18092, "/var/www/wsb-lighttpd", "/var/log/lighttpd/wsb-access.log", []string{"php-cgi8.2", "php-cgi", "lighttpd"}}
+	siteAccount   = liveSite{"nginx", 18095, "/var/www/wsb-site", "/var/log/nginx/wsb-site-access.log", []string{"php-fpm8.2", "php-fpm"}}
 	caddySite     = liveSite{"caddy", 18093, "/var/www/wsb-caddy", "/var/log/caddy/wsb-access.log", []string{"php-fpm8.2", "php-fpm"}}
 )
 
@@ -28,6 +32,28 @@ var (
 func TestLiveApachePHPFPM(t *testing.T) {
 	fpm := liveReady(t)
 	testLiveServer(t, apacheFPMSite, "combined", func(t *testing.T) { startServers(t, fpm) })
+}
+
+// TestLiveSiteAccount runs a PHP web shell on an nginx site whose PHP runs
+// in a php-fpm pool of the site's own account (wsbsite), as shared hosting
+// runs every site: no web-server account runs its commands. Its recon
+// command must still raise the recon rule, by its web-server ancestry.
+func TestLiveSiteAccount(t *testing.T) {
+	fpm := liveReady(t)
+	docs := testLiveServer(t, siteAccount, "combined", func(t *testing.T) { startServers(t, fpm) })
+	const recon = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a07"
+	for _, d := range docs {
+		if strings.HasSuffix(detection.LookupString(d, "process.command_line"), "; id") && detection.LookupString(d, "event.kind") == "alert" {
+			if u := detection.LookupString(d, "user.name"); u != "wsbsite" {
+				t.Errorf("%s ran as %q, want wsbsite", detection.LookupString(d, "process.command_line"), u)
+			}
+			if !slices.Contains(detection.LookupStrings(d, "webshell.rule_ids"), recon) {
+				t.Errorf("%s: rules %v, not the recon rule", detection.LookupString(d, "process.command_line"), detection.LookupStrings(d, "webshell.rule_ids"))
+			}
+			return
+		}
+	}
+	t.Errorf("no alert of the web shell's id")
 }
 
 // TestLiveLighttpdPHPCGI runs a PHP web shell on lighttpd, whose FastCGI
@@ -80,8 +106,9 @@ func TestLiveCaddyPHPFPM(t *testing.T) {
 // testLiveServer plants a web shell on site, starts it with start, runs the
 // beat on the site's web root and access log (read in format, decoded as
 // site.server's) and sends the shell two commands at once, a quick one and
-// one of 3 s; each must raise an alert that carries its request.
-func testLiveServer(t *testing.T, site liveSite, format string, start func(*testing.T)) {
+// one of 3 s; each must raise an alert that carries its request. It
+// returns the beat's documents.
+func testLiveServer(t *testing.T, site liveSite, format string, start func(*testing.T)) []map[string]any {
 	nonce := fmt.Sprintf("wsb%s%d", site.server, time.Now().UnixNano())
 	path := plantShell(t, site, nonce, "<?php echo shell_exec($_GET['c']); ?>\n")
 	start(t)
@@ -121,6 +148,7 @@ func testLiveServer(t *testing.T, site liveSite, format string, start func(*test
 			}
 		}
 	}
+	return docs
 }
 
 // startDaemon runs a server that forks into the background and writes its
