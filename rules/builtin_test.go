@@ -54,6 +54,7 @@ func TestScriptWriteRules(t *testing.T) {
 		{"tomcat writes a jsp", true, []string{"Image", "/usr/lib/jvm/java-8-openjdk-amd64/jre/bin/java", "User", "tomcat", "TargetFilename", "/opt/tomcat/webapps/ROOT/shell.jsp"}, lnxScriptWrite},
 		{"tomcat writes its log", true, []string{"Image", "/usr/lib/jvm/java-8-openjdk-amd64/jre/bin/java", "User", "tomcat", "TargetFilename", "/opt/tomcat/logs/vulnapp-2.14.0.log"}, ""},
 		{"php-fpm writes a php", true, []string{"Image", "/usr/sbin/php-fpm8.2", "User", "root", "TargetFilename", "/var/www/html/wp-content/uploads/x.php"}, lnxScriptWrite},
+		{"frankenphp writes a php", true, []string{"Image", "/usr/local/bin/frankenphp", "User", "root", "TargetFilename", "/app/public/x.php"}, lnxScriptWrite},
 		{"curl as www-data drops a php", true, []string{"Image", "/usr/bin/curl", "User", "www-data", "TargetFilename", "/var/www/html/up.phtml"}, lnxScriptWrite},
 		{"an admin edits a php", true, []string{"Image", "/usr/bin/vim.basic", "User", "alice", "TargetFilename", "/var/www/html/index.php"}, ""},
 	})
@@ -472,6 +473,7 @@ func TestReconRule(t *testing.T) {
 		{"/usr/bin/dash", "sh -c echo x; id", "example_com", "/usr/sbin/php-fpm8.2", true},
 		{"/usr/bin/uname", "uname -a", "site1", "/usr/bin/php-cgi8.2", true},
 		{"/usr/bin/dash", "sh -c cat /etc/passwd", "app", "/usr/sbin/nginx", true},
+		{"/usr/bin/dash", "sh -c id", "root", "/usr/local/bin/frankenphp", true}, // PHP in Caddy's process, root in its image
 		{"/usr/bin/dash", "sh -c convert a.png b.jpg", "example_com", "/usr/sbin/php-fpm8.2", false},
 		{"/usr/bin/id", "id", "deploy", "/usr/bin/bash", false}, // an administrator's shell
 		{"/usr/bin/dash", "sh -c uname -a", "backup", "/usr/sbin/cron", false},

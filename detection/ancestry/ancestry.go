@@ -92,7 +92,7 @@ func DefaultWebServers() []WebServer {
 	return []WebServer{
 		{Name: "w3wp.exe"}, {Name: "umworkerprocess.exe"}, {Name: "httpd"}, {Name: "httpd.exe"},
 		{Name: "apache"}, {Name: "apache2"}, {Name: "apache.exe"}, {Name: "nginx"}, {Name: "nginx.exe"},
-		{Name: "lighttpd"}, {Name: "caddy"}, {Name: "caddy.exe"}, {Name: "php-fpm*"}, {Name: "php-cgi*"},
+		{Name: "lighttpd"}, {Name: "caddy"}, {Name: "caddy.exe"}, {Name: "frankenphp"}, {Name: "php-fpm*"}, {Name: "php-cgi*"},
 		{Name: "php*-cgi*"}, {Name: "tomcat*"}, {Name: "uwsgi"}, {Name: "gunicorn"}, {Name: "puma"},
 		{Name: "java", CommandLine: []string{"catalina", "tomcat", "jboss", "wildfly", "jetty", "weblogic", "websphere"}},
 		{Name: "java.exe", CommandLine: []string{"catalina", "tomcat", "jboss", "wildfly", "jetty", "weblogic", "websphere"}},

@@ -425,8 +425,8 @@ func ownServer(server string, names []string) bool {
 }
 
 // serverOf is the access-log server whose own process a web-server process
-// name is (apache, nginx, iis), "php" for php-fpm and php-cgi, which serve
-// behind Apache or nginx, and "" for any other (tomcat, node...).
+// name is (apache, nginx, iis, caddy), "php" for php-fpm and php-cgi, which
+// serve behind another server, and "" for any other (tomcat, node...).
 func serverOf(name string) string {
 	n := strings.TrimSuffix(strings.ToLower(name), ".exe")
 	switch {
@@ -434,6 +434,8 @@ func serverOf(name string) string {
 		return "apache"
 	case n == "nginx":
 		return "nginx"
+	case n == "caddy" || n == "frankenphp": // FrankenPHP is Caddy, and logs as Caddy
+		return "caddy"
 	case n == "w3wp" || n == "umworkerprocess":
 		return "iis"
 	case strings.HasPrefix(n, "php-fpm") || strings.HasPrefix(n, "php-cgi"):

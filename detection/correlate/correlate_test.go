@@ -124,6 +124,8 @@ func TestServedBy(t *testing.T) {
 		{"caddy", []string{"apache2"}, false},
 		{"tomcat", []string{"php-fpm8.2"}, false},
 		{"traefik", []string{"apache2"}, true}, // a proxy: whatever is behind it
+		{"caddy", []string{"frankenphp"}, true},
+		{"nginx", []string{"frankenphp"}, false},
 		{"iis", []string{"w3wp.exe"}, true},
 		{"iis", []string{"httpd"}, false},
 		{"nginx", []string{"node"}, true}, // no access-log server to compare
