@@ -150,7 +150,9 @@ func TestLiveTomcat(t *testing.T) {
 	if err := os.WriteFile(shellPath, []byte(jspShell), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmds := []string{"whoami", "id", "uname -a"}
+	// Tomcat's %t is when a request ended: the last command's shell
+	// started 3 s before its line's time.
+	cmds := []string{"whoami", "id", "uname -a", "sleep 3; id"}
 	out := &outputTail{dir: filepath.Join(dir, "out")}
 	for _, c := range cmds {
 		sent := time.Now()

@@ -341,13 +341,15 @@ func (c *Correlator) score(r *Request, p *Process) (int, []string) {
 
 // endStamped are the servers whose access logs time a request when it
 // ended: nginx ($time_local is when the line is written), IIS (HTTP.sys
-// logs at the last send, time-taken before it), Caddy (ts) and lighttpd
-// (its %t is the end of the request, measured live). Apache's %t
-// and Tomcat's are when the request arrived, as is Traefik's StartUTC. A
-// switch, not a map: every score asks it, for every held process.
+// logs at the last send, time-taken before it), Caddy (ts), lighttpd (its
+// %t is the end of the request, measured live) and Tomcat (AccessLogValve
+// logs the start plus the time taken unless the pattern says %{begin:...}t;
+// measured live on Tomcat 10). Apache's %t is when the request arrived, as
+// is Traefik's StartUTC. A switch, not a map: every score asks it, for
+// every held process.
 func endStamped(server string) bool {
 	switch server {
-	case "nginx", "iis", "caddy", "lighttpd":
+	case "nginx", "iis", "caddy", "lighttpd", "tomcat":
 		return true
 	}
 	return false

@@ -181,7 +181,7 @@ func TestOneShellPerRequest(t *testing.T) {
 	}
 }
 
-// nginx, IIS, Caddy and lighttpd time a request when it ends, Apache when it
+// nginx, IIS, Caddy, lighttpd and Tomcat time a request when it ends, Apache when it
 // arrives: a command that runs for seconds starts that long before nginx
 // logs its request. It links by its parameter whichever arrives first;
 // time alone does not reach that far, and an Apache request cannot have
@@ -198,6 +198,7 @@ func TestEndStampedRequests(t *testing.T) {
 		{"nginx, the command in a parameter", Request{Ref: 1, Time: logged, Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "nginx"}, slow, true},
 		{"caddy, the command in a parameter", Request{Ref: 1, Time: logged, Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "caddy"}, slow, true},
 		{"lighttpd, the command in a parameter", Request{Ref: 1, Time: logged, Path: "/up/x.php", Params: []string{"sleep 5; id"}, Script: true, Server: "lighttpd"}, slow, true},
+		{"tomcat, the command in a parameter", Request{Ref: 1, Time: logged, Path: "/cmd.jsp", Params: []string{"sleep 5; id"}, Script: true, Server: "tomcat"}, slow, true},
 		{"iis, with its time-taken", Request{Ref: 1, Time: logged, Duration: 5200 * time.Millisecond, Path: "/up/x.aspx", Params: []string{"ping -n 5 127.0.0.1"}, Script: true, Server: "iis"},
 			Process{Ref: 10, Time: t0, ID: "a", Shell: "a", CommandLine: `cmd.exe /c ping -n 5 127.0.0.1`}, true},
 		{"iis, time-taken shorter than the gap", Request{Ref: 1, Time: logged, Duration: 800 * time.Millisecond, Path: "/up/x.aspx", Params: []string{"ping -n 5 127.0.0.1"}, Script: true, Server: "iis"},
