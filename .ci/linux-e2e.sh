@@ -336,4 +336,4 @@ touch /var/log/apache2/wsb-access.log /var/log/apache2/wsb-fpm-access.log /var/l
 install -o tomcat -g adm -m 0640 /dev/null /var/log/tomcat10/wsb-access.log
 install -o www-data -g www-data -m 0640 /dev/null /var/log/lighttpd/wsb-access.log
 touch /var/log/caddy/wsb-access.log
-echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, apache2 + ${php_fpm##*/} on 127.0.0.1:18094, tomcat10 on 127.0.0.1:18082, node on 127.0.0.1:18083 (started by the test), lighttpd + php-cgi on 127.0.0.1:18092, caddy + php-fpm on 127.0.0.1:18093, auditd and LAUREL installed)"
+echo "linux-e2e: ready (apache2 + mod_php ${php_ver} on 127.0.0.1:18080, nginx + ${php_fpm##*/} on 127.0.0.1:18081, apache2 + ${php_fpm##*/} on 127.0.0.1:18094, nginx + a pool as wsbsite on 127.0.0.1:18095, tomcat10 on 127.0.0.1:18082, node on 127.0.0.1:18083 (started by the test), lighttpd + php-cgi on 127.0.0.1:18092, caddy + php-fpm on 127.0.0.1:18093, auditd and LAUREL installed)"
