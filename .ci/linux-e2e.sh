@@ -19,6 +19,8 @@
 #   Apache + php-fpm  127.0.0.1:18094  /var/www/wsb-apache-fpm /var/log/apache2/wsb-fpm-access.log
 #   nginx + php-fpm   127.0.0.1:18095  /var/www/wsb-site    /var/log/nginx/wsb-site-access.log
 #     (a pool of its own, run as the site's account wsbsite, as shared hosting runs PHP)
+#   gunicorn (Flask)  127.0.0.1:18097  /var/www/wsb-py/app.py     (run as wsbsite by the test)
+#   puma (Rack)       127.0.0.1:18098  /var/www/wsb-rb/config.ru  (run as wsbsite by the test)
 #   lighttpd + php-cgi 127.0.0.1:18092 /var/www/wsb-lighttpd /var/log/lighttpd/wsb-access.log
 #   Caddy + php-fpm   127.0.0.1:18093  /var/www/wsb-caddy    /var/log/caddy/wsb-access.log
 #
@@ -36,7 +38,7 @@ fi
 
 # gcc and libc6-dev build the LD_PRELOAD library of tests/live_mail_bypass_test.go.
 pkgs=(apache2 libapache2-mod-php libapache2-mod-security2 nginx php-fpm tomcat10 nodejs auditd curl logrotate gcc libc6-dev
-  lighttpd php-cgi caddy)
+  lighttpd php-cgi caddy gunicorn python3-flask puma)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -313,6 +315,32 @@ http://127.0.0.1:18093 {
 }
 CONF
 caddy validate --adapter caddyfile --config /etc/caddy/wsb.Caddyfile >/dev/null
+
+# --- gunicorn (Flask) on 127.0.0.1:18097, puma (Rack) on 127.0.0.1:18098 --------
+# Python and Ruby servers run as their interpreter (python3.11, ruby3.1):
+# a command-injection bug in a Flask app (a ping page that passes its host
+# to a shell) and a Ruby web shell (its c parameter through a shell).
+# tests/live_script_servers_test.go runs them as the wsbsite account.
+mkdir -p /var/www/wsb-py /var/www/wsb-rb
+cat >/var/www/wsb-py/app.py <<'PY'
+import subprocess
+from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.route("/ping")
+def ping():
+    host = request.args.get("host", "127.0.0.1")
+    return subprocess.run("ping -c 1 -W 1 " + host, shell=True, capture_output=True, text=True).stdout
+PY
+cat >/var/www/wsb-rb/config.ru <<'RB'
+require "uri"
+run lambda { |env|
+  c = URI.decode_www_form(env["QUERY_STRING"].to_s).to_h["c"].to_s
+  [200, {"content-type" => "text/plain"}, [c.empty? ? "ok\n" : `#{c} 2>&1`]]
+}
+RB
 
 # LAUREL 0.8.2, the auditd plug-in that writes JSON, for
 # tests/live_laurel_test.go (which runs auditd with it from a config of its

@@ -289,7 +289,7 @@ func (s *state) before(doc map[string]any) *event {
 		}
 		ev.request = r
 	}
-	if ev.hasLin && ev.lin.Web && ev.kind == ancestry.Start {
+	if ev.hasLin && ev.lin.Web && ev.kind == ancestry.Start && !jdkLauncher(str(doc, "process.executable")) {
 		p := correlate.Process{Ref: ev.ref, Time: ev.t, ID: ev.lin.Self.ID(), Shell: shellOf(ev.lin).ID(),
 			CommandLine: str(doc, "process.command_line"), Cwd: str(doc, "process.working_directory")}
 		for _, a := range ev.lin.Chain {
@@ -535,3 +535,12 @@ func clone(v any) any {
 }
 
 func cloneDoc(doc map[string]any) map[string]any { return clone(doc).(map[string]any) }
+
+// jdkLauncher says whether exe is the JDK's jspawnhelper, through which Java
+// 13+ on Linux starts every Runtime.exec child: it execs the program asked
+// for in the same process at once. It is no command of its own, and a
+// request linked by time alone went to it, not to the shell after it (a
+// JSP web shell's POST on a live Tomcat 10).
+func jdkLauncher(exe string) bool {
+	return strings.HasSuffix(exe, "/jspawnhelper")
+}

@@ -474,14 +474,23 @@ func TestReconRule(t *testing.T) {
 		{"/usr/bin/dash", "sh -c echo x; id", "example_com", "/usr/sbin/php-fpm8.2", true},
 		{"/usr/bin/uname", "uname -a", "site1", "/usr/bin/php-cgi8.2", true},
 		{"/usr/bin/dash", "sh -c cat /etc/passwd", "app", "/usr/sbin/nginx", true},
-		{"/usr/bin/dash", "sh -c id", "root", "/usr/local/bin/frankenphp", true}, // PHP in Caddy's process, root in its image
+		{"/usr/bin/dash", "sh -c id", "root", "/usr/local/bin/frankenphp", true},                                                      // PHP in Caddy's process, root in its image
+		{"/usr/bin/dash", "sh -c ping -c 1 x;id", "app", "/usr/bin/python3.11", false},                                                // a Python program, no server
+		{"/usr/bin/dash", "sh -c ping -c 1 x;id", "app", "/usr/bin/python3.11 /usr/bin/python3 /usr/bin/gunicorn -w 2 app:app", true}, // a Flask app under gunicorn
+		{"/usr/bin/id", "id", "app", "/usr/bin/ruby3.1 puma: cluster worker 0: 812 [app]", true},
 		{"/usr/bin/dash", "sh -c convert a.png b.jpg", "example_com", "/usr/sbin/php-fpm8.2", false},
 		{"/usr/bin/id", "id", "deploy", "/usr/bin/bash", false}, // an administrator's shell
 		{"/usr/bin/dash", "sh -c uname -a", "backup", "/usr/sbin/cron", false},
 	} {
 		t.Run(tt.cmd+" as "+tt.user, func(t *testing.T) {
+			// parent: the image, then its command line where it differs
+			// (a script server's: /proc/<pid>/cmdline).
+			image, cmd, _ := strings.Cut(tt.parent, " ")
+			if cmd == "" {
+				cmd = image
+			}
 			doc := sysmonEvent(t, true, 1, "ProcessId", fmt.Sprint(8000+i), "Image", tt.image, "CommandLine", tt.cmd,
-				"User", tt.user, "ParentProcessId", fmt.Sprint(5000+i), "ParentImage", tt.parent, "ParentCommandLine", tt.parent)
+				"User", tt.user, "ParentProcessId", fmt.Sprint(5000+i), "ParentImage", image, "ParentCommandLine", cmd)
 			det.Detect(doc)
 			if ids := detection.LookupStrings(doc, "webshell.rule_ids"); slices.Contains(ids, recon) != tt.alert {
 				t.Errorf("alerted %v, want %v (rules %v)", slices.Contains(ids, recon), tt.alert, ids)

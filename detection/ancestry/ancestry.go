@@ -93,7 +93,7 @@ func DefaultWebServers() []WebServer {
 		{Name: "w3wp.exe"}, {Name: "umworkerprocess.exe"}, {Name: "httpd"}, {Name: "httpd.exe"},
 		{Name: "apache"}, {Name: "apache2"}, {Name: "apache.exe"}, {Name: "nginx"}, {Name: "nginx.exe"},
 		{Name: "lighttpd"}, {Name: "caddy"}, {Name: "caddy.exe"}, {Name: "frankenphp"}, {Name: "php-fpm*"}, {Name: "php-cgi*"},
-		{Name: "php*-cgi*"}, {Name: "tomcat*"}, {Name: "uwsgi"}, {Name: "gunicorn"}, {Name: "puma"},
+		{Name: "php*-cgi*"}, {Name: "tomcat*"}, {Name: "uwsgi"}, {Name: "gunicorn"}, {Name: "uvicorn"}, {Name: "puma"},
 		{Name: "java", CommandLine: []string{"catalina", "tomcat", "jboss", "wildfly", "jetty", "weblogic", "websphere"}},
 		{Name: "java.exe", CommandLine: []string{"catalina", "tomcat", "jboss", "wildfly", "jetty", "weblogic", "websphere"}},
 		{Name: "node", CommandLine: []string{"next", "nuxt", "server", "express", "react-scripts", "npm-cli.js start"}},
@@ -431,35 +431,80 @@ func (t *Table) ensureParent(h *hostTable, child, par Process, now int64, hook f
 	h.entries[i].flags |= fInferred | fWeb
 }
 
+// isWeb says whether a process is a web server (WebServers).
 func (t *Table) isWeb(name, exe, cmd string) bool {
+	_, ok := t.webName(name, exe, cmd)
+	return ok
+}
+
+// webName says whether a process is a web server, and for one run by its
+// interpreter (gunicorn, puma), the script's name to show it by; "" keeps
+// the process's own.
+func (t *Table) webName(name, exe, cmd string) (string, bool) {
 	n := strings.ToLower(name)
 	if n == "" {
 		n = strings.ToLower(baseName(exe))
 	}
 	if n == "" {
-		return false
+		return "", false
 	}
 	b := strings.ToLower(baseName(exe))
+	scripts := scriptNames(n, cmd)
 	for _, w := range t.opt.WebServers {
 		pat := strings.ToLower(w.Name)
 		ok, _ := path.Match(pat, n)
 		if !ok && b != "" && b != n {
 			ok, _ = path.Match(pat, b)
 		}
+		script := ""
+		for _, s := range scripts {
+			if !ok && s != "" {
+				if ok, _ = path.Match(pat, s); ok {
+					script = s
+				}
+			}
+		}
 		if !ok {
 			continue
 		}
 		if len(w.CommandLine) == 0 {
-			return true
+			return script, true
 		}
 		lc := strings.ToLower(cmd)
 		for _, word := range w.CommandLine {
 			if strings.Contains(lc, strings.ToLower(word)) {
-				return true
+				return script, true
 			}
 		}
 	}
-	return false
+	return "", false
+}
+
+// scriptNames are the names a process run by a Python, Ruby or Perl
+// interpreter goes by. A script server runs as its interpreter (exe
+// python3.11, ruby3.1), so its name is the interpreter's; its command line
+// names the script ("/usr/bin/python3 /usr/bin/gunicorn app:app", "python3
+// -m uvicorn main:app") or was rewritten by it ("puma 5.6.5 (tcp://...)",
+// "puma: cluster worker 0: 812"), and its comm, which ps shows, is the
+// script's. Checked on Debian 12's gunicorn and puma.
+func scriptNames(name, cmd string) [2]string {
+	var out [2]string
+	if !strings.HasPrefix(name, "python") && !strings.HasPrefix(name, "ruby") && !strings.HasPrefix(name, "perl") {
+		return out
+	}
+	rest := strings.TrimLeft(cmd, " ")
+	first, rest, _ := strings.Cut(rest, " ")
+	out[0] = strings.ToLower(strings.TrimSuffix(baseName(first), ":"))
+	for tok := range strings.FieldsSeq(rest) {
+		if tok == "-m" {
+			continue // the next word is the module: python3 -m uvicorn
+		}
+		if !strings.HasPrefix(tok, "-") {
+			out[1] = strings.ToLower(baseName(tok))
+			break
+		}
+	}
+	return out
 }
 
 func baseName(exe string) string {
@@ -586,8 +631,11 @@ func (t *Table) upsert(h *hostTable, p Process, kind Kind, now int64) int32 {
 	}
 	if e.exe != "" || e.name != "" {
 		e.flags &^= fInferred | fWeb
-		if t.isWeb(e.name, e.exe, e.cmd) {
+		if script, ok := t.webName(e.name, e.exe, e.cmd); ok {
 			e.flags |= fWeb
+			if script != "" {
+				e.name = h.str(script) // gunicorn, not python3.11
+			}
 		}
 	}
 	return i

@@ -227,10 +227,42 @@ func TestWebServerList(t *testing.T) {
 		{"node", "/usr/bin/node", "node /app/node_modules/.bin/next start", true},
 		{"UMWorkerProcess.exe", "", "", true},
 		{"cvtres.exe", "", "", false},
+		// Script servers run as their interpreter (Debian 12's gunicorn and
+		// puma, read from /proc).
+		{"python3.11", "/usr/bin/python3.11", "/usr/bin/python3 /usr/bin/gunicorn -b 127.0.0.1:18097 -w 2 app:app", true},
+		{"python3.11", "/usr/bin/python3.11", "python3 -m uvicorn main:app --port 8000", true},
+		{"ruby3.1", "/usr/bin/ruby3.1", "puma 5.6.5 (tcp://127.0.0.1:18098) [gapp]", true},
+		{"ruby3.1", "/usr/bin/ruby3.1", "puma: cluster worker 0: 32040 [gapp]", true},
+		{"python3.11", "/usr/bin/python3.11", "/usr/bin/python3 /opt/tools/backup.py --all", false},
+		{"python3.11", "/usr/bin/python3.11", "python3 -c import gunicorn", false},
+		{"sudo", "/usr/bin/sudo", "sudo gunicorn app:app", false}, // only an interpreter goes by its script
 	} {
 		if got := tb.isWeb(c.name, c.exe, c.cmd); got != c.want {
 			t.Errorf("isWeb(%q, %q, %q) = %v", c.name, c.exe, c.cmd, got)
 		}
+	}
+}
+
+// A web shell's command under gunicorn: the worker (forked, never exec'd:
+// the live input reads it from /proc) and the master are python3.11 by
+// their executable; the ancestry names them by their script, gunicorn, as
+// their comm and ps do, so rules that list gunicorn see it.
+func TestScriptServerAncestry(t *testing.T) {
+	tb := New(Options{})
+	const cmd = "/usr/bin/python3 /usr/bin/gunicorn -b 127.0.0.1:18097 -w 2 app:app"
+	tb.SetLookup(func(pid int) (Process, bool) {
+		if pid == 501 {
+			return Process{PID: 501, PPID: 500, Executable: "/usr/bin/python3.11", Name: "python3.11", CommandLine: cmd}, true
+		}
+		return Process{}, false
+	})
+	start(tb, "h", 500, 1, "/usr/bin/python3.11", cmd, "app", 1)
+	l := start(tb, "h", 600, 501, "/usr/bin/dash", "sh -c ping -c 1 -W 1 127.0.0.1;id", "app", 2)
+	if !l.Web || l.Parent.Name != "gunicorn" || l.Root.PID != 500 || l.Root.Name != "gunicorn" || len(l.Chain) != 2 || l.Chain[1].Name != "gunicorn" {
+		t.Fatalf("lineage %+v", l)
+	}
+	if l.Parent.Executable != "/usr/bin/python3.11" {
+		t.Errorf("parent executable %q, want the interpreter's", l.Parent.Executable)
 	}
 }
 
