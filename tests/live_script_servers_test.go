@@ -5,10 +5,8 @@ package tests
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,8 +28,8 @@ func TestLiveScriptServers(t *testing.T) {
 			t.Fatalf("%v (run .ci/linux-e2e.sh: it installs gunicorn and puma and writes the apps)", err)
 		}
 	}
-	runAs(t, 18097, "/var/www/wsb-py", "gunicorn", "-b", "127.0.0.1:18097", "-w", "2", "app:app")
-	runAs(t, 18098, "/var/www/wsb-rb", "puma", "-b", "tcp://127.0.0.1:18098", "-w", "2", "config.ru")
+	runServer(t, 18097, "wsbsite", "/var/www/wsb-py", nil, "gunicorn", "-b", "127.0.0.1:18097", "-w", "2", "app:app")
+	runServer(t, 18098, "wsbsite", "/var/www/wsb-rb", nil, "puma", "-b", "tcp://127.0.0.1:18098", "-w", "2", "config.ru")
 	dir := t.TempDir()
 	startLiveBeat(t, dir, "webshellbeat.inputs:\n- type: auditd\n  id: audit-live\n"+detectAll)
 
@@ -80,33 +78,4 @@ func TestLiveScriptServers(t *testing.T) {
 			}
 		}
 	}
-}
-
-// runAs starts a server as wsbsite in dir, waits for its port, and stops
-// its process group at cleanup.
-func runAs(t *testing.T, port int, dir, name string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("runuser", append([]string{"-u", "wsbsite", "--", name}, args...)...)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := os.CreateTemp("", "wsb-"+name+"-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		_ = cmd.Wait()
-		waitClosed(port)
-		if t.Failed() {
-			b, _ := os.ReadFile(out.Name())
-			t.Logf("%s's output:\n%s", name, tail(b, 2000))
-		}
-		out.Close()
-		os.Remove(out.Name())
-	})
-	waitPort(t, port)
 }

@@ -80,26 +80,8 @@ func TestLiveCaddyPHPFPM(t *testing.T) {
 		// As root: php-fpm's socket is www-data's, and Caddy's own user is
 		// not in that group on a stock install.
 		dir := t.TempDir()
-		cmd := exec.Command("caddy", "run", "--adapter", "caddyfile", "--config", "/etc/caddy/wsb.Caddyfile")
-		cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
-		log, err := os.Create(dir + "/caddy.log")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			_ = cmd.Wait()
-			log.Close()
-			if t.Failed() {
-				b, _ := os.ReadFile(log.Name())
-				t.Logf("caddy's log:\n%s", tail(b, 2000))
-			}
-		})
-		waitPort(t, caddySite.port)
+		runServer(t, caddySite.port, "", dir, []string{"HOME=" + dir, "XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir},
+			"caddy", "run", "--adapter", "caddyfile", "--config", "/etc/caddy/wsb.Caddyfile")
 	})
 }
 
@@ -120,8 +102,8 @@ func testLiveServer(t *testing.T, site liveSite, format string, start func(*test
 	url := fmt.Sprintf("http://127.0.0.1:%d%s?c=", site.port, path)
 	attacks := []liveAttack{
 		{site, url, "echo " + nonce + "; id"},
-		// lighttpd and Caddy log a request when it ends: 3 s after this
-		// command started (Apache when it arrived).
+		// lighttpd, Caddy and nginx log a request when it ends: 3 s after
+		// this command started (Apache when it arrived).
 		{site, url, "sleep 3; echo " + nonce},
 	}
 	var wg sync.WaitGroup
@@ -162,6 +144,39 @@ func startDaemon(t *testing.T, pidFile string, port int, name string, args ...st
 			_ = syscall.Kill(pid, syscall.SIGTERM)
 		}
 		waitClosed(port)
+	})
+	waitPort(t, port)
+}
+
+// runServer starts a server that stays in the foreground, as user ("" for
+// root) in dir with env added, waits for its port, and stops its process
+// group at cleanup, logging its output if the test failed.
+func runServer(t *testing.T, port int, user, dir string, env []string, name string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	if user != "" {
+		cmd = exec.Command("runuser", append([]string{"-u", user, "--", name}, args...)...)
+	}
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // runuser and the server stop together
+	out, err := os.CreateTemp("", "wsb-"+name+"-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		_ = cmd.Wait()
+		waitClosed(port)
+		if t.Failed() {
+			b, _ := os.ReadFile(out.Name())
+			t.Logf("%s's output:\n%s", name, tail(b, 2000))
+		}
+		out.Close()
+		os.Remove(out.Name())
 	})
 	waitPort(t, port)
 }

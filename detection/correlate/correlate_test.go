@@ -181,11 +181,11 @@ func TestOneShellPerRequest(t *testing.T) {
 	}
 }
 
-// nginx, IIS, Caddy, lighttpd and Tomcat time a request when it ends, Apache when it
-// arrives: a command that runs for seconds starts that long before nginx
-// logs its request. It links by its parameter whichever arrives first;
-// time alone does not reach that far, and an Apache request cannot have
-// started a process seconds before it arrived.
+// nginx, IIS, Caddy, lighttpd and Tomcat time a request when it ends,
+// Apache when it arrives: a command that runs for seconds starts that long
+// before nginx logs its request. It links by its parameter whichever
+// arrives first; time alone does not reach that far, and an Apache request
+// cannot have started a process seconds before it arrived.
 func TestEndStampedRequests(t *testing.T) {
 	slow := Process{Ref: 10, Time: t0, ID: "a", Shell: "a", CommandLine: "sh -c sleep 5; id"}
 	logged := t0.Add(5 * time.Second) // the line nginx writes when the command is done
