@@ -37,6 +37,18 @@ func sysmonEvent(t *testing.T, linux bool, id int, data ...string) map[string]an
 	return rec.ECS()
 }
 
+// linuxProcessRules maps a Sysmon for Linux process creation (the process's
+// pid, image, command line and user, its parent's pid, image and command
+// line) with the beat's own mapper, runs det on it and returns the ids of
+// the rules it matched.
+func linuxProcessRules(t *testing.T, det *detector.Detector, pid int, image, cmd, user string, ppid int, parentImage, parentCmd string) []string {
+	t.Helper()
+	doc := sysmonEvent(t, true, 1, "ProcessId", fmt.Sprint(pid), "Image", image, "CommandLine", cmd,
+		"User", user, "ParentProcessId", fmt.Sprint(ppid), "ParentImage", parentImage, "ParentCommandLine", parentCmd)
+	det.Detect(doc)
+	return detection.LookupStrings(doc, "webshell.rule_ids")
+}
+
 const (
 	winScriptWrite = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a05"
 	lnxScriptWrite = "20c04b82-a4c5-4699-a858-32f57e48b0ca"
@@ -445,10 +457,8 @@ func TestPHPMailBypassRule(t *testing.T) {
 		{"/usr/sbin/sendmail", "/usr/sbin/sendmail -t -i", "sh -c /usr/sbin/sendmail -t -i; id", false},
 	} {
 		t.Run(tt.cmd+" under "+tt.parent, func(t *testing.T) {
-			doc := sysmonEvent(t, true, 1, "ProcessId", fmt.Sprint(7000+i), "Image", tt.image, "CommandLine", tt.cmd,
-				"User", "www-data", "ParentProcessId", "4000", "ParentImage", "/usr/bin/dash", "ParentCommandLine", tt.parent)
-			det.Detect(doc)
-			if ids := detection.LookupStrings(doc, "webshell.rule_ids"); slices.Contains(ids, rule) != tt.alert {
+			ids := linuxProcessRules(t, det, 7000+i, tt.image, tt.cmd, "www-data", 4000, "/usr/bin/dash", tt.parent)
+			if slices.Contains(ids, rule) != tt.alert {
 				t.Errorf("rule matched %v, want %v (rules %v)", slices.Contains(ids, rule), tt.alert, ids)
 			}
 		})
@@ -489,10 +499,8 @@ func TestReconRule(t *testing.T) {
 			if cmd == "" {
 				cmd = image
 			}
-			doc := sysmonEvent(t, true, 1, "ProcessId", fmt.Sprint(8000+i), "Image", tt.image, "CommandLine", tt.cmd,
-				"User", tt.user, "ParentProcessId", fmt.Sprint(5000+i), "ParentImage", image, "ParentCommandLine", cmd)
-			det.Detect(doc)
-			if ids := detection.LookupStrings(doc, "webshell.rule_ids"); slices.Contains(ids, recon) != tt.alert {
+			ids := linuxProcessRules(t, det, 8000+i, tt.image, tt.cmd, tt.user, 5000+i, image, cmd)
+			if slices.Contains(ids, recon) != tt.alert {
 				t.Errorf("alerted %v, want %v (rules %v)", slices.Contains(ids, recon), tt.alert, ids)
 			}
 		})
@@ -521,10 +529,7 @@ func TestCGIFilter(t *testing.T) {
 		{"/usr/bin/dash", "/bin/sh /usr/lib/cgi-bin/status.sh;id", true},
 	} {
 		t.Run(tt.cmd, func(t *testing.T) {
-			doc := sysmonEvent(t, true, 1, "ProcessId", fmt.Sprint(6000+i), "Image", tt.image, "CommandLine", tt.cmd,
-				"User", "www-data", "ParentProcessId", "4000", "ParentImage", "/usr/sbin/apache2", "ParentCommandLine", "/usr/sbin/apache2 -k start")
-			det.Detect(doc)
-			ids := detection.LookupStrings(doc, "webshell.rule_ids")
+			ids := linuxProcessRules(t, det, 6000+i, tt.image, tt.cmd, "www-data", 4000, "/usr/sbin/apache2", "/usr/sbin/apache2 -k start")
 			if got := slices.Contains(ids, "a23456789-abcd012345-bcd678901234") || slices.Contains(ids, "9c4e7b1f-2d8a-4f3c-b6e5-1a7d9c2e4f80") || slices.Contains(ids, "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a06"); got != tt.alert {
 				t.Errorf("alerted %v, want %v (rules %v)", got, tt.alert, ids)
 			}
@@ -555,10 +560,8 @@ func TestDroppedProgramRule(t *testing.T) {
 		{"/usr/lib/cgi-bin/tmp/x", "www-data", "/usr/sbin/apache2", false}, // "tmp" in the path is not /tmp
 	} {
 		t.Run(tt.image, func(t *testing.T) {
-			doc := sysmonEvent(t, true, 1, "ProcessId", fmt.Sprint(7000+i), "Image", tt.image, "CommandLine", filepath.Base(tt.image),
-				"User", tt.user, "ParentProcessId", fmt.Sprint(4000+i), "ParentImage", tt.parent, "ParentCommandLine", tt.parent)
-			det.Detect(doc)
-			if ids := detection.LookupStrings(doc, "webshell.rule_ids"); slices.Contains(ids, dropped) != tt.alert {
+			ids := linuxProcessRules(t, det, 7000+i, tt.image, filepath.Base(tt.image), tt.user, 4000+i, tt.parent, tt.parent)
+			if slices.Contains(ids, dropped) != tt.alert {
 				t.Errorf("alerted %v, want %v (rules %v)", slices.Contains(ids, dropped), tt.alert, ids)
 			}
 		})

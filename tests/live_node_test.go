@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,17 +28,7 @@ func startNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("runuser", "-u", "www-data", "--", node, nodeServer)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // runuser and node stop together
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		_ = cmd.Wait()
-		waitClosed(nodePort)
-	})
-	waitPort(t, nodePort)
+	runServer(t, nodePort, "www-data", "", nil, node, nodeServer)
 }
 
 // TestLiveNode runs a Node.js app (node server.js, as www-data) whose

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,7 +160,7 @@ func runServer(t *testing.T, port int, user, dir string, env []string, name stri
 	}
 	cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // runuser and the server stop together
-	out, err := os.CreateTemp("", "wsb-"+name+"-*.log")
+	out, err := os.CreateTemp("", "wsb-"+filepath.Base(name)+"-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -431,12 +431,6 @@ func (t *Table) ensureParent(h *hostTable, child, par Process, now int64, hook f
 	h.entries[i].flags |= fInferred | fWeb
 }
 
-// isWeb says whether a process is a web server (WebServers).
-func (t *Table) isWeb(name, exe, cmd string) bool {
-	_, ok := t.webName(name, exe, cmd)
-	return ok
-}
-
 // webName says whether a process is a web server, and for one run by its
 // interpreter (gunicorn, puma), the script's name to show it by; "" keeps
 // the process's own.

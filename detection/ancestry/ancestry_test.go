@@ -237,8 +237,8 @@ func TestWebServerList(t *testing.T) {
 		{"python3.11", "/usr/bin/python3.11", "python3 -c import gunicorn", false},
 		{"sudo", "/usr/bin/sudo", "sudo gunicorn app:app", false}, // only an interpreter goes by its script
 	} {
-		if got := tb.isWeb(c.name, c.exe, c.cmd); got != c.want {
-			t.Errorf("isWeb(%q, %q, %q) = %v", c.name, c.exe, c.cmd, got)
+		if _, got := tb.webName(c.name, c.exe, c.cmd); got != c.want {
+			t.Errorf("webName(%q, %q, %q) = %v", c.name, c.exe, c.cmd, got)
 		}
 	}
 }
