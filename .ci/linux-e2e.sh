@@ -37,7 +37,7 @@ if ! command -v apt-get >/dev/null; then
 fi
 
 # gcc and libc6-dev build the LD_PRELOAD library of tests/live_mail_bypass_test.go.
-pkgs=(apache2 libapache2-mod-php libapache2-mod-security2 nginx php-fpm tomcat10 nodejs auditd curl logrotate gcc libc6-dev
+pkgs=(apache2 libapache2-mod-php libapache2-mod-security2 nginx php-fpm tomcat10 tomcat10-admin nodejs auditd curl logrotate gcc libc6-dev
   lighttpd php-cgi caddy gunicorn python3-flask puma)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -249,6 +249,12 @@ sed -i 's|prefix="localhost_access_log" suffix=".txt"|prefix="wsb-access" suffix
 grep -q 'port="18082"' "$tc_conf" && grep -q 'prefix="wsb-access"' "$tc_conf" ||
   { echo "linux-e2e: could not set Tomcat's port or access log in $tc_conf" >&2; exit 1; }
 install -d -o tomcat -g tomcat -m 0750 /var/cache/tomcat10
+# A manager account (tomcat10-admin's text API), for the WAR deploy of
+# tests/live_tomcat_deploy_test.go.
+tc_users=/etc/tomcat10/tomcat-users.xml
+grep -q 'username="wsbdeploy"' "$tc_users" ||
+  sed -i 's|</tomcat-users>|  <user username="wsbdeploy" password="wsb-deploy-pw" roles="manager-script"/>\n</tomcat-users>|' "$tc_users"
+grep -q 'username="wsbdeploy"' "$tc_users" || { echo "linux-e2e: could not add the manager account to $tc_users" >&2; exit 1; }
 # A page of the site that runs nothing.
 cat >/var/lib/tomcat10/webapps/ROOT/hello.jsp <<'JSP'
 <%@ page contentType="text/plain" %>Hello from <%= application.getServerInfo() %> at <%= new java.util.Date() %>

@@ -567,3 +567,41 @@ func TestDroppedProgramRule(t *testing.T) {
 		})
 	}
 }
+
+// TestTomcatManagerDeployRule runs the rule over a real Tomcat 10 manager
+// session (module/accesslog/testdata/SOURCES.md): the two deploys of the
+// script account through the text API and the HTML manager's upload alert;
+// the 401s, the GUI account's 403 on the text API, the upload refused for
+// its missing CSRF nonce, the list, the undeploys and the shell's own
+// request do not.
+func TestTomcatManagerDeployRule(t *testing.T) {
+	const rule = "fe57888d-a3b8-4a4d-91da-d5d1b67844ef"
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../module/accesslog/testdata/tomcat-10.1.60-manager-access.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerted []string
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if requestMatches(t, det, line, rule) {
+			request := strings.Split(line, `"`)[1]
+			alerted = append(alerted, request[:strings.Index(request, "?")+1])
+		}
+	}
+	want := []string{"PUT /manager/text/deploy?", "PUT /manager/text/deploy?", "POST /manager/html/upload?"}
+	if !slices.Equal(alerted, want) {
+		t.Errorf("alerted %q, want %q", alerted, want)
+	}
+	checkRequests(t, det, rule, `203.0.113.7 - admin [27/Nov/2026:10:00:01 +0000] "%s HTTP/1.1" %d 63 "-" "curl/8.0"`, []requestCase{
+		{"GET /manager/text/deploy?path=/x&war=file:/tmp/x.war", 200, true}, // a WAR already on the server
+		{"PUT /manager/deploy?path=/x", 200, true},                          // Tomcat 6's text API
+		{"POST /manager/html/deploy?deployPath=/x&deployWar=/tmp/x.war", 200, true},
+		{"PUT /manager/text/deploy?path=/x", 401, false},
+		{"GET /manager/text/undeploy?path=/x", 200, false},
+		{"GET /manager/status", 200, false},
+		{"GET /shop/manager/html/uploads", 200, false},
+	})
+}
