@@ -605,3 +605,53 @@ func TestTomcatManagerDeployRule(t *testing.T) {
 		{"GET /shop/manager/html/uploads", 200, false},
 	})
 }
+
+// Tomcat on Windows runs as its service wrapper, named for its major
+// version (Tomcat7.exe ... Tomcat11.exe; the JVM runs inside it), or as
+// java.exe when started by startup.bat. Every Windows rule that names web
+// servers must know each of them: a JSP shell's cmd.exe and whoami, a
+// grandchild under cmd.exe, the unpacked JSP's write, and a Defender
+// detection of a file the server touched.
+func TestWindowsTomcatNames(t *testing.T) {
+	const (
+		suspiciousChild = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a01"
+		recon           = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a03"
+		ancestryTool    = "3b8f2d6a-5c1e-4a9b-8e7d-2f4c6a1b9d05"
+		defender        = "69683995-4795-4966-b1b2-1c75026b7040"
+	)
+	for i, exe := range []string{"tomcat.exe", "Tomcat7.exe", "Tomcat8.exe", "Tomcat9.exe", "Tomcat10.exe", "Tomcat11.exe"} {
+		t.Run(exe, func(t *testing.T) {
+			det, err := detector.New(config.Default())
+			if err != nil {
+				t.Fatal(err)
+			}
+			server := `C:\Program Files\Apache Software Foundation\Tomcat\bin\` + exe
+			pid := 1000 * (i + 1)
+			start := func(pid, ppid int, parent, image, cmd string) []string {
+				doc := sysmonEvent(t, false, 1, "ProcessId", fmt.Sprint(pid), "Image", image, "CommandLine", cmd,
+					"User", `NT AUTHORITY\LOCAL SERVICE`, "ParentProcessId", fmt.Sprint(ppid), "ParentImage", parent, "ParentCommandLine", parent)
+				det.Detect(doc)
+				return detection.LookupStrings(doc, "webshell.rule_ids")
+			}
+			cmdExe, whoami := `C:\Windows\System32\cmd.exe`, `C:\Windows\System32\whoami.exe`
+			if ids := start(pid+1, pid, server, cmdExe, `cmd.exe /c whoami /all`); !slices.Contains(ids, suspiciousChild) {
+				t.Errorf("cmd.exe under %s: rules %v, want %s", exe, ids, suspiciousChild)
+			}
+			if ids := start(pid+2, pid+1, cmdExe, whoami, `whoami /all`); !slices.Contains(ids, ancestryTool) {
+				t.Errorf("whoami.exe under %s -> cmd.exe: rules %v, want %s", exe, ids, ancestryTool)
+			}
+			if ids := start(pid+3, pid, server, whoami, `whoami`); !slices.Contains(ids, recon) {
+				t.Errorf("whoami.exe under %s: rules %v, want %s", exe, ids, recon)
+			}
+			write := sysmonEvent(t, false, 11, "ProcessId", fmt.Sprint(pid), "Image", server,
+				"TargetFilename", `C:\Program Files\Apache Software Foundation\Tomcat\webapps\wsbwar\cmd.jsp`)
+			if !ruleMatches(det, write, winScriptWrite) {
+				t.Errorf("%s writes a .jsp: rules %v, want %s", exe, detection.LookupStrings(write, "webshell.rule_ids"), winScriptWrite)
+			}
+			threat := defenderEvent(t, "1116", "Trojan:Win32/Meterpreter", `file:_C:\Users\Public\x.exe`, server)
+			if !ruleMatches(det, threat, defender) {
+				t.Errorf("Defender detection of a file %s touched: rules %v, want %s", exe, detection.LookupStrings(threat, "webshell.rule_ids"), defender)
+			}
+		})
+	}
+}
