@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	conf "github.com/elastic/elastic-agent-libs/config"
 
+	"webshellbeat/detection/ancestry"
 	"webshellbeat/detection/session"
 )
 
@@ -154,5 +156,40 @@ exceptions:
 	}
 	if got := d.Exceptions[0].Fields; !reflect.DeepEqual(got, want) {
 		t.Errorf("fields = %+v, want %+v", got, want)
+	}
+}
+
+// The reference file's commented web_servers list is the built-in one, so
+// that a user who uncomments it to add a server keeps every default.
+func TestReferenceWebServers(t *testing.T) {
+	raw, err := os.ReadFile("../_meta/config/beat.reference.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	start := strings.Index(text, "#  web_servers:\n")
+	if start < 0 {
+		t.Fatal("no web_servers list in the reference file")
+	}
+	var yml strings.Builder
+	for _, line := range strings.Split(text[start:], "\n")[1:] {
+		_, item, _ := strings.Cut(line, "#")
+		if !strings.HasPrefix(item, "    ") { // the list ends with the next key
+			break
+		}
+		yml.WriteString(item + "\n")
+	}
+	cfg, err := conf.NewConfigWithYAML([]byte("web_servers:\n"+yml.String()), "reference")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		WebServers []ancestry.WebServer `config:"web_servers"`
+	}
+	if err := cfg.Unpack(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := ancestry.DefaultWebServers(); !reflect.DeepEqual(got.WebServers, want) {
+		t.Errorf("the reference file's web_servers:\n%v\nthe built-in list:\n%v", got.WebServers, want)
 	}
 }

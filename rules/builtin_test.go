@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -608,50 +609,66 @@ func TestTomcatManagerDeployRule(t *testing.T) {
 
 // Tomcat on Windows runs as its service wrapper, named for its major
 // version (Tomcat7.exe ... Tomcat11.exe; the JVM runs inside it), or as
-// java.exe when started by startup.bat. Every Windows rule that names web
-// servers must know each of them: a JSP shell's cmd.exe and whoami, a
-// grandchild under cmd.exe, the unpacked JSP's write, and a Defender
-// detection of a file the server touched.
-func TestWindowsTomcatNames(t *testing.T) {
+// java.exe when started by startup.bat; ColdFusion as coldfusion.exe
+// (jrun.exe before ColdFusion 10). A JSP or CFML shell's cmd.exe and
+// whoami, a grandchild under cmd.exe, the unpacked script's write and a
+// Defender detection of a file the server touched must alert under each
+// (java.exe, any Java program, is a server only by its command line, so
+// only the ancestry rule can know its children, and its writes are left
+// to the rules that read the folder).
+func TestWindowsJavaServers(t *testing.T) {
 	const (
 		suspiciousChild = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a01"
 		recon           = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a03"
 		ancestryTool    = "3b8f2d6a-5c1e-4a9b-8e7d-2f4c6a1b9d05"
 		defender        = "69683995-4795-4966-b1b2-1c75026b7040"
 	)
-	for i, exe := range []string{"tomcat.exe", "Tomcat7.exe", "Tomcat8.exe", "Tomcat9.exe", "Tomcat10.exe", "Tomcat11.exe"} {
+	const javaCmd = `"C:\Program Files\Eclipse Adoptium\jdk-17\bin\java.exe" -Dcatalina.base="C:\tomcat" -classpath "C:\tomcat\bin\bootstrap.jar" org.apache.catalina.startup.Bootstrap start`
+	servers := []struct{ image, cmd string }{
+		{`C:\Tomcat\bin\tomcat.exe`, ""},
+		{`C:\Program Files\Apache Software Foundation\Tomcat 7.0\bin\Tomcat7.exe`, ""},
+		{`C:\Program Files\Apache Software Foundation\Tomcat 8.5\bin\Tomcat8.exe`, ""},
+		{`C:\Program Files\Apache Software Foundation\Tomcat 9.0\bin\Tomcat9.exe`, ""},
+		{`C:\Program Files\Apache Software Foundation\Tomcat 10.1\bin\Tomcat10.exe`, ""},
+		{`C:\Program Files\Apache Software Foundation\Tomcat 11.0\bin\Tomcat11.exe`, ""},
+		{`C:\ColdFusion2021\cfusion\bin\coldfusion.exe`, ""},
+		{`C:\JRun4\bin\jrun.exe`, ""},
+		{`C:\Program Files\Eclipse Adoptium\jdk-17\bin\java.exe`, javaCmd},
+	}
+	for i, srv := range servers {
+		exe := srv.image[strings.LastIndex(srv.image, `\`)+1:]
 		t.Run(exe, func(t *testing.T) {
 			det, err := detector.New(config.Default())
 			if err != nil {
 				t.Fatal(err)
 			}
-			server := `C:\Program Files\Apache Software Foundation\Tomcat\bin\` + exe
 			pid := 1000 * (i + 1)
-			start := func(pid, ppid int, parent, image, cmd string) []string {
+			start := func(pid, ppid int, parent, parentCmd, image, cmd string) []string {
 				doc := sysmonEvent(t, false, 1, "ProcessId", fmt.Sprint(pid), "Image", image, "CommandLine", cmd,
-					"User", `NT AUTHORITY\LOCAL SERVICE`, "ParentProcessId", fmt.Sprint(ppid), "ParentImage", parent, "ParentCommandLine", parent)
+					"User", `NT AUTHORITY\LOCAL SERVICE`, "ParentProcessId", fmt.Sprint(ppid), "ParentImage", parent, "ParentCommandLine", parentCmd)
 				det.Detect(doc)
 				return detection.LookupStrings(doc, "webshell.rule_ids")
 			}
+			check := func(what string, ids []string, want ...string) {
+				if !slices.ContainsFunc(want, func(id string) bool { return slices.Contains(ids, id) }) {
+					t.Errorf("%s: rules %v, want one of %v", what, ids, want)
+				}
+			}
+			parentCmd := cmp.Or(srv.cmd, srv.image)
 			cmdExe, whoami := `C:\Windows\System32\cmd.exe`, `C:\Windows\System32\whoami.exe`
-			if ids := start(pid+1, pid, server, cmdExe, `cmd.exe /c whoami /all`); !slices.Contains(ids, suspiciousChild) {
-				t.Errorf("cmd.exe under %s: rules %v, want %s", exe, ids, suspiciousChild)
+			check("cmd.exe under "+exe, start(pid+1, pid, srv.image, parentCmd, cmdExe, `cmd.exe /c whoami /all`), suspiciousChild, ancestryTool)
+			check("whoami.exe under "+exe+" -> cmd.exe", start(pid+2, pid+1, cmdExe, `cmd.exe /c whoami /all`, whoami, `whoami /all`), ancestryTool)
+			check("whoami.exe under "+exe, start(pid+3, pid, srv.image, parentCmd, whoami, `whoami`), recon, ancestryTool)
+			if srv.cmd != "" {
+				return
 			}
-			if ids := start(pid+2, pid+1, cmdExe, whoami, `whoami /all`); !slices.Contains(ids, ancestryTool) {
-				t.Errorf("whoami.exe under %s -> cmd.exe: rules %v, want %s", exe, ids, ancestryTool)
-			}
-			if ids := start(pid+3, pid, server, whoami, `whoami`); !slices.Contains(ids, recon) {
-				t.Errorf("whoami.exe under %s: rules %v, want %s", exe, ids, recon)
-			}
-			write := sysmonEvent(t, false, 11, "ProcessId", fmt.Sprint(pid), "Image", server,
+			write := sysmonEvent(t, false, 11, "ProcessId", fmt.Sprint(pid), "Image", srv.image,
 				"TargetFilename", `C:\Program Files\Apache Software Foundation\Tomcat\webapps\wsbwar\cmd.jsp`)
-			if !ruleMatches(det, write, winScriptWrite) {
-				t.Errorf("%s writes a .jsp: rules %v, want %s", exe, detection.LookupStrings(write, "webshell.rule_ids"), winScriptWrite)
-			}
-			threat := defenderEvent(t, "1116", "Trojan:Win32/Meterpreter", `file:_C:\Users\Public\x.exe`, server)
-			if !ruleMatches(det, threat, defender) {
-				t.Errorf("Defender detection of a file %s touched: rules %v, want %s", exe, detection.LookupStrings(threat, "webshell.rule_ids"), defender)
-			}
+			det.Detect(write)
+			check(exe+" writes a .jsp", detection.LookupStrings(write, "webshell.rule_ids"), winScriptWrite)
+			threat := defenderEvent(t, "1116", "Trojan:Win32/Meterpreter", `file:_C:\Users\Public\x.exe`, srv.image)
+			det.Detect(threat)
+			check("Defender detection of a file "+exe+" touched", detection.LookupStrings(threat, "webshell.rule_ids"), defender)
 		})
 	}
 }

@@ -87,15 +87,23 @@ type WebServer struct {
 	CommandLine []string `config:"command_line" json:"command_line,omitempty"`
 }
 
+// javaServers are the command-line words of a Java process that is a web
+// server: Tomcat, the Java EE servers, Jetty, and ColdFusion (whose Linux
+// server is java with -Dcoldfusion.home; on Windows it is coldfusion.exe,
+// or jrun.exe before ColdFusion 10).
+func javaServers() []string {
+	return []string{"catalina", "tomcat", "jboss", "wildfly", "jetty", "weblogic", "websphere", "coldfusion"}
+}
+
 // DefaultWebServers is the built-in web-server list.
 func DefaultWebServers() []WebServer {
 	return []WebServer{
 		{Name: "w3wp.exe"}, {Name: "umworkerprocess.exe"}, {Name: "httpd"}, {Name: "httpd.exe"},
 		{Name: "apache"}, {Name: "apache2"}, {Name: "apache.exe"}, {Name: "nginx"}, {Name: "nginx.exe"},
 		{Name: "lighttpd"}, {Name: "caddy"}, {Name: "caddy.exe"}, {Name: "frankenphp"}, {Name: "php-fpm*"}, {Name: "php-cgi*"},
-		{Name: "php*-cgi*"}, {Name: "tomcat*"}, {Name: "uwsgi"}, {Name: "gunicorn"}, {Name: "uvicorn"}, {Name: "puma"},
-		{Name: "java", CommandLine: []string{"catalina", "tomcat", "jboss", "wildfly", "jetty", "weblogic", "websphere"}},
-		{Name: "java.exe", CommandLine: []string{"catalina", "tomcat", "jboss", "wildfly", "jetty", "weblogic", "websphere"}},
+		{Name: "php*-cgi*"}, {Name: "tomcat*"}, {Name: "coldfusion.exe"}, {Name: "jrun.exe"}, {Name: "uwsgi"}, {Name: "gunicorn"}, {Name: "uvicorn"}, {Name: "puma"},
+		{Name: "java", CommandLine: javaServers()},
+		{Name: "java.exe", CommandLine: javaServers()},
 		{Name: "node", CommandLine: []string{"next", "nuxt", "server", "express", "react-scripts", "npm-cli.js start"}},
 		{Name: "node.exe", CommandLine: []string{"next", "nuxt", "server", "express", "react-scripts", "npm-cli.js start"}},
 	}

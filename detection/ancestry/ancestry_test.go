@@ -226,6 +226,9 @@ func TestWebServerList(t *testing.T) {
 		{"java", "/usr/bin/java", "java -jar tool.jar", false},
 		{"node", "/usr/bin/node", "node /app/node_modules/.bin/next start", true},
 		{"UMWorkerProcess.exe", "", "", true},
+		{"Tomcat10.exe", `C:\Program Files\Apache Software Foundation\Tomcat 10.1\bin\Tomcat10.exe`, "", true},
+		{"coldfusion.exe", `C:\ColdFusion2021\cfusion\bin\coldfusion.exe`, "", true},
+		{"java", "/opt/ColdFusion2021/jre/bin/java", "java -Dcoldfusion.home=/opt/ColdFusion2021/cfusion com.adobe.coldfusion.bootstrap.Bootstrap -start", true},
 		{"cvtres.exe", "", "", false},
 		// Script servers run as their interpreter (Debian 12's gunicorn and
 		// puma, read from /proc).
