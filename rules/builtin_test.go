@@ -169,6 +169,12 @@ func TestCommandInParameter(t *testing.T) {
 		{"/x.php?view=hostname", false},
 		{"/index.php?id=5", false},
 		{"/static/cmd.txt?cmd=whoami", false}, // not a script page
+		// The extensions an upload filter lets through and Apache still
+		// runs as PHP (Debian's php.conf: .phar, .phtml), and ColdFusion's.
+		{"/uploads/avatar.phar?cmd=id", true},
+		{"/uploads/avatar.pht?cmd=uname+-a", true},
+		{"/uploads/x.php7?c=whoami", true},
+		{"/CFIDE/x.cfml?cmd=whoami", true},
 	} {
 		line := `203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "GET ` + tt.target + ` HTTP/1.1" 200 31 "-" "curl/8.5.0"`
 		if got := requestMatches(t, det, line, rule); got != tt.want {
