@@ -1,11 +1,15 @@
 // Package docid gives a document a deterministic id from the identity of the
 // source record it was made from, so that sending the same record twice (a
 // re-send after a crash, a re-read with a lost registry) writes the same _id
-// and the engine keeps one document. It has no libbeat dependency: the beat's
-// add_document_id processor and the webshell processor both call Fingerprint.
+// and the engine keeps one document. A record that has no identity (a line
+// that came over UDP, TCP or the journal and was decoded) gets a unique id
+// instead (Sequence), so that two records with the same text are never taken
+// for one. It has no libbeat dependency: the beat's add_document_id processor
+// calls Record and Sequence, hunt Record and Position.
 package docid
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -13,12 +17,13 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"webshellbeat/detection"
 )
 
-// Fingerprint returns the id of doc's source record and true, or "" and false
+// Record returns the id of doc's source record and true, or "" and false
 // when doc carries nothing that identifies its record.
 //
 // Documents the detector derives (updated copies, correlation, upload and
@@ -41,30 +46,18 @@ import (
 //     line starts, which a restart from the registry reads again unchanged;
 //     the path tells two files apart; device and inode tell apart two files
 //     that had the same path in turn (a file deleted and re-created), which
-//     would otherwise reuse offsets from 0.
-//  4. Otherwise a hash of event.original, the record's raw text. Two records
-//     with the same text (the same request twice in one second, logged
-//     without anything that differs) then get one id and one is dropped as a
-//     duplicate: acceptable for a fallback that only applies to records with
-//     no position.
+//     would otherwise reuse offsets from 0. Checked before Kafka's position:
+//     a document another beat shipped through Kafka keeps the file's, which
+//     names the line however often it was shipped.
+//  4. A Kafka message: kafka.topic + kafka.partition + kafka.offset, which
+//     a consumer that restarts reads again unchanged.
+//
+// The record's text is no identity: the same request twice in one second,
+// logged without anything that differs, is two records (see Sequence).
 //
 // Each kind is hashed with its own prefix, so identities of different kinds
 // never collide. The id is 27 characters of URL-safe base64 (160 bits of
 // SHA-256).
-func Fingerprint(doc map[string]any) (string, bool) {
-	if id, ok := Record(doc); ok {
-		return id, true
-	}
-	if orig := str(doc, "event.original"); orig != "" {
-		return hash("original", orig), true
-	}
-	return "", false
-}
-
-// Record is Fingerprint without its last resort, the raw text: the id of a
-// document made by the detector, or of a record named by its Windows record
-// number, its audit serial or its file and offset; false for a record known
-// only by its text, which another record may share (a stack trace's lines).
 func Record(doc map[string]any) (string, bool) {
 	if id, ok := derived(doc); ok {
 		return id, true
@@ -78,6 +71,9 @@ func Record(doc map[string]any) (string, bool) {
 	if path, off := str(doc, "log.file.path"), num(doc, "log.offset"); path != "" && off != "" {
 		return hash("file", path, str(doc, "log.file.device_id"), str(doc, "log.file.inode"), off), true
 	}
+	if topic, part, off := str(doc, "kafka.topic"), num(doc, "kafka.partition"), num(doc, "kafka.offset"); topic != "" && part != "" && off != "" {
+		return hash("kafka", topic, part, off), true
+	}
 	return "", false
 }
 
@@ -86,6 +82,30 @@ func Record(doc map[string]any) (string, bool) {
 // shared by two records of one file.
 func Position(file string, nth int) string {
 	return hash("position", file, strconv.Itoa(nth))
+}
+
+// Sequence names records that have no identity (see Record): each Next is
+// an id no other call of any Sequence returns, so two records with the same
+// text stay two documents. A record is named once, when it is processed, and
+// keeps that id when the output sends it again after a failure, so a re-send
+// still writes one document. Only a record read again from its source (the
+// journal after a crash, before its cursor was saved) can be indexed twice.
+// Safe for concurrent use.
+type Sequence struct {
+	nonce string // random per Sequence: ids differ across restarts
+	n     atomic.Uint64
+}
+
+// NewSequence returns a Sequence with a random nonce.
+func NewSequence() *Sequence {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return &Sequence{nonce: string(b[:])}
+}
+
+// Next returns the next id.
+func (s *Sequence) Next() string {
+	return hash("unique", s.nonce, strconv.FormatUint(s.n.Add(1), 10))
 }
 
 // derived identifies the documents the detector makes rather than reads: an

@@ -8,7 +8,7 @@ import (
 
 type namedMap map[string]any
 
-func TestFingerprintKinds(t *testing.T) {
+func TestRecordKinds(t *testing.T) {
 	ts := time.Date(2024, 5, 1, 10, 0, 0, 123000000, time.UTC)
 	cases := []struct {
 		name string
@@ -35,20 +35,20 @@ func TestFingerprintKinds(t *testing.T) {
 			c:    map[string]any{"log": map[string]any{"file": map[string]any{"path": "/var/log/a.log", "inode": "13", "device_id": "2049"}, "offset": int64(1024)}},
 		},
 		{
-			name: "original",
-			a:    map[string]any{"event": map[string]any{"original": "GET / 200"}},
-			b:    map[string]any{"event.original": "GET / 200", "message": "other"},
-			c:    map[string]any{"event": map[string]any{"original": "GET / 404"}},
+			name: "kafka",
+			a:    map[string]any{"kafka": map[string]any{"topic": "weblogs", "partition": 2, "offset": int64(1234)}, "event": map[string]any{"original": "GET / 200"}},
+			b:    map[string]any{"kafka.topic": "weblogs", "kafka.partition": 2.0, "kafka.offset": "1234"},
+			c:    map[string]any{"kafka": map[string]any{"topic": "weblogs", "partition": 3, "offset": int64(1234)}, "event": map[string]any{"original": "GET / 200"}},
 		},
 	}
 	seen := map[string]string{}
 	for _, c := range cases {
-		a, ok := Fingerprint(c.a)
+		a, ok := Record(c.a)
 		if !ok {
 			t.Fatalf("%s: no id", c.name)
 		}
-		b, _ := Fingerprint(c.b)
-		o, _ := Fingerprint(c.c)
+		b, _ := Record(c.b)
+		o, _ := Record(c.c)
 		if a != b {
 			t.Errorf("%s: same record, ids %s and %s", c.name, a, b)
 		}
@@ -65,7 +65,7 @@ func TestFingerprintKinds(t *testing.T) {
 	}
 }
 
-func TestFingerprintNone(t *testing.T) {
+func TestRecordNone(t *testing.T) {
 	for _, d := range []map[string]any{
 		nil,
 		{"message": "no identity"},
@@ -73,17 +73,19 @@ func TestFingerprintNone(t *testing.T) {
 		{"auditd": map[string]any{"sequence": 1}},                       // no time
 		{"winlog": map[string]any{"channel": "Security"}},               // no record id
 		{"log": map[string]any{"offset": 3}, "event": map[string]any{}}, // no path
+		{"event": map[string]any{"original": "GET / 200"}},              // text is no identity
+		{"kafka": map[string]any{"topic": "weblogs", "offset": 3}},      // no partition
 	} {
-		if id, ok := Fingerprint(d); ok {
+		if id, ok := Record(d); ok {
 			t.Errorf("%v: got id %s, want none", d, id)
 		}
 	}
 }
 
-func TestFingerprintStable(t *testing.T) {
+func TestRecordStable(t *testing.T) {
 	// A fixed value: changing the recipe changes every id already indexed
 	// (re-sends would then duplicate). Change this only on purpose.
-	id, _ := Fingerprint(map[string]any{"log": map[string]any{"file": map[string]any{"path": "/var/log/apache2/access.log"}, "offset": 0}})
+	id, _ := Record(map[string]any{"log": map[string]any{"file": map[string]any{"path": "/var/log/apache2/access.log"}, "offset": 0}})
 	if id != "r_xWLb_lUHsMc2dqdMxyaZNow50" {
 		t.Errorf("id recipe changed: %s", id)
 	}
@@ -98,7 +100,7 @@ func TestDerivedIDs(t *testing.T) {
 	copy2 := map[string]any{"log": orig["log"], "webshell": map[string]any{"update_of": "abc", "request": map[string]any{"url": map[string]any{"original": "/shell.php?cmd=id"}}}}
 	other := map[string]any{"log": orig["log"], "webshell": map[string]any{"update_of": "abc", "request": map[string]any{"url": map[string]any{"original": "/shell.php?cmd=whoami"}}}}
 	id := func(d map[string]any) string {
-		s, ok := Fingerprint(d)
+		s, ok := Record(d)
 		if !ok {
 			t.Fatalf("no id for %v", d)
 		}
@@ -118,5 +120,35 @@ func TestDerivedIDs(t *testing.T) {
 	c12, c12again, c13 := id(corr("1", "2")), id(corr("1", "2")), id(corr("1", "3"))
 	if c12 != c12again || c12 == c13 {
 		t.Errorf("correlation ids do not follow their members")
+	}
+}
+
+// Records with no identity get ids no other call gives, across Sequences.
+func TestSequence(t *testing.T) {
+	a, b := NewSequence(), NewSequence()
+	seen := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		for _, s := range []*Sequence{a, b} {
+			id := s.Next()
+			if seen[id] || len(id) != 27 {
+				t.Fatalf("id %q: seen before %v, %d long", id, seen[id], len(id))
+			}
+			seen[id] = true
+		}
+	}
+}
+
+// A line another beat shipped through Kafka keeps its file's identity,
+// whichever Kafka message carried it (filebeat re-ships after a timeout).
+func TestRecordFileBeforeKafka(t *testing.T) {
+	line := map[string]any{"log": map[string]any{"file": map[string]any{"path": "/var/log/nginx/access.log"}, "offset": 77}}
+	shipped := func(offset int) map[string]any {
+		return map[string]any{"log": line["log"], "kafka": map[string]any{"topic": "weblogs", "partition": 0, "offset": offset}}
+	}
+	want, _ := Record(line)
+	a, _ := Record(shipped(10))
+	b, _ := Record(shipped(11))
+	if a != want || b != want {
+		t.Errorf("ids %s and %s, want the file's %s", a, b, want)
 	}
 }

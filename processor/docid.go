@@ -18,12 +18,16 @@ func init() {
 }
 
 // docIDProcessor sets @metadata._id, the document id the Elasticsearch
-// output sends, to docid.Fingerprint of the event: the identity of its source
-// record (see package docid). A record sent twice then writes one document:
-// the engine answers the second "create" with 409, which libbeat counts as
-// done. Events with no identity keep no id (the engine assigns one).
+// output sends: docid.Record of the event, the identity of its source record
+// (see package docid), else a unique id (docid.Sequence). A record sent twice
+// then writes one document: the engine answers the second "create" with 409,
+// which libbeat counts as done. A record with no identity is never merged
+// with another that has the same text (the same request twice in a second,
+// received over UDP), and a re-send of it still writes one document, since
+// it keeps the id it was given here.
 type docIDProcessor struct {
 	overwrite bool
+	unique    *docid.Sequence
 }
 
 type docIDConfig struct {
@@ -39,7 +43,7 @@ func newDocID(c *conf.C, _ *logp.Logger) (beat.Processor, error) {
 			return nil, fmt.Errorf("%s processor: %w", docIDName, err)
 		}
 	}
-	return &docIDProcessor{overwrite: cfg.Overwrite}, nil
+	return &docIDProcessor{overwrite: cfg.Overwrite, unique: docid.NewSequence()}, nil
 }
 
 func (p *docIDProcessor) Run(ev *beat.Event) (*beat.Event, error) {
@@ -48,19 +52,20 @@ func (p *docIDProcessor) Run(ev *beat.Event) (*beat.Event, error) {
 			return ev, nil
 		}
 	}
-	// Fingerprint reads @timestamp like any field (the audit identity).
+	// Record reads @timestamp like any field (the audit identity).
 	doc := map[string]any(ev.Fields)
 	_, had := doc["@timestamp"]
 	if !had {
 		doc["@timestamp"] = ev.Timestamp
 	}
-	id, ok := docid.Fingerprint(doc)
+	id, ok := docid.Record(doc)
 	if !had {
 		delete(doc, "@timestamp")
 	}
-	if ok {
-		ev.SetID(id)
+	if !ok {
+		id = p.unique.Next()
 	}
+	ev.SetID(id)
 	return ev, nil
 }
 

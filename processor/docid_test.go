@@ -37,7 +37,7 @@ func TestAddDocumentID(t *testing.T) {
 	// The audit identity uses the event time, which a beat event keeps
 	// outside Fields.
 	audit := &beat.Event{Timestamp: ts, Fields: mapstr.M{"auditd": mapstr.M{"sequence": 7}, "host": mapstr.M{"name": "h"}}}
-	want, _ := docid.Fingerprint(map[string]any{"@timestamp": ts, "auditd.sequence": 7, "host.name": "h"})
+	want, _ := docid.Record(map[string]any{"@timestamp": ts, "auditd.sequence": 7, "host.name": "h"})
 	if ev, _ := p.Run(audit); ev.Meta["_id"] != want {
 		t.Errorf("audit _id %v, want %s", ev.Meta["_id"], want)
 	}
@@ -55,10 +55,22 @@ func TestAddDocumentID(t *testing.T) {
 		t.Errorf("overwrite: _id %v, want %v", ev.Meta["_id"], id)
 	}
 
-	// No identity: no id.
-	if ev, _ := p.Run(&beat.Event{Timestamp: ts, Fields: mapstr.M{"message": "x"}}); ev.Meta != nil {
-		if _, err := ev.Meta.GetValue("_id"); err == nil {
-			t.Errorf("_id set without identity: %v", ev.Meta)
+	// No identity (a decoded line that came over UDP): a unique id each,
+	// so the same request twice in a second is two documents, and none
+	// that the records with an identity could have.
+	decoded := func() *beat.Event {
+		return &beat.Event{Timestamp: ts, Fields: mapstr.M{"event": mapstr.M{"original": `203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 31`}}}
+	}
+	u1, _ := p.Run(decoded())
+	u2, _ := p.Run(decoded())
+	again, _ := newDocID(conf.MustNewConfigFrom(map[string]any{}), logptest.NewTestingLogger(t, ""))
+	u3, _ := again.Run(decoded()) // another beat run
+	seen := map[any]bool{id: true}
+	for _, ev := range []*beat.Event{u1, u2, u3} {
+		uid, err := ev.Meta.GetValue("_id")
+		if err != nil || uid == "" || seen[uid] {
+			t.Errorf("record with no identity: _id %v (%v), seen before: %v", uid, err, seen[uid])
 		}
+		seen[uid] = true
 	}
 }

@@ -1,0 +1,98 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// An access log that reaches the beat over the network (nginx's
+// access_log syslog:server=..., a log shipper) has no file and no offset,
+// so its records have no identity but their text. The same request twice in
+// one second, which a scanner, a browser or an attacker repeating a command
+// sends all the time, is two records with one text: both must be indexed,
+// the web shell's alert included, into the CI's OpenSearch node. With a
+// hash of the text as their _id, the second was refused as a duplicate and
+// lost.
+func TestUDPSameLineTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary against OpenSearch")
+	}
+	url := openSearch(t)
+	osDo(t, http.MethodDelete, url+"/_data_stream/logs-webshellbeat.*", nil)
+	t.Cleanup(func() { osDo(t, http.MethodDelete, url+"/_data_stream/logs-webshellbeat.*", nil) })
+
+	probe, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := probe.LocalAddr().String()
+	probe.Close()
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir, fmt.Sprintf(`webshellbeat.inputs:
+- type: udp
+  id: nginx-udp
+  host: %q
+  processors:
+    - decode_access_log: {server: nginx}
+processors:
+  - add_document_id: ~
+  - webshell: {events: all}
+queue.mem.flush.timeout: 100ms
+output.elasticsearch:
+  hosts: [%q]
+path.data: %q
+path.logs: %q
+`, addr, url, filepath.Join(dir, "data"), filepath.Join(dir, "logs")))
+	b := startBeatProcess(t, dir, cfgPath)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if log, _ := os.ReadFile(b.logPath); strings.Contains(string(log), "Started listening for UDP connection") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the udp input did not start; log:\n%s", logTail(b.logPath))
+		}
+	}
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	lines := []string{
+		`203.0.113.7 - - [27/Nov/2026:10:00:01 +0000] "GET /uploads/shell.php?cmd=whoami HTTP/1.1" 200 31 "-" "curl/8.5.0"`,
+		`203.0.113.7 - - [27/Nov/2026:10:00:01 +0000] "GET /uploads/shell.php?cmd=whoami HTTP/1.1" 200 31 "-" "curl/8.5.0"`,
+		`203.0.113.8 - - [27/Nov/2026:10:00:01 +0000] "GET /index.php HTTP/1.1" 200 612 "-" "Mozilla/5.0"`,
+	}
+	for _, l := range lines {
+		if _, err := conn.Write([]byte(l)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond) // one datagram at a time, in order
+	}
+	count := func(index string, query map[string]any) int {
+		osDo(t, http.MethodPost, url+"/"+index+"/_refresh", nil)
+		status, out := osDo(t, http.MethodPost, url+"/"+index+"/_count", map[string]any{"query": query})
+		var r struct{ Count int }
+		if status != http.StatusOK || json.Unmarshal(out, &r) != nil {
+			return 0
+		}
+		return r.Count
+	}
+	all := map[string]any{"match_all": map[string]any{}}
+	for deadline := time.Now().Add(30 * time.Second); count("logs-webshellbeat.*", all) < len(lines) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // a late duplicate would show by now
+	b.stop(t)
+	alerts := count("logs-webshellbeat.alert-*", source)
+	events := count("logs-webshellbeat.*", source)
+	if events != len(lines) || alerts != 2 {
+		t.Errorf("indexed %d records, %d of them alerts; want %d and 2 (the same web-shell request, twice)", events, alerts, len(lines))
+	}
+}
