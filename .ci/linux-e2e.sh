@@ -19,6 +19,7 @@
 #   Apache + php-fpm  127.0.0.1:18094  /var/www/wsb-apache-fpm /var/log/apache2/wsb-fpm-access.log
 #   nginx + php-fpm   127.0.0.1:18095  /var/www/wsb-site    /var/log/nginx/wsb-site-access.log
 #     (a pool of its own, run as the site's account wsbsite, as shared hosting runs PHP)
+#   nginx + php-fpm   127.0.0.1:18099  /var/www/wsb-nginx   access log over UDP in syslog to 127.0.0.1:18599
 #   gunicorn (Flask)  127.0.0.1:18097  /var/www/wsb-py/app.py     (run as wsbsite by the test)
 #   puma (Rack)       127.0.0.1:18098  /var/www/wsb-rb/config.ru  (run as wsbsite by the test)
 #   lighttpd + php-cgi 127.0.0.1:18092 /var/www/wsb-lighttpd /var/log/lighttpd/wsb-access.log
@@ -235,6 +236,24 @@ server {
 }
 CONF
 ln -sf /etc/nginx/sites-available/wsb-site /etc/nginx/sites-enabled/wsb-site
+# The nginx site's pages again, with the access log sent over UDP in syslog
+# to where the beat's udp input listens (tests/live_servers_test.go
+# TestLiveNginxSyslog); nothing listens otherwise, and nginx drops the lines.
+cat >/etc/nginx/sites-available/wsb-syslog <<CONF
+server {
+    listen 127.0.0.1:18099;
+    server_name wsb-syslog.localhost;
+    root /var/www/wsb-nginx;
+    index index.php index.html;
+    access_log syslog:server=127.0.0.1:18599,tag=nginx combined;
+    error_log /var/log/nginx/wsb-syslog-error.log;
+    location ~ \.php\$ {
+        include snippets/fastcgi-php.conf;
+        fastcgi_pass unix:${fpm_sock};
+    }
+}
+CONF
+ln -sf /etc/nginx/sites-available/wsb-syslog /etc/nginx/sites-enabled/wsb-syslog
 nginx -t -q
 grep -q '^catch_workers_output = yes' "$fpm_pool" ||
   { echo "linux-e2e: could not set catch_workers_output in $fpm_pool" >&2; exit 1; }

@@ -24,6 +24,10 @@ var (
 	lighttpdSite  = liveSite{"lighttpd", 18092, "/var/www/wsb-lighttpd", "/var/log/lighttpd/wsb-access.log", []string{"php-cgi8.2", "php-cgi", "lighttpd"}}
 	siteAccount   = liveSite{"nginx", 18095, "/var/www/wsb-site", "/var/log/nginx/wsb-site-access.log", []string{"php-fpm8.2", "php-fpm"}}
 	caddySite     = liveSite{"caddy", 18093, "/var/www/wsb-caddy", "/var/log/caddy/wsb-access.log", []string{"php-fpm8.2", "php-fpm"}}
+	// nginx sending its access log to the beat over UDP, in syslog
+	// (access_log syslog:server=127.0.0.1:18599): the site's log is where
+	// the beat listens.
+	nginxSyslogSite = liveSite{"nginx", 18099, "/var/www/wsb-nginx", "udp://127.0.0.1:18599", []string{"php-fpm8.2", "php-fpm"}}
 )
 
 // TestLiveApachePHPFPM runs a PHP web shell on an Apache site whose PHP
@@ -86,6 +90,35 @@ func TestLiveCaddyPHPFPM(t *testing.T) {
 	})
 }
 
+// TestLiveNginxSyslog runs a PHP web shell behind an nginx site that sends
+// its access log over UDP in syslog, read by the udp input with libbeat's
+// syslog processor and decode_access_log, as the README shows: no file, no
+// offset, each line a datagram that arrives after the request ended. A
+// quick command and one that runs for 3 s must each be linked to their
+// request.
+func TestLiveNginxSyslog(t *testing.T) {
+	fpm := liveReady(t)
+	testLiveServer(t, nginxSyslogSite, "combined", func(t *testing.T) {
+		startServers(t, fpm)
+		waitPort(t, nginxSyslogSite.port)
+	})
+}
+
+// siteAccessInput is the input of site's access log, in format: its file
+// read as it grows, or, for a udp:// log, a udp input of syslog datagrams.
+func siteAccessInput(site liveSite, format string) string {
+	if addr, ok := strings.CutPrefix(site.log, "udp://"); ok {
+		return fmt.Sprintf(`- type: udp
+  id: %s-udp
+  host: %q
+  processors:
+    - syslog: {field: message}
+    - decode_access_log: {format: %s, server: %s}
+`, site.server, addr, format, site.server)
+	}
+	return strings.Replace(liveAccessInput(site.server+"-live", site.log, site.server), "format: combined", "format: "+format, 1)
+}
+
 // testLiveServer plants a web shell on site, starts it with start, runs the
 // beat on the site's web root and access log (read in format, decoded as
 // site.server's) and sends the shell two commands at once, a quick one and
@@ -97,8 +130,11 @@ func testLiveServer(t *testing.T, site liveSite, format string, start func(*test
 	start(t)
 	dir := t.TempDir()
 	cfg := fmt.Sprintf("webshellbeat.inputs:\n- type: auditd\n  id: audit-live\n  web_roots: [%q]\n", site.root) +
-		strings.Replace(liveAccessInput(site.server+"-live", site.log, site.server), "format: combined", "format: "+format, 1) + detectAll
-	startLiveBeat(t, dir, cfg)
+		siteAccessInput(site, format) + detectAll
+	b := launchLiveBeat(t, dir, cfg, currentAudit(t))
+	if strings.HasPrefix(site.log, "udp://") { // a datagram sent before the input listens is lost
+		waitBeatLog(t, b.beatProcess, "Started listening for UDP connection")
+	}
 
 	url := fmt.Sprintf("http://127.0.0.1:%d%s?c=", site.port, path)
 	attacks := []liveAttack{

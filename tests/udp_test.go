@@ -51,14 +51,7 @@ path.data: %q
 path.logs: %q
 `, addr, url, filepath.Join(dir, "data"), filepath.Join(dir, "logs")))
 	b := startBeatProcess(t, dir, cfgPath)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if log, _ := os.ReadFile(b.logPath); strings.Contains(string(log), "Started listening for UDP connection") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the udp input did not start; log:\n%s", logTail(b.logPath))
-		}
-	}
+	waitBeatLog(t, b, "Started listening for UDP connection")
 	conn, err := net.Dial("udp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -94,5 +87,18 @@ path.logs: %q
 	events := count("logs-webshellbeat.*", source)
 	if events != len(lines) || alerts != 2 {
 		t.Errorf("indexed %d records, %d of them alerts; want %d and 2 (the same web-shell request, twice)", events, alerts, len(lines))
+	}
+}
+
+// waitBeatLog waits up to 30 s for text in b's log.
+func waitBeatLog(t *testing.T, b *beatProcess, text string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if log, _ := os.ReadFile(b.logPath); strings.Contains(string(log), text) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the beat's log within 30 s:\n%s", text, logTail(b.logPath))
+		}
 	}
 }
