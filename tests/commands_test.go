@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -105,5 +106,38 @@ func TestGeneratedFilesUpToDate(t *testing.T) {
 		if err1 != nil || err2 != nil || string(a) != string(b) {
 			t.Errorf("%s is not the same as %s: run `go run github.com/magefile/mage config`", dst, src)
 		}
+	}
+}
+
+// The README's example configuration is one the beat accepts (less its
+// live Windows input off Windows, which test config refuses there by
+// design): an example that drifted from the options would mislead.
+func TestReadmeConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary")
+	}
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const open = "```yaml\nwebshellbeat.inputs:\n"
+	_, block, ok := strings.Cut(string(raw), open)
+	if !ok {
+		t.Fatal("no example configuration (a yaml block that starts with webshellbeat.inputs:) in the README")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	cfg := "webshellbeat.inputs:\n" + block
+	if runtime.GOOS != "windows" {
+		start := strings.Index(cfg, "- type: winlog")
+		end := strings.Index(cfg, "\nprocessors:")
+		if start < 0 || end < start {
+			t.Fatalf("the example's winlog input or processors are not where this test looks:\n%s", cfg)
+		}
+		cfg = cfg[:start] + cfg[end+1:]
+	}
+	dir := t.TempDir()
+	path := writeConfig(t, dir, cfg)
+	if out, err := exec.Command(binary, "test", "config", "--strict.perms=false", "-c", path, "--path.home", dir).CombinedOutput(); err != nil || !strings.Contains(string(out), "Config OK") {
+		t.Errorf("test config on the README's example: %v\n%s\n%s", err, out, cfg)
 	}
 }
