@@ -463,6 +463,9 @@ func alertRow(a map[string]any) row {
 	r.what = s("process.command_line")
 	if u := s("url.original"); r.what == "" && u != "" {
 		r.what, r.who = u, s("source.ip") // a request: its client
+		if name := s("user.name"); name != "" {
+			r.who = name + "@" + r.who // the account it logged in with (a Tomcat manager's)
+		}
 		if d := s("url.domain"); d != "" && strings.HasPrefix(u, "/") {
 			r.what = d + u // the site, where one log holds several (Apache's other_vhosts_access.log)
 		}

@@ -213,8 +213,8 @@ func TestHuntHostHint(t *testing.T) {
 }
 
 // A connection's row shows where it went, and keeps its process as WHO; a
-// request's row shows the client as WHO, and its site when the log names
-// one.
+// request's row shows the client as WHO (with the account it logged in
+// with), and its site when the log names one.
 func TestAlertRowKinds(t *testing.T) {
 	conn := map[string]any{
 		"process":     map[string]any{"name": "bash", "parent": map[string]any{"name": "java"}},
@@ -227,6 +227,10 @@ func TestAlertRowKinds(t *testing.T) {
 	req := map[string]any{"url": map[string]any{"original": "/cmd.jsp?c=id"}, "source": map[string]any{"ip": "203.0.113.9"}}
 	if r := alertRow(req); r.who != "203.0.113.9" || r.what != "/cmd.jsp?c=id" {
 		t.Errorf("request row: who %q, what %q", r.who, r.what)
+	}
+	deploy := map[string]any{"url": map[string]any{"original": "/manager/text/deploy?path=/x"}, "source": map[string]any{"ip": "203.0.113.9"}, "user": map[string]any{"name": "wsbdeploy"}}
+	if r := alertRow(deploy); r.who != "wsbdeploy@203.0.113.9" { // the account the request logged in with
+		t.Errorf("authenticated request row: who %q", r.who)
 	}
 	defender := map[string]any{"file": map[string]any{"path": `C:\inetpub\wwwroot\x.aspx`}, "process": map[string]any{"name": "w3wp.exe"},
 		"winlog": map[string]any{"event_data": map[string]any{"Threat Name": "Backdoor:ASP/Chopper.F!dha"}}}
