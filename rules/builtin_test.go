@@ -678,3 +678,40 @@ func TestWindowsJavaServers(t *testing.T) {
 		})
 	}
 }
+
+// A script written by a program a Windows web server started, at any
+// depth: SharePoint's ToolShell (CVE-2025-53770) ran powershell.exe under
+// w3wp.exe, which wrote spinstall0.aspx into the LAYOUTS folder; before,
+// only a write by the server's own process alerted. The same powershell.exe
+// started by an administrator writes the page unalerted, and the ASP.NET
+// compiler's files stay left out.
+func TestScriptWriteByDescendant(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`
+	layouts := `C:\Program Files\Common Files\Microsoft Shared\Web Server Extensions\16\TEMPLATE\LAYOUTS\`
+	start := func(pid int, parent string) {
+		det.Detect(sysmonEvent(t, false, 1, "ProcessId", fmt.Sprint(pid), "Image", ps, "CommandLine", "powershell.exe -EncodedCommand JABiAGEAcwBl",
+			"User", `CONTOSO\spfarm`, "ParentProcessId", fmt.Sprint(pid-1), "ParentImage", parent, "ParentCommandLine", parent))
+	}
+	start(201, `C:\Windows\System32\inetsrv\w3wp.exe`)
+	start(301, `C:\Windows\explorer.exe`)
+	for _, c := range []struct {
+		pid  int
+		file string
+		want bool
+	}{
+		{201, layouts + "spinstall0.aspx", true},
+		{201, layouts + "debug_dev.ascx", true},
+		{201, `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\Temporary ASP.NET Files\root\x\App_Web_a.aspx`, false},
+		{201, layouts + "notes.txt", false},
+		{301, layouts + "spinstall0.aspx", false},
+	} {
+		doc := sysmonEvent(t, false, 11, "ProcessId", fmt.Sprint(c.pid), "Image", ps, "TargetFilename", c.file)
+		if got := ruleMatches(det, doc, winScriptWrite); got != c.want {
+			t.Errorf("pid %d writes %s: alert %v, want %v (ancestry %v)", c.pid, c.file, got, c.want, detection.LookupStrings(doc, "webshell.ancestry.name"))
+		}
+	}
+}
