@@ -163,7 +163,7 @@ type State struct {
 // / and \ alike). An auditd event with the key "webroot" is under one too.
 func DefaultWebRoots() []string {
 	return []string{"/var/www/", "/srv/www/", "/srv/http/", "/usr/share/nginx/", "/htdocs/", "/public_html/", "/webapps/",
-		"/inetpub/", "/frontend/httpproxy/", "/clientaccess/", "/wwwroot/"}
+		"/inetpub/", "/frontend/httpproxy/", "/clientaccess/", "/wwwroot/", "/web server extensions/"}
 }
 
 // DefaultScriptExtensions are the extensions of server-side scripts.

@@ -193,3 +193,44 @@ func TestReferenceWebServers(t *testing.T) {
 		t.Errorf("the reference file's web_servers:\n%v\nthe built-in list:\n%v", got.WebServers, want)
 	}
 }
+
+// So are its commented correlation web_roots and script_extensions.
+func TestReferenceCorrelationDefaults(t *testing.T) {
+	raw, err := os.ReadFile("../_meta/config/beat.reference.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	start := strings.Index(text, "#correlation:\n")
+	if start < 0 {
+		t.Fatal("no correlation section in the reference file")
+	}
+	var yml strings.Builder
+	yml.WriteString("correlation:\n")
+	for _, line := range strings.Split(text[start:], "\n")[1:] {
+		_, item, _ := strings.Cut(line, "#")
+		if !strings.HasPrefix(item, "  ") { // the section ends with a comment of its own
+			break
+		}
+		yml.WriteString(item + "\n")
+	}
+	cfg, err := conf.NewConfigWithYAML([]byte(yml.String()), "reference")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, yml.String())
+	}
+	var got struct {
+		Correlation struct {
+			WebRoots         []string `config:"web_roots"`
+			ScriptExtensions []string `config:"script_extensions"`
+		} `config:"correlation"`
+	}
+	if err := cfg.Unpack(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := DefaultWebRoots(); !reflect.DeepEqual(got.Correlation.WebRoots, want) {
+		t.Errorf("the reference file's web_roots:\n%q\nthe built-in ones:\n%q", got.Correlation.WebRoots, want)
+	}
+	if want := DefaultScriptExtensions(); !reflect.DeepEqual(got.Correlation.ScriptExtensions, want) {
+		t.Errorf("the reference file's script_extensions:\n%q\nthe built-in ones:\n%q", got.Correlation.ScriptExtensions, want)
+	}
+}

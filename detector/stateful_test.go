@@ -824,3 +824,44 @@ func TestJSPSpawnHelper(t *testing.T) {
 		t.Errorf("the shell's alert never carries the POST; request lists %v", detection.LookupStrings(req, "webshell.processes.command_line"))
 	}
 }
+
+// SharePoint's ToolShell (CVE-2025-53770): w3wp.exe starts powershell.exe,
+// which writes spinstall0.aspx into the hive's TEMPLATE\LAYOUTS, which
+// SharePoint serves as /_layouts/15/; the attacker then asks for it. The
+// write alerts as a web shell's, and its first request, which names no
+// folder of the file's path, makes the upload-then-use alert.
+func TestSharePointLayoutsUpload(t *testing.T) {
+	at := func(sec int) time.Time { return time.Date(2025, 7, 18, 18, 6, sec, 0, time.UTC) }
+	w3wp, ps := `C:\Windows\System32\inetsrv\w3wp.exe`, `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`
+	shell := `C:\Program Files\Common Files\Microsoft Shared\Web Server Extensions\16\TEMPLATE\LAYOUTS\spinstall0.aspx`
+	dir := t.TempDir()
+	testfiles.Write(t, filepath.Join(dir, "sysmon.xml"),
+		testfiles.SysmonEvent(false, 1, at(1), "SP01", "ProcessGuid", "{11111111-2222-3333-4444-555555555555}", "ProcessId", "7400", "Image", ps,
+			"CommandLine", "powershell.exe -EncodedCommand JABiAGEAcwBl", "User", `CONTOSO\spfarm`, "ParentProcessId", "5120", "ParentImage", w3wp,
+			"ParentCommandLine", `c:\windows\system32\inetsrv\w3wp.exe -ap "SharePoint - 80"`)+"\n"+
+			testfiles.SysmonEvent(false, 11, at(2), "SP01", "ProcessGuid", "{11111111-2222-3333-4444-555555555555}", "ProcessId", "7400", "Image", ps,
+				"TargetFilename", shell)+"\n")
+	testfiles.Write(t, filepath.Join(dir, "u_ex250718.log"), "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n"+
+		"2025-07-18 18:06:05 10.0.0.5 GET /_layouts/15/spinstall0.aspx - 443 - 96.9.125.147 Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64;+rv:120.0)+Gecko/20100101+Firefox/120.0 /_layouts/SignOut.aspx 200 0 0 31\n")
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var write, use map[string]any
+	if _, err := hunt.Run([]string{dir}, hunt.WithHost(det, "SP01"), func(doc map[string]any) {
+		switch {
+		case slices.Contains(ids(doc), "2f6c1a4e-8d3b-4f7a-9c2e-5b1d0e7a3c91"):
+			use = doc
+		case slices.Contains(ids(doc), "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a05"):
+			write = doc
+		}
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if write == nil || str(write, "file.path") != shell {
+		t.Errorf("the write of %s: alert %v", shell, write)
+	}
+	if use == nil || str(use, "file.path") != shell || str(use, "webshell.use.kind") != "request" {
+		t.Fatalf("upload-then-use alert %v", use)
+	}
+}

@@ -944,6 +944,34 @@ func norm(p string) string {
 	return strings.ToLower(strings.ReplaceAll(p, `\`, "/"))
 }
 
+// virtualDirs are URL folders that a server serves from a folder whose path
+// does not end with them: SharePoint serves its hive's TEMPLATE\LAYOUTS as
+// /_layouts/ (/_layouts/15/ since SharePoint 2013, in every site, so
+// /sites/hr/_layouts/15/ too) and its ISAPI folder as /_vti_bin/. Where a
+// web shell lands there (ToolShell's spinstall0.aspx), its request names
+// the file by the virtual path. The longer prefix of a folder comes first.
+var virtualDirs = []struct{ url, dir string }{
+	{"/_layouts/15/", "/template/layouts/"},
+	{"/_layouts/16/", "/template/layouts/"},
+	{"/_layouts/", "/template/layouts/"},
+	{"/_vti_bin/", "/isapi/"},
+}
+
+// servesFile reports whether a request for urlPath asks for the file at
+// key (both normalized): the file's path ends with the request's, as a web
+// root serves its tree, or with the folder a virtual directory maps it to.
+func servesFile(key, urlPath string) bool {
+	if strings.HasSuffix(key, urlPath) {
+		return true
+	}
+	for _, v := range virtualDirs {
+		if i := strings.Index(urlPath, v.url); i >= 0 {
+			return strings.HasSuffix(key, v.dir+urlPath[i+len(v.url):])
+		}
+	}
+	return false
+}
+
 // AddUpload records a script written under a web root; a request for it
 // held already (logged with a whole-second time just before the write was
 // recorded) is its first use.
@@ -965,7 +993,7 @@ func (c *Correlator) AddUpload(hostName string, u Upload) (Use, bool) {
 	up := u
 	h.uploads[key] = &up
 	for _, r := range h.reqs {
-		if r.Path != "" && strings.HasSuffix(key, norm(r.Path)) && !r.Time.Before(u.Time.Add(-c.opt.Resolution)) {
+		if r.Path != "" && servesFile(key, norm(r.Path)) && !r.Time.Before(u.Time.Add(-c.opt.Resolution)) {
 			up.Used = true
 			return Use{Upload: up, Kind: "request", Time: r.Time, Request: r.Ref}, true
 		}
@@ -989,7 +1017,7 @@ func (c *Correlator) UploadFor(hostName, p string) (Upload, bool) {
 		return *u, true
 	}
 	for k, u := range h.uploads {
-		if strings.HasSuffix(k, n) && strings.HasPrefix(n, "/") {
+		if strings.HasPrefix(n, "/") && servesFile(k, n) {
 			return *u, true
 		}
 	}
@@ -1070,7 +1098,7 @@ func (c *Correlator) use(hostName, p, kind string, t time.Time, req, proc int64,
 	}
 	n := norm(p)
 	for k, u := range h.uploads {
-		match := k == n || (strings.HasPrefix(n, "/") && strings.HasSuffix(k, n)) || (!strings.Contains(n, "/") && path.Base(k) == n)
+		match := k == n || (strings.HasPrefix(n, "/") && servesFile(k, n)) || (!strings.Contains(n, "/") && path.Base(k) == n)
 		if !match || u.Used || (ok != nil && !ok(u)) {
 			continue
 		}

@@ -684,3 +684,35 @@ func TestParamInDescendantTwoServers(t *testing.T) {
 		}
 	}
 }
+
+// SharePoint serves its hive's TEMPLATE\LAYOUTS as /_layouts/15/ in every
+// site: ToolShell's spinstall0.aspx, written there, is used by a request
+// for /_layouts/15/spinstall0.aspx, which names no folder of its path.
+func TestVirtualDirUpload(t *testing.T) {
+	const hive = `C:\Program Files\Common Files\Microsoft Shared\Web Server Extensions\16\`
+	for _, tt := range []struct {
+		file, url string
+		want      bool
+	}{
+		{hive + `TEMPLATE\LAYOUTS\spinstall0.aspx`, "/_layouts/15/spinstall0.aspx", true},
+		{hive + `TEMPLATE\LAYOUTS\spinstall0.aspx`, "/sites/hr/_layouts/15/spinstall0.aspx", true},
+		{hive + `TEMPLATE\LAYOUTS\spinstall0.aspx`, "/_layouts/spinstall0.aspx", true},
+		{hive + `ISAPI\x.asmx`, "/_vti_bin/x.asmx", true},
+		{hive + `TEMPLATE\LAYOUTS\spinstall0.aspx`, "/_layouts/15/other.aspx", false},
+		{`C:\inetpub\wwwroot\_layouts\15\x.aspx`, "/_layouts/15/x.aspx", true}, // a folder of that name
+		{`C:\inetpub\wwwroot\x.aspx`, "/_layouts/15/x.aspx", false},
+	} {
+		c := New(Options{})
+		c.AddUpload("h", Upload{Time: ms(1000), Path: tt.file, Writer: "powershell.exe"})
+		_, ok := c.RequestUse("h", Request{Ref: 1, Time: ms(3000), Path: tt.url})
+		if ok != tt.want {
+			t.Errorf("%s then GET %s: used %v, want %v", tt.file, tt.url, ok, tt.want)
+		}
+		// The request read first (a log line before the audit record).
+		c = New(Options{})
+		c.AddRequest("h", Request{Ref: 1, Time: ms(1000), Path: tt.url, Script: true})
+		if _, ok := c.AddUpload("h", Upload{Time: ms(1000), Path: tt.file}); ok != tt.want {
+			t.Errorf("GET %s, then %s written: used %v, want %v", tt.url, tt.file, ok, tt.want)
+		}
+	}
+}
