@@ -4,9 +4,11 @@ package tests
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -60,6 +62,7 @@ func TestLiveAuditdRotation(t *testing.T) {
 	args := append([]string{"--strict.perms=false", "-c", cfgPath, "--path.home", home}, fileOutputFlags(home)...)
 	args = append(args, "--modules", "auditd", "-M", fmt.Sprintf("auditd.paths=[%q]", logPath))
 	beat := startBinary(t, binary, home, args...)
+	logs := []string{beat.logPath}
 	time.Sleep(2 * time.Second) // the input's first poll
 	for range 3 {
 		run(60)
@@ -75,6 +78,7 @@ func TestLiveAuditdRotation(t *testing.T) {
 	rotate()
 	run(60)
 	beat = startBinary(t, binary, home, args...)
+	logs = append(logs, beat.logPath)
 	seen := map[string]int{} // command number -> documents
 	re := regexp.MustCompile(regexp.QuoteMeta(nonce) + `-(\d{4})`)
 	count := func() {
@@ -94,6 +98,15 @@ func TestLiveAuditdRotation(t *testing.T) {
 	files, _ := filepath.Glob(logPath + "*")
 	if lost, twice := notOnce(seen, n, "%04d"); len(lost) > 0 || len(twice) > 0 {
 		t.Errorf("of %d commands over %d files, %d not read (%s) and %d read more than once (%s)", n, len(files), len(lost), head(lost), len(twice), head(twice))
+		// What each run's input said of its files and checkpoint.
+		for i, l := range logs {
+			raw, _ := os.ReadFile(l)
+			for _, line := range strings.Split(string(raw), "\n") {
+				if strings.Contains(line, "rotat") || strings.Contains(line, "checkpoint") || strings.Contains(line, "module-auditd") || strings.Contains(line, "registry") {
+					t.Logf("run %d: %.400s", i+1, line)
+				}
+			}
+		}
 		return
 	}
 	t.Logf("%d commands, 5 rotations (2 while the beat was stopped), %d files: each read once", n, len(files))
