@@ -159,36 +159,53 @@ exceptions:
 	}
 }
 
-// The reference file's commented web_servers list is the built-in one, so
-// that a user who uncomments it to add a server keeps every default.
-func TestReferenceWebServers(t *testing.T) {
+// referenceBlock returns the commented block of the reference file that
+// begins with the line holding marker, uncommented: that line's key, then
+// the lines after it indented by indent or more (the block ends at the
+// first that is not).
+func referenceBlock(t *testing.T, marker, indent string) string {
+	t.Helper()
 	raw, err := os.ReadFile("../_meta/config/beat.reference.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(raw)
-	start := strings.Index(text, "#  web_servers:\n")
+	start := strings.Index(text, "#"+marker+"\n")
 	if start < 0 {
-		t.Fatal("no web_servers list in the reference file")
+		t.Fatalf("no %q in the reference file", marker)
 	}
-	var yml strings.Builder
-	for _, line := range strings.Split(text[start:], "\n")[1:] {
+	lines := strings.Split(text[start:], "\n")
+	out := strings.TrimSpace(marker) + "\n"
+	for _, line := range lines[1:] {
 		_, item, _ := strings.Cut(line, "#")
-		if !strings.HasPrefix(item, "    ") { // the list ends with the next key
+		if !strings.HasPrefix(item, indent) {
 			break
 		}
-		yml.WriteString(item + "\n")
+		out += item + "\n"
 	}
-	cfg, err := conf.NewConfigWithYAML([]byte("web_servers:\n"+yml.String()), "reference")
+	return out
+}
+
+// unpackReference unpacks a block of the reference file into v as the
+// beat reads its configuration.
+func unpackReference(t *testing.T, block string, v any) {
+	t.Helper()
+	cfg, err := conf.NewConfigWithYAML([]byte(block), "reference")
 	if err != nil {
+		t.Fatalf("%v\n%s", err, block)
+	}
+	if err := cfg.Unpack(v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The reference file's commented web_servers list is the built-in one, so
+// that a user who uncomments it to add a server keeps every default.
+func TestReferenceWebServers(t *testing.T) {
 	var got struct {
 		WebServers []ancestry.WebServer `config:"web_servers"`
 	}
-	if err := cfg.Unpack(&got); err != nil {
-		t.Fatal(err)
-	}
+	unpackReference(t, referenceBlock(t, "  web_servers:", "    "), &got)
 	if want := ancestry.DefaultWebServers(); !reflect.DeepEqual(got.WebServers, want) {
 		t.Errorf("the reference file's web_servers:\n%v\nthe built-in list:\n%v", got.WebServers, want)
 	}
@@ -196,37 +213,13 @@ func TestReferenceWebServers(t *testing.T) {
 
 // So are its commented correlation web_roots and script_extensions.
 func TestReferenceCorrelationDefaults(t *testing.T) {
-	raw, err := os.ReadFile("../_meta/config/beat.reference.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(raw)
-	start := strings.Index(text, "#correlation:\n")
-	if start < 0 {
-		t.Fatal("no correlation section in the reference file")
-	}
-	var yml strings.Builder
-	yml.WriteString("correlation:\n")
-	for _, line := range strings.Split(text[start:], "\n")[1:] {
-		_, item, _ := strings.Cut(line, "#")
-		if !strings.HasPrefix(item, "  ") { // the section ends with a comment of its own
-			break
-		}
-		yml.WriteString(item + "\n")
-	}
-	cfg, err := conf.NewConfigWithYAML([]byte(yml.String()), "reference")
-	if err != nil {
-		t.Fatalf("%v\n%s", err, yml.String())
-	}
 	var got struct {
 		Correlation struct {
 			WebRoots         []string `config:"web_roots"`
 			ScriptExtensions []string `config:"script_extensions"`
 		} `config:"correlation"`
 	}
-	if err := cfg.Unpack(&got); err != nil {
-		t.Fatal(err)
-	}
+	unpackReference(t, referenceBlock(t, "correlation:", "  "), &got)
 	if want := DefaultWebRoots(); !reflect.DeepEqual(got.Correlation.WebRoots, want) {
 		t.Errorf("the reference file's web_roots:\n%q\nthe built-in ones:\n%q", got.Correlation.WebRoots, want)
 	}

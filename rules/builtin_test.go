@@ -169,8 +169,9 @@ func TestCommandInParameter(t *testing.T) {
 		{"/x.php?view=hostname", false},
 		{"/index.php?id=5", false},
 		{"/static/cmd.txt?cmd=whoami", false}, // not a script page
-		// The extensions an upload filter lets through and Apache still
-		// runs as PHP (Debian's php.conf: .phar, .phtml), and ColdFusion's.
+		// Extensions an upload filter lets through that Apache may still
+		// run as PHP (Debian's php8.2.conf runs .phar and .phtml, older
+		// Ubuntu's .pht too), and ColdFusion's.
 		{"/uploads/avatar.phar?cmd=id", true},
 		{"/uploads/avatar.pht?cmd=uname+-a", true},
 		{"/uploads/x.php7?c=whoami", true},
@@ -607,7 +608,7 @@ func TestTomcatManagerDeployRule(t *testing.T) {
 	var alerted []string
 	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
 		if requestMatches(t, det, line, rule) {
-			request := strings.Split(line, `"`)[1]
+			request := strings.Split(line, `"`)[1] // method and target, up to the query (the nonce)
 			alerted = append(alerted, request[:strings.Index(request, "?")+1])
 		}
 	}
