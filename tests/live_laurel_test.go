@@ -78,12 +78,7 @@ func TestLiveLaurel(t *testing.T) {
 func laurelBinary(t *testing.T) string {
 	t.Helper()
 	const laurel = "/usr/local/bin/laurel"
-	if _, err := os.Stat(laurel); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("live LAUREL test: %v (run .ci/linux-e2e.sh as root first)", err)
-		}
-		t.Skipf("live LAUREL test: %v", err)
-	}
+	needFiles(t, "LAUREL", laurel)
 	return laurel
 }
 

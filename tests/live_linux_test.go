@@ -98,6 +98,20 @@ func liveSitesInputs() string {
 // every event beside the alerts.
 const detectAll = "processors:\n  - webshell:\n      events: all\n"
 
+// needFiles skips the live test named what (or, in CI, fails it) unless
+// every one of files exists: the parts .ci/linux-e2e.sh installs.
+func needFiles(t *testing.T, what string, files ...string) {
+	t.Helper()
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("live %s test: %v (run .ci/linux-e2e.sh as root first)", what, err)
+			}
+			t.Skipf("live %s test: %v", what, err)
+		}
+	}
+}
+
 // liveReady skips (or, in CI with WEBSHELLBEAT_LIVE set, fails) when the
 // machine cannot run the live test. It returns the php-fpm binary.
 func liveReady(t *testing.T) string {

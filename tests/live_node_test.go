@@ -37,12 +37,7 @@ func startNode(t *testing.T) {
 // the app's ordinary requests raise nothing.
 func TestLiveNode(t *testing.T) {
 	liveReady(t)
-	if _, err := os.Stat(nodeServer); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("live Node.js test: %v (run .ci/linux-e2e.sh as root first)", err)
-		}
-		t.Skipf("live Node.js test: %v", err)
-	}
+	needFiles(t, "Node.js", nodeServer)
 	if _, err := exec.LookPath("node"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("live Node.js test: node not found (.ci/linux-e2e.sh installs nodejs)")

@@ -29,14 +29,7 @@ const (
 // of the request alerts, the second lowered by the web shell's session.
 func TestLiveNginxTomcatProxy(t *testing.T) {
 	liveReady(t)
-	for _, f := range []string{tomcatHome + "/bin/catalina.sh", tomcatLog, proxyLog} {
-		if _, err := os.Stat(f); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("live proxy test: %v (run .ci/linux-e2e.sh as root first)", err)
-			}
-			t.Skipf("live proxy test: %v", err)
-		}
-	}
+	needFiles(t, "proxy", tomcatHome+"/bin/catalina.sh", tomcatLog, proxyLog)
 	shellPath := filepath.Join(tomcatWebapps, "ROOT", "pcmd.jsp")
 	t.Cleanup(func() { _ = os.Remove(shellPath) })
 	for _, f := range []string{tomcatLog, proxyLog} {

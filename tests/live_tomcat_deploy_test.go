@@ -23,14 +23,7 @@ const tomcatDeployer = "wsbdeploy:wsb-deploy-pw"
 // into webapps and unpacks it there, and the shell then runs commands.
 func TestLiveTomcatManagerDeploy(t *testing.T) {
 	liveReady(t)
-	for _, f := range []string{tomcatHome + "/bin/catalina.sh", tomcatLog, "/usr/share/tomcat10-admin/manager"} {
-		if _, err := os.Stat(f); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("live Tomcat test: %v (run .ci/linux-e2e.sh as root first)", err)
-			}
-			t.Skipf("live Tomcat test: %v", err)
-		}
-	}
+	needFiles(t, "Tomcat manager", tomcatHome+"/bin/catalina.sh", tomcatLog, "/usr/share/tomcat10-admin/manager")
 	app := "wsbwar"
 	t.Cleanup(func() {
 		_ = os.RemoveAll(filepath.Join(tomcatWebapps, app))

@@ -99,14 +99,7 @@ func startTomcat(t *testing.T) {
 // process under java.
 func TestLiveTomcat(t *testing.T) {
 	liveReady(t)
-	for _, f := range []string{tomcatHome + "/bin/catalina.sh", tomcatLog, tomcatWebapps + "/ROOT/hello.jsp"} {
-		if _, err := os.Stat(f); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("live Tomcat test: %v (run .ci/linux-e2e.sh as root first)", err)
-			}
-			t.Skipf("live Tomcat test: %v", err)
-		}
-	}
+	needFiles(t, "Tomcat", tomcatHome+"/bin/catalina.sh", tomcatLog, tomcatWebapps+"/ROOT/hello.jsp")
 	shellPath := filepath.Join(tomcatWebapps, "ROOT", "cmd.jsp")
 	dropDir := filepath.Join(tomcatWebapps, "wsbup") // the shell's own drop: a new web app
 	t.Cleanup(func() { _ = os.Remove(shellPath); _ = os.RemoveAll(dropDir) })
@@ -260,12 +253,7 @@ func TestLiveTomcat(t *testing.T) {
 // alerts.
 func TestLiveTomcatErrorLog(t *testing.T) {
 	liveReady(t)
-	if _, err := os.Stat(tomcatHome + "/bin/catalina.sh"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("live Tomcat test: %v (run .ci/linux-e2e.sh as root first)", err)
-		}
-		t.Skipf("live Tomcat test: %v", err)
-	}
+	needFiles(t, "Tomcat", tomcatHome+"/bin/catalina.sh")
 	shellPath := filepath.Join(tomcatWebapps, "ROOT", "exec.jsp")
 	if err := os.WriteFile(shellPath, []byte(`<%@ page contentType="text/plain" %><% out.println(Runtime.getRuntime().exec(request.getParameter("c")).waitFor()); %>`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
