@@ -94,6 +94,24 @@ func osCount(t *testing.T, url, index string, query map[string]any) int {
 	return r.Count
 }
 
+// osCountNow refreshes index and counts its documents matching query (nil:
+// all), 0 while the index does not exist yet: for polling what a running
+// beat has indexed so far.
+func osCountNow(t *testing.T, url, index string, query map[string]any) int {
+	t.Helper()
+	osDo(t, http.MethodPost, url+"/"+index+"/_refresh", nil)
+	var body any
+	if query != nil {
+		body = map[string]any{"query": query}
+	}
+	status, out := osDo(t, http.MethodPost, url+"/"+index+"/_count", body)
+	var r struct{ Count int }
+	if status != http.StatusOK || json.Unmarshal(out, &r) != nil {
+		return 0
+	}
+	return r.Count
+}
+
 // source selects each record's own document, leaving out what the detector
 // derived (see isDerived).
 var source = map[string]any{"bool": map[string]any{"must_not": []any{
@@ -483,15 +501,7 @@ output.elasticsearch:
 path.data: %q
 path.logs: %q
 `, access, url, index, filepath.Join(dir, "data"), filepath.Join(dir, "logs")))
-	count := func() int {
-		osDo(t, http.MethodPost, url+"/"+index+"/_refresh", nil)
-		status, out := osDo(t, http.MethodPost, url+"/"+index+"/_count", nil)
-		var r struct{ Count int }
-		if status != http.StatusOK || json.Unmarshal(out, &r) != nil {
-			return 0
-		}
-		return r.Count
-	}
+	count := func() int { return osCountNow(t, url, index, nil) }
 	runBeat(t, cfgPath, dir, func() bool { return count() >= 2 })
 	if n := count(); n != 2 {
 		t.Fatalf("%d documents in %s, want the 2 refused", n, index)

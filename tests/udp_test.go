@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -68,23 +67,13 @@ path.logs: %q
 		}
 		time.Sleep(50 * time.Millisecond) // one datagram at a time, in order
 	}
-	count := func(index string, query map[string]any) int {
-		osDo(t, http.MethodPost, url+"/"+index+"/_refresh", nil)
-		status, out := osDo(t, http.MethodPost, url+"/"+index+"/_count", map[string]any{"query": query})
-		var r struct{ Count int }
-		if status != http.StatusOK || json.Unmarshal(out, &r) != nil {
-			return 0
-		}
-		return r.Count
-	}
-	all := map[string]any{"match_all": map[string]any{}}
-	for deadline := time.Now().Add(30 * time.Second); count("logs-webshellbeat.*", all) < len(lines) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(30 * time.Second); osCountNow(t, url, "logs-webshellbeat.*", nil) < len(lines) && time.Now().Before(deadline); {
 		time.Sleep(200 * time.Millisecond)
 	}
 	time.Sleep(2 * time.Second) // a late duplicate would show by now
 	b.stop(t)
-	alerts := count("logs-webshellbeat.alert-*", source)
-	events := count("logs-webshellbeat.*", source)
+	alerts := osCountNow(t, url, "logs-webshellbeat.alert-*", source)
+	events := osCountNow(t, url, "logs-webshellbeat.*", source)
 	if events != len(lines) || alerts != 2 {
 		t.Errorf("indexed %d records, %d of them alerts; want %d and 2 (the same web-shell request, twice)", events, alerts, len(lines))
 	}

@@ -95,6 +95,12 @@ func javaServers() []string {
 	return []string{"catalina", "tomcat", "jboss", "wildfly", "jetty", "weblogic", "websphere", "coldfusion"}
 }
 
+// nodeServers are the command-line words of a Node.js process that is a web
+// server (a framework's server or start script).
+func nodeServers() []string {
+	return []string{"next", "nuxt", "server", "express", "react-scripts", "npm-cli.js start"}
+}
+
 // DefaultWebServers is the built-in web-server list.
 func DefaultWebServers() []WebServer {
 	return []WebServer{
@@ -104,8 +110,8 @@ func DefaultWebServers() []WebServer {
 		{Name: "php*-cgi*"}, {Name: "tomcat*"}, {Name: "coldfusion.exe"}, {Name: "jrun.exe"}, {Name: "uwsgi"}, {Name: "gunicorn"}, {Name: "uvicorn"}, {Name: "puma"},
 		{Name: "java", CommandLine: javaServers()},
 		{Name: "java.exe", CommandLine: javaServers()},
-		{Name: "node", CommandLine: []string{"next", "nuxt", "server", "express", "react-scripts", "npm-cli.js start"}},
-		{Name: "node.exe", CommandLine: []string{"next", "nuxt", "server", "express", "react-scripts", "npm-cli.js start"}},
+		{Name: "node", CommandLine: nodeServers()},
+		{Name: "node.exe", CommandLine: nodeServers()},
 	}
 }
 
