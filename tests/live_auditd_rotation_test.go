@@ -19,8 +19,8 @@ import (
 // TestLiveAuditdRotation runs the shipped auditd module on the log of a
 // real auditd that rotates it (SIGUSR1, what `service auditd rotate` and
 // max_log_file_action = ROTATE do: audit.log becomes audit.log.1, and so
-// on) while commands run, and once while the beat is stopped: every
-// command's execve event is read once. The input read its path afresh at
+// on) while commands run, and while the beat is stopped, over four runs of
+// the beat: every command's execve event is read once. The input read its path afresh at
 // each poll (5 s), so the records auditd wrote between the last poll and a
 // rotation were lost, and after a restart its offset was applied to the new
 // audit.log.
@@ -77,8 +77,6 @@ func TestLiveAuditdRotation(t *testing.T) {
 	run(60)
 	rotate()
 	run(60)
-	beat = startBinary(t, binary, home, args...)
-	logs = append(logs, beat.logPath)
 	seen := map[string]int{} // command number -> documents
 	re := regexp.MustCompile(regexp.QuoteMeta(nonce) + `-(\d{4})`)
 	count := func() {
@@ -89,25 +87,42 @@ func TestLiveAuditdRotation(t *testing.T) {
 			}
 		}
 	}
-	for deadline := time.Now().Add(60 * time.Second); len(seen) < n && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		count()
+	// startAndRead starts the beat again and stops it once every command
+	// so far is read.
+	startAndRead := func() {
+		beat = startBinary(t, binary, home, args...)
+		logs = append(logs, beat.logPath)
+		for deadline := time.Now().Add(60 * time.Second); len(seen) < n && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			count()
+		}
+		time.Sleep(6 * time.Second) // any re-send would show by now, and a poll has checkpointed the end
+		beat.stop(t)
 	}
-	time.Sleep(3 * time.Second) // any re-send would show by now
-	beat.stop(t)
+	startAndRead()
+	// The third run resumes in the middle of audit.log; auditd rotates
+	// before the fourth, which must find that checkpoint's file among the
+	// rotations: the third run's checkpoints named no file, and the fourth
+	// applied them to the new audit.log.
+	run(60)
+	startAndRead()
+	run(60)
+	rotate()
+	run(60)
+	startAndRead()
 	count()
 	files, _ := filepath.Glob(logPath + "*")
 	if lost, twice := notOnce(seen, n, "%04d"); len(lost) > 0 || len(twice) > 0 {
 		t.Errorf("of %d commands over %d files, %d not read (%s) and %d read more than once (%s)", n, len(files), len(lost), head(lost), len(twice), head(twice))
-		// What each run's input said of its files and checkpoint.
+		// What each run's reader said of its files and checkpoint.
 		for i, l := range logs {
 			raw, _ := os.ReadFile(l)
 			for _, line := range strings.Split(string(raw), "\n") {
-				if strings.Contains(line, "rotat") || strings.Contains(line, "checkpoint") || strings.Contains(line, "module-auditd") || strings.Contains(line, "registry") {
+				if strings.Contains(line, "webshellbeat/input/auditd.") { // the reader's own lines
 					t.Logf("run %d: %.400s", i+1, line)
 				}
 			}
 		}
 		return
 	}
-	t.Logf("%d commands, 5 rotations (2 while the beat was stopped), %d files: each read once", n, len(files))
+	t.Logf("%d commands, 6 rotations (3 while the beat was stopped), 4 runs, %d files: each read once", n, len(files))
 }

@@ -106,9 +106,13 @@ func (r *reader) resume(cp checkpoint) error {
 	case cp.Head == "": // a checkpoint of an older release: by path
 		if live != nil {
 			live.offset = cp.Offset
+			live.head = live.firstLineHead(r.cfg.MaxLineBytes)
 		}
 	case live != nil && live.firstLineHead(r.cfg.MaxLineBytes) == cp.Head:
-		live.offset = cp.Offset
+		// The head goes on into the checkpoints of this run: without it,
+		// the next restart would apply them to whatever file the path
+		// names by then.
+		live.offset, live.head = cp.Offset, cp.Head
 	default:
 		r.queue = r.rotatedSince(cp)
 	}
@@ -133,7 +137,7 @@ func (r *reader) rotatedSince(cp checkpoint) []*logFile {
 			for _, older := range rots[:i] {
 				older.f.Close()
 			}
-			lf.offset = cp.Offset
+			lf.offset, lf.head = cp.Offset, cp.Head
 			r.log.Infof("the checkpoint's file was rotated while the beat was stopped: reading %s from offset %d, then %d newer files", lf.name, cp.Offset, len(rots)-i-1)
 			return rots[i:]
 		}

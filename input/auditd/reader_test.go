@@ -204,6 +204,33 @@ func TestReaderResumesAcrossRotations(t *testing.T) {
 	}
 }
 
+// The beat is stopped and started twice: the second time after auditd
+// rotated. The checkpoints of the run between, which resumed in the middle
+// of audit.log, must still name the file by its first line; they had no
+// head, and the second restart applied their offset to the new audit.log
+// (reading it from its start, as a truncated file) and lost the end of the
+// old one.
+func TestReaderResumesTwice(t *testing.T) {
+	parts, serials := captureEvents(t, 4)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	cp := readThenStop(t, path, parts[0])
+	appendFile(t, path, parts[1])
+	second := restart(t, path, cp)
+	if !slices.Equal(second.serials, serials[1]) {
+		t.Fatalf("first restart: %d events, want the %d of the second part", len(second.serials), len(serials[1]))
+	}
+	if second.last.Head != cp.Head || second.last.Offset != int64(len(parts[0])+len(parts[1])) {
+		t.Errorf("checkpoint after resuming in audit.log: %+v, want head %s and offset %d", second.last, cp.Head, len(parts[0])+len(parts[1]))
+	}
+	appendFile(t, path, parts[2])
+	rotate(t, path, 5)
+	appendFile(t, path, parts[3])
+	third := restart(t, path, second.last)
+	if want := slices.Concat(serials[2:]...); !slices.Equal(third.serials, want) {
+		t.Errorf("second restart, after a rotation: %d events, want the %d of parts 3 and 4 once each, in order; missing %v", len(third.serials), len(want), missing(want, third.serials))
+	}
+}
+
 // When the checkpoint's file is gone (num_logs rotations while stopped),
 // the rotations that remain and the path are read from their start.
 func TestReaderCheckpointFileDeleted(t *testing.T) {
