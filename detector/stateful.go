@@ -393,6 +393,13 @@ func (s *state) observeProcess(ev *event) {
 			detection.Put(doc, "process.parent.pid", l.Parent.PID)
 		}
 	}
+	if l.Self.WebServer {
+		// A worker under its master (apache2, php-fpm, nginx, httpd.exe,
+		// php-cgi.exe under w3wp.exe) descends from a web server too: rules
+		// about descendants leave out the servers' own events with this,
+		// and rules about the servers themselves (a tunnel) read it.
+		detection.Put(doc, "webshell.web_server_process", true)
+	}
 	if !l.Web {
 		return
 	}

