@@ -511,7 +511,7 @@ func TestHuntConfigFlag(t *testing.T) {
 	}
 	var stderr bytes.Buffer
 	o.format = "table"
-	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, o); code != 0 || !strings.HasPrefix(summaryLine(stderr.String()), "hunt: 17 rules (14 more left out by level or status), ") {
+	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, o); code != 0 || !strings.HasPrefix(summaryLine(stderr.String()), "hunt: 18 rules (13 more left out by level or status), ") {
 		t.Errorf("hunt -c: exit %d, %s", code, summaryLine(stderr.String()))
 	}
 	if o, err := parse("--format", "table"); err != nil || o.config != "" {
