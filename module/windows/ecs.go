@@ -10,7 +10,9 @@ import (
 // ECS maps the record to a nested ECS document (never dotted keys). Values
 // are strings, int64 (pids, ports), bool, []string or time.Time
 // (@timestamp). The common fields are always present; process, network
-// and file fields are added for Sysmon 1/3/11 and Security 4688.
+// and file fields are added for Sysmon 1/3/11 and Security 4688, and
+// network fields for Security 5156/5157 (a connection the Windows Filtering
+// Platform permitted or blocked: a host without Sysmon has no other).
 func (r *Record) ECS() map[string]any {
 	doc := map[string]any{}
 	if !r.TimeCreated.IsZero() {
@@ -90,6 +92,8 @@ func (r *Record) ECS() map[string]any {
 		m.sysmon(r.EventID)
 	case r.IsSecurity() && r.EventID == 4688:
 		m.security4688()
+	case r.IsSecurity() && (r.EventID == 5156 || r.EventID == 5157):
+		m.securityConnection(r.EventID == 5156)
 	case r.isDefenderDetection():
 		m.defender()
 	}
@@ -376,6 +380,59 @@ func (m *mapper) security4688() {
 		m.obj("related")["user"] = related
 	}
 }
+
+// securityConnection maps 5156 (the Windows Filtering Platform permitted a
+// connection) or 5157 (it blocked one). Application is the image as a
+// device path (\device\harddiskvolume2\windows\...\w3wp.exe), kept as is:
+// the volume's drive letter is not in the event. Direction and protocol
+// are codes (%%14593 is Outbound, 6 is TCP) unless a renderer wrote them
+// out.
+func (m *mapper) securityConnection(permitted bool) {
+	typ, action := []string{"connection", "allowed", "start"}, "permitted-connection"
+	if !permitted {
+		typ, action = []string{"connection", "denied"}, "blocked-connection"
+		m.obj("event")["outcome"] = "failure"
+	}
+	m.event([]string{"network"}, typ, action)
+	m.process(m.obj("process"), m.val("Application"), m.val("ProcessID"), "", "")
+	var ips []string
+	for _, side := range []struct{ obj, prefix string }{{"source", "Source"}, {"destination", "Dest"}} {
+		o := map[string]any{}
+		if ip, ok := cleanIP(m.val(side.prefix + "Address")); ok {
+			o["ip"] = ip
+			ips = appendUnique(ips, ip)
+		}
+		m.setNum(o, "port", m.val(side.prefix+"Port"))
+		if len(o) > 0 {
+			m.doc[side.obj] = o
+		}
+	}
+	n := map[string]any{}
+	switch d := m.val("Direction"); {
+	case d == "%%14593" || strings.EqualFold(d, "Outbound"):
+		n["direction"] = "egress"
+	case d == "%%14592" || strings.EqualFold(d, "Inbound"):
+		n["direction"] = "ingress"
+	}
+	if proto := m.val("Protocol"); proto != "" {
+		n["iana_number"] = proto
+		m.setStr(n, "transport", ianaTransport[proto])
+	}
+	if len(ips) > 0 {
+		if ip, err := netip.ParseAddr(ips[0]); err == nil && ip.Is6() {
+			n["type"] = "ipv6"
+		} else if err == nil {
+			n["type"] = "ipv4"
+		}
+		m.obj("related")["ip"] = ips
+	}
+	if len(n) > 0 {
+		m.doc["network"] = n
+	}
+}
+
+// ianaTransport names the IP protocols a connection event gives as numbers.
+var ianaTransport = map[string]string{"1": "icmp", "6": "tcp", "17": "udp", "58": "ipv6-icmp"}
 
 // splitHashes reads Sysmon's "SHA1=..,MD5=..,SHA256=..,IMPHASH=.." into
 // lowercase hex values; IMPHASH is returned apart (it is process.pe.imphash).

@@ -91,6 +91,9 @@ func TestGolden(t *testing.T) {
 		{"otrf-proxylogon-4688", func(t *testing.T) (*Record, error) {
 			return ParseJSON(readFile(t, "testdata/otrf-proxylogon-4688.json"))
 		}},
+		{"otrf-proxylogon-5156", func(t *testing.T) (*Record, error) {
+			return ParseJSON(readFile(t, "testdata/otrf-proxylogon-5156.json"))
+		}},
 		{"otrf-empire-rdp-sysmon1", func(t *testing.T) (*Record, error) {
 			return ParseJSON(readFile(t, "testdata/otrf-empire-rdp-sysmon1.json"))
 		}},
