@@ -265,19 +265,7 @@ func (m *mapper) sysmon(id uint32) {
 	case 3:
 		m.event([]string{"network"}, []string{"connection", "start"}, "Network connection detected (rule: NetworkConnect)")
 		m.process(m.obj("process"), m.val("Image"), m.val("ProcessId"), "", m.val("ProcessGuid"))
-		var ips []string
-		for _, side := range []struct{ obj, prefix string }{{"source", "Source"}, {"destination", "Destination"}} {
-			o := map[string]any{}
-			if ip, ok := cleanIP(m.val(side.prefix + "Ip")); ok {
-				o["ip"] = ip
-				ips = appendUnique(ips, ip)
-			}
-			m.setNum(o, "port", m.val(side.prefix+"Port"))
-			m.setStr(o, "domain", m.val(side.prefix+"Hostname"))
-			if len(o) > 0 {
-				m.doc[side.obj] = o
-			}
-		}
+		ips := m.endpoints("Destination", "Ip")
 		n := map[string]any{}
 		m.setStr(n, "transport", strings.ToLower(m.val("Protocol")))
 		if in := m.val("Initiated"); in != "" {
@@ -395,18 +383,7 @@ func (m *mapper) securityConnection(permitted bool) {
 	}
 	m.event([]string{"network"}, typ, action)
 	m.process(m.obj("process"), m.val("Application"), m.val("ProcessID"), "", "")
-	var ips []string
-	for _, side := range []struct{ obj, prefix string }{{"source", "Source"}, {"destination", "Dest"}} {
-		o := map[string]any{}
-		if ip, ok := cleanIP(m.val(side.prefix + "Address")); ok {
-			o["ip"] = ip
-			ips = appendUnique(ips, ip)
-		}
-		m.setNum(o, "port", m.val(side.prefix+"Port"))
-		if len(o) > 0 {
-			m.doc[side.obj] = o
-		}
-	}
+	ips := m.endpoints("Dest", "Address")
 	n := map[string]any{}
 	switch d := m.val("Direction"); {
 	case d == "%%14593" || strings.EqualFold(d, "Outbound"):
@@ -429,6 +406,27 @@ func (m *mapper) securityConnection(permitted bool) {
 	if len(n) > 0 {
 		m.doc["network"] = n
 	}
+}
+
+// endpoints maps source.* and destination.* of a connection from the
+// EventData fields Source<ip>, SourcePort, SourceHostname and their
+// destination twins (Sysmon: DestinationIp; 5156: DestAddress), and
+// returns the addresses, for related.ip.
+func (m *mapper) endpoints(destPrefix, ip string) []string {
+	var ips []string
+	for _, side := range []struct{ obj, prefix string }{{"source", "Source"}, {"destination", destPrefix}} {
+		o := map[string]any{}
+		if addr, ok := cleanIP(m.val(side.prefix + ip)); ok {
+			o["ip"] = addr
+			ips = appendUnique(ips, addr)
+		}
+		m.setNum(o, "port", m.val(side.prefix+"Port"))
+		m.setStr(o, "domain", m.val(side.prefix+"Hostname"))
+		if len(o) > 0 {
+			m.doc[side.obj] = o
+		}
+	}
+	return ips
 }
 
 // ianaTransport names the IP protocols a connection event gives as numbers.
