@@ -865,3 +865,21 @@ func TestSharePointLayoutsUpload(t *testing.T) {
 		t.Fatalf("upload-then-use alert %v", use)
 	}
 }
+
+// OTRF's Log4Shell capture (Sysmon for Linux): Tomcat's java runs a
+// reverse shell to 192.168.2.6:443, which alerts; Sysmon for Linux also
+// logs a UDP send of that shell with 0:0:0:0:0:0:0:0 and port 0 at both
+// ends, which names no destination and alerted as an outbound connection
+// to [::]:0 before.
+func TestLog4ShellOutbound(t *testing.T) {
+	alerts := run(t, config.Default(), data+"OTRF-Security-Datasets/datasets/compound/Log4Shell/syslog_sysmon_log4shell_cve2021_44228_jndi_reference.zip")
+	var outbound []string
+	for _, a := range alerts {
+		if slices.Contains(ids(a), "7b80973f-9c21-49d2-8e9a-ddf5fad60cb3") {
+			outbound = append(outbound, fmt.Sprintf("%s -> %s:%v", str(a, "process.name"), str(a, "destination.ip"), val(a, "destination.port")))
+		}
+	}
+	if !slices.Equal(outbound, []string{"bash -> 192.168.2.6:443"}) {
+		t.Errorf("outbound alerts %q, want the reverse shell's only", outbound)
+	}
+}
