@@ -899,12 +899,8 @@ func TestServerWorkers(t *testing.T) {
 // and maps it with the beat's own mapper.
 func securityEvent(t *testing.T, id int, data ...string) map[string]any {
 	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, `<Event><System><Provider Name="Microsoft-Windows-Security-Auditing"/><EventID>%d</EventID><TimeCreated SystemTime="2026-11-26T10:00:00Z"/><Channel>Security</Channel><Computer>web1</Computer></System><EventData>`, id)
-	for i := 0; i+1 < len(data); i += 2 {
-		fmt.Fprintf(&b, `<Data Name="%s">%s</Data>`, data[i], data[i+1])
-	}
-	rec, err := windows.ParseXML([]byte(b.String() + "</EventData></Event>"))
+	xml := testfiles.Event("Microsoft-Windows-Security-Auditing", "Security", id, time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), "web1", data...)
+	rec, err := windows.ParseXML([]byte(xml))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,12 @@ func SysmonEvent(linux bool, id int, at time.Time, computer string, data ...stri
 	if linux {
 		provider, channel = "Linux-Sysmon", "Linux-Sysmon/Operational"
 	}
+	return Event(provider, channel, id, at, computer, data...)
+}
+
+// Event returns the one-line event XML of any provider's event on channel,
+// with the given EventData names and values (values escaped).
+func Event(provider, channel string, id int, at time.Time, computer string, data ...string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<Event><System><Provider Name="%s"/><EventID>%d</EventID><TimeCreated SystemTime="%s"/><Channel>%s</Channel><Computer>%s</Computer></System><EventData>`,
 		provider, id, at.UTC().Format(time.RFC3339Nano), channel, computer)
