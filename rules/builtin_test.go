@@ -3,6 +3,7 @@ package rules_test
 import (
 	"cmp"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,11 +13,13 @@ import (
 
 	"webshellbeat/config"
 	"webshellbeat/detection"
+	"webshellbeat/detection/sigma"
 	"webshellbeat/detector"
 	"webshellbeat/internal/testfiles"
 	"webshellbeat/module/accesslog"
 	"webshellbeat/module/modsec"
 	"webshellbeat/module/windows"
+	"webshellbeat/rules"
 )
 
 // sysmonEvent builds a Sysmon event (Windows, or Sysmon for Linux as one
@@ -802,7 +805,8 @@ func lookup(doc map[string]any, path string) any {
 // The tunnel rules on connections as the mappers give them: a web server's
 // own connection to a remote-access port alerts (Tomcat's java.exe and
 // java known by the command line of their start), one to its database, to
-// a file share on another host or made by another program does not.
+// a file share on another host, made by another program or by a proxy that
+// runs no scripts (nginx) does not.
 func TestTunnelRules(t *testing.T) {
 	det, err := detector.New(config.Default())
 	if err != nil {
@@ -829,12 +833,14 @@ func TestTunnelRules(t *testing.T) {
 		{false, 700, java, "10.0.0.5", 22, true},
 		{false, 701, java, "10.0.0.5", 22, false}, // another java program
 		{false, 900, `C:\Windows\System32\mstsc.exe`, "10.0.0.5", 3389, false},
+		{false, 950, `C:\nginx\nginx.exe`, "10.0.0.5", 3389, false}, // a stream proxy in front of RDP
 		{true, 410, "/usr/sbin/apache2", "10.0.0.5", 22, true},
 		{true, 410, "/usr/sbin/apache2", "10.0.0.5", 3306, false},
 		{true, 411, "/usr/sbin/php-fpm8.2", "127.0.0.1", 445, true},
 		{true, 800, "/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "127.0.0.1", 3389, true},
 		{true, 801, "/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "127.0.0.1", 3389, false},
 		{true, 900, "/usr/bin/ssh", "10.0.0.5", 22, false},
+		{true, 950, "/usr/sbin/nginx", "10.0.0.5", 22, false}, // a stream proxy in front of SSH
 	} {
 		doc := sysmonEvent(t, c.linux, 3, "ProcessId", fmt.Sprint(c.pid), "Image", c.image, "Initiated", "true", "Protocol", "tcp",
 			"SourceIp", "10.0.0.2", "SourcePort", "50123", "DestinationIp", c.ip, "DestinationPort", fmt.Sprint(c.port))
@@ -941,5 +947,25 @@ func TestSecurityConnectionRules(t *testing.T) {
 		if got := ruleMatches(det, doc, c.rule); got != c.want {
 			t.Errorf("%s (%d): alert %v, want %v (rules %v)", c.describes, c.id, got, c.want, detection.LookupStrings(doc, "webshell.rule_ids"))
 		}
+	}
+}
+
+// Every file of the pack loads: a rule the parser rejects (a description
+// with ": " in a plain YAML scalar, once) would otherwise only show as
+// the missing alerts of whichever test reads it. Only the seed rules'
+// non-UUID ids warn.
+func TestBuiltinPackLoads(t *testing.T) {
+	coll := sigma.LoadFS(rules.Builtin, rules.BuiltinRoot)
+	for _, e := range coll.Errors {
+		t.Errorf("rejected: %v", e)
+	}
+	for _, w := range coll.Warnings {
+		if !strings.Contains(w.Error(), "seed_") {
+			t.Errorf("warning: %v", w)
+		}
+	}
+	files, _ := fs.Glob(rules.Builtin, rules.BuiltinRoot+"/*.yml")
+	if n := len(coll.Rules) + len(coll.Filters); n != len(files) {
+		t.Errorf("%d rules and filters from %d files", n, len(files))
 	}
 }
