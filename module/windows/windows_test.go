@@ -815,3 +815,29 @@ func TestVelocidexJSON(t *testing.T) {
 		}
 	}
 }
+
+// A real 5157 (the Windows Filtering Platform blocked a connection), from
+// an EVTX: the inbound ICMP of the System process, as a failed network
+// connection with its two ends.
+func TestSecurityBlockedConnection(t *testing.T) {
+	for _, r := range readAll(t, data+"omerbenamram-evtx/samples/Security_short_selected.evtx") {
+		if r.EventID != 5157 {
+			continue
+		}
+		checkFields(t, r.ECS(), map[string]any{
+			"event.category":    []string{"network"},
+			"event.type":        []string{"connection", "denied"},
+			"event.outcome":     "failure",
+			"event.action":      "blocked-connection",
+			"process.name":      "System",
+			"process.pid":       int64(4),
+			"source.ip":         "169.46.6.101",
+			"destination.ip":    "169.46.118.42",
+			"network.direction": "ingress",
+			"network.transport": "icmp",
+			"related.ip":        []string{"169.46.6.101", "169.46.118.42"},
+		})
+		return
+	}
+	t.Fatal("no 5157 in the sample")
+}
