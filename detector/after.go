@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"cmp"
 	"path"
 	"slices"
 	"strconv"
@@ -120,8 +121,10 @@ func (d *Detector) correlateAfter(ev *event) []Derived {
 				// A new script is its own session: the writer's other work
 				// (a worker's earlier pages, its server's root session) is
 				// not what it is doing now, and the upload is no later step
-				// of it, to be lowered as such.
+				// of it, to be lowered as such. But a burst of them by one
+				// writer (a CMS extracting a plugin) is one session.
 				ev.script = fp
+				ev.sessionScript = s.bursts.Key(writerKey(ev), fp, ev.t)
 			}
 			u := correlate.Upload{Time: ev.t, Path: fp, Writer: str(doc, "process.name"), WriterPID: num(doc, "process.pid"), ByWeb: writerWeb, Ref: ev.ref}
 			detection.Put(doc, "webshell.upload", map[string]any{"path": fp, "by_webserver": writerWeb})
@@ -300,7 +303,7 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 	if s.sessions == nil {
 		return v
 	}
-	key := session.Key{Host: ev.host, Script: strings.ToLower(ev.script), Site: strings.ToLower(ev.site)}
+	key := session.Key{Host: ev.host, Script: strings.ToLower(cmp.Or(ev.sessionScript, ev.script)), Site: strings.ToLower(ev.site)}
 	if key.Script == "" {
 		inferred, _ := detection.Lookup(doc, "webshell.webserver.inferred")
 		if sub.Root == "" && inferred != true {
@@ -361,6 +364,19 @@ func (d *Detector) tune(ev *event, v Verdict, out *[]Derived) Verdict {
 	}
 	lower(doc, d.cfg.Sessions.LaterSeverity)
 	return v
+}
+
+// writerKey names the process that wrote a file, on its host, for
+// session.Bursts: its entity id, else its pid and name; "" when the event
+// names neither.
+func writerKey(ev *event) string {
+	if id := str(ev.doc, "process.entity_id"); id != "" {
+		return ev.host + "|" + id
+	}
+	if pid := num(ev.doc, "process.pid"); pid > 0 {
+		return ev.host + "|" + strconv.Itoa(pid) + "|" + str(ev.doc, "process.name")
+	}
+	return ""
 }
 
 // shellFolder is a working directory lowered, with forward slashes and a

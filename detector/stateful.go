@@ -40,6 +40,7 @@ type state struct {
 	sessions *session.Tracker
 	baseline *session.Baseline
 	dups     *session.Duplicates
+	bursts   *session.Bursts
 	cfg      config.Detection
 	exts     map[string]bool
 
@@ -82,7 +83,7 @@ const (
 func newState(cfg config.Detection) (*state, error) {
 	s := &state{cfg: cfg, exts: map[string]bool{}, held: map[int64]*heldDoc{}, heldBy: map[string]*heldHost{},
 		maxPending: cfg.Correlation.MaxPending,
-		dups:       session.NewDuplicates(0)}
+		dups:       session.NewDuplicates(0), bursts: session.NewBursts(0)}
 	for _, e := range cfg.Correlation.ScriptExtensions {
 		s.exts[strings.ToLower(e)] = true
 	}
@@ -151,18 +152,21 @@ func (d *Detector) Table() *ancestry.Table {
 
 // event is what the stateful steps read from one document.
 type event struct {
-	doc      map[string]any
-	host     string
-	t        time.Time
-	ref      int64
-	lin      ancestry.Lineage
-	hasLin   bool
-	kind     ancestry.Kind
-	request  *correlate.Request
-	link     *correlate.Link
-	script   string // the script the event belongs to (file path or URL path)
-	site     string // the web site of script when it is a URL path (siteOf)
-	reqProcs []ancestry.Process
+	doc     map[string]any
+	host    string
+	t       time.Time
+	ref     int64
+	lin     ancestry.Lineage
+	hasLin  bool
+	kind    ancestry.Kind
+	request *correlate.Request
+	link    *correlate.Link
+	script  string // the script the event belongs to (file path or URL path)
+	// sessionScript, when set, keys the session instead of script: the
+	// first file of a writer's burst of script writes (session.Bursts).
+	sessionScript string
+	site          string // the web site of script when it is a URL path (siteOf)
+	reqProcs      []ancestry.Process
 	// otherLinks are the links this process's own made for processes seen
 	// before it (correlate.AddProcessAll): its shell's and its elders'.
 	otherLinks []correlate.Link
