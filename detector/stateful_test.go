@@ -883,3 +883,39 @@ func TestLog4ShellOutbound(t *testing.T) {
 		t.Errorf("outbound alerts %q, want the reverse shell's only", outbound)
 	}
 }
+
+// A CMS unpacking a plugin: php-fpm writes 50 scripts 10 ms apart, one
+// burst and one session, the first alert at medium and the others lowered;
+// another worker's upload in the middle of it, and the same worker's
+// write 20 s later, are sessions of their own at medium.
+func TestScriptBurstSession(t *testing.T) {
+	var lines []string
+	write := func(at time.Time, pid int, file string) {
+		xml := testfiles.SysmonEvent(true, 11, at, "web1", "ProcessId", strconv.Itoa(pid), "Image", "/usr/sbin/php-fpm8.2",
+			"TargetFilename", file, "User", "www-data")
+		lines = append(lines, at.Format("Jan _2 15:04:05")+" web1 sysmon: "+xml)
+	}
+	for i := range 50 {
+		write(base.Add(time.Duration(i)*10*time.Millisecond), 4242, fmt.Sprintf("/var/www/html/wp-content/plugins/akismet/f%d.php", i))
+		if i == 25 {
+			write(base.Add(time.Duration(i)*10*time.Millisecond), 5151, "/var/www/html/wp-content/uploads/shell.php")
+		}
+	}
+	write(base.Add(20*time.Second), 4242, "/var/www/html/wp-content/uploads/later.php")
+	log := filepath.Join(t.TempDir(), "syslog")
+	testfiles.Write(t, log, strings.Join(lines, "\n")+"\n")
+	sessions := map[string]bool{}
+	var medium []string
+	for _, a := range run(t, config.Default(), log) {
+		f := str(a, "file.path")
+		if strings.Contains(f, "/plugins/akismet/") {
+			sessions[str(a, "webshell.session.id")] = true
+		}
+		if sev(a) >= 47 {
+			medium = append(medium, path.Base(f))
+		}
+	}
+	if len(sessions) != 1 || !slices.Equal(medium, []string{"f0.php", "shell.php", "later.php"}) {
+		t.Errorf("the plugin's scripts in %d sessions; at medium %v; want one session, and f0.php, shell.php and later.php at medium", len(sessions), medium)
+	}
+}
