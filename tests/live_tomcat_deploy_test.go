@@ -20,7 +20,8 @@ const tomcatDeployer = "wsbdeploy:wsb-deploy-pw"
 // Metasploit's tomcat_mgr_upload and most Tomcat intrusions do: with a
 // manager account, a WAR holding a JSP web shell is uploaded through the
 // manager's text API, Tomcat (java, as the tomcat account) writes the WAR
-// into webapps and unpacks it there, and the shell then runs commands.
+// into webapps and unpacks it there, and the shell then runs commands. The
+// WAR's other pages unpack in the same burst: one session of write alerts.
 func TestLiveTomcatManagerDeploy(t *testing.T) {
 	liveReady(t)
 	needFiles(t, "Tomcat manager", tomcatHome+"/bin/catalina.sh", tomcatLog, "/usr/share/tomcat10-admin/manager")
@@ -33,7 +34,13 @@ func TestLiveTomcatManagerDeploy(t *testing.T) {
 		t.Fatal(err)
 	}
 	war := filepath.Join(t.TempDir(), app+".war")
-	writeWAR(t, war, map[string]string{"cmd.jsp": jspShell})
+	// The shell among ten pages, as in an application's WAR: Tomcat unpacks
+	// them in one burst, one session with one medium alert.
+	pages := map[string]string{"cmd.jsp": jspShell}
+	for i := range 10 {
+		pages[fmt.Sprintf("page%d.jsp", i)] = fmt.Sprintf("<%%= %d %%>\n", i)
+	}
+	writeWAR(t, war, pages)
 	startTomcat(t)
 
 	dir := t.TempDir()
@@ -91,6 +98,19 @@ func TestLiveTomcatManagerDeploy(t *testing.T) {
 		if !slices.Contains(got, c.want) {
 			t.Errorf("%s: alerts %q, want %q", c.what, got, c.want)
 		}
+	}
+	sessions, medium, writes := map[string]bool{}, 0, 0
+	for _, d := range docs {
+		if strings.HasPrefix(detection.LookupString(d, "file.path"), filepath.Join(tomcatWebapps, app)+"/") && slices.Contains(ids(d), "20c04b82-a4c5-4699-a858-32f57e48b0ca") {
+			writes++
+			sessions[detection.LookupString(d, "webshell.session.id")] = true
+			if sev, _ := lookup(d, "event.severity").(float64); sev >= 47 {
+				medium++
+			}
+		}
+	}
+	if writes != len(pages) || len(sessions) != 1 || medium != 1 {
+		t.Errorf("the WAR's %d JSPs unpacked: %d write alerts in %d sessions, %d of them medium or above; want %d in one session, one medium", len(pages), writes, len(sessions), medium, len(pages))
 	}
 	for _, c := range cmds {
 		if !slices.ContainsFunc(docs, func(d map[string]any) bool {
