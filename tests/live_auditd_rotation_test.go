@@ -20,10 +20,10 @@ import (
 // real auditd that rotates it (SIGUSR1, what `service auditd rotate` and
 // max_log_file_action = ROTATE do: audit.log becomes audit.log.1, and so
 // on) while commands run, and while the beat is stopped, over four runs of
-// the beat: every command's execve event is read once. The input read its path afresh at
-// each poll (5 s), so the records auditd wrote between the last poll and a
-// rotation were lost, and after a restart its offset was applied to the new
-// audit.log.
+// the beat: every command's execve event is read once. The input read its
+// path afresh at each poll (5 s), so the records auditd wrote between the
+// last poll and a rotation were lost, and after a restart its offset was
+// applied to the new audit.log.
 func TestLiveAuditdRotation(t *testing.T) {
 	liveReady(t)
 	dir := t.TempDir()
@@ -101,8 +101,8 @@ func TestLiveAuditdRotation(t *testing.T) {
 	startAndRead()
 	// The third run resumes in the middle of audit.log; auditd rotates
 	// before the fourth, which must find that checkpoint's file among the
-	// rotations: the third run's checkpoints named no file, and the fourth
-	// applied them to the new audit.log.
+	// rotations. Before, the third run's checkpoints named no file, and the
+	// fourth applied them to the new audit.log (60 commands lost).
 	run(60)
 	startAndRead()
 	run(60)
