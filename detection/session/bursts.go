@@ -54,21 +54,8 @@ func (b *Bursts) Key(writer, path string, at time.Time) string {
 		return prev.key
 	}
 	if len(b.last) >= b.max {
-		b.sweep(at)
+		sweep(b.last, at, b.gap, b.max, func(r burst) time.Time { return r.last })
 	}
 	b.last[writer] = burst{key: path, last: at}
 	return path
-}
-
-// sweep drops the bursts that ended more than a gap before at, or all of
-// them when that frees nothing.
-func (b *Bursts) sweep(at time.Time) {
-	for w, r := range b.last {
-		if absDur(at.Sub(r.last)) > b.gap {
-			delete(b.last, w)
-		}
-	}
-	if len(b.last) >= b.max {
-		clear(b.last)
-	}
 }

@@ -59,22 +59,23 @@ func (d *Duplicates) Observe(s Start, source string, at time.Time) (string, time
 		return r.source, r.at, true
 	}
 	if len(d.seen) >= d.max {
-		d.sweep(at)
+		sweep(d.seen, at, d.window, d.max, func(r reported) time.Time { return r.at })
 	}
 	d.seen[s] = reported{at: at, source: source}
 	return "", time.Time{}, false
 }
 
-// sweep drops the starts older than the window before at, or all of them
-// when that frees nothing (a burst of starts within one window).
-func (d *Duplicates) sweep(at time.Time) {
-	for k, r := range d.seen {
-		if absDur(at.Sub(r.at)) > d.window {
-			delete(d.seen, k)
+// sweep drops the entries of m whose time (when) is more than window away
+// from at, or all of them when that leaves max or more (a burst within one
+// window): the bound of the Duplicates and Bursts tables.
+func sweep[K comparable, V any](m map[K]V, at time.Time, window time.Duration, max int, when func(V) time.Time) {
+	for k, v := range m {
+		if absDur(at.Sub(when(v))) > window {
+			delete(m, k)
 		}
 	}
-	if len(d.seen) >= d.max {
-		clear(d.seen)
+	if len(m) >= max {
+		clear(m)
 	}
 }
 
