@@ -356,11 +356,7 @@ func defenderEvent(t *testing.T, id, threat, path, process string) map[string]an
 		"Backdoor:ASP/Chopper.F!dha", threat,
 		`file:_C:\Program Files\Microsoft\Exchange Server\V15\FrontEnd\HttpProxy\owa\auth\web.aspx`, path,
 		`C:\Windows\System32\inetsrv\w3wp.exe`, process).Replace(string(raw))
-	rec, err := windows.ParseXML([]byte(xml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec.ECS()
+	return xmlECS(t, xml)
 }
 
 // The Defender rule: a web shell family, any threat in a script under a
@@ -906,11 +902,7 @@ func TestServerWorkers(t *testing.T) {
 func securityEvent(t *testing.T, id int, data ...string) map[string]any {
 	t.Helper()
 	xml := testfiles.Event("Microsoft-Windows-Security-Auditing", "Security", id, time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), "web1", data...)
-	rec, err := windows.ParseXML([]byte(xml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec.ECS()
+	return xmlECS(t, xml)
 }
 
 // A host without Sysmon: 4688 gives the process tree, the Windows
@@ -948,6 +940,16 @@ func TestSecurityConnectionRules(t *testing.T) {
 			t.Errorf("%s (%d): alert %v, want %v (rules %v)", c.describes, c.id, got, c.want, detection.LookupStrings(doc, "webshell.rule_ids"))
 		}
 	}
+}
+
+// xmlECS maps one event's XML with the beat's own mapper.
+func xmlECS(t *testing.T, xml string) map[string]any {
+	t.Helper()
+	rec, err := windows.ParseXML([]byte(xml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec.ECS()
 }
 
 // Every file of the pack loads: a rule the parser rejects (a description
