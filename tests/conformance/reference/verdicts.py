@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Verdicts of a reference Sigma implementation, for TestPySigmaReference.
+
+pySigma converts each rule to SQL with its SQLite backend (the backend that
+Zircolite runs) and its Sysmon pipeline (which adds the EventID of the
+rule's category), and SQLite runs the query over the events as Zircolite
+does: one table, a TEXT COLLATE NOCASE column per field, a REGEXP function
+with Python's re. The events are the flat, Sigma-named Sysmon documents that
+the Go test writes with -reference-events.
+
+    python3 -m venv /tmp/sigvenv
+    /tmp/sigvenv/bin/pip install -r tests/conformance/reference/requirements.txt
+    # its requirement says pysigma<2, but it imports and runs with 2.0.1:
+    /tmp/sigvenv/bin/pip install --no-deps pysigma-pipeline-sysmon==2.0.0
+    go test ./tests/conformance -run TestPySigmaReference -reference-events /tmp/events.jsonl
+    /tmp/sigvenv/bin/python tests/conformance/reference/verdicts.py /tmp/events.jsonl \
+        ../shared/data/SigmaHQ-sigma > tests/conformance/testdata/pysigma_sqlite.tsv
+
+With WEBSHELLBEAT_PYSIGMA naming that python, TestPySigmaReferenceCurrent
+runs this script and requires the held file to be what it writes (CI does).
+
+Output, one line per rule file of FOLDERS, sorted by path: the path under
+the SigmaHQ folder, the rule id, then "ok" and the keys of the matched
+events (comma-separated, in event order); or "skip" and why the rule is not
+compared (a category no Sysmon event has); or "error" and why pySigma
+refused it.
+"""
+
+import json
+import os
+import re
+import sqlite3
+import sys
+
+from sigma.backends.sqlite import sqliteBackend
+from sigma.collection import SigmaCollection
+from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping, sysmon_pipeline
+
+# The rules of the Sysmon categories (as TestPySigmaReference's folders).
+FOLDERS = [
+    "rules/windows/create_remote_thread",
+    "rules/windows/create_stream_hash",
+    "rules/windows/dns_query",
+    "rules/windows/driver_load",
+    "rules/windows/file",
+    "rules/windows/image_load",
+    "rules/windows/network_connection",
+    "rules/windows/pipe_created",
+    "rules/windows/process_access",
+    "rules/windows/process_creation",
+    "rules/windows/process_tampering",
+    "rules/windows/raw_access_thread",
+    "rules/windows/registry",
+    "rules/windows/sysmon",
+    "rules/windows/wmi_event",
+]
+
+
+def regexp(pattern, value):
+    if value is None:
+        return False
+    return re.search(pattern, value) is not None
+
+
+def load(conn, events):
+    # SQLite's names ignore case: Sysmon's SourceProcessGUID (event 10) and
+    # SourceProcessGuid (event 8) are one column, as for Zircolite.
+    columns = {}
+    for ev in events:
+        for k in ev:
+            if k != "_key":
+                columns.setdefault(k.lower(), k)
+    cols = ", ".join(f"`{c}` TEXT COLLATE NOCASE" for c in sorted(columns.values()))
+    conn.execute(f"CREATE TABLE logs (_key TEXT, {cols})")
+    for ev in events:
+        keys = list(ev)
+        names = ", ".join(f"`{columns.get(k.lower(), k)}`" for k in keys)
+        marks = ", ".join("?" for _ in keys)
+        conn.execute(f"INSERT INTO logs ({names}) VALUES ({marks})", [str(ev[k]) for k in keys])
+
+
+def verdict(conn, backend, text):
+    try:
+        coll = SigmaCollection.from_yaml(text)
+        cat = coll.rules[0].logsource.category
+        if cat and cat not in sysmon_generic_logsource_eventid_mapping:
+            return "skip", f"category {cat} is no Sysmon event"
+        queries = backend.convert(coll)
+    except Exception as e:  # pySigma refuses: the reason is the verdict
+        return "error", type(e).__name__ + ": " + " ".join(str(e).split())
+    matched = set()
+    for q in queries:
+        sql = q.replace("SELECT *", "SELECT _key", 1)
+        while True:
+            try:
+                matched.update(r[0] for r in conn.execute(sql))
+                break
+            except sqlite3.Error as e:
+                # A field no event has is a column of NULLs, as Zircolite's
+                # runtime adds it (ensure_fields).
+                m = re.match(r"no such column: (.+)", str(e))
+                if not m:
+                    return "error", "sqlite: " + str(e)
+                conn.execute(f"ALTER TABLE logs ADD COLUMN `{m.group(1)}` TEXT COLLATE NOCASE")
+    return "ok", matched
+
+
+def main():
+    events_path, root = sys.argv[1], sys.argv[2]
+    with open(events_path) as f:
+        events = [json.loads(line) for line in f]
+    order = {ev["_key"]: i for i, ev in enumerate(events)}
+    conn = sqlite3.connect(":memory:")
+    conn.create_function("regexp", 2, regexp, deterministic=True)
+    load(conn, events)
+    backend = sqliteBackend(processing_pipeline=sysmon_pipeline())
+    files = []
+    for folder in FOLDERS:
+        for dirpath, _, names in os.walk(os.path.join(root, folder)):
+            files += [os.path.join(dirpath, n) for n in names if n.endswith(".yml")]
+    for path in sorted(files):
+        name = os.path.relpath(path, root)
+        with open(path) as f:
+            text = f.read()
+        m = re.search(r"^id:\s*(\S+)", text, re.M)
+        rid = m.group(1) if m else ""
+        status, out = verdict(conn, backend, text)
+        if status == "ok":
+            out = ",".join(sorted(out, key=order.get))
+        print(f"{name}\t{rid}\t{status}\t{out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,358 @@
+package conformance
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"webshellbeat/detection/engine"
+	"webshellbeat/detection/sigma"
+	"webshellbeat/module/windows"
+)
+
+var referenceEvents = flag.String("reference-events", "", "TestPySigmaReference: write its events as Sigma-named JSON lines to this file, for reference/verdicts.py")
+
+// referenceGolden holds pySigma's verdicts (reference/verdicts.py): per
+// rule file of referenceFolders, the events its SQL matched.
+const referenceGolden = "testdata/pysigma_sqlite.tsv"
+
+// referenceFolders are SigmaHQ's folders of the Sysmon categories (as
+// FOLDERS in reference/verdicts.py).
+var referenceFolders = []string{
+	"rules/windows/create_remote_thread",
+	"rules/windows/create_stream_hash",
+	"rules/windows/dns_query",
+	"rules/windows/driver_load",
+	"rules/windows/file",
+	"rules/windows/image_load",
+	"rules/windows/network_connection",
+	"rules/windows/pipe_created",
+	"rules/windows/process_access",
+	"rules/windows/process_creation",
+	"rules/windows/process_tampering",
+	"rules/windows/raw_access_thread",
+	"rules/windows/registry",
+	"rules/windows/sysmon",
+	"rules/windows/wmi_event",
+}
+
+// refEvent is one Sysmon event of the shared samples: its key (file under
+// shared/data, then the record's place in it), the document as Sigma names
+// it (EventData, EventID, Channel) for the reference, and as webshellbeat
+// maps it.
+type refEvent struct {
+	key  string
+	flat map[string]string
+	ecs  map[string]any
+}
+
+// referenceSamples reads every Sysmon event of the shared EVTX samples and
+// of OTRF's ProxyLogon capture (an Exchange server's w3wp.exe running a web
+// shell), in file then record order.
+func referenceSamples(t *testing.T) []refEvent {
+	t.Helper()
+	data := "../../../shared/data/"
+	files, _ := filepath.Glob(data + "sbousseaden-EVTX-ATTACK-SAMPLES/*/*.evtx")
+	files = append(files, data+"omerbenamram-evtx/samples/sysmon.evtx")
+	var out []refEvent
+	for _, file := range files {
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep := sysmonKeeper(strings.TrimPrefix(file, data), &out)
+		err = windows.ReadEVTX(f, 0, func(rec *windows.Record, err error) error { return keep(rec, err) })
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+	}
+	proxyLogon := "OTRF-Security-Datasets/datasets/atomic/windows/persistence/host/proxylogon_ssrf_rce_poc.zip"
+	z, err := zip.OpenReader(data + proxyLogon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	for _, zf := range z.File {
+		r, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep := sysmonKeeper(proxyLogon+"/"+zf.Name, &out)
+		err = windows.ReadJSON(r, func(rec *windows.Record, _ int64, err error) error { return keep(rec, err) })
+		r.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", zf.Name, err)
+		}
+	}
+	return out
+}
+
+// sysmonKeeper returns a reader callback that appends the Sysmon records of
+// file to out, keyed by their place in the file (OTRF's JSON has no record
+// numbers).
+func sysmonKeeper(file string, out *[]refEvent) func(*windows.Record, error) error {
+	n := 0
+	return func(rec *windows.Record, err error) error {
+		n++
+		if err != nil || !rec.IsSysmon() {
+			return nil // damaged records: the sample collection has some, and they are not the point here
+		}
+		flat := map[string]string{}
+		for _, kv := range rec.EventData {
+			flat[kv.Key] = kv.Value
+		}
+		flat["EventID"] = strconv.Itoa(int(rec.EventID))
+		flat["Channel"] = rec.Channel
+		*out = append(*out, refEvent{key: file + "#" + strconv.Itoa(n), flat: flat, ecs: rec.ECS()})
+		return nil
+	}
+}
+
+// refVerdict is one line of the golden file.
+type refVerdict struct {
+	file, id string
+	err      string          // pySigma refused the rule
+	skip     string          // not compared (a category no Sysmon event has)
+	matched  map[string]bool // event keys
+}
+
+func readReference(t *testing.T) []refVerdict {
+	t.Helper()
+	f, err := os.Open(referenceGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []refVerdict
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		cols := strings.Split(sc.Text(), "\t")
+		if len(cols) != 4 {
+			t.Fatalf("%s:%d: %d columns, want 4", referenceGolden, line, len(cols))
+		}
+		v := refVerdict{file: cols[0], id: cols[1], matched: map[string]bool{}}
+		switch cols[2] {
+		case "error":
+			v.err = cols[3]
+		case "skip":
+			v.skip = cols[3]
+		case "ok":
+			for k := range strings.SplitSeq(cols[3], ",") {
+				if k != "" {
+					v.matched[k] = true
+				}
+			}
+		default:
+			t.Fatalf("%s:%d: status %q", referenceGolden, line, cols[2])
+		}
+		out = append(out, v)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestPySigmaReference compares webshellbeat with a reference
+// implementation, rule by rule and event by event: pySigma's SQLite backend
+// and Sysmon pipeline (what Zircolite runs) over the raw Sysmon fields,
+// against webshellbeat's own path (module/windows to ECS, the built-in
+// pipelines, logsource routing, the engine). Every rule of the Sysmon
+// categories' folders on every Sysmon event of the shared samples must get
+// the same verdict, except the rules listed in referenceDiffs with the
+// reason; a listed rule that now agrees fails too, so that the list stays
+// true.
+func TestPySigmaReference(t *testing.T) {
+	events := referenceSamples(t)
+	if *referenceEvents != "" {
+		writeReferenceEvents(t, events)
+	}
+	var dirs []string
+	for _, d := range referenceFolders {
+		dirs = append(dirs, filepath.Join(sigmaHQ, d))
+	}
+	coll := sigma.LoadPaths(dirs...)
+	eng, err := engine.New(coll, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := func(r *sigma.Rule) string {
+		rel, _ := filepath.Rel(sigmaHQ, r.Path)
+		return filepath.ToSlash(rel)
+	}
+	ours := map[string]map[string]bool{} // rule file -> event keys
+	for _, ev := range events {
+		for _, r := range eng.Match(ev.ecs) {
+			if ours[file(r)] == nil {
+				ours[file(r)] = map[string]bool{}
+			}
+			ours[file(r)][ev.key] = true
+		}
+	}
+	loaded := map[string]bool{}
+	for _, r := range coll.Rules {
+		loaded[file(r)] = true
+	}
+	verdicts := readReference(t)
+	checkReferenceFiles(t, dirs, verdicts)
+	var compared, agreed, refused, skipped, matches int
+	for _, v := range verdicts {
+		switch {
+		case v.err != "":
+			refused++
+			continue
+		case v.skip != "":
+			skipped++
+			continue
+		case !loaded[v.file]:
+			t.Errorf("%s: pySigma converts it, webshellbeat did not load it", v.file)
+			continue
+		}
+		compared++
+		matches += len(v.matched)
+		missed, extra := setDiff(v.matched, ours[v.file]), setDiff(ours[v.file], v.matched)
+		reason, listed := referenceDiffs[v.file]
+		switch {
+		case len(missed)+len(extra) == 0 && listed:
+			t.Errorf("%s: listed in referenceDiffs (%s), but now agrees with pySigma: take it off the list", v.file, reason)
+		case len(missed)+len(extra) == 0:
+			agreed++
+		case !listed:
+			t.Errorf("%s: pySigma matches %d events, webshellbeat %d; only pySigma: %v; only webshellbeat: %v",
+				v.file, len(v.matched), len(ours[v.file]), missed, extra)
+		}
+	}
+	if compared < 1500 {
+		t.Errorf("compared %d rules, want the whole folders (over 1,500)", compared)
+	}
+	t.Logf("%d Sysmon events; %d rules compared (%d matches in the reference), %d agree, %d differ as listed; %d skipped, pySigma refused %d",
+		len(events), compared, matches, agreed, len(referenceDiffs), skipped, refused)
+}
+
+// checkReferenceFiles fails unless the golden file has a verdict for each
+// rule file of dirs and no other: the script and the test read the same
+// folders.
+func checkReferenceFiles(t *testing.T, dirs []string, verdicts []refVerdict) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, d := range dirs {
+		err := filepath.WalkDir(d, func(p string, _ os.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(p, ".yml") {
+				rel, _ := filepath.Rel(sigmaHQ, p)
+				want[filepath.ToSlash(rel)] = true
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range verdicts {
+		if !want[v.file] {
+			t.Errorf("%s: in %s, not in the folders", v.file, referenceGolden)
+		}
+		delete(want, v.file)
+	}
+	for f := range want {
+		t.Errorf("%s: no verdict in %s: run reference/verdicts.py again", f, referenceGolden)
+	}
+}
+
+// referenceDiffs are the rules on which webshellbeat and pySigma's SQLite
+// backend differ, by file, with why.
+var referenceDiffs = map[string]string{}
+
+func setDiff(a, b map[string]bool) []string {
+	var out []string
+	for k := range a {
+		if !b[k] {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func writeReferenceEvents(t *testing.T, events []refEvent) {
+	t.Helper()
+	f, err := os.Create(*referenceEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	for _, ev := range events {
+		doc := map[string]string{"_key": ev.key}
+		for k, v := range ev.flat {
+			doc[k] = v
+		}
+		b, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(w, "%s\n", b)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]string, len(events))
+	for i, ev := range events {
+		keys[i] = ev.key
+	}
+	if len(slices.Compact(slices.Sorted(slices.Values(keys)))) != len(keys) {
+		t.Fatal("two events share a key")
+	}
+}
+
+// TestPySigmaReferenceCurrent runs reference/verdicts.py with the python
+// that WEBSHELLBEAT_PYSIGMA names (one with the packages of
+// reference/requirements.txt; .ci/run makes it) and requires it to write
+// exactly the held verdicts: the golden file is pySigma's, not edited.
+func TestPySigmaReferenceCurrent(t *testing.T) {
+	python := os.Getenv("WEBSHELLBEAT_PYSIGMA")
+	if python == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("WEBSHELLBEAT_PYSIGMA is not set: .ci/run installs pySigma and sets it")
+		}
+		t.Skip("WEBSHELLBEAT_PYSIGMA is not set (a python with pySigma, see reference/verdicts.py)")
+	}
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	*referenceEvents = events
+	defer func() { *referenceEvents = "" }()
+	writeReferenceEvents(t, referenceSamples(t))
+	out, err := exec.Command(python, "reference/verdicts.py", events, sigmaHQ).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("verdicts.py: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	held, err := os.ReadFile(referenceGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, held) {
+		got, want := strings.Split(string(out), "\n"), strings.Split(string(held), "\n")
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("%s differs from what verdicts.py writes now, first at line %d:\nheld: %.300s\nnow:  %.300s", referenceGolden, i+1, want[i], got[i])
+			}
+		}
+		t.Fatalf("%s has %d lines, verdicts.py writes %d", referenceGolden, len(want), len(got))
+	}
+}
