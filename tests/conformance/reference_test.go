@@ -28,51 +28,35 @@ var referenceEvents = flag.String("reference-events", "", "TestPySigmaReference:
 // rule file of referenceFolders, the events its SQL matched.
 const referenceGolden = "testdata/pysigma_sqlite.tsv"
 
-// referenceFolders are SigmaHQ's folders of the Sysmon categories (as
-// FOLDERS in reference/verdicts.py).
-var referenceFolders = []string{
-	"rules/windows/create_remote_thread",
-	"rules/windows/create_stream_hash",
-	"rules/windows/dns_query",
-	"rules/windows/driver_load",
-	"rules/windows/file",
-	"rules/windows/image_load",
-	"rules/windows/network_connection",
-	"rules/windows/pipe_created",
-	"rules/windows/process_access",
-	"rules/windows/process_creation",
-	"rules/windows/process_tampering",
-	"rules/windows/raw_access_thread",
-	"rules/windows/registry",
-	"rules/windows/sysmon",
-	"rules/windows/wmi_event",
-}
+// referenceFolders are the SigmaHQ folders compared (as FOLDERS in
+// reference/verdicts.py).
+var referenceFolders = []string{"rules/windows"}
 
-// refEvent is one Sysmon event of the shared samples: its key (file under
+// refEvent is one Windows event of the shared samples: its key (file under
 // shared/data, then the record's place in it), the document as Sigma names
-// it (EventData, EventID, Channel) for the reference, and as webshellbeat
-// maps it.
+// it (EventData, EventID, Channel, Provider_Name) for the reference, and as
+// webshellbeat maps it.
 type refEvent struct {
 	key  string
 	flat map[string]string
 	ecs  map[string]any
 }
 
-// referenceSamples reads every Sysmon event of the shared EVTX samples and
-// of OTRF's ProxyLogon capture (an Exchange server's w3wp.exe running a web
+// referenceSamples reads every event of the shared EVTX samples and of
+// OTRF's ProxyLogon capture (an Exchange server's w3wp.exe running a web
 // shell), in file then record order.
 func referenceSamples(t *testing.T) []refEvent {
 	t.Helper()
 	data := "../../../shared/data/"
 	files, _ := filepath.Glob(data + "sbousseaden-EVTX-ATTACK-SAMPLES/*/*.evtx")
-	files = append(files, data+"omerbenamram-evtx/samples/sysmon.evtx")
+	files = append(files, data+"omerbenamram-evtx/samples/sysmon.evtx", data+"omerbenamram-evtx/samples/security.evtx")
 	var out []refEvent
 	for _, file := range files {
 		f, err := os.Open(file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		keep := sysmonKeeper(strings.TrimPrefix(file, data), &out)
+		keep := keeper(strings.TrimPrefix(file, data), &out)
 		err = windows.ReadEVTX(f, 0, func(rec *windows.Record, err error) error { return keep(rec, err) })
 		f.Close()
 		if err != nil {
@@ -90,7 +74,7 @@ func referenceSamples(t *testing.T) []refEvent {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keep := sysmonKeeper(proxyLogon+"/"+zf.Name, &out)
+		keep := keeper(proxyLogon+"/"+zf.Name, &out)
 		err = windows.ReadJSON(r, func(rec *windows.Record, _ int64, err error) error { return keep(rec, err) })
 		r.Close()
 		if err != nil {
@@ -100,14 +84,13 @@ func referenceSamples(t *testing.T) []refEvent {
 	return out
 }
 
-// sysmonKeeper returns a reader callback that appends the Sysmon records of
-// file to out, keyed by their place in the file (OTRF's JSON has no record
-// numbers).
-func sysmonKeeper(file string, out *[]refEvent) func(*windows.Record, error) error {
+// keeper returns a reader callback that appends the records of file to
+// out, keyed by their place in the file (OTRF's JSON has no record numbers).
+func keeper(file string, out *[]refEvent) func(*windows.Record, error) error {
 	n := 0
 	return func(rec *windows.Record, err error) error {
 		n++
-		if err != nil || !rec.IsSysmon() {
+		if err != nil {
 			return nil // damaged records: the sample collection has some, and they are not the point here
 		}
 		flat := map[string]string{}
@@ -116,6 +99,7 @@ func sysmonKeeper(file string, out *[]refEvent) func(*windows.Record, error) err
 		}
 		flat["EventID"] = strconv.Itoa(int(rec.EventID))
 		flat["Channel"] = rec.Channel
+		flat["Provider_Name"] = rec.Provider
 		*out = append(*out, refEvent{key: file + "#" + strconv.Itoa(n), flat: flat, ecs: rec.ECS()})
 		return nil
 	}
@@ -125,7 +109,7 @@ func sysmonKeeper(file string, out *[]refEvent) func(*windows.Record, error) err
 type refVerdict struct {
 	file, id string
 	err      string          // pySigma refused the rule
-	skip     string          // not compared (a category no Sysmon event has)
+	skip     string          // not compared (a category no Windows event has)
 	matched  map[string]bool // event keys
 }
 
@@ -169,13 +153,12 @@ func readReference(t *testing.T) []refVerdict {
 
 // TestPySigmaReference compares webshellbeat with a reference
 // implementation, rule by rule and event by event: pySigma's SQLite backend
-// and Sysmon pipeline (what Zircolite runs) over the raw Sysmon fields,
+// and Windows pipelines (what Zircolite runs) over the raw event fields,
 // against webshellbeat's own path (module/windows to ECS, the built-in
-// pipelines, logsource routing, the engine). Every rule of the Sysmon
-// categories' folders on every Sysmon event of the shared samples must get
-// the same verdict, except the rules listed in referenceDiffs with the
-// reason; a listed rule that now agrees fails too, so that the list stays
-// true.
+// pipelines, logsource routing, the engine). Every rule of the Windows
+// folders on every event of the shared samples must get the same verdict,
+// except the rules listed in referenceDiffs with the reason; a listed rule
+// that now agrees fails too, so that the list stays true.
 func TestPySigmaReference(t *testing.T) {
 	events := referenceSamples(t)
 	if *referenceEvents != "" {
@@ -236,10 +219,10 @@ func TestPySigmaReference(t *testing.T) {
 				v.file, len(v.matched), len(ours[v.file]), missed, extra)
 		}
 	}
-	if compared < 1500 {
-		t.Errorf("compared %d rules, want the whole folders (over 1,500)", compared)
+	if compared < 2000 {
+		t.Errorf("compared %d rules, want the whole folders (over 2,000)", compared)
 	}
-	t.Logf("%d Sysmon events; %d rules compared (%d matches in the reference), %d agree, %d differ as listed; %d skipped, pySigma refused %d",
+	t.Logf("%d events; %d rules compared (%d matches in the reference), %d agree, %d differ as listed; %d skipped, pySigma refused %d",
 		len(events), compared, matches, agreed, len(referenceDiffs), skipped, refused)
 }
 

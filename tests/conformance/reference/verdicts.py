@@ -2,16 +2,26 @@
 """Verdicts of a reference Sigma implementation, for TestPySigmaReference.
 
 pySigma converts each rule to SQL with its SQLite backend (the backend that
-Zircolite runs) and its Sysmon pipeline (which adds the EventID of the
-rule's category), and SQLite runs the query over the events as Zircolite
-does: one table, a TEXT COLLATE NOCASE column per field, a REGEXP function
-with Python's re. The events are the flat, Sigma-named Sysmon documents that
-the Go test writes with -reference-events.
+Zircolite runs) and its Windows pipelines, and SQLite runs the query over the
+events as Zircolite does: one table, a TEXT COLLATE NOCASE column per field,
+a REGEXP function with Python's re, and a column of all of an event's values
+for keyword searches. The rule's verdict is the events that its queries
+matched:
+
+  - converted with the Sysmon pipeline (a category becomes Sysmon's channel and event
+    id) and the Windows log-source pipeline (a service becomes its channel;
+    the PowerShell categories their event ids);
+  - for process_creation and registry rules, also converted with the Windows audit
+    pipeline (Security 4688 and 4657, Image as NewProcessName...), since
+    webshellbeat runs those rules on both kinds of events.
+
+The events are the flat, Sigma-named documents that the Go test writes with
+-reference-events.
 
     python3 -m venv /tmp/sigvenv
     /tmp/sigvenv/bin/pip install -r tests/conformance/reference/requirements.txt
-    # its requirement says pysigma<2, but it imports and runs with 2.0.1:
-    /tmp/sigvenv/bin/pip install --no-deps pysigma-pipeline-sysmon==2.0.0
+    # these two ask for pysigma<2, but import and run with 2.0.1:
+    /tmp/sigvenv/bin/pip install --no-deps pysigma-pipeline-sysmon==2.0.0 pysigma-pipeline-windows==2.0.1
     go test ./tests/conformance -run TestPySigmaReference -reference-events /tmp/events.jsonl
     /tmp/sigvenv/bin/python tests/conformance/reference/verdicts.py /tmp/events.jsonl \
         ../shared/data/SigmaHQ-sigma > tests/conformance/testdata/pysigma_sqlite.tsv
@@ -22,7 +32,7 @@ runs this script and requires the held file to be what it writes (CI does).
 Output, one line per rule file of FOLDERS, sorted by path: the path under
 the SigmaHQ folder, the rule id, then "ok" and the keys of the matched
 events (comma-separated, in event order); or "skip" and why the rule is not
-compared (a category no Sysmon event has); or "error" and why pySigma
+compared (a category no Windows event has); or "error" and why pySigma
 refused it.
 """
 
@@ -35,25 +45,20 @@ import sys
 from sigma.backends.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
 from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping, sysmon_pipeline
+from sigma.pipelines.windows.windows import (
+    generic_logsource_to_windows_audit_event_mapping,
+    windows_audit_pipeline,
+    windows_generic_category_channel_mapping,
+    windows_logsource_pipeline,
+)
 
-# The rules of the Sysmon categories (as TestPySigmaReference's folders).
-FOLDERS = [
-    "rules/windows/create_remote_thread",
-    "rules/windows/create_stream_hash",
-    "rules/windows/dns_query",
-    "rules/windows/driver_load",
-    "rules/windows/file",
-    "rules/windows/image_load",
-    "rules/windows/network_connection",
-    "rules/windows/pipe_created",
-    "rules/windows/process_access",
-    "rules/windows/process_creation",
-    "rules/windows/process_tampering",
-    "rules/windows/raw_access_thread",
-    "rules/windows/registry",
-    "rules/windows/sysmon",
-    "rules/windows/wmi_event",
-]
+# The rules compared (as TestPySigmaReference's referenceFolders).
+FOLDERS = ["rules/windows"]
+
+
+# The column of all the event's values that keyword searches read (the
+# backend's fulltext_field).
+FULLTEXT = "_fulltext"
 
 
 def regexp(pattern, value):
@@ -71,23 +76,41 @@ def load(conn, events):
             if k != "_key":
                 columns.setdefault(k.lower(), k)
     cols = ", ".join(f"`{c}` TEXT COLLATE NOCASE" for c in sorted(columns.values()))
-    conn.execute(f"CREATE TABLE logs (_key TEXT, {cols})")
+    conn.execute(f"CREATE TABLE logs (_key TEXT, {FULLTEXT} TEXT COLLATE NOCASE, {cols})")
     for ev in events:
         keys = list(ev)
         names = ", ".join(f"`{columns.get(k.lower(), k)}`" for k in keys)
         marks = ", ".join("?" for _ in keys)
-        conn.execute(f"INSERT INTO logs ({names}) VALUES ({marks})", [str(ev[k]) for k in keys])
+        values = [str(ev[k]) for k in keys]
+        # Keyword searches read every value of the event: one per line.
+        text = "\n".join(str(v) for k, v in ev.items() if k != "_key")
+        conn.execute(f"INSERT INTO logs ({names}, {FULLTEXT}) VALUES ({marks}, ?)", values + [text])
 
 
-def verdict(conn, backend, text):
-    try:
-        coll = SigmaCollection.from_yaml(text)
-        cat = coll.rules[0].logsource.category
-        if cat and cat not in sysmon_generic_logsource_eventid_mapping:
-            return "skip", f"category {cat} is no Sysmon event"
-        queries = backend.convert(coll)
-    except Exception as e:  # pySigma refuses: the reason is the verdict
-        return "error", type(e).__name__ + ": " + " ".join(str(e).split())
+def verdict(conn, text):
+    cat = SigmaCollection.from_yaml(text).rules[0].logsource.category
+    if cat and cat not in sysmon_generic_logsource_eventid_mapping and cat not in windows_generic_category_channel_mapping:
+        return "skip", f"category {cat} is no Windows event"
+    pipelines = [sysmon_pipeline() + windows_logsource_pipeline()]
+    if cat in generic_logsource_to_windows_audit_event_mapping:
+        pipelines.append(windows_audit_pipeline() + windows_logsource_pipeline())
+    matched = set()
+    for i, pipeline in enumerate(pipelines):
+        try:
+            backend = sqliteBackend(processing_pipeline=pipeline, fulltext_field=FULLTEXT)
+            queries = backend.convert(SigmaCollection.from_yaml(text))
+        except Exception as e:
+            if i > 0:  # a field with no Security counterpart: no 4657 query
+                continue
+            return "error", type(e).__name__ + ": " + " ".join(str(e).split())
+        status, out = run(conn, queries)
+        if status != "ok":
+            return status, out
+        matched |= out
+    return "ok", matched
+
+
+def run(conn, queries):
     matched = set()
     for q in queries:
         sql = q.replace("SELECT *", "SELECT _key", 1)
@@ -113,7 +136,6 @@ def main():
     conn = sqlite3.connect(":memory:")
     conn.create_function("regexp", 2, regexp, deterministic=True)
     load(conn, events)
-    backend = sqliteBackend(processing_pipeline=sysmon_pipeline())
     files = []
     for folder in FOLDERS:
         for dirpath, _, names in os.walk(os.path.join(root, folder)):
@@ -124,7 +146,7 @@ def main():
             text = f.read()
         m = re.search(r"^id:\s*(\S+)", text, re.M)
         rid = m.group(1) if m else ""
-        status, out = verdict(conn, backend, text)
+        status, out = verdict(conn, text)
         if status == "ok":
             out = ",".join(sorted(out, key=order.get))
         print(f"{name}\t{rid}\t{status}\t{out}")
