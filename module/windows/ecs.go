@@ -162,10 +162,15 @@ type mapper struct {
 	linux bool
 }
 
-// val returns the EventData value, treating "" and "-" as absent.
+// val returns the EventData value, treating blank and "-" as absent. A
+// value is kept as the event has it, spaces included: Sigma rules match the
+// raw value (SigmaHQ's "CommandLine|contains: ' /s '" matches a command line
+// that starts with " /s ", as regsvr32's own child has it), and a trailing
+// space after an image name is a known way to dodge "endswith" checks that
+// the alert should show as it was.
 func (m *mapper) val(key string) string {
-	v := strings.TrimSpace(m.ed.Value(key))
-	if v == "-" {
+	v := m.ed.Value(key)
+	if t := strings.TrimSpace(v); t == "" || t == "-" {
 		return ""
 	}
 	return v

@@ -30,7 +30,7 @@ const referenceGolden = "testdata/pysigma_sqlite.tsv"
 
 // referenceFolders are the SigmaHQ folders compared (as FOLDERS in
 // reference/verdicts.py).
-var referenceFolders = []string{"rules/windows"}
+var referenceFolders = []string{"rules/windows", "rules-emerging-threats", "rules-threat-hunting/windows"}
 
 // refEvent is one Windows event of the shared samples: its key (file under
 // shared/data, then the record's place in it), the document as Sigma names

@@ -53,7 +53,7 @@ from sigma.pipelines.windows.windows import (
 )
 
 # The rules compared (as TestPySigmaReference's referenceFolders).
-FOLDERS = ["rules/windows"]
+FOLDERS = ["rules/windows", "rules-emerging-threats", "rules-threat-hunting/windows"]
 
 
 # The column of all the event's values that keyword searches read (the
@@ -88,7 +88,10 @@ def load(conn, events):
 
 
 def verdict(conn, text):
-    cat = SigmaCollection.from_yaml(text).rules[0].logsource.category
+    logsource = SigmaCollection.from_yaml(text).rules[0].logsource
+    cat = logsource.category
+    if logsource.product != "windows":
+        return "skip", f"product {logsource.product} is not Windows"
     if cat and cat not in sysmon_generic_logsource_eventid_mapping and cat not in windows_generic_category_channel_mapping:
         return "skip", f"category {cat} is no Windows event"
     pipelines = [sysmon_pipeline() + windows_logsource_pipeline()]
