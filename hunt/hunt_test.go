@@ -1111,3 +1111,50 @@ func TestModSecAuditLog(t *testing.T) {
 		t.Errorf("command alerts %q, want %q", commands, want)
 	}
 }
+
+// SigmaHQ's web rules read cs-uri-query as the request's whole target (a
+// path in it: F5's /mgmt/tm/util/bash, Apache's CVE-2021-41773 traversal)
+// or, beside cs-uri-stem, as the query alone (SAP NetWeaver's web shell,
+// cs-uri-query|startswith: 'cmd='). The webserver pipeline tries a match on
+// both; before, it read the query only, and the path rules never fired.
+func TestSigmaHQURIQuery(t *testing.T) {
+	sigmaHQ := "../../shared/data/SigmaHQ-sigma/"
+	rules := []string{
+		sigmaHQ + "rules/web/webserver_generic/web_f5_tm_utility_bash_api_request.yml",
+		sigmaHQ + "rules-emerging-threats/2021/Exploits/CVE-2021-41773/web_cve_2021_41773_apache_path_traversal.yml",
+		sigmaHQ + "rules-emerging-threats/2025/Exploits/CVE-2025-31324/web_lnx_exploit_cve_2025_31324_sap_netviewer_webshell.yml",
+	}
+	for _, r := range rules {
+		if _, err := os.Stat(r); err != nil {
+			t.Skip(err)
+		}
+	}
+	log := filepath.Join(t.TempDir(), "access.log")
+	lines := []string{
+		`10.0.0.5 - - [10/Jun/2025:02:30:00 +0000] "POST /mgmt/tm/util/bash HTTP/1.1" 200 512 "-" "curl/7.68.0"`,
+		`10.0.0.5 - - [10/Jun/2025:02:30:01 +0000] "GET /cgi-bin/.%2e/.%2e/.%2e/.%2e/etc/passwd HTTP/1.1" 200 512 "-" "curl/7.68.0"`,
+		`10.0.0.7 - - [10/Jun/2025:02:31:00 +0000] "GET /irj/servlet_jsp/irj/root/helper.jsp?cmd=id HTTP/1.1" 200 99 "-" "curl/8"`,
+		// cmd= inside the query but not at its start: the SAP rule's
+		// startswith does not hold on the query, nor on the whole target.
+		`10.0.0.7 - - [10/Jun/2025:02:31:01 +0000] "GET /irj/servlet_jsp/irj/root/help.jsp?lang=en&x=cmd=id HTTP/1.1" 200 99 "-" "curl/8"`,
+		`10.0.0.8 - - [10/Jun/2025:02:32:00 +0000] "GET /mgmt/tm/util/bash/readme.html HTTP/1.1" 200 99 "-" "curl/8"`,
+	}
+	if err := os.WriteFile(log, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Rules.Builtin, cfg.Rules.Paths = false, rules
+	alerts, _ := huntWith(t, cfg, log)
+	var got []string
+	for _, a := range alerts {
+		got = append(got, str(a, "url.original")+" "+strings.Join(detection.LookupStrings(a, "rule.name"), ","))
+	}
+	want := []string{
+		"/mgmt/tm/util/bash F5 BIG-IP iControl Rest API Command Execution - Webserver",
+		"/cgi-bin/.%2e/.%2e/.%2e/.%2e/etc/passwd CVE-2021-41773 Exploitation Attempt",
+		"/irj/servlet_jsp/irj/root/helper.jsp?cmd=id Potential SAP NetViewer Webshell Command Execution",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -143,6 +143,9 @@ func (c *compiler) field(f *sigma.FieldMatch) (node, error) {
 	if f.Field == "" {
 		return c.keywords(f)
 	}
+	if len(f.Also) > 0 {
+		return c.anyField(f)
+	}
 	n := &fieldNode{ids: []int{c.fields.id(f.Field)}, all: f.Has(sigma.ModAll), neq: f.Has(sigma.ModNeq)}
 	for _, fb := range f.Fallbacks {
 		n.ids = append(n.ids, c.fields.id(fb))
@@ -192,6 +195,27 @@ func (c *compiler) field(f *sigma.FieldMatch) (node, error) {
 		n.multi = newMultiMatch(n.strs, n.all)
 	}
 	return n, err
+}
+
+// anyField compiles a match that holds on any of its fields (Field, then
+// Also): an OR of the same match on each. Negations and "all" then apply to
+// each field as a whole, as in pySigma's expansion of a list mapping.
+func (c *compiler) anyField(f *sigma.FieldMatch) (node, error) {
+	names := append([]string{f.Field}, f.Also...)
+	terms := make([]node, 0, len(names))
+	for i, name := range names {
+		one := *f
+		one.Field, one.Also = name, nil
+		if i > 0 {
+			one.Fallbacks = nil // the fallbacks are the first field's
+		}
+		n, err := c.field(&one)
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, n)
+	}
+	return orOf(terms), nil
 }
 
 func (c *compiler) keywords(f *sigma.FieldMatch) (node, error) {

@@ -225,3 +225,44 @@ func TestFallbackFields(t *testing.T) {
 		}
 	}
 }
+
+// A match with Also fields (a pipeline's match_any) holds when it holds on
+// any of its fields; "all" and a negation apply to each field as a whole.
+func TestAlsoFields(t *testing.T) {
+	tests := []struct {
+		name, det string
+		doc       doc
+		want      bool
+	}{
+		{"first field", "    s: {Q|startswith: cmd=}\n    condition: s", doc{"Q": "cmd=id", "U": "/a?cmd=id"}, true},
+		{"second field", "    s: {Q|endswith: /bash}\n    condition: s", doc{"U": "/mgmt/tm/util/bash"}, true},
+		{"neither", "    s: {Q|startswith: cmd=}\n    condition: s", doc{"Q": "x=1&cmd=id", "U": "/a?x=1&cmd=id"}, false},
+		{"all on one field", "    s: {Q|contains|all: [a=, b=]}\n    condition: s", doc{"Q": "a=1", "U": "/b=/x?a=1"}, true},
+		{"all split over fields", "    s: {Q|contains|all: [c=, b=]}\n    condition: s", doc{"Q": "c=1", "U": "/b="}, false},
+		{"not: neither may hold", "    s: {Q|contains: evil}\n    condition: not s", doc{"Q": "a=1", "U": "/evil?a=1"}, false},
+		{"not: none holds", "    s: {Q|contains: evil}\n    condition: not s", doc{"Q": "a=1", "U": "/ok?a=1"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &sigma.Collection{}
+			c.Parse("t.yml", []byte("title: t\nlogsource: {category: webserver}\ndetection:\n"+tt.det))
+			if len(c.Errors) > 0 {
+				t.Fatal(c.Errors)
+			}
+			r := c.Rules[0]
+			for _, s := range r.Detection.Searches {
+				s.Alternatives[0][0].Also = []string{"U"}
+			}
+			fields := NewFields()
+			cr, err := Compile(r, fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := NewEvent(fields)
+			ev.Reset(tt.doc)
+			if got := cr.Match(ev); got != tt.want {
+				t.Errorf("match = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -119,7 +119,9 @@ func mapReads(rd sigma.CorrReads, ls sigma.Logsource, ps []*Pipeline) sigma.Corr
 	name := func(written []string) []string {
 		f := &sigma.FieldMatch{Field: written[0]}
 		renameField(f, ls, ps)
-		return append([]string{f.Field}, f.Fallbacks...)
+		// A value is read from one field: fields a match may be tried on
+		// (Also) are fallbacks here.
+		return append(append([]string{f.Field}, f.Fallbacks...), f.Also...)
 	}
 	for j, g := range rd.GroupBy {
 		rd.GroupBy[j] = name(g)
@@ -161,7 +163,10 @@ func (t *Transformation) rename(f *sigma.FieldMatch) bool {
 	}
 	to, fb, renamed := t.mapName(f.Field)
 	renamed = renamed && t.selectsField(f.Field)
-	if renamed {
+	switch {
+	case renamed && t.MatchAny:
+		f.Field, f.Also = to, append(fb, f.Also...)
+	case renamed:
 		f.Field, f.Fallbacks = to, append(fb, f.Fallbacks...)
 	}
 	if !f.Has(sigma.ModFieldRef) {

@@ -68,6 +68,10 @@ type Transformation struct {
 	Mapping   map[string]Targets `yaml:"mapping"`
 	Prefix    string             `yaml:"prefix"`
 	Lowercase bool               `yaml:"lowercase"`
+	// MatchAny makes a list of field_name_mapping targets an OR, as in
+	// pySigma: the match holds when it holds on any of them. Without it the
+	// list is fallbacks, the first target present in the event is read.
+	MatchAny bool `yaml:"match_any"`
 
 	Regex       string    `yaml:"regex"`        // replace_string, Go regexp syntax
 	Replacement string    `yaml:"replacement"`  // replace_string, \1 or \g<name> for groups
@@ -219,6 +223,9 @@ func (t *Transformation) validate() error {
 		}
 	default:
 		return fmt.Errorf("unknown type %q (supported: %s)", t.Type, strings.Join(typeNames, ", "))
+	}
+	if t.MatchAny && t.Type != TypeFieldNameMapping {
+		return fmt.Errorf("match_any is for field_name_mapping, not %s", t.Type)
 	}
 	if op := t.CondOp; op != "" && op != "and" && op != "or" {
 		return fmt.Errorf("rule_cond_op must be and or or, not %q", op)

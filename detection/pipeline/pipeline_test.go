@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -103,12 +104,64 @@ transformations:
 	}
 }
 
+// With match_any, a list of targets is an OR (Also), as in pySigma; without
+// it, fallbacks. The built-in webserver pipeline maps cs-uri-query so, to
+// the query and to the whole target; a correlation's group-by reads one
+// value, so there the targets are fallbacks in order.
+func TestMatchAny(t *testing.T) {
+	user, err := Parse("user.yml", []byte(`transformations:
+  - type: field_name_mapping
+    match_any: true
+    mapping: {Host: [host.name, host.hostname, observer.name]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := append([]*Pipeline{user}, builtin(t)...)
+	Sort(ps)
+	r := parseRule(t, "{category: webserver}", "        cs-uri-query|startswith: cmd=\n        Host: a\n        cs-uri-stem: /a\n")
+	out := mustApply(t, r, ps...)
+	var got []string
+	for _, f := range out.Detection.Searches["s"].Alternatives[0] {
+		got = append(got, fmt.Sprintf("%s fallbacks %q also %q", f.Field, f.Fallbacks, f.Also))
+	}
+	want := []string{
+		`url.query fallbacks [] also ["url.original"]`,
+		`host.name fallbacks [] also ["host.hostname" "observer.name"]`,
+		`url.path fallbacks [] also []`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if f := r.Detection.Searches["s"].Alternatives[0][0]; f.Field != "cs-uri-query" || f.Also != nil {
+		t.Errorf("input modified: %+v", f)
+	}
+	c := &sigma.Collection{}
+	c.Parse("c.yml", []byte(`title: web
+name: web
+logsource: {category: webserver}
+detection: {s: {cs-method: POST}, condition: s}
+---
+title: per query
+correlation: {type: event_count, rules: [web], group-by: [cs-uri-query], timespan: 1m, condition: {gte: 2}}
+`))
+	c.Finish()
+	if len(c.Errors) > 0 {
+		t.Fatal(c.Errors)
+	}
+	corr := ApplyCorrelation(c.Correlations[0], c.Lookup, ps...)
+	if got := reads(corr.Correlation); !slices.Equal(got, []string{"web: url.query|url.original; "}) {
+		t.Errorf("correlation reads %q", got)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct{ name, src, want string }{
 		{"unknown key", "transformations:\n  - type: field_name_mapping\n    mapping: {a: b}\n    mapings: {}\n", "field mapings not found"},
 		{"unknown type", "transformations:\n  - type: drop_field\n", `unknown type "drop_field"`},
 		{"empty prefix", "transformations:\n  - type: field_name_prefix\n", "prefix is empty"},
 		{"bad condition", "transformations:\n  - type: field_name_prefix\n    prefix: x.\n    rule_conditions: [{type: include_fields}]\n", "unknown rule condition type"},
+		{"match_any elsewhere", "transformations:\n  - type: field_name_prefix\n    prefix: x.\n    match_any: true\n", "match_any is for field_name_mapping, not field_name_prefix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

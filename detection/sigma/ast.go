@@ -75,6 +75,10 @@ type Search struct {
 type FieldMatch struct {
 	Field     string
 	Fallbacks []string // further names tried, in order, when Field is absent (set by pipelines)
+	// Also are further fields the match is tried on: it holds when it
+	// holds on Field or on any of them (pySigma's list mapping; set by
+	// pipelines with match_any).
+	Also      []string
 	Modifiers []Modifier
 	Values    []Value
 	Pos       Pos // position of the key (or of the first keyword)

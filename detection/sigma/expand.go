@@ -50,6 +50,7 @@ func (d Detection) Clone() Detection {
 				nf.Modifiers = append([]Modifier(nil), f.Modifiers...)
 				nf.Values = append([]Value(nil), f.Values...)
 				nf.Fallbacks = append([]string(nil), f.Fallbacks...)
+				nf.Also = append([]string(nil), f.Also...)
 				na[j] = &nf
 			}
 			ns.Alternatives[i] = na
