@@ -318,3 +318,11 @@ func ids(d map[string]any) []string {
 	}
 	return out
 }
+
+// tail is the last n bytes of b, for logs printed on failure.
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}

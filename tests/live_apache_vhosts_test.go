@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"webshellbeat/detection"
 )
 
@@ -111,26 +109,6 @@ func plantShellIn(t *testing.T, site liveSite, nonce, page, code string, perm os
 		t.Fatal(err)
 	}
 	return folder, "/uploads/" + nonce + "/" + page
-}
-
-// shippedPaths reads the paths of the inputs of a shipped module file.
-func shippedPaths(t *testing.T, module string) []string {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("../modules.d", module+".yml.disabled"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var inputs []struct {
-		Paths []string `yaml:"paths"`
-	}
-	if err := yaml.Unmarshal(raw, &inputs); err != nil {
-		t.Fatal(err)
-	}
-	var paths []string
-	for _, in := range inputs {
-		paths = append(paths, in.Paths...)
-	}
-	return paths
 }
 
 func sev(doc map[string]any) int {

@@ -579,13 +579,6 @@ func lookup(d map[string]any, key string) any {
 	return v
 }
 
-func tail(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
-}
-
 // outputTail reads the documents the beat appends to its output files, parsing
 // each line once, so that the latency measured is the beat's and not the
 // time to re-read a growing file.

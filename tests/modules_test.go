@@ -512,3 +512,23 @@ func TestLaurelModule(t *testing.T) {
 		t.Errorf("no ancestry alert: %v", alerts)
 	}
 }
+
+// shippedPaths reads the paths of the inputs of a shipped module file.
+func shippedPaths(t *testing.T, module string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("../modules.d", module+".yml.disabled"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs []struct {
+		Paths []string `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(raw, &inputs); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, in := range inputs {
+		paths = append(paths, in.Paths...)
+	}
+	return paths
+}

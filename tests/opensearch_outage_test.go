@@ -211,10 +211,14 @@ func (n *ownNode) kill(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s: %v", pidfile, err)
 	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	p, err := os.FindProcess(pid)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for syscall.Kill(pid, 0) == nil {
+	if err := p.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	for p.Signal(syscall.Signal(0)) == nil { // still there
 		time.Sleep(50 * time.Millisecond)
 	}
 	_ = os.Remove(pidfile)
