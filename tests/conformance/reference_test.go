@@ -56,7 +56,7 @@ func referenceSamples(t *testing.T) []refEvent {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keep := keeper(strings.TrimPrefix(file, data), &out)
+		keep := keeper(filepath.ToSlash(strings.TrimPrefix(file, data)), &out)
 		err = windows.ReadEVTX(f, 0, func(rec *windows.Record, err error) error { return keep(rec, err) })
 		f.Close()
 		if err != nil {
@@ -107,10 +107,10 @@ func keeper(file string, out *[]refEvent) func(*windows.Record, error) error {
 
 // refVerdict is one line of the golden file.
 type refVerdict struct {
-	file, id string
-	err      string          // pySigma refused the rule
-	skip     string          // not compared (a category no Windows event has)
-	matched  map[string]bool // event keys
+	file    string          // under the SigmaHQ folder (the rule's id is in the file too, for readers)
+	err     string          // pySigma refused the rule
+	skip    string          // not compared: not a Windows rule, or a category no Windows event has
+	matched map[string]bool // event keys
 }
 
 func readReference(t *testing.T) []refVerdict {
@@ -128,7 +128,7 @@ func readReference(t *testing.T) []refVerdict {
 		if len(cols) != 4 {
 			t.Fatalf("%s:%d: %d columns, want 4", referenceGolden, line, len(cols))
 		}
-		v := refVerdict{file: cols[0], id: cols[1], matched: map[string]bool{}}
+		v := refVerdict{file: cols[0], matched: map[string]bool{}}
 		switch cols[2] {
 		case "error":
 			v.err = cols[3]
@@ -162,7 +162,7 @@ func readReference(t *testing.T) []refVerdict {
 func TestPySigmaReference(t *testing.T) {
 	events := referenceSamples(t)
 	if *referenceEvents != "" {
-		writeReferenceEvents(t, events)
+		writeReferenceEvents(t, *referenceEvents, events)
 	}
 	var dirs []string
 	for _, d := range referenceFolders {
@@ -270,9 +270,11 @@ func setDiff(a, b map[string]bool) []string {
 	return out
 }
 
-func writeReferenceEvents(t *testing.T, events []refEvent) {
+// writeReferenceEvents writes the events to path as JSON lines, for
+// reference/verdicts.py: each event's Sigma-named fields and its key (_key).
+func writeReferenceEvents(t *testing.T, path string, events []refEvent) {
 	t.Helper()
-	f, err := os.Create(*referenceEvents)
+	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,9 +316,7 @@ func TestPySigmaReferenceCurrent(t *testing.T) {
 		t.Skip("WEBSHELLBEAT_PYSIGMA is not set (a python with pySigma, see reference/verdicts.py)")
 	}
 	events := filepath.Join(t.TempDir(), "events.jsonl")
-	*referenceEvents = events
-	defer func() { *referenceEvents = "" }()
-	writeReferenceEvents(t, referenceSamples(t))
+	writeReferenceEvents(t, events, referenceSamples(t))
 	out, err := exec.Command(python, "reference/verdicts.py", events, sigmaHQ).Output()
 	if err != nil {
 		var ee *exec.ExitError
