@@ -30,9 +30,9 @@ const referenceGolden = "testdata/pysigma_sqlite.tsv"
 
 // referenceFolders are the SigmaHQ folders compared (as FOLDERS in
 // reference/verdicts.py).
-var referenceFolders = []string{"rules/windows", "rules-emerging-threats", "rules-threat-hunting/windows"}
+var referenceFolders = []string{"rules/windows", "rules/linux", "rules-emerging-threats", "rules-threat-hunting/windows", "rules-threat-hunting/linux"}
 
-// refEvent is one Windows event of the shared samples: its key (file under
+// refEvent is one event of the shared samples: its key (file under
 // shared/data, then the record's place in it), the document as Sigma names
 // it (EventData, EventID, Channel, Provider_Name) for the reference, and as
 // webshellbeat maps it.
@@ -42,9 +42,9 @@ type refEvent struct {
 	ecs  map[string]any
 }
 
-// referenceSamples reads every event of the shared EVTX samples and of
-// OTRF's ProxyLogon capture (an Exchange server's w3wp.exe running a web
-// shell), in file then record order.
+// referenceSamples reads every event of the shared EVTX samples, of OTRF's
+// ProxyLogon capture (an Exchange server's w3wp.exe running a web shell) and
+// of its Log4Shell capture's Sysmon for Linux, in file then record order.
 func referenceSamples(t *testing.T) []refEvent {
 	t.Helper()
 	data := "../../../shared/data/"
@@ -63,8 +63,20 @@ func referenceSamples(t *testing.T) []refEvent {
 			t.Fatalf("%s: %v", file, err)
 		}
 	}
-	proxyLogon := "OTRF-Security-Datasets/datasets/atomic/windows/persistence/host/proxylogon_ssrf_rce_poc.zip"
-	z, err := zip.OpenReader(data + proxyLogon)
+	for _, zipped := range []string{
+		"OTRF-Security-Datasets/datasets/atomic/windows/persistence/host/proxylogon_ssrf_rce_poc.zip",
+		"OTRF-Security-Datasets/datasets/compound/Log4Shell/syslog_sysmon_log4shell_cve2021_44228_jndi_reference.zip",
+	} {
+		out = readZippedJSON(t, data, zipped, out)
+	}
+	return out
+}
+
+// readZippedJSON appends the records of the JSON files in zip file name
+// (under data) to out.
+func readZippedJSON(t *testing.T, data, name string, out []refEvent) []refEvent {
+	t.Helper()
+	z, err := zip.OpenReader(data + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +86,7 @@ func referenceSamples(t *testing.T) []refEvent {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keep := keeper(proxyLogon+"/"+zf.Name, &out)
+		keep := keeper(name+"/"+zf.Name, &out)
 		err = windows.ReadJSON(r, func(rec *windows.Record, _ int64, err error) error { return keep(rec, err) })
 		r.Close()
 		if err != nil {
@@ -155,8 +167,8 @@ func readReference(t *testing.T) []refVerdict {
 // implementation, rule by rule and event by event: pySigma's SQLite backend
 // and Windows pipelines (what Zircolite runs) over the raw event fields,
 // against webshellbeat's own path (module/windows to ECS, the built-in
-// pipelines, logsource routing, the engine). Every rule of the Windows
-// folders on every event of the shared samples must get the same verdict,
+// pipelines, logsource routing, the engine). Every rule of the folders on
+// every event of the shared samples must get the same verdict,
 // except the rules listed in referenceDiffs with the reason; a listed rule
 // that now agrees fails too, so that the list stays true.
 func TestPySigmaReference(t *testing.T) {

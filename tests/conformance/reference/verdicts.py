@@ -2,7 +2,7 @@
 """Verdicts of a reference Sigma implementation, for TestPySigmaReference.
 
 pySigma converts each rule to SQL with its SQLite backend (the backend that
-Zircolite runs) and its Windows pipelines, and SQLite runs the query over the
+Zircolite runs) and its Sysmon and Windows pipelines, and SQLite runs the query over the
 events as Zircolite does: one table, a TEXT COLLATE NOCASE column per field,
 a REGEXP function with Python's re, and a column of all of an event's values
 for keyword searches. The rule's verdict is the events that its queries
@@ -13,7 +13,9 @@ matched:
     the PowerShell categories their event ids);
   - for process_creation and registry rules, also converted with the Windows audit
     pipeline (Security 4688 and 4657, Image as NewProcessName...), since
-    webshellbeat runs those rules on both kinds of events.
+    webshellbeat runs those rules on both kinds of events;
+  - a Linux rule of a Sysmon category, with linux_sysmon_pipeline below
+    (Sysmon for Linux's channel and the category's event id).
 
 The events are the flat, Sigma-named documents that the Go test writes with
 -reference-events.
@@ -32,8 +34,8 @@ runs this script and requires the held file to be what it writes (CI does).
 Output, one line per rule file of FOLDERS, sorted by path: the path under
 the SigmaHQ folder, the rule id, then "ok" and the keys of the matched
 events (comma-separated, in event order); or "skip" and why the rule is not
-compared (a category no Windows event has); or "error" and why pySigma
-refused it.
+compared (no event here can match it: another product or service, a
+category no Sysmon event has); or "error" and why pySigma refused it.
 """
 
 import json
@@ -44,6 +46,9 @@ import sys
 
 from sigma.backends.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
+from sigma.processing.conditions import LogsourceCondition
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import AddConditionTransformation
 from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping, sysmon_pipeline
 from sigma.pipelines.windows.windows import (
     generic_logsource_to_windows_audit_event_mapping,
@@ -53,7 +58,7 @@ from sigma.pipelines.windows.windows import (
 )
 
 # The rules compared (as TestPySigmaReference's referenceFolders).
-FOLDERS = ["rules/windows", "rules-emerging-threats", "rules-threat-hunting/windows"]
+FOLDERS = ["rules/windows", "rules/linux", "rules-emerging-threats", "rules-threat-hunting/windows", "rules-threat-hunting/linux"]
 
 
 # The column of all the event's values that keyword searches read (the
@@ -87,16 +92,40 @@ def load(conn, events):
         conn.execute(f"INSERT INTO logs ({names}, {FULLTEXT}) VALUES ({marks}, ?)", values + [text])
 
 
-def verdict(conn, text):
-    logsource = SigmaCollection.from_yaml(text).rules[0].logsource
+def pipelines_for(logsource):
+    """The pipelines a rule is converted with, or a reason to skip it."""
     cat = logsource.category
+    if logsource.product == "linux":
+        if logsource.service not in (None, "sysmon") or cat not in sysmon_generic_logsource_eventid_mapping:
+            return None, "not a Sysmon for Linux event (the only Linux events here)"
+        return [linux_sysmon_pipeline()], None
     if logsource.product != "windows":
-        return "skip", f"product {logsource.product} is not Windows"
+        return None, f"product {logsource.product} is not Windows or Linux"
     if cat and cat not in sysmon_generic_logsource_eventid_mapping and cat not in windows_generic_category_channel_mapping:
-        return "skip", f"category {cat} is no Windows event"
+        return None, f"category {cat} is no Windows event"
     pipelines = [sysmon_pipeline() + windows_logsource_pipeline()]
     if cat in generic_logsource_to_windows_audit_event_mapping:
         pipelines.append(windows_audit_pipeline() + windows_logsource_pipeline())
+    return pipelines, None
+
+
+def linux_sysmon_pipeline():
+    """Sysmon for Linux, as the Sigma taxonomy names it: a linux category is
+    the Sysmon event id of that category, in Sysmon for Linux's channel."""
+    items = []
+    for cat, eid in sysmon_generic_logsource_eventid_mapping.items():
+        items.append(ProcessingItem(
+            identifier=f"linux_sysmon_{cat}",
+            transformation=AddConditionTransformation({"Channel": "Linux-Sysmon/Operational", "EventID": eid}),
+            rule_conditions=[LogsourceCondition(category=cat, product="linux")],
+        ))
+    return ProcessingPipeline(name="Sysmon for Linux", priority=10, items=items)
+
+
+def verdict(conn, text):
+    pipelines, skip = pipelines_for(SigmaCollection.from_yaml(text).rules[0].logsource)
+    if skip:
+        return "skip", skip
     matched = set()
     for i, pipeline in enumerate(pipelines):
         try:
