@@ -38,9 +38,10 @@ if ! command -v apt-get >/dev/null; then
   exit 1
 fi
 
-# gcc and libc6-dev build the LD_PRELOAD library of tests/live_mail_bypass_test.go.
+# gcc and libc6-dev build the LD_PRELOAD library of tests/live_mail_bypass_test.go; cron gives
+# crontab, which tests/live_persistence_test.go has a web shell run.
 pkgs=(apache2 libapache2-mod-php libapache2-mod-security2 nginx php-fpm tomcat10 tomcat10-admin nodejs auditd curl logrotate gcc libc6-dev
-  lighttpd php-cgi caddy gunicorn python3-flask puma)
+  lighttpd php-cgi caddy gunicorn python3-flask puma cron)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

