@@ -42,14 +42,7 @@ if ($_GET['m'] === 'tmp') {
 	dir := t.TempDir()
 	startLiveBeat(t, dir, liveSitesInputs()+detectAll)
 
-	for _, s := range liveSites {
-		for _, m := range []string{"tmp", "memfd"} {
-			url := fmt.Sprintf("http://127.0.0.1:%d%s?m=%s", s.port, paths[s.server], m)
-			if out := curl(t, url); !strings.Contains(out, "uid=") {
-				t.Fatalf("%s: the program did not run: %q", url, out)
-			}
-		}
-	}
+	requestModes(t, paths, []string{"tmp", "memfd"}, "uid=")
 	const rule = "cc4e1c2a-8aef-4922-8b71-7eb2e69a70c4"
 	found := map[string]bool{}
 	for deadline := time.Now().Add(20 * time.Second); len(found) < len(wants) && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {

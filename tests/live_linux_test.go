@@ -636,3 +636,18 @@ func checkFailedExecs(t *testing.T, docs []map[string]any) int {
 	}
 	return failed
 }
+
+// requestModes requests each live site's planted page (paths, by server)
+// with ?m= each of modes, and fails unless every answer contains want: the
+// shell's command ran.
+func requestModes(t *testing.T, paths map[string]string, modes []string, want string) {
+	t.Helper()
+	for _, s := range liveSites {
+		for _, m := range modes {
+			url := fmt.Sprintf("http://127.0.0.1:%d%s?m=%s", s.port, paths[s.server], m)
+			if out := curl(t, url); !strings.Contains(out, want) {
+				t.Fatalf("%s: the command did not run: %q", url, out)
+			}
+		}
+	}
+}

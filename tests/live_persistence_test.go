@@ -40,14 +40,7 @@ if ($_GET['m'] === 'cron') {
 	dir := t.TempDir()
 	startLiveBeat(t, dir, liveSitesInputs()+detectAll)
 
-	for _, s := range liveSites {
-		for _, m := range []string{"cron", "key"} {
-			url := fmt.Sprintf("http://127.0.0.1:%d%s?m=%s", s.port, paths[s.server], m)
-			if out := curl(t, url); !strings.Contains(out, "wsbkeep") {
-				t.Fatalf("%s: the shell's command did not run: %q", url, out)
-			}
-		}
-	}
+	requestModes(t, paths, []string{"cron", "key"}, "wsbkeep")
 	// found: server -> what was seen ("crontab", "key").
 	found := map[string]map[string]bool{}
 	check := func() int {
