@@ -23,7 +23,6 @@ import (
 // own and keeps its severity, as a web shell's upload must.
 func TestLiveScriptBurst(t *testing.T) {
 	fpm := liveReady(t)
-	const scriptRule = "20c04b82-a4c5-4699-a858-32f57e48b0ca"
 	const files = 40
 	code := fmt.Sprintf(`<?php
 $n = isset($_GET['one']) ? 1 : %d;
@@ -55,13 +54,7 @@ echo "written $n";
 
 	// alerts returns the script-write alerts of a server's folder sub.
 	alerts := func(docs []map[string]any, server, sub string) []map[string]any {
-		var out []map[string]any
-		for _, d := range docs {
-			if strings.HasPrefix(detection.LookupString(d, "file.path"), filepath.Join(folders[server], sub)+"/") && slices.Contains(ids(d), scriptRule) {
-				out = append(out, d)
-			}
-		}
-		return out
+		return scriptWrites(docs, filepath.Join(folders[server], sub)).alerts
 	}
 	var docs []map[string]any
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
@@ -75,21 +68,13 @@ echo "written $n";
 		}
 	}
 	for _, s := range liveSites {
-		burst := alerts(docs, s.server, "plugin")
-		sessions := map[string]bool{}
-		var kept []string
-		for _, d := range burst {
-			sessions[detection.LookupString(d, "webshell.session.id")] = true
-			if sev, _ := lookup(d, "event.severity").(float64); sev >= 47 {
-				kept = append(kept, filepath.Base(detection.LookupString(d, "file.path")))
-			}
-		}
-		t.Logf("%s: %d alerts for the plugin's %d scripts, %d session(s), at medium: %v", s.server, len(burst), files, len(sessions), kept)
-		if len(burst) != files || len(sessions) != 1 || len(kept) != 1 {
-			t.Errorf("%s: %d alerts in %d sessions, %d of them medium; want %d alerts (none lost) in one session, one medium", s.server, len(burst), len(sessions), len(kept), files)
+		burst := scriptWrites(docs, filepath.Join(folders[s.server], "plugin"))
+		t.Logf("%s: %d alerts for the plugin's %d scripts, %d session(s), at medium: %v", s.server, len(burst.alerts), files, len(burst.sessions), burst.medium)
+		if len(burst.alerts) != files || len(burst.sessions) != 1 || len(burst.medium) != 1 {
+			t.Errorf("%s: %d alerts in %d sessions, %d of them medium; want %d alerts (none lost) in one session, one medium", s.server, len(burst.alerts), len(burst.sessions), len(burst.medium), files)
 		}
 		later := alerts(docs, s.server, "later")
-		if len(later) != 1 || sessions[detection.LookupString(later[0], "webshell.session.id")] {
+		if len(later) != 1 || burst.sessions[detection.LookupString(later[0], "webshell.session.id")] {
 			t.Errorf("%s: the script written 12 s later: %d alerts, or in the plugin's session", s.server, len(later))
 			continue
 		}
@@ -98,4 +83,33 @@ echo "written $n";
 		}
 	}
 	stop()
+}
+
+// lnxScriptWrite is the id of rule lnx_webserver_script_write.
+const lnxScriptWrite = "20c04b82-a4c5-4699-a858-32f57e48b0ca"
+
+// writeBurst is what the script-write rule raised for the files of one
+// folder: its alerts, the sessions they fall in, and the files whose alert
+// kept medium severity or above (a burst's first).
+type writeBurst struct {
+	alerts   []map[string]any
+	sessions map[string]bool
+	medium   []string
+}
+
+// scriptWrites collects the writeBurst of folder from docs.
+func scriptWrites(docs []map[string]any, folder string) writeBurst {
+	b := writeBurst{sessions: map[string]bool{}}
+	for _, d := range docs {
+		path := detection.LookupString(d, "file.path")
+		if !strings.HasPrefix(path, folder+"/") || !slices.Contains(ids(d), lnxScriptWrite) {
+			continue
+		}
+		b.alerts = append(b.alerts, d)
+		b.sessions[detection.LookupString(d, "webshell.session.id")] = true
+		if sev, _ := lookup(d, "event.severity").(float64); sev >= 47 {
+			b.medium = append(b.medium, filepath.Base(path))
+		}
+	}
+	return b
 }
