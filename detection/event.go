@@ -23,18 +23,79 @@ func Lookup(doc map[string]any, path string) (any, bool) {
 }
 
 func lookupNested(doc map[string]any, path string) (any, bool) {
+	var v any = doc
 	for {
-		i := strings.IndexByte(path, '.')
-		if i < 0 {
-			v, ok := doc[path]
-			return v, ok && v != nil
-		}
-		sub, ok := AsMap(doc[path[:i]])
-		if !ok {
+		key, rest, more := strings.Cut(path, ".")
+		if m, ok := AsMap(v); ok {
+			v = m[key]
+		} else if v, ok = ListStep(v, key); !ok {
 			return nil, false
 		}
-		doc, path = sub, path[i+1:]
+		if !more {
+			return v, v != nil
+		}
+		path = rest
 	}
+}
+
+// ListStep reads key in v when v is a list, as a nested lookup goes on
+// through one: a number picks the element at that position (from 0:
+// "process.args.0" is a process's first argument, which SigmaHQ's auditd
+// rules read as a0), any other key is read in every element that is an
+// object, as Elasticsearch reads a field of an array of objects
+// ("auditd.paths.name" holds the names of all of an event's PATH records).
+// Values read from several elements come as one list, lists among them
+// flattened. ok is false when v is no list or nothing was found.
+func ListStep(v any, key string) (any, bool) {
+	switch l := v.(type) {
+	case []string:
+		if i, ok := listIndex(key); ok && i < len(l) {
+			return l[i], true
+		}
+		return nil, false
+	case []any:
+		if i, ok := listIndex(key); ok {
+			if i < len(l) && l[i] != nil {
+				return l[i], true
+			}
+			return nil, false
+		}
+		var out []any
+		for _, el := range l {
+			m, ok := AsMap(el)
+			if !ok {
+				continue
+			}
+			switch x := m[key].(type) {
+			case nil:
+			case []any:
+				out = append(out, x...)
+			case []string:
+				for _, s := range x {
+					out = append(out, s)
+				}
+			default:
+				out = append(out, x)
+			}
+		}
+		return out, len(out) > 0
+	}
+	return nil, false
+}
+
+// listIndex parses key as a position in a list.
+func listIndex(key string) (int, bool) {
+	if key == "" || len(key) > 9 {
+		return 0, false
+	}
+	i := 0
+	for _, c := range []byte(key) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		i = 10*i + int(c-'0')
+	}
+	return i, true
 }
 
 // lookupDotted tries every way of splitting path into keys.

@@ -169,9 +169,16 @@ func (e *Event) resolve(id int) *fieldVal {
 func (e *Event) lookup(id int) (v any, nested, ok bool) {
 	m := e.doc
 	if p := e.fields.parent[id]; p >= 0 {
-		if pv := e.resolve(p); pv.nested {
+		pv := e.resolve(p)
+		switch {
+		case pv.nested && pv.m == nil && pv.present: // a list, or a scalar
+			if v, ok := detection.ListStep(pv.raw, e.fields.seg[id]); ok {
+				return v, true, true
+			}
+			m = nil
+		case pv.nested:
 			m = pv.m
-		} else {
+		default:
 			m = nil
 		}
 	}

@@ -3,6 +3,7 @@ package compile
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"webshellbeat/detection"
@@ -11,18 +12,36 @@ import (
 // An Event resolves fields through cached prefixes, and searches the dotted
 // splits of a path only when a map on its way has a dotted key. It must find
 // exactly what detection.Lookup finds, in documents of every shape: nested,
-// flattened at any level, both at once, and with scalars where maps were
-// expected.
+// flattened at any level, both at once, with scalars where maps were
+// expected, and with lists on the way (an element by position, or a key of
+// every object element).
 func TestEventLookupMatchesDetectionLookup(t *testing.T) {
-	paths := []string{"a", "a.b", "a.b.c", "a.b.d", "a.x", "b.c", "a.b.c.d", "c"}
+	paths := []string{"a", "a.b", "a.b.c", "a.b.d", "a.x", "b.c", "a.b.c.d", "c", "a.0", "a.1.b", "a.b.0", "a.0.c", "b.1"}
 	fields := NewFields()
 	for _, p := range paths {
 		fields.ID(p)
 	}
 	ev := NewEvent(fields)
 	rng := rand.New(rand.NewPCG(3, 4))
-	keys := []string{"a", "b", "c", "d", "x", "a.b", "b.c", "a.b.c", "b.c.d"}
+	keys := []string{"a", "b", "c", "d", "x", "a.b", "b.c", "a.b.c", "b.c.d", "0", "a.0"}
 	var build func(depth int) map[string]any
+	list := func(depth int) any {
+		if rng.IntN(3) == 0 {
+			return []string{"s0", "s1"}[:rng.IntN(3)]
+		}
+		var l []any
+		for range rng.IntN(3) {
+			switch rng.IntN(3) {
+			case 0:
+				l = append(l, build(depth+1))
+			case 1:
+				l = append(l, fmt.Sprint(rng.IntN(100)))
+			default:
+				l = append(l, nil)
+			}
+		}
+		return l
+	}
 	build = func(depth int) map[string]any {
 		m := map[string]any{}
 		for range rng.IntN(4) {
@@ -30,6 +49,8 @@ func TestEventLookupMatchesDetectionLookup(t *testing.T) {
 			switch {
 			case depth < 3 && rng.IntN(2) == 0:
 				m[k] = build(depth + 1)
+			case depth < 3 && rng.IntN(4) == 0:
+				m[k] = list(depth)
 			case rng.IntN(8) == 0:
 				m[k] = nil
 			default:
@@ -38,8 +59,8 @@ func TestEventLookupMatchesDetectionLookup(t *testing.T) {
 		}
 		return m
 	}
-	found := 0
-	for n := range 20000 {
+	found, throughLists := 0, 0
+	for n := range 40000 {
 		doc := build(0)
 		ev.Reset(doc)
 		if n%2 == 0 { // the keyword walk notes dotted keys for the lookups
@@ -54,10 +75,14 @@ func TestEventLookupMatchesDetectionLookup(t *testing.T) {
 			}
 			if gok {
 				found++
+				if strings.ContainsAny(p, "01") || strings.HasPrefix(fmt.Sprint(got), "[") {
+					throughLists++
+				}
 			}
 		}
 	}
-	if found < 10000 {
-		t.Errorf("only %d paths found: the documents do not exercise the lookup", found)
+	t.Logf("%d found, %d through lists", found, throughLists)
+	if found < 10000 || throughLists < 1000 {
+		t.Errorf("only %d paths found, %d through lists: the documents do not exercise the lookup", found, throughLists)
 	}
 }
