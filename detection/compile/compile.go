@@ -219,18 +219,8 @@ func (c *compiler) anyField(f *sigma.FieldMatch) (node, error) {
 }
 
 func (c *compiler) keywords(f *sigma.FieldMatch) (node, error) {
-	// A keyword without wildcards is searched as a substring, as full-text
-	// backends do.
 	kw := *f
-	if !kw.Has(sigma.ModContains) && !kw.Has(sigma.ModStartsWith) && !kw.Has(sigma.ModEndsWith) && !kw.Has(sigma.ModRe) {
-		kw.Values = make([]sigma.Value, len(f.Values))
-		for i, v := range f.Values {
-			kw.Values[i] = v
-			if v.Kind == sigma.ValueString && !sigma.ParsePattern(v.Str).HasWildcard() {
-				kw.Values[i].Str = "*" + v.Str + "*"
-			}
-		}
-	}
+	kw.Values = sigma.KeywordValues(f)
 	cased, ms, err := stringMatchers(&kw)
 	return &keywordNode{cased: cased, all: f.Has(sigma.ModAll), strs: ms, multi: newMultiMatch(ms, f.Has(sigma.ModAll))}, err
 }

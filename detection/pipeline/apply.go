@@ -32,6 +32,7 @@ func Apply(r *sigma.Rule, ps ...*Pipeline) (*sigma.Rule, error) {
 		}
 	}
 	renamed := make([]bool, len(fs))
+	sels := selections(&out.Detection) // as written, for selection conditions
 	added := 0
 	for _, p := range ps {
 		for i := range p.Transformations {
@@ -50,6 +51,7 @@ func Apply(r *sigma.Rule, ps ...*Pipeline) (*sigma.Rule, error) {
 			}
 			for j, f := range fs {
 				switch {
+				case !t.selectsSelection(sels[f]):
 				case t.isValue():
 					t.transformValues(f)
 				case !renamed[j]:
@@ -81,7 +83,9 @@ func renameField(f *sigma.FieldMatch, ls sigma.Logsource, ps []*Pipeline) {
 			if t.Type == TypeChangeLogsource {
 				ls = t.logsource()
 			}
-			if !t.isValue() && !t.isRuleLevel() && t.rename(f) {
+			// A correlation's field has no selection: transformations
+			// that select by one do not rename it.
+			if !t.isValue() && !t.isRuleLevel() && t.selectsSelection(nil) && t.rename(f) {
 				return
 			}
 		}
@@ -158,6 +162,14 @@ func (c RuleCondition) matches(ls sigma.Logsource) bool {
 // that value is a field name too, when the field-name conditions select
 // the name. It reports whether the field was renamed.
 func (t *Transformation) rename(f *sigma.FieldMatch) bool {
+	if t.Type == TypeKeywordsToField {
+		if f.Field != "" {
+			return false
+		}
+		f.Values = sigma.KeywordValues(f)
+		f.Field = t.Field
+		return true
+	}
 	if f.Field == "" { // keywords have no field
 		return false
 	}

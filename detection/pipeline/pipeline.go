@@ -29,6 +29,12 @@ const (
 	// TypeFieldNamePrefix prefixes every field that is not yet an ECS name
 	// (has no dot), optionally lowercased: the catch-all of a product.
 	TypeFieldNamePrefix = "field_name_prefix"
+	// TypeKeywordsToField makes keyword searches (Sigma's unbound values)
+	// searches of Field, as substrings where the keyword would be one: for
+	// rules written for records that hold fewer values than webshellbeat's
+	// events (an auditd rule's keywords are an EXECVE record's arguments).
+	// webshellbeat's own; pySigma leaves keywords to the backend.
+	TypeKeywordsToField = "keywords_to_field"
 
 	// Value transformations (values.go). They rewrite the string values of
 	// the field matches their field_name_conditions select.
@@ -43,7 +49,7 @@ const (
 	TypeSetValue = "set_value"
 )
 
-var typeNames = []string{TypeFieldNameMapping, TypeFieldNamePrefix, TypeFieldNamePrefixMapping, TypeReplaceString, TypeMapString, TypeCase, TypeSetValue,
+var typeNames = []string{TypeFieldNameMapping, TypeFieldNamePrefix, TypeKeywordsToField, TypeFieldNamePrefixMapping, TypeReplaceString, TypeMapString, TypeCase, TypeSetValue,
 	TypeDropDetectionItem, TypeAddCondition, TypeChangeLogsource, TypeRuleFailure, TypeDetectionItemFailure}
 
 // Pipeline is an ordered list of transformations. Lower priorities run
@@ -68,6 +74,7 @@ type Transformation struct {
 	Mapping   map[string]Targets `yaml:"mapping"`
 	Prefix    string             `yaml:"prefix"`
 	Lowercase bool               `yaml:"lowercase"`
+	Field     string             `yaml:"field"` // keywords_to_field
 	// MatchAny makes a list of field_name_mapping targets an OR, as in
 	// pySigma: the match holds when it holds on any of them. Without it the
 	// list is fallbacks, the first target present in the event is read.
@@ -94,6 +101,10 @@ type Transformation struct {
 	FieldConditions []FieldNameCondition `yaml:"field_name_conditions"`
 	FieldCondOp     string               `yaml:"field_name_cond_op"`
 	FieldCondNot    bool                 `yaml:"field_name_cond_not"`
+	// SelectionConditions (selection.go) select field matches by the other
+	// matches of their selection map, for renaming and value
+	// transformations.
+	SelectionConditions []SelectionCondition `yaml:"selection_conditions"`
 
 	// Set by validate.
 	re     *regexp.Regexp      // Regex compiled
@@ -204,6 +215,10 @@ func (t *Transformation) validate() error {
 		if t.Prefix == "" {
 			return fmt.Errorf("prefix is empty")
 		}
+	case TypeKeywordsToField:
+		if t.Field == "" {
+			return fmt.Errorf("field is empty")
+		}
 	case TypeFieldNamePrefixMapping:
 		if len(t.Mapping) == 0 {
 			return fmt.Errorf("mapping is empty")
@@ -242,6 +257,14 @@ func (t *Transformation) validate() error {
 		if err := t.FieldConditions[i].compile(); err != nil {
 			return err
 		}
+	}
+	for _, c := range t.SelectionConditions {
+		if err := c.validate(); err != nil {
+			return err
+		}
+	}
+	if len(t.SelectionConditions) > 0 && t.isRuleLevel() {
+		return fmt.Errorf("selection_conditions select field matches; %s is a rule-level transformation", t.Type)
 	}
 	return nil
 }

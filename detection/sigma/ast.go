@@ -94,6 +94,23 @@ func (f *FieldMatch) Has(m Modifier) bool {
 	return false
 }
 
+// KeywordValues returns the values of keyword match f as a search over a
+// value matches them: a string without wildcards or a modifier that says
+// where it lies is searched as a substring, as full-text backends do.
+func KeywordValues(f *FieldMatch) []Value {
+	if f.Has(ModContains) || f.Has(ModStartsWith) || f.Has(ModEndsWith) || f.Has(ModRe) {
+		return f.Values
+	}
+	out := make([]Value, len(f.Values))
+	for i, v := range f.Values {
+		out[i] = v
+		if v.Kind == ValueString && !ParsePattern(v.Str).HasWildcard() {
+			out[i].Str = "*" + v.Str + "*"
+		}
+	}
+	return out
+}
+
 // ValueKind is the YAML type of a value.
 type ValueKind int
 

@@ -180,6 +180,21 @@ func mapLines(lines []string, lineNos []int) (map[string]any, error) {
 	return doc, nil
 }
 
+// recordTypes lists the types of an event's records, lowercase, each once,
+// in the order of the records (syscall, execve, cwd, path, proctitle).
+// message_type names the first only; Sigma's auditd rules read each record
+// alone (type: EXECVE with a0, type: PATH with name), so the pipeline maps
+// their type to this list.
+func recordTypes(recs []parsedRecord) []string {
+	var out []string
+	for _, r := range recs {
+		if t := strings.ToLower(r.h.typ.String()); !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 func errorDoc(original string, err error) map[string]any {
 	return map[string]any{
 		"event": map[string]any{
@@ -294,6 +309,7 @@ func build(ev *aucoalesce.Event, recs []parsedRecord, original string) map[strin
 	au := map[string]any{
 		"sequence":     int64(ev.Sequence),
 		"message_type": strings.ToLower(ev.Type.String()),
+		"record_types": recordTypes(recs),
 	}
 	if ev.Result != "" {
 		au["result"] = ev.Result
