@@ -34,17 +34,21 @@ var referenceFolders = []string{"rules/windows", "rules/linux", "rules-emerging-
 
 // refEvent is one event of the shared samples: its key (file under
 // shared/data, then the record's place in it), the document as Sigma names
-// it (EventData, EventID, Channel, Provider_Name) for the reference, and as
-// webshellbeat maps it.
+// it for the reference (EventData, EventID, Channel, Provider_Name; for
+// audit logs, one row per record: see recordRow), and as webshellbeat maps
+// it.
 type refEvent struct {
 	key  string
-	flat map[string]string
+	rows []map[string]string
 	ecs  map[string]any
 }
 
+func (ev refEvent) audit() bool { return strings.HasPrefix(ev.key, "audit/") }
+
 // referenceSamples reads every event of the shared EVTX samples, of OTRF's
-// ProxyLogon capture (an Exchange server's w3wp.exe running a web shell) and
-// of its Log4Shell capture's Sysmon for Linux, in file then record order.
+// ProxyLogon capture (an Exchange server's w3wp.exe running a web shell), of
+// its Log4Shell capture's Sysmon for Linux, and of the shared audit logs
+// (auditSamples), in file then record order.
 func referenceSamples(t *testing.T) []refEvent {
 	t.Helper()
 	data := "../../../shared/data/"
@@ -69,7 +73,7 @@ func referenceSamples(t *testing.T) []refEvent {
 	} {
 		out = readZippedJSON(t, data, zipped, out)
 	}
-	return out
+	return append(out, auditReferenceSamples(t, data)...)
 }
 
 // readZippedJSON appends the records of the JSON files in zip file name
@@ -112,7 +116,7 @@ func keeper(file string, out *[]refEvent) func(*windows.Record, error) error {
 		flat["EventID"] = strconv.Itoa(int(rec.EventID))
 		flat["Channel"] = rec.Channel
 		flat["Provider_Name"] = rec.Provider
-		*out = append(*out, refEvent{key: file + "#" + strconv.Itoa(n), flat: flat, ecs: rec.ECS()})
+		*out = append(*out, refEvent{key: file + "#" + strconv.Itoa(n), rows: []map[string]string{flat}, ecs: rec.ECS()})
 		return nil
 	}
 }
@@ -192,6 +196,13 @@ func TestPySigmaReference(t *testing.T) {
 	ours := map[string]map[string]bool{} // rule file -> event keys
 	for _, ev := range events {
 		for _, r := range eng.Match(ev.ecs) {
+			// webshellbeat runs Linux process_creation (and file and
+			// network) rules on audit events too, as on Sysmon for Linux's;
+			// the reference reads audit records only as auditd rules do, so
+			// only those are compared on them.
+			if ev.audit() && r.Logsource.Service != "auditd" {
+				continue
+			}
 			if ours[file(r)] == nil {
 				ours[file(r)] = map[string]bool{}
 			}
@@ -293,15 +304,17 @@ func writeReferenceEvents(t *testing.T, path string, events []refEvent) {
 	defer f.Close()
 	w := bufio.NewWriter(f)
 	for _, ev := range events {
-		doc := map[string]string{"_key": ev.key}
-		for k, v := range ev.flat {
-			doc[k] = v
+		for _, row := range ev.rows {
+			doc := map[string]string{"_key": ev.key}
+			for k, v := range row {
+				doc[k] = v
+			}
+			b, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(w, "%s\n", b)
 		}
-		b, err := json.Marshal(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(w, "%s\n", b)
 	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)

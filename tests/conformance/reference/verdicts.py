@@ -15,10 +15,14 @@ matched:
     pipeline (Security 4688 and 4657, Image as NewProcessName...), since
     webshellbeat runs those rules on both kinds of events;
   - a Linux rule of a Sysmon category, with linux_sysmon_pipeline below
-    (Sysmon for Linux's channel and the category's event id).
+    (Sysmon for Linux's channel and the category's event id);
+  - a Linux auditd rule, with auditd_pipeline below: over the audit
+    records, each record one row, with its own field names (type, a0,
+    name, ...), as Zircolite reads audit.log.
 
 The events are the flat, Sigma-named documents that the Go test writes with
--reference-events.
+-reference-events; an audit event is several rows (one per record) with
+one key, and matches when one of its rows does.
 
     python3 -m venv /tmp/sigvenv
     /tmp/sigvenv/bin/pip install -r tests/conformance/reference/requirements.txt
@@ -65,6 +69,9 @@ FOLDERS = ["rules/windows", "rules/linux", "rules-emerging-threats", "rules-thre
 # backend's fulltext_field).
 FULLTEXT = "_fulltext"
 
+# The column that marks an audit record's row (the Go test writes it).
+AUDIT = "_log"
+
 
 def regexp(pattern, value):
     if value is None:
@@ -88,16 +95,18 @@ def load(conn, events):
         marks = ", ".join("?" for _ in keys)
         values = [str(ev[k]) for k in keys]
         # Keyword searches read every value of the event: one per line.
-        text = "\n".join(str(v) for k, v in ev.items() if k != "_key")
+        text = "\n".join(str(v) for k, v in ev.items() if k not in ("_key", AUDIT))
         conn.execute(f"INSERT INTO logs ({names}, {FULLTEXT}) VALUES ({marks}, ?)", values + [text])
 
 
 def pipelines_for(logsource):
     """The pipelines a rule is converted with, or a reason to skip it."""
     cat = logsource.category
+    if logsource.product == "linux" and logsource.service == "auditd":
+        return [auditd_pipeline()], None
     if logsource.product == "linux":
         if logsource.service not in (None, "sysmon") or cat not in sysmon_generic_logsource_eventid_mapping:
-            return None, "not a Sysmon for Linux event (the only Linux events here)"
+            return None, "not a Sysmon for Linux or audit event (the only Linux events here)"
         return [linux_sysmon_pipeline()], None
     if logsource.product != "windows":
         return None, f"product {logsource.product} is not Windows or Linux"
@@ -120,6 +129,16 @@ def linux_sysmon_pipeline():
             rule_conditions=[LogsourceCondition(category=cat, product="linux")],
         ))
     return ProcessingPipeline(name="Sysmon for Linux", priority=10, items=items)
+
+
+def auditd_pipeline():
+    """auditd rules read the audit records' own fields: only a condition
+    that the row is an audit record (each record is a row)."""
+    return ProcessingPipeline(name="auditd records", priority=10, items=[ProcessingItem(
+        identifier="auditd_records",
+        transformation=AddConditionTransformation({AUDIT: "audit"}),
+        rule_conditions=[LogsourceCondition(product="linux", service="auditd")],
+    )])
 
 
 def verdict(conn, text):
