@@ -23,6 +23,8 @@ func FuzzPipeline(f *testing.F) {
 		"transformations:\n  - type: add_condition\n    conditions: {a: ['$product*', 1, true, null]}\n    template: true\n    negated: true\n",
 		"transformations:\n  - type: change_logsource\n    category: x\n  - type: rule_failure\n    rule_conditions: [{type: logsource, category: x}]\n    message: m\n",
 		"transformations:\n  - type: detection_item_failure\n    field_name_conditions: [{type: include_fields, fields: [User]}]\n    message: m\n",
+		"transformations:\n  - type: keywords_to_field\n    field: x\n    selection_conditions: [{field: IntegrityLevel, values: ['3']}]\n",
+		"transformations:\n  - type: field_name_prefix\n    prefix: p.\n    selection_conditions: [{field: IntegrityLevel, values: [3, x]}, {field: Image, values: y}]\n",
 	} {
 		f.Add(seed)
 	}
@@ -41,6 +43,33 @@ func FuzzPipeline(f *testing.F) {
 		}
 		if out, err := Apply(rule, p); err == nil {
 			_, _ = compile.Compile(out, compile.NewFields())
+		}
+	})
+}
+
+// A rule file is user input too: whatever rules it holds, the built-in
+// pipelines (the auditd ones read each selection's siblings) apply to them,
+// and the result compiles or fails, without a panic.
+func FuzzApplyBuiltin(f *testing.F) {
+	for _, seed := range []string{
+		"title: t\nlogsource: {product: linux, service: auditd}\ndetection:\n    s:\n        type: EXECVE\n        a0: x\n    f:\n        a1|re: y\n    k: [z, 0]\n    condition: s and not f or k\n",
+		"title: t\nlogsource: {product: linux, service: auditd}\ndetection:\n    s:\n        - type: [PATH, x]\n          name: x\n        - type: PATH\n    condition: s\n",
+		"title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n    s:\n        Image|endswith: x\n    condition: s\n",
+	} {
+		f.Add(seed)
+	}
+	ps, err := Builtin()
+	if err != nil {
+		f.Fatal(err)
+	}
+	Sort(ps)
+	f.Fuzz(func(t *testing.T, src string) {
+		c := &sigma.Collection{}
+		c.Parse("fuzz.yml", []byte(src))
+		for _, r := range c.Rules {
+			if out, err := Apply(r, ps...); err == nil {
+				_, _ = compile.Compile(out, compile.NewFields())
+			}
 		}
 	})
 }
