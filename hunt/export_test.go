@@ -138,3 +138,35 @@ func TestAuditbeatDocument(t *testing.T) {
 		t.Errorf("alert: rules %v, command line %q, host %q", ids, detection.LookupString(a, "process.command_line"), detection.LookupString(a, "host.name"))
 	}
 }
+
+// A rule written as SigmaHQ's auditd rules are (the EXECVE record's a0 and
+// a2) fires on an auditbeat document too: auditbeat keeps no list of the
+// records, and hunt rebuilds it from the arguments it indexed.
+func TestAuditbeatDocumentRecordRule(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "auditbeat.ndjson", []byte(strings.ReplaceAll(auditbeatExecve, "\n", "")+"\n"))
+	rule := writeFile(t, dir, "execve_id.yml", []byte(`title: id Through sh, As SigmaHQ's auditd Rules Write It
+id: 0b4a4c0e-5e7c-4c1e-9f3e-4f1d1c2b6a11
+logsource: {product: linux, service: auditd}
+detection:
+    selection:
+        type: EXECVE
+        a0: sh
+        a2: id
+    condition: selection
+level: low
+`))
+	cfg := config.Default()
+	cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{rule}
+	det, err := detector.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts []map[string]any
+	if _, err := Run([]string{path}, det, func(doc map[string]any) { alerts = append(alerts, doc) }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 1 || !slices.Contains(detection.LookupStrings(alerts[0], "auditd.record_types"), "execve") {
+		t.Fatalf("%d alerts (want 1, with the execve record in auditd.record_types)", len(alerts))
+	}
+}

@@ -4,15 +4,17 @@
 // Elasticsearch or OpenSearch, so that hunt can run the detectors over them
 // again. It restores what JSON cannot carry (the time, integers) and adds
 // what the detectors read but some sources leave out: webshell.url.*, which
-// only webshellbeat's access-log mapper sets, and process.command_line,
-// which auditbeat does not set (it has process.args). Every other field
-// stays as it was indexed.
+// only webshellbeat's access-log mapper sets, process.command_line, which
+// auditbeat does not set (it has process.args), and auditd.record_types,
+// which only webshellbeat's audit mapper sets. Every other field stays as it
+// was indexed.
 package ecs
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +42,7 @@ func FromJSON(m map[string]any) (map[string]any, error) {
 	doc["@timestamp"] = t
 	addURLParams(doc)
 	addCommandLine(doc)
+	addRecordTypes(doc)
 	return doc, nil
 }
 
@@ -89,6 +92,34 @@ func addCommandLine(doc map[string]any) {
 	if args := detection.LookupStrings(doc, "process.args"); len(args) > 0 {
 		detection.Put(doc, "process.command_line", strings.Join(args, " "))
 	}
+}
+
+// addRecordTypes sets auditd.record_types on an audit event indexed without
+// it (auditbeat keeps only auditd.message_type, the first record's type),
+// from what the records left in the document: a successful execve had an
+// EXECVE record (process.args), PATH records left auditd.paths and a CWD
+// record process.working_directory. SigmaHQ's auditd rules name the record
+// they read (type: EXECVE with a0); without the list, those rules could not
+// fire on auditbeat's events.
+func addRecordTypes(doc map[string]any) {
+	first := detection.LookupString(doc, "auditd.message_type")
+	if _, ok := detection.Lookup(doc, "auditd.record_types"); ok || first == "" {
+		return
+	}
+	types := []string{first}
+	add := func(t string, ok bool) {
+		if ok && !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	syscall := detection.LookupString(doc, "auditd.data.syscall")
+	add("execve", (syscall == "execve" || syscall == "execveat") && detection.LookupString(doc, "auditd.result") == "success" &&
+		len(detection.LookupStrings(doc, "process.args")) > 0)
+	_, cwd := detection.Lookup(doc, "process.working_directory")
+	add("cwd", first == "syscall" && cwd)
+	_, paths := detection.Lookup(doc, "auditd.paths")
+	add("path", paths)
+	detection.Put(doc, "auditd.record_types", types)
 }
 
 // addURLParams adds webshell.url.* (the request's parameters) to a web

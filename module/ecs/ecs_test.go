@@ -3,6 +3,7 @@ package ecs
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,4 +106,26 @@ func FuzzFromJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// auditbeat keeps the first record's type only: the list SigmaHQ's auditd
+// rules need is rebuilt from what the other records left, and a list that
+// was indexed is kept.
+func TestRecordTypes(t *testing.T) {
+	for text, want := range map[string][]string{
+		`{"@timestamp":"2026-11-25T19:02:28Z","event":{},"auditd":{"message_type":"syscall","result":"success","data":{"syscall":"execve"},"paths":[{"name":"/bin/sh"}]},"process":{"args":["sh","-c","id"],"working_directory":"/var/www"}}`: {"syscall", "execve", "cwd", "path"},
+		`{"@timestamp":"2026-11-25T19:02:28Z","event":{},"auditd":{"message_type":"syscall","result":"fail","data":{"syscall":"execve"}},"process":{"args":["x"]}}`:                                                                           {"syscall"},
+		`{"@timestamp":"2026-11-25T19:02:28Z","event":{},"auditd":{"message_type":"syscall","result":"success","data":{"syscall":"openat"},"paths":[{"name":"/etc/passwd"}]}}`:                                                                {"syscall", "path"},
+		`{"@timestamp":"2026-11-25T19:02:28Z","event":{},"auditd":{"message_type":"user_login"}}`:                                                                                                                                             {"user_login"},
+		`{"@timestamp":"2026-11-25T19:02:28Z","event":{},"auditd":{"message_type":"syscall","record_types":["syscall","execve"]}}`:                                                                                                            {"syscall", "execve"},
+		`{"@timestamp":"2026-11-25T19:02:28Z","event":{},"process":{"args":["sh"]}}`:                                                                                                                                                          nil,
+	} {
+		doc, err := FromJSON(decode(t, text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := detection.LookupStrings(doc, "auditd.record_types"); !slices.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", text, got, want)
+		}
+	}
 }
