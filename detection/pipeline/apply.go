@@ -71,9 +71,10 @@ func idSuffix(id string) string {
 }
 
 // renameField runs f through the renaming transformations that apply to
-// ls, in order, until one renames it (see Apply); change_logsource
-// transformations change ls on the way, as in Apply.
-func renameField(f *sigma.FieldMatch, ls sigma.Logsource, ps []*Pipeline) {
+// ls and to a field of selection sel, in order, until one renames it (see
+// Apply); change_logsource transformations change ls on the way, as in
+// Apply.
+func renameField(f *sigma.FieldMatch, ls sigma.Logsource, sel selection, ps []*Pipeline) {
 	for _, p := range ps {
 		for i := range p.Transformations {
 			t := &p.Transformations[i]
@@ -83,9 +84,7 @@ func renameField(f *sigma.FieldMatch, ls sigma.Logsource, ps []*Pipeline) {
 			if t.Type == TypeChangeLogsource {
 				ls = t.logsource()
 			}
-			// A correlation's field has no selection: transformations
-			// that select by one do not rename it.
-			if !t.isValue() && !t.isRuleLevel() && t.selectsSelection(nil) && t.rename(f) {
+			if !t.isValue() && !t.isRuleLevel() && t.selectsSelection(sel) && t.rename(f) {
 				return
 			}
 		}
@@ -108,7 +107,7 @@ func ApplyCorrelation(r *sigma.Rule, lookup func(ref string) *sigma.Rule, ps ...
 	for i, ref := range cs.Rules {
 		rd := cs.WrittenReads(i)
 		if base := lookup(ref); base != nil && base.Kind == sigma.KindDetection {
-			rd = mapReads(rd, base.Logsource, ps)
+			rd = mapReads(rd, base.Logsource, ruleSelection(&base.Detection), ps)
 		}
 		cs.Reads[i] = rd
 	}
@@ -118,11 +117,12 @@ func ApplyCorrelation(r *sigma.Rule, lookup func(ref string) *sigma.Rule, ps ...
 }
 
 // mapReads renames the written fields of rd as the pipelines rename the
-// fields of a rule of logsource ls.
-func mapReads(rd sigma.CorrReads, ls sigma.Logsource, ps []*Pipeline) sigma.CorrReads {
+// fields of a rule of logsource ls, read beside selection sel (the base
+// rule's: a group-by a0 of a rule about EXECVE records is an argument).
+func mapReads(rd sigma.CorrReads, ls sigma.Logsource, sel selection, ps []*Pipeline) sigma.CorrReads {
 	name := func(written []string) []string {
 		f := &sigma.FieldMatch{Field: written[0]}
-		renameField(f, ls, ps)
+		renameField(f, ls, sel, ps)
 		// A value is read from one field: fields a match may be tried on
 		// (Also) are fallbacks here.
 		return append(append([]string{f.Field}, f.Fallbacks...), f.Also...)

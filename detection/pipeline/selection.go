@@ -40,8 +40,26 @@ type selection map[string][]string
 // reads the PATH record too, as a tool that matches one record at a time
 // reads it; so do its keyword searches.
 func selections(d *sigma.Detection) map[*sigma.FieldMatch]selection {
-	var sels []selection
-	var alts [][]*sigma.FieldMatch
+	sels, alts := written(d)
+	for field, vals := range ruleWide(sels) {
+		for _, sel := range sels {
+			if _, ok := sel[field]; !ok {
+				sel[field] = vals
+			}
+		}
+	}
+	out := map[*sigma.FieldMatch]selection{}
+	for i, alt := range alts {
+		for _, f := range alt {
+			out[f] = sels[i]
+		}
+	}
+	return out
+}
+
+// written returns the selection maps of d as written, with the field
+// matches of each.
+func written(d *sigma.Detection) (sels []selection, alts [][]*sigma.FieldMatch) {
 	for _, name := range d.Names {
 		for _, alt := range d.Searches[name].Alternatives {
 			sel := selection{}
@@ -59,20 +77,15 @@ func selections(d *sigma.Detection) map[*sigma.FieldMatch]selection {
 			sels, alts = append(sels, sel), append(alts, alt)
 		}
 	}
-	for field, vals := range ruleWide(sels) {
-		for _, sel := range sels {
-			if _, ok := sel[field]; !ok {
-				sel[field] = vals
-			}
-		}
-	}
-	out := map[*sigma.FieldMatch]selection{}
-	for i, alt := range alts {
-		for _, f := range alt {
-			out[f] = sels[i]
-		}
-	}
-	return out
+	return sels, alts
+}
+
+// ruleSelection is what a field read outside the selections of rule d (a
+// correlation's group-by) takes from them: the fields that all of them
+// that name one give the same values (see selections).
+func ruleSelection(d *sigma.Detection) selection {
+	sels, _ := written(d)
+	return ruleWide(sels)
 }
 
 // ruleWide returns the fields that every selection naming them names with

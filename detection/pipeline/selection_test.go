@@ -102,3 +102,47 @@ func TestSelectionConditionErrors(t *testing.T) {
 		}
 	}
 }
+
+// A correlation's group-by is read in the events of the rules it names as
+// those rules read their fields: a0 of a rule about EXECVE records is the
+// program's first argument, of a rule about SYSCALL records the syscall's.
+func TestCorrelationReadsRuleRecord(t *testing.T) {
+	c := &sigma.Collection{}
+	c.Parse("c.yml", []byte(`title: curl
+name: curl_exec
+logsource: {product: linux, service: auditd}
+detection:
+    selection:
+        type: EXECVE
+        a0: curl
+    filter:
+        a1: --version
+    condition: selection and not filter
+---
+title: socket
+name: socket_call
+logsource: {product: linux, service: auditd}
+detection:
+    selection:
+        type: SYSCALL
+        SYSCALL: socket
+    condition: selection
+---
+title: downloads
+correlation:
+    type: value_count
+    rules: [curl_exec, socket_call]
+    group-by: [a0]
+    timespan: 1m
+    condition: {field: a1, gte: 5}
+`))
+	c.Finish()
+	if len(c.Errors) > 0 || len(c.Correlations) != 1 {
+		t.Fatalf("errors %v", c.Errors)
+	}
+	got := reads(ApplyCorrelation(c.Correlations[0], c.Lookup, builtin(t)...).Correlation)
+	want := []string{"curl_exec: process.args.0; process.args.1", "socket_call: auditd.data.a0; auditd.data.a1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
