@@ -1158,3 +1158,32 @@ func TestSigmaHQURIQuery(t *testing.T) {
 		t.Errorf("alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// SigmaHQ's rule for the CVE-2025-31324 web shell upload reads the
+// request's Content-Type (cs-content-type): from a JSON access log that
+// carries it (nginx's $content_type), it fires on the octet-stream POST and
+// not on a form's.
+func TestSigmaHQContentType(t *testing.T) {
+	rule := "../../shared/data/SigmaHQ-sigma/rules-emerging-threats/2025/Exploits/CVE-2025-31324/web_lnx_exploit_cve_2025_31324_sap_netviewer_webshell_uploaded.yml"
+	if _, err := os.Stat(rule); err != nil {
+		t.Skip(err)
+	}
+	log := filepath.Join(t.TempDir(), "access.json")
+	lines := []string{
+		`{"time_local":"10/Jun/2025:02:30:00 +0000","remote_addr":"10.0.0.5","request":"POST /irj/servlet_jsp/irj/root/helper.jsp HTTP/1.1","status":200,"content_type":"application/octet-stream"}`,
+		`{"time_local":"10/Jun/2025:02:30:01 +0000","remote_addr":"10.0.0.5","request":"POST /irj/servlet_jsp/irj/root/form.jsp HTTP/1.1","status":200,"content_type":"multipart/form-data; boundary=x"}`,
+	}
+	if err := os.WriteFile(log, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{rule}
+	alerts, _ := huntWith(t, cfg, log)
+	if len(alerts) != 1 || str(alerts[0], "url.original") != "/irj/servlet_jsp/irj/root/helper.jsp" {
+		var got []string
+		for _, a := range alerts {
+			got = append(got, str(a, "url.original"))
+		}
+		t.Errorf("alerts on %q, want one on /irj/servlet_jsp/irj/root/helper.jsp", got)
+	}
+}

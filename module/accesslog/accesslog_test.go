@@ -503,6 +503,22 @@ func TestW3CForwardedFor(t *testing.T) {
 	}
 }
 
+// IIS's custom field for the request's Content-Type header gives
+// http.request.mime_type (SigmaHQ's cs-content-type).
+func TestW3CContentType(t *testing.T) {
+	w := NewW3C()
+	if _, err := w.Parse("#Fields: date time cs-method cs-uri-stem c-ip sc-status cs(Content-Type)"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := w.Parse("2026-11-25 19:02:28 POST /irj/servlet_jsp/irj/root/x.jsp 10.0.0.1 200 application/octet-stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := get(d, "http", "request", "mime_type"); got != "application/octet-stream" {
+		t.Errorf("http.request.mime_type = %#v", got)
+	}
+}
+
 // HTTP.sys's HTTPERR log (C:\Windows\System32\LogFiles\HTTPERR, header as
 // Microsoft documents it) writes the whole URI in cs-uri: split into path
 // and query as cs-uri-stem and cs-uri-query are, so that a request refused

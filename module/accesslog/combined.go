@@ -90,6 +90,7 @@ type clf struct {
 	bytes     int64
 	hasBytes  bool
 	referrer  string
+	mime      string // the request's Content-Type (JSON logs only)
 	agent     string
 	hasAgent  bool // the combined part ("referrer" "agent") was present
 	extraQuot int  // quoted fields after the user agent
@@ -398,6 +399,9 @@ func (c *clf) doc(o options) map[string]any {
 	}
 	if c.referrer != "" && c.referrer != "-" {
 		req["referrer"] = c.referrer
+	}
+	if c.mime != "" && c.mime != "-" {
+		req["mime_type"] = c.mime
 	}
 	resp := map[string]any{"status_code": c.status}
 	if c.hasBytes {

@@ -28,7 +28,7 @@ import (
 // "status", "size", "ts") and Traefik's (RequestMethod, RequestPath,
 // ClientHost, DownstreamStatus, StartUTC, request_User-Agent).
 var jsonKeys = struct {
-	time, client, xff, user, request, method, target, path, query, protocol, status, bytes, referrer, agent, vhost []string
+	time, client, xff, user, request, method, target, path, query, protocol, status, bytes, referrer, agent, vhost, mime []string
 }{
 	time:     []string{"timeiso8601", "timelocal", "timestamp", "startutc", "time", "datetime", "date", "msec", "ts"},
 	client:   []string{"remoteaddr", "clientip", "remoteip", "clientaddr", "client", "ip", "requestclientip", "requestremoteip", "clienthost"},
@@ -45,6 +45,9 @@ var jsonKeys = struct {
 	referrer: []string{"httpreferer", "httpreferrer", "referer", "referrer", "requestheadersreferer", "requestreferer"},
 	agent:    []string{"httpuseragent", "useragent", "agent", "requestheadersuseragent", "requestuseragent"},
 	vhost:    []string{"host", "httphost", "servername", "vhost", "requesthost"},
+	// the request's Content-Type: nginx's $content_type, Caddy's and
+	// Traefik's request header.
+	mime: []string{"contenttype", "httpcontenttype", "requestheaderscontenttype", "requestcontenttype"},
 }
 
 // jsonObject is an access-log object by folded key path, scalar values only
@@ -240,6 +243,7 @@ func (c *clf) fromJSON(o jsonObject) error {
 	c.referrer, _ = o.get(jsonKeys.referrer)
 	c.agent, _ = o.get(jsonKeys.agent)
 	c.vhost, _ = o.get(jsonKeys.vhost)
+	c.mime, _ = o.get(jsonKeys.mime)
 	if x, _ := o.get(jsonKeys.xff); x != "" {
 		c.xff = ipList(x)
 	}

@@ -79,6 +79,11 @@ func TestJSONVariants(t *testing.T) {
 		{"dash-is-empty", `{"time_local":"26/Nov/2026:06:55:09 +0000","remote_user":"-","http_referer":"-","request":"GET / HTTP/1.1","status":200}`, "user", nil},
 		{"xff", `{"time_local":"26/Nov/2026:06:55:09 +0000","remote_addr":"10.0.0.1","http_x_forwarded_for":"203.0.113.9, 10.0.0.7","request":"GET / HTTP/1.1","status":200}`, "nginx.access.remote_ip_list", []string{"203.0.113.9", "10.0.0.7"}},
 		{"vhost", `{"time_local":"26/Nov/2026:06:55:09 +0000","host":"shop.example","request":"GET / HTTP/1.1","status":200}`, "url.domain", "shop.example"},
+		// The request's Content-Type (nginx's $content_type; Caddy's request
+		// header, not its response's), for SigmaHQ's cs-content-type.
+		{"content-type", `{"time_local":"26/Nov/2026:06:55:09 +0000","request":"POST /up HTTP/1.1","status":200,"content_type":"application/octet-stream"}`, "http.request.mime_type", "application/octet-stream"},
+		{"caddy-content-type", `{"ts":1795725559.1,"request":{"method":"POST","uri":"/up","headers":{"Content-Type":["multipart/form-data; boundary=x"]}},"status":200,"resp_headers":{"Content-Type":["text/html"]}}`, "http.request.mime_type", "multipart/form-data; boundary=x"},
+		{"response-content-type", `{"ts":1795725559.1,"request":{"method":"GET","uri":"/"},"status":200,"resp_headers":{"Content-Type":["text/html"]}}`, "http.request.mime_type", nil},
 		{"no-request", `{"time_local":"26/Nov/2026:06:55:09 +0000","remote_addr":"1.2.3.4","request":"","status":400}`, "http.response.status_code", int64(400)},
 		// nginx's default escaping (no escape=json) is not JSON: \x22 for
 		// '"', \x5C for '\', \xC3\xA9 for the bytes of "é". A line of a

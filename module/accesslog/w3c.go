@@ -185,6 +185,8 @@ func (w *W3C) doc(vals []string) (map[string]any, error) {
 			doc["user_agent"] = map[string]any{"original": strings.ReplaceAll(v, "+", " ")}
 		case "cs(referer)":
 			req["referrer"] = v
+		case "cs(content-type)": // IIS's custom field for the request header
+			req["mime_type"] = strings.ReplaceAll(v, "+", " ")
 		case "cs-host":
 			host = v
 		case "cs-version":
