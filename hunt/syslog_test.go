@@ -2,6 +2,7 @@ package hunt_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -264,5 +265,44 @@ Nov 26 10:00:07 web1 cron[9]: (root) CMD ([26/Nov/2026] "not a request")
 	}
 	if !slices.Equal(got, []string{"nginx.access web1 /uploads/shell.php?cmd=whoami", "apache.access web2 /uploads/x.php?c=id"}) || st.Errors != 0 || st.Events != 2 {
 		t.Errorf("journal and Syslog table rows: alerts %q, %d events, %d unreadable; want the two requests' and sshd's entry passed over", got, st.Events, st.Errors)
+	}
+}
+
+// Sysmon's Initiated on Linux is ECS's network.direction (SigmaHQ's Linux
+// callback-port and tunnel rules test it): a rule on bash's connection to
+// port 443 with Initiated 'true' fires on Log4Shell's reverse shell, and
+// with 'false' it does not. Before, Initiated had no mapping and such rules
+// never fired.
+func TestLinuxInitiated(t *testing.T) {
+	if _, err := os.Stat(log4shell); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	for want, initiated := range map[bool]string{true: "true", false: "false"} {
+		rule := filepath.Join(dir, "initiated_"+initiated+".yml")
+		err := os.WriteFile(rule, []byte(`title: bash connection, Initiated `+initiated+`
+logsource: {product: linux, category: network_connection}
+detection:
+    selection:
+        Image|endswith: bash
+        DestinationPort: 443
+        Initiated: '`+initiated+`'
+    condition: selection
+level: high
+`), 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := config.Default()
+		cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{rule}
+		alerts, _ := huntWith(t, cfg, log4shell)
+		if got := len(alerts) > 0; got != want {
+			t.Errorf("Initiated %s: %d alerts, want them: %v", initiated, len(alerts), want)
+		}
+		for _, a := range alerts {
+			if str(a, "network.direction") != "egress" {
+				t.Errorf("alert on a connection with network.direction %q", str(a, "network.direction"))
+			}
+		}
 	}
 }
