@@ -16,7 +16,7 @@ import (
 // with a0, type: PATH with name); webshellbeat's events join a syscall's
 // records. Over the real capture of a web shell under Apache and php-fpm,
 // each rule must fire where one record of the event satisfies it, and only
-// there. Before the auditd pipeline read fields by record, none of the 54
+// there. Before the auditd pipeline read fields by record, none of the 53
 // rules fired.
 func TestSigmaHQAuditdRecords(t *testing.T) {
 	dir := "../../shared/data/SigmaHQ-sigma/rules/linux/auditd"
