@@ -306,3 +306,37 @@ level: high
 		}
 	}
 }
+
+// Sysmon for Linux's LogonId (SigmaHQ's OMIGOD rules test LogonId 0) is
+// read from its event data when the event has no audit session: a rule on
+// tomcat's LogonId 1001 fires on Log4Shell's groups. Before, LogonId was
+// the audit session alone, which Sysmon's events do not have.
+func TestLinuxSysmonLogonId(t *testing.T) {
+	if _, err := os.Stat(log4shell); err != nil {
+		t.Skip(err)
+	}
+	rule := filepath.Join(t.TempDir(), "logonid.yml")
+	err := os.WriteFile(rule, []byte(`title: groups by LogonId 1001
+logsource: {product: linux, category: process_creation}
+detection:
+    selection:
+        Image|endswith: /groups
+        LogonId: 1001
+    condition: selection
+level: low
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{rule}
+	alerts, _ := huntWith(t, cfg, log4shell)
+	if len(alerts) == 0 {
+		t.Fatal("no alert on the groups that tomcat's shell ran (LogonId 1001)")
+	}
+	for _, a := range alerts {
+		if str(a, "winlog.event_data.LogonId") != "1001" {
+			t.Errorf("alert with LogonId %q", str(a, "winlog.event_data.LogonId"))
+		}
+	}
+}
