@@ -1187,3 +1187,39 @@ func TestSigmaHQContentType(t *testing.T) {
 		t.Errorf("alerts on %q, want one on /irj/servlet_jsp/irj/root/helper.jsp", got)
 	}
 }
+
+// Sysmon's file events other than 11 name their file in TargetFilename too:
+// a web server's IIS logs deleted (Sysmon 23, as Event Viewer renders it)
+// raises SigmaHQ's "IIS WebServer Access Logs Deleted". Before, only event
+// 11 had file.path, and none of the file_delete rules could fire.
+func TestSigmaHQFileDelete(t *testing.T) {
+	rule := "../../shared/data/SigmaHQ-sigma/rules/windows/file/file_delete/file_delete_win_delete_iis_access_logs.yml"
+	if _, err := os.Stat(rule); err != nil {
+		t.Skip(err)
+	}
+	event := func(id int, target string) string {
+		return fmt.Sprintf(`<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name="Microsoft-Windows-Sysmon" /><EventID>%d</EventID><TimeCreated SystemTime="2026-11-25T19:02:28.123Z" /><EventRecordID>%d</EventRecordID><Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>WEB01</Computer></System><EventData><Data Name="RuleName">-</Data><Data Name="UtcTime">2026-11-25 19:02:28.123</Data><Data Name="ProcessGuid">{6004D249-0957-604D-6019-000000000900}</Data><Data Name="ProcessId">4242</Data><Data Name="User">IIS APPPOOL\DefaultAppPool</Data><Data Name="Image">C:\Windows\System32\cmd.exe</Data><Data Name="TargetFilename">%s</Data><Data Name="IsExecutable">false</Data></EventData></Event>`, id, id, target)
+	}
+	dir := t.TempDir()
+	for i, ev := range []string{
+		event(23, `C:\inetpub\logs\LogFiles\W3SVC1\u_ex261125.log`), // deleted and archived
+		event(26, `C:\inetpub\logs\LogFiles\W3SVC1\u_ex261124.log`), // deleted
+		event(26, `C:\inetpub\wwwroot\old.log.bak`),                 // not a log folder
+	} {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("e%d.xml", i)), []byte(ev), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := config.Default()
+	cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{rule}
+	alerts, _ := huntWith(t, cfg, dir)
+	var got []string
+	for _, a := range alerts {
+		got = append(got, str(a, "event.code")+" "+str(a, "file.path"))
+	}
+	slices.Sort(got)
+	want := []string{`23 C:\inetpub\logs\LogFiles\W3SVC1\u_ex261125.log`, `26 C:\inetpub\logs\LogFiles\W3SVC1\u_ex261124.log`}
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts %q, want %q", got, want)
+	}
+}

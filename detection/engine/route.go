@@ -17,27 +17,39 @@ type route struct {
 
 // sysmonCategories are the Sigma categories of Sysmon event ids other than
 // 1, 3 and 11 (which the ECS categories already give), as in Sigma's own
-// Sysmon mapping: registry events are registry_event and their own kind.
+// Sysmon mapping (pySigma's sysmon pipeline): registry events are
+// registry_event and their own kind. One addition: 26 (a deletion logged
+// without the copy that 23 archives) is file_delete as well as its own
+// file_delete_detected, since SigmaHQ writes its deletion rules (IIS or
+// Tomcat logs deleted) for file_delete only and many configurations log 26.
 var sysmonCategories = map[string][]string{
-	"5":  {"process_termination"},
-	"6":  {"driver_load"},
-	"7":  {"image_load"},
-	"8":  {"create_remote_thread"},
-	"9":  {"raw_access_thread"},
-	"10": {"process_access"},
-	"12": {"registry_add", "registry_delete", "registry_event"},
-	"13": {"registry_set", "registry_event"},
-	"14": {"registry_rename", "registry_event"},
-	"15": {"create_stream_hash"},
-	"17": {"pipe_created"},
-	"18": {"pipe_created"},
-	"19": {"wmi_event"},
-	"20": {"wmi_event"},
-	"21": {"wmi_event"},
-	"22": {"dns_query"},
-	"23": {"file_delete"},
-	"25": {"process_tampering"},
-	"26": {"file_delete"},
+	"2":   {"file_change"},
+	"4":   {"sysmon_status"},
+	"5":   {"process_termination"},
+	"6":   {"driver_load"},
+	"7":   {"image_load"},
+	"8":   {"create_remote_thread"},
+	"9":   {"raw_access_thread"},
+	"10":  {"process_access"},
+	"12":  {"registry_add", "registry_delete", "registry_event"},
+	"13":  {"registry_set", "registry_event"},
+	"14":  {"registry_rename", "registry_event"},
+	"15":  {"create_stream_hash"},
+	"17":  {"pipe_created"},
+	"18":  {"pipe_created"},
+	"19":  {"wmi_event"},
+	"20":  {"wmi_event"},
+	"21":  {"wmi_event"},
+	"22":  {"dns_query"},
+	"16":  {"sysmon_status"},
+	"23":  {"file_delete"},
+	"24":  {"clipboard_capture"},
+	"25":  {"process_tampering"},
+	"26":  {"file_delete", "file_delete_detected"},
+	"27":  {"file_block_executable"},
+	"28":  {"file_block_shredding"},
+	"29":  {"file_executable_detected"},
+	"255": {"sysmon_error"},
 }
 
 // powershellCategories are the Sigma categories of PowerShell events, by

@@ -71,6 +71,18 @@ title: ps_classic_script
 logsource: {product: windows, category: ps_classic_script}
 detection: {s: {marker: x}, condition: s}
 ---
+title: file_delete
+logsource: {product: windows, category: file_delete}
+detection: {s: {marker: x}, condition: s}
+---
+title: file_delete_detected
+logsource: {product: windows, category: file_delete_detected}
+detection: {s: {marker: x}, condition: s}
+---
+title: file_change
+logsource: {product: windows, category: file_change}
+detection: {s: {marker: x}, condition: s}
+---
 title: proxy never
 logsource: {category: proxy}
 detection: {s: {marker: x}, condition: s}
@@ -79,6 +91,14 @@ title: unknown service never
 logsource: {product: windows, service: ldap_debug}
 detection: {s: {marker: x}, condition: s}
 `
+
+func sysmonEvent(code string) map[string]any {
+	return map[string]any{
+		"host":   map[string]any{"os": map[string]any{"type": "windows"}},
+		"event":  map[string]any{"code": code},
+		"winlog": map[string]any{"channel": "Microsoft-Windows-Sysmon/Operational"},
+	}
+}
 
 func routingEngine(t testing.TB) *Engine {
 	c := &sigma.Collection{}
@@ -95,7 +115,7 @@ func routingEngine(t testing.TB) *Engine {
 
 func TestRouting(t *testing.T) {
 	e := routingEngine(t)
-	if st := e.Stats(); st.Rules != 15 || st.Unroutable != 2 {
+	if st := e.Stats(); st.Rules != 18 || st.Unroutable != 2 {
 		t.Errorf("stats = %+v", st)
 	}
 	tests := []struct {
@@ -146,6 +166,11 @@ func TestRouting(t *testing.T) {
 		{"file deletion", map[string]any{"event": map[string]any{"category": []string{"file"}, "type": []string{"deletion"}}}, []string{"any"}},
 		{"nginx access", map[string]any{"event": map[string]any{"category": []string{"web"}, "module": "nginx"}}, []string{"any", "webserver", "nginx"}},
 		{"nginx error", map[string]any{"event": map[string]any{"category": []string{"web"}, "type": []string{"error"}, "module": "nginx"}}, []string{"any", "nginx"}},
+		// Sysmon's file events by id, as pySigma's Sysmon pipeline maps
+		// them; 26 is file_delete too (route.go).
+		{"sysmon 23 file delete", sysmonEvent("23"), []string{"any", "windows", "sysmon", "file_delete"}},
+		{"sysmon 26 file delete detected", sysmonEvent("26"), []string{"any", "windows", "sysmon", "file_delete", "file_delete_detected"}},
+		{"sysmon 2 file creation time changed", sysmonEvent("2"), []string{"any", "windows", "sysmon", "file_change"}},
 		{"powershell script block", map[string]any{
 			"host":   map[string]any{"os": map[string]any{"type": "windows"}},
 			"event":  map[string]any{"code": "4104"},

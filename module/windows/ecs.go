@@ -296,16 +296,7 @@ func (m *mapper) sysmon(id uint32) {
 	case 11:
 		m.event([]string{"file"}, []string{"creation"}, "File created (rule: FileCreate)")
 		m.process(m.obj("process"), m.val("Image"), m.val("ProcessId"), "", m.val("ProcessGuid"))
-		if path := m.val("TargetFilename"); path != "" {
-			f := m.obj("file")
-			f["path"] = path
-			dir, name := winSplit(path)
-			m.setStr(f, "name", name)
-			m.setStr(f, "directory", dir)
-			if ext := winExt(name); ext != "" {
-				f["extension"] = ext
-			}
-		}
+		m.targetFile()
 		m.sysmonUser()
 	default:
 		// Every other Sysmon event names the process it is about (image
@@ -315,6 +306,29 @@ func (m *mapper) sysmon(id uint32) {
 			m.process(m.obj("process"), image, m.val("ProcessId"), "", m.val("ProcessGuid"))
 			m.sysmonUser()
 		}
+		// The file events other than 11 (23 and 26 a deletion, 15 a
+		// stream, 2 a time change, 27 to 29) name their file as 11 does:
+		// Sigma's TargetFilename is file.path for all of them. Without it,
+		// SigmaHQ's file_delete rules (IIS or Tomcat logs deleted) could
+		// never fire.
+		m.targetFile()
+	}
+}
+
+// targetFile maps TargetFilename to file.path, name, directory and
+// extension.
+func (m *mapper) targetFile() {
+	path := m.val("TargetFilename")
+	if path == "" {
+		return
+	}
+	f := m.obj("file")
+	f["path"] = path
+	dir, name := winSplit(path)
+	m.setStr(f, "name", name)
+	m.setStr(f, "directory", dir)
+	if ext := winExt(name); ext != "" {
+		f["extension"] = ext
 	}
 }
 
