@@ -1223,3 +1223,37 @@ func TestSigmaHQFileDelete(t *testing.T) {
 		t.Errorf("alerts %q, want %q", got, want)
 	}
 }
+
+// Sysmon 7's OriginalFileName is the loaded DLL's: a mapped Windows field
+// falls back to the event data where the mapper set no ECS field for it
+// (process.pe.original_file_name is the process's, from Sysmon 1). SigmaHQ's
+// jli.dll side-loading rule filters out OpenJDK's own DLL by it: before,
+// the filter never held and every Java start alerted.
+func TestSigmaHQImageLoadOriginalFileName(t *testing.T) {
+	rule := "../../shared/data/SigmaHQ-sigma/rules/windows/image_load/image_load_side_load_jli.yml"
+	if _, err := os.Stat(rule); err != nil {
+		t.Skip(err)
+	}
+	event := func(n int, dll string) string {
+		return fmt.Sprintf(`<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name="Microsoft-Windows-Sysmon" /><EventID>7</EventID><TimeCreated SystemTime="2026-11-25T19:02:2%d.000Z" /><EventRecordID>%d</EventRecordID><Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>WEB01</Computer></System><EventData><Data Name="RuleName">-</Data><Data Name="UtcTime">2026-11-25 19:02:2%d.000</Data><Data Name="ProcessGuid">{6004D249-0957-604D-6019-000000000900}</Data><Data Name="ProcessId">4242</Data><Data Name="Image">C:\Program Files\Apache Software Foundation\Tomcat 10.1\bin\tomcat10.exe</Data><Data Name="ImageLoaded">%s</Data><Data Name="FileVersion">17.0.15</Data><Data Name="Description">OpenJDK Platform binary</Data><Data Name="Product">OpenJDK Platform 17.0.15</Data><Data Name="Company">Eclipse Adoptium</Data><Data Name="OriginalFileName">jli.dll</Data><Data Name="Hashes">SHA256=00</Data><Data Name="Signed">true</Data><Data Name="Signature">Eclipse.org Foundation, Inc.</Data><Data Name="SignatureStatus">Valid</Data><Data Name="User">NT AUTHORITY\LOCAL SERVICE</Data></EventData></Event>`, n, n, n, dll)
+	}
+	dir := t.TempDir()
+	for i, dll := range []string{
+		`C:\Program Files\Eclipse Adoptium\jdk-17.0.15.6-hotspot\bin\jli.dll`, // OpenJDK's own: filtered
+		`C:\Users\Public\jli.dll`, // side-loaded
+	} {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("e%d.xml", i)), []byte(event(i, dll)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := config.Default()
+	cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{rule}
+	alerts, _ := huntWith(t, cfg, dir)
+	if len(alerts) != 1 || str(alerts[0], "winlog.event_data.ImageLoaded") != `C:\Users\Public\jli.dll` {
+		var got []string
+		for _, a := range alerts {
+			got = append(got, str(a, "winlog.event_data.ImageLoaded"))
+		}
+		t.Errorf("alerts on %q, want one on the side-loaded DLL only", got)
+	}
+}

@@ -45,10 +45,12 @@ func TestBuiltinMappings(t *testing.T) {
 	}{
 		{"sysmon process creation", "{product: windows, category: process_creation}",
 			"        Image: a\n        ParentImage: a\n        CommandLine: a\n        OriginalFileName: a\n        User: a\n        ProcessId: 1\n        TokenElevationType: a\n        process.parent.name: a\n",
-			[]string{"process.executable", "process.parent.executable", "process.command_line", "process.pe.original_file_name", "winlog.event_data.User", "process.pid", "winlog.event_data.TokenElevationType", "process.parent.name"}},
+			[]string{"process.executable|winlog.event_data.Image", "process.parent.executable|winlog.event_data.ParentImage", "process.command_line|winlog.event_data.CommandLine",
+				"process.pe.original_file_name|winlog.event_data.OriginalFileName", "winlog.event_data.User", "process.pid|winlog.event_data.ProcessId", "winlog.event_data.TokenElevationType", "process.parent.name"}},
 		{"security 4688", "{product: windows, service: security}",
 			"        NewProcessName: a\n        ParentProcessName: a\n        NewProcessId: 1\n        ProcessId: 1\n        SubjectUserName: a\n        EventID: 4688\n",
-			[]string{"process.executable", "process.parent.executable", "process.pid", "process.parent.pid", "user.name|winlog.event_data.SubjectUserName", "winlog.event_id"}},
+			[]string{"process.executable|winlog.event_data.NewProcessName", "process.parent.executable|winlog.event_data.ParentProcessName", "process.pid|winlog.event_data.NewProcessId",
+				"process.parent.pid|winlog.event_data.ProcessId", "user.name|winlog.event_data.SubjectUserName", "winlog.event_id"}},
 		{"linux process creation", "{product: linux, category: process_creation}",
 			"        Image: a\n        User: a\n        CommandLine: a\n        LogonId: 0\n        SomethingElse: a\n",
 			[]string{"process.executable", "user.name", "process.command_line", "auditd.session|winlog.event_data.LogonId", "SomethingElse"}},
@@ -108,7 +110,7 @@ transformations:
 	Sort(ps)
 	r := parseRule(t, "{product: windows}", "        Image: a\n        ParentImage|fieldref: Other\n")
 	out := mustApply(t, r, ps...)
-	if got := mapped(out); !slices.Equal(got, []string{"my.image", "process.parent.executable"}) {
+	if got := mapped(out); !slices.Equal(got, []string{"my.image", "process.parent.executable|winlog.event_data.ParentImage"}) {
 		t.Errorf("got %q", got)
 	}
 	if ref := out.Detection.Searches["s"].Alternatives[0][1].Values[0].Str; ref != "my.other" {
@@ -247,9 +249,9 @@ func TestApplyCorrelation(t *testing.T) {
 	r := c.Correlations[1]
 	out := ApplyCorrelation(r, c.Lookup, builtin(t)...)
 	want := []string{
-		"win_proc: winlog.event_data.User process.executable; process.command_line",
+		"win_proc: winlog.event_data.User process.executable|winlog.event_data.Image; process.command_line|winlog.event_data.CommandLine",
 		"lin_proc: user.name process.executable; process.command_line",
-		"win_logon: user.name|winlog.event_data.SubjectUserName process.executable; process.command_line",
+		"win_logon: user.name|winlog.event_data.SubjectUserName process.executable|winlog.event_data.Image; process.command_line|winlog.event_data.CommandLine",
 		"sub: who Image; CommandLine",
 	}
 	if got := reads(out.Correlation); !slices.Equal(got, want) {
@@ -279,7 +281,7 @@ func TestApplyCorrelationUserPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := reads(ApplyCorrelation(c.Correlations[1], c.Lookup, ps...).Correlation)
-	if got[0] != "win_proc: winlog.event_data.User process.executable; process.command_line" ||
+	if got[0] != "win_proc: winlog.event_data.User process.executable|winlog.event_data.Image; process.command_line|winlog.event_data.CommandLine" ||
 		got[1] != "lin_proc: account.name|user.name process.executable; process.command_line" {
 		t.Errorf("got %q", got)
 	}

@@ -1,0 +1,87 @@
+package conformance
+
+import (
+	"fmt"
+	"sort"
+	"testing"
+
+	"webshellbeat/detection"
+	"webshellbeat/detection/pipeline"
+	"webshellbeat/detection/sigma"
+)
+
+// A Sigma field that an event has must be readable where the built-in
+// pipelines send a rule's reading of it: on every Windows sample event,
+// each event data field is found at its mapped ECS name or one of its
+// fallbacks. A mapping to an ECS field that the mapper leaves out for some
+// events (Sysmon 7's OriginalFileName, the ProcessId of Security events
+// other than 4688, before they fell back to the event data) makes the
+// rules on it silent there, or their filters never hold.
+func TestMappedFieldsPresent(t *testing.T) {
+	ps, err := pipeline.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipeline.Sort(ps)
+	// targets caches, per logsource service and field, where a rule reads it.
+	targets := map[string][]string{}
+	readsAt := func(service, field string) []string {
+		key := service + "/" + field
+		if ts, ok := targets[key]; ok {
+			return ts
+		}
+		r := &sigma.Rule{Logsource: sigma.Logsource{Product: "windows", Service: service}, Detection: sigma.Detection{
+			Names:    []string{"s"},
+			Searches: map[string]*sigma.Search{"s": {Alternatives: [][]*sigma.FieldMatch{{{Field: field, Values: []sigma.Value{{Str: "x"}}}}}}},
+		}}
+		out, err := pipeline.Apply(r, ps...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := out.Detection.Searches["s"].Alternatives[0][0]
+		targets[key] = append(append([]string{f.Field}, f.Fallbacks...), f.Also...)
+		return targets[key]
+	}
+	missing := map[string]int{}
+	checked := 0
+	for _, ev := range referenceSamples(t) {
+		if ev.audit() {
+			continue
+		}
+		row := ev.rows[0]
+		services := []string{""}
+		if row["Channel"] == "Security" {
+			services = append(services, "security")
+		}
+		for field, v := range row {
+			if v == "" || v == "-" || field == "Channel" || field == "EventID" || field == "Provider_Name" {
+				continue
+			}
+			for _, svc := range services {
+				checked++
+				found := false
+				for _, path := range readsAt(svc, field) {
+					if _, ok := detection.Lookup(ev.ecs, path); ok {
+						found = true
+						break
+					}
+				}
+				if !found {
+					missing[fmt.Sprintf("%s %s (service %q): read at %v", row["Channel"]+"/"+row["EventID"], field, svc, readsAt(svc, field))]++
+				}
+			}
+		}
+	}
+	var keys []string
+	for k := range missing {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		t.Errorf("%s: absent in %d events that have the field", k, missing[k])
+	}
+	if checked < 100000 {
+		t.Errorf("checked %d fields, want every field of the Windows samples", checked)
+	}
+	t.Logf("%d event data fields checked", checked)
+}
