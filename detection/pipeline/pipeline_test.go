@@ -53,7 +53,7 @@ func TestBuiltinMappings(t *testing.T) {
 				"process.parent.pid|winlog.event_data.ProcessId", "user.name|winlog.event_data.SubjectUserName", "winlog.event_id"}},
 		{"linux process creation", "{product: linux, category: process_creation}",
 			"        Image: a\n        User: a\n        CommandLine: a\n        LogonId: 0\n        SomethingElse: a\n",
-			[]string{"process.executable", "user.name", "process.command_line", "auditd.session|winlog.event_data.LogonId", "SomethingElse"}},
+			[]string{"process.executable", "user.name", "process.command_line", "auditd.session|winlog.event_data.LogonId", "winlog.event_data.SomethingElse"}},
 		{"linux network connection", "{product: linux, category: network_connection}",
 			"        Initiated: 'true'\n        DestinationPort: 4444\n",
 			[]string{"network.direction", "destination.port"}},

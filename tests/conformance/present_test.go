@@ -11,7 +11,8 @@ import (
 )
 
 // A Sigma field that an event has must be readable where the built-in
-// pipelines send a rule's reading of it: on every Windows sample event,
+// pipelines send a rule's reading of it: on every Windows and Sysmon for
+// Linux sample event,
 // each event data field is found at its mapped ECS name or one of its
 // fallbacks. A mapping to an ECS field that the mapper leaves out for some
 // events (Sysmon 7's OriginalFileName, the ProcessId of Security events
@@ -25,12 +26,12 @@ func TestMappedFieldsPresent(t *testing.T) {
 	pipeline.Sort(ps)
 	// targets caches, per logsource service and field, where a rule reads it.
 	targets := map[string][]string{}
-	readsAt := func(service, field string) []string {
-		key := service + "/" + field
+	readsAt := func(product, service, field string) []string {
+		key := product + "/" + service + "/" + field
 		if ts, ok := targets[key]; ok {
 			return ts
 		}
-		r := &sigma.Rule{Logsource: sigma.Logsource{Product: "windows", Service: service}, Detection: sigma.Detection{
+		r := &sigma.Rule{Logsource: sigma.Logsource{Product: product, Service: service}, Detection: sigma.Detection{
 			Names:    []string{"s"},
 			Searches: map[string]*sigma.Search{"s": {Alternatives: [][]*sigma.FieldMatch{{{Field: field, Values: []sigma.Value{{Str: "x"}}}}}}},
 		}}
@@ -49,6 +50,10 @@ func TestMappedFieldsPresent(t *testing.T) {
 			continue
 		}
 		row := ev.rows[0]
+		product := "windows"
+		if row["Channel"] == "Linux-Sysmon/Operational" {
+			product = "linux"
+		}
 		services := []string{""}
 		if row["Channel"] == "Security" {
 			services = append(services, "security")
@@ -60,14 +65,14 @@ func TestMappedFieldsPresent(t *testing.T) {
 			for _, svc := range services {
 				checked++
 				found := false
-				for _, path := range readsAt(svc, field) {
+				for _, path := range readsAt(product, svc, field) {
 					if _, ok := detection.Lookup(ev.ecs, path); ok {
 						found = true
 						break
 					}
 				}
 				if !found {
-					missing[fmt.Sprintf("%s %s (service %q): read at %v", row["Channel"]+"/"+row["EventID"], field, svc, readsAt(svc, field))]++
+					missing[fmt.Sprintf("%s %s (service %q): read at %v", row["Channel"]+"/"+row["EventID"], field, svc, readsAt(product, svc, field))]++
 				}
 			}
 		}
