@@ -277,10 +277,8 @@ func TestLinuxInitiated(t *testing.T) {
 	if _, err := os.Stat(log4shell); err != nil {
 		t.Skip(err)
 	}
-	dir := t.TempDir()
 	for want, initiated := range map[bool]string{true: "true", false: "false"} {
-		rule := filepath.Join(dir, "initiated_"+initiated+".yml")
-		err := os.WriteFile(rule, []byte(`title: bash connection, Initiated `+initiated+`
+		alerts := huntWithRule(t, `title: bash connection, Initiated `+initiated+`
 logsource: {product: linux, category: network_connection}
 detection:
     selection:
@@ -289,13 +287,7 @@ detection:
         Initiated: '`+initiated+`'
     condition: selection
 level: high
-`), 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := config.Default()
-		cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{rule}
-		alerts, _ := huntWith(t, cfg, log4shell)
+`, log4shell)
 		if got := len(alerts) > 0; got != want {
 			t.Errorf("Initiated %s: %d alerts, want them: %v", initiated, len(alerts), want)
 		}
@@ -315,8 +307,7 @@ func TestLinuxSysmonLogonId(t *testing.T) {
 	if _, err := os.Stat(log4shell); err != nil {
 		t.Skip(err)
 	}
-	rule := filepath.Join(t.TempDir(), "logonid.yml")
-	err := os.WriteFile(rule, []byte(`title: groups by LogonId 1001
+	alerts := huntWithRule(t, `title: groups by LogonId 1001
 logsource: {product: linux, category: process_creation}
 detection:
     selection:
@@ -324,13 +315,7 @@ detection:
         LogonId: 1001
     condition: selection
 level: low
-`), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{rule}
-	alerts, _ := huntWith(t, cfg, log4shell)
+`, log4shell)
 	if len(alerts) == 0 {
 		t.Fatal("no alert on the groups that tomcat's shell ran (LogonId 1001)")
 	}
@@ -339,4 +324,18 @@ level: low
 			t.Errorf("alert with LogonId %q", str(a, "winlog.event_data.LogonId"))
 		}
 	}
+}
+
+// huntWithRule hunts paths with the one Sigma rule given as text, without
+// the built-in pack, and returns the alerts.
+func huntWithRule(t *testing.T, rule string, paths ...string) []map[string]any {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "rule.yml")
+	if err := os.WriteFile(file, []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{file}
+	alerts, _ := huntWith(t, cfg, paths...)
+	return alerts
 }
