@@ -94,9 +94,10 @@ func (f *FieldMatch) Has(m Modifier) bool {
 	return false
 }
 
-// KeywordValues returns the values of keyword match f as a search over a
-// value matches them: a string without wildcards or a modifier that says
-// where it lies is searched as a substring, as full-text backends do.
+// KeywordValues returns the values of keyword match f as a match on one
+// value must hold them to search it as a keyword does: a string with no
+// wildcard, and no modifier saying where it lies, is searched as a
+// substring, as full-text backends search keywords.
 func KeywordValues(f *FieldMatch) []Value {
 	if f.Has(ModContains) || f.Has(ModStartsWith) || f.Has(ModEndsWith) || f.Has(ModRe) {
 		return f.Values
