@@ -65,6 +65,16 @@ func huntWith(t *testing.T, cfg config.Detection, paths ...string) ([]map[string
 	return alerts, st
 }
 
+// huntWithRules hunts paths with the given rule files or folders only (no
+// built-in pack) and returns the alerts.
+func huntWithRules(t *testing.T, rules []string, paths ...string) []map[string]any {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Rules.Builtin, cfg.Rules.Paths = false, rules
+	alerts, _ := huntWith(t, cfg, paths...)
+	return alerts
+}
+
 func str(doc map[string]any, path string) string { return detection.LookupString(doc, path) }
 
 func ruleIDs(doc map[string]any) []string {
@@ -1142,9 +1152,7 @@ func TestSigmaHQURIQuery(t *testing.T) {
 	if err := os.WriteFile(log, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Default()
-	cfg.Rules.Builtin, cfg.Rules.Paths = false, rules
-	alerts, _ := huntWith(t, cfg, log)
+	alerts := huntWithRules(t, rules, log)
 	var got []string
 	for _, a := range alerts {
 		got = append(got, str(a, "url.original")+" "+strings.Join(detection.LookupStrings(a, "rule.name"), ","))
@@ -1176,9 +1184,7 @@ func TestSigmaHQContentType(t *testing.T) {
 	if err := os.WriteFile(log, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Default()
-	cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{rule}
-	alerts, _ := huntWith(t, cfg, log)
+	alerts := huntWithRules(t, []string{rule}, log)
 	if len(alerts) != 1 || str(alerts[0], "url.original") != "/irj/servlet_jsp/irj/root/helper.jsp" {
 		var got []string
 		for _, a := range alerts {
@@ -1210,9 +1216,7 @@ func TestSigmaHQFileDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := config.Default()
-	cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{rule}
-	alerts, _ := huntWith(t, cfg, dir)
+	alerts := huntWithRules(t, []string{rule}, dir)
 	var got []string
 	for _, a := range alerts {
 		got = append(got, str(a, "event.code")+" "+str(a, "file.path"))
@@ -1246,9 +1250,7 @@ func TestSigmaHQImageLoadOriginalFileName(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := config.Default()
-	cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{rule}
-	alerts, _ := huntWith(t, cfg, dir)
+	alerts := huntWithRules(t, []string{rule}, dir)
 	if len(alerts) != 1 || str(alerts[0], "winlog.event_data.ImageLoaded") != `C:\Users\Public\jli.dll` {
 		var got []string
 		for _, a := range alerts {

@@ -334,8 +334,5 @@ func huntWithRule(t *testing.T, rule string, paths ...string) []map[string]any {
 	if err := os.WriteFile(file, []byte(rule), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Default()
-	cfg.Rules.Builtin, cfg.Rules.Paths = false, []string{file}
-	alerts, _ := huntWith(t, cfg, paths...)
-	return alerts
+	return huntWithRules(t, []string{file}, paths...)
 }
