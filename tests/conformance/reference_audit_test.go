@@ -93,7 +93,7 @@ func recordRow(line string) map[string]string {
 	row["type"] = typ
 	_, body, _ := strings.Cut(line, "): ")
 	body, _, _ = strings.Cut(body, "\x1d")
-	if inner := regexp.MustCompile(`msg='([^']*)'`).FindStringSubmatch(body); inner != nil {
+	if inner := innerMsg.FindStringSubmatch(body); inner != nil {
 		body = strings.Replace(body, inner[0], inner[1], 1)
 	}
 	for _, kv := range recordField.FindAllStringSubmatch(body, -1) {
@@ -116,6 +116,9 @@ func recordRow(line string) map[string]string {
 	}
 	return row
 }
+
+// innerMsg is a user-space record's msg='...', whose fields are the record's.
+var innerMsg = regexp.MustCompile(`msg='([^']*)'`)
 
 // recordField is one key=value of a record: a quoted value or a word.
 var recordField = regexp.MustCompile(`(?:^|\s)([A-Za-z_][A-Za-z0-9_-]*)=("[^"]*"|\S*)`)
