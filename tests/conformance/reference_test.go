@@ -51,6 +51,18 @@ func (ev refEvent) audit() bool { return strings.HasPrefix(ev.key, "audit/") }
 // (auditSamples), in file then record order.
 func referenceSamples(t *testing.T) []refEvent {
 	t.Helper()
+	if loadedSamples == nil {
+		loadedSamples = readReferenceSamples(t)
+	}
+	return loadedSamples
+}
+
+// loadedSamples are the samples once read: three tests read them, and no
+// test changes them. Tests of this package do not run in parallel.
+var loadedSamples []refEvent
+
+func readReferenceSamples(t *testing.T) []refEvent {
+	t.Helper()
 	data := "../../../shared/data/"
 	files, _ := filepath.Glob(data + "sbousseaden-EVTX-ATTACK-SAMPLES/*/*.evtx")
 	files = append(files, data+"omerbenamram-evtx/samples/sysmon.evtx", data+"omerbenamram-evtx/samples/security.evtx")
