@@ -1194,6 +1194,37 @@ func TestSigmaHQContentType(t *testing.T) {
 	}
 }
 
+// IIS writes a user agent's spaces as '+', and the reader gives the agent
+// as sent (spaces). SigmaHQ's HAFNIUM rule lists crawler agents as IIS logs
+// them ('Googlebot/2.1+(+http://...)'): the webserver pipeline also tries
+// each value with its '+' as spaces, so a POST to /owa/ with that agent
+// alerts on IIS's log and on Apache's. Before, only Apache's did.
+func TestSigmaHQIISUserAgent(t *testing.T) {
+	rule := "../../shared/data/SigmaHQ-sigma/rules-emerging-threats/2021/TA/HAFNIUM/web_exchange_exploitation_hafnium.yml"
+	if _, err := os.Stat(rule); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	iis := "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n" +
+		"2021-03-03 01:02:03 10.0.0.2 POST /owa/x.aspx - 443 - 203.0.113.7 Googlebot/2.1+(+http://www.googlebot.com/bot.html) - 200 0 0 15\n" +
+		"2021-03-03 01:02:04 10.0.0.2 POST /owa/x.aspx - 443 - 203.0.113.8 Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 15\n"
+	apache := `203.0.113.9 - - [03/Mar/2021:01:02:05 +0000] "POST /owa/x.aspx HTTP/1.1" 200 12 "-" "Googlebot/2.1+(+http://www.googlebot.com/bot.html)"` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "u_ex210303.log"), []byte(iis), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "access.log"), []byte(apache), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range huntWithRules(t, []string{rule}, dir) {
+		got = append(got, str(a, "source.ip"))
+	}
+	slices.Sort(got)
+	if want := []string{"203.0.113.7", "203.0.113.9"}; !slices.Equal(got, want) {
+		t.Errorf("alerts from %q, want %q (the crawler's agent as IIS and as Apache log it, not the browser)", got, want)
+	}
+}
+
 // Sysmon's file events other than 11 name their file in TargetFilename too:
 // a web server's IIS logs deleted (Sysmon 23, as Event Viewer renders it)
 // raises SigmaHQ's "IIS WebServer Access Logs Deleted". Before, only event

@@ -85,6 +85,10 @@ type Transformation struct {
 	SkipSpecial bool      `yaml:"skip_special"` // replace_string: leave wildcards alone
 	Method      string    `yaml:"method"`       // case: lower (default), upper, snake_case
 	Value       yaml.Node `yaml:"value"`        // set_value: a scalar
+	// KeepOriginal (webshellbeat's own) keeps each value beside what
+	// replace_string, map_string or case make of it, ORed: for fields that
+	// rules write in two forms.
+	KeepOriginal bool `yaml:"keep_original"`
 
 	// Rule-level transformations (rulelevel.go).
 	AddConditions map[string]yaml.Node `yaml:"conditions"` // add_condition: field -> value or list
@@ -241,6 +245,9 @@ func (t *Transformation) validate() error {
 	}
 	if t.MatchAny && t.Type != TypeFieldNameMapping {
 		return fmt.Errorf("match_any is for field_name_mapping, not %s", t.Type)
+	}
+	if t.KeepOriginal && t.Type != TypeReplaceString && t.Type != TypeMapString && t.Type != TypeCase {
+		return fmt.Errorf("keep_original is for replace_string, map_string and case, not %s", t.Type)
 	}
 	if op := t.CondOp; op != "" && op != "and" && op != "or" {
 		return fmt.Errorf("rule_cond_op must be and or or, not %q", op)

@@ -256,6 +256,9 @@ func (t *Transformation) transformValues(f *sigma.FieldMatch) {
 			return
 		}
 	}
+	if t.KeepOriginal && (f.Has(sigma.ModAll) || f.Has(sigma.ModNeq)) {
+		return // a value and its alternative would be ANDed (all) or both refused (neq)
+	}
 	t.transformStrings(f)
 }
 
@@ -276,7 +279,8 @@ func isPlacement(m sigma.Modifier) bool {
 
 // transformStrings runs replace_string, map_string or case over the string
 // values of f, each seen with the wildcards of contains, startswith or
-// endswith.
+// endswith; with keep_original, a changed value stays, followed by what it
+// became.
 func (t *Transformation) transformStrings(f *sigma.FieldMatch) {
 	before := f.Has(sigma.ModContains) || f.Has(sigma.ModEndsWith)
 	after := f.Has(sigma.ModContains) || f.Has(sigma.ModStartsWith)
@@ -302,17 +306,17 @@ func (t *Transformation) transformStrings(f *sigma.FieldMatch) {
 	vals := make([]sigma.Value, 0, len(f.Values))
 	for i, v := range f.Values {
 		switch {
-		case out[i] == nil && (keep || v.Kind == sigma.ValueNull):
+		case out[i] != nil && !t.KeepOriginal:
+		case keep || v.Kind == sigma.ValueNull:
 			vals = append(vals, v)
-		case out[i] == nil: // the modifier goes: its wildcards go into the value
+		default: // the modifier goes: its wildcards go into the value
 			vals = append(vals, sigma.Value{Kind: sigma.ValueString, Str: render(valuePattern(v).Wrap(before, after)), Pos: v.Pos})
-		default:
-			for _, p := range out[i] {
-				if keep {
-					p, _ = unwrap(p, before, after)
-				}
-				vals = append(vals, sigma.Value{Kind: sigma.ValueString, Str: render(p), Pos: v.Pos})
+		}
+		for _, p := range out[i] {
+			if keep {
+				p, _ = unwrap(p, before, after)
 			}
+			vals = append(vals, sigma.Value{Kind: sigma.ValueString, Str: render(p), Pos: v.Pos})
 		}
 	}
 	f.Values = vals

@@ -114,6 +114,20 @@ func TestReplaceString(t *testing.T) {
 				"        CommandLine|base64: a\n        Product|windash|contains: -a\n        Company|exists: true\n        IntegrityLevel: null\n        Description: true\n",
 			[]string{`Image|re: a.*`, `DestinationIp|cidr: 10.0.0.0/8`, `ProcessId: 1`, `Parent|fieldref: a`,
 				`CommandLine|base64: a`, `Product|windash|contains: -a`, `Company|exists: true`, `IntegrityLevel: null`, `Description: true`}},
+		{"keep_original: the value, then what it became", `  - type: replace_string
+    regex: '\+'
+    replacement: ' '
+    keep_original: true
+`,
+			"        UserAgent: ['a+b', 'c']\n        Referer|contains: 'x+y'\n        Query|startswith: ['p+', 'q*+']\n",
+			[]string{`UserAgent: a+b, a b, c`, `Referer|contains: x+y, x y`, `Query|startswith: p+, p , q*+, q* `}},
+		{"keep_original leaves all and neq alone", `  - type: replace_string
+    regex: 'a'
+    replacement: 'b'
+    keep_original: true
+`,
+			"        Image|contains|all: [a, c]\n        User|neq: a\n        Parent: a\n",
+			[]string{`Image|contains|all: a, c`, `User|neq: a`, `Parent: a, b`}},
 		{"keywords without field conditions", "  - {type: replace_string, regex: 'a', replacement: 'b'}\n",
 			"        - a\n        - c\n",
 			[]string{`: b, c`}},
@@ -358,6 +372,8 @@ func TestValueParseErrors(t *testing.T) {
 		{"field condition mode", "  - {id: f, type: case, field_name_conditions: [{type: include_fields, mode: glob, fields: [a]}]}\n",
 			`mode must be plain or re`},
 		{"field cond op", "  - {id: f, type: case, field_name_cond_op: xor}\n", "field_name_cond_op must be"},
+		{"keep_original on set_value", "  - {id: k, type: set_value, value: a, keep_original: true}\n",
+			"keep_original is for replace_string, map_string and case, not set_value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

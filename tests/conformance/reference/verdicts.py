@@ -18,7 +18,9 @@ matched:
     (Sysmon for Linux's channel and the category's event id);
   - a Linux auditd rule, with auditd_pipeline below: over the audit
     records, each record one row, with its own field names (type, a0,
-    name, ...), as Zircolite reads audit.log.
+    name, ...), as Zircolite reads audit.log;
+  - a webserver rule, with web_pipelines below: over the access log
+    lines, each a row of W3C-named fields.
 
 The events are the flat, Sigma-named documents that the Go test writes with
 -reference-events; an audit event is several rows (one per record) with
@@ -52,7 +54,7 @@ from sigma.backends.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
 from sigma.processing.conditions import LogsourceCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
-from sigma.processing.transformations import AddConditionTransformation
+from sigma.processing.transformations import AddConditionTransformation, FieldMappingTransformation
 from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping, sysmon_pipeline
 from sigma.pipelines.windows.windows import (
     generic_logsource_to_windows_audit_event_mapping,
@@ -62,15 +64,16 @@ from sigma.pipelines.windows.windows import (
 )
 
 # The rules compared (as TestPySigmaReference's referenceFolders).
-FOLDERS = ["rules/windows", "rules/linux", "rules-emerging-threats", "rules-threat-hunting/windows", "rules-threat-hunting/linux"]
+FOLDERS = ["rules/windows", "rules/linux", "rules/web", "rules-emerging-threats", "rules-threat-hunting/windows", "rules-threat-hunting/linux"]
 
 
 # The column of all the event's values that keyword searches read (the
 # backend's fulltext_field).
 FULLTEXT = "_fulltext"
 
-# The column that marks an audit record's row (the Go test writes it).
-AUDIT = "_log"
+# The column that marks an audit record's row ("audit") and an access log
+# line's ("web"); the Go test writes it.
+LOG = "_log"
 
 
 def regexp(pattern, value):
@@ -95,19 +98,26 @@ def load(conn, events):
         marks = ", ".join("?" for _ in keys)
         values = [str(ev[k]) for k in keys]
         # Keyword searches read every value of the event: one per line.
-        text = "\n".join(str(v) for k, v in ev.items() if k not in ("_key", AUDIT))
+        # The web rows' other readings (_target, _ua_decoded) are values
+        # of the event too.
+        text = "\n".join(str(v) for k, v in ev.items() if k not in ("_key", LOG))
         conn.execute(f"INSERT INTO logs ({names}, {FULLTEXT}) VALUES ({marks}, ?)", values + [text])
 
 
 def pipelines_for(logsource):
     """The pipelines a rule is converted with, or a reason to skip it."""
     cat = logsource.category
+    if cat == "webserver":
+        return web_pipelines(), None
     if logsource.product == "linux" and logsource.service == "auditd":
         return [auditd_pipeline()], None
     if logsource.product == "linux":
         if logsource.service not in (None, "sysmon") or cat not in sysmon_generic_logsource_eventid_mapping:
             return None, "not a Sysmon for Linux or audit event (the only Linux events here)"
         return [linux_sysmon_pipeline()], None
+    if logsource.product is None:
+        what = f"category {cat}" if cat else f"service {logsource.service}"
+        return None, f"{what} of no product: not compared (no proxy, DNS, firewall or antivirus logs here; error logs are not read as rows)"
     if logsource.product != "windows":
         return None, f"product {logsource.product} is not Windows or Linux"
     if cat and cat not in sysmon_generic_logsource_eventid_mapping and cat not in windows_generic_category_channel_mapping:
@@ -136,9 +146,34 @@ def auditd_pipeline():
     that the row is an audit record (each record is a row)."""
     return ProcessingPipeline(name="auditd records", priority=10, items=[ProcessingItem(
         identifier="auditd_records",
-        transformation=AddConditionTransformation({AUDIT: "audit"}),
+        transformation=AddConditionTransformation({LOG: "audit"}),
         rule_conditions=[LogsourceCondition(product="linux", service="auditd")],
     )])
+
+
+def web_pipelines():
+    """webserver rules run over the access log rows (the W3C names of the
+    Sigma taxonomy, nothing decoded), and two fields are read two ways,
+    mapped as pySigma maps a field to a list (a match holds when it holds on
+    one of them): cs-uri-query as the query alone (IIS's field) and as the
+    whole request target, path and query (_target: most SigmaHQ web rules
+    take it so); the user agent as IIS writes it (spaces as '+') and with
+    its '+' read as spaces (_ua_decoded: as it was sent)."""
+    return [ProcessingPipeline(name="web rows", priority=10, items=[
+        ProcessingItem(
+            identifier="web_rows",
+            transformation=AddConditionTransformation({LOG: "web"}),
+            rule_conditions=[LogsourceCondition(category="webserver")],
+        ),
+        ProcessingItem(
+            identifier="web_readings",
+            transformation=FieldMappingTransformation({
+                "cs-uri-query": ["cs-uri-query", "_target"],
+                "cs-user-agent": ["cs-user-agent", "_ua_decoded"],
+            }),
+            rule_conditions=[LogsourceCondition(category="webserver")],
+        ),
+    ])]
 
 
 def verdict(conn, text):

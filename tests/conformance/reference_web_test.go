@@ -1,0 +1,405 @@
+package conformance
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"webshellbeat/detection/sigma"
+	"webshellbeat/module/accesslog"
+)
+
+// webSamples are the access logs of the shared data that the reference
+// compares SigmaHQ's webserver rules on: Apache's and nginx's combined
+// format (a honeypot's 3,456 requests, CrowdSec's probing and backdoor
+// tests, the web shell capture, filebeat's tests) and IIS's W3C format.
+var webSamples = []string{
+	"seed/apache_access.log",
+	"linux-capture/apache_access.log",
+	"linux-capture/nginx_access.log",
+	"nielsbasjes-logparser/examples/demolog/hackers-access.log",
+	"crowdsecurity-hub/.tests/apache-http-probing/apache-http-probing.log",
+	"crowdsecurity-hub/.tests/apache2-http-sensitive-files/apache2-http-sensitive-files.log",
+	"crowdsecurity-hub/.tests/apache2-logs/apache2-logs.log",
+	"crowdsecurity-hub/.tests/nginx_http-logs/nginx_http-logs.log",
+	"crowdsecurity-hub/.tests/nginx-http-backdoor/nginx-http-backdoor.log",
+	"elastic-beats/filebeat/module/apache/access/test/test.log",
+	"elastic-beats/filebeat/module/nginx/access/test/test.log",
+	"elastic-beats/filebeat/module/iis/access/test/test.log",
+}
+
+func (ev refEvent) web() bool { return strings.HasPrefix(ev.key, "web/") }
+
+// webReferenceSamples reads the shared access logs, then the probes that
+// webProbes builds from SigmaHQ's webserver rules, written once as Apache
+// writes them and once as IIS does. Each line is read twice: by
+// module/accesslog, as the beat reads it, and by webRow, the reference's
+// own reading. A line that either cannot read is left out.
+func webReferenceSamples(t *testing.T, data string) []refEvent {
+	t.Helper()
+	var out []refEvent
+	for _, name := range webSamples {
+		raw, err := os.ReadFile(data + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = appendWebEvents(t, out, "web/"+name, strings.Split(string(raw), "\n"))
+	}
+	combined, iis := webProbes(t)
+	out = appendWebEvents(t, out, "web/probes/combined.log", combined)
+	return appendWebEvents(t, out, "web/probes/iis.log", iis)
+}
+
+// appendWebEvents appends the events of one log's lines, keyed by line
+// number. A file whose first line is a W3C directive is read as IIS's.
+func appendWebEvents(t *testing.T, out []refEvent, key string, lines []string) []refEvent {
+	t.Helper()
+	w3c := len(lines) > 0 && strings.HasPrefix(lines[0], "#")
+	parser := accesslog.NewW3C()
+	var fields []string
+	for i, line := range lines {
+		line = strings.TrimRight(line, "\r")
+		if line == "" {
+			continue
+		}
+		var doc map[string]any
+		var row map[string]string
+		if w3c {
+			if f, ok := strings.CutPrefix(line, "#Fields:"); ok {
+				fields = strings.Fields(f)
+			}
+			doc, _ = parser.Parse(line)
+			row = w3cRow(fields, line)
+		} else {
+			doc, _ = accesslog.ParseCombined(line)
+			row = combinedRow(line)
+		}
+		if doc == nil || row == nil {
+			continue
+		}
+		out = append(out, refEvent{key: key + "#" + strconv.Itoa(i+1), rows: []map[string]string{row}, ecs: doc})
+	}
+	return out
+}
+
+// combinedLine is the reference's reading of the combined and common
+// formats: client, identity, user, time, request line, status, size, then
+// referrer and user agent when present (nginx's X-Forwarded-For list in
+// front is left to the client field's \S+, so those lines are left out).
+var combinedLine = regexp.MustCompile(`^(\S+) \S+ (\S+) \[[^\]]+\] "(\S+) (\S+)(?: (\S+))?" (\d{3}) (\S+)(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)")?`)
+
+// combinedRow is one Apache or nginx access line as a tool that reads the
+// log with the Sigma taxonomy's W3C names sees it: the request target split
+// at its first '?' into cs-uri-stem and cs-uri-query, "-" as no value, and
+// nothing decoded. _target is the whole target, the other reading of
+// cs-uri-query (see reference/verdicts.py), and _ua_decoded the user agent
+// as IIS's is read with its '+' as spaces (here the same).
+func combinedRow(line string) map[string]string {
+	m := combinedLine.FindStringSubmatch(line)
+	if m == nil {
+		return nil
+	}
+	row := map[string]string{"_log": "web", "c-ip": m[1], "cs-method": m[3], "_target": m[4], "sc-status": m[6]}
+	stem, query, _ := strings.Cut(m[4], "?")
+	row["cs-uri-stem"] = stem
+	set := func(k, v string) {
+		if v != "" && v != "-" {
+			row[k] = v
+		}
+	}
+	set("cs-uri-query", query)
+	set("cs-username", m[2])
+	set("cs-version", m[5])
+	set("sc-bytes", m[7])
+	set("cs-referer", strings.ReplaceAll(m[8], `\"`, `"`))
+	set("cs-user-agent", strings.ReplaceAll(m[9], `\"`, `"`))
+	set("_ua_decoded", row["cs-user-agent"])
+	return row
+}
+
+// iisDefaultFields is the field list of IIS's default W3C layout.
+var iisDefaultFields = strings.Fields("date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken")
+
+// w3cRow is one IIS line under its #Fields header, each field by its W3C
+// name as IIS writes it (cs(User-Agent) as the taxonomy's cs-user-agent),
+// "-" as no value, nothing decoded; _target and _ua_decoded as for
+// combinedRow, the user agent's '+' read as spaces. A line with as many
+// fields as IIS's default layout, and not as the header, is read in that
+// layout (filebeat's IIS test file ends with two such lines, after a
+// header of 20 fields).
+func w3cRow(fields []string, line string) map[string]string {
+	vals := strings.Split(line, " ")
+	if len(vals) != len(fields) && len(vals) == len(iisDefaultFields) {
+		fields = iisDefaultFields
+	}
+	if strings.HasPrefix(line, "#") || len(vals) != len(fields) {
+		return nil
+	}
+	names := map[string]string{"cs(User-Agent)": "cs-user-agent", "cs(Referer)": "cs-referer", "cs(Cookie)": "cs-cookie", "cs(Host)": "cs-host"}
+	row := map[string]string{"_log": "web"}
+	for i, f := range fields {
+		if name, ok := names[f]; ok {
+			f = name
+		}
+		if vals[i] != "-" {
+			row[f] = vals[i]
+		}
+	}
+	row["_target"] = row["cs-uri-stem"]
+	if q := row["cs-uri-query"]; q != "" {
+		row["_target"] += "?" + q
+	}
+	if ua := row["cs-user-agent"]; ua != "" {
+		row["_ua_decoded"] = strings.ReplaceAll(ua, "+", " ")
+	}
+	return row
+}
+
+// webRequest is a probe: one request, as the access logs write it.
+type webRequest struct {
+	method, user, ua, referer   string
+	status                      int
+	pathHead, pathMid, pathTail []string
+	query                       []string
+}
+
+// webProbes builds, from every webserver rule of SigmaHQ's folders, the
+// requests that its searches describe, and writes each as an Apache
+// combined line and as an IIS W3C line. The shared logs hold few attacks
+// that SigmaHQ's web rules name; the probes give every rule requests close
+// to its own, and every other rule the same requests, so that the
+// comparison sees matches and near misses of each. A probe is made from
+// each search that is not a filter (its first alternative), and one from
+// all of them together; values are taken as written, wildcards left out.
+func webProbes(t *testing.T) (combined, iis []string) {
+	t.Helper()
+	var files []string
+	for _, d := range referenceFolders {
+		_ = filepath.WalkDir(filepath.Join(sigmaHQ, d), func(p string, _ os.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(p, ".yml") {
+				files = append(files, p)
+			}
+			return err
+		})
+	}
+	slices.Sort(files)
+	seen := map[string]bool{}
+	var reqs []webRequest
+	for _, f := range files {
+		coll := sigma.LoadPaths(f)
+		for _, r := range coll.Rules {
+			if r.Logsource.Category != "webserver" {
+				continue
+			}
+			all := webRequest{}
+			for _, name := range r.Detection.Names {
+				if strings.HasPrefix(name, "filter") {
+					continue
+				}
+				s := r.Detection.Searches[name]
+				if len(s.Alternatives) == 0 {
+					continue
+				}
+				alt := s.Alternatives[0]
+				for _, fm := range alt {
+					all.add(fm)
+				}
+				reqs = append(reqs, probe(alt, nil, 0))
+				for _, fm := range alt {
+					if isAgent(fm.Field) && !fm.Has(sigma.ModAll) {
+						for i := range fm.Values[1:] {
+							reqs = append(reqs, probe(alt, fm, i+1))
+						}
+					}
+				}
+			}
+			reqs = append(reqs, all)
+		}
+	}
+	base := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	combined = []string{}
+	iis = []string{"#Software: Microsoft Internet Information Services 10.0", "#Version: 1.0",
+		"#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"}
+	for _, q := range reqs {
+		c := q.combined(base)
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		combined = append(combined, c)
+		iis = append(iis, q.w3c(base))
+		base = base.Add(time.Second)
+	}
+	if len(combined) < 100 {
+		t.Fatalf("%d probes from SigmaHQ's webserver rules, want over 100", len(combined))
+	}
+	return combined, iis
+}
+
+// probe is the request that the field matches of alt describe, with
+// value i of match pick instead of its first. User agents are given a probe
+// for each value, since rules list them for two ways of writing them (as
+// sent and as IIS logs them).
+func probe(alt []*sigma.FieldMatch, pick *sigma.FieldMatch, i int) webRequest {
+	q := webRequest{}
+	for _, fm := range alt {
+		if fm == pick {
+			q.addValue(fm, literal(fm.Values[i].Str))
+			continue
+		}
+		q.add(fm)
+	}
+	return q
+}
+
+func isAgent(field string) bool { return field == "cs-user-agent" || field == "c-useragent" }
+
+// add puts what field match fm asks for into the request: the first value
+// (every value with all), wildcards left out; matches on regexps, encodings
+// or fields that access logs do not have are left out.
+func (q *webRequest) add(fm *sigma.FieldMatch) {
+	for _, m := range fm.Modifiers {
+		if m == sigma.ModRe || m == sigma.ModCIDR || m.IsEncoding() || m == sigma.ModFieldRef || m == sigma.ModExists {
+			return
+		}
+	}
+	vals := fm.Values
+	if !fm.Has(sigma.ModAll) && len(vals) > 1 {
+		vals = vals[:1]
+	}
+	for _, v := range vals {
+		if v.Kind != sigma.ValueString && v.Kind != sigma.ValueNumber {
+			continue
+		}
+		q.addValue(fm, literal(v.Str))
+	}
+}
+
+func (q *webRequest) addValue(fm *sigma.FieldMatch, s string) {
+	placed := func(list *[]string) {
+		*list = append(*list, s)
+	}
+	switch fm.Field {
+	case "cs-method":
+		q.method = s
+	case "sc-status":
+		q.status, _ = strconv.Atoi(s)
+	case "cs-username":
+		q.user = s
+	case "cs-user-agent", "c-useragent": // isAgent
+		q.ua = around(fm, q.ua, s)
+	case "cs-referer":
+		q.referer = around(fm, q.referer, s)
+	case "cs-uri-stem", "c-uri-stem", "cs-uri-query", "c-uri-query", "c-uri", "":
+		switch {
+		case fm.Field == "" && strings.Contains(s, " "):
+			q.ua = around(fm, q.ua, s)
+		case fm.Field == "cs-uri-query" || fm.Field == "c-uri-query" || fm.Field == "":
+			if !strings.HasPrefix(s, "/") {
+				placed(&q.query)
+				return
+			}
+			fallthrough
+		default:
+			switch {
+			case fm.Has(sigma.ModStartsWith):
+				placed(&q.pathHead)
+			case fm.Has(sigma.ModEndsWith):
+				placed(&q.pathTail)
+			default:
+				placed(&q.pathMid)
+			}
+		}
+	}
+}
+
+// around places s in a header value as the match's modifier asks.
+func around(fm *sigma.FieldMatch, cur, s string) string {
+	switch {
+	case fm.Has(sigma.ModStartsWith):
+		return s + cur
+	case fm.Has(sigma.ModEndsWith) || cur == "":
+		return cur + s
+	}
+	return cur + " " + s
+}
+
+// literal is a text that Sigma value s matches: its literal parts, a '?'
+// for each ? wildcard (in SigmaHQ's web rules, most are a URL's '?' left
+// unescaped) and nothing for each *.
+func literal(s string) string {
+	var b strings.Builder
+	for _, p := range sigma.ParsePattern(s) {
+		switch p.Kind {
+		case sigma.PieceLit:
+			b.WriteString(p.Lit)
+		case sigma.PieceOne:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
+}
+
+// target is the request target: the path parts, then the query parts
+// after a '?' (or an '&' when a path part brought its own '?').
+func (q webRequest) target() string {
+	t := strings.Join(q.pathHead, "") + strings.Join(q.pathMid, "") + strings.Join(q.pathTail, "")
+	if !strings.HasPrefix(t, "/") {
+		t = "/" + t
+	}
+	if len(q.query) > 0 {
+		sep := "?"
+		if strings.Contains(t, "?") {
+			sep = "&"
+		}
+		t += sep + strings.Join(q.query, "&")
+	}
+	return strings.NewReplacer(" ", "%20", `"`, "%22").Replace(t)
+}
+
+func (q webRequest) defaults() webRequest {
+	if q.method == "" {
+		q.method = "GET"
+	}
+	if q.status == 0 {
+		q.status = 200
+	}
+	return q
+}
+
+func (q webRequest) combined(at time.Time) string {
+	q = q.defaults()
+	quoted := func(s string) string {
+		if s == "" {
+			return `"-"`
+		}
+		return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"`
+	}
+	user := q.user
+	if user == "" {
+		user = "-"
+	}
+	return fmt.Sprintf(`203.0.113.7 - %s [%s] "%s %s HTTP/1.1" %d 512 %s %s`, strings.ReplaceAll(user, " ", "_"),
+		at.Format("02/Jan/2006:15:04:05 -0700"), q.method, q.target(), q.status, quoted(q.referer), quoted(q.ua))
+}
+
+// w3c writes the request as IIS does: spaces in headers as '+', "-" for
+// no value.
+func (q webRequest) w3c(at time.Time) string {
+	q = q.defaults()
+	path, query, _ := strings.Cut(q.target(), "?")
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return strings.ReplaceAll(s, " ", "+")
+	}
+	return fmt.Sprintf("%s 192.0.2.10 %s %s %s 443 %s 203.0.113.7 %s %s %d 0 0 15", at.Format("2006-01-02 15:04:05"),
+		q.method, path, dash(query), dash(q.user), dash(q.ua), dash(q.referer), q.status)
+}
