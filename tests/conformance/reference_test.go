@@ -305,7 +305,15 @@ func checkReferenceFiles(t *testing.T, dirs []string, verdicts []refVerdict) {
 
 // referenceDiffs are the rules on which webshellbeat and pySigma's SQLite
 // backend differ, by file, with why.
-var referenceDiffs = map[string]string{}
+var referenceDiffs = map[string]string{
+	// Both on encodedProbes, which clients send encoded and the rules give
+	// decoded.
+	"rules/web/webserver_generic/web_sql_injection_in_access_logs.yml": "webshellbeat's keyword search also reads a request's decoded " +
+		"query parameters (webshell.url.param_values), as Elasticsearch's keyword query reads the indexed document: sqlmap's " +
+		"id=1+UNION+SELECT+password holds 'UNION SELECT' there, not in the raw line that SQLite reads",
+	"rules-emerging-threats/2021/Exploits/CVE-2021-44228/web_cve_2021_44228_log4j.yml": "the same: " +
+		"x=%24%7Bjndi%3Aldap%3A... decodes to the rule's '${jndi:ldap:'",
+}
 
 func setDiff(a, b map[string]bool) []string {
 	var out []string

