@@ -15,6 +15,7 @@ func FuzzPipeline(f *testing.F) {
 		"transformations:\n" + winRoot,
 		"transformations:\n  - type: replace_string\n    regex: '(a)(?P<x>b)'\n    replacement: '\\g<x>\\1\\\\'\n    skip_special: true\n",
 		"transformations:\n  - type: map_string\n    mapping: {'*\\\\cmd.exe': ['x', 'y?']}\n",
+		"transformations:\n  - type: replace_string\n    regex: '\\+'\n    replacement: ' '\n    keep_original: true\n",
 		"transformations:\n  - type: case\n    method: snake_case\n    field_name_conditions: [{type: include_fields, fields: ['Image'], mode: re}]\n",
 		"transformations:\n  - type: set_value\n    value: 7\n    field_name_cond_not: true\n",
 		"transformations:\n  - type: field_name_mapping\n    mapping: {Image: [process.executable, x]}\n",
