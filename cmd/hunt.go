@@ -25,6 +25,11 @@ import (
 	"webshellbeat/module/errorlog"
 )
 
+// hunt.Run finds the detector's own documents through this interface: a
+// method that no longer matches it would make them vanish without a build
+// error.
+var _ hunt.DerivingDetector = (*detector.Detector)(nil)
+
 // exitUsage and exitInput are hunt's exit statuses for errors; 0 means it ran,
 // whether or not it found something.
 const (
@@ -92,7 +97,7 @@ Exit status: 0 when it ran (found something or not), 1 when a path could not be 
 		},
 	}
 	c.Flags().StringVar(&o.format, "format", "table", "output: table (readable), ndjson (one ECS alert document per line), bulk (ndjson with Elasticsearch's _bulk create lines, for curl --data-binary into the alert data stream) or csv (one row per alert, values whole)")
-	c.Flags().BoolVar(&o.events, "events", false, "with --format ndjson or bulk, also write every event read that is not an alert (bulk: into logs-webshellbeat.event-NAMESPACE), as they are read, before the alerts: to load a whole case")
+	c.Flags().BoolVar(&o.events, "events", false, "with --format ndjson or bulk, also write every event read that is not an alert, and the events the detector derives (a request's updated copy listing its shell), as they come (bulk: into logs-webshellbeat.event-NAMESPACE), before the alerts: to load a whole case")
 	c.Flags().StringVar(&o.namespace, "namespace", "", "the data stream namespace of the documents (data_stream.namespace, and --format bulk's logs-webshellbeat.alert-NAMESPACE and logs-webshellbeat.event-NAMESPACE); default: --config's, else default")
 	c.Flags().StringVar(&o.config, "config", "", "webshellbeat.yml whose webshell processor settings to use (-c names it as for run: relative to --path.config); default: none, the built-in settings")
 	c.Flags().StringArrayVar(&o.rules, "rules", nil, "Sigma rule file or folder, repeatable; replaces the built-in pack")

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -426,6 +427,43 @@ func TestTableShowsControls(t *testing.T) {
 	}
 	if !strings.Contains(got, `cmd /c whoami \x1b]0;pwned\x07\x1b[2J fake row \u202egnp.exe`) {
 		t.Errorf("table does not show the escapes:\n%s", got)
+	}
+}
+
+// --events also writes the events the detector makes of its own, as the
+// beat indexes them: on the shared capture, status.php's requests listed no
+// alert, and the shell each started (sh -c /usr/bin/uptime) came later, so
+// each request gets an updated copy, an event naming the original's doc_id
+// and listing the process. Before, hunt wrote only derived alerts.
+func TestHuntEventsDerived(t *testing.T) {
+	capture := "../../shared/data/linux-capture"
+	if _, err := os.Stat(capture); err != nil {
+		t.Skip(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := runHunt(&stdout, &stderr, []string{capture}, huntOptions{format: "ndjson", events: true}); code != 0 {
+		t.Fatalf("exit %d\n%s", code, &stderr)
+	}
+	written := map[string]bool{} // doc_ids of the events written so far
+	copies := 0
+	for line := range strings.SplitSeq(strings.TrimSpace(stdout.String()), "\n") {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if detection.LookupString(doc, "data_stream.dataset") != "webshellbeat.event" {
+			continue
+		}
+		if of := detection.LookupString(doc, "webshell.update_of"); of != "" {
+			if _, ok := detection.Lookup(doc, "webshell.processes"); !written[of] || !ok {
+				t.Errorf("updated copy of %s: the original was not written before it, or it lists no process", of)
+			}
+			copies++
+		}
+		written[detection.LookupString(doc, "webshell.doc_id")] = true
+	}
+	if copies == 0 {
+		t.Error("no updated copy of an event written")
 	}
 }
 

@@ -159,28 +159,28 @@ func (d *Detector) AssumeUnchanged() { d.st.unchanged = true }
 // Detect implements hunt.Detector.
 func (d *Detector) Detect(doc map[string]any) bool { return d.Process(doc) == Alert }
 
-// DetectAll implements hunt.DerivingDetector: the alert verdict and the
-// derived documents that are alerts.
-func (d *Detector) DetectAll(doc map[string]any) (bool, []map[string]any) {
+// DetectAll implements hunt.DerivingDetector: the alert verdict, and the
+// derived documents that are alerts and those that are events (a dropped
+// one is neither).
+func (d *Detector) DetectAll(doc map[string]any) (bool, []map[string]any, []map[string]any) {
 	v, derived := d.ProcessAll(doc)
-	var out []map[string]any
-	for _, x := range derived {
-		if x.Verdict == Alert {
-			out = append(out, x.Doc)
-		}
-	}
-	return v == Alert, out
+	alerts, events := byVerdict(derived)
+	return v == Alert, alerts, events
 }
 
-// FlushAlerts implements hunt.DerivingDetector.
-func (d *Detector) FlushAlerts() []map[string]any {
-	var out []map[string]any
-	for _, x := range d.Flush() {
-		if x.Verdict == Alert {
-			out = append(out, x.Doc)
+// FlushAll implements hunt.DerivingDetector.
+func (d *Detector) FlushAll() (alerts, events []map[string]any) { return byVerdict(d.Flush()) }
+
+func byVerdict(derived []Derived) (alerts, events []map[string]any) {
+	for _, x := range derived {
+		switch x.Verdict {
+		case Alert:
+			alerts = append(alerts, x.Doc)
+		case Event:
+			events = append(events, x.Doc)
 		}
 	}
-	return out
+	return alerts, events
 }
 
 // Index returns the data stream a processed document goes to.

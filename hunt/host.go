@@ -39,9 +39,9 @@ type hostDeriving struct {
 	dd DerivingDetector
 }
 
-func (h hostDeriving) DetectAll(doc map[string]any) (bool, []map[string]any) {
+func (h hostDeriving) DetectAll(doc map[string]any) (bool, []map[string]any, []map[string]any) {
 	h.fill(doc)
 	return h.dd.DetectAll(doc)
 }
 
-func (h hostDeriving) FlushAlerts() []map[string]any { return h.dd.FlushAlerts() }
+func (h hostDeriving) FlushAll() ([]map[string]any, []map[string]any) { return h.dd.FlushAll() }

@@ -26,13 +26,15 @@ type Detector interface {
 	Detect(doc map[string]any) bool
 }
 
-// DerivingDetector is a Detector that also makes documents of its own
-// (correlation alerts, updated copies of earlier alerts, session
-// summaries): Run passes them to onAlert after the document that caused
-// them, and FlushAlerts' at the end.
+// DerivingDetector is a Detector that also makes documents of its own:
+// alerts (correlation alerts, updated copies of earlier alerts, session
+// summaries) and events (the updated copy of a request that listed no
+// alert, listing the shell it started; an alert that tuning suppressed).
+// Run passes them after the document that caused them, and FlushAll's at
+// the end: the alerts to onAlert, the events to OnEvent's function.
 type DerivingDetector interface {
-	DetectAll(doc map[string]any) (alert bool, derived []map[string]any)
-	FlushAlerts() []map[string]any
+	DetectAll(doc map[string]any) (alert bool, alerts, events []map[string]any)
+	FlushAll() (alerts, events []map[string]any)
 }
 
 // Stats counts what a hunt read and found.
@@ -143,17 +145,14 @@ func Run(paths []string, det Detector, onAlert func(map[string]any), onError fun
 			st.countHost(rec.Doc)
 		}
 		if dd, ok := det.(DerivingDetector); ok {
-			alert, derived := dd.DetectAll(rec.Doc)
+			alert, alerts, events := dd.DetectAll(rec.Doc)
 			if alert {
 				st.Alerts++
 				onAlert(rec.Doc)
 			} else if o.onEvent != nil {
 				o.onEvent(rec.Doc)
 			}
-			for _, x := range derived {
-				st.Derived++
-				onAlert(x)
-			}
+			st.derive(alerts, events, onAlert, o.onEvent)
 			continue
 		}
 		if det.Detect(rec.Doc) {
@@ -164,12 +163,25 @@ func Run(paths []string, det Detector, onAlert func(map[string]any), onError fun
 		}
 	}
 	if dd, ok := det.(DerivingDetector); ok {
-		for _, x := range dd.FlushAlerts() {
-			st.Derived++
-			onAlert(x)
-		}
+		alerts, events := dd.FlushAll()
+		st.derive(alerts, events, onAlert, o.onEvent)
 	}
 	return st, errors.Join(errs...)
+}
+
+// derive passes a detector's own documents on: the alerts to onAlert, the
+// events to onEvent when it is set (they are events of the case as the
+// beat indexes them).
+func (st *Stats) derive(alerts, events []map[string]any, onAlert, onEvent func(map[string]any)) {
+	for _, x := range alerts {
+		st.Derived++
+		onAlert(x)
+	}
+	if onEvent != nil {
+		for _, x := range events {
+			onEvent(x)
+		}
+	}
 }
 
 // Option configures Run.
@@ -182,8 +194,8 @@ type options struct {
 
 // OnEvent calls fn with each document read that is not an alert, after
 // detection (with the ancestry, links and data_stream the detector gave
-// it), unreadable records' error documents among them: for loading a
-// whole case, not only its alerts.
+// it), unreadable records' error documents among them, and with the events
+// a DerivingDetector makes: for loading a whole case, not only its alerts.
 func OnEvent(fn func(map[string]any)) Option { return func(o *options) { o.onEvent = fn } }
 
 // InZone reads the times that logs write without a zone in zone instead of
