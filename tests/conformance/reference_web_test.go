@@ -273,9 +273,10 @@ func probe(alt []*sigma.FieldMatch, pick *sigma.FieldMatch, i int) webRequest {
 
 func isAgent(field string) bool { return field == "cs-user-agent" || field == "c-useragent" }
 
-// add puts what field match fm asks for into the request: the first value
-// (every value with all), wildcards left out; matches on regexps, encodings
-// or fields that access logs do not have are left out.
+// add puts what field match fm asks for into the request: its first value
+// with no space (else its first; every value with all), wildcards left
+// out; matches on regexps, encodings or fields that access logs do not
+// have are left out.
 func (q *webRequest) add(fm *sigma.FieldMatch) {
 	for _, m := range fm.Modifiers {
 		if m == sigma.ModRe || m == sigma.ModCIDR || m.IsEncoding() || m == sigma.ModFieldRef || m == sigma.ModExists {
@@ -284,7 +285,10 @@ func (q *webRequest) add(fm *sigma.FieldMatch) {
 	}
 	vals := fm.Values
 	if !fm.Has(sigma.ModAll) && len(vals) > 1 {
-		vals = vals[:1]
+		// A request target holds no space: take the first value without
+		// one when there is one.
+		i := slices.IndexFunc(vals, func(v sigma.Value) bool { return !strings.Contains(v.Str, " ") })
+		vals = vals[max(i, 0):][:1]
 	}
 	for _, v := range vals {
 		if v.Kind != sigma.ValueString && v.Kind != sigma.ValueNumber {
