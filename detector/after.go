@@ -36,12 +36,22 @@ func (d *Detector) after(ev *event, v Verdict) (Verdict, []Derived) {
 			h.shell = ev.lin.Self
 		}
 		h.procs = ev.reqProcs // the shells this request was linked to before now
-		if ev.request != nil || v == Alert {
+		switch {
+		case ev.request != nil || v == Alert:
 			h.doc = doc
 			if !s.unchanged {
 				h.doc = cloneDoc(doc)
 			}
-			s.hold(ev.host, ev.ref, h, ev.request != nil)
+			kind := heldAlert
+			if ev.request != nil {
+				kind = heldRequest
+			}
+			s.hold(ev.host, ev.ref, h, kind)
+		default:
+			// A process that raised no alert is held without its
+			// document, so that a request logged after it still lists it
+			// (webshell.processes); it gets no copy of its own.
+			s.hold(ev.host, ev.ref, h, heldQuiet)
 		}
 	}
 	// This process linked its shell to a request seen before (it is the

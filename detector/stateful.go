@@ -58,9 +58,18 @@ type state struct {
 // heldHost is the refs held for one host, oldest first, its requests and
 // its processes apart, and when the host last held one (heldTick).
 type heldHost struct {
-	reqs, procs []int64
-	touched     int64
+	reqs, procs, quiet []int64
+	touched            int64
 }
+
+// heldKind is what a held document is, for the bound it counts against.
+type heldKind int
+
+const (
+	heldRequest heldKind = iota
+	heldAlert            // a process that raised an alert
+	heldQuiet            // a process under a web server that raised none, held without its document
+)
 
 // maxHeldHosts bounds the hosts whose documents are held, as the
 // correlator bounds its hosts (correlate.Options.MaxHosts' default).
@@ -466,12 +475,13 @@ func docID(doc map[string]any, host string, t time.Time) string {
 // hold keeps h for ref, a request or a process of host, so that a later
 // link can update its document. Each host keeps as many as the correlator
 // may still link: its last max_pending requests, and twice as many
-// processes (those waiting for a request, and the long-running shells
-// kept for minutes). One bound for all would let a busy site's requests
-// push out a reverse shell's alert, or another host's request, while the
-// correlator still links them, and the link would show in no document.
-// The least recently active host is forgotten past maxHeldHosts.
-func (s *state) hold(host string, ref int64, h *heldDoc, request bool) {
+// processes of each kind, alerts and quiet ones (those waiting for a
+// request, and the long-running shells kept for minutes). One bound for all
+// would let a busy site's requests, or its quiet processes, push out a
+// reverse shell's alert, or another host's request, while the correlator
+// still links them, and the link would show in no document. The least
+// recently active host is forgotten past maxHeldHosts.
+func (s *state) hold(host string, ref int64, h *heldDoc, kind heldKind) {
 	s.heldMu.Lock()
 	defer s.heldMu.Unlock()
 	hh := s.heldBy[host]
@@ -485,10 +495,13 @@ func (s *state) hold(host string, ref int64, h *heldDoc, request bool) {
 	s.heldTick++
 	hh.touched = s.heldTick
 	s.held[ref] = h
-	if request {
+	switch kind {
+	case heldRequest:
 		hh.reqs = s.keepLast(append(hh.reqs, ref), s.maxPending)
-	} else {
+	case heldAlert:
 		hh.procs = s.keepLast(append(hh.procs, ref), 2*s.maxPending)
+	default:
+		hh.quiet = s.keepLast(append(hh.quiet, ref), 2*s.maxPending)
 	}
 }
 
@@ -511,6 +524,7 @@ func (s *state) forgetIdlestHost() {
 	hh := s.heldBy[idlest]
 	s.keepLast(hh.reqs, 0)
 	s.keepLast(hh.procs, 0)
+	s.keepLast(hh.quiet, 0)
 	delete(s.heldBy, idlest)
 }
 

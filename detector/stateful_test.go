@@ -374,6 +374,39 @@ func TestArrivalOrder(t *testing.T) {
 	}
 }
 
+// A process under the web server that raises no alert (ImageMagick's
+// convert, run by a resize page on the file the request names) is listed by
+// its request whichever comes first. Before, a request that came last
+// listed only the processes that had raised an alert, since only those were
+// held for it.
+func TestArrivalOrderQuietProcess(t *testing.T) {
+	for _, processFirst := range []bool{false, true} {
+		det, err := detector.New(config.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := requestDoc(5, "/resize.php?f=/tmp/upload/in.png", "/tmp/upload/in.png")
+		proc := shellDoc(5.3, 900, 800, "convert /tmp/upload/in.png /tmp/upload/out.jpg")
+		proc["process"].(map[string]any)["executable"] = "/usr/bin/convert"
+		proc["process"].(map[string]any)["name"] = "convert"
+		first, second := req, proc
+		if processFirst {
+			first, second = proc, req
+		}
+		det.ProcessAll(first)
+		_, derived := det.ProcessAll(second)
+		if str(proc, "event.kind") == "alert" {
+			t.Fatalf("convert raised an alert: %v", ids(proc))
+		}
+		listed := func(doc map[string]any) bool {
+			return slices.Equal(detection.LookupStrings(doc, "webshell.processes.command_line"), []string{"convert /tmp/upload/in.png /tmp/upload/out.jpg"})
+		}
+		if !listed(req) && !slices.ContainsFunc(derived, func(d detector.Derived) bool { return listed(d.Doc) }) {
+			t.Errorf("processFirst=%v: the request never lists convert (request: %v)", processFirst, val(req, "webshell.processes"))
+		}
+	}
+}
+
 // A restart restores the process table: a worker known before the restart
 // still roots the ancestry of a shell seen after it.
 func TestRestartWithSavedState(t *testing.T) {
