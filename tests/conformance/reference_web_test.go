@@ -39,8 +39,9 @@ func (ev refEvent) web() bool { return strings.HasPrefix(ev.key, "web/") }
 // webReferenceSamples reads the shared access logs, then the probes that
 // webProbes builds from SigmaHQ's webserver rules, written once as Apache
 // writes them and once as IIS does. Each line is read twice: by
-// module/accesslog, as the beat reads it, and by webRow, the reference's
-// own reading. A line that either cannot read is left out.
+// module/accesslog, as the beat reads it, and by combinedRow or w3cRow, the
+// reference's own reading. A line that the reference cannot read is left
+// out; one that only the reference reads fails the test.
 func webReferenceSamples(t *testing.T, data string) []refEvent {
 	t.Helper()
 	var out []refEvent
@@ -92,6 +93,9 @@ func appendWebEvents(t *testing.T, out []refEvent, key string, lines []string) [
 		} else {
 			doc, _ = accesslog.ParseCombined(line)
 			row = combinedRow(line)
+		}
+		if row != nil && doc == nil {
+			t.Errorf("%s:%d: module/accesslog does not read the line: %s", key, i+1, line)
 		}
 		if doc == nil || row == nil {
 			continue
