@@ -25,7 +25,7 @@ import (
 // lists: the first present key of a list gives the field. Nested objects
 // are read by their paths, so the fixed layouts of two other servers match
 // too: Caddy's ("request":{"method","uri","client_ip","headers":{...}},
-// "status", "size", "ts") and Traefik's (RequestMethod, RequestPath,
+// "status", "size", "ts", "user_id") and Traefik's (RequestMethod, RequestPath,
 // ClientHost, DownstreamStatus, StartUTC, request_User-Agent).
 var jsonKeys = struct {
 	time, client, xff, user, request, method, target, path, query, protocol, status, bytes, referrer, agent, vhost, mime []string
@@ -33,7 +33,7 @@ var jsonKeys = struct {
 	time:     []string{"timeiso8601", "timelocal", "timestamp", "startutc", "time", "datetime", "date", "msec", "ts"},
 	client:   []string{"remoteaddr", "clientip", "remoteip", "clientaddr", "client", "ip", "requestclientip", "requestremoteip", "clienthost"},
 	xff:      []string{"httpxforwardedfor", "xforwardedfor", "forwardedfor", "xff", "requestheadersxforwardedfor", "requestxforwardedfor"},
-	user:     []string{"remoteuser", "user", "username", "clientusername"},
+	user:     []string{"remoteuser", "user", "username", "clientusername", "userid"},
 	request:  []string{"request", "requestline"},
 	method:   []string{"requestmethod", "method", "verb"},
 	target:   []string{"requesturi", "url", "requestpath"},

@@ -83,6 +83,10 @@ func TestJSONVariants(t *testing.T) {
 		// header, not its response's), for SigmaHQ's cs-content-type.
 		{"content-type", `{"time_local":"26/Nov/2026:06:55:09 +0000","request":"POST /up HTTP/1.1","status":200,"content_type":"application/octet-stream"}`, "http.request.mime_type", "application/octet-stream"},
 		{"caddy-content-type", `{"ts":1795725559.1,"request":{"method":"POST","uri":"/up","headers":{"Content-Type":["multipart/form-data; boundary=x"]}},"status":200,"resp_headers":{"Content-Type":["text/html"]}}`, "http.request.mime_type", "multipart/form-data; boundary=x"},
+		// Caddy's authenticated user (its basicauth handler), for SigmaHQ's
+		// cs-username; "" when none.
+		{"caddy-user", `{"ts":1795725559.1,"request":{"method":"GET","uri":"/"},"user_id":"alice","status":200}`, "user.name", "alice"},
+		{"caddy-no-user", `{"ts":1795725559.1,"request":{"method":"GET","uri":"/"},"user_id":"","status":200}`, "user", nil},
 		{"response-content-type", `{"ts":1795725559.1,"request":{"method":"GET","uri":"/"},"status":200,"resp_headers":{"Content-Type":["text/html"]}}`, "http.request.mime_type", nil},
 		{"no-request", `{"time_local":"26/Nov/2026:06:55:09 +0000","remote_addr":"1.2.3.4","request":"","status":400}`, "http.response.status_code", int64(400)},
 		// nginx's default escaping (no escape=json) is not JSON: \x22 for

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"webshellbeat/detection/engine"
 	"webshellbeat/detection/sigma"
 	"webshellbeat/module/accesslog"
 )
@@ -197,6 +199,29 @@ type webRequest struct {
 // wildcards left out.
 func webProbes(t *testing.T) (combined, iis []string) {
 	t.Helper()
+	combined = []string{}
+	iis = []string{"#Software: Microsoft Internet Information Services 10.0", "#Version: 1.0",
+		"#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"}
+	for i, q := range webProbeRequests(t) {
+		at := probeTime(i)
+		combined = append(combined, q.combined(at))
+		iis = append(iis, q.w3c(at))
+	}
+	return combined, iis
+}
+
+// probeTime is the time of the ith probe: a second apart.
+func probeTime(i int) time.Time {
+	return time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)
+}
+
+// webProbeRequests are the probes' requests (see webProbes), each once,
+// built once per test binary.
+func webProbeRequests(t *testing.T) []webRequest {
+	t.Helper()
+	if probeRequests != nil {
+		return probeRequests
+	}
 	var files []string
 	for _, d := range referenceFolders {
 		_ = filepath.WalkDir(filepath.Join(sigmaHQ, d), func(p string, _ os.DirEntry, err error) error {
@@ -207,58 +232,53 @@ func webProbes(t *testing.T) (combined, iis []string) {
 		})
 	}
 	slices.Sort(files)
-	seen := map[string]bool{}
 	var reqs []webRequest
 	for _, f := range files {
-		coll := sigma.LoadPaths(f)
-		for _, r := range coll.Rules {
-			if r.Logsource.Category != "webserver" {
-				continue
+		for _, r := range sigma.LoadPaths(f).Rules {
+			if r.Logsource.Category == "webserver" {
+				reqs = append(reqs, ruleProbes(r)...)
 			}
-			all := webRequest{}
-			negated := negatedSearches(r)
-			for _, name := range r.Detection.Names {
-				if negated[name] {
-					continue
-				}
-				s := r.Detection.Searches[name]
-				if len(s.Alternatives) == 0 {
-					continue
-				}
-				alt := s.Alternatives[0]
-				for _, fm := range alt {
-					all.add(fm)
-				}
-				reqs = append(reqs, probe(alt, nil, 0))
-				for _, fm := range alt {
-					if isAgent(fm.Field) && !fm.Has(sigma.ModAll) {
-						for i := range fm.Values[1:] {
-							reqs = append(reqs, probe(alt, fm, i+1))
-						}
-					}
-				}
-			}
-			reqs = append(reqs, all)
 		}
 	}
-	base := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
-	combined = []string{}
-	iis = []string{"#Software: Microsoft Internet Information Services 10.0", "#Version: 1.0",
-		"#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"}
+	seen := map[string]bool{}
 	for _, q := range reqs {
-		c := q.combined(base)
-		if seen[c] {
+		if line := q.combined(time.Time{}); !seen[line] {
+			seen[line] = true
+			probeRequests = append(probeRequests, q)
+		}
+	}
+	if len(probeRequests) < 100 {
+		t.Fatalf("%d probes from SigmaHQ's webserver rules, want over 100", len(probeRequests))
+	}
+	return probeRequests
+}
+
+var probeRequests []webRequest
+
+// ruleProbes are the requests that rule r's searches describe.
+func ruleProbes(r *sigma.Rule) []webRequest {
+	var reqs []webRequest
+	all := webRequest{}
+	negated := negatedSearches(r)
+	for _, name := range r.Detection.Names {
+		s := r.Detection.Searches[name]
+		if negated[name] || len(s.Alternatives) == 0 {
 			continue
 		}
-		seen[c] = true
-		combined = append(combined, c)
-		iis = append(iis, q.w3c(base))
-		base = base.Add(time.Second)
+		alt := s.Alternatives[0]
+		for _, fm := range alt {
+			all.add(fm)
+		}
+		reqs = append(reqs, probe(alt, nil, 0))
+		for _, fm := range alt {
+			if isAgent(fm.Field) && !fm.Has(sigma.ModAll) {
+				for i := range fm.Values[1:] {
+					reqs = append(reqs, probe(alt, fm, i+1))
+				}
+			}
+		}
 	}
-	if len(combined) < 100 {
-		t.Fatalf("%d probes from SigmaHQ's webserver rules, want over 100", len(combined))
-	}
-	return combined, iis
+	return append(reqs, all)
 }
 
 // negatedSearches are the searches that r's conditions name under a not:
@@ -456,4 +476,113 @@ func (q webRequest) w3c(at time.Time) string {
 	}
 	return fmt.Sprintf("%s 192.0.2.10 %s %s %s 443 %s 203.0.113.7 %s %s %d 0 0 15", at.Format("2006-01-02 15:04:05"),
 		q.method, path, dash(query), dash(q.user), dash(q.ua), dash(q.referer), q.status)
+}
+
+// TestWebFormatsAgree: every probe request, written as Apache's combined
+// line and as the JSON access logs that module/accesslog reads (nginx's
+// log_format json, Caddy's and Traefik's own layouts), gets the same
+// verdict from each SigmaHQ webserver rule: the JSON readers give a rule
+// the same fields as the combined one.
+func TestWebFormatsAgree(t *testing.T) {
+	var dirs []string
+	for _, d := range referenceFolders {
+		dirs = append(dirs, filepath.Join(sigmaHQ, d))
+	}
+	eng, err := engine.New(sigma.LoadPaths(dirs...), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdict := func(doc map[string]any) []string {
+		var out []string
+		for _, r := range eng.Match(doc) {
+			if r.Logsource.Category == "webserver" {
+				out = append(out, filepath.Base(r.Path))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	formats := map[string]func(webRequest, time.Time) string{"nginx": webRequest.nginxJSON, "caddy": webRequest.caddyJSON, "traefik": webRequest.traefikJSON}
+	matched := 0
+	for i, q := range webProbeRequests(t) {
+		at := probeTime(i)
+		line := q.combined(at)
+		doc, err := accesslog.ParseCombined(line)
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		want := verdict(doc)
+		matched += len(want)
+		for name, write := range formats {
+			js := write(q, at)
+			doc, err := accesslog.ParseJSON(js)
+			if err != nil {
+				t.Errorf("%s: %s: %v", name, js, err)
+				continue
+			}
+			if got := verdict(doc); !slices.Equal(got, want) {
+				t.Errorf("%s: %s: rules %q, from the combined line %q (%s)", name, js, got, want, line)
+			}
+		}
+	}
+	if matched < 150 {
+		t.Errorf("%d matches on the combined probes, want over 150: the probes no longer reach the rules", matched)
+	}
+}
+
+// nginxJSON writes the request as nginx's log_format json with escape=json
+// (the example of module/accesslog), which writes an empty variable as "".
+func (q webRequest) nginxJSON(at time.Time) string {
+	q = q.defaults()
+	return jsonLine(map[string]any{"time_local": at.Format("02/Jan/2006:15:04:05 -0700"), "remote_addr": "203.0.113.7",
+		"remote_user": q.user, "request": q.method + " " + q.target() + " HTTP/1.1", "status": q.status,
+		"body_bytes_sent": 512, "http_referer": q.referer, "http_user_agent": q.ua})
+}
+
+// caddyJSON writes the request as Caddy's access log does: headers as
+// lists, under request.
+func (q webRequest) caddyJSON(at time.Time) string {
+	q = q.defaults()
+	headers := map[string]any{}
+	if q.ua != "" {
+		headers["User-Agent"] = []string{q.ua}
+	}
+	if q.referer != "" {
+		headers["Referer"] = []string{q.referer}
+	}
+	doc := map[string]any{"level": "info", "ts": float64(at.Unix()), "logger": "http.log.access", "msg": "handled request",
+		"request": map[string]any{"remote_ip": "203.0.113.7", "client_ip": "203.0.113.7", "proto": "HTTP/1.1", "method": q.method,
+			"host": "www.example.com", "uri": q.target(), "headers": headers},
+		"status": q.status, "size": 512}
+	if q.user != "" {
+		doc["user_id"] = q.user
+	}
+	return jsonLine(doc)
+}
+
+// traefikJSON writes the request as Traefik's access log does (format
+// json, with the request headers kept).
+func (q webRequest) traefikJSON(at time.Time) string {
+	q = q.defaults()
+	doc := map[string]any{"StartUTC": at.Format(time.RFC3339Nano), "ClientHost": "203.0.113.7", "ClientUsername": "-",
+		"RequestMethod": q.method, "RequestPath": q.target(), "RequestProtocol": "HTTP/1.1", "DownstreamStatus": q.status,
+		"DownstreamContentSize": 512}
+	if q.user != "" {
+		doc["ClientUsername"] = q.user
+	}
+	if q.ua != "" {
+		doc["request_User-Agent"] = q.ua
+	}
+	if q.referer != "" {
+		doc["request_Referer"] = q.referer
+	}
+	return jsonLine(doc)
+}
+
+func jsonLine(doc map[string]any) string {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
