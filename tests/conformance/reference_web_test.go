@@ -200,8 +200,7 @@ type webRequest struct {
 func webProbes(t *testing.T) (combined, iis []string) {
 	t.Helper()
 	combined = []string{}
-	iis = []string{"#Software: Microsoft Internet Information Services 10.0", "#Version: 1.0",
-		"#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"}
+	iis = []string{"#Software: Microsoft Internet Information Services 10.0", "#Version: 1.0", iisFields}
 	for i, q := range webProbeRequests(t) {
 		at := probeTime(i)
 		combined = append(combined, q.combined(at))
@@ -209,6 +208,10 @@ func webProbes(t *testing.T) (combined, iis []string) {
 	}
 	return combined, iis
 }
+
+// iisFields is the #Fields header of the probes' IIS log (w3c writes its
+// lines).
+const iisFields = "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"
 
 // probeTime is the time of the ith probe: a second apart.
 func probeTime(i int) time.Time {
@@ -434,6 +437,9 @@ func (q webRequest) target() string {
 		}
 		t += sep + strings.Join(q.query, "&")
 	}
+	if strings.HasSuffix(t, "?") { // IIS could not log an empty query
+		t += "a=1"
+	}
 	return strings.NewReplacer(" ", "%20", `"`, "%22").Replace(t)
 }
 
@@ -513,6 +519,16 @@ func TestWebFormatsAgree(t *testing.T) {
 		}
 		want := verdict(doc)
 		matched += len(want)
+		iis := accesslog.NewW3C()
+		if _, err := iis.Parse(iisFields); err != nil {
+			t.Fatal(err)
+		}
+		w3c := q.w3c(at)
+		if doc, err := iis.Parse(w3c); err != nil {
+			t.Errorf("iis: %s: %v", w3c, err)
+		} else if got := verdict(doc); !slices.Equal(got, want) {
+			t.Errorf("iis: %s: rules %q, from the combined line %q (%s)", w3c, got, want, line)
+		}
 		for name, write := range formats {
 			js := write(q, at)
 			doc, err := accesslog.ParseJSON(js)
