@@ -2,8 +2,10 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -139,5 +141,34 @@ func TestReadmeConfig(t *testing.T) {
 	path := writeConfig(t, dir, cfg)
 	if out, err := exec.Command(binary, "test", "config", "--strict.perms=false", "-c", path, "--path.home", dir).CombinedOutput(); err != nil || !strings.Contains(string(out), "Config OK") {
 		t.Errorf("test config on the README's example: %v\n%s\n%s", err, out, cfg)
+	}
+}
+
+// --cpuprofile works under the beat's seccomp filter: Go's profiler times
+// each thread with timer_create, timer_settime and timer_delete, which
+// libbeat's policy refused, and the beat died with "fatal error:
+// timer_delete" when it stopped (every run on this machine). Now it stops
+// cleanly and writes the profile.
+func TestCPUProfile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the beat binary")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("seccomp is Linux's")
+	}
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`webshellbeat.inputs:
+  - type: filestream
+    id: access
+    paths: [%q]
+processors:
+  - webshell: {}
+`, abs(t, "linux-capture/apache_access.log")) + fileOutput(dir, "100ms")
+	cfgPath := writeConfig(t, dir, cfg)
+	prof := filepath.Join(dir, "cpu.prof")
+	runBeat(t, cfgPath, dir, func() bool { return len(readDocs(t, dir)) >= 19 }, "--cpuprofile", prof)
+	raw, err := os.ReadFile(prof)
+	if err != nil || len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
+		t.Errorf("no profile written (a gzip'd pprof file): %v, %d bytes", err, len(raw))
 	}
 }
