@@ -33,6 +33,27 @@ const referenceGolden = "testdata/pysigma_sqlite.tsv"
 // reference/verdicts.py).
 var referenceFolders = []string{"rules/windows", "rules/linux", "rules/web", "rules-emerging-threats", "rules-threat-hunting/windows", "rules-threat-hunting/linux"}
 
+// referenceDirs are referenceFolders under the SigmaHQ checkout.
+func referenceDirs() []string {
+	var dirs []string
+	for _, d := range referenceFolders {
+		dirs = append(dirs, filepath.Join(sigmaHQ, d))
+	}
+	return dirs
+}
+
+// referenceRules are the rules of referenceDirs, loaded once per test
+// binary: three tests read them (the engines they build copy what they
+// map), and none changes them.
+func referenceRules() *sigma.Collection {
+	if loadedRules == nil {
+		loadedRules = sigma.LoadPaths(referenceDirs()...)
+	}
+	return loadedRules
+}
+
+var loadedRules *sigma.Collection
+
 // refEvent is one event of the shared samples: its key (file under
 // shared/data, then the record's place in it), the document as Sigma names
 // it for the reference (EventData, EventID, Channel, Provider_Name; for
@@ -195,11 +216,7 @@ func TestPySigmaReference(t *testing.T) {
 	if *referenceEvents != "" {
 		writeReferenceEvents(t, *referenceEvents, events)
 	}
-	var dirs []string
-	for _, d := range referenceFolders {
-		dirs = append(dirs, filepath.Join(sigmaHQ, d))
-	}
-	coll := sigma.LoadPaths(dirs...)
+	coll := referenceRules()
 	eng, err := engine.New(coll, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +250,7 @@ func TestPySigmaReference(t *testing.T) {
 		webRule[file(r)] = r.Logsource.Category == "webserver"
 	}
 	verdicts := readReference(t)
-	checkReferenceFiles(t, dirs, verdicts)
+	checkReferenceFiles(t, referenceDirs(), verdicts)
 	var compared, agreed, refused, skipped, matches int
 	for _, v := range verdicts {
 		switch {
