@@ -1176,15 +1176,10 @@ func TestSigmaHQContentType(t *testing.T) {
 	if _, err := os.Stat(rule); err != nil {
 		t.Skip(err)
 	}
-	log := filepath.Join(t.TempDir(), "access.json")
-	lines := []string{
-		`{"time_local":"10/Jun/2025:02:30:00 +0000","remote_addr":"10.0.0.5","request":"POST /irj/servlet_jsp/irj/root/helper.jsp HTTP/1.1","status":200,"content_type":"application/octet-stream"}`,
-		`{"time_local":"10/Jun/2025:02:30:01 +0000","remote_addr":"10.0.0.5","request":"POST /irj/servlet_jsp/irj/root/form.jsp HTTP/1.1","status":200,"content_type":"multipart/form-data; boundary=x"}`,
-	}
-	if err := os.WriteFile(log, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	alerts := huntWithRules(t, []string{rule}, log)
+	dir := testfiles.Dir(t, map[string]string{"access.json": `{"time_local":"10/Jun/2025:02:30:00 +0000","remote_addr":"10.0.0.5","request":"POST /irj/servlet_jsp/irj/root/helper.jsp HTTP/1.1","status":200,"content_type":"application/octet-stream"}
+{"time_local":"10/Jun/2025:02:30:01 +0000","remote_addr":"10.0.0.5","request":"POST /irj/servlet_jsp/irj/root/form.jsp HTTP/1.1","status":200,"content_type":"multipart/form-data; boundary=x"}
+`})
+	alerts := huntWithRules(t, []string{rule}, dir)
 	if len(alerts) != 1 || str(alerts[0], "url.original") != "/irj/servlet_jsp/irj/root/helper.jsp" {
 		var got []string
 		for _, a := range alerts {
@@ -1204,17 +1199,12 @@ func TestSigmaHQIISUserAgent(t *testing.T) {
 	if _, err := os.Stat(rule); err != nil {
 		t.Skip(err)
 	}
-	dir := t.TempDir()
-	iis := "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n" +
-		"2021-03-03 01:02:03 10.0.0.2 POST /owa/x.aspx - 443 - 203.0.113.7 Googlebot/2.1+(+http://www.googlebot.com/bot.html) - 200 0 0 15\n" +
-		"2021-03-03 01:02:04 10.0.0.2 POST /owa/x.aspx - 443 - 203.0.113.8 Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 15\n"
-	apache := `203.0.113.9 - - [03/Mar/2021:01:02:05 +0000] "POST /owa/x.aspx HTTP/1.1" 200 12 "-" "Googlebot/2.1+(+http://www.googlebot.com/bot.html)"` + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "u_ex210303.log"), []byte(iis), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "access.log"), []byte(apache), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := testfiles.Dir(t, map[string]string{
+		"u_ex210303.log": "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n" +
+			"2021-03-03 01:02:03 10.0.0.2 POST /owa/x.aspx - 443 - 203.0.113.7 Googlebot/2.1+(+http://www.googlebot.com/bot.html) - 200 0 0 15\n" +
+			"2021-03-03 01:02:04 10.0.0.2 POST /owa/x.aspx - 443 - 203.0.113.8 Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 15\n",
+		"access.log": `203.0.113.9 - - [03/Mar/2021:01:02:05 +0000] "POST /owa/x.aspx HTTP/1.1" 200 12 "-" "Googlebot/2.1+(+http://www.googlebot.com/bot.html)"` + "\n",
+	})
 	var got []string
 	for _, a := range huntWithRules(t, []string{rule}, dir) {
 		got = append(got, str(a, "source.ip"))
@@ -1235,18 +1225,15 @@ func TestSigmaHQFileDelete(t *testing.T) {
 		t.Skip(err)
 	}
 	event := func(id int, target string) string {
-		return fmt.Sprintf(`<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name="Microsoft-Windows-Sysmon" /><EventID>%d</EventID><TimeCreated SystemTime="2026-11-25T19:02:28.123Z" /><EventRecordID>%d</EventRecordID><Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>WEB01</Computer></System><EventData><Data Name="RuleName">-</Data><Data Name="UtcTime">2026-11-25 19:02:28.123</Data><Data Name="ProcessGuid">{6004D249-0957-604D-6019-000000000900}</Data><Data Name="ProcessId">4242</Data><Data Name="User">IIS APPPOOL\DefaultAppPool</Data><Data Name="Image">C:\Windows\System32\cmd.exe</Data><Data Name="TargetFilename">%s</Data><Data Name="IsExecutable">false</Data></EventData></Event>`, id, id, target)
+		return testfiles.SysmonEvent(false, id, time.Date(2026, 11, 25, 19, 2, 28, 123e6, time.UTC), "WEB01", "RuleName", "-", "UtcTime", "2026-11-25 19:02:28.123",
+			"ProcessGuid", "{6004D249-0957-604D-6019-000000000900}", "ProcessId", "4242", "User", `IIS APPPOOL\DefaultAppPool`,
+			"Image", `C:\Windows\System32\cmd.exe`, "TargetFilename", target, "IsExecutable", "false")
 	}
-	dir := t.TempDir()
-	for i, ev := range []string{
-		event(23, `C:\inetpub\logs\LogFiles\W3SVC1\u_ex261125.log`), // deleted and archived
-		event(26, `C:\inetpub\logs\LogFiles\W3SVC1\u_ex261124.log`), // deleted
-		event(26, `C:\inetpub\wwwroot\old.log.bak`),                 // not a log folder
-	} {
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("e%d.xml", i)), []byte(ev), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testfiles.Dir(t, map[string]string{
+		"e0.xml": event(23, `C:\inetpub\logs\LogFiles\W3SVC1\u_ex261125.log`), // deleted and archived
+		"e1.xml": event(26, `C:\inetpub\logs\LogFiles\W3SVC1\u_ex261124.log`), // deleted
+		"e2.xml": event(26, `C:\inetpub\wwwroot\old.log.bak`),                 // not a log folder
+	})
 	alerts := huntWithRules(t, []string{rule}, dir)
 	var got []string
 	for _, a := range alerts {
@@ -1269,18 +1256,18 @@ func TestSigmaHQImageLoadOriginalFileName(t *testing.T) {
 	if _, err := os.Stat(rule); err != nil {
 		t.Skip(err)
 	}
-	event := func(n int, dll string) string {
-		return fmt.Sprintf(`<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name="Microsoft-Windows-Sysmon" /><EventID>7</EventID><TimeCreated SystemTime="2026-11-25T19:02:2%d.000Z" /><EventRecordID>%d</EventRecordID><Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>WEB01</Computer></System><EventData><Data Name="RuleName">-</Data><Data Name="UtcTime">2026-11-25 19:02:2%d.000</Data><Data Name="ProcessGuid">{6004D249-0957-604D-6019-000000000900}</Data><Data Name="ProcessId">4242</Data><Data Name="Image">C:\Program Files\Apache Software Foundation\Tomcat 10.1\bin\tomcat10.exe</Data><Data Name="ImageLoaded">%s</Data><Data Name="FileVersion">17.0.15</Data><Data Name="Description">OpenJDK Platform binary</Data><Data Name="Product">OpenJDK Platform 17.0.15</Data><Data Name="Company">Eclipse Adoptium</Data><Data Name="OriginalFileName">jli.dll</Data><Data Name="Hashes">SHA256=00</Data><Data Name="Signed">true</Data><Data Name="Signature">Eclipse.org Foundation, Inc.</Data><Data Name="SignatureStatus">Valid</Data><Data Name="User">NT AUTHORITY\LOCAL SERVICE</Data></EventData></Event>`, n, n, n, dll)
+	event := func(sec int, dll string) string {
+		return testfiles.SysmonEvent(false, 7, time.Date(2026, 11, 25, 19, 2, sec, 0, time.UTC), "WEB01", "RuleName", "-",
+			"ProcessGuid", "{6004D249-0957-604D-6019-000000000900}", "ProcessId", "4242",
+			"Image", `C:\Program Files\Apache Software Foundation\Tomcat 10.1\bin\tomcat10.exe`, "ImageLoaded", dll,
+			"FileVersion", "17.0.15", "Description", "OpenJDK Platform binary", "Product", "OpenJDK Platform 17.0.15",
+			"Company", "Eclipse Adoptium", "OriginalFileName", "jli.dll", "Hashes", "SHA256=00", "Signed", "true",
+			"Signature", "Eclipse.org Foundation, Inc.", "SignatureStatus", "Valid", "User", `NT AUTHORITY\LOCAL SERVICE`)
 	}
-	dir := t.TempDir()
-	for i, dll := range []string{
-		`C:\Program Files\Eclipse Adoptium\jdk-17.0.15.6-hotspot\bin\jli.dll`, // OpenJDK's own: filtered
-		`C:\Users\Public\jli.dll`, // side-loaded
-	} {
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("e%d.xml", i)), []byte(event(i, dll)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testfiles.Dir(t, map[string]string{
+		"e0.xml": event(20, `C:\Program Files\Eclipse Adoptium\jdk-17.0.15.6-hotspot\bin\jli.dll`), // OpenJDK's own: filtered
+		"e1.xml": event(21, `C:\Users\Public\jli.dll`),                                             // side-loaded
+	})
 	alerts := huntWithRules(t, []string{rule}, dir)
 	if len(alerts) != 1 || str(alerts[0], "winlog.event_data.ImageLoaded") != `C:\Users\Public\jli.dll` {
 		var got []string
