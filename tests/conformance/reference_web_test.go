@@ -1,11 +1,13 @@
 package conformance
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,7 +59,8 @@ func webReferenceSamples(t *testing.T, data string) []refEvent {
 	combined, iis := webProbes(t)
 	out = appendWebEvents(t, out, "web/probes/combined.log", combined)
 	out = appendWebEvents(t, out, "web/probes/iis.log", iis)
-	return appendWebEvents(t, out, "web/probes/encoded.log", encodedProbes)
+	out = appendWebEvents(t, out, "web/probes/encoded.log", encodedProbes)
+	return appendWebEvents(t, out, "web/probes/iis_extended.log", extendedProbes(t))
 }
 
 // encodedProbes are attacks as clients send them, encoded ('+' for a
@@ -161,7 +164,8 @@ func w3cRow(fields []string, line string) map[string]string {
 	if strings.HasPrefix(line, "#") || len(vals) != len(fields) {
 		return nil
 	}
-	names := map[string]string{"cs(User-Agent)": "cs-user-agent", "cs(Referer)": "cs-referer", "cs(Cookie)": "cs-cookie", "cs(Host)": "cs-host"}
+	names := map[string]string{"cs(User-Agent)": "cs-user-agent", "cs(Referer)": "cs-referer", "cs(Cookie)": "cs-cookie", "cs(Host)": "cs-host",
+		"cs(Content-Type)": "cs-content-type"}
 	row := map[string]string{"_log": "web"}
 	for i, f := range fields {
 		if name, ok := names[f]; ok {
@@ -184,6 +188,7 @@ func w3cRow(fields []string, line string) map[string]string {
 // webRequest is a probe: one request, as the access logs write it.
 type webRequest struct {
 	method, user, ua, referer   string
+	host, contentType           string
 	status                      int
 	pathHead, pathMid, pathTail []string
 	query                       []string
@@ -236,20 +241,73 @@ func webProbeRequests(t *testing.T) []webRequest {
 			reqs = append(reqs, ruleProbes(r)...)
 		}
 	}
-	seen := map[string]bool{}
-	for _, q := range reqs {
-		if line := q.combined(time.Time{}); !seen[line] {
-			seen[line] = true
-			probeRequests = append(probeRequests, q)
-		}
-	}
+	ruleRequests = reqs
+	probeRequests = distinct(reqs, func(q webRequest) string { return q.combined(time.Time{}) })
 	if len(probeRequests) < 100 {
 		t.Fatalf("%d probes from SigmaHQ's webserver rules, want over 100", len(probeRequests))
 	}
 	return probeRequests
 }
 
-var probeRequests []webRequest
+var probeRequests, ruleRequests []webRequest
+
+// distinct is reqs less those whose line (as line writes it) an earlier
+// one already gave.
+func distinct(reqs []webRequest, line func(webRequest) string) []webRequest {
+	var out []webRequest
+	seen := map[string]bool{}
+	for _, q := range reqs {
+		if l := line(q); !seen[l] {
+			seen[l] = true
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// extendedProbes is the IIS log, with the Host and Content-Type fields
+// (extendedFields), of every probe request given what the other probes
+// leave out: a referrer, a query and a host where the rule names none.
+// Rules that test those fields for null (cs-referer: null, cs-uri-query:
+// null) meet their other branch here, and the host and content type that
+// two rules ask for are written.
+func extendedProbes(t *testing.T) []string {
+	t.Helper()
+	lines := []string{"#Software: Microsoft Internet Information Services 10.0", "#Version: 1.0", extendedFields}
+	for i, q := range extendedRequests(t) {
+		lines = append(lines, q.w3cExtended(probeTime(i)))
+	}
+	return lines
+}
+
+// extendedRequests are the requests of extendedProbes.
+func extendedRequests(t *testing.T) []webRequest {
+	t.Helper()
+	webProbeRequests(t)
+	reqs := make([]webRequest, len(ruleRequests))
+	for i, q := range ruleRequests {
+		reqs[i] = q.decorated()
+	}
+	return distinct(reqs, func(q webRequest) string { return q.w3cExtended(time.Time{}) })
+}
+
+// extendedFields is IIS's default layout with its Host field and its custom
+// field for the Content-Type request header.
+const extendedFields = "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) cs-host cs(Content-Type) sc-status sc-substatus sc-win32-status time-taken"
+
+// decorated is q with a referrer, a query and a host where it has none.
+func (q webRequest) decorated() webRequest {
+	if q.referer == "" {
+		q.referer = "https://www.example.com/start"
+	}
+	if len(q.query) == 0 {
+		q.query = []string{"page=1"}
+	}
+	if q.host == "" {
+		q.host = "www.example.com"
+	}
+	return q
+}
 
 // ruleProbes are the requests that rule r's searches describe.
 func ruleProbes(r *sigma.Rule) []webRequest {
@@ -328,13 +386,22 @@ func isAgent(field string) bool { return field == "cs-user-agent" || field == "c
 
 // add puts what field match fm asks for into the request: its first value
 // with no space (else its first; every value with all), wildcards left
-// out; matches on regexps, encodings or fields that access logs do not
-// have are left out.
+// out, a regexp's first value by a text it matches (regexpExample);
+// matches on encodings or fields that access logs do not have are left
+// out.
 func (q *webRequest) add(fm *sigma.FieldMatch) {
 	for _, m := range fm.Modifiers {
-		if m == sigma.ModRe || m == sigma.ModCIDR || m.IsEncoding() || m == sigma.ModFieldRef || m == sigma.ModExists {
+		if m == sigma.ModCIDR || m.IsEncoding() || m == sigma.ModFieldRef || m == sigma.ModExists {
 			return
 		}
+	}
+	if fm.Has(sigma.ModRe) {
+		if len(fm.Values) > 0 {
+			if s, ok := regexpExample(fm.Values[0].Str); ok {
+				q.addValue(fm, s)
+			}
+		}
+		return
 	}
 	vals := fm.Values
 	if !fm.Has(sigma.ModAll) && len(vals) > 1 {
@@ -366,6 +433,10 @@ func (q *webRequest) addValue(fm *sigma.FieldMatch, s string) {
 		q.ua = around(fm, q.ua, s)
 	case "cs-referer":
 		q.referer = around(fm, q.referer, s)
+	case "cs-host":
+		q.host = around(fm, q.host, s)
+	case "cs-content-type":
+		q.contentType = s
 	case "cs-uri-stem", "c-uri-stem", "cs-uri-query", "c-uri-query", "c-uri", "":
 		switch {
 		case fm.Field == "" && strings.Contains(s, " "):
@@ -467,21 +538,77 @@ func (q webRequest) combined(at time.Time) string {
 func (q webRequest) w3c(at time.Time) string {
 	q = q.defaults()
 	path, query, _ := strings.Cut(q.target(), "?")
-	dash := func(s string) string {
-		if s == "" {
-			return "-"
-		}
-		return strings.ReplaceAll(s, " ", "+")
-	}
 	return fmt.Sprintf("%s 192.0.2.10 %s %s %s 443 %s 203.0.113.7 %s %s %d 0 0 15", at.Format("2006-01-02 15:04:05"),
-		q.method, path, dash(query), dash(q.user), dash(q.ua), dash(q.referer), q.status)
+		q.method, path, w3cValue(query), w3cValue(q.user), w3cValue(q.ua), w3cValue(q.referer), q.status)
+}
+
+// w3cExtended writes the request as w3c does, in the extendedFields
+// layout.
+func (q webRequest) w3cExtended(at time.Time) string {
+	q = q.defaults()
+	path, query, _ := strings.Cut(q.target(), "?")
+	return fmt.Sprintf("%s 192.0.2.10 %s %s %s 443 %s 203.0.113.7 %s %s %s %s %d 0 0 15", at.Format("2006-01-02 15:04:05"),
+		q.method, path, w3cValue(query), w3cValue(q.user), w3cValue(q.ua), w3cValue(q.referer), w3cValue(q.host),
+		w3cValue(q.contentType), q.status)
+}
+
+// w3cValue is s as IIS writes a field: spaces as '+', "-" for no value.
+func w3cValue(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.ReplaceAll(s, " ", "+")
+}
+
+// regexpExample is a text that regular expression expr matches, when expr
+// is simple enough to write one for (literals, classes, any character,
+// alternations by their first branch, repeats by their least count).
+func regexpExample(expr string) (string, bool) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return "", false
+	}
+	var b strings.Builder
+	ok := writeExample(&b, re.Simplify())
+	return b.String(), ok && b.Len() > 0
+}
+
+func writeExample(b *strings.Builder, re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpLiteral:
+		for _, r := range re.Rune {
+			b.WriteRune(r)
+		}
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		b.WriteByte('a')
+	case syntax.OpCharClass:
+		if len(re.Rune) == 0 {
+			return false
+		}
+		b.WriteRune(max(re.Rune[0], min('a', re.Rune[1]))) // a printable one when the first range has one
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			if !writeExample(b, sub) {
+				return false
+			}
+		}
+	case syntax.OpAlternate, syntax.OpCapture, syntax.OpPlus:
+		return writeExample(b, re.Sub[0])
+	case syntax.OpStar, syntax.OpQuest, syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine,
+		syntax.OpBeginText, syntax.OpEndText:
+	default:
+		return false
+	}
+	return true
 }
 
 // TestWebFormatsAgree: every probe request, written as Apache's combined
 // line and as the JSON access logs that module/accesslog reads (nginx's
 // log_format json, Caddy's and Traefik's own layouts), gets the same
 // verdict from each SigmaHQ webserver rule: the JSON readers give a rule
-// the same fields as the combined one.
+// the same fields as the combined one. The extended probes, which carry a
+// host and a content type that the combined format cannot, are held to
+// their IIS line instead.
 func TestWebFormatsAgree(t *testing.T) {
 	eng, err := engine.New(referenceRules(), engine.Options{})
 	if err != nil {
@@ -497,27 +624,9 @@ func TestWebFormatsAgree(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	formats := map[string]func(webRequest, time.Time) string{"nginx": webRequest.nginxJSON, "caddy": webRequest.caddyJSON, "traefik": webRequest.traefikJSON}
-	matched := 0
-	for i, q := range webProbeRequests(t) {
-		at := probeTime(i)
-		line := q.combined(at)
-		doc, err := accesslog.ParseCombined(line)
-		if err != nil {
-			t.Fatalf("%s: %v", line, err)
-		}
-		want := verdict(doc)
-		matched += len(want)
-		iis := accesslog.NewW3C()
-		if _, err := iis.Parse(iisFields); err != nil {
-			t.Fatal(err)
-		}
-		w3c := q.w3c(at)
-		if doc, err := iis.Parse(w3c); err != nil {
-			t.Errorf("iis: %s: %v", w3c, err)
-		} else if got := verdict(doc); !slices.Equal(got, want) {
-			t.Errorf("iis: %s: rules %q, from the combined line %q (%s)", w3c, got, want, line)
-		}
+	// agree checks q's JSON lines against want, the verdict on line.
+	agree := func(q webRequest, at time.Time, line string, want []string) {
+		formats := map[string]func(webRequest, time.Time) string{"nginx": webRequest.nginxJSON, "caddy": webRequest.caddyJSON, "traefik": webRequest.traefikJSON}
 		for name, write := range formats {
 			js := write(q, at)
 			doc, err := accesslog.ParseJSON(js)
@@ -526,12 +635,51 @@ func TestWebFormatsAgree(t *testing.T) {
 				continue
 			}
 			if got := verdict(doc); !slices.Equal(got, want) {
-				t.Errorf("%s: %s: rules %q, from the combined line %q (%s)", name, js, got, want, line)
+				t.Errorf("%s: %s: rules %q, from %q (%s)", name, js, got, want, line)
 			}
 		}
 	}
+	iisLine := func(header, line string) []string {
+		iis := accesslog.NewW3C()
+		if _, err := iis.Parse(header); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := iis.Parse(line)
+		if err != nil {
+			t.Errorf("iis: %s: %v", line, err)
+		}
+		return verdict(doc)
+	}
+	matched := 0
+	for i, q := range webProbeRequests(t) {
+		q.host, q.contentType = "", "" // what the combined line cannot carry
+		at := probeTime(i)
+		line := q.combined(at)
+		doc, err := accesslog.ParseCombined(line)
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		want := verdict(doc)
+		matched += len(want)
+		if w3c := q.w3c(at); !slices.Equal(iisLine(iisFields, w3c), want) {
+			t.Errorf("iis: %s: rules %q, from the combined line %q (%s)", w3c, iisLine(iisFields, w3c), want, line)
+		}
+		agree(q, at, line, want)
+	}
 	if matched < 150 {
 		t.Errorf("%d matches on the combined probes, want over 150: the probes no longer reach the rules", matched)
+	}
+	extended := extendedRequests(t)
+	matched = 0
+	for i, q := range extended {
+		at := probeTime(i)
+		line := q.w3cExtended(at)
+		want := iisLine(extendedFields, line)
+		matched += len(want)
+		agree(q, at, line, want)
+	}
+	if matched < 150 {
+		t.Errorf("%d matches on the extended probes, want over 150", matched)
 	}
 }
 
@@ -541,7 +689,7 @@ func (q webRequest) nginxJSON(at time.Time) string {
 	q = q.defaults()
 	return jsonLine(map[string]any{"time_local": at.Format("02/Jan/2006:15:04:05 -0700"), "remote_addr": "203.0.113.7",
 		"remote_user": q.user, "request": q.method + " " + q.target() + " HTTP/1.1", "status": q.status,
-		"body_bytes_sent": 512, "http_referer": q.referer, "http_user_agent": q.ua})
+		"body_bytes_sent": 512, "http_referer": q.referer, "http_user_agent": q.ua, "host": q.host, "content_type": q.contentType})
 }
 
 // caddyJSON writes the request as Caddy's access log does: headers as
@@ -555,9 +703,12 @@ func (q webRequest) caddyJSON(at time.Time) string {
 	if q.referer != "" {
 		headers["Referer"] = []string{q.referer}
 	}
+	if q.contentType != "" {
+		headers["Content-Type"] = []string{q.contentType}
+	}
 	doc := map[string]any{"level": "info", "ts": float64(at.Unix()), "logger": "http.log.access", "msg": "handled request",
 		"request": map[string]any{"remote_ip": "203.0.113.7", "client_ip": "203.0.113.7", "proto": "HTTP/1.1", "method": q.method,
-			"host": "www.example.com", "uri": q.target(), "headers": headers},
+			"host": cmp.Or(q.host, "www.example.com"), "uri": q.target(), "headers": headers},
 		"status": q.status, "size": 512}
 	if q.user != "" {
 		doc["user_id"] = q.user
@@ -580,6 +731,12 @@ func (q webRequest) traefikJSON(at time.Time) string {
 	}
 	if q.referer != "" {
 		doc["request_Referer"] = q.referer
+	}
+	if q.host != "" {
+		doc["RequestHost"] = q.host
+	}
+	if q.contentType != "" {
+		doc["request_Content-Type"] = q.contentType
 	}
 	return jsonLine(doc)
 }
