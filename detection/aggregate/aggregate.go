@@ -56,7 +56,8 @@ type EventRef struct {
 type Alert struct {
 	Rule *sigma.Rule // the correlation rule
 	// Group holds the group-by values, keyed by the names in the rule's
-	// group-by (alias names for aliases). A missing field groups as "".
+	// group-by (alias names for aliases), as the group's first event
+	// spells them (groups fold case). A missing field groups as "".
 	Group  map[string]string
 	First  time.Time  // time of the oldest joined event
 	Last   time.Time  // time of the newest joined event: the alert's time
@@ -393,14 +394,19 @@ func sortedInsert(es []entry, e entry) []entry {
 	return slices.Insert(es, i, e)
 }
 
-// percentile is the nearest-rank percentile p (0-100) of xs (sorted here).
+// percentile is the percentile p (0-100) of xs (sorted here), linearly
+// interpolated between the two values around rank (n-1)*p/100: the
+// definition of numpy's default and of pySigma's SQLite backend, so a rule
+// gives here the value it gives there (the median of 135 and 49167 is
+// 24651, not 135).
 func percentile(xs []float64, p float64) float64 {
 	sort.Float64s(xs)
-	if p <= 0 {
-		return xs[0]
+	pos := float64(len(xs)-1) * min(max(p, 0), 100) / 100
+	lo := int(pos)
+	if lo+1 >= len(xs) {
+		return xs[len(xs)-1]
 	}
-	rank := int(math.Ceil(p / 100 * float64(len(xs))))
-	return xs[min(max(rank, 1), len(xs))-1]
+	return xs[lo] + (pos-float64(lo))*(xs[lo+1]-xs[lo])
 }
 
 // Doc renders the alert as a document: @timestamp (the last event's time),

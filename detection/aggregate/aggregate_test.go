@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -354,9 +355,64 @@ correlation:
 	if got := fired(k.Observe(tr, doc("800"), at(2))); !slices.Equal(got, []string{"Exfil by sum=1300", "Big average=650"}) {
 		t.Fatalf("got %q", got)
 	}
-	if got := fired(k.Observe(tr, doc(1000.0), at(3))); !slices.Equal(got, []string{"Big average=1000", "P90=1000"}) {
-		// avg restarted after its alert; a sum of 1000 is not > 1000
+	if got := fired(k.Observe(tr, doc(1000.0), at(3))); !slices.Equal(got, []string{"Big average=1000", "P90=960"}) {
+		// avg restarted after its alert; a sum of 1000 is not > 1000;
+		// the 90th percentile of 500, 800 and 1000 is 800 + 0.8*200
 		t.Fatalf("got %q", got)
+	}
+}
+
+// Groups and distinct values fold case, as rules match values and as
+// pySigma's SQLite backend groups: one account however Windows spells it,
+// one program however its path is written.
+func TestGroupsFoldCase(t *testing.T) {
+	c := load(t, baseRules+`---
+title: three failures
+correlation:
+    type: event_count
+    rules: [failed_login]
+    group-by: [User]
+    timespan: 1m
+    condition: {gte: 3}
+---
+title: three workstations
+correlation:
+    type: value_count
+    rules: [failed_login]
+    timespan: 1m
+    condition: {field: Workstation, gte: 3}
+`)
+	k := newCorrelator(t, c, Options{})
+	f := rule(c, "failed_login")
+	var got []Alert
+	for i, u := range []string{"Administrator", "ADMINISTRATOR", "administrator"} {
+		doc := login(u, i)
+		doc["Workstation"] = []string{"WS1", "ws1", "Ws2"}[i]
+		got = append(got, k.Observe(f, doc, at(i))...)
+	}
+	if len(got) != 1 || got[0].Rule.Title != "three failures" || got[0].Group["User"] != "Administrator" || got[0].Count != 3 {
+		t.Fatalf("alerts = %+v, want one of three failures, grouped as first spelt", got)
+	}
+}
+
+// TestPercentile: linear interpolation between the values around rank
+// (n-1)*p/100, as pySigma's SQLite backend computes it.
+func TestPercentile(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		p    float64
+		want float64
+	}{
+		{[]float64{49167, 135}, 50, 24651},
+		{[]float64{7}, 90, 7},
+		{[]float64{1, 2, 3, 4}, 0, 1},
+		{[]float64{1, 2, 3, 4}, 100, 4},
+		{[]float64{4, 1, 3, 2}, 25, 1.75},
+		{[]float64{10, 20, 30}, 90, 28},
+	} {
+		if got := percentile(slices.Clone(c.xs), c.p); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("percentile(%v, %v) = %v, want %v", c.xs, c.p, got, c.want)
+		}
 	}
 }
 

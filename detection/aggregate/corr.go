@@ -47,7 +47,12 @@ type group struct {
 }
 
 // groupValues reads the group-by values of doc, an event of the rule at
-// position idx, from the fields that rule's events hold them in.
+// position idx, from the fields that rule's events hold them in. The key
+// folds case, as Sigma matches values and pySigma's SQLite backend groups
+// them (Administrator and ADMINISTRATOR are one account); vals keep the
+// first event's spelling for the alert. A missing field groups as "",
+// where pySigma's SQL leaves the event out: a hunt over one host's
+// audit.log, which names no host, still groups by host.name.
 func (k *corr) groupValues(idx int, doc map[string]any) (string, map[string]string) {
 	if len(k.cs.GroupBy) == 0 {
 		return "", nil
@@ -60,14 +65,14 @@ func (k *corr) groupValues(idx int, doc map[string]any) (string, map[string]stri
 	return groupKey(k.cs.GroupBy, vals), vals
 }
 
-// groupKey joins the group-by values in group-by order.
+// groupKey joins the group-by values in group-by order, lowered.
 func groupKey(groupBy []string, vals map[string]string) string {
 	var b strings.Builder
 	for j, name := range groupBy {
 		if j > 0 {
 			b.WriteByte(0)
 		}
-		b.WriteString(vals[name])
+		b.WriteString(strings.ToLower(vals[name]))
 	}
 	return b.String()
 }
@@ -87,7 +92,8 @@ func lookupFirst(doc map[string]any, fields []string) (any, bool) {
 func (k *corr) add(c *Correlator, idx int, doc map[string]any, ev entry, out []Alert) []Alert {
 	ev.rule = idx
 	if v, ok := lookupFirst(doc, k.reads[idx].Field); ok && v != nil {
-		ev.val, ev.hasVal = stringify(v), true
+		// value_count counts distinct values as they match: case folded
+		ev.val, ev.hasVal = strings.ToLower(stringify(v)), true
 		ev.num, ev.hasNum = number(v)
 	}
 	key, vals := k.groupValues(idx, doc)

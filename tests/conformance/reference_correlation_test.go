@@ -1,0 +1,375 @@
+package conformance
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"webshellbeat/detection/aggregate"
+	"webshellbeat/detection/engine"
+	"webshellbeat/detection/pipeline"
+	"webshellbeat/detection/sigma"
+)
+
+var correlationEvents = flag.String("correlation-events", "", "TestPySigmaCorrelations: write its events as Sigma-named JSON lines to this file, for reference/correlations.py")
+
+// correlationSamples are the Windows events of the reference samples (EVTX
+// and OTRF's JSON), each row with its time as the reference reads it
+// (timestamp, ISO 8601 in UTC to the millisecond).
+func correlationSamples(t *testing.T) []refEvent {
+	t.Helper()
+	var out []refEvent
+	for _, ev := range referenceSamples(t) {
+		if ev.audit() || ev.web() {
+			continue
+		}
+		at, ok := ev.ecs["@timestamp"].(time.Time)
+		if !ok {
+			continue
+		}
+		row := map[string]string{"timestamp": at.UTC().Format("2006-01-02T15:04:05.000Z")}
+		for k, v := range ev.rows[0] {
+			row[k] = v
+		}
+		out = append(out, refEvent{key: ev.key, rows: []map[string]string{row}, ecs: ev.ecs})
+	}
+	return out
+}
+
+func writeCorrelationEvents(t *testing.T, path string, events []refEvent) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	for _, ev := range events {
+		doc := map[string]string{"_key": ev.key}
+		for k, v := range ev.rows[0] {
+			doc[k] = v
+		}
+		b, _ := json.Marshal(doc)
+		fmt.Fprintf(w, "%s\n", b)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// corrGroup is one group of a correlation rule that alerts: the ends of
+// its alerting windows (ms since the epoch, in time order) and the event
+// keys of the first.
+type corrGroup struct {
+	ends  []int64
+	first []string
+	// webshellbeat's side only: per alert, whether two of its events of
+	// different rules have the same time (see TestPySigmaCorrelations).
+	ties    []bool
+	ordered bool // a temporal_ordered rule
+	chained bool // a correlation of correlations: its events are alerts
+	// raw holds the groups as webshellbeat gave them (JSON): more than one
+	// means it told apart what the reference takes for one group.
+	raw map[string]bool
+}
+
+// readCorrelationReference reads the held alerts: file, rule id, group
+// (as JSON) -> corrGroup.
+func readCorrelationReference(t *testing.T) map[string]map[string]corrGroup {
+	t.Helper()
+	raw, err := os.ReadFile(correlationGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]corrGroup{}
+	for i, line := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+		cols := strings.Split(line, "\t")
+		if len(cols) != 5 {
+			t.Fatalf("%s:%d: %d columns, want 5", correlationGolden, i+1, len(cols))
+		}
+		var g corrGroup
+		for s := range strings.SplitSeq(cols[3], ",") {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				t.Fatalf("%s:%d: %v", correlationGolden, i+1, err)
+			}
+			g.ends = append(g.ends, n)
+		}
+		g.first = strings.Split(cols[4], ",")
+		rule := cols[0] + " " + cols[1]
+		if out[rule] == nil {
+			out[rule] = map[string]corrGroup{}
+		}
+		out[rule][canonicalGroup(t, cols[2])] = g
+	}
+	return out
+}
+
+// canonicalGroup is a group's JSON with its keys sorted and its values
+// lowered, as the reference gives group keys.
+func canonicalGroup(t *testing.T, s string) string {
+	t.Helper()
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatalf("group %s: %v", s, err)
+	}
+	for k, v := range m {
+		m[k] = strings.ToLower(v)
+	}
+	b, _ := json.Marshal(m) // sorted keys
+	return string(b)
+}
+
+const (
+	correlationGolden = "testdata/pysigma_correlations.tsv"
+	correlationRules  = "testdata/correlations"
+)
+
+// ourCorrelations runs webshellbeat's engine and correlator over the
+// events, in time order, with the rules of file, and gathers its alerts as
+// the reference's are held.
+func ourCorrelations(t *testing.T, file string, events []refEvent) map[string]map[string]corrGroup {
+	t.Helper()
+	coll := sigma.LoadPaths(file)
+	if len(coll.Errors) > 0 {
+		t.Fatalf("%s: %v", file, coll.Errors)
+	}
+	eng, err := engine.New(coll, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipes, err := pipeline.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var corrs []*sigma.Rule
+	for _, r := range coll.Correlations {
+		corrs = append(corrs, pipeline.ApplyCorrelation(r, coll.Lookup, pipes...))
+	}
+	c, err := aggregate.New(corrs, aggregate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorted := slices.Clone(events)
+	slices.SortStableFunc(sorted, func(a, b refEvent) int {
+		return a.ecs["@timestamp"].(time.Time).Compare(b.ecs["@timestamp"].(time.Time))
+	})
+	out := map[string]map[string]corrGroup{}
+	for _, ev := range sorted {
+		doc := maps.Clone(ev.ecs)
+		event, _ := doc["event"].(map[string]any)
+		event = maps.Clone(event)
+		if event == nil {
+			event = map[string]any{}
+		}
+		event["id"] = ev.key // what an alert lists its events by
+		doc["event"] = event
+		at := doc["@timestamp"].(time.Time)
+		for _, r := range eng.Match(doc) {
+			for _, a := range c.Observe(r, doc, at) {
+				rule := filepath.Base(file) + " " + a.Rule.ID
+				group, _ := json.Marshal(a.Group)
+				key := canonicalGroup(t, string(group))
+				if out[rule] == nil {
+					out[rule] = map[string]corrGroup{}
+				}
+				g := out[rule][key]
+				if g.ends == nil {
+					for _, e := range a.Events {
+						g.first = append(g.first, e.ID)
+					}
+					slices.Sort(g.first)
+				}
+				if g.raw == nil {
+					g.raw = map[string]bool{}
+				}
+				g.raw[string(group)] = true
+				g.ends = append(g.ends, a.Last.UnixMilli())
+				g.ties = append(g.ties, hasTie(a.Events))
+				g.ordered = a.Rule.Correlation.Type == sigma.CorrTemporalOrdered
+				g.chained = slices.ContainsFunc(a.Events, func(e aggregate.EventRef) bool { return e.ID == "" })
+				out[rule][key] = g
+			}
+		}
+	}
+	return out
+}
+
+// hasTie reports whether two of es, of different rules, have the same
+// time to the millisecond, as the reference reads times (EVTX's are finer).
+func hasTie(es []aggregate.EventRef) bool {
+	for i := range es {
+		for j := i + 1; j < len(es); j++ {
+			if es[i].Time.UnixMilli() == es[j].Time.UnixMilli() && es[i].Rule != es[j].Rule {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestPySigmaCorrelations compares webshellbeat's correlation rules with
+// pySigma's SQLite backend (reference/correlations.py) on the Windows
+// events of the shared samples. The reference alerts once per window that
+// qualifies (each event past a threshold); webshellbeat starts a group
+// afresh after each alert. So, per correlation rule: the same groups
+// alert; each group's first alert ends at the same event time and joins the
+// events of the reference's first window (those of a later event of the
+// same millisecond aside); every later alert ends where a reference window
+// does.
+func TestPySigmaCorrelations(t *testing.T) {
+	events := correlationSamples(t)
+	if *correlationEvents != "" {
+		writeCorrelationEvents(t, *correlationEvents, events)
+	}
+	ref := readCorrelationReference(t)
+	at := map[string]int64{} // event key -> time, as the reference reads it
+	for _, ev := range events {
+		at[ev.key] = ev.ecs["@timestamp"].(time.Time).UnixMilli()
+	}
+	files, _ := filepath.Glob(filepath.Join(correlationRules, "*.yml"))
+	rules, alerts, ties := 0, 0, 0
+	for _, file := range files {
+		ours := ourCorrelations(t, file, events)
+		for rule := range ours {
+			if ref[rule] == nil {
+				t.Errorf("%s: webshellbeat alerts %d groups, the reference none", rule, len(ours[rule]))
+			}
+		}
+		for rule, groups := range ref {
+			if !strings.HasPrefix(rule, filepath.Base(file)+" ") {
+				continue
+			}
+			rules++
+			for key, want := range groups {
+				alerts += len(want.ends)
+				got, ok := ours[rule][key]
+				if !ok {
+					t.Errorf("%s %s: the reference alerts %d times from %s, webshellbeat never", rule, key, len(want.ends), time.UnixMilli(want.ends[0]).UTC())
+					continue
+				}
+				ties += compareGroup(t, rule+" "+key, got, want, at)
+			}
+			for key, got := range ours[rule] {
+				if _, ok := groups[key]; ok {
+					continue
+				}
+				if got.ordered && !slices.Contains(got.ties, false) {
+					ties += len(got.ties)
+					continue
+				}
+				t.Errorf("%s %s: webshellbeat alerts, the reference never", rule, key)
+			}
+		}
+	}
+	if rules < 10 {
+		t.Fatalf("%d correlation rules in %s, want every one of %s", rules, correlationGolden, correlationRules)
+	}
+	t.Logf("%d events; %d correlation rules compared, %d reference alerts; %d temporal_ordered alerts differ by a tie, as documented", len(events), rules, alerts, ties)
+}
+
+// compareGroup holds one group's alerts (got) to the reference's (want) and
+// returns how many differ by a tie. temporal_ordered takes events of the
+// same time in the order they came (the record order of their log), where
+// the reference's SQL asks each rule's event to be strictly later than the
+// one before: such an alert of ours may be one the reference does not
+// make. The reference lists the events of temporal_ordered's sequence,
+// webshellbeat every event of the window; and a correlation of
+// correlations lists the alerts it joined, the reference their events. An
+// alert of ours is made by the first event that completes it: events of
+// the same millisecond after it are in the reference's window only (at
+// gives each event's time).
+func compareGroup(t *testing.T, what string, got, want corrGroup, at map[string]int64) (ties int) {
+	t.Helper()
+	if len(got.raw) > 1 {
+		t.Errorf("%s: webshellbeat alerts it as %d groups %v, the reference as one", what, len(got.raw), slices.Sorted(maps.Keys(got.raw)))
+	}
+	explained := func(i int) bool {
+		if got.ordered && got.ties[i] {
+			ties++
+			return true
+		}
+		return false
+	}
+	switch {
+	case got.ends[0] != want.ends[0]:
+		if !explained(0) {
+			t.Errorf("%s: first alert at %s, the reference's at %s", what, time.UnixMilli(got.ends[0]).UTC(), time.UnixMilli(want.ends[0]).UTC())
+		}
+	case got.chained:
+	case got.ordered:
+		missed := setDiff(keySet(want.first), keySet(got.first))
+		missed = slices.DeleteFunc(missed, func(k string) bool { return at[k] == want.ends[0] })
+		if len(missed) > 0 {
+			t.Errorf("%s: first alert lacks %v of the reference's sequence", what, missed)
+		}
+	default:
+		if extra := setDiff(keySet(got.first), keySet(want.first)); len(extra) > 0 {
+			t.Errorf("%s: first alert joins %v, not in the reference's window %v", what, extra, want.first)
+		}
+	}
+	for i, end := range got.ends[1:] {
+		if !slices.Contains(want.ends, end) && !explained(i+1) {
+			t.Errorf("%s: alert at %s, where no reference window alerts", what, time.UnixMilli(end).UTC())
+		}
+	}
+	return ties
+}
+
+func keySet(keys []string) map[string]bool {
+	out := map[string]bool{}
+	for _, k := range keys {
+		out[k] = true
+	}
+	return out
+}
+
+// TestPySigmaCorrelationsCurrent runs reference/correlations.py with the
+// python that WEBSHELLBEAT_PYSIGMA names (as TestPySigmaReferenceCurrent
+// does verdicts.py) and requires it to write exactly the held alerts.
+func TestPySigmaCorrelationsCurrent(t *testing.T) {
+	python := os.Getenv("WEBSHELLBEAT_PYSIGMA")
+	if python == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("WEBSHELLBEAT_PYSIGMA is not set: .ci/run installs pySigma and sets it")
+		}
+		t.Skip("WEBSHELLBEAT_PYSIGMA is not set (a python with pySigma, see reference/correlations.py)")
+	}
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	writeCorrelationEvents(t, events, correlationSamples(t))
+	cmd := exec.Command(python, "correlations.py", events, "../testdata/correlations")
+	cmd.Dir = "reference" // correlations.py imports verdicts.py beside it
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("correlations.py: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	held, err := os.ReadFile(correlationGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, held) {
+		got, want := strings.Split(string(out), "\n"), strings.Split(string(held), "\n")
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("%s differs from what correlations.py writes now, first at line %d:\nheld: %.300s\nnow:  %.300s", correlationGolden, i+1, want[i], got[i])
+			}
+		}
+		t.Fatalf("%s has %d lines, correlations.py writes %d", correlationGolden, len(want), len(got))
+	}
+}
