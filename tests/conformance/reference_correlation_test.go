@@ -21,6 +21,8 @@ import (
 	"webshellbeat/detection/engine"
 	"webshellbeat/detection/pipeline"
 	"webshellbeat/detection/sigma"
+	"webshellbeat/internal/testfiles"
+	"webshellbeat/module/windows"
 )
 
 var correlationEvents = flag.String("correlation-events", "", "TestPySigmaCorrelations: write its events as Sigma-named JSON lines to this file, for reference/correlations.py")
@@ -44,6 +46,46 @@ func correlationSamples(t *testing.T) []refEvent {
 			row[k] = v
 		}
 		out = append(out, refEvent{key: ev.key, rows: []map[string]string{row}, ecs: ev.ecs})
+	}
+	return append(out, syntheticCorrelationEvents(t)...)
+}
+
+// syntheticCorrelationEvents are events that the shared samples lack and
+// that tell the semantics apart: failed logons of one account spelt three
+// ways (groups fold case) from workstations spelt WS1, ws1 and Ws2 (two
+// distinct values), and a program's connections to ports 135 and 49167 (a
+// median of 24651 interpolated, 135 by nearest rank). Each has every field
+// the rules group by: an event without one is left out by the reference
+// and grouped under "" here (docs/sigma.md).
+func syntheticCorrelationEvents(t *testing.T) []refEvent {
+	t.Helper()
+	t0 := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
+	security := func(sec int, user, workstation string) string {
+		return testfiles.Event("Microsoft-Windows-Security-Auditing", "Security", 4625, t0.Add(time.Duration(sec)*time.Second), "synthetic",
+			"TargetUserName", user, "WorkstationName", workstation, "LogonType", "3", "IpAddress", "203.0.113.9")
+	}
+	connection := func(sec int, port string) string {
+		return testfiles.SysmonEvent(false, 3, t0.Add(time.Duration(sec)*time.Second), "synthetic",
+			"Image", `C:\Synthetic\probe.exe`, "Protocol", "tcp", "DestinationIp", "198.51.100.7", "DestinationHostname", "peer.example",
+			"DestinationPort", port)
+	}
+	xmls := []string{
+		security(0, "Administrator", "WS1"), security(10, "ADMINISTRATOR", "ws1"), security(20, "administrator", "Ws2"),
+		connection(100, "135"), connection(101, "49167"),
+	}
+	var out []refEvent
+	for i, x := range xmls {
+		rec, err := windows.ParseXML([]byte(x))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ecs := rec.ECS()
+		row := map[string]string{"timestamp": ecs["@timestamp"].(time.Time).Format("2006-01-02T15:04:05.000Z"),
+			"EventID": strconv.Itoa(int(rec.EventID)), "Channel": rec.Channel, "Provider_Name": rec.Provider}
+		for _, kv := range rec.EventData {
+			row[kv.Key] = kv.Value
+		}
+		out = append(out, refEvent{key: "synthetic#" + strconv.Itoa(i+1), rows: []map[string]string{row}, ecs: ecs})
 	}
 	return out
 }
