@@ -97,6 +97,14 @@ filter:
         host.name|startswith: DC
     condition: not dc
 ---
+title: every process creation rule, as pySigma writes it
+logsource: {product: windows, category: process_creation}
+filter:
+    rules: any
+    build:
+        host.name: BUILD01
+    condition: not build
+---
 title: linux only
 logsource: {product: linux}
 filter:
@@ -122,6 +130,9 @@ filter:
 	}
 	if got := titles(e.Match(hostProc(`C:\x\net.exe`, "DC02"))); len(got) != 0 {
 		t.Errorf("logsource filter did not apply: %q", got)
+	}
+	if got := titles(e.Match(hostProc(`C:\x\whoami.exe`, "BUILD01"))); len(got) != 0 {
+		t.Errorf("rules: any did not apply: %q", got)
 	}
 	// The linux filter does not cover a windows rule.
 	if got := titles(e.Match(hostProc(`C:\x\whoami.exe`, "WS01"))); !slices.Equal(got, []string{"Whoami Execution"}) {

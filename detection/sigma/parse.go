@@ -451,6 +451,11 @@ func (p *ruleParser) filter(r *Rule, root *yaml.Node) *Filter {
 		return f
 	}
 	f.Rules = p.strs(n, "rules")
+	if len(f.Rules) == 1 && strings.EqualFold(f.Rules[0], "any") {
+		// pySigma's keyword (and its filters' required form) for every
+		// rule of the logsource, which no rules says here too
+		f.Rules = nil
+	}
 	if len(f.Rules) == 0 && r.Logsource == (Logsource{}) {
 		p.errorf(f.Pos, CodeBadFilter, "a filter needs rules or a logsource to apply to")
 	}
