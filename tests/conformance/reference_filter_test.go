@@ -1,0 +1,129 @@
+package conformance
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"webshellbeat/detection/engine"
+	"webshellbeat/detection/sigma"
+)
+
+// filteredRules are the SigmaHQ rules that the filter rules of
+// filtersFile name or cover (by id, by rules: any, and one by a filter
+// whose logsource does not cover it), as reference/filters.py is run.
+var filteredRules = []string{
+	"rules/windows/process_creation/proc_creation_win_reg_query_registry.yml",
+	"rules/windows/builtin/security/win_security_user_logoff.yml",
+	"rules/windows/network_connection/net_connection_win_python.yml",
+	"rules-threat-hunting/windows/process_creation/proc_creation_win_susp_parent_execute_itself.yml",
+	"rules/windows/builtin/security/win_security_vssaudit_secevent_source_registration.yml",
+}
+
+const (
+	filtersFile   = "testdata/filters.yml"
+	filtersGolden = "testdata/pysigma_filters.tsv"
+)
+
+// TestPySigmaFilters compares filter rules with pySigma's: the rules of
+// filteredRules, loaded with the filters of filtersFile, match the same
+// Windows events of the shared samples as pySigma's SQLite backend with
+// the same filters applied (reference/filters.py).
+func TestPySigmaFilters(t *testing.T) {
+	paths := []string{filtersFile}
+	for _, r := range filteredRules {
+		paths = append(paths, filepath.Join(sigmaHQ, r))
+	}
+	coll := sigma.LoadPaths(paths...)
+	if len(coll.Errors) > 0 {
+		t.Fatal(coll.Errors)
+	}
+	eng, err := engine.New(coll, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := eng.Stats().Filtered; got != 4 {
+		t.Errorf("%d rules filtered, want 4 (the Linux filter covers none)", got)
+	}
+	ours := map[string]map[string]bool{}
+	for _, ev := range referenceSamples(t) {
+		if ev.audit() || ev.web() {
+			continue
+		}
+		for _, r := range eng.Match(ev.ecs) {
+			rel, _ := filepath.Rel(sigmaHQ, r.Path)
+			if ours[rel] == nil {
+				ours[rel] = map[string]bool{}
+			}
+			ours[rel][ev.key] = true
+		}
+	}
+	raw, err := os.ReadFile(filtersGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+	if len(lines) != len(filteredRules) {
+		t.Fatalf("%s has %d rules, filteredRules %d: run reference/filters.py again", filtersGolden, len(lines), len(filteredRules))
+	}
+	unfiltered := map[string]map[string]bool{}
+	for _, v := range readReference(t) {
+		unfiltered[v.file] = v.matched
+	}
+	removed := 0
+	for _, line := range lines {
+		cols := strings.Split(line, "\t")
+		if len(cols) != 4 || cols[2] != "ok" {
+			t.Fatalf("%s: %q", filtersGolden, line)
+		}
+		want := keySet(strings.Split(cols[3], ","))
+		delete(want, "")
+		if missed, extra := setDiff(want, ours[cols[0]]), setDiff(ours[cols[0]], want); len(missed)+len(extra) > 0 {
+			t.Errorf("%s: pySigma matches %d events, webshellbeat %d; only pySigma: %v; only webshellbeat: %v", cols[0], len(want), len(ours[cols[0]]), missed, extra)
+		}
+		removed += len(unfiltered[cols[0]]) - len(want)
+	}
+	if removed < 40 {
+		t.Errorf("the filters take %d matches away in the reference, want over 40: they no longer reach the rules", removed)
+	}
+	t.Logf("%d rules with filters agree with pySigma; the filters take %d of their matches away", len(lines), removed)
+}
+
+// TestPySigmaFiltersCurrent runs reference/filters.py with the python that
+// WEBSHELLBEAT_PYSIGMA names and requires it to write the held verdicts.
+func TestPySigmaFiltersCurrent(t *testing.T) {
+	python := os.Getenv("WEBSHELLBEAT_PYSIGMA")
+	if python == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("WEBSHELLBEAT_PYSIGMA is not set: .ci/run installs pySigma and sets it")
+		}
+		t.Skip("WEBSHELLBEAT_PYSIGMA is not set (a python with pySigma, see reference/filters.py)")
+	}
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	writeReferenceEvents(t, events, referenceSamples(t))
+	root, err := filepath.Abs(sigmaHQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(python, append([]string{"filters.py", events, root, "../" + filtersFile}, filteredRules...)...)
+	cmd.Dir = "reference" // filters.py imports verdicts.py beside it
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("filters.py: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	held, err := os.ReadFile(filtersGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, held) {
+		t.Fatalf("%s differs from what filters.py writes now:\nheld:\n%.2000s\nnow:\n%.2000s", filtersGolden, held, out)
+	}
+}
