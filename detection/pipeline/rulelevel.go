@@ -136,19 +136,27 @@ func (t *Transformation) logsource() sigma.Logsource {
 	return sigma.Logsource{Product: strings.ToLower(t.Product), Category: strings.ToLower(t.Category), Service: strings.ToLower(t.Service)}
 }
 
-// drop removes the selected field matches. A search left with an empty
-// alternative would match every event, so that rejects the rule instead.
+// drop removes the selected field matches. An alternative of a search (one
+// map of a list of maps) left empty is removed, as pySigma leaves it out of
+// the search's OR: SigmaHQ's "- Image|endswith: '\wmic.exe'
+// - OriginalFileName: 'wmic.exe'" keeps its Image. A search left with no
+// alternative would match every event (pySigma drops it from the
+// condition, so "selection and not filter" becomes "not filter"), so that
+// rejects the rule instead.
 func (t *Transformation) drop(out *sigma.Rule, fs *[]*sigma.FieldMatch, renamed *[]bool) error {
 	gone := func(f *sigma.FieldMatch) bool { return f.Field != "" && t.selectsField(f.Field) }
 	for _, name := range out.Detection.Names {
 		s := out.Detection.Searches[name]
-		for i, alt := range s.Alternatives {
-			kept := slices.DeleteFunc(slices.Clone(alt), gone)
-			if len(kept) == 0 && len(alt) > 0 {
-				return fmt.Errorf("drop_detection_item leaves search %q with nothing to match, which would match every event", name)
+		var alts [][]*sigma.FieldMatch
+		for _, alt := range s.Alternatives {
+			if kept := slices.DeleteFunc(slices.Clone(alt), gone); len(kept) > 0 || len(alt) == 0 {
+				alts = append(alts, kept)
 			}
-			s.Alternatives[i] = kept
 		}
+		if len(alts) == 0 && len(s.Alternatives) > 0 {
+			return fmt.Errorf("drop_detection_item leaves search %q with nothing to match, which would match every event", name)
+		}
+		s.Alternatives = alts
 	}
 	keep := (*fs)[:0]
 	keptRenamed := (*renamed)[:0]

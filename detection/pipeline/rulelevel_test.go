@@ -51,6 +51,14 @@ func TestDropDetectionItem(t *testing.T) {
 	if !matches(t, out, map[string]any{"Image": `C:\x\cmd.exe`}) {
 		t.Error("the rule without EventID does not match an event without it")
 	}
+	// An alternative left empty leaves the search's OR, as in pySigma:
+	// SigmaHQ's "- Image|endswith ... - OriginalFileName ..." keeps its Image.
+	c := &sigma.Collection{}
+	c.Parse("t.yml", []byte("title: t\nlogsource: {product: windows}\ndetection:\n    img:\n        - Image|endswith: '\\wmic.exe'\n        - EventID: 1\n    condition: img\n"))
+	alt := mustApply(t, c.Rules[0], p)
+	if matches(t, alt, map[string]any{"Image": `C:\x\cmd.exe`}) || !matches(t, alt, map[string]any{"Image": `C:\x\wmic.exe`}) {
+		t.Error("an emptied alternative matched every event, or the other one no longer matched")
+	}
 	// A search left with nothing would match every event: the rule is refused.
 	only := parseRule(t, "{product: windows}", "        EventID: 1\n")
 	if _, err := Apply(only, p); err == nil || !strings.Contains(err.Error(), `search "s"`) || !strings.Contains(err.Error(), "no_event_id") {

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Verdicts of pySigma with a user pipeline, for TestPySigmaPipeline.
+
+The rules of one SigmaHQ folder are converted as verdicts.py converts them,
+with the pipeline of a YAML file (pySigma's own ProcessingPipeline.from_yaml)
+run before the Sysmon, Windows audit and log-source pipelines, as a user
+pipeline of priority 10 runs before webshellbeat's built-in ones, and run
+over the events the Go test writes with -reference-events.
+
+    cd tests/conformance/reference && /tmp/sigvenv/bin/python pipelines.py /tmp/events.jsonl \\
+        ../../../../shared/data/SigmaHQ-sigma rules/windows/process_creation \\
+        ../testdata/pipelines/tuning.yml > ../testdata/pysigma_pipeline.tsv
+
+Output as verdicts.py's, one line per rule file of the folder, sorted.
+"""
+
+import json
+import os
+import re
+import sqlite3
+import sys
+
+from sigma.processing.pipeline import ProcessingPipeline
+
+import verdicts
+
+
+def main():
+    events_path, root, folder, pipeline_path = sys.argv[1:5]
+    with open(pipeline_path) as f:
+        text = f.read()
+    plain = verdicts.pipelines_for
+
+    def with_user(logsource):
+        # A new pipeline per conversion: pySigma's items keep state.
+        pipelines, skip = plain(logsource)
+        if pipelines:
+            pipelines = [ProcessingPipeline.from_yaml(text) + p for p in pipelines]
+        return pipelines, skip
+
+    verdicts.pipelines_for = with_user
+    with open(events_path) as f:
+        events = [json.loads(line) for line in f]
+    order = {ev["_key"]: i for i, ev in enumerate(events)}
+    conn = sqlite3.connect(":memory:")
+    conn.create_function("regexp", 2, verdicts.regexp, deterministic=True)
+    verdicts.load(conn, events)
+    names = sorted(n for n in os.listdir(os.path.join(root, folder)) if n.endswith(".yml"))
+    for name in names:
+        with open(os.path.join(root, folder, name)) as f:
+            rule = f.read()
+        rid = re.search(r"^id:\s*(\S+)", rule, re.M).group(1)
+        status, out = verdicts.verdict(conn, rule)
+        if status == "ok":
+            out = ",".join(sorted(out, key=order.get))
+        print(f"{folder}/{name}\t{rid}\t{status}\t{out}")
+
+
+if __name__ == "__main__":
+    main()

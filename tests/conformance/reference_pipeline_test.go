@@ -1,0 +1,138 @@
+package conformance
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"webshellbeat/detection/engine"
+	"webshellbeat/detection/pipeline"
+	"webshellbeat/detection/sigma"
+)
+
+const (
+	pipelineFolder = "rules/windows/process_creation"
+	pipelineFile   = "testdata/pipelines/tuning.yml"
+	pipelineGolden = "testdata/pysigma_pipeline.tsv"
+)
+
+// TestPySigmaPipeline compares a user pipeline in pySigma's YAML shape
+// (add_condition negated, map_string to a list, drop_detection_item,
+// replace_string with a regex) with pySigma's reading of the same file: over
+// SigmaHQ's Windows process_creation rules, each transformed rule matches the
+// same shared Windows events in both (reference/pipelines.py), but for the
+// rules of which drop_detection_item empties a whole search. pySigma then
+// leaves the search out of the condition ("selection and not filter"
+// becomes "not filter", which matches most events); webshellbeat refuses
+// such a rule (code pipeline) rather than let it alert on everything.
+func TestPySigmaPipeline(t *testing.T) {
+	p, err := pipeline.Load(pipelineFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll := sigma.LoadPaths(filepath.Join(sigmaHQ, pipelineFolder))
+	eng, err := engine.New(coll, engine.Options{Pipelines: []*pipeline.Pipeline{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := map[string]string{}
+	for _, e := range eng.Errors() {
+		rel, _ := filepath.Rel(sigmaHQ, e.File)
+		refused[filepath.ToSlash(rel)] = e.Msg
+	}
+	ours := map[string]map[string]bool{}
+	var events int
+	for _, ev := range referenceSamples(t) {
+		if ev.audit() || ev.web() {
+			continue
+		}
+		events++
+		for _, r := range eng.Match(ev.ecs) {
+			rel, _ := filepath.Rel(sigmaHQ, r.Path)
+			if ours[rel] == nil {
+				ours[rel] = map[string]bool{}
+			}
+			ours[rel][ev.key] = true
+		}
+	}
+	raw, err := os.ReadFile(pipelineGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var agreed, emptied, everything, matches int
+	for _, line := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+		cols := strings.Split(line, "\t")
+		if len(cols) != 4 || cols[2] != "ok" {
+			t.Fatalf("%s: %q", pipelineGolden, line)
+		}
+		want := keySet(strings.Split(cols[3], ","))
+		delete(want, "")
+		if msg, ok := refused[cols[0]]; ok {
+			if !strings.Contains(msg, "(no_original_file_name): drop_detection_item leaves search") {
+				t.Errorf("%s: refused (%s)", cols[0], msg)
+			}
+			emptied++
+			if len(want) > events/50 {
+				everything++
+			}
+			continue
+		}
+		matches += len(want)
+		if missed, extra := setDiff(want, ours[cols[0]]), setDiff(ours[cols[0]], want); len(missed)+len(extra) > 0 {
+			t.Errorf("%s: pySigma matches %d events, webshellbeat %d; only pySigma: %v; only webshellbeat: %v", cols[0], len(want), len(ours[cols[0]]), missed, extra)
+			continue
+		}
+		agreed++
+	}
+	if agreed < 1000 {
+		t.Errorf("%d rules agree, want the whole folder", agreed)
+	}
+	t.Logf("%d rules with the pipeline agree with pySigma (%d matches); %d refused where drop_detection_item empties a search (%d of them match over %d events in pySigma)",
+		agreed, matches, emptied, everything, events/50)
+}
+
+// TestPySigmaPipelineCurrent runs reference/pipelines.py with the python
+// that WEBSHELLBEAT_PYSIGMA names and requires it to write the held
+// verdicts.
+func TestPySigmaPipelineCurrent(t *testing.T) {
+	python := os.Getenv("WEBSHELLBEAT_PYSIGMA")
+	if python == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("WEBSHELLBEAT_PYSIGMA is not set: .ci/run installs pySigma and sets it")
+		}
+		t.Skip("WEBSHELLBEAT_PYSIGMA is not set (a python with pySigma, see reference/pipelines.py)")
+	}
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	writeReferenceEvents(t, events, referenceSamples(t))
+	root, err := filepath.Abs(sigmaHQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(python, "pipelines.py", events, root, pipelineFolder, "../"+pipelineFile)
+	cmd.Dir = "reference" // pipelines.py imports verdicts.py beside it
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("pipelines.py: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	held, err := os.ReadFile(pipelineGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, held) {
+		got, want := strings.Split(string(out), "\n"), strings.Split(string(held), "\n")
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("%s differs from what pipelines.py writes now, first at line %d:\nheld: %.300s\nnow:  %.300s", pipelineGolden, i+1, want[i], got[i])
+			}
+		}
+		t.Fatalf("%s has %d lines, pipelines.py writes %d", pipelineGolden, len(want), len(got))
+	}
+}
