@@ -2,14 +2,11 @@ package conformance
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -382,36 +379,8 @@ func keySet(keys []string) map[string]bool {
 // python that WEBSHELLBEAT_PYSIGMA names (as TestPySigmaReferenceCurrent
 // does verdicts.py) and requires it to write exactly the held alerts.
 func TestPySigmaCorrelationsCurrent(t *testing.T) {
-	python := os.Getenv("WEBSHELLBEAT_PYSIGMA")
-	if python == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("WEBSHELLBEAT_PYSIGMA is not set: .ci/run installs pySigma and sets it")
-		}
-		t.Skip("WEBSHELLBEAT_PYSIGMA is not set (a python with pySigma, see reference/correlations.py)")
-	}
+	python := pysigma(t)
 	events := filepath.Join(t.TempDir(), "events.jsonl")
 	writeCorrelationEvents(t, events, correlationSamples(t))
-	cmd := exec.Command(python, "correlations.py", events, "../testdata/correlations")
-	cmd.Dir = "reference" // correlations.py imports verdicts.py beside it
-	out, err := cmd.Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("correlations.py: %v\n%s", err, ee.Stderr)
-		}
-		t.Fatal(err)
-	}
-	held, err := os.ReadFile(correlationGolden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out, held) {
-		got, want := strings.Split(string(out), "\n"), strings.Split(string(held), "\n")
-		for i := range min(len(got), len(want)) {
-			if got[i] != want[i] {
-				t.Fatalf("%s differs from what correlations.py writes now, first at line %d:\nheld: %.300s\nnow:  %.300s", correlationGolden, i+1, want[i], got[i])
-			}
-		}
-		t.Fatalf("%s has %d lines, correlations.py writes %d", correlationGolden, len(want), len(got))
-	}
+	sameAsHeld(t, correlationGolden, runReference(t, python, "correlations.py", events, "../"+correlationRules))
 }

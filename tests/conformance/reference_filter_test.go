@@ -1,10 +1,7 @@
 package conformance
 
 import (
-	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,34 +93,9 @@ func TestPySigmaFilters(t *testing.T) {
 // TestPySigmaFiltersCurrent runs reference/filters.py with the python that
 // WEBSHELLBEAT_PYSIGMA names and requires it to write the held verdicts.
 func TestPySigmaFiltersCurrent(t *testing.T) {
-	python := os.Getenv("WEBSHELLBEAT_PYSIGMA")
-	if python == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("WEBSHELLBEAT_PYSIGMA is not set: .ci/run installs pySigma and sets it")
-		}
-		t.Skip("WEBSHELLBEAT_PYSIGMA is not set (a python with pySigma, see reference/filters.py)")
-	}
+	python := pysigma(t)
 	events := filepath.Join(t.TempDir(), "events.jsonl")
 	writeReferenceEvents(t, events, referenceSamples(t))
-	root, err := filepath.Abs(sigmaHQ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(python, append([]string{"filters.py", events, root, "../" + filtersFile}, filteredRules...)...)
-	cmd.Dir = "reference" // filters.py imports verdicts.py beside it
-	out, err := cmd.Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("filters.py: %v\n%s", err, ee.Stderr)
-		}
-		t.Fatal(err)
-	}
-	held, err := os.ReadFile(filtersGolden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out, held) {
-		t.Fatalf("%s differs from what filters.py writes now:\nheld:\n%.2000s\nnow:\n%.2000s", filtersGolden, held, out)
-	}
+	args := append([]string{events, absSigmaHQ(t), "../" + filtersFile}, filteredRules...)
+	sameAsHeld(t, filtersGolden, runReference(t, python, "filters.py", args...))
 }

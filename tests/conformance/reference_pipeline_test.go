@@ -1,10 +1,7 @@
 package conformance
 
 import (
-	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,40 +96,8 @@ func TestPySigmaPipeline(t *testing.T) {
 // that WEBSHELLBEAT_PYSIGMA names and requires it to write the held
 // verdicts.
 func TestPySigmaPipelineCurrent(t *testing.T) {
-	python := os.Getenv("WEBSHELLBEAT_PYSIGMA")
-	if python == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("WEBSHELLBEAT_PYSIGMA is not set: .ci/run installs pySigma and sets it")
-		}
-		t.Skip("WEBSHELLBEAT_PYSIGMA is not set (a python with pySigma, see reference/pipelines.py)")
-	}
+	python := pysigma(t)
 	events := filepath.Join(t.TempDir(), "events.jsonl")
 	writeReferenceEvents(t, events, referenceSamples(t))
-	root, err := filepath.Abs(sigmaHQ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(python, "pipelines.py", events, root, pipelineFolder, "../"+pipelineFile)
-	cmd.Dir = "reference" // pipelines.py imports verdicts.py beside it
-	out, err := cmd.Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("pipelines.py: %v\n%s", err, ee.Stderr)
-		}
-		t.Fatal(err)
-	}
-	held, err := os.ReadFile(pipelineGolden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out, held) {
-		got, want := strings.Split(string(out), "\n"), strings.Split(string(held), "\n")
-		for i := range min(len(got), len(want)) {
-			if got[i] != want[i] {
-				t.Fatalf("%s differs from what pipelines.py writes now, first at line %d:\nheld: %.300s\nnow:  %.300s", pipelineGolden, i+1, want[i], got[i])
-			}
-		}
-		t.Fatalf("%s has %d lines, pipelines.py writes %d", pipelineGolden, len(want), len(got))
-	}
+	sameAsHeld(t, pipelineGolden, runReference(t, python, "pipelines.py", events, absSigmaHQ(t), pipelineFolder, "../"+pipelineFile))
 }

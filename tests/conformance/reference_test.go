@@ -383,6 +383,16 @@ func writeReferenceEvents(t *testing.T, path string, events []refEvent) {
 // reference/requirements.txt; .ci/run makes it) and requires it to write
 // exactly the held verdicts: the golden file is pySigma's, not edited.
 func TestPySigmaReferenceCurrent(t *testing.T) {
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	python := pysigma(t)
+	writeReferenceEvents(t, events, referenceSamples(t))
+	sameAsHeld(t, referenceGolden, runReference(t, python, "verdicts.py", events, absSigmaHQ(t)))
+}
+
+// pysigma is the python that WEBSHELLBEAT_PYSIGMA names; the test is
+// skipped without it, and fails under CI.
+func pysigma(t *testing.T) string {
+	t.Helper()
 	python := os.Getenv("WEBSHELLBEAT_PYSIGMA")
 	if python == "" {
 		if os.Getenv("CI") != "" {
@@ -390,27 +400,51 @@ func TestPySigmaReferenceCurrent(t *testing.T) {
 		}
 		t.Skip("WEBSHELLBEAT_PYSIGMA is not set (a python with pySigma, see reference/verdicts.py)")
 	}
-	events := filepath.Join(t.TempDir(), "events.jsonl")
-	writeReferenceEvents(t, events, referenceSamples(t))
-	out, err := exec.Command(python, "reference/verdicts.py", events, sigmaHQ).Output()
+	return python
+}
+
+func absSigmaHQ(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs(sigmaHQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// runReference runs a script of reference/ there (the scripts import
+// verdicts.py beside them) and returns what it writes.
+func runReference(t *testing.T, python, script string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(python, append([]string{script}, args...)...)
+	cmd.Dir = "reference"
+	out, err := cmd.Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			t.Fatalf("verdicts.py: %v\n%s", err, ee.Stderr)
+			t.Fatalf("%s: %v\n%s", script, err, ee.Stderr)
 		}
 		t.Fatal(err)
 	}
-	held, err := os.ReadFile(referenceGolden)
+	return out
+}
+
+// sameAsHeld fails unless out is the golden file's text, naming the first
+// line that differs.
+func sameAsHeld(t *testing.T, golden string, out []byte) {
+	t.Helper()
+	held, err := os.ReadFile(golden)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(out, held) {
-		got, want := strings.Split(string(out), "\n"), strings.Split(string(held), "\n")
-		for i := range min(len(got), len(want)) {
-			if got[i] != want[i] {
-				t.Fatalf("%s differs from what verdicts.py writes now, first at line %d:\nheld: %.300s\nnow:  %.300s", referenceGolden, i+1, want[i], got[i])
-			}
-		}
-		t.Fatalf("%s has %d lines, verdicts.py writes %d", referenceGolden, len(want), len(got))
+	if bytes.Equal(out, held) {
+		return
 	}
+	got, want := strings.Split(string(out), "\n"), strings.Split(string(held), "\n")
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			t.Fatalf("%s differs from what the script writes now, first at line %d:\nheld: %.300s\nnow:  %.300s", golden, i+1, want[i], got[i])
+		}
+	}
+	t.Fatalf("%s has %d lines, the script writes %d", golden, len(want), len(got))
 }

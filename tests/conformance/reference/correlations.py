@@ -29,7 +29,6 @@ keys of the events of the first of them.
 import hashlib
 import json
 import os
-import sqlite3
 import sys
 
 import yaml
@@ -80,11 +79,7 @@ def alerts(conn, path):
 
 def main():
     events_path, folder = sys.argv[1], sys.argv[2]
-    with open(events_path) as f:
-        events = [json.loads(line) for line in f]
-    conn = sqlite3.connect(":memory:")
-    conn.create_function("regexp", 2, verdicts.regexp, deterministic=True)
-    verdicts.load(conn, events)
+    conn, _ = verdicts.connect(events_path)
     for name in sorted(os.listdir(folder)):
         if not name.endswith(".yml"):
             continue

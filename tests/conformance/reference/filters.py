@@ -14,10 +14,8 @@ and run as verdicts.py does, over the events the Go test writes with
 Output as verdicts.py's, one line per rule in the order given.
 """
 
-import json
 import os
 import re
-import sqlite3
 import sys
 
 import verdicts
@@ -25,12 +23,7 @@ import verdicts
 
 def main():
     events_path, root, filters_path, rules = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-    with open(events_path) as f:
-        events = [json.loads(line) for line in f]
-    order = {ev["_key"]: i for i, ev in enumerate(events)}
-    conn = sqlite3.connect(":memory:")
-    conn.create_function("regexp", 2, verdicts.regexp, deterministic=True)
-    verdicts.load(conn, events)
+    conn, order = verdicts.connect(events_path)
     with open(filters_path) as f:
         filters = f.read()
     for name in rules:

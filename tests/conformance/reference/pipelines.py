@@ -14,10 +14,8 @@ over the events the Go test writes with -reference-events.
 Output as verdicts.py's, one line per rule file of the folder, sorted.
 """
 
-import json
 import os
 import re
-import sqlite3
 import sys
 
 from sigma.processing.pipeline import ProcessingPipeline
@@ -39,12 +37,7 @@ def main():
         return pipelines, skip
 
     verdicts.pipelines_for = with_user
-    with open(events_path) as f:
-        events = [json.loads(line) for line in f]
-    order = {ev["_key"]: i for i, ev in enumerate(events)}
-    conn = sqlite3.connect(":memory:")
-    conn.create_function("regexp", 2, verdicts.regexp, deterministic=True)
-    verdicts.load(conn, events)
+    conn, order = verdicts.connect(events_path)
     names = sorted(n for n in os.listdir(os.path.join(root, folder)) if n.endswith(".yml"))
     for name in names:
         with open(os.path.join(root, folder, name)) as f:

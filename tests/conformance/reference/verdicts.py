@@ -214,14 +214,20 @@ def run(conn, queries):
     return "ok", matched
 
 
-def main():
-    events_path, root = sys.argv[1], sys.argv[2]
+def connect(events_path):
+    """An in-memory SQLite database of the events of the JSON-lines file,
+    and each event key's place in it."""
     with open(events_path) as f:
         events = [json.loads(line) for line in f]
-    order = {ev["_key"]: i for i, ev in enumerate(events)}
     conn = sqlite3.connect(":memory:")
     conn.create_function("regexp", 2, regexp, deterministic=True)
     load(conn, events)
+    return conn, {ev["_key"]: i for i, ev in enumerate(events)}
+
+
+def main():
+    events_path, root = sys.argv[1], sys.argv[2]
+    conn, order = connect(events_path)
     files = []
     for folder in FOLDERS:
         for dirpath, _, names in os.walk(os.path.join(root, folder)):
