@@ -1,10 +1,8 @@
 package conformance
 
 import (
-	"bufio"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -85,27 +83,6 @@ func syntheticCorrelationEvents(t *testing.T) []refEvent {
 		out = append(out, refEvent{key: "synthetic#" + strconv.Itoa(i+1), rows: []map[string]string{row}, ecs: ecs})
 	}
 	return out
-}
-
-func writeCorrelationEvents(t *testing.T, path string, events []refEvent) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := bufio.NewWriter(f)
-	for _, ev := range events {
-		doc := map[string]string{"_key": ev.key}
-		for k, v := range ev.rows[0] {
-			doc[k] = v
-		}
-		b, _ := json.Marshal(doc)
-		fmt.Fprintf(w, "%s\n", b)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // corrGroup is one group of a correlation rule that alerts: the ends of
@@ -271,7 +248,7 @@ func hasTie(es []aggregate.EventRef) bool {
 func TestPySigmaCorrelations(t *testing.T) {
 	events := correlationSamples(t)
 	if *correlationEvents != "" {
-		writeCorrelationEvents(t, *correlationEvents, events)
+		writeReferenceEvents(t, *correlationEvents, events)
 	}
 	ref := readCorrelationReference(t)
 	at := map[string]int64{} // event key -> time, as the reference reads it
@@ -381,6 +358,6 @@ func keySet(keys []string) map[string]bool {
 func TestPySigmaCorrelationsCurrent(t *testing.T) {
 	python := pysigma(t)
 	events := filepath.Join(t.TempDir(), "events.jsonl")
-	writeCorrelationEvents(t, events, correlationSamples(t))
+	writeReferenceEvents(t, events, correlationSamples(t))
 	sameAsHeld(t, correlationGolden, runReference(t, python, "correlations.py", events, "../"+correlationRules))
 }
