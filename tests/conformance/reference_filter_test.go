@@ -46,19 +46,7 @@ func TestPySigmaFilters(t *testing.T) {
 	if got := eng.Stats().Filtered; got != 4 {
 		t.Errorf("%d rules filtered, want 4 (the Linux filter covers none)", got)
 	}
-	ours := map[string]map[string]bool{}
-	for _, ev := range referenceSamples(t) {
-		if ev.audit() || ev.web() {
-			continue
-		}
-		for _, r := range eng.Match(ev.ecs) {
-			rel, _ := filepath.Rel(sigmaHQ, r.Path)
-			if ours[rel] == nil {
-				ours[rel] = map[string]bool{}
-			}
-			ours[rel][ev.key] = true
-		}
-	}
+	ours, _ := windowsMatches(t, eng)
 	raw, err := os.ReadFile(filtersGolden)
 	if err != nil {
 		t.Fatal(err)
@@ -98,4 +86,27 @@ func TestPySigmaFiltersCurrent(t *testing.T) {
 	writeReferenceEvents(t, events, referenceSamples(t))
 	args := append([]string{events, absSigmaHQ(t), "../" + filtersFile}, filteredRules...)
 	sameAsHeld(t, filtersGolden, runReference(t, python, "filters.py", args...))
+}
+
+// windowsMatches runs eng over the Windows events of the reference samples
+// and returns, per rule file under the SigmaHQ folder, the keys of the
+// events it matched, and how many events there were.
+func windowsMatches(t *testing.T, eng *engine.Engine) (map[string]map[string]bool, int) {
+	t.Helper()
+	ours := map[string]map[string]bool{}
+	events := 0
+	for _, ev := range referenceSamples(t) {
+		if ev.audit() || ev.web() {
+			continue
+		}
+		events++
+		for _, r := range eng.Match(ev.ecs) {
+			rel, _ := filepath.Rel(sigmaHQ, r.Path)
+			if ours[rel] == nil {
+				ours[rel] = map[string]bool{}
+			}
+			ours[rel][ev.key] = true
+		}
+	}
+	return ours, events
 }

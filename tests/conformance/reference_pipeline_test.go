@@ -41,21 +41,7 @@ func TestPySigmaPipeline(t *testing.T) {
 		rel, _ := filepath.Rel(sigmaHQ, e.File)
 		refused[filepath.ToSlash(rel)] = e.Msg
 	}
-	ours := map[string]map[string]bool{}
-	var events int
-	for _, ev := range referenceSamples(t) {
-		if ev.audit() || ev.web() {
-			continue
-		}
-		events++
-		for _, r := range eng.Match(ev.ecs) {
-			rel, _ := filepath.Rel(sigmaHQ, r.Path)
-			if ours[rel] == nil {
-				ours[rel] = map[string]bool{}
-			}
-			ours[rel][ev.key] = true
-		}
-	}
+	ours, events := windowsMatches(t, eng)
 	raw, err := os.ReadFile(pipelineGolden)
 	if err != nil {
 		t.Fatal(err)
