@@ -1,6 +1,6 @@
 // Package aggregate evaluates Sigma correlation rules (event_count,
 // value_count, temporal, temporal_ordered, value_sum, value_avg,
-// value_percentile) over the matches of their base rules.
+// value_percentile, value_median) over the matches of their base rules.
 //
 // Time is the events' own time, passed to Observe; the wall clock is never
 // read, so replaying old logs gives the alerts they gave live. State is
@@ -136,7 +136,7 @@ func New(corrs []*sigma.Rule, opts Options) (*Correlator, error) {
 			if len(k.conds) == 0 {
 				k.conds = []sigma.CorrCondition{{Op: "gte", Value: float64(len(cs.Rules))}}
 			}
-		case sigma.CorrEventCount, sigma.CorrValueCount, sigma.CorrValueSum, sigma.CorrValueAvg, sigma.CorrValuePercentile:
+		case sigma.CorrEventCount, sigma.CorrValueCount, sigma.CorrValueSum, sigma.CorrValueAvg, sigma.CorrValuePercentile, sigma.CorrValueMedian:
 			if len(k.conds) == 0 {
 				return nil, fmt.Errorf("%s: correlation %q has no condition", r.Path, r.Title)
 			}

@@ -333,6 +333,14 @@ correlation:
     group-by: [source.ip]
     timespan: 1h
     condition: {field: http.response.bytes, percentile: 90, gte: 900}
+---
+title: Median
+correlation:
+    type: value_median
+    rules: [transfer]
+    group-by: [source.ip]
+    timespan: 1h
+    condition: {field: http.response.bytes, gte: 600}
 `)
 	k := newCorrelator(t, c, Options{})
 	tr := rule(c, "transfer")
@@ -352,10 +360,10 @@ correlation:
 	if got := fired(k.Observe(tr, doc("not a number"), at(1))); len(got) != 0 {
 		t.Fatal(got)
 	}
-	if got := fired(k.Observe(tr, doc("800"), at(2))); !slices.Equal(got, []string{"Exfil by sum=1300", "Big average=650"}) {
+	if got := fired(k.Observe(tr, doc("800"), at(2))); !slices.Equal(got, []string{"Exfil by sum=1300", "Big average=650", "Median=650"}) {
 		t.Fatalf("got %q", got)
 	}
-	if got := fired(k.Observe(tr, doc(1000.0), at(3))); !slices.Equal(got, []string{"Big average=1000", "P90=960"}) {
+	if got := fired(k.Observe(tr, doc(1000.0), at(3))); !slices.Equal(got, []string{"Big average=1000", "P90=960", "Median=1000"}) {
 		// avg restarted after its alert; a sum of 1000 is not > 1000;
 		// the 90th percentile of 500, 800 and 1000 is 800 + 0.8*200
 		t.Fatalf("got %q", got)

@@ -273,7 +273,7 @@ func (k *corr) evaluate(es []entry) (float64, bool) {
 			}
 		}
 		v = float64(next)
-	default: // value_sum, value_avg, value_percentile
+	default: // value_sum, value_avg, value_percentile, value_median (its Percentile is 50)
 		var xs []float64
 		for _, e := range es {
 			if e.hasNum {

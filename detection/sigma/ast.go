@@ -208,6 +208,8 @@ const (
 	CorrValueSum        = "value_sum"
 	CorrValueAvg        = "value_avg"
 	CorrValuePercentile = "value_percentile"
+	// CorrValueMedian is value_percentile at 50, as pySigma defines it.
+	CorrValueMedian = "value_median"
 )
 
 // CorrCondition is one "op: value" of a correlation condition.

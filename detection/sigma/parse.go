@@ -326,7 +326,7 @@ func (p *ruleParser) correlation(root *yaml.Node) *Correlation {
 	c.GroupBy = p.strs(n, "group-by")
 	c.Timespan = p.str(n, "timespan")
 	switch c.Type {
-	case CorrEventCount, CorrValueCount, CorrTemporal, CorrTemporalOrdered, CorrValueSum, CorrValueAvg, CorrValuePercentile:
+	case CorrEventCount, CorrValueCount, CorrTemporal, CorrTemporalOrdered, CorrValueSum, CorrValueAvg, CorrValuePercentile, CorrValueMedian:
 	case "":
 		bad(nil, "correlation has no type")
 	default:
