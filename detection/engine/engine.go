@@ -156,7 +156,7 @@ func (e *Engine) bucketOf(pos []int) *bucket {
 // compileRule expands placeholders, applies the pipelines and compiles r,
 // recording any error.
 func (e *Engine) compileRule(r *sigma.Rule, opts Options, pipes []*pipeline.Pipeline) (*compile.Rule, bool) {
-	xr, errs := sigma.ExpandPlaceholders(r, opts.Placeholders)
+	xr, errs := sigma.ExpandPlaceholders(r, placeholders(r, opts, pipes))
 	if len(errs) > 0 {
 		e.errs = append(e.errs, errs...)
 		return nil, false
@@ -174,13 +174,27 @@ func (e *Engine) compileRule(r *sigma.Rule, opts Options, pipes []*pipeline.Pipe
 	return cr, true
 }
 
+// placeholders are the values of r's placeholders: the configuration's
+// (Options.Placeholders), else those the pipelines' placeholder
+// transformations give (pipeline.Placeholders).
+func placeholders(r *sigma.Rule, opts Options, pipes []*pipeline.Pipeline) map[string][]string {
+	fromPipes := pipeline.Placeholders(r, pipes...)
+	if len(fromPipes) == 0 {
+		return opts.Placeholders
+	}
+	for name, v := range opts.Placeholders {
+		fromPipes[name] = v
+	}
+	return fromPipes
+}
+
 // compileFilter compiles filter f for target rule r, with r's logsource so
 // that the pipelines map its fields as r's. A filter that does not compile
 // is reported (once, unless quiet) and left out: the rule then runs
 // unfiltered.
 func (e *Engine) compileFilter(f, r *sigma.Rule, opts Options, pipes []*pipeline.Pipeline, quiet bool) (*compile.Rule, bool) {
 	fr := sigma.FilterRule(f, r)
-	xr, errs := sigma.ExpandPlaceholders(fr, opts.Placeholders)
+	xr, errs := sigma.ExpandPlaceholders(fr, placeholders(fr, opts, pipes))
 	if len(errs) > 0 {
 		if !quiet {
 			e.errs = append(e.errs, errs...)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"webshellbeat/detection/pipeline"
 	"webshellbeat/detection/sigma"
 )
 
@@ -203,6 +204,61 @@ func TestExpandPlaceholders(t *testing.T) {
 		if got := len(e.Match(doc(cmd))) == 1; got != want {
 			t.Errorf("%q: match %v, want %v", cmd, got, want)
 		}
+	}
+}
+
+// A pipeline's vars and value_placeholders give the values, as pySigma's
+// do; wildcard_placeholders gives a *; the configuration's values win.
+func TestExpandFromPipeline(t *testing.T) {
+	c := loadYAML(t, map[string]string{"r.yml": expandRule})
+	vars, err := pipeline.Parse("vars.yml", []byte(`name: site
+vars:
+  known_cdcs: [dc01.corp, '10.0.0.*']
+  unused: x
+transformations:
+  - type: value_placeholders
+    include: [known_cdcs]
+    rule_conditions:
+      - {type: logsource, product: windows}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wild, err := pipeline.Parse("wild.yml", []byte("transformations:\n  - type: wildcard_placeholders\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := func(cmd string) map[string]any {
+		d := windowsProc(`C:\Windows\System32\certutil.exe`, `C:\x\w3wp.exe`)
+		d["process"].(map[string]any)["command_line"] = cmd
+		return d
+	}
+	for _, tt := range []struct {
+		name  string
+		opts  Options
+		cases map[string]bool // command line -> alert
+	}{
+		{"vars", Options{Pipelines: []*pipeline.Pipeline{vars}},
+			map[string]bool{`certutil -config DC01.corp\CA`: false, `certutil -config 10.0.0.7\CA`: false, `certutil -config evil\CA`: true}},
+		{"configuration first", Options{Pipelines: []*pipeline.Pipeline{vars}, Placeholders: map[string][]string{"known_cdcs": {"evil"}}},
+			map[string]bool{`certutil -config DC01.corp\CA`: true, `certutil -config evil\CA`: false}},
+		{"wildcard", Options{Pipelines: []*pipeline.Pipeline{wild}},
+			map[string]bool{`certutil -config evil\CA`: false}},
+	} {
+		e, err := New(c, tt.opts)
+		if err != nil || len(e.Errors()) > 0 {
+			t.Fatalf("%s: %v %v", tt.name, err, e.Errors())
+		}
+		for cmd, want := range tt.cases {
+			if got := len(e.Match(doc(cmd))) == 1; got != want {
+				t.Errorf("%s: %q: match %v, want %v", tt.name, cmd, got, want)
+			}
+		}
+	}
+	// A pipeline of another product gives nothing: the rule is refused.
+	linux, _ := pipeline.Parse("l.yml", []byte("vars: {known_cdcs: x}\ntransformations:\n  - type: value_placeholders\n    rule_conditions: [{type: logsource, product: linux}]\n"))
+	if e, _ := New(c, Options{Pipelines: []*pipeline.Pipeline{linux}}); len(e.Errors()) != 1 || e.Errors()[0].Code != sigma.CodePlaceholder {
+		t.Errorf("errors = %v", e.Errors())
 	}
 }
 

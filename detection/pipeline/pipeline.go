@@ -47,18 +47,31 @@ const (
 	TypeCase = "case"
 	// TypeSetValue replaces every value of a field match by Value.
 	TypeSetValue = "set_value"
+
+	// Placeholder transformations (placeholders.go) give the %name%
+	// placeholders of expand values their values, as pySigma's do.
+
+	// TypeValuePlaceholders expands a placeholder to the list of the same
+	// name in the pipeline's vars.
+	TypeValuePlaceholders = "value_placeholders"
+	// TypeWildcardPlaceholders replaces a placeholder with a * wildcard.
+	TypeWildcardPlaceholders = "wildcard_placeholders"
 )
 
 var typeNames = []string{TypeFieldNameMapping, TypeFieldNamePrefix, TypeKeywordsToField, TypeFieldNamePrefixMapping, TypeReplaceString, TypeMapString, TypeCase, TypeSetValue,
-	TypeDropDetectionItem, TypeAddCondition, TypeChangeLogsource, TypeRuleFailure, TypeDetectionItemFailure}
+	TypeDropDetectionItem, TypeAddCondition, TypeChangeLogsource, TypeRuleFailure, TypeDetectionItemFailure,
+	TypeValuePlaceholders, TypeWildcardPlaceholders}
 
 // Pipeline is an ordered list of transformations. Lower priorities run
 // first, so user pipelines (default 10) can map a field before the built-ins
 // (100) do.
 type Pipeline struct {
-	Name            string           `yaml:"name"`
-	Priority        int              `yaml:"priority"`
-	Transformations []Transformation `yaml:"transformations"`
+	Name     string `yaml:"name"`
+	Priority int    `yaml:"priority"`
+	// Vars are the values of placeholders (pySigma's vars): a name to one
+	// value or a list, for value_placeholders.
+	Vars            map[string]Targets `yaml:"vars"`
+	Transformations []Transformation   `yaml:"transformations"`
 }
 
 // Transformation is one step; it applies to rules whose logsource satisfies
@@ -99,6 +112,11 @@ type Transformation struct {
 	Category      string               `yaml:"category"`   // change_logsource
 	Service       string               `yaml:"service"`    // change_logsource
 	Message       string               `yaml:"message"`    // rule_failure, detection_item_failure
+
+	// Placeholder transformations: the placeholder names they take (all
+	// when Include is empty), less Exclude.
+	Include []string `yaml:"include"`
+	Exclude []string `yaml:"exclude"`
 
 	Conditions      []RuleCondition      `yaml:"rule_conditions"`
 	CondOp          string               `yaml:"rule_cond_op"`
@@ -240,11 +258,18 @@ func (t *Transformation) validate() error {
 		if err := t.validateRuleLevel(); err != nil {
 			return err
 		}
+	case TypeValuePlaceholders, TypeWildcardPlaceholders:
+		if len(t.FieldConditions) > 0 {
+			return fmt.Errorf("%s applies to every expand value of a rule; field_name_conditions are not supported", t.Type)
+		}
 	default:
 		return fmt.Errorf("unknown type %q (supported: %s)", t.Type, strings.Join(typeNames, ", "))
 	}
 	if t.MatchAny && t.Type != TypeFieldNameMapping {
 		return fmt.Errorf("match_any is for field_name_mapping, not %s", t.Type)
+	}
+	if (len(t.Include) > 0 || len(t.Exclude) > 0) && t.Type != TypeValuePlaceholders && t.Type != TypeWildcardPlaceholders {
+		return fmt.Errorf("include and exclude are for value_placeholders and wildcard_placeholders, not %s", t.Type)
 	}
 	if t.KeepOriginal && t.Type != TypeReplaceString && t.Type != TypeMapString && t.Type != TypeCase {
 		return fmt.Errorf("keep_original is for replace_string, map_string and case, not %s", t.Type)

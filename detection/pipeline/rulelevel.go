@@ -37,7 +37,8 @@ const (
 // isRuleLevel says t changes the rule as a whole (see applyRule).
 func (t *Transformation) isRuleLevel() bool {
 	switch t.Type {
-	case TypeDropDetectionItem, TypeAddCondition, TypeChangeLogsource, TypeRuleFailure, TypeDetectionItemFailure:
+	case TypeDropDetectionItem, TypeAddCondition, TypeChangeLogsource, TypeRuleFailure, TypeDetectionItemFailure,
+		TypeValuePlaceholders, TypeWildcardPlaceholders: // the placeholders ones are used before Apply (Placeholders)
 		return true
 	}
 	return false

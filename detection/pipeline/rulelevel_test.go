@@ -175,6 +175,9 @@ func TestFailures(t *testing.T) {
 func TestRuleLevelParseErrors(t *testing.T) {
 	for _, tt := range []struct{ src, want string }{
 		{"transformations:\n  - type: drop_detection_item\n", "needs field_name_conditions"},
+		{"transformations:\n  - type: case\n    include: [a]\n", "include and exclude are for"},
+		{"transformations:\n  - type: value_placeholders\n    field_name_conditions: [{type: include_fields, fields: [a]}]\n", "not supported"},
+		{"vars: {a: {b: c}}\ntransformations: []\n", "line 1: cannot unmarshal"},
 		{"transformations:\n  - type: add_condition\n", "conditions is empty"},
 		{"transformations:\n  - type: add_condition\n    name: cond\n    conditions: {a: b}\n", `must start with "_"`},
 		{"transformations:\n  - type: add_condition\n    conditions: {a: {b: c}}\n", "conditions: a"},

@@ -117,7 +117,7 @@ func (p *ruleParser) expandField(f *FieldMatch, values map[string][]string) {
 		for _, ph := range Placeholders(v.Str) {
 			list, ok := values[ph]
 			if !ok {
-				p.errorf(v.Pos, CodePlaceholder, "field %q: placeholder %%%s%% has no values in the configuration (placeholders)", f.Field, ph)
+				p.errorf(v.Pos, CodePlaceholder, "field %q: placeholder %%%s%% has no values in the configuration (placeholders) or a pipeline (value_placeholders)", f.Field, ph)
 				continue
 			}
 			var next []string
