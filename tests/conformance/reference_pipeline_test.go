@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,31 +41,24 @@ func TestPySigmaPipeline(t *testing.T) {
 		refused[filepath.ToSlash(rel)] = e.Msg
 	}
 	ours, events := windowsMatches(t, eng)
-	raw, err := os.ReadFile(pipelineGolden)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var agreed, emptied, everything, matches int
-	for _, line := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
-		cols := strings.Split(line, "\t")
-		if len(cols) != 4 || cols[2] != "ok" {
-			t.Fatalf("%s: %q", pipelineGolden, line)
+	for _, v := range readReference(t, pipelineGolden) {
+		if v.err != "" || v.skip != "" {
+			t.Fatalf("%s: %s: pySigma did not compare it: %s%s", pipelineGolden, v.file, v.err, v.skip)
 		}
-		want := keySet(strings.Split(cols[3], ","))
-		delete(want, "")
-		if msg, ok := refused[cols[0]]; ok {
+		if msg, ok := refused[v.file]; ok {
 			if !strings.Contains(msg, "(no_original_file_name): drop_detection_item leaves search") {
-				t.Errorf("%s: refused (%s)", cols[0], msg)
+				t.Errorf("%s: refused (%s)", v.file, msg)
 			}
 			emptied++
-			if len(want) > events/50 {
+			if len(v.matched) > events/50 {
 				everything++
 			}
 			continue
 		}
-		matches += len(want)
-		if missed, extra := setDiff(want, ours[cols[0]]), setDiff(ours[cols[0]], want); len(missed)+len(extra) > 0 {
-			t.Errorf("%s: pySigma matches %d events, webshellbeat %d; only pySigma: %v; only webshellbeat: %v", cols[0], len(want), len(ours[cols[0]]), missed, extra)
+		matches += len(v.matched)
+		if missed, extra := setDiff(v.matched, ours[v.file]), setDiff(ours[v.file], v.matched); len(missed)+len(extra) > 0 {
+			t.Errorf("%s: pySigma matches %d events, webshellbeat %d; only pySigma: %v; only webshellbeat: %v", v.file, len(v.matched), len(ours[v.file]), missed, extra)
 			continue
 		}
 		agreed++

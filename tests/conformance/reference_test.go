@@ -157,7 +157,8 @@ func keeper(file string, out *[]refEvent) func(*windows.Record, error) error {
 	}
 }
 
-// refVerdict is one line of the golden file.
+// refVerdict is one line of a golden file of verdicts (verdicts.py's, and
+// filters.py's and pipelines.py's, which write the same columns).
 type refVerdict struct {
 	file    string          // under the SigmaHQ folder (the rule's id is in the file too, for readers)
 	err     string          // pySigma refused the rule
@@ -165,9 +166,9 @@ type refVerdict struct {
 	matched map[string]bool // event keys
 }
 
-func readReference(t *testing.T) []refVerdict {
+func readReference(t *testing.T, golden string) []refVerdict {
 	t.Helper()
-	f, err := os.Open(referenceGolden)
+	f, err := os.Open(golden)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func readReference(t *testing.T) []refVerdict {
 	for line := 1; sc.Scan(); line++ {
 		cols := strings.Split(sc.Text(), "\t")
 		if len(cols) != 4 {
-			t.Fatalf("%s:%d: %d columns, want 4", referenceGolden, line, len(cols))
+			t.Fatalf("%s:%d: %d columns, want 4", golden, line, len(cols))
 		}
 		v := refVerdict{file: cols[0], matched: map[string]bool{}}
 		switch cols[2] {
@@ -193,7 +194,7 @@ func readReference(t *testing.T) []refVerdict {
 				}
 			}
 		default:
-			t.Fatalf("%s:%d: status %q", referenceGolden, line, cols[2])
+			t.Fatalf("%s:%d: status %q", golden, line, cols[2])
 		}
 		out = append(out, v)
 	}
@@ -249,7 +250,7 @@ func TestPySigmaReference(t *testing.T) {
 		loaded[file(r)] = true
 		webRule[file(r)] = r.Logsource.Category == "webserver"
 	}
-	verdicts := readReference(t)
+	verdicts := readReference(t, referenceGolden)
 	checkReferenceFiles(t, referenceDirs(), verdicts)
 	var compared, agreed, refused, skipped, matches int
 	for _, v := range verdicts {
