@@ -210,7 +210,7 @@ func webProbes(t *testing.T) (combined, iis []string) {
 	for i, q := range webProbeRequests(t) {
 		at := probeTime(i)
 		combined = append(combined, q.combined(at))
-		iis = append(iis, q.w3c(at))
+		iis = append(iis, q.w3c(at, iisFields))
 	}
 	return combined, iis
 }
@@ -224,32 +224,34 @@ func probeTime(i int) time.Time {
 	return time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)
 }
 
-// webProbeRequests are the probes' requests (see webProbes), each once,
-// built once per test binary.
+// webProbeRequests are the probes' requests (see webProbes), each once.
 func webProbeRequests(t *testing.T) []webRequest {
 	t.Helper()
-	if probeRequests != nil {
-		return probeRequests
+	reqs := distinct(ruleRequests(), func(q webRequest) string { return q.combined(time.Time{}) })
+	if len(reqs) < 100 {
+		t.Fatalf("%d probes from SigmaHQ's webserver rules, want over 100", len(reqs))
 	}
-	// In the order of their files' paths, whatever folder they are in, so
-	// that a probe's line number (its key in the held verdicts) stays.
-	rules := slices.Clone(referenceRules().Rules)
-	slices.SortStableFunc(rules, func(a, b *sigma.Rule) int { return strings.Compare(a.Path, b.Path) })
-	var reqs []webRequest
-	for _, r := range rules {
-		if r.Logsource.Category == "webserver" {
-			reqs = append(reqs, ruleProbes(r)...)
-		}
-	}
-	ruleRequests = reqs
-	probeRequests = distinct(reqs, func(q webRequest) string { return q.combined(time.Time{}) })
-	if len(probeRequests) < 100 {
-		t.Fatalf("%d probes from SigmaHQ's webserver rules, want over 100", len(probeRequests))
-	}
-	return probeRequests
+	return reqs
 }
 
-var probeRequests, ruleRequests []webRequest
+// ruleRequests are the requests of every webserver rule (ruleProbes),
+// repeats included, built once per test binary: in the order of the rules'
+// files' paths, whatever folder they are in, so that a probe's line number
+// (its key in the held verdicts) stays.
+func ruleRequests() []webRequest {
+	if builtRequests == nil {
+		rules := slices.Clone(referenceRules().Rules)
+		slices.SortStableFunc(rules, func(a, b *sigma.Rule) int { return strings.Compare(a.Path, b.Path) })
+		for _, r := range rules {
+			if r.Logsource.Category == "webserver" {
+				builtRequests = append(builtRequests, ruleProbes(r)...)
+			}
+		}
+	}
+	return builtRequests
+}
+
+var builtRequests []webRequest
 
 // distinct is reqs less those whose line (as line writes it) an earlier
 // one already gave.
@@ -274,21 +276,20 @@ func distinct(reqs []webRequest, line func(webRequest) string) []webRequest {
 func extendedProbes(t *testing.T) []string {
 	t.Helper()
 	lines := []string{"#Software: Microsoft Internet Information Services 10.0", "#Version: 1.0", extendedFields}
-	for i, q := range extendedRequests(t) {
-		lines = append(lines, q.w3cExtended(probeTime(i)))
+	for i, q := range extendedRequests() {
+		lines = append(lines, q.w3c(probeTime(i), extendedFields))
 	}
 	return lines
 }
 
 // extendedRequests are the requests of extendedProbes.
-func extendedRequests(t *testing.T) []webRequest {
-	t.Helper()
-	webProbeRequests(t)
-	reqs := make([]webRequest, len(ruleRequests))
-	for i, q := range ruleRequests {
+func extendedRequests() []webRequest {
+	rules := ruleRequests()
+	reqs := make([]webRequest, len(rules))
+	for i, q := range rules {
 		reqs[i] = q.decorated()
 	}
-	return distinct(reqs, func(q webRequest) string { return q.w3cExtended(time.Time{}) })
+	return distinct(reqs, func(q webRequest) string { return q.w3c(time.Time{}, extendedFields) })
 }
 
 // extendedFields is IIS's default layout with its Host field and its custom
@@ -533,23 +534,23 @@ func (q webRequest) combined(at time.Time) string {
 		at.Format("02/Jan/2006:15:04:05 -0700"), q.method, q.target(), q.status, quoted(q.referer), quoted(q.ua))
 }
 
-// w3c writes the request as IIS does: spaces in headers as '+', "-" for
-// no value.
-func (q webRequest) w3c(at time.Time) string {
+// w3c writes the request as IIS does in the layout of a #Fields header
+// (iisFields or extendedFields), so that the line cannot disagree with its
+// header: spaces in headers as '+', "-" for no value.
+func (q webRequest) w3c(at time.Time, fields string) string {
 	q = q.defaults()
 	path, query, _ := strings.Cut(q.target(), "?")
-	return fmt.Sprintf("%s 192.0.2.10 %s %s %s 443 %s 203.0.113.7 %s %s %d 0 0 15", at.Format("2006-01-02 15:04:05"),
-		q.method, path, w3cValue(query), w3cValue(q.user), w3cValue(q.ua), w3cValue(q.referer), q.status)
-}
-
-// w3cExtended writes the request as w3c does, in the extendedFields
-// layout.
-func (q webRequest) w3cExtended(at time.Time) string {
-	q = q.defaults()
-	path, query, _ := strings.Cut(q.target(), "?")
-	return fmt.Sprintf("%s 192.0.2.10 %s %s %s 443 %s 203.0.113.7 %s %s %s %s %d 0 0 15", at.Format("2006-01-02 15:04:05"),
-		q.method, path, w3cValue(query), w3cValue(q.user), w3cValue(q.ua), w3cValue(q.referer), w3cValue(q.host),
-		w3cValue(q.contentType), q.status)
+	vals := map[string]string{"date": at.Format("2006-01-02"), "time": at.Format("15:04:05"), "s-ip": "192.0.2.10",
+		"cs-method": q.method, "cs-uri-stem": path, "cs-uri-query": w3cValue(query), "s-port": "443",
+		"cs-username": w3cValue(q.user), "c-ip": "203.0.113.7", "cs(User-Agent)": w3cValue(q.ua),
+		"cs(Referer)": w3cValue(q.referer), "cs-host": w3cValue(q.host), "cs(Content-Type)": w3cValue(q.contentType),
+		"sc-status": strconv.Itoa(q.status), "sc-substatus": "0", "sc-win32-status": "0", "time-taken": "15"}
+	names := strings.Fields(strings.TrimPrefix(fields, "#Fields:"))
+	out := make([]string, len(names))
+	for i, name := range names {
+		out[i] = vals[name]
+	}
+	return strings.Join(out, " ")
 }
 
 // w3cValue is s as IIS writes a field: spaces as '+', "-" for no value.
@@ -661,19 +662,19 @@ func TestWebFormatsAgree(t *testing.T) {
 		}
 		want := verdict(doc)
 		matched += len(want)
-		if w3c := q.w3c(at); !slices.Equal(iisLine(iisFields, w3c), want) {
-			t.Errorf("iis: %s: rules %q, from the combined line %q (%s)", w3c, iisLine(iisFields, w3c), want, line)
+		w3c := q.w3c(at, iisFields)
+		if got := iisLine(iisFields, w3c); !slices.Equal(got, want) {
+			t.Errorf("iis: %s: rules %q, from the combined line %q (%s)", w3c, got, want, line)
 		}
 		agree(q, at, line, want)
 	}
 	if matched < 150 {
 		t.Errorf("%d matches on the combined probes, want over 150: the probes no longer reach the rules", matched)
 	}
-	extended := extendedRequests(t)
 	matched = 0
-	for i, q := range extended {
+	for i, q := range extendedRequests() {
 		at := probeTime(i)
-		line := q.w3cExtended(at)
+		line := q.w3c(at, extendedFields)
 		want := iisLine(extendedFields, line)
 		matched += len(want)
 		agree(q, at, line, want)
