@@ -26,13 +26,13 @@ windows that alert (milliseconds since the epoch, in time order), and the
 keys of the events of the first of them.
 """
 
-import hashlib
 import json
 import os
 import sys
 
 import yaml
 from sigma.backends.sqlite import sqliteBackend
+from sigma.backends.sqlite.correlation import digest
 from sigma.collection import SigmaCollection
 from sigma.pipelines.sysmon.sysmon import sysmon_pipeline
 from sigma.pipelines.windows.windows import windows_logsource_pipeline
@@ -43,8 +43,7 @@ import verdicts
 def prefix(rule):
     """The name prefix of the backend's stages for a correlation rule (its
     CorrelationCompiler's digest of the rule, 12 hex digits)."""
-    identity = json.dumps(rule.to_dict(), sort_keys=True, default=str)
-    return "WITH sigma_" + hashlib.sha256(identity.encode()).hexdigest()[:12] + "_"
+    return "WITH sigma_" + digest(rule, 12) + "_"
 
 
 def alerts(conn, path):
