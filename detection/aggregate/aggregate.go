@@ -133,7 +133,9 @@ func New(corrs []*sigma.Rule, opts Options) (*Correlator, error) {
 		k := &corr{rule: r, cs: cs, reads: reads, groups: map[string]*group{}, conds: cs.Conditions}
 		switch cs.Type {
 		case sigma.CorrTemporal, sigma.CorrTemporalOrdered:
-			if len(k.conds) == 0 {
+			if len(cs.Clauses) > 0 {
+				k.extended(cs.Clauses)
+			} else if len(k.conds) == 0 {
 				k.conds = []sigma.CorrCondition{{Op: "gte", Value: float64(len(cs.Rules))}}
 			}
 		case sigma.CorrEventCount, sigma.CorrValueCount, sigma.CorrValueSum, sigma.CorrValueAvg, sigma.CorrValuePercentile, sigma.CorrValueMedian:
@@ -411,8 +413,8 @@ func percentile(xs []float64, p float64) float64 {
 
 // Doc renders the alert as a document: @timestamp (the last event's time),
 // event.kind alert, event.start/end/duration, and webshell.correlation
-// with the type, count, value, group-by values and the joined events (rule
-// id, event id, time). Callers add rule.* and severity with
+// with the type, count, value, group-by values, the joined events (rule
+// id, event id, time) and an extended condition. Callers add rule.* and severity with
 // detection.MarkAlert, as for any alert.
 func (a Alert) Doc() map[string]any {
 	events := make([]any, len(a.Events))
@@ -436,6 +438,9 @@ func (a Alert) Doc() map[string]any {
 	}
 	if a.Dropped > 0 {
 		corr["dropped"] = a.Dropped
+	}
+	if x := a.Rule.Correlation.Expression; x != "" {
+		corr["condition"] = x
 	}
 	return map[string]any{
 		"@timestamp": a.Last,

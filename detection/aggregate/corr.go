@@ -17,6 +17,12 @@ type corr struct {
 	reads   []sigma.CorrReads     // per rule of cs.Rules: where its events hold the group-by and field
 	conds   []sigma.CorrCondition // with the temporal default filled in
 	bounded bool                  // an upper bound: judged on complete windows
+	// An extended condition's alternatives (see extended.go): sliding ones
+	// are judged after each event, like a lower bound; forward ones, which
+	// exclude rules, on the complete window that each event of a rule in
+	// opens[rule] starts.
+	sliding, forward []sigma.CorrClause
+	opens            []bool
 
 	mu      sync.Mutex
 	groups  map[string]*group
@@ -41,6 +47,7 @@ type group struct {
 	vals    map[string]string
 	entries []entry
 	start   time.Time // bounded: the open window's start
+	judged  time.Time // forward windows: those opened at or before it are judged
 	last    time.Time // newest event time seen
 	dropped int
 	elem    *list.Element
@@ -136,6 +143,7 @@ func (k *corr) add(c *Correlator, idx int, doc map[string]any, ev entry, out []A
 			c.late.Add(1)
 			return out
 		}
+		out = k.judgeForward(c, g, newest, out) // before the cut: the windows need their events
 		cut := 0
 		for cut < len(g.entries) && newest.Sub(g.entries[cut].t) > w {
 			cut++
@@ -152,7 +160,10 @@ func (k *corr) add(c *Correlator, idx int, doc map[string]any, ev entry, out []A
 		c.dropped.Add(1)
 	}
 	k.noteEnd(g)
-	if !k.bounded {
+	switch {
+	case k.cs.Expression != "":
+		out = k.slide(c, g, out)
+	case !k.bounded:
 		if v, ok := k.evaluate(g.entries); ok {
 			out = append(out, k.alert(g, v))
 			c.alerts.Add(1)
@@ -193,11 +204,14 @@ func (k *corr) remove(g *group) {
 	delete(k.groups, g.key)
 }
 
-// end is when a group next needs attention: its bounded window closes, or
-// its newest event leaves the sliding window.
+// end is when a group next needs attention: its bounded window closes, a
+// forward window closes, or its newest event leaves the sliding window.
 func (k *corr) end(g *group) time.Time {
 	if k.bounded {
 		return g.start.Add(k.cs.Window)
+	}
+	if at, ok := k.nextOpening(g); ok {
+		return at.Add(k.cs.Window)
 	}
 	return g.last.Add(k.cs.Window)
 }
@@ -229,7 +243,10 @@ func (k *corr) sweepLocked(c *Correlator, t time.Time, out []Alert) []Alert {
 					out = k.judge(c, g, out)
 				}
 			} else {
-				g.entries = g.entries[:0:0]
+				out = k.judgeForward(c, g, t, out)
+				if t.After(g.last.Add(k.cs.Window)) {
+					g.entries = g.entries[:0:0]
+				}
 			}
 			if len(g.entries) == 0 {
 				k.remove(g)

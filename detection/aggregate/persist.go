@@ -26,6 +26,7 @@ type SavedGroup struct {
 	Start   time.Time         `json:"start"`
 	Last    time.Time         `json:"last"`
 	Dropped int               `json:"dropped,omitempty"`
+	Judged  time.Time         `json:"judged,omitzero"` // forward windows opened until then are judged
 	Entries []SavedEntry      `json:"events"`
 }
 
@@ -61,7 +62,7 @@ func (c *Correlator) Snapshot() Saved {
 }
 
 func saveGroup(g *group) SavedGroup {
-	sg := SavedGroup{Key: g.key, Vals: g.vals, Start: g.start, Last: g.last, Dropped: g.dropped,
+	sg := SavedGroup{Key: g.key, Vals: g.vals, Start: g.start, Last: g.last, Dropped: g.dropped, Judged: g.judged,
 		Entries: make([]SavedEntry, len(g.entries))}
 	for i, e := range g.entries {
 		se := SavedEntry{Time: e.t, Ref: e.ref, ID: e.id, Pos: e.rule, Val: e.val, HasVal: e.hasVal, Num: e.num, HasNum: e.hasNum}
@@ -125,7 +126,7 @@ func (k *corr) loadGroup(c *Correlator, sg SavedGroup) (*group, bool) {
 			return nil, false
 		}
 	}
-	g := &group{key: sg.Key, vals: sg.Vals, start: sg.Start, last: sg.Last, dropped: sg.Dropped}
+	g := &group{key: sg.Key, vals: sg.Vals, start: sg.Start, last: sg.Last, dropped: sg.Dropped, judged: sg.Judged}
 	if len(k.cs.GroupBy) == 0 {
 		g.vals = nil
 	}

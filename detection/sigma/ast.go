@@ -137,6 +137,15 @@ type Condition struct {
 	Pos    Pos // position of the condition scalar
 }
 
+// CorrClause is one alternative of an extended condition: it holds in a
+// window where every rule of Must matched and no rule of MustNot did (both
+// are positions in Correlation.Rules). Must is never empty: webshellbeat
+// sees only the events its rules match, so a window is always opened by one
+// of them.
+type CorrClause struct {
+	Must, MustNot []int
+}
+
 // Correlation is the parsed body of a correlation rule (Sigma v2.1). The
 // parser checks its shape; package aggregate evaluates it.
 type Correlation struct {
@@ -148,6 +157,12 @@ type Correlation struct {
 	// Conditions are ANDed ("gt: 100, lte: 200" is a range). Empty only for
 	// temporal types, where the default is "every rule" (gte len(Rules)).
 	Conditions []CorrCondition
+	// Expression is an extended condition (pySigma's, for temporal types
+	// only): a boolean expression over the names of Rules, such as
+	// "upload and not scan"; "" for a count condition. Clauses is it in
+	// disjunctive normal form.
+	Expression string
+	Clauses    []CorrClause
 	Field      string  // condition field: the values counted, summed...
 	Percentile float64 // value_percentile: which percentile (0-100), default 50
 	// Aliases maps an alias used in GroupBy to, per referenced rule (by

@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -88,5 +89,85 @@ correlation: {type: temporal, rules: [x], timespan: 5m}
 `)
 	if len(c.Correlations) != 2 || c.Errors.ByCode()[CodeUnknownRule] != 2 {
 		t.Errorf("correlations %d, errors %v", len(c.Correlations), c.Errors)
+	}
+}
+
+const threeBases = `title: a
+name: recon_cmd_a
+logsource: {product: windows}
+detection: {s: {a: 1}, condition: s}
+---
+title: b
+name: recon_cmd_b
+logsource: {product: windows}
+detection: {s: {a: 2}, condition: s}
+---
+title: c
+name: recon_cmd_c
+logsource: {product: windows}
+detection: {s: {a: 3}, condition: s}
+`
+
+// The specification's schema tests write an extended condition as
+// "recon_cmd_a AND recon_cmd_b AND recon_cmd_c"; pySigma's tests as
+// "rule_a and not rule_b", and take the rules from it when there is no
+// rules list.
+func TestParseExtendedCondition(t *testing.T) {
+	for _, tc := range []struct {
+		body    string
+		rules   []string
+		clauses []CorrClause
+	}{
+		{"type: temporal\n    rules: [recon_cmd_a, recon_cmd_b, recon_cmd_c]\n    group-by: [ComputerName, User]\n    timespan: 5m\n    condition: recon_cmd_a AND recon_cmd_b AND recon_cmd_c",
+			[]string{"recon_cmd_a", "recon_cmd_b", "recon_cmd_c"}, []CorrClause{{Must: []int{0, 1, 2}}}},
+		{"type: temporal_ordered\n    timespan: 5m\n    condition: recon_cmd_b and not recon_cmd_a",
+			[]string{"recon_cmd_b", "recon_cmd_a"}, []CorrClause{{Must: []int{0}, MustNot: []int{1}}}},
+		// not binds tighter than and, and than or; De Morgan inside not;
+		// "a and not a" can never hold and is dropped.
+		{"type: temporal\n    rules: [recon_cmd_a, recon_cmd_b, recon_cmd_c]\n    timespan: 5m\n    condition: recon_cmd_a or not (recon_cmd_b or recon_cmd_a) and recon_cmd_c",
+			[]string{"recon_cmd_a", "recon_cmd_b", "recon_cmd_c"}, []CorrClause{{Must: []int{0}}, {Must: []int{2}, MustNot: []int{0, 1}}}},
+		{"type: temporal\n    rules: [recon_cmd_a, recon_cmd_b]\n    timespan: 5m\n    condition: (recon_cmd_a or recon_cmd_b) and not (recon_cmd_a and recon_cmd_b)",
+			[]string{"recon_cmd_a", "recon_cmd_b"}, []CorrClause{{Must: []int{0}, MustNot: []int{1}}, {Must: []int{1}, MustNot: []int{0}}}},
+	} {
+		c := loadOne(threeBases + "---\ntitle: x\ncorrelation:\n    " + tc.body + "\n")
+		if len(c.Errors) > 0 || len(c.Correlations) != 1 {
+			t.Errorf("%s: %v", tc.body, c.Errors)
+			continue
+		}
+		k := c.Correlations[0].Correlation
+		if !slices.Equal(k.Rules, tc.rules) || k.Expression == "" || len(k.Conditions) != 0 ||
+			!slices.EqualFunc(k.Clauses, tc.clauses, func(a, b CorrClause) bool {
+				return slices.Equal(a.Must, b.Must) && slices.Equal(a.MustNot, b.MustNot)
+			}) {
+			t.Errorf("%s:\n rules %v clauses %v", tc.body, k.Rules, k.Clauses)
+		}
+	}
+}
+
+func TestExtendedConditionErrors(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{"type: event_count\n    rules: [recon_cmd_a]\n    timespan: 5m\n    condition: recon_cmd_a", "condition must be a mapping"},
+		{"type: temporal\n    rules: [recon_cmd_a, recon_cmd_b]\n    timespan: 5m\n    condition: recon_cmd_a", `rule "recon_cmd_b" is in the correlation's rules but not in its condition`},
+		{"type: temporal\n    rules: [recon_cmd_a]\n    timespan: 5m\n    condition: recon_cmd_a and recon_cmd_c", `condition names "recon_cmd_c", which is not in the correlation's rules`},
+		{"type: temporal\n    timespan: 5m\n    condition: recon_cmd_a and not recon_cmd_a", "can never hold"},
+		{"type: temporal\n    timespan: 5m\n    condition: recon_cmd_a or not recon_cmd_b", `holds with "not recon_cmd_b" alone`},
+		{"type: temporal\n    timespan: 5m\n    condition: not (recon_cmd_a and recon_cmd_b)", `holds with "not recon_cmd_a" alone`},
+		{"type: temporal\n    timespan: 5m\n    condition: 1 of recon_cmd_*", `"of" is not allowed`},
+		{"type: temporal\n    timespan: 5m\n    condition: recon_cmd_a and (recon_cmd_b", "bad-correlation: condition"},
+		{"type: temporal\n    timespan: 5m\n    condition: recon_cmd_* and recon_cmd_a", `wildcard "recon_cmd_*"`},
+	} {
+		c := loadOne(threeBases + "---\ntitle: x\ncorrelation:\n    " + tc.body + "\n")
+		if len(c.Errors) == 0 || !strings.Contains(c.Errors[0].Error(), tc.want) {
+			t.Errorf("%q:\n got %v\nwant %s", tc.body, c.Errors, tc.want)
+		}
+		if len(c.Correlations) != 0 {
+			t.Errorf("%q: kept", tc.body)
+		}
+	}
+	// Alternatives multiply: (a1 or b1) and (a2 or b2) and ... is bounded.
+	cond := strings.Repeat("(recon_cmd_a or recon_cmd_b) and ", 7) + "recon_cmd_c"
+	c := loadOne(threeBases + "---\ntitle: x\ncorrelation:\n    type: temporal\n    timespan: 5m\n    condition: " + cond + "\n")
+	if len(c.Errors) == 0 || !strings.Contains(c.Errors[0].Error(), "more than 64 alternatives") {
+		t.Errorf("%d alternatives: %v", 1<<7, c.Errors)
 	}
 }

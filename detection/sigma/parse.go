@@ -332,9 +332,6 @@ func (p *ruleParser) correlation(root *yaml.Node) *Correlation {
 	default:
 		bad(get(n, "type"), "unknown correlation type %q", c.Type)
 	}
-	if len(c.Rules) == 0 {
-		bad(nil, "correlation names no rules")
-	}
 	if d, ok := ParseTimespan(c.Timespan); ok {
 		c.Window = d
 	} else if c.Timespan == "" {
@@ -349,7 +346,11 @@ func (p *ruleParser) correlation(root *yaml.Node) *Correlation {
 			c.Generate = strings.EqualFold(g.Value, "true")
 		}
 	}
+	nerr := len(p.errs)
 	p.corrCondition(c, n, bad)
+	if len(c.Rules) == 0 && len(p.errs) == nerr { // an extended condition names them
+		bad(nil, "correlation names no rules")
+	}
 	p.corrAliases(c, n, bad)
 	return c
 }
@@ -364,8 +365,12 @@ func (p *ruleParser) corrCondition(c *Correlation, n *yaml.Node, bad func(*yaml.
 		}
 		return
 	}
+	if cond.Kind == yaml.ScalarNode && cond.Tag == "!!str" && temporal {
+		corrExpression(c, cond.Value, func(format string, args ...any) { bad(cond, format, args...) })
+		return
+	}
 	if cond.Kind != yaml.MappingNode {
-		bad(cond, "condition must be a mapping such as {gte: 10}")
+		bad(cond, "condition must be a mapping such as {gte: 10} (or, for temporal types, an expression such as \"a and not b\")")
 		return
 	}
 	c.Percentile = 50

@@ -1,0 +1,192 @@
+package aggregate
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+)
+
+// eventTimes are the seconds after t0 of an alert's events.
+func eventTimes(a Alert) []int {
+	var out []int
+	for _, e := range a.Events {
+		out = append(out, int(e.Time.Sub(t0).Seconds()))
+	}
+	return out
+}
+
+// An extended condition without "not" fires, like a lower bound, at the
+// event that completes it, and joins only the events of its rules.
+func TestExtendedAnd(t *testing.T) {
+	c := load(t, baseRules+`---
+title: Failed then or after successful
+correlation:
+    type: temporal
+    rules: [failed_login, successful_login]
+    group-by: [User]
+    timespan: 5m
+    condition: failed_login and successful_login
+`)
+	k := newCorrelator(t, c, Options{})
+	failed, ok := rule(c, "failed_login"), rule(c, "successful_login")
+	if a := k.Observe(ok, login("alice", 1), at(0)); len(a) != 0 {
+		t.Fatalf("one rule alone: %v", a)
+	}
+	if a := k.Observe(ok, login("bob", 2), at(10)); len(a) != 0 {
+		t.Fatalf("another group: %v", a)
+	}
+	a := k.Observe(failed, login("alice", 3), at(100))
+	if len(a) != 1 || !slices.Equal(eventTimes(a[0]), []int{0, 100}) || a[0].Group["User"] != "alice" || a[0].Value != 2 {
+		t.Fatalf("alerts %+v", a)
+	}
+	// The group starts afresh, and the window slides: a failure 400 s
+	// after the last success is alone.
+	if a := k.Observe(failed, login("alice", 4), at(500)); len(a) != 0 {
+		t.Fatalf("after the alert: %v", a)
+	}
+}
+
+// "failed_login and not successful_login": a failure that no success
+// follows within the timespan. Each failure opens a window of 5 minutes
+// that is judged once event time has passed its end; a success before the
+// failure does not count.
+func TestExtendedAndNot(t *testing.T) {
+	c := load(t, baseRules+`---
+title: Failure not followed by success
+correlation:
+    type: temporal
+    rules: [failed_login, successful_login]
+    group-by: [User]
+    timespan: 5m
+    condition: failed_login and not successful_login
+`)
+	k := newCorrelator(t, c, Options{})
+	var got []Alert
+	feed := func(r string, s, id int) {
+		got = append(got, k.Observe(rule(c, r), login("alice", id), at(s))...)
+	}
+	feed("failed_login", 0, 1)
+	feed("successful_login", 60, 2) // closes the failure at 0
+	feed("failed_login", 1000, 3)
+	feed("failed_login", 1010, 4)
+	if len(got) != 0 {
+		t.Fatalf("before any window ended: %v", got)
+	}
+	if a := k.Advance(at(1300)); len(a) != 0 {
+		t.Fatalf("at the end of the window, which could still get its success: %v", a)
+	}
+	got = k.Advance(at(1301))
+	if len(got) != 1 || !slices.Equal(eventTimes(got[0]), []int{1000, 1010}) || got[0].First != at(1000) {
+		t.Fatalf("alerts %+v", got)
+	}
+	if cond := got[0].Doc()["webshell"].(map[string]any)["correlation"].(map[string]any)["condition"]; cond != "failed_login and not successful_login" {
+		t.Errorf("webshell.correlation.condition = %v", cond)
+	}
+	// Afresh after the alert: the failure at 1010 was joined, it opens no
+	// window of its own. A success before a failure does not close it.
+	got = nil
+	feed("successful_login", 2000, 5)
+	feed("failed_login", 2010, 6)
+	feed("failed_login", 2400, 7) // event time passes 2310: judged here
+	if len(got) != 1 || !slices.Equal(eventTimes(got[0]), []int{2010}) {
+		t.Fatalf("alerts %+v", got)
+	}
+}
+
+// temporal_ordered with an extended condition wants its rules in the
+// order of the rules list.
+func TestExtendedOrdered(t *testing.T) {
+	c := load(t, baseRules+`---
+title: Failure then success
+correlation:
+    type: temporal_ordered
+    rules: [failed_login, successful_login]
+    group-by: [User]
+    timespan: 5m
+    condition: failed_login and successful_login
+`)
+	k := newCorrelator(t, c, Options{})
+	failed, ok := rule(c, "failed_login"), rule(c, "successful_login")
+	if a := k.Observe(ok, login("alice", 1), at(0)); len(a) != 0 {
+		t.Fatal(a)
+	}
+	if a := k.Observe(failed, login("alice", 2), at(10)); len(a) != 0 {
+		t.Fatalf("success then failure: %v", a)
+	}
+	a := k.Observe(ok, login("alice", 3), at(20))
+	if len(a) != 1 || !slices.Equal(eventTimes(a[0]), []int{0, 10, 20}) {
+		t.Fatalf("alerts %+v", a)
+	}
+}
+
+// An alternative without "not" fires at once and starts the group afresh,
+// so a window the other alternative opened before goes with it.
+func TestExtendedMixed(t *testing.T) {
+	c := load(t, baseRules+`---
+title: Success, or failure alone
+correlation:
+    type: temporal
+    rules: [failed_login, successful_login]
+    group-by: [User]
+    timespan: 5m
+    condition: successful_login or failed_login and not successful_login
+`)
+	k := newCorrelator(t, c, Options{})
+	failed, ok := rule(c, "failed_login"), rule(c, "successful_login")
+	if a := k.Observe(failed, login("alice", 1), at(0)); len(a) != 0 {
+		t.Fatal(a)
+	}
+	if a := k.Observe(ok, login("alice", 2), at(30)); len(a) != 1 || !slices.Equal(eventTimes(a[0]), []int{30}) {
+		t.Fatalf("the success alone: %+v", a)
+	}
+	if a := k.Advance(at(1000)); len(a) != 0 {
+		t.Fatalf("the failure's window was dropped with the group: %v", a)
+	}
+	if a := k.Observe(failed, login("alice", 3), at(2000)); len(a) != 0 {
+		t.Fatal(a)
+	}
+	if a := k.Advance(at(2301)); len(a) != 1 || !slices.Equal(eventTimes(a[0]), []int{2000}) {
+		t.Fatalf("the failure alone: %+v", a)
+	}
+}
+
+// A window opened before a restart is judged after it, once.
+func TestExtendedRestore(t *testing.T) {
+	src := baseRules + `---
+title: Failure not followed by success
+correlation:
+    type: temporal
+    rules: [failed_login, successful_login]
+    group-by: [User]
+    timespan: 5m
+    condition: failed_login and not successful_login
+`
+	c := load(t, src)
+	k := newCorrelator(t, c, Options{})
+	failed := rule(c, "failed_login")
+	k.Observe(failed, login("alice", 1), at(0))
+	k.Observe(failed, login("bob", 2), at(200))
+	if a := k.Observe(failed, login("alice", 3), at(400)); len(a) != 1 || a[0].First != at(0) {
+		t.Fatalf("alice's first window: %+v", a)
+	}
+	raw, err := json.Marshal(k.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved Saved
+	if err := json.Unmarshal(raw, &saved); err != nil {
+		t.Fatal(err)
+	}
+	k2 := newCorrelator(t, load(t, src), Options{})
+	if n, bad := k2.Restore(saved); n != 2 || bad != 0 {
+		t.Fatalf("restored %d, skipped %d", n, bad)
+	}
+	var users []string
+	for _, a := range k2.Advance(at(1000)) {
+		users = append(users, a.Group["User"]+":"+a.First.Sub(t0).String())
+	}
+	slices.Sort(users)
+	if !slices.Equal(users, []string{"alice:6m40s", "bob:3m20s"}) {
+		t.Errorf("after the restart: %v", users)
+	}
+}
