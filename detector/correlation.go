@@ -3,6 +3,7 @@ package detector
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,8 +76,15 @@ func (d *Detector) correlationAlerts(rs *ruleSet, alerts []aggregate.Alert) []De
 		detection.Put(doc, "event.category", []string{"intrusion_detection"})
 		detection.Put(doc, "event.type", []string{"info"})
 		detection.MarkAlert(doc, []detection.RuleInfo{ruleInfo(a.Rule, rs.ruleset[a.Rule.Path])})
-		msg := fmt.Sprintf("%s: %s of %d events from %s to %s", a.Rule.Title, a.Rule.Correlation.Type, a.Count,
+		kind := a.Rule.Correlation.Type
+		if x := a.Rule.Correlation.Expression; x != "" {
+			kind += " " + strconv.Quote(x)
+		}
+		msg := fmt.Sprintf("%s: %s of %d events from %s to %s", a.Rule.Title, kind, a.Count,
 			a.First.UTC().Format(time.RFC3339Nano), a.Last.UTC().Format(time.RFC3339Nano))
+		if !a.Closed.IsZero() {
+			msg += ", none excluded until " + a.Closed.UTC().Format(time.RFC3339Nano)
+		}
 		if len(group) > 0 {
 			msg += " (" + strings.Join(group, ", ") + ")"
 		}

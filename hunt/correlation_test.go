@@ -1,6 +1,7 @@
 package hunt_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 	"webshellbeat/internal/testfiles"
@@ -135,5 +136,68 @@ func TestHuntCorrelationGenerate(t *testing.T) {
 	}
 	if base < 3 || corr == 0 {
 		t.Errorf("%d base alerts and %d correlation alerts; want both", base, corr)
+	}
+}
+
+const downloadRule = `title: Download by www-data
+id: 9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f
+name: www_data_download
+status: test
+description: curl or wget run as www-data.
+author: test
+date: 2026-01-01
+logsource: {product: linux, category: process_creation}
+detection:
+  selection:
+    user.name: www-data
+    process.name: [curl, wget]
+  condition: selection
+level: low
+`
+
+// Extended conditions end to end: "recon and a download" alerts at the
+// download, "recon and not download" a timespan after the recon that no
+// download followed, once the hunt has read past that window's end.
+func TestHuntExtendedCorrelation(t *testing.T) {
+	corr := func(id, cond string) string {
+		return "title: " + cond + "\nid: " + id + "\nstatus: test\ncorrelation:\n  type: temporal\n  group-by: [host.name]\n" +
+			"  timespan: 2s\n  condition: " + cond + "\nlevel: high\n"
+	}
+	dir := writeRules(t, map[string]string{"recon.yml": reconRule, "download.yml": downloadRule,
+		"both.yml":  corr("1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", "www_data_recon and www_data_download"),
+		"alone.yml": corr("2f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", "www_data_recon and not www_data_download")})
+	cfg := config.Default()
+	cfg.Rules = config.Rules{Paths: []string{dir}}
+	det, err := detector.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ri := det.Rules(); ri.Correlations != 2 || ri.Rejected != 0 {
+		t.Fatalf("rules = %+v, problems %v", ri, det.Problems)
+	}
+	first := map[string]map[string]any{}
+	if _, err := hunt.Run([]string{data + "linux-capture/audit.log"}, det, func(doc map[string]any) {
+		if c := str(doc, "webshell.correlation.condition"); c != "" && first[c] == nil {
+			first[c] = doc
+		}
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	both, alone := first["www_data_recon and www_data_download"], first["www_data_recon and not www_data_download"]
+	if both == nil || alone == nil {
+		t.Fatalf("alerts of the two conditions: %v", first)
+	}
+	bs, _ := detection.Lookup(both, "event.start")
+	be, _ := detection.Lookup(both, "event.end")
+	if e := be.(time.Time); e.Sub(bs.(time.Time)) > 2*time.Second || e.Format(time.TimeOnly) != "19:02:28" {
+		t.Errorf("recon and download: %v .. %v, want to end at the download (19:02:28)", bs, be)
+	}
+	as, _ := detection.Lookup(alone, "event.start")
+	ae, _ := detection.Lookup(alone, "event.end")
+	if s, e := as.(time.Time), ae.(time.Time); e.Sub(s) != 2*time.Second || s.Format(time.TimeOnly) != "19:02:24" {
+		t.Errorf("recon without download: %v .. %v, want the 2s window of the first recon (19:02:24)", as, ae)
+	}
+	if msg := str(alone, "message"); !strings.Contains(msg, `temporal "www_data_recon and not www_data_download"`) || !strings.Contains(msg, "none excluded until") {
+		t.Errorf("message = %q", msg)
 	}
 }

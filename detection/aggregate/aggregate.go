@@ -61,6 +61,10 @@ type Alert struct {
 	Group  map[string]string
 	First  time.Time  // time of the oldest joined event
 	Last   time.Time  // time of the newest joined event: the alert's time
+	// Closed is, for an alternative of an extended condition with "not",
+	// the end of the window in which none of the excluded rules matched
+	// (First plus the timespan); zero otherwise.
+	Closed time.Time
 	Count  int        // events joined
 	Value  float64    // the figure the condition was checked on (count, distinct values, sum, average, percentile, rules seen)
 	Events []EventRef // the joined events, oldest first
@@ -442,13 +446,17 @@ func (a Alert) Doc() map[string]any {
 	if x := a.Rule.Correlation.Expression; x != "" {
 		corr["condition"] = x
 	}
+	end := a.Last
+	if !a.Closed.IsZero() { // what the alert says lasted until then: nothing excluded came
+		end = a.Closed
+	}
 	return map[string]any{
 		"@timestamp": a.Last,
 		"event": map[string]any{
 			"kind":     "alert",
 			"start":    a.First,
-			"end":      a.Last,
-			"duration": a.Last.Sub(a.First).Nanoseconds(),
+			"end":      end,
+			"duration": end.Sub(a.First).Nanoseconds(),
 		},
 		"webshell": map[string]any{"correlation": corr},
 	}

@@ -72,7 +72,9 @@ func (k *corr) judgeForward(c *Correlator, g *group, t time.Time, out []Alert) [
 				continue
 			}
 			if ev := k.holds(cl, win); ev != nil {
-				out = append(out, k.alert(&group{vals: g.vals, entries: ev, dropped: g.dropped}, float64(len(cl.Must))))
+				a := k.alert(&group{vals: g.vals, entries: ev, dropped: g.dropped}, float64(len(cl.Must)))
+				a.Closed = at.Add(w)
+				out = append(out, a)
 				c.alerts.Add(1)
 				g.entries = append(g.entries[:0:0], g.entries[hi:]...) // afresh after the window
 				g.dropped = 0

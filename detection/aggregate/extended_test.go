@@ -76,7 +76,7 @@ correlation:
 		t.Fatalf("at the end of the window, which could still get its success: %v", a)
 	}
 	got = k.Advance(at(1301))
-	if len(got) != 1 || !slices.Equal(eventTimes(got[0]), []int{1000, 1010}) || got[0].First != at(1000) {
+	if len(got) != 1 || !slices.Equal(eventTimes(got[0]), []int{1000, 1010}) || got[0].First != at(1000) || got[0].Closed != at(1300) {
 		t.Fatalf("alerts %+v", got)
 	}
 	if cond := got[0].Doc()["webshell"].(map[string]any)["correlation"].(map[string]any)["condition"]; cond != "failed_login and not successful_login" {

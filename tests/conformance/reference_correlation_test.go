@@ -183,7 +183,7 @@ func ourCorrelations(t *testing.T, file string, events []refEvent) map[string]ma
 		return a.ecs["@timestamp"].(time.Time).Compare(b.ecs["@timestamp"].(time.Time))
 	})
 	out := map[string]map[string]corrGroup{}
-	for _, ev := range sorted {
+	for i, ev := range sorted {
 		doc := maps.Clone(ev.ecs)
 		event, _ := doc["event"].(map[string]any)
 		event = maps.Clone(event)
@@ -192,32 +192,43 @@ func ourCorrelations(t *testing.T, file string, events []refEvent) map[string]ma
 		}
 		event["id"] = ev.key // what an alert lists its events by
 		doc["event"] = event
-		at := doc["@timestamp"].(time.Time)
+		at := doc["@timestamp"].(time.Time).Truncate(time.Millisecond) // as the reference reads it
+		var alerts []aggregate.Alert
 		for _, r := range eng.Match(doc) {
-			for _, a := range c.Observe(r, doc, at) {
-				rule := filepath.Base(file) + " " + a.Rule.ID
-				group, _ := json.Marshal(a.Group)
-				key := canonicalGroup(t, string(group))
-				if out[rule] == nil {
-					out[rule] = map[string]corrGroup{}
-				}
-				g := out[rule][key]
-				if g.ends == nil {
-					for _, e := range a.Events {
-						g.first = append(g.first, e.ID)
-					}
-					slices.Sort(g.first)
-				}
-				if g.raw == nil {
-					g.raw = map[string]bool{}
-				}
-				g.raw[string(group)] = true
-				g.ends = append(g.ends, a.Last.UnixMilli())
-				g.ties = append(g.ties, hasTie(a.Events))
-				g.ordered = a.Rule.Correlation.Type == sigma.CorrTemporalOrdered
-				g.chained = slices.ContainsFunc(a.Events, func(e aggregate.EventRef) bool { return e.ID == "" })
-				out[rule][key] = g
+			alerts = append(alerts, c.Observe(r, doc, at)...)
+		}
+		// as the detector does: event time judges the windows that ended
+		alerts = append(alerts, c.Advance(at)...)
+		if i == len(sorted)-1 { // the end of the input
+			alerts = append(alerts, c.Advance(at.Add(time.Millisecond))...)
+		}
+		for _, a := range alerts {
+			rule := filepath.Base(file) + " " + a.Rule.ID
+			group, _ := json.Marshal(a.Group)
+			key := canonicalGroup(t, string(group))
+			if out[rule] == nil {
+				out[rule] = map[string]corrGroup{}
 			}
+			g := out[rule][key]
+			if g.ends == nil {
+				for _, e := range a.Events {
+					g.first = append(g.first, e.ID)
+				}
+				slices.Sort(g.first)
+			}
+			if g.raw == nil {
+				g.raw = map[string]bool{}
+			}
+			g.raw[string(group)] = true
+			end := a.Last // an alternative with "not": the end of its window, as the reference's
+			if !a.Closed.IsZero() {
+				end = a.Closed
+			}
+			g.ends = append(g.ends, end.UnixMilli())
+			g.ties = append(g.ties, hasTie(a.Events))
+			g.ordered = a.Rule.Correlation.Type == sigma.CorrTemporalOrdered
+			g.chained = slices.ContainsFunc(a.Events, func(e aggregate.EventRef) bool { return e.ID == "" })
+			out[rule][key] = g
 		}
 	}
 	return out
@@ -244,7 +255,9 @@ func hasTie(es []aggregate.EventRef) bool {
 // alert; each group's first alert ends at the same event time and joins the
 // events of the reference's first window (those of a later event of the
 // same millisecond aside); every later alert ends where a reference window
-// does.
+// does. An alert of an extended condition's alternative with "not" ends
+// where its forward window does (aggregate.Alert.Closed), as the
+// reference's.
 func TestPySigmaCorrelations(t *testing.T) {
 	events := correlationSamples(t)
 	if *correlationEvents != "" {

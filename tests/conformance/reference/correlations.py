@@ -10,7 +10,10 @@ with -correlation-events (each row with its time as `timestamp`).
 
 The backend's alerts are one per qualifying window: for each event of a
 group, the window of the timespan that ends at it, whenever the condition
-holds there. So a burst past a threshold gives an alert per event. The test
+holds there. So a burst past a threshold gives an alert per event. An
+extended condition's alternative with "not" looks forward instead: the
+window of the timespan that starts at each event of its rules, and the
+alert's time (occurrence_time) is that window's end. The test
 compares per group: that webshellbeat alerts the same groups, first at the
 same time, with the events of that window, and every later alert at a time
 where the reference has one too.
