@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -16,6 +17,7 @@ func FuzzParseRule(f *testing.F) {
 		"title: t\nlogsource: {product: windows}\ndetection:\n  sel: {Image|endswith: a}\n  condition: sel\n",
 		"title: t\nlogsource: {product: linux}\ndetection:\n  k: [foo, 'ba*r']\n  m:\n    - A|re|i: x.*\n    - B|cidr: 10.0.0.0/8\n  condition: 1 of them and not m\n",
 		"title: c\nname: c\ncorrelation:\n  type: event_count\n  rules: [r]\n  group-by: [User]\n  timespan: 5m\n  condition: {gte: 10}\n---\ntitle: r\nname: r\nlogsource: {product: windows}\ndetection:\n  s: {EventID: 4625}\n  condition: s\n",
+		"title: x\ncorrelation:\n  type: temporal_ordered\n  timespan: 5m\n  condition: r and not (s or t)\n",
 		"title: v\ncorrelation:\n  type: value_percentile\n  rules: [r]\n  timespan: 1h\n  condition: {field: bytes, percentile: 95, gt: 1000}\n  aliases: {ip: {r: source.ip}}\n",
 		"title: f\nlogsource: {product: windows}\nfilter:\n  rules: [r]\n  sel: {host.name|startswith: DC}\n  condition: not sel\n",
 		"title: e\nlogsource: {product: windows}\ndetection:\n  s: {a|contains|expand: '%x%-%y%'}\n  t: {ts|hour|gte: 22}\n  condition: s or t\n",
@@ -65,6 +67,11 @@ func FuzzParseRule(f *testing.F) {
 		for _, r := range c.Correlations {
 			if r.Correlation == nil || r.Correlation.Type == "" || len(r.Correlation.Rules) == 0 || r.Correlation.Window <= 0 {
 				t.Fatalf("correlation kept incomplete: %+v", r.Correlation)
+			}
+			for _, cl := range r.Correlation.Clauses {
+				if len(cl.Must) == 0 || slices.ContainsFunc(slices.Concat(cl.Must, cl.MustNot), func(i int) bool { return i < 0 || i >= len(r.Correlation.Rules) }) {
+					t.Fatalf("extended condition %q: alternative %+v of rules %v", r.Correlation.Expression, cl, r.Correlation.Rules)
+				}
 			}
 		}
 		for _, r := range c.Filters {
