@@ -58,9 +58,9 @@ type Alert struct {
 	// Group holds the group-by values, keyed by the names in the rule's
 	// group-by (alias names for aliases), as the group's first event
 	// spells them (groups fold case). A missing field groups as "".
-	Group  map[string]string
-	First  time.Time  // time of the oldest joined event
-	Last   time.Time  // time of the newest joined event: the alert's time
+	Group map[string]string
+	First time.Time // time of the oldest joined event
+	Last  time.Time // time of the newest joined event: the alert's time
 	// Closed is, for an alternative of an extended condition with "not",
 	// the end of the window in which none of the excluded rules matched
 	// (First plus the timespan); zero otherwise.

@@ -3,6 +3,7 @@ package aggregate
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -103,7 +104,12 @@ func (k *corr) restore(c *Correlator, groups []SavedGroup) (restored, skipped in
 	defer k.mu.Unlock()
 	for _, sg := range groups {
 		g, ok := k.loadGroup(c, sg)
-		if !ok || k.groups[g.key] != nil || len(k.groups) >= c.opts.MaxGroups {
+		if ok && k.groups[g.key] != nil {
+			k.merge(c, k.groups[g.key], g)
+			restored++
+			continue
+		}
+		if !ok || len(k.groups) >= c.opts.MaxGroups {
 			skipped++
 			continue
 		}
@@ -145,10 +151,45 @@ func (k *corr) loadGroup(c *Correlator, sg SavedGroup) (*group, bool) {
 	if last := g.entries[len(g.entries)-1].t; g.last.Before(last) {
 		g.last = last
 	}
-	if g.key != groupKey(k.cs.GroupBy, g.vals) {
+	// The key is the values folded. A saved key that differs from it in
+	// case only was written before groups folded case (the twenty-eighth
+	// session): such groups are merged (restore), not told apart.
+	key := groupKey(k.cs.GroupBy, g.vals)
+	if !strings.EqualFold(g.key, key) {
 		return nil, false
 	}
+	g.key = key
 	return g, true
+}
+
+// merge adds the events of g, a saved group with the same folded key, to
+// old, keeping old's spelling and the newest MaxEventsPerGroup events.
+func (k *corr) merge(c *Correlator, old, g *group) {
+	old.entries = append(old.entries, g.entries...)
+	slices.SortStableFunc(old.entries, func(a, b entry) int { return a.t.Compare(b.t) })
+	if over := len(old.entries) - c.opts.MaxEventsPerGroup; over > 0 {
+		old.entries = old.entries[over:]
+		old.dropped += over
+	}
+	old.dropped += g.dropped
+	old.start = minTime(old.start, g.start)
+	old.last = maxTime(old.last, g.last)
+	old.judged = maxTime(old.judged, g.judged)
+	k.noteEnd(old)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // Groups counts the groups held.

@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"testing/fstest"
 
@@ -159,4 +160,28 @@ func FuzzRestore(f *testing.F) {
 			t.Fatalf("%d groups, bound 4", st.Groups)
 		}
 	})
+}
+
+// A state saved before groups folded case holds one account as several
+// groups, keyed as spelt: restored, they are one group again, so a burst
+// that straddles the upgrade is still one burst.
+func TestRestoreMergesGroupsOfOneFoldedKey(t *testing.T) {
+	c := load(t, baseRules+manyFailed)
+	f := rule(c, "failed_login")
+	entry := func(s, id int) SavedEntry {
+		return SavedEntry{Time: at(s), Ref: "53ba33fd-3a50-4468-a5ef-c583635cfa92", ID: fmt.Sprint(id)}
+	}
+	old := Saved{Corrs: []SavedCorr{{Rule: "0e95725d-7320-415d-80f7-004da920fc11", Groups: []SavedGroup{
+		{Key: "Alice", Vals: map[string]string{"User": "Alice"}, Start: at(0), Last: at(2), Entries: []SavedEntry{entry(0, 1), entry(2, 3)}},
+		{Key: "ALICE", Vals: map[string]string{"User": "ALICE"}, Start: at(1), Last: at(1), Entries: []SavedEntry{entry(1, 2)}},
+	}}}}
+	k := newCorrelator(t, c, Options{})
+	if n, bad := k.Restore(old); n != 2 || bad != 0 || k.Stats().Groups != 1 {
+		t.Fatalf("restored %d, skipped %d, %d groups; want both in one", n, bad, k.Stats().Groups)
+	}
+	k.Observe(f, login("alice", 4), at(3))
+	a := k.Observe(f, login("alice", 5), at(4))
+	if len(a) != 1 || a[0].Count != 5 || a[0].Group["User"] != "Alice" || a[0].Events[1].ID != "2" {
+		t.Fatalf("alerts %+v, want one of the five failures, spelt as the first group", a)
+	}
 }
