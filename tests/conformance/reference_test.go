@@ -160,7 +160,8 @@ func keeper(file string, out *[]refEvent) func(*windows.Record, error) error {
 // refVerdict is one line of a golden file of verdicts (verdicts.py's, and
 // filters.py's and pipelines.py's, which write the same columns).
 type refVerdict struct {
-	file    string          // under the SigmaHQ folder (the rule's id is in the file too, for readers)
+	file    string          // under the SigmaHQ folder
+	id      string          // the rule's id
 	err     string          // pySigma refused the rule
 	skip    string          // not compared: not a Windows rule, or a category no Windows event has
 	matched map[string]bool // event keys
@@ -181,7 +182,7 @@ func readReference(t *testing.T, golden string) []refVerdict {
 		if len(cols) != 4 {
 			t.Fatalf("%s:%d: %d columns, want 4", golden, line, len(cols))
 		}
-		v := refVerdict{file: cols[0], matched: map[string]bool{}}
+		v := refVerdict{file: cols[0], id: cols[1], matched: map[string]bool{}}
 		switch cols[2] {
 		case "error":
 			v.err = cols[3]
