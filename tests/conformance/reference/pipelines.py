@@ -23,8 +23,8 @@ from sigma.processing.pipeline import ProcessingPipeline
 import verdicts
 
 
-def main():
-    events_path, root, folder, pipeline_path = sys.argv[1:5]
+def with_user_pipeline(pipeline_path):
+    """Makes verdicts.py run the pipeline of the file before its own."""
     with open(pipeline_path) as f:
         text = f.read()
     plain = verdicts.pipelines_for
@@ -37,6 +37,11 @@ def main():
         return pipelines, skip
 
     verdicts.pipelines_for = with_user
+
+
+def main():
+    events_path, root, folder, pipeline_path = sys.argv[1:5]
+    with_user_pipeline(pipeline_path)
     conn, order = verdicts.connect(events_path)
     names = sorted(n for n in os.listdir(os.path.join(root, folder)) if n.endswith(".yml"))
     for name in names:
