@@ -282,6 +282,9 @@ func (c *Correlator) chain(alerts []Alert, from int) []Alert {
 			detection.Put(doc, k, v)
 		}
 		ev := entry{t: a.Last, ref: ruleRef(a.Rule)}
+		if !a.Closed.IsZero() { // what it says ("a and not b") holds from its window's end
+			ev.t = a.Closed
+		}
 		for _, tg := range ts {
 			alerts = tg.c.add(c, tg.idx, doc, ev, alerts)
 		}

@@ -190,3 +190,36 @@ correlation:
 		t.Errorf("after the restart: %v", users)
 	}
 }
+
+// A forward alert feeds a chained correlation at its window's end, when
+// what it says ("no success for 5 minutes") became true, as the reference
+// times it: a success 100 s after that end, 400 s after the failure, is
+// within the chained rule's 2 minutes.
+func TestExtendedChainedAtWindowEnd(t *testing.T) {
+	c := load(t, baseRules+`---
+title: Failure not followed by success
+name: unanswered_failure
+correlation:
+    type: temporal
+    rules: [failed_login, successful_login]
+    group-by: [User]
+    timespan: 5m
+    condition: failed_login and not successful_login
+---
+title: Success soon after a long silence
+correlation:
+    type: temporal_ordered
+    rules: [unanswered_failure, successful_login]
+    group-by: [User]
+    timespan: 2m
+`)
+	k := newCorrelator(t, c, Options{})
+	k.Observe(rule(c, "failed_login"), login("alice", 1), at(0))
+	var titles []string
+	for _, a := range k.Observe(rule(c, "successful_login"), login("alice", 2), at(400)) {
+		titles = append(titles, a.Rule.Title)
+	}
+	if !slices.Equal(titles, []string{"Failure not followed by success", "Success soon after a long silence"}) {
+		t.Errorf("alerts %q", titles)
+	}
+}
