@@ -1,10 +1,16 @@
 package aggregate
 
 import (
-	"encoding/json"
 	"slices"
 	"testing"
 )
+
+// extendedRule is a correlation of the base rules by user, within 5
+// minutes, with an extended condition, named unanswered_failure.
+func extendedRule(title, typ, rules, cond string) string {
+	return "---\ntitle: " + title + "\nname: unanswered_failure\ncorrelation:\n    type: " + typ + "\n    rules: [" + rules +
+		"]\n    group-by: [User]\n    timespan: 5m\n    condition: " + cond + "\n"
+}
 
 // eventTimes are the seconds after t0 of an alert's events.
 func eventTimes(a Alert) []int {
@@ -18,15 +24,7 @@ func eventTimes(a Alert) []int {
 // An extended condition without "not" fires, like a lower bound, at the
 // event that completes it, and joins only the events of its rules.
 func TestExtendedAnd(t *testing.T) {
-	c := load(t, baseRules+`---
-title: Failed then or after successful
-correlation:
-    type: temporal
-    rules: [failed_login, successful_login]
-    group-by: [User]
-    timespan: 5m
-    condition: failed_login and successful_login
-`)
+	c := load(t, baseRules+extendedRule("Failed then or after successful", "temporal", "failed_login, successful_login", "failed_login and successful_login"))
 	k := newCorrelator(t, c, Options{})
 	failed, ok := rule(c, "failed_login"), rule(c, "successful_login")
 	if a := k.Observe(ok, login("alice", 1), at(0)); len(a) != 0 {
@@ -51,15 +49,7 @@ correlation:
 // that is judged once event time has passed its end; a success before the
 // failure does not count.
 func TestExtendedAndNot(t *testing.T) {
-	c := load(t, baseRules+`---
-title: Failure not followed by success
-correlation:
-    type: temporal
-    rules: [failed_login, successful_login]
-    group-by: [User]
-    timespan: 5m
-    condition: failed_login and not successful_login
-`)
+	c := load(t, baseRules+extendedRule("Failure not followed by success", "temporal", "failed_login, successful_login", "failed_login and not successful_login"))
 	k := newCorrelator(t, c, Options{})
 	var got []Alert
 	feed := func(r string, s, id int) {
@@ -96,15 +86,7 @@ correlation:
 // temporal_ordered with an extended condition wants its rules in the
 // order of the rules list.
 func TestExtendedOrdered(t *testing.T) {
-	c := load(t, baseRules+`---
-title: Failure then success
-correlation:
-    type: temporal_ordered
-    rules: [failed_login, successful_login]
-    group-by: [User]
-    timespan: 5m
-    condition: failed_login and successful_login
-`)
+	c := load(t, baseRules+extendedRule("Failure then success", "temporal_ordered", "failed_login, successful_login", "failed_login and successful_login"))
 	k := newCorrelator(t, c, Options{})
 	failed, ok := rule(c, "failed_login"), rule(c, "successful_login")
 	if a := k.Observe(ok, login("alice", 1), at(0)); len(a) != 0 {
@@ -122,15 +104,7 @@ correlation:
 // An alternative without "not" fires at once and starts the group afresh,
 // so a window the other alternative opened before goes with it.
 func TestExtendedMixed(t *testing.T) {
-	c := load(t, baseRules+`---
-title: Success, or failure alone
-correlation:
-    type: temporal
-    rules: [failed_login, successful_login]
-    group-by: [User]
-    timespan: 5m
-    condition: successful_login or failed_login and not successful_login
-`)
+	c := load(t, baseRules+extendedRule("Success, or failure alone", "temporal", "failed_login, successful_login", "successful_login or failed_login and not successful_login"))
 	k := newCorrelator(t, c, Options{})
 	failed, ok := rule(c, "failed_login"), rule(c, "successful_login")
 	if a := k.Observe(failed, login("alice", 1), at(0)); len(a) != 0 {
@@ -152,15 +126,7 @@ correlation:
 
 // A window opened before a restart is judged after it, once.
 func TestExtendedRestore(t *testing.T) {
-	src := baseRules + `---
-title: Failure not followed by success
-correlation:
-    type: temporal
-    rules: [failed_login, successful_login]
-    group-by: [User]
-    timespan: 5m
-    condition: failed_login and not successful_login
-`
+	src := baseRules + extendedRule("Failure not followed by success", "temporal", "failed_login, successful_login", "failed_login and not successful_login")
 	c := load(t, src)
 	k := newCorrelator(t, c, Options{})
 	failed := rule(c, "failed_login")
@@ -169,16 +135,8 @@ correlation:
 	if a := k.Observe(failed, login("alice", 3), at(400)); len(a) != 1 || a[0].First != at(0) {
 		t.Fatalf("alice's first window: %+v", a)
 	}
-	raw, err := json.Marshal(k.Snapshot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var saved Saved
-	if err := json.Unmarshal(raw, &saved); err != nil {
-		t.Fatal(err)
-	}
 	k2 := newCorrelator(t, load(t, src), Options{})
-	if n, bad := k2.Restore(saved); n != 2 || bad != 0 {
+	if n, bad := roundTrip(t, k, k2); n != 2 || bad != 0 {
 		t.Fatalf("restored %d, skipped %d", n, bad)
 	}
 	var users []string
@@ -196,16 +154,7 @@ correlation:
 // times it: a success 100 s after that end, 400 s after the failure, is
 // within the chained rule's 2 minutes.
 func TestExtendedChainedAtWindowEnd(t *testing.T) {
-	c := load(t, baseRules+`---
-title: Failure not followed by success
-name: unanswered_failure
-correlation:
-    type: temporal
-    rules: [failed_login, successful_login]
-    group-by: [User]
-    timespan: 5m
-    condition: failed_login and not successful_login
----
+	c := load(t, baseRules+extendedRule("Failure not followed by success", "temporal", "failed_login, successful_login", "failed_login and not successful_login")+`---
 title: Success soon after a long silence
 correlation:
     type: temporal_ordered
