@@ -51,7 +51,8 @@ func TestCorrelationErrors(t *testing.T) {
 	for _, tc := range []struct{ body, want string }{
 		{"type: event_counts\n    rules: [base]\n    timespan: 5m\n    condition: {gte: 1}", `9:11: bad-correlation: unknown correlation type "event_counts"`},
 		{"type: event_count\n    rules: [base]\n    timespan: 5 minutes\n    condition: {gte: 1}", `11:15: bad-correlation: timespan "5 minutes"`},
-		{"type: event_count\n    rules: [base]\n    timespan: 1M\n    condition: {gte: 1}", `11:15: bad-correlation: timespan "1M"`},
+		{"type: event_count\n    rules: [base]\n    timespan: 1Y\n    condition: {gte: 1}", `11:15: bad-correlation: timespan "1Y"`},
+		{"type: event_count\n    rules: [base]\n    timespan: 0m\n    condition: {gte: 1}", `11:15: bad-correlation: timespan "0m"`},
 		{"type: event_count\n    rules: [base]\n    timespan: 5m", `8:1: bad-correlation: correlation type event_count needs a condition`},
 		{"type: event_count\n    rules: [base]\n    timespan: 5m\n    condition: {gte: ten}", `12:22: bad-correlation: condition gte: "ten" is not a number`},
 		{"type: event_count\n    rules: [base]\n    timespan: 5m\n    condition: {greater: 1}", `12:17: bad-correlation: unknown condition key "greater"`},
@@ -66,6 +67,24 @@ func TestCorrelationErrors(t *testing.T) {
 		}
 		if len(c.Correlations) != 0 {
 			t.Errorf("%q: kept", tc.body)
+		}
+	}
+}
+
+// pySigma's timespan units beyond the specification's s, m, h and d:
+// weeks, and months and years as averages of the Gregorian calendar.
+func TestParseTimespanUnits(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"90m": 90 * time.Minute, "2w": 14 * 24 * time.Hour,
+		"1M": 2629746 * time.Second, "1y": 31556952 * time.Second, "12M": 12 * 2629746 * time.Second,
+	} {
+		if got, ok := ParseTimespan(in); !ok || got != want {
+			t.Errorf("%s: %v %v, want %v", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"1Y", "1H", "m", "1.5h", "-1m", "1 m"} {
+		if got, ok := ParseTimespan(in); ok {
+			t.Errorf("%s: %v, want refused", in, got)
 		}
 	}
 }

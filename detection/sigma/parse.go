@@ -280,17 +280,20 @@ func (p *ruleParser) strs(m *yaml.Node, key string) []string {
 	return out
 }
 
-var timespanRe = regexp.MustCompile(`^([0-9]{1,9})([smhdw])$`)
+var timespanRe = regexp.MustCompile(`^([0-9]{1,9})([smhdwMy])$`)
 
 // ParseTimespan reads a Sigma timespan: a number and one of s, m, h, d
-// (and w). Months and years are not fixed durations and are refused.
+// (the specification's units), or w, M or y (pySigma's). A month and a year
+// are pySigma's averages of the Gregorian calendar (30.436875 and 365.2425
+// days), so that a window means what it means there.
 func ParseTimespan(s string) (time.Duration, bool) {
 	m := timespanRe.FindStringSubmatch(s)
 	if m == nil {
 		return 0, false
 	}
 	n, _ := strconv.Atoi(m[1])
-	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
+	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour,
+		"M": 2629746 * time.Second, "y": 31556952 * time.Second}[m[2]]
 	if n <= 0 {
 		return 0, false
 	}
@@ -337,7 +340,7 @@ func (p *ruleParser) correlation(root *yaml.Node) *Correlation {
 	} else if c.Timespan == "" {
 		bad(nil, "correlation has no timespan")
 	} else {
-		bad(get(n, "timespan"), "timespan %q: want a number and s, m, h, d or w", c.Timespan)
+		bad(get(n, "timespan"), "timespan %q: want a number and s, m, h, d, w, M or y", c.Timespan)
 	}
 	if g := get(n, "generate"); g != nil {
 		if g.Kind != yaml.ScalarNode || g.Tag != "!!bool" {
