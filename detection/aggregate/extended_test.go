@@ -1,8 +1,10 @@
 package aggregate
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // extendedRule is a correlation of the base rules by user, within 5
@@ -170,5 +172,42 @@ correlation:
 	}
 	if !slices.Equal(titles, []string{"Failure not followed by success", "Success soon after a long silence"}) {
 		t.Errorf("alerts %q", titles)
+	}
+}
+
+// Events in any order, with Advance between them and a small bound per
+// group, never make a forward alert before event time has passed its
+// window's end, and an alert joins only events of its alternative's one
+// rule, inside its window.
+func TestExtendedRandomOrder(t *testing.T) {
+	c := load(t, baseRules+extendedRule("Failure not followed by success", "temporal", "failed_login, successful_login",
+		"failed_login and not successful_login or successful_login and not failed_login"))
+	names := []string{"failed_login", "successful_login"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	total := 0
+	for run := range 200 {
+		k := newCorrelator(t, c, Options{MaxEventsPerGroup: 8})
+		now := 0
+		for i := range 60 {
+			s := now + rng.IntN(120) - 30 // some events come late
+			now = max(now, s)
+			var alerts []Alert
+			if rng.IntN(5) == 0 {
+				alerts = k.Advance(at(now))
+			} else {
+				alerts = k.Observe(rule(c, names[rng.IntN(2)]), login([]string{"a", "b"}[rng.IntN(2)], i), at(s))
+			}
+			total += len(alerts)
+			for _, a := range alerts {
+				if a.Closed.IsZero() || !at(now).After(a.Closed) || a.Closed.Sub(a.First) != 5*time.Minute {
+					t.Fatalf("run %d: alert closed %v judged at %v, first %v", run, a.Closed, at(now), a.First)
+				}
+				for _, e := range a.Events {
+					if e.Rule != a.Events[0].Rule || e.Time.Before(a.First) || e.Time.After(a.Closed) {
+						t.Fatalf("run %d: alert %+v joins %+v", run, a, e)
+					}
+				}
+			}
+		}
 	}
 }
