@@ -421,8 +421,8 @@ func percentile(xs []float64, p float64) float64 {
 // Doc renders the alert as a document: @timestamp (the last event's time),
 // event.kind alert, event.start/end/duration, and webshell.correlation
 // with the type, count, value, group-by values, the joined events (rule
-// id, event id, time) and an extended condition. Callers add rule.* and severity with
-// detection.MarkAlert, as for any alert.
+// id, event id, time) and an extended condition. Callers add rule.* and
+// severity with detection.MarkAlert, as for any alert.
 func (a Alert) Doc() map[string]any {
 	events := make([]any, len(a.Events))
 	for i, e := range a.Events {

@@ -79,7 +79,7 @@ func saveGroup(g *group) SavedGroup {
 // event yet. Groups of rules c does not have are skipped and counted, as
 // are events and groups that do not fit c's rules or bounds (a hand-edited
 // or foreign file must not break the correlator): restored counts the
-// groups kept. Windows that ended while the beat was down are judged or
+// groups kept, those merged into another of the same folded key included. Windows that ended while the beat was down are judged or
 // freed by the next Observe or Advance, on event time as always.
 func (c *Correlator) Restore(s Saved) (restored, skipped int) {
 	byRef := map[string]*corr{}
@@ -152,8 +152,8 @@ func (k *corr) loadGroup(c *Correlator, sg SavedGroup) (*group, bool) {
 		g.last = last
 	}
 	// The key is the values folded. A saved key that differs from it in
-	// case only was written before groups folded case (the twenty-eighth
-	// session): such groups are merged (restore), not told apart.
+	// case only was written by a version before groups folded case: such
+	// groups are merged (restore), not told apart.
 	key := groupKey(k.cs.GroupBy, g.vals)
 	if !strings.EqualFold(g.key, key) {
 		return nil, false
