@@ -646,3 +646,39 @@ correlation: {type: event_count, rules: [failed_login], group-by: [User], timesp
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// temporal_ordered with a threshold below the number of rules asks for
+// that many of the rules in the order of the list, any of them, as
+// pySigma's SQL does: b then c is two of a, b, c in order; c then b is not.
+func TestTemporalOrderedPartial(t *testing.T) {
+	c := load(t, baseRules+`---
+title: Lockout
+name: lockout
+logsource: {product: windows, service: security}
+detection: {selection: {EventID: 4740}, condition: selection}
+---
+title: Two of three in order
+correlation:
+    type: temporal_ordered
+    rules: [lockout, failed_login, successful_login]
+    group-by: [User]
+    timespan: 5m
+    condition: {gte: 2}
+`)
+	k := newCorrelator(t, c, Options{})
+	failed, ok := rule(c, "failed_login"), rule(c, "successful_login")
+	if a := k.Observe(ok, login("alice", 1), at(0)); len(a) != 0 {
+		t.Fatal(a)
+	}
+	if a := k.Observe(failed, login("alice", 2), at(10)); len(a) != 0 {
+		t.Fatalf("success then failure is out of order: %v", a)
+	}
+	a := k.Observe(ok, login("alice", 3), at(20))
+	if len(a) != 1 || a[0].Value != 2 {
+		t.Fatalf("failure then success, two of three in order: %+v", a)
+	}
+	es := []entry{{rule: 2}, {rule: 0}, {rule: 2}, {rule: 1}, {rule: 2}}
+	if got := inOrder(es, 3); got != 3 {
+		t.Errorf("inOrder = %d, want 3 (0, 1, 2 by the second, fourth and fifth events)", got)
+	}
+}

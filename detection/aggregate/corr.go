@@ -283,13 +283,7 @@ func (k *corr) evaluate(es []entry) (float64, bool) {
 		}
 		v = float64(len(seen))
 	case sigma.CorrTemporalOrdered:
-		next := 0 // rules seen in order so far (greedy, in time order)
-		for _, e := range es {
-			if next < len(k.cs.Rules) && e.rule == next {
-				next++
-			}
-		}
-		v = float64(next)
+		v = float64(inOrder(es, len(k.cs.Rules)))
 	default: // value_sum, value_avg, value_percentile, value_median (its Percentile is 50)
 		var xs []float64
 		for _, e := range es {
@@ -318,6 +312,25 @@ func (k *corr) evaluate(es []entry) (float64, bool) {
 		}
 	}
 	return v, true
+}
+
+// inOrder is temporal_ordered's figure: the most rules whose events come
+// in es (in time order) in the order of the correlation's rules list, each
+// after the one before. "gte: 2" of rules a, b, c holds for b then c, as in
+// pySigma's SQL (any two of the rules, in list order), not only for a then
+// b. best[r] is the longest such chain that ends with an event of rule r.
+func inOrder(es []entry, rules int) int {
+	best := make([]int, rules)
+	longest := 0
+	for _, e := range es {
+		n := 1
+		for r := range e.rule {
+			n = max(n, best[r]+1)
+		}
+		best[e.rule] = max(best[e.rule], n)
+		longest = max(longest, n)
+	}
+	return longest
 }
 
 func (k *corr) alert(g *group, v float64) Alert {
