@@ -114,12 +114,18 @@ func (d *Detector) ProcessAll(doc map[string]any) (Verdict, []Derived) {
 	matched := rs.engine.Match(doc)
 	var infos []detection.RuleInfo
 	var corr []aggregate.Alert
-	for _, r := range matched {
-		for _, u := range rs.units {
+	for _, u := range rs.units {
+		var refs []*sigma.Rule
+		for _, r := range matched {
 			if u.c.Refers(r) {
-				corr = append(corr, u.c.Observe(r, doc, ev.t)...)
+				refs = append(refs, r)
 			}
 		}
+		if len(refs) > 0 { // one event: counted once by a correlation that names several of its rules
+			corr = append(corr, u.c.ObserveEvent(refs, doc, ev.t)...)
+		}
+	}
+	for _, r := range matched {
 		if rs.standalone(r) {
 			infos = append(infos, ruleInfo(r, rs.ruleset[r.Path]))
 		}

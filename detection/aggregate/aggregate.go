@@ -252,19 +252,44 @@ func (c *Correlator) Standalone(r *sigma.Rule) bool {
 // Observe feeds one match of rule (a detection rule) on doc at event time
 // t, and returns the correlation alerts it completes, including those of
 // chained correlations. Events with a zero time are ignored and counted.
+// An event that several rules of one correlation match is fed with
+// ObserveEvent, so that it counts once.
 func (c *Correlator) Observe(rule *sigma.Rule, doc map[string]any, t time.Time) []Alert {
+	return c.ObserveEvent([]*sigma.Rule{rule}, doc, t)
+}
+
+// ObserveEvent feeds the matches of rules (detection rules) on one event,
+// doc at event time t, as Observe does one. A correlation that names
+// several of them counts the event once per group, as pySigma's SQL counts
+// an event by its id: event_count, value_count and the value_* types keep
+// it under the first of its rules that the correlation names; temporal and
+// temporal_ordered keep it under each, since they count rules.
+func (c *Correlator) ObserveEvent(rules []*sigma.Rule, doc map[string]any, t time.Time) []Alert {
 	if t.IsZero() {
 		c.untimed.Add(1)
 		return nil
 	}
-	ts := c.targetsOf(rule)
-	if len(ts) == 0 {
-		return nil
-	}
-	ev := entry{t: t, ref: ruleRef(rule), id: eventID(doc)}
 	var out []Alert
-	for _, tg := range ts {
-		out = tg.c.add(c, tg.idx, doc, ev, out)
+	var once map[*corr]map[string]bool // groups each correlation has counted this event in
+	for _, r := range rules {
+		ts := c.targetsOf(r)
+		if len(ts) == 0 {
+			continue
+		}
+		ev := entry{t: t, ref: ruleRef(r), id: eventID(doc)}
+		for _, tg := range ts {
+			if len(rules) > 1 && !tg.c.countsRules() {
+				if once == nil {
+					once = map[*corr]map[string]bool{}
+				}
+				if once[tg.c] == nil {
+					once[tg.c] = map[string]bool{}
+				}
+				out = tg.c.add(c, tg.idx, doc, ev, once[tg.c], out)
+				continue
+			}
+			out = tg.c.add(c, tg.idx, doc, ev, nil, out)
+		}
 	}
 	return c.chain(out, 0)
 }
@@ -286,7 +311,7 @@ func (c *Correlator) chain(alerts []Alert, from int) []Alert {
 			ev.t = a.Closed
 		}
 		for _, tg := range ts {
-			alerts = tg.c.add(c, tg.idx, doc, ev, alerts)
+			alerts = tg.c.add(c, tg.idx, doc, ev, nil, alerts)
 		}
 	}
 	return alerts

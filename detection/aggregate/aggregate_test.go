@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -680,5 +681,52 @@ correlation:
 	es := []entry{{rule: 2}, {rule: 0}, {rule: 2}, {rule: 1}, {rule: 2}}
 	if got := inOrder(es, 3); got != 3 {
 		t.Errorf("inOrder = %d, want 3 (0, 1, 2 by the second, fourth and fifth events)", got)
+	}
+}
+
+// An event that two rules of one event_count match counts once, as
+// pySigma's SQL counts events by id; temporal, which counts rules, takes
+// it under both.
+func TestObserveEventCountsAnEventOnce(t *testing.T) {
+	c := load(t, baseRules+`---
+title: Any logon
+name: any_logon
+logsource: {product: windows, service: security}
+detection: {selection: {EventID: [4624, 4625]}, condition: selection}
+---
+title: Four failures
+correlation:
+    type: event_count
+    rules: [failed_login, any_logon]
+    group-by: [User]
+    timespan: 5m
+    condition: {gte: 4}
+---
+title: Failure and logon
+correlation:
+    type: temporal
+    rules: [failed_login, any_logon]
+    group-by: [User]
+    timespan: 5m
+`)
+	k := newCorrelator(t, c, Options{})
+	both := []*sigma.Rule{rule(c, "failed_login"), rule(c, "any_logon")}
+	a := k.ObserveEvent(both, login("alice", 1), at(0))
+	if len(a) != 1 || a[0].Rule.Title != "Failure and logon" || a[0].Count != 2 {
+		t.Fatalf("the first failure: %+v, want the temporal alert of its two rules", a)
+	}
+	for i := 2; i <= 3; i++ {
+		if a := k.ObserveEvent(both, login("alice", i), at(i)); len(a) != 1 || a[0].Rule.Title != "Failure and logon" {
+			t.Fatalf("failure %d: %+v, want only the temporal alert (3 failures, not 6)", i, a)
+		}
+	}
+	a = k.ObserveEvent(both, login("alice", 4), at(4))
+	if len(a) != 2 || a[0].Rule.Title != "Four failures" || a[0].Count != 4 {
+		t.Fatalf("the fourth failure: %+v", a)
+	}
+	for i, e := range a[0].Events {
+		if e.ID != strconv.Itoa(i+1) || e.Rule != "53ba33fd-3a50-4468-a5ef-c583635cfa92" {
+			t.Errorf("event %d: %+v, want each failure once, under failed_login", i, e)
+		}
 	}
 }

@@ -53,6 +53,12 @@ type group struct {
 	elem    *list.Element
 }
 
+// countsRules says whether the correlation's figure counts rules
+// (temporal types), so that an event keeps an entry per rule it matched.
+func (k *corr) countsRules() bool {
+	return k.cs.Type == sigma.CorrTemporal || k.cs.Type == sigma.CorrTemporalOrdered
+}
+
 // groupValues reads the group-by values of doc, an event of the rule at
 // position idx, from the fields that rule's events hold them in. The key
 // folds case, as Sigma matches values and pySigma's SQLite backend groups
@@ -95,8 +101,11 @@ func lookupFirst(doc map[string]any, fields []string) (any, bool) {
 	return nil, false
 }
 
-// add records one event and appends the alerts it completes to out.
-func (k *corr) add(c *Correlator, idx int, doc map[string]any, ev entry, out []Alert) []Alert {
+// add records one event and appends the alerts it completes to out. once,
+// when not nil, holds the groups that already counted this event (it
+// matched another of the correlation's rules): the event is left out of
+// those.
+func (k *corr) add(c *Correlator, idx int, doc map[string]any, ev entry, once map[string]bool, out []Alert) []Alert {
 	ev.rule = idx
 	if v, ok := lookupFirst(doc, k.reads[idx].Field); ok && v != nil {
 		// value_count counts distinct values as they match: case folded
@@ -104,6 +113,12 @@ func (k *corr) add(c *Correlator, idx int, doc map[string]any, ev entry, out []A
 		ev.num, ev.hasNum = number(v)
 	}
 	key, vals := k.groupValues(idx, doc)
+	if once != nil {
+		if once[key] {
+			return out
+		}
+		once[key] = true
+	}
 
 	k.mu.Lock()
 	defer k.mu.Unlock()

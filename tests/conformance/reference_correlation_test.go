@@ -193,10 +193,7 @@ func ourCorrelations(t *testing.T, file string, events []refEvent) map[string]ma
 		event["id"] = ev.key // what an alert lists its events by
 		doc["event"] = event
 		at := doc["@timestamp"].(time.Time).Truncate(time.Millisecond) // as the reference reads it
-		var alerts []aggregate.Alert
-		for _, r := range eng.Match(doc) {
-			alerts = append(alerts, c.Observe(r, doc, at)...)
-		}
+		alerts := c.ObserveEvent(eng.Match(doc), doc, at)
 		// as the detector does: event time judges the windows that ended
 		alerts = append(alerts, c.Advance(at)...)
 		if i == len(sorted)-1 { // the end of the input
