@@ -168,6 +168,11 @@ func (c *compiler) field(f *sigma.FieldMatch) (node, error) {
 		}
 	case f.Has(sigma.ModFieldRef):
 		n.kind, n.cased = kindFieldRef, f.Has(sigma.ModCased)
+		for _, m := range []sigma.Modifier{sigma.ModContains, sigma.ModStartsWith, sigma.ModEndsWith} {
+			if f.Has(m) {
+				n.op = m
+			}
+		}
 		for _, v := range f.Values {
 			n.refs = append(n.refs, c.fields.id(v.Str))
 		}

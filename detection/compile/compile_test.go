@@ -112,6 +112,15 @@ func TestModifiersAndValues(t *testing.T) {
 		{"fieldref", "    s: {F|fieldref: G}\n    condition: s", doc{"F": "Abc", "G": "aBC"}, true},
 		{"fieldref differs", "    s: {F|fieldref: G}\n    condition: s", doc{"F": "a", "G": "b"}, false},
 		{"fieldref absent", "    s: {F|fieldref: G}\n    condition: s", doc{"F": "a"}, false},
+		// with contains, startswith, endswith (pySigma's): G's value, its
+		// wildcard characters literal, is the substring, prefix or suffix
+		{"fieldref contains", "    s: {F|fieldref|contains: G}\n    condition: s", doc{"F": `"C:\Tools\X.exe" /run`, "G": `c:\tools\x.exe`}, true},
+		{"fieldref contains no", "    s: {F|fieldref|contains: G}\n    condition: s", doc{"F": "abc", "G": "abd"}, false},
+		{"fieldref contains literal star", "    s: {F|fieldref|contains: G}\n    condition: s", doc{"F": "abc", "G": "a*"}, false},
+		{"fieldref startswith", "    s: {F|fieldref|startswith: G}\n    condition: s", doc{"F": "abc", "G": "AB"}, true},
+		{"fieldref startswith no", "    s: {F|fieldref|startswith: G}\n    condition: s", doc{"F": "abc", "G": "bc"}, false},
+		{"fieldref endswith", "    s: {F|fieldref|endswith: G}\n    condition: s", doc{"F": "abc", "G": "bc"}, true},
+		{"fieldref endswith cased", "    s: {F|fieldref|endswith|cased: G}\n    condition: s", doc{"F": "abc", "G": "BC"}, false},
 		{"keywords", "    k: [whoami, 'net user']\n    condition: k", doc{"a": doc{"b": "cmd /c WHOAMI"}}, true},
 		{"keywords none", "    k: [whoami]\n    condition: k", doc{"a": "id"}, false},
 		{"keywords wildcard", "    k: ['who*all']\n    condition: k", doc{"a": "whoami /all"}, true},

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 
 	"webshellbeat/detection/sigma"
 )
@@ -133,7 +134,7 @@ type fieldNode struct {
 	multi     *LitIndex // over strs' literals, for long lists (see newMultiMatch)
 	nets      []netip.Prefix
 	refs      []int
-	op        sigma.Modifier
+	op        sigma.Modifier // kindCompare, kindTime: lt...gte; kindFieldRef: contains, startswith, endswith or 0 (equal)
 	nums      []float64
 	part      sigma.Modifier // kindTime: minute...year
 }
@@ -227,18 +228,35 @@ func (n *fieldNode) matchRef(e *Event, fv *fieldVal) bool {
 		if !n.cased {
 			b = e.lower(rv)
 		}
-		if intersects(a, b) {
+		if relates(a, b, n.op) {
 			return true
 		}
 	}
 	return false
 }
 
-func intersects(a, b []string) bool {
+// relates reports whether some value of a equals some value of b, or with
+// op contains, starts or ends with it.
+func relates(a, b []string, op sigma.Modifier) bool {
 	for _, x := range a {
 		for _, y := range b {
-			if x == y {
-				return true
+			switch op {
+			case sigma.ModContains:
+				if strings.Contains(x, y) {
+					return true
+				}
+			case sigma.ModStartsWith:
+				if strings.HasPrefix(x, y) {
+					return true
+				}
+			case sigma.ModEndsWith:
+				if strings.HasSuffix(x, y) {
+					return true
+				}
+			default:
+				if x == y {
+					return true
+				}
 			}
 		}
 	}

@@ -216,3 +216,27 @@ func TestParseEncodings(t *testing.T) {
 		}
 	}
 }
+
+// fieldref takes one of contains, startswith and endswith, as pySigma
+// does, and no other value modifier.
+func TestFieldRefModifiers(t *testing.T) {
+	for mods, want := range map[string]string{
+		"fieldref":                     "",
+		"fieldref|contains":            "",
+		"startswith|fieldref":          "",
+		"fieldref|endswith|cased":      "",
+		"fieldref|base64":              "conflicting modifiers",
+		"fieldref|contains|startswith": "at most one of contains, startswith, endswith",
+		"fieldref|cidr":                "conflicting modifiers",
+		"fieldref|gt":                  "conflicting modifiers",
+		"fieldref|re":                  "cannot be combined",
+	} {
+		c := LoadFS(fstest.MapFS{"r/x.yml": {Data: []byte("title: x\nlogsource: {product: windows}\ndetection:\n    s:\n        CommandLine|" + mods + ": Image\n    condition: s\n")}}, "r")
+		switch {
+		case want == "" && (len(c.Errors) > 0 || len(c.Rules) != 1):
+			t.Errorf("%s: %v", mods, c.Errors)
+		case want != "" && (len(c.Errors) == 0 || !strings.Contains(c.Errors[0].Error(), want)):
+			t.Errorf("%s: %v, want %q", mods, c.Errors, want)
+		}
+	}
+}

@@ -143,7 +143,7 @@ func (p *ruleParser) validate(f *FieldMatch, k *yaml.Node) error {
 		p.errorf(f.Pos, code, "field %q: %s", f.Field, fmt.Sprintf(format, args...))
 		return fmt.Errorf("%s", code)
 	}
-	var pos, enc, re, flags, cmp, special, tm int
+	var pos, enc, re, flags, cmp, special, tm, ref int
 	for i, m := range f.Modifiers {
 		switch {
 		case m == ModContains || m == ModStartsWith || m == ModEndsWith:
@@ -159,8 +159,11 @@ func (p *ruleParser) validate(f *FieldMatch, k *yaml.Node) error {
 			flags++
 		case m.IsCompare():
 			cmp++
-		case m == ModCIDR || m == ModExists || m == ModFieldRef:
+		case m == ModCIDR || m == ModExists:
 			special++
+		case m == ModFieldRef:
+			special++
+			ref++
 		case m.IsTime():
 			tm++
 		}
@@ -178,7 +181,9 @@ func (p *ruleParser) validate(f *FieldMatch, k *yaml.Node) error {
 		return bad(CodeBadModifier, "\"re\" cannot be combined with other value modifiers")
 	case f.Has(ModExpand) && (cmp+special > 0):
 		return bad(CodeBadModifier, "expand works on string values only")
-	case cmp+special > 1 || cmp+special == 1 && pos+enc > 0:
+	// fieldref takes contains, startswith or endswith, as pySigma does: the
+	// other field's value is then the substring, prefix or suffix.
+	case cmp+special > 1 || cmp+special == 1 && (enc > 0 || pos > 0 && ref == 0):
 		return bad(CodeBadModifier, "conflicting modifiers %v", f.Modifiers)
 	case f.Field == "" && (cmp+special > 0):
 		return bad(CodeBadModifier, "keywords cannot use comparison, cidr, exists or fieldref")

@@ -15,6 +15,8 @@ const (
 	expandFile      = "testdata/expand.yml"
 	expandPipeline  = "testdata/pipelines/placeholders.yml"
 	expandGolden    = "testdata/pysigma_expand.tsv"
+	fieldRefFile    = "testdata/fieldref.yml"
+	fieldRefGolden  = "testdata/pysigma_fieldref.tsv"
 )
 
 // TestPySigmaTimeModifiers compares Sigma's time modifiers (minute, hour,
@@ -40,6 +42,15 @@ func TestPySigmaExpand(t *testing.T) {
 	}
 	n := compareRuleFile(t, expandFile, expandGolden, p)
 	t.Logf("rules with expand agree with pySigma on %d matches", n)
+}
+
+// TestPySigmaFieldRef compares the fieldref modifier, alone, with
+// startswith, endswith and contains (the other field's value as the
+// pattern, its wildcard characters taken literally) and under not, with
+// pySigma's SQLite backend.
+func TestPySigmaFieldRef(t *testing.T) {
+	n := compareRuleFile(t, fieldRefFile, fieldRefGolden)
+	t.Logf("rules with fieldref agree with pySigma on %d matches", n)
 }
 
 // compareRuleFile runs the rules of file, with the user pipelines ps, over
@@ -90,11 +101,12 @@ func compareRuleFile(t *testing.T, file, golden string, ps ...*pipeline.Pipeline
 
 // TestPySigmaRuleFilesCurrent runs reference/rules.py with the python that
 // WEBSHELLBEAT_PYSIGMA names and requires it to write the held verdicts of
-// the time modifiers and of expand.
+// the time modifiers, expand and fieldref.
 func TestPySigmaRuleFilesCurrent(t *testing.T) {
 	python := pysigma(t)
 	events := filepath.Join(t.TempDir(), "events.jsonl")
 	writeReferenceEvents(t, events, referenceSamples(t))
 	sameAsHeld(t, timePartsGolden, runReference(t, python, "rules.py", events, "../"+timePartsFile))
 	sameAsHeld(t, expandGolden, runReference(t, python, "rules.py", events, "../"+expandFile, "../"+expandPipeline))
+	sameAsHeld(t, fieldRefGolden, runReference(t, python, "rules.py", events, "../"+fieldRefFile))
 }
