@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"webshellbeat/detection/sigma"
@@ -140,6 +141,9 @@ func (c *compiler) search(name string) (node, error) {
 
 // field compiles one "Field|mods: values".
 func (c *compiler) field(f *sigma.FieldMatch) (node, error) {
+	if f.Has(sigma.ModAll) && (f.Has(sigma.ModWindash) || f.Has(sigma.ModBase64Offset)) {
+		return c.eachValue(f)
+	}
 	if f.Field == "" {
 		return c.keywords(f)
 	}
@@ -228,6 +232,26 @@ func (c *compiler) keywords(f *sigma.FieldMatch) (node, error) {
 	kw.Values = sigma.KeywordValues(f)
 	cased, ms, err := stringMatchers(&kw)
 	return &keywordNode{cased: cased, all: f.Has(sigma.ModAll), strs: ms, multi: newMultiMatch(ms, f.Has(sigma.ModAll))}, err
+}
+
+// eachValue compiles "F|windash|contains|all: [a, b]" as "F|windash|contains:
+// a" and "F|windash|contains: b", ANDed. all asks for every value, and the
+// variants that windash or base64offset make of one value are its
+// alternatives (pySigma's expansion), not values of their own, which all
+// would ask for too: no command line holds " -n " and " /n " both.
+func (c *compiler) eachValue(f *sigma.FieldMatch) (node, error) {
+	terms := make([]node, 0, len(f.Values))
+	for _, v := range f.Values {
+		one := *f
+		one.Modifiers = slices.DeleteFunc(slices.Clone(f.Modifiers), func(m sigma.Modifier) bool { return m == sigma.ModAll })
+		one.Values = []sigma.Value{v}
+		n, err := c.field(&one)
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, n)
+	}
+	return andNode(byCost(terms)), nil
 }
 
 // stringMatchers compiles the string values of f. base64 output is matched

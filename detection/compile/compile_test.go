@@ -71,7 +71,8 @@ func TestModifiersAndValues(t *testing.T) {
 		{"star matches any present", "    s: {F: '*'}\n    condition: s", doc{"F": 3}, true},
 		{"neq", "    s: {F|neq: x}\n    condition: s", doc{"F": "y"}, true},
 		{"neq equal", "    s: {F|neq: x}\n    condition: s", doc{"F": "X"}, false},
-		{"neq absent", "    s: {F|neq: x}\n    condition: s", doc{}, false},
+		// absent is null, which differs from x (pySigma: NOT COALESCE(F = 'x', 0))
+		{"neq absent", "    s: {F|neq: x}\n    condition: s", doc{}, true},
 		{"number as text", "    s: {EventID: 4688}\n    condition: s", doc{"EventID": "4688"}, true},
 		{"number to number", "    s: {EventID: 4688}\n    condition: s", doc{"EventID": 4688}, true},
 		{"number to float", "    s: {EventID: 1}\n    condition: s", doc{"EventID": float64(1)}, true},

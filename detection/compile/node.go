@@ -145,7 +145,9 @@ func (n *fieldNode) eval(e *Event) bool {
 		return fv.present == n.exists
 	}
 	if !fv.present {
-		return n.matchNull
+		// An absent field differs from every value, as pySigma's NOT
+		// COALESCE(field = value, 0) has it (neq takes no null).
+		return n.matchNull != n.neq
 	}
 	var ok bool
 	switch n.kind {

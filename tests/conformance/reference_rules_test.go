@@ -17,6 +17,8 @@ const (
 	expandGolden    = "testdata/pysigma_expand.tsv"
 	fieldRefFile    = "testdata/fieldref.yml"
 	fieldRefGolden  = "testdata/pysigma_fieldref.tsv"
+	modifiersFile   = "testdata/modifiers.yml"
+	modifiersGolden = "testdata/pysigma_modifiers.tsv"
 )
 
 // TestPySigmaTimeModifiers compares Sigma's time modifiers (minute, hour,
@@ -51,6 +53,16 @@ func TestPySigmaExpand(t *testing.T) {
 func TestPySigmaFieldRef(t *testing.T) {
 	n := compareRuleFile(t, fieldRefFile, fieldRefGolden)
 	t.Logf("rules with fieldref agree with pySigma on %d matches", n)
+}
+
+// TestPySigmaModifiers compares modifiers in combinations SigmaHQ's rules
+// seldom write (cased with contains and endswith, neq on a list and on a
+// number, exists: false, ranges with lt/lte/gt/gte, re with i, windash
+// with contains|all, null beside an empty string, ? and an escaped
+// backslash before *) with pySigma's SQLite backend.
+func TestPySigmaModifiers(t *testing.T) {
+	n := compareRuleFile(t, modifiersFile, modifiersGolden)
+	t.Logf("rules of modifiers agree with pySigma on %d matches", n)
 }
 
 // compareRuleFile runs the rules of file, with the user pipelines ps, over
@@ -101,7 +113,7 @@ func compareRuleFile(t *testing.T, file, golden string, ps ...*pipeline.Pipeline
 
 // TestPySigmaRuleFilesCurrent runs reference/rules.py with the python that
 // WEBSHELLBEAT_PYSIGMA names and requires it to write the held verdicts of
-// the time modifiers, expand and fieldref.
+// the time modifiers, expand, fieldref and the modifier combinations.
 func TestPySigmaRuleFilesCurrent(t *testing.T) {
 	python := pysigma(t)
 	events := filepath.Join(t.TempDir(), "events.jsonl")
@@ -109,4 +121,5 @@ func TestPySigmaRuleFilesCurrent(t *testing.T) {
 	sameAsHeld(t, timePartsGolden, runReference(t, python, "rules.py", events, "../"+timePartsFile))
 	sameAsHeld(t, expandGolden, runReference(t, python, "rules.py", events, "../"+expandFile, "../"+expandPipeline))
 	sameAsHeld(t, fieldRefGolden, runReference(t, python, "rules.py", events, "../"+fieldRefFile))
+	sameAsHeld(t, modifiersGolden, runReference(t, python, "rules.py", events, "../"+modifiersFile))
 }
