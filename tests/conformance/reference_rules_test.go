@@ -10,15 +10,17 @@ import (
 )
 
 const (
-	timePartsFile   = "testdata/timeparts.yml"
-	timePartsGolden = "testdata/pysigma_timeparts.tsv"
-	expandFile      = "testdata/expand.yml"
-	expandPipeline  = "testdata/pipelines/placeholders.yml"
-	expandGolden    = "testdata/pysigma_expand.tsv"
-	fieldRefFile    = "testdata/fieldref.yml"
-	fieldRefGolden  = "testdata/pysigma_fieldref.tsv"
-	modifiersFile   = "testdata/modifiers.yml"
-	modifiersGolden = "testdata/pysigma_modifiers.tsv"
+	timePartsFile    = "testdata/timeparts.yml"
+	timePartsGolden  = "testdata/pysigma_timeparts.tsv"
+	expandFile       = "testdata/expand.yml"
+	expandPipeline   = "testdata/pipelines/placeholders.yml"
+	expandGolden     = "testdata/pysigma_expand.tsv"
+	fieldRefFile     = "testdata/fieldref.yml"
+	fieldRefGolden   = "testdata/pysigma_fieldref.tsv"
+	modifiersFile    = "testdata/modifiers.yml"
+	modifiersGolden  = "testdata/pysigma_modifiers.tsv"
+	conditionsFile   = "testdata/conditions.yml"
+	conditionsGolden = "testdata/pysigma_conditions.tsv"
 )
 
 // TestPySigmaTimeModifiers compares Sigma's time modifiers (minute, hour,
@@ -65,6 +67,15 @@ func TestPySigmaFieldRef(t *testing.T) {
 func TestPySigmaModifiers(t *testing.T) {
 	n := compareRuleFile(t, modifiersFile, modifiersGolden)
 	t.Logf("rules of modifiers agree with pySigma on %d matches", n)
+}
+
+// TestPySigmaConditions compares the condition language (a list of
+// conditions, the precedence of not, and and or, all of and 1 of over
+// patterns and them, parentheses, keywords beside a field) with pySigma's
+// SQLite backend.
+func TestPySigmaConditions(t *testing.T) {
+	n := compareRuleFile(t, conditionsFile, conditionsGolden)
+	t.Logf("rules of conditions agree with pySigma on %d matches", n)
 }
 
 // compareRuleFile runs the rules of file, with the user pipelines ps, over
@@ -115,7 +126,8 @@ func compareRuleFile(t *testing.T, file, golden string, ps ...*pipeline.Pipeline
 
 // TestPySigmaRuleFilesCurrent runs reference/rules.py with the python that
 // WEBSHELLBEAT_PYSIGMA names and requires it to write the held verdicts of
-// the time modifiers, expand, fieldref and the modifier combinations.
+// the time modifiers, expand, fieldref, the modifier combinations and the
+// conditions.
 func TestPySigmaRuleFilesCurrent(t *testing.T) {
 	python := pysigma(t)
 	events := filepath.Join(t.TempDir(), "events.jsonl")
@@ -124,4 +136,5 @@ func TestPySigmaRuleFilesCurrent(t *testing.T) {
 	sameAsHeld(t, expandGolden, runReference(t, python, "rules.py", events, "../"+expandFile, "../"+expandPipeline))
 	sameAsHeld(t, fieldRefGolden, runReference(t, python, "rules.py", events, "../"+fieldRefFile))
 	sameAsHeld(t, modifiersGolden, runReference(t, python, "rules.py", events, "../"+modifiersFile))
+	sameAsHeld(t, conditionsGolden, runReference(t, python, "rules.py", events, "../"+conditionsFile))
 }
