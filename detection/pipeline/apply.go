@@ -18,10 +18,13 @@ import (
 // the transformations before it left them: a user pipeline (priority 10)
 // sees Sigma names (Image), one above the built-ins (100) sees ECS names
 // (process.executable). Rule conditions see the logsource as the
-// change_logsource transformations before them left it. A field renamed
-// once is final: later renaming transformations skip it, so the catch-all
-// prefix must not turn a mapped name without a dot ("tags") into
-// auditd.data.tags.
+// change_logsource transformations before them left it. Within a pipeline,
+// a field renamed once is final: its later renaming transformations skip
+// it, so the catch-all prefix must not turn a mapped name without a dot
+// ("tags") into auditd.data.tags. The next pipeline takes the new name,
+// as pySigma chains its pipelines: a user pipeline that maps a site's
+// name to a Sigma one (Program: Image) hands Image to the built-ins, which
+// map it to ECS.
 func Apply(r *sigma.Rule, ps ...*Pipeline) (*sigma.Rule, error) {
 	out := *r
 	out.Detection = r.Detection.Clone()
@@ -35,6 +38,7 @@ func Apply(r *sigma.Rule, ps ...*Pipeline) (*sigma.Rule, error) {
 	sels := selections(&out.Detection) // as written, for selection conditions
 	added := 0
 	for _, p := range ps {
+		clear(renamed)
 		for i := range p.Transformations {
 			t := &p.Transformations[i]
 			if !t.applies(out.Logsource) {
@@ -71,9 +75,9 @@ func idSuffix(id string) string {
 }
 
 // renameField runs f through the renaming transformations that apply to
-// ls and to a field of selection sel, in order, until one renames it (see
-// Apply); change_logsource transformations change ls on the way, as in
-// Apply.
+// ls and to a field of selection sel, in order: in each pipeline, until one
+// renames it, and the next pipeline takes the new name (see Apply);
+// change_logsource transformations change ls on the way, as in Apply.
 func renameField(f *sigma.FieldMatch, ls sigma.Logsource, sel selection, ps []*Pipeline) {
 	for _, p := range ps {
 		for i := range p.Transformations {
@@ -85,7 +89,7 @@ func renameField(f *sigma.FieldMatch, ls sigma.Logsource, sel selection, ps []*P
 				ls = t.logsource()
 			}
 			if !t.isValue() && !t.isRuleLevel() && t.selectsSelection(sel) && t.rename(f) {
-				return
+				break
 			}
 		}
 	}
@@ -208,7 +212,7 @@ func (t *Transformation) mapName(name string) (string, []string, bool) {
 			return out[0], out[1:], true
 		}
 	case TypeFieldNamePrefix:
-		if strings.Contains(name, ".") { // already an ECS name
+		if strings.Contains(name, ".") || ecsDotless[name] { // already an ECS name
 			return "", nil, false
 		}
 		if t.Lowercase {
@@ -218,6 +222,11 @@ func (t *Transformation) mapName(name string) (string, []string, bool) {
 	}
 	return "", nil, false
 }
+
+// ecsDotless are the ECS fields whose names have no dot, which the
+// catch-all prefix leaves alone as it does dotted names: a user pipeline
+// may map a site's name to one of them.
+var ecsDotless = map[string]bool{"@timestamp": true, "message": true, "tags": true, "labels": true}
 
 // longestPrefix finds the longest prefix of name in the prefix mapping: a
 // Go map has no order, and the longest is the most specific (pySigma takes

@@ -121,6 +121,31 @@ transformations:
 	}
 }
 
+// A user pipeline's new name goes on to the built-ins, as pySigma chains
+// pipelines: a site's name mapped to a Sigma one gets the Sigma name's ECS
+// field, and the built-ins' catch-all leaves ECS names without a dot alone.
+func TestUserPipelineChainsIntoBuiltins(t *testing.T) {
+	user, err := Parse("user.yml", []byte(`name: site
+transformations:
+  - type: field_name_mapping
+    mapping:
+      Program: Image
+      Msg: message
+      Level: IntegrityLevel
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := append([]*Pipeline{user}, builtin(t)...)
+	Sort(ps)
+	r := parseRule(t, "{product: windows, category: process_creation}", "        Program: a\n        Msg: b\n        Level: c\n")
+	got := mapped(mustApply(t, r, ps...))
+	want := []string{"process.executable|winlog.event_data.Image", "message", "winlog.event_data.IntegrityLevel"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
 // With match_any, a list of targets is an OR (Also), as in pySigma; without
 // it, fallbacks. The built-in webserver pipeline maps cs-uri-query so, to
 // the query and to the whole target; a correlation's group-by reads one

@@ -21,6 +21,9 @@ const (
 	modifiersGolden  = "testdata/pysigma_modifiers.tsv"
 	conditionsFile   = "testdata/conditions.yml"
 	conditionsGolden = "testdata/pysigma_conditions.tsv"
+	shapesFile       = "testdata/shapes.yml"
+	shapesPipeline   = "testdata/pipelines/shapes.yml"
+	shapesGolden     = "testdata/pysigma_shapes.tsv"
 )
 
 // TestPySigmaTimeModifiers compares Sigma's time modifiers (minute, hour,
@@ -78,6 +81,19 @@ func TestPySigmaConditions(t *testing.T) {
 	t.Logf("rules of conditions agree with pySigma on %d matches", n)
 }
 
+// TestPySigmaPipelineShapes compares the pipeline transformations that
+// TestPySigmaPipeline's leaves out (change_logsource to a Sigma category,
+// field_name_mapping of a site's own names, field_name_prefix_mapping, case
+// before a cased match) with pySigma reading the same pipeline.
+func TestPySigmaPipelineShapes(t *testing.T) {
+	p, err := pipeline.Load(shapesPipeline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := compareRuleFile(t, shapesFile, shapesGolden, p)
+	t.Logf("rules in a site's own shapes agree with pySigma on %d matches", n)
+}
+
 // compareRuleFile runs the rules of file, with the user pipelines ps, over
 // the Windows events of the reference samples, and holds their matches to
 // pySigma's (golden, as reference/rules.py writes it). It returns the
@@ -126,8 +142,8 @@ func compareRuleFile(t *testing.T, file, golden string, ps ...*pipeline.Pipeline
 
 // TestPySigmaRuleFilesCurrent runs reference/rules.py with the python that
 // WEBSHELLBEAT_PYSIGMA names and requires it to write the held verdicts of
-// the time modifiers, expand, fieldref, the modifier combinations and the
-// conditions.
+// the time modifiers, expand, fieldref, the modifier combinations, the
+// conditions and the pipeline shapes.
 func TestPySigmaRuleFilesCurrent(t *testing.T) {
 	python := pysigma(t)
 	events := filepath.Join(t.TempDir(), "events.jsonl")
@@ -137,4 +153,5 @@ func TestPySigmaRuleFilesCurrent(t *testing.T) {
 	sameAsHeld(t, fieldRefGolden, runReference(t, python, "rules.py", events, "../"+fieldRefFile))
 	sameAsHeld(t, modifiersGolden, runReference(t, python, "rules.py", events, "../"+modifiersFile))
 	sameAsHeld(t, conditionsGolden, runReference(t, python, "rules.py", events, "../"+conditionsFile))
+	sameAsHeld(t, shapesGolden, runReference(t, python, "rules.py", events, "../"+shapesFile, "../"+shapesPipeline))
 }

@@ -18,6 +18,7 @@ import os
 import re
 import sys
 
+from sigma.collection import SigmaCollection
 from sigma.processing.pipeline import ProcessingPipeline
 
 import verdicts
@@ -30,8 +31,14 @@ def with_user_pipeline(pipeline_path):
     plain = verdicts.pipelines_for
 
     def with_user(logsource):
+        # The logsource after the user pipeline (change_logsource) chooses
+        # the pipelines after it, as in webshellbeat.
+        probe = SigmaCollection.from_dicts(
+            [{"title": "probe", "logsource": logsource.to_dict(), "detection": {"s": {"a": 1}, "condition": "s"}}]
+        ).rules[0]
+        ProcessingPipeline.from_yaml(text).apply(probe)
         # A new pipeline per conversion: pySigma's items keep state.
-        pipelines, skip = plain(logsource)
+        pipelines, skip = plain(probe.logsource)
         if pipelines:
             pipelines = [ProcessingPipeline.from_yaml(text) + p for p in pipelines]
         return pipelines, skip
