@@ -84,7 +84,8 @@ func TestPySigmaConditions(t *testing.T) {
 // TestPySigmaPipelineShapes compares the pipeline transformations that
 // TestPySigmaPipeline's leaves out (change_logsource to a Sigma category,
 // field_name_mapping of a site's own names, field_name_prefix_mapping, case
-// before a cased match) with pySigma reading the same pipeline.
+// before a cased match, set_value, replace_string) with pySigma reading
+// the same pipeline.
 func TestPySigmaPipelineShapes(t *testing.T) {
 	p, err := pipeline.Load(shapesPipeline)
 	if err != nil {
