@@ -9,31 +9,29 @@ import (
 	"webshellbeat/detection/sigma"
 )
 
-const (
-	timePartsFile    = "testdata/timeparts.yml"
-	timePartsGolden  = "testdata/pysigma_timeparts.tsv"
-	expandFile       = "testdata/expand.yml"
-	expandPipeline   = "testdata/pipelines/placeholders.yml"
-	expandGolden     = "testdata/pysigma_expand.tsv"
-	fieldRefFile     = "testdata/fieldref.yml"
-	fieldRefGolden   = "testdata/pysigma_fieldref.tsv"
-	modifiersFile    = "testdata/modifiers.yml"
-	modifiersGolden  = "testdata/pysigma_modifiers.tsv"
-	conditionsFile   = "testdata/conditions.yml"
-	conditionsGolden = "testdata/pysigma_conditions.tsv"
-	shapesFile       = "testdata/shapes.yml"
-	shapesPipeline   = "testdata/pipelines/shapes.yml"
-	shapesGolden     = "testdata/pysigma_shapes.tsv"
+// ruleFile is a file of rules written for a comparison, the user pipeline
+// both sides read them with ("" for none), and pySigma's verdicts
+// (reference/rules.py).
+type ruleFile struct{ rules, pipeline, golden string }
+
+var (
+	timeParts  = ruleFile{"testdata/timeparts.yml", "", "testdata/pysigma_timeparts.tsv"}
+	expand     = ruleFile{"testdata/expand.yml", "testdata/pipelines/placeholders.yml", "testdata/pysigma_expand.tsv"}
+	fieldRef   = ruleFile{"testdata/fieldref.yml", "", "testdata/pysigma_fieldref.tsv"}
+	modifiers  = ruleFile{"testdata/modifiers.yml", "", "testdata/pysigma_modifiers.tsv"}
+	conditions = ruleFile{"testdata/conditions.yml", "", "testdata/pysigma_conditions.tsv"}
+	shapes     = ruleFile{"testdata/shapes.yml", "testdata/pipelines/shapes.yml", "testdata/pysigma_shapes.tsv"}
+	ruleFiles  = []ruleFile{timeParts, expand, fieldRef, modifiers, conditions, shapes}
 )
 
 // TestPySigmaTimeModifiers compares Sigma's time modifiers (minute, hour,
 // day, month, year, alone, in a list and with lt, lte and gte) with
 // pySigma's SQLite backend, which reads the part with SQLite's strftime:
-// the rules of timePartsFile match the same Windows events of the shared
+// the rules of timeParts match the same Windows events of the shared
 // samples on both sides (reference/rules.py). week is left out: ISO 8601's
 // week here, strftime's %W there (docs/sigma.md).
 func TestPySigmaTimeModifiers(t *testing.T) {
-	n := compareRuleFile(t, timePartsFile, timePartsGolden)
+	n := compareRuleFile(t, timeParts)
 	t.Logf("rules with time modifiers agree with pySigma on %d matches", n)
 }
 
@@ -43,11 +41,7 @@ func TestPySigmaTimeModifiers(t *testing.T) {
 // values with wildcards, a placeholder inside a value, one under not, and
 // one that is any value.
 func TestPySigmaExpand(t *testing.T) {
-	p, err := pipeline.Load(expandPipeline)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := compareRuleFile(t, expandFile, expandGolden, p)
+	n := compareRuleFile(t, expand)
 	t.Logf("rules with expand agree with pySigma on %d matches", n)
 }
 
@@ -56,7 +50,7 @@ func TestPySigmaExpand(t *testing.T) {
 // pattern, its wildcard characters taken literally) and under not, with
 // pySigma's SQLite backend.
 func TestPySigmaFieldRef(t *testing.T) {
-	n := compareRuleFile(t, fieldRefFile, fieldRefGolden)
+	n := compareRuleFile(t, fieldRef)
 	t.Logf("rules with fieldref agree with pySigma on %d matches", n)
 }
 
@@ -68,7 +62,7 @@ func TestPySigmaFieldRef(t *testing.T) {
 // escaped backslash before *) with pySigma's SQLite backend. Its ranges
 // stay within one digit: that backend compares numbers as text.
 func TestPySigmaModifiers(t *testing.T) {
-	n := compareRuleFile(t, modifiersFile, modifiersGolden)
+	n := compareRuleFile(t, modifiers)
 	t.Logf("rules of modifiers agree with pySigma on %d matches", n)
 }
 
@@ -77,7 +71,7 @@ func TestPySigmaModifiers(t *testing.T) {
 // patterns and them, parentheses, keywords beside a field) with pySigma's
 // SQLite backend.
 func TestPySigmaConditions(t *testing.T) {
-	n := compareRuleFile(t, conditionsFile, conditionsGolden)
+	n := compareRuleFile(t, conditions)
 	t.Logf("rules of conditions agree with pySigma on %d matches", n)
 }
 
@@ -87,21 +81,24 @@ func TestPySigmaConditions(t *testing.T) {
 // before a cased match, set_value, replace_string) with pySigma reading
 // the same pipeline.
 func TestPySigmaPipelineShapes(t *testing.T) {
-	p, err := pipeline.Load(shapesPipeline)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := compareRuleFile(t, shapesFile, shapesGolden, p)
+	n := compareRuleFile(t, shapes)
 	t.Logf("rules in a site's own shapes agree with pySigma on %d matches", n)
 }
 
-// compareRuleFile runs the rules of file, with the user pipelines ps, over
-// the Windows events of the reference samples, and holds their matches to
-// pySigma's (golden, as reference/rules.py writes it). It returns the
-// number of matches compared.
-func compareRuleFile(t *testing.T, file, golden string, ps ...*pipeline.Pipeline) int {
+// compareRuleFile runs the rules of rf, with its user pipeline, over the
+// Windows events of the reference samples, and holds their matches to
+// pySigma's. It returns the number of matches compared.
+func compareRuleFile(t *testing.T, rf ruleFile) int {
 	t.Helper()
-	coll := sigma.LoadPaths(file)
+	var ps []*pipeline.Pipeline
+	if rf.pipeline != "" {
+		p, err := pipeline.Load(rf.pipeline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	coll := sigma.LoadPaths(rf.rules)
 	if len(coll.Errors) > 0 {
 		t.Fatal(coll.Errors)
 	}
@@ -124,14 +121,14 @@ func compareRuleFile(t *testing.T, file, golden string, ps ...*pipeline.Pipeline
 			ours[r.ID][ev.key] = true
 		}
 	}
-	verdicts := readReference(t, golden)
+	verdicts := readReference(t, rf.golden)
 	if len(verdicts) != len(coll.Rules) {
-		t.Fatalf("%s has %d rules, %s %d: run reference/rules.py again", golden, len(verdicts), file, len(coll.Rules))
+		t.Fatalf("%s has %d rules, %s %d: run reference/rules.py again", rf.golden, len(verdicts), rf.rules, len(coll.Rules))
 	}
 	matches := 0
 	for _, v := range verdicts {
 		if v.err != "" || v.skip != "" || len(v.matched) == 0 {
-			t.Fatalf("%s: %s: pySigma matched nothing to compare: %s%s", golden, v.file, v.err, v.skip)
+			t.Fatalf("%s: %s: pySigma matched nothing to compare: %s%s", rf.golden, v.file, v.err, v.skip)
 		}
 		if missed, extra := setDiff(v.matched, ours[v.id]), setDiff(ours[v.id], v.matched); len(missed)+len(extra) > 0 {
 			t.Errorf("%s: pySigma matches %d events, webshellbeat %d; only pySigma: %v; only webshellbeat: %v", v.file, len(v.matched), len(ours[v.id]), missed, extra)
@@ -149,10 +146,11 @@ func TestPySigmaRuleFilesCurrent(t *testing.T) {
 	python := pysigma(t)
 	events := filepath.Join(t.TempDir(), "events.jsonl")
 	writeReferenceEvents(t, events, referenceSamples(t))
-	sameAsHeld(t, timePartsGolden, runReference(t, python, "rules.py", events, "../"+timePartsFile))
-	sameAsHeld(t, expandGolden, runReference(t, python, "rules.py", events, "../"+expandFile, "../"+expandPipeline))
-	sameAsHeld(t, fieldRefGolden, runReference(t, python, "rules.py", events, "../"+fieldRefFile))
-	sameAsHeld(t, modifiersGolden, runReference(t, python, "rules.py", events, "../"+modifiersFile))
-	sameAsHeld(t, conditionsGolden, runReference(t, python, "rules.py", events, "../"+conditionsFile))
-	sameAsHeld(t, shapesGolden, runReference(t, python, "rules.py", events, "../"+shapesFile, "../"+shapesPipeline))
+	for _, rf := range ruleFiles {
+		args := []string{events, "../" + rf.rules}
+		if rf.pipeline != "" {
+			args = append(args, "../"+rf.pipeline)
+		}
+		sameAsHeld(t, rf.golden, runReference(t, python, "rules.py", args...))
+	}
 }
