@@ -56,7 +56,8 @@ func TestPySigmaFieldRef(t *testing.T) {
 
 // TestPySigmaModifiers compares modifiers in combinations SigmaHQ's rules
 // seldom write (cased with contains and endswith, neq on a list and on a
-// number, exists: false, ranges with lt/lte/gt/gte, re with i, windash
+// number, exists: false, ranges with lt/lte/gt/gte, re with i, m and s
+// over multi-line values, windash
 // with contains|all and startswith, base64offset|contains|all, cidr, a
 // number and a string in one list, null beside an empty string, ? and an
 // escaped backslash before *) with pySigma's SQLite backend. Its ranges
