@@ -61,7 +61,7 @@ func TestSelectionConditionsAuditd(t *testing.T) {
     initselection:
         - 0
     condition: execve and (shutdowncmd or initselection)`,
-			[]string{"execve: auditd.record_types=EXECVE", "initselection: process.args=0", "shutdowncmd: process.args=*shutdown*,reb*"}},
+			[]string{"execve: auditd.record_types=EXECVE", "initselection: process.args=0", "shutdowncmd: process.args=*shutdown*,*reb*"}},
 		{"selections of two records", `
     selection_execve:
         type: EXECVE

@@ -3,7 +3,10 @@
 // pipeline, matching in packages compile and engine, so imports point one way.
 package sigma
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Pos is a 1-based line and column counted from the start of the file.
 type Pos struct {
@@ -96,8 +99,10 @@ func (f *FieldMatch) Has(m Modifier) bool {
 
 // KeywordValues returns the values of keyword match f as a match on one
 // value must hold them to search it as a keyword does: a string with no
-// wildcard, and no modifier saying where it lies, is searched as a
-// substring, as full-text backends search keywords.
+// modifier saying where it lies is searched as a substring, wildcards or
+// not, as pySigma's full-text backends search keywords ('ping*-n ?' is
+// '%ping%-n _%' there). Before the twenty-ninth session a keyword with a
+// wildcard had to match a whole value.
 func KeywordValues(f *FieldMatch) []Value {
 	if f.Has(ModContains) || f.Has(ModStartsWith) || f.Has(ModEndsWith) || f.Has(ModRe) {
 		return f.Values
@@ -105,8 +110,14 @@ func KeywordValues(f *FieldMatch) []Value {
 	out := make([]Value, len(f.Values))
 	for i, v := range f.Values {
 		out[i] = v
-		if v.Kind == ValueString && !ParsePattern(v.Str).HasWildcard() {
-			out[i].Str = "*" + v.Str + "*"
+		if v.Kind != ValueString {
+			continue
+		}
+		if !strings.HasPrefix(v.Str, "*") {
+			out[i].Str = "*" + out[i].Str
+		}
+		if !strings.HasSuffix(v.Str, "*") || strings.HasSuffix(v.Str, `\*`) {
+			out[i].Str += "*"
 		}
 	}
 	return out

@@ -240,3 +240,22 @@ func TestFieldRefModifiers(t *testing.T) {
 		}
 	}
 }
+
+// A keyword is a substring search whatever wildcards it holds, as
+// pySigma's full-text backends have it; a literal star at its end (\*)
+// still gets the wildcard after it.
+func TestKeywordValuesAreSubstrings(t *testing.T) {
+	f := &FieldMatch{Values: []Value{{Str: "abc"}, {Str: "ping*-n ?"}, {Str: "*x"}, {Str: "y*"}, {Str: `z\*`}, {Kind: ValueNumber, Str: "0"}}}
+	var got []string
+	for _, v := range KeywordValues(f) {
+		got = append(got, v.Str)
+	}
+	want := []string{"*abc*", "*ping*-n ?*", "*x*", "*y*", `*z\**`, "0"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	f.Modifiers = []Modifier{ModStartsWith}
+	if v := KeywordValues(f); v[0].Str != "abc" {
+		t.Errorf("with startswith: %q, want the value as written", v[0].Str)
+	}
+}

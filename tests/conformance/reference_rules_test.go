@@ -69,8 +69,8 @@ func TestPySigmaModifiers(t *testing.T) {
 
 // TestPySigmaConditions compares the condition language (a list of
 // conditions, the precedence of not, and and or, all of and 1 of over
-// patterns and them, parentheses, keywords beside a field) with pySigma's
-// SQLite backend.
+// patterns and them, parentheses, keywords beside a field, with |all and
+// with wildcards) with pySigma's SQLite backend.
 func TestPySigmaConditions(t *testing.T) {
 	n := compareRuleFile(t, conditions)
 	t.Logf("rules of conditions agree with pySigma on %d matches", n)
