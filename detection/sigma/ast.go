@@ -102,7 +102,10 @@ func (f *FieldMatch) Has(m Modifier) bool {
 // modifier saying where it lies is searched as a substring, wildcards or
 // not, as pySigma's full-text backends search keywords ('ping*-n ?' is
 // '%ping%-n _%' there). Before the twenty-ninth session a keyword with a
-// wildcard had to match a whole value.
+// wildcard had to match a whole value. A number stays a whole value, on
+// purpose: pySigma searches it as text too ('%0%'), which would make
+// SigmaHQ's "init 0" shutdown rule (auditd, its keywords are arguments)
+// take every command with a 0 in an argument for a shutdown.
 func KeywordValues(f *FieldMatch) []Value {
 	if f.Has(ModContains) || f.Has(ModStartsWith) || f.Has(ModEndsWith) || f.Has(ModRe) {
 		return f.Values
