@@ -270,25 +270,19 @@ func (c *Correlator) ObserveEvent(rules []*sigma.Rule, doc map[string]any, t tim
 		return nil
 	}
 	var out []Alert
-	var once map[*corr]map[string]bool // groups each correlation has counted this event in
+	id := eventID(doc)
+	once := map[*corr]map[string]bool{} // groups each correlation has counted this event in
 	for _, r := range rules {
-		ts := c.targetsOf(r)
-		if len(ts) == 0 {
-			continue
-		}
-		ev := entry{t: t, ref: ruleRef(r), id: eventID(doc)}
-		for _, tg := range ts {
+		ev := entry{t: t, ref: ruleRef(r), id: id}
+		for _, tg := range c.targetsOf(r) {
+			var seen map[string]bool // nil: the event may go in any group
 			if len(rules) > 1 && !tg.c.countsRules() {
-				if once == nil {
-					once = map[*corr]map[string]bool{}
-				}
 				if once[tg.c] == nil {
 					once[tg.c] = map[string]bool{}
 				}
-				out = tg.c.add(c, tg.idx, doc, ev, once[tg.c], out)
-				continue
+				seen = once[tg.c]
 			}
-			out = tg.c.add(c, tg.idx, doc, ev, nil, out)
+			out = tg.c.add(c, tg.idx, doc, ev, seen, out)
 		}
 	}
 	return c.chain(out, 0)
