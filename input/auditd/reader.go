@@ -98,21 +98,26 @@ func (r *reader) resume(cp checkpoint) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("open %s: %w", r.path, err)
 	}
+	// Each case says what it chose: a file read from the wrong place loses
+	// or repeats events, and the log is how a user (or a test) tells which.
 	switch {
 	case cp.Offset == 0 && cp.Head == "": // new, or nothing read yet
 		if r.history {
 			r.queue = r.rotations()
 		}
+		r.log.Infof("no checkpoint: reading %s from its start, after %d rotations", r.path, len(r.queue))
 	case cp.Head == "": // a checkpoint of an older release: by path
 		if live != nil {
 			live.offset = cp.Offset
 			live.head = live.firstLineHead(r.cfg.MaxLineBytes)
 		}
+		r.log.Infof("a checkpoint without a file head (an older release): reading %s from offset %d", r.path, cp.Offset)
 	case live != nil && live.firstLineHead(r.cfg.MaxLineBytes) == cp.Head:
 		// The head goes on into the checkpoints of this run: without it,
 		// the next restart would apply them to whatever file the path
 		// names by then.
 		live.offset, live.head = cp.Offset, cp.Head
+		r.log.Infof("resuming %s at offset %d (head %s)", r.path, cp.Offset, cp.Head)
 	default:
 		r.queue = r.rotatedSince(cp)
 	}
