@@ -11,6 +11,7 @@ import (
 
 	"github.com/elastic/beats/v7/libbeat/beat"
 	"github.com/elastic/elastic-agent-libs/logp"
+	"github.com/elastic/elastic-agent-libs/logp/logptest"
 
 	"webshellbeat/input/internal/files"
 	mapper "webshellbeat/module/auditd"
@@ -355,4 +356,41 @@ func missing(want, got []string) []string {
 		}
 	}
 	return out
+}
+
+// At each start the reader logs which case it took, the one line that tells
+// a user (and the live rotation test) where reading resumed.
+func TestResumeSaysWhichCase(t *testing.T) {
+	parts, _ := captureEvents(t, 2)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	said := func(cp checkpoint) string {
+		t.Helper()
+		log, obs := logptest.NewTestingLoggerWithObserver(t, "")
+		r := newTestReader(t, path, &recorder{})
+		r.log = log
+		if err := r.resume(cp); err != nil {
+			t.Fatal(err)
+		}
+		r.close()
+		var msgs []string
+		for _, e := range obs.All() {
+			msgs = append(msgs, strings.ReplaceAll(e.Message, path, "audit.log"))
+		}
+		return strings.Join(msgs, "; ")
+	}
+	cp := readThenStop(t, path, parts[0])
+	n := len(parts[0])
+	check := func(cp checkpoint, want string) {
+		t.Helper()
+		if got := said(cp); got != want {
+			t.Errorf("resume(%+v) logged %q, want %q", cp, got, want)
+		}
+	}
+	check(checkpoint{}, "no checkpoint: reading audit.log from its start, after 0 rotations")
+	check(cp, fmt.Sprintf("resuming audit.log at offset %d (head %s)", n, cp.Head))
+	check(checkpoint{Version: checkpointVersion, Offset: 10}, "a checkpoint without a file head (an older release): reading audit.log from offset 10")
+	rotate(t, path, 5)
+	appendFile(t, path, parts[1])
+	check(cp, fmt.Sprintf("the checkpoint's file was rotated while the beat was stopped: reading audit.log.1 from offset %d, then 0 newer files", n))
+	check(checkpoint{Version: checkpointVersion, Offset: 10, Head: "elsewhere"}, "the checkpoint's file (offset 10) is neither audit.log nor one of its 1 rotations (deleted by rotation?): reading them from their start; what was between is lost")
 }
