@@ -128,14 +128,17 @@ func readCorrelationReference(t *testing.T) map[string]map[string]corrGroup {
 		if out[rule] == nil {
 			out[rule] = map[string]corrGroup{}
 		}
-		out[rule][canonicalGroup(t, cols[2])] = g
+		out[rule][canonicalGroup(t, cols[2], userPipeline(cols[0]) != "")] = g
 	}
 	return out
 }
 
 // canonicalGroup is a group's JSON with its keys sorted and its values
-// lowered, as the reference gives group keys.
-func canonicalGroup(t *testing.T, s string) string {
+// lowered, as the reference gives group keys. With valuesOnly, it is the
+// sorted values alone: webshellbeat names a group's fields as the rule
+// writes them (Account), the reference as its pipelines renamed them
+// (User), so a file with a user pipeline compares groups by value.
+func canonicalGroup(t *testing.T, s string, valuesOnly bool) string {
 	t.Helper()
 	var m map[string]string
 	if err := json.Unmarshal([]byte(s), &m); err != nil {
@@ -144,8 +147,22 @@ func canonicalGroup(t *testing.T, s string) string {
 	for k, v := range m {
 		m[k] = strings.ToLower(v)
 	}
+	if valuesOnly {
+		b, _ := json.Marshal(slices.Sorted(maps.Values(m)))
+		return string(b)
+	}
 	b, _ := json.Marshal(m) // sorted keys
 	return string(b)
+}
+
+// userPipeline is the file of the user pipeline of the correlation rule
+// file name (pipelines/<name> in correlationRules), or "" when it has none.
+func userPipeline(name string) string {
+	p := filepath.Join(correlationRules, "pipelines", filepath.Base(name))
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
 }
 
 const (
@@ -162,11 +179,20 @@ func ourCorrelations(t *testing.T, file string, events []refEvent) map[string]ma
 	if len(coll.Errors) > 0 {
 		t.Fatalf("%s: %v", file, coll.Errors)
 	}
-	eng, err := engine.New(coll, engine.Options{})
+	// The file's user pipeline, run before the built-in ones.
+	var user []*pipeline.Pipeline
+	if name := userPipeline(file); name != "" {
+		p, err := pipeline.Load(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		user = append(user, p)
+	}
+	eng, err := engine.New(coll, engine.Options{Pipelines: user})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pipes, err := pipeline.Builtin()
+	pipes, err := pipeline.WithBuiltin(user)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +228,7 @@ func ourCorrelations(t *testing.T, file string, events []refEvent) map[string]ma
 		for _, a := range alerts {
 			rule := filepath.Base(file) + " " + a.Rule.ID
 			group, _ := json.Marshal(a.Group)
-			key := canonicalGroup(t, string(group))
+			key := canonicalGroup(t, string(group), len(user) > 0)
 			if out[rule] == nil {
 				out[rule] = map[string]corrGroup{}
 			}

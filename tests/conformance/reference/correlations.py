@@ -4,7 +4,8 @@ TestPySigmaCorrelations.
 
 pySigma's SQLite backend compiles each correlation rule of a file of
 testdata/correlations/ (with its base rules, the Sysmon and Windows
-log-source pipelines as in verdicts.py) into one SQL query, and SQLite runs
+log-source pipelines as in verdicts.py, after the file's own user pipeline
+when pipelines/ holds one of its name) into one SQL query, and SQLite runs
 it over the Windows events of the shared samples, which the Go test writes
 with -correlation-events (each row with its time as `timestamp`).
 
@@ -39,6 +40,7 @@ from sigma.backends.sqlite.correlation import digest
 from sigma.collection import SigmaCollection
 from sigma.pipelines.sysmon.sysmon import sysmon_pipeline
 from sigma.pipelines.windows.windows import windows_logsource_pipeline
+from sigma.processing.pipeline import ProcessingPipeline
 
 import verdicts
 
@@ -47,6 +49,17 @@ def prefix(rule):
     """The name prefix of the backend's stages for a correlation rule (its
     CorrelationCompiler's digest of the rule, 12 hex digits)."""
     return "WITH sigma_" + digest(rule, 12) + "_"
+
+
+def user_pipeline(path):
+    """The user pipeline of a rule file, pipelines/<its name> beside it,
+    which runs before the others as a user pipeline runs before
+    webshellbeat's built-in ones; an empty pipeline when there is none."""
+    name = os.path.join(os.path.dirname(path), "pipelines", os.path.basename(path))
+    if not os.path.exists(name):
+        return ProcessingPipeline()
+    with open(name) as f:
+        return ProcessingPipeline.from_yaml(f.read())
 
 
 def alerts(conn, path):
@@ -61,7 +74,7 @@ def alerts(conn, path):
         coll = SigmaCollection.from_dicts(docs[: i + 1])
         rule = coll.rules[-1]
         backend = sqliteBackend(
-            processing_pipeline=sysmon_pipeline() + windows_logsource_pipeline(),
+            processing_pipeline=user_pipeline(path) + sysmon_pipeline() + windows_logsource_pipeline(),
             fulltext_field=verdicts.FULLTEXT,
             timestamp_field="timestamp",
             event_id_field="_key",
