@@ -9,8 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -166,30 +164,4 @@ func TestLiveAuditdRotation(t *testing.T) {
 		return
 	}
 	t.Logf("%d commands, 6 rotations (3 while the beat was stopped), 4 runs, %d files: each read once", n, len(files))
-}
-
-// spans writes zero-padded numbers as sorted ranges: 0001-0003 0007.
-func spans(ids []string) string {
-	ids = slices.Clone(ids)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	var out []string
-	for i := 0; i < len(ids); {
-		j := i
-		for j+1 < len(ids) && atoi(ids[j+1]) == atoi(ids[j])+1 {
-			j++
-		}
-		if j == i {
-			out = append(out, ids[i])
-		} else {
-			out = append(out, ids[i]+"-"+ids[j])
-		}
-		i = j + 1
-	}
-	return strings.Join(out, " ")
-}
-
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
 }

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -170,7 +172,7 @@ func liveLogrotate(t *testing.T, c rotateCase) {
 	}
 	if lost, twice := notOnce(seen, requests, "%06d"); len(lost) > 0 || len(twice) > 0 {
 		t.Errorf("of %d requests over %d files, %d not read (%s) and %d read more than once (%s)",
-			requests, len(files), len(lost), head(lost), len(twice), head(twice))
+			requests, len(files), len(lost), spans(lost), len(twice), spans(twice))
 		return
 	}
 	t.Logf("%d requests, %d files after three rotations (%v): each read once", requests, len(files), files)
@@ -206,10 +208,28 @@ func debianLogrotate(t *testing.T, file, glob, path, command, with string) strin
 	return strings.Replace(strings.Replace(s, glob, path, 1), command, with, 1)
 }
 
-// head is the first ids of a list, for messages.
-func head(ids []string) string {
-	if len(ids) > 10 {
-		return strings.Join(ids[:10], " ") + " ..."
+// spans writes zero-padded numbers as sorted ranges: 0001-0003 0007.
+func spans(ids []string) string {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var out []string
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && atoi(ids[j+1]) == atoi(ids[j])+1 {
+			j++
+		}
+		if j == i {
+			out = append(out, ids[i])
+		} else {
+			out = append(out, ids[i]+"-"+ids[j])
+		}
+		i = j + 1
 	}
-	return strings.Join(ids, " ")
+	return strings.Join(out, " ")
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
